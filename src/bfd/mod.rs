@@ -1,0 +1,1 @@
+//! bfd (under construction)

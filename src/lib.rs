@@ -1,0 +1,21 @@
+//! keepalived-rs: a drop-in, actor-based successor to keepalived.
+//!
+//! Layering (each folder is one domain):
+//! - [`config`]: keepalived.conf grammar -> typed, serde model with file:line on every value.
+//! - [`vrrp`], [`bfd`]: sans-IO protocol cores (codecs + pure state machines).
+//! - [`check`]: real-server health-checker state machines.
+//! - [`ipvs`]: our own IPVS generic-netlink module.
+//! - [`netlink`]: the single owner of addresses, routes, rules and links.
+//! - [`actors`]: the supervised actix actors, thin shells that own IO and timers.
+//! - [`telemetry`]: logging, OpenTelemetry traces, Prometheus metrics.
+//! - [`cli`]: keepalived's command line.
+
+pub mod actors;
+pub mod bfd;
+pub mod check;
+pub mod cli;
+pub mod config;
+pub mod ipvs;
+pub mod netlink;
+pub mod telemetry;
+pub mod vrrp;

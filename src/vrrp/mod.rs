@@ -1,0 +1,1 @@
+//! vrrp (under construction)
