@@ -1,6 +1,247 @@
-//! keepalived's command line (under construction).
+//! keepalived's command line, so existing systemd units and scripts keep working.
+
+use crate::config::{self, LoadOptions};
+use clap::Parser;
+use std::io::Write;
+use std::path::PathBuf;
+
+/// Exit codes (keepalived's where it has one).
+pub mod exit {
+    /// Success.
+    pub const OK: i32 = 0;
+    /// Fatal runtime error.
+    pub const FATAL: i32 = 1;
+    /// The configuration is invalid (daemon start).
+    pub const CONFIG: i32 = 2;
+    /// `-t`: the configuration file could not be read.
+    pub const TEST_NO_FILE: i32 = 4;
+    /// `-t`: the configuration has errors.
+    pub const TEST_ERRORS: i32 = 5;
+}
+
+/// keepalived-rs: VRRP, LVS health checking and BFD, configured by keepalived.conf.
+#[derive(Parser, Debug, Clone)]
+#[command(name = "keepalived-rs", disable_version_flag = true, about, long_about = None)]
+pub struct Args {
+    /// Use the specified configuration file.
+    #[arg(
+        short = 'f',
+        long = "use-file",
+        value_name = "FILE",
+        default_value = "/etc/keepalived/keepalived.conf"
+    )]
+    pub use_file: PathBuf,
+    /// Only run the VRRP subsystem.
+    #[arg(short = 'P', long = "vrrp")]
+    pub vrrp: bool,
+    /// Only run the health-checker (LVS) subsystem.
+    #[arg(short = 'C', long = "check")]
+    pub check: bool,
+    /// Do not run the BFD subsystem.
+    #[arg(short = 'B', long = "no_bfd")]
+    pub no_bfd: bool,
+    /// Run all subsystems even if they have no configuration.
+    #[arg(long = "all")]
+    pub all: bool,
+    /// Log messages to the console (stderr).
+    #[arg(short = 'l', long = "log-console")]
+    pub log_console: bool,
+    /// Detailed log messages.
+    #[arg(short = 'D', long = "log-detail")]
+    pub log_detail: bool,
+    /// Syslog facility: 0-7, local0-7, user or daemon.
+    #[arg(short = 'S', long = "log-facility", value_name = "FACILITY")]
+    pub log_facility: Option<String>,
+    /// Also log to this file.
+    #[arg(short = 'g', long = "log-file", value_name = "FILE")]
+    pub log_file: Option<PathBuf>,
+    /// Do not log through syslog.
+    #[arg(short = 'G', long = "no-syslog")]
+    pub no_syslog: bool,
+    /// Drop VIPs on transitions caused by signals.
+    #[arg(short = 'X', long = "release-vips")]
+    pub release_vips: bool,
+    /// Do not remove VIPs and virtual routes on exit.
+    #[arg(short = 'V', long = "dont-release-vrrp")]
+    pub dont_release_vrrp: bool,
+    /// Do not remove IPVS services on exit.
+    #[arg(short = 'I', long = "dont-release-ipvs")]
+    pub dont_release_ipvs: bool,
+    /// Do not restart crashed subsystems (accepted for compatibility; actors are always supervised).
+    #[arg(short = 'R', long = "dont-respawn")]
+    pub dont_respawn: bool,
+    /// Stay in the foreground (the default; keepalived-rs never forks).
+    #[arg(short = 'n', long = "dont-fork")]
+    pub dont_fork: bool,
+    /// Print the parsed configuration (JSON) and exit.
+    #[arg(short = 'd', long = "dump-conf")]
+    pub dump_conf: bool,
+    /// Pid file.
+    #[arg(
+        short = 'p',
+        long = "pid",
+        value_name = "FILE",
+        default_value = "/run/keepalived-rs.pid"
+    )]
+    pub pid: PathBuf,
+    /// VRRP pid file (accepted for compatibility; there is one process).
+    #[arg(short = 'r', long = "vrrp_pid", value_name = "FILE")]
+    pub vrrp_pid: Option<PathBuf>,
+    /// Checker pid file (accepted for compatibility; there is one process).
+    #[arg(short = 'c', long = "checkers_pid", value_name = "FILE")]
+    pub checkers_pid: Option<PathBuf>,
+    /// BFD pid file (accepted for compatibility; there is one process).
+    #[arg(short = 'b', long = "bfd_pid", value_name = "FILE")]
+    pub bfd_pid: Option<PathBuf>,
+    /// Log every address added or removed through netlink.
+    #[arg(short = 'a', long = "address-monitoring")]
+    pub address_monitoring: bool,
+    /// Fail if any configuration file (include) is missing.
+    #[arg(short = 'e', long = "all-config")]
+    pub all_config: bool,
+    /// Configuration id for `@id` conditional lines (default: host name up to the first dot).
+    #[arg(short = 'i', long = "config-id", value_name = "ID")]
+    pub config_id: Option<String>,
+    /// Test the configuration and exit; diagnostics go to stderr or to FILE.
+    #[arg(short = 't', long = "config-test", value_name = "FILE", num_args = 0..=1, require_equals = true, default_missing_value = "")]
+    pub config_test: Option<String>,
+    /// umask for created files.
+    #[arg(short = 'u', long = "umask", value_name = "NUM")]
+    pub umask: Option<String>,
+    /// Print the signal number for STOP, RELOAD, DATA, STATS, STATS_CLEAR or JSON and exit.
+    #[arg(long = "signum", value_name = "SIGFUNC")]
+    pub signum: Option<String>,
+    /// Serve Prometheus metrics at http://ADDR:PORT/metrics.
+    #[arg(long = "metrics-listen", value_name = "ADDR:PORT")]
+    pub metrics_listen: Option<std::net::SocketAddr>,
+    /// Do not watch the configuration files for changes (SIGHUP still reloads).
+    #[arg(long = "no-config-watch")]
+    pub no_config_watch: bool,
+    /// Print version and exit.
+    #[arg(short = 'v', long = "version")]
+    pub version: bool,
+}
+
+impl Args {
+    /// Loading options derived from the flags.
+    pub fn load_options(&self, check_host_interfaces: bool) -> LoadOptions {
+        let mut o = LoadOptions {
+            check_host_interfaces,
+            ..LoadOptions::default()
+        };
+        if let Some(id) = &self.config_id {
+            o.preprocess.config_id = id.clone();
+        }
+        o.preprocess.all_config = self.all_config;
+        o
+    }
+}
 
 /// Entry point used by `main`; returns the process exit code.
 pub fn main() -> i32 {
-    0
+    let args = Args::parse();
+    run(args)
+}
+
+/// Runs the command line.
+pub fn run(args: Args) -> i32 {
+    if args.version {
+        println!(
+            "keepalived-rs v{} (keepalived.conf compatible, VRRP v2/v3, LVS, BFD)",
+            env!("CARGO_PKG_VERSION")
+        );
+        return exit::OK;
+    }
+    if let Some(f) = &args.signum {
+        return match signum(f) {
+            Some(n) => {
+                println!("{n}");
+                exit::OK
+            }
+            None => {
+                eprintln!(
+                    "unknown signal function '{f}' (STOP, RELOAD, DATA, STATS, STATS_CLEAR, JSON)"
+                );
+                exit::FATAL
+            }
+        };
+    }
+    if let Some(out) = &args.config_test {
+        return config_test(&args, out);
+    }
+    if args.dump_conf {
+        let loaded = config::load(&args.use_file, &args.load_options(false));
+        for diag in loaded.diagnostics.iter() {
+            eprintln!("{diag}");
+        }
+        return match serde_json::to_string_pretty(&loaded.config) {
+            Ok(s) => {
+                println!("{s}");
+                if loaded.diagnostics.has_errors() {
+                    exit::CONFIG
+                } else {
+                    exit::OK
+                }
+            }
+            Err(e) => {
+                eprintln!("cannot serialise configuration: {e}");
+                exit::FATAL
+            }
+        };
+    }
+    crate::actors::daemon::run(args)
+}
+
+/// `-t`: print every problem as `FILE:LINE: severity: message`; exit non-zero on any error.
+fn config_test(args: &Args, out: &str) -> i32 {
+    if !args.use_file.is_file() {
+        let msg = format!(
+            "{}: error: cannot read configuration file",
+            args.use_file.display()
+        );
+        return emit(out, &[msg], exit::TEST_NO_FILE);
+    }
+    let loaded = config::load(&args.use_file, &args.load_options(true));
+    let d = &loaded.diagnostics;
+    let mut lines: Vec<String> = d.sorted().into_iter().map(ToString::to_string).collect();
+    lines.push(format!(
+        "{}: configuration test {}: {} error(s), {} warning(s)",
+        args.use_file.display(),
+        if d.has_errors() { "failed" } else { "passed" },
+        d.error_count(),
+        d.warning_count()
+    ));
+    emit(
+        out,
+        &lines,
+        if d.has_errors() {
+            exit::TEST_ERRORS
+        } else {
+            exit::OK
+        },
+    )
+}
+
+fn emit(out: &str, lines: &[String], code: i32) -> i32 {
+    let text = lines.join("\n") + "\n";
+    if out.is_empty() {
+        let _ = std::io::stderr().write_all(text.as_bytes());
+    } else if let Err(e) = std::fs::write(out, text) {
+        eprintln!("cannot write {out}: {e}");
+        return exit::FATAL;
+    }
+    code
+}
+
+/// keepalived's `--signum`.
+pub fn signum(func: &str) -> Option<i32> {
+    Some(match func.to_ascii_uppercase().as_str() {
+        "STOP" => libc::SIGTERM,
+        "RELOAD" => libc::SIGHUP,
+        "DATA" => libc::SIGUSR1,
+        "STATS" => libc::SIGUSR2,
+        "STATS_CLEAR" => libc::SIGRTMAX() - 1,
+        "JSON" => libc::SIGRTMIN() + 2,
+        _ => return None,
+    })
 }

@@ -1,1 +1,3 @@
-//! actors (under construction)
+//! Supervised actors: thin shells owning IO and timers around the sans-IO cores.
+
+pub mod daemon;

@@ -1,1 +1,74 @@
-//! config (under construction)
+//! keepalived.conf: preprocessing, grammar, typed model, validation.
+//!
+//! Pipeline: [`preprocess`] (includes, `@id`, `$PARAM`, `~SEQ`) -> [`tree`] (blocks) ->
+//! [`build`] (typed [`model`], defaults applied) -> [`validate`] (cross references, ranges).
+
+pub mod build;
+pub mod diag;
+pub mod lexer;
+pub mod model;
+pub mod preprocess;
+pub mod tree;
+pub mod validate;
+pub mod values;
+
+pub use diag::{Diagnostic, Diagnostics, Location, Severity};
+pub use model::Config;
+
+use std::path::Path;
+
+/// Options for loading a configuration.
+#[derive(Clone, Debug, Default)]
+pub struct LoadOptions {
+    /// Preprocessing options (`-i`, `-e`).
+    pub preprocess: preprocess::PreprocessOptions,
+    /// Warn about interfaces missing on this host.
+    pub check_host_interfaces: bool,
+}
+
+/// A parsed configuration with everything that was found wrong with it.
+#[derive(Clone, Debug)]
+pub struct Loaded {
+    /// The model (usable only when `diagnostics.has_errors()` is false).
+    pub config: Config,
+    /// Errors and warnings, located.
+    pub diagnostics: Diagnostics,
+}
+
+impl Loaded {
+    /// The config if there were no errors, else the diagnostics.
+    pub fn into_result(self) -> Result<(Config, Diagnostics), Diagnostics> {
+        if self.diagnostics.has_errors() {
+            Err(self.diagnostics)
+        } else {
+            Ok((self.config, self.diagnostics))
+        }
+    }
+}
+
+/// Reads, preprocesses, parses and validates `path`. Never panics on any input.
+pub fn load(path: &Path, opts: &LoadOptions) -> Loaded {
+    let mut d = Diagnostics::default();
+    let lines = preprocess::preprocess(path, &opts.preprocess, &mut d);
+    finish(&lines, opts, d)
+}
+
+/// Same as [`load`] on in-memory text named `name` (includes resolve relative to `name`).
+pub fn load_str(name: &str, text: &str, opts: &LoadOptions) -> Loaded {
+    let mut d = Diagnostics::default();
+    let lines = preprocess::preprocess_str(name, text, &opts.preprocess, &mut d);
+    finish(&lines, opts, d)
+}
+
+fn finish(lines: &[preprocess::SourceLine], opts: &LoadOptions, mut d: Diagnostics) -> Loaded {
+    let tree = tree::build_tree(lines, &mut d);
+    let config = build::build_config(&tree, &mut d);
+    validate::validate(&config, &mut d);
+    if opts.check_host_interfaces {
+        validate::check_interfaces(&config, &validate::host_has_interface, &mut d);
+    }
+    Loaded {
+        config,
+        diagnostics: d,
+    }
+}

@@ -1,0 +1,273 @@
+//! `global_defs { ... }`.
+
+use super::super::diag::Diagnostics;
+use super::super::model::{GlobalDefs, NotifyFifo, SmtpServer};
+use super::super::tree::Node;
+use super::super::values::{self as v};
+use super::{keep, span, unknown};
+
+/// Keywords keepalived accepts in global_defs that we keep without acting on them.
+const ACCEPTED: &[&str] = &[
+    "process_names",
+    "process_name",
+    "vrrp_process_name",
+    "checker_process_name",
+    "lvs_process_name",
+    "bfd_process_name",
+    "tmp_config_directory",
+    "config_save_dir",
+    "umask",
+    "use_symlink_paths",
+    "set_supplementary_groups",
+    "startup_script_timeout",
+    "shutdown_script_timeout",
+    "default_interface",
+    "random_seed",
+    "iproute_usr_dir",
+    "iproute_etc_dir",
+    "no_email_faults",
+    "no_checker_emails",
+    "checker_log_all_failures",
+    "fifo_write_vrrp_states_on_reload",
+    "vrrp_garp_extra_if",
+    "vrrp_vmac_garp_intvl",
+    "vrrp_owner_ignore_adverts",
+    "v3_checksum_as_v2",
+    "vrrp_delay_after_boot",
+    "log_unknown_vrids",
+    "vmac_addr_prefix",
+    "disable_local_igmp",
+    "vrrp_rx_bufs_policy",
+    "vrrp_rx_bufs_multiplier",
+    "vrrp_netlink_cmd_rcv_bufs",
+    "vrrp_netlink_cmd_rcv_bufs_force",
+    "vrrp_netlink_monitor_rcv_bufs",
+    "vrrp_netlink_monitor_rcv_bufs_force",
+    "process_monitor_rcv_bufs",
+    "process_monitor_rcv_bufs_force",
+    "vrrp_iptables",
+    "vrrp_ipsets",
+    "nftables",
+    "nftables_priority",
+    "nftables_counters",
+    "nftables_ifindex",
+    "nftables_ipvs",
+    "nftables_ipvs_priority",
+    "nftables_ipvs_start_fwmark",
+    "lvs_sync_daemon",
+    "lvs_timeouts",
+    "rs_init_notifies",
+    "min_auto_priority_delay",
+    "vrrp_priority",
+    "checker_priority",
+    "bfd_priority",
+    "vrrp_no_swap",
+    "checker_no_swap",
+    "bfd_no_swap",
+    "vrrp_rt_priority",
+    "checker_rt_priority",
+    "bfd_rt_priority",
+    "vrrp_cpu_affinity",
+    "checker_cpu_affinity",
+    "bfd_cpu_affinity",
+    "vrrp_rlimit_rttime",
+    "checker_rlimit_rttime",
+    "bfd_rlimit_rttime",
+    "vrrp_rlimit_rtime",
+    "checker_rlimit_rtime",
+    "bfd_rlimit_rtime",
+    "snmp_socket",
+    "enable_snmp_vrrp",
+    "enable_snmp_keepalived",
+    "enable_snmp_checker",
+    "enable_snmp_rfc",
+    "enable_snmp_rfcv2",
+    "enable_snmp_rfcv3",
+    "enable_traps",
+    "snmp_vs_stats_update_interval",
+    "snmp_rs_stats_update_interval",
+    "enable_dbus",
+    "dbus_service_name",
+    "dbus_no_interface_name",
+    "reload_check_config",
+    "reload_time_file",
+    "reload_repeat",
+    "reload_file",
+    "data_use_instance",
+    "json_version",
+    "include_check",
+    "linkbeat_use_polling",
+    "vrrp_notify_fifo_script",
+    "lvs_notify_fifo_script",
+    "notify_fifo_script",
+    "lvs_flush_onstop",
+    "vrrp_track_process_init",
+    "instance",
+    "net_namespace",
+];
+
+/// Fills `g` from the block's children.
+pub fn build(g: &mut GlobalDefs, children: &[Node], d: &mut Diagnostics) {
+    for n in children {
+        span(&mut g.spans, n);
+        match n.keyword.as_str() {
+            "router_id" => g.router_id = v::arg(n, 0, d).map(str::to_string),
+            "notification_email" => {
+                g.notification_email
+                    .extend(n.flat_words().into_iter().map(|(_, w)| w));
+                // `notification_email addr` on one line is also seen in the wild.
+                g.notification_email
+                    .extend(n.arg_texts().map(str::to_string));
+            }
+            "notification_email_from" => {
+                g.notification_email_from = v::arg(n, 0, d).map(str::to_string)
+            }
+            "smtp_server" => {
+                if let Some(host) = v::arg(n, 0, d) {
+                    let port = match n.arg(1) {
+                        Some(p) => v::port(&n.loc, "smtp_server port", p, d).unwrap_or(25),
+                        None => 25,
+                    };
+                    g.smtp_server = Some(SmtpServer {
+                        host: host.to_string(),
+                        port,
+                    });
+                }
+            }
+            "smtp_helo_name" => g.smtp_helo_name = v::arg(n, 0, d).map(str::to_string),
+            "smtp_connect_timeout" => {
+                if let Some(t) = v::secs_arg(n, 0.0, 3600.0, d) {
+                    g.smtp_connect_timeout = t;
+                }
+            }
+            "smtp_alert" => g.smtp_alert = v::bool_arg(n, d),
+            "smtp_alert_vrrp" => g.smtp_alert_vrrp = v::bool_arg(n, d),
+            "smtp_alert_checker" => g.smtp_alert_checker = v::bool_arg(n, d),
+            "script_user" => {
+                g.script_user = v::script_user(n, 0);
+                if g.script_user.is_none() {
+                    d.error(&n.loc, "script_user needs a user name");
+                }
+            }
+            "enable_script_security" => {
+                g.enable_script_security = v::bool_arg(n, d).unwrap_or(true)
+            }
+            "notify_fifo" => g.notify_fifo = fifo(n, d),
+            "vrrp_notify_fifo" => g.vrrp_notify_fifo = fifo(n, d),
+            "lvs_notify_fifo" => g.lvs_notify_fifo = fifo(n, d),
+            "vrrp_mcast_group4" => {
+                if let Some(a) = v::ip_arg(n, d) {
+                    if a.is_ipv4() && a.is_multicast() {
+                        g.vrrp_mcast_group4 = a;
+                    } else {
+                        d.error(
+                            &n.loc,
+                            format!("vrrp_mcast_group4: {a} is not an IPv4 multicast address"),
+                        );
+                    }
+                }
+            }
+            "vrrp_mcast_group6" => {
+                if let Some(a) = v::ip_arg(n, d) {
+                    if a.is_ipv6() && a.is_multicast() {
+                        g.vrrp_mcast_group6 = a;
+                    } else {
+                        d.error(
+                            &n.loc,
+                            format!("vrrp_mcast_group6: {a} is not an IPv6 multicast address"),
+                        );
+                    }
+                }
+            }
+            "vrrp_version" => {
+                if let Some(x) = v::int_arg::<u8>(n, 2, 3, d) {
+                    g.vrrp_version = x;
+                }
+            }
+            "vrrp_garp_master_delay" => {
+                if let Some(t) = v::secs_arg(n, 0.0, 255.0, d) {
+                    g.vrrp_garp_master_delay = t;
+                }
+            }
+            "vrrp_garp_master_repeat" => {
+                if let Some(x) = v::int_arg::<u32>(n, 0, 255, d) {
+                    g.vrrp_garp_master_repeat = x;
+                }
+            }
+            "vrrp_garp_lower_prio_delay" => {
+                g.vrrp_garp_lower_prio_delay = v::secs_arg(n, 0.0, 255.0, d)
+            }
+            "vrrp_garp_lower_prio_repeat" => {
+                g.vrrp_garp_lower_prio_repeat = v::int_arg::<u32>(n, 0, 255, d)
+            }
+            "vrrp_garp_master_refresh" => {
+                g.vrrp_garp_master_refresh = v::secs_arg(n, 0.0, 1e6, d).filter(|t| !t.is_zero());
+            }
+            "vrrp_garp_master_refresh_repeat" => {
+                if let Some(x) = v::int_arg::<u32>(n, 1, 255, d) {
+                    g.vrrp_garp_master_refresh_repeat = x;
+                }
+            }
+            "vrrp_garp_interval" => {
+                if let Some(t) = v::secs_arg(n, 0.0, 1.0, d) {
+                    g.vrrp_garp_interval = t;
+                }
+            }
+            "vrrp_gna_interval" => {
+                if let Some(t) = v::secs_arg(n, 0.0, 1.0, d) {
+                    g.vrrp_gna_interval = t;
+                }
+            }
+            "vrrp_min_garp" => g.vrrp_min_garp = v::bool_arg(n, d).unwrap_or(true),
+            "vrrp_lower_prio_no_advert" => g.vrrp_lower_prio_no_advert = v::bool_arg(n, d),
+            "vrrp_higher_prio_send_advert" => g.vrrp_higher_prio_send_advert = v::bool_arg(n, d),
+            "vrrp_down_timer_adverts" => {
+                if let Some(x) = v::int_arg::<u8>(n, 1, 100, d) {
+                    g.vrrp_down_timer_adverts = x;
+                }
+            }
+            "vrrp_skip_check_adv_addr" => {
+                g.vrrp_skip_check_adv_addr = v::bool_arg(n, d).unwrap_or(true)
+            }
+            "vrrp_strict" => g.vrrp_strict = v::bool_arg(n, d).unwrap_or(true),
+            "vrrp_check_unicast_src" => {
+                g.vrrp_check_unicast_src = v::bool_arg(n, d).unwrap_or(true)
+            }
+            "vrrp_startup_delay" => g.vrrp_startup_delay = v::secs_arg(n, 0.0, 3600.0, d),
+            "vrrp_notify_priority_changes" => {
+                g.vrrp_notify_priority_changes = v::bool_arg(n, d).unwrap_or(true)
+            }
+            "dynamic_interfaces" => g.dynamic_interfaces = true,
+            "vmac_prefix" => {
+                if let Some(p) = v::arg(n, 0, d) {
+                    g.vmac_prefix = p.to_string();
+                }
+            }
+            "lvs_flush" => g.lvs_flush = v::bool_arg(n, d).unwrap_or(true),
+            "lvs_flush_on_stop" => g.lvs_flush_on_stop = true,
+            "max_auto_priority" => {
+                g.max_auto_priority = if n.arg(0).is_some() {
+                    v::int_arg(n, -1, 99, d)
+                } else {
+                    Some(99)
+                }
+            }
+            "state_dump_file" => g.state_dump_file = v::arg(n, 0, d).map(str::to_string),
+            "stats_dump_file" => g.stats_dump_file = v::arg(n, 0, d).map(str::to_string),
+            "json_dump_file" => g.json_dump_file = v::arg(n, 0, d).map(str::to_string),
+            "startup_script" => g.startup_script = v::script(n, d),
+            "shutdown_script" => g.shutdown_script = v::script(n, d),
+            kw if ACCEPTED.contains(&kw) => keep(&mut g.extra, n),
+            _ => unknown(n, "global_defs", d),
+        }
+    }
+}
+
+fn fifo(n: &Node, d: &mut Diagnostics) -> Option<NotifyFifo> {
+    let path = v::arg(n, 0, d)?.to_string();
+    Some(NotifyFifo {
+        path,
+        user: v::script_user(n, 1),
+        script: None,
+    })
+}

@@ -1,0 +1,622 @@
+//! `virtual_server_group`, `virtual_server`, `real_server` and checker blocks.
+
+use super::super::diag::Diagnostics;
+use super::super::model::{
+    CheckDefaults, CheckKind, Checker, CheckerCommon, Extra, Family, ForwardMethod, Protocol,
+    RealServer, Scheduler, SorryServer, Spans, UrlCheck, VirtualServer, VirtualServerGroup,
+    VsAddress, VsgEntry,
+};
+use super::super::tree::Node;
+use super::super::values::{self as v};
+use super::{block, keep, span, unknown};
+use std::net::IpAddr;
+use std::time::Duration;
+
+const VS_ACCEPTED: &[&str] = &[
+    "hashed",
+    "snmp_name",
+    "sh-port",
+    "sh-fallback",
+    "mh-port",
+    "mh-fallback",
+    "flag-1",
+    "flag-2",
+    "flag-3",
+    "sorry_server_lvs_method",
+    "lvs_sync_daemon",
+    "weight",
+];
+
+/// Options shared by virtual servers, real servers and checkers. Returns true if handled.
+fn check_default(c: &mut CheckDefaults, n: &Node, d: &mut Diagnostics) -> bool {
+    match n.keyword.as_str() {
+        "delay_loop" => c.delay_loop = v::secs_arg(n, 0.000_001, 1e6, d),
+        "connect_timeout" => c.connect_timeout = v::secs_arg(n, 0.000_001, 1e6, d),
+        "retry" | "nb_get_retry" => c.retry = v::int_arg(n, 0u32, u32::MAX, d),
+        "delay_before_retry" => c.delay_before_retry = v::secs_arg(n, 0.0, 1e6, d),
+        "warmup" => c.warmup = v::secs_arg(n, 0.0, 1e6, d),
+        "alpha" => c.alpha = v::bool_arg(n, d),
+        "inhibit_on_failure" => c.inhibit_on_failure = v::bool_arg(n, d),
+        "virtualhost" => c.virtualhost = v::arg(n, 0, d).map(str::to_string),
+        "smtp_alert" => c.smtp_alert = v::bool_arg(n, d),
+        _ => return false,
+    }
+    true
+}
+
+fn forward(n: &Node, d: &mut Diagnostics) -> Option<ForwardMethod> {
+    match v::arg(n, 0, d)?.to_ascii_uppercase().as_str() {
+        "NAT" => Some(ForwardMethod::Nat),
+        "DR" => Some(ForwardMethod::Dr),
+        "TUN" => Some(ForwardMethod::Tun),
+        other => {
+            d.error(
+                &n.loc,
+                format!("{}: '{other}' is not NAT, DR or TUN", n.keyword),
+            );
+            None
+        }
+    }
+}
+
+/// Builds a virtual_server_group.
+pub fn group(name: &str, blk: &Node, children: &[Node], d: &mut Diagnostics) -> VirtualServerGroup {
+    let mut g = VirtualServerGroup {
+        name: name.to_string(),
+        loc: blk.loc.clone(),
+        entries: Vec::new(),
+    };
+    for n in children {
+        if n.keyword == "fwmark" {
+            let mark = v::int_arg::<u32>(n, 1, u32::MAX, d);
+            let family = match n.arg(1) {
+                Some("inet") => Some(Family::V4),
+                Some("inet6") => Some(Family::V6),
+                _ => None,
+            };
+            if let Some(mark) = mark {
+                g.entries.push(VsgEntry::Fwmark {
+                    mark,
+                    family,
+                    loc: n.loc.clone(),
+                });
+            }
+            continue;
+        }
+        let port = match n.arg(0) {
+            Some(p) => v::port(&n.loc, "virtual_server_group port", p, d),
+            None => None,
+        };
+        if let Some((first, last)) = range(n, &n.keyword, d) {
+            g.entries.push(VsgEntry::Range {
+                first,
+                last,
+                port,
+                loc: n.loc.clone(),
+            });
+        }
+    }
+    g
+}
+
+/// `a.b.c.d`, `a.b.c.d-e`, `a.b.c.d-e.f.g.h`, `a.b.c.d/nn` and IPv6 equivalents.
+fn range(n: &Node, s: &str, d: &mut Diagnostics) -> Option<(IpAddr, IpAddr)> {
+    if let Some((a, b)) = s.split_once('-') {
+        let first = v::ip(&n.loc, "address range", a, d)?;
+        let last = match (first, b.parse::<IpAddr>()) {
+            (_, Ok(l)) => l,
+            (IpAddr::V4(f), Err(_)) => {
+                let o = v::int_in::<u8>(&n.loc, "address range end", b, 0, 255, d)?;
+                let mut oct = f.octets();
+                oct[3] = o;
+                IpAddr::from(oct)
+            }
+            (IpAddr::V6(f), Err(_)) => {
+                let Ok(o) = u16::from_str_radix(b, 16) else {
+                    d.error(&n.loc, format!("address range: '{b}' is not a valid end"));
+                    return None;
+                };
+                let mut seg = f.segments();
+                seg[7] = o;
+                IpAddr::from(seg)
+            }
+        };
+        if first.is_ipv4() != last.is_ipv4() || last < first {
+            d.error(
+                &n.loc,
+                format!("address range '{s}' is empty or mixes families"),
+            );
+            return None;
+        }
+        Some((first, last))
+    } else if s.contains('/') {
+        let net = v::prefix(&n.loc, "address range", s, d)?.trunc();
+        let first = net.network();
+        let last = net.broadcast();
+        Some((first, last))
+    } else {
+        let a = v::ip(&n.loc, "virtual_server_group entry", s, d)?;
+        Some((a, a))
+    }
+}
+
+/// Builds a virtual_server from `virtual_server IP PORT | fwmark N | group NAME { ... }`.
+pub fn virtual_server(n: &Node, children: &[Node], d: &mut Diagnostics) -> Option<VirtualServer> {
+    let address = match n.arg(0) {
+        Some("fwmark") => VsAddress::Fwmark(
+            n.arg(1)
+                .and_then(|m| v::int_in::<u32>(&n.loc, "fwmark", m, 1, u32::MAX, d))?,
+        ),
+        Some("group") => match n.arg(1) {
+            Some(g) => VsAddress::Group(g.to_string()),
+            None => {
+                d.error(&n.loc, "virtual_server group: missing group name");
+                return None;
+            }
+        },
+        Some(a) => {
+            let ip = v::ip(&n.loc, "virtual_server", a, d)?;
+            let port = match n.arg(1) {
+                Some(p) => v::port(&n.loc, "virtual_server port", p, d)?,
+                None => 0,
+            };
+            VsAddress::Addr { ip, port }
+        }
+        None => {
+            d.error(
+                &n.loc,
+                "virtual_server needs an address and port, 'fwmark N' or 'group NAME'",
+            );
+            return None;
+        }
+    };
+    let mut vs = VirtualServer {
+        address,
+        loc: n.loc.clone(),
+        spans: Spans::default(),
+        protocol: Protocol::Tcp,
+        scheduler: Scheduler::Wlc,
+        forward: ForwardMethod::Nat,
+        persistence_timeout: None,
+        persistence_granularity: None,
+        persistence_engine: None,
+        ha_suspend: false,
+        omega: false,
+        quorum: 1,
+        hysteresis: 0,
+        quorum_up: None,
+        quorum_down: None,
+        sorry_server: None,
+        sorry_server_inhibit: false,
+        ip_family: None,
+        flags: Vec::new(),
+        ops: false,
+        defaults: CheckDefaults::default(),
+        real_servers: Vec::new(),
+        extra: Extra::default(),
+    };
+    for c in children {
+        span(&mut vs.spans, c);
+        if check_default(&mut vs.defaults, c, d) {
+            continue;
+        }
+        match c.keyword.as_str() {
+            "lb_algo" | "lvs_sched" => {
+                if let Some(s) = v::arg(c, 0, d) {
+                    match Scheduler::parse(s) {
+                        Some(sch) => vs.scheduler = sch,
+                        None => d.error(&c.loc, format!("{}: unknown scheduler '{s}'", c.keyword)),
+                    }
+                }
+            }
+            "lb_kind" | "lvs_method" => vs.forward = forward(c, d).unwrap_or(vs.forward),
+            "protocol" => match v::arg(c, 0, d).map(str::to_ascii_uppercase).as_deref() {
+                Some("TCP") => vs.protocol = Protocol::Tcp,
+                Some("UDP") => vs.protocol = Protocol::Udp,
+                Some("SCTP") => vs.protocol = Protocol::Sctp,
+                Some(other) => d.error(
+                    &c.loc,
+                    format!("protocol: '{other}' is not TCP, UDP or SCTP"),
+                ),
+                None => {}
+            },
+            "persistence_timeout" => {
+                vs.persistence_timeout = match c.arg(0) {
+                    Some(_) => v::secs_arg(c, 1.0, 2_678_400.0, d),
+                    None => Some(Duration::from_secs(360)),
+                }
+            }
+            "persistence_granularity" => vs.persistence_granularity = v::ip_arg(c, d),
+            "persistence_engine" => vs.persistence_engine = v::arg(c, 0, d).map(str::to_string),
+            "ha_suspend" => vs.ha_suspend = true,
+            "omega" => vs.omega = true,
+            "quorum" => vs.quorum = v::int_arg(c, 1u32, u32::MAX, d).unwrap_or(1),
+            "hysteresis" => vs.hysteresis = v::int_arg(c, 0u32, u32::MAX, d).unwrap_or(0),
+            "quorum_up" => vs.quorum_up = v::script(c, d),
+            "quorum_down" => vs.quorum_down = v::script(c, d),
+            "sorry_server" => {
+                if let Some(ip) = v::ip_arg(c, d) {
+                    let port = c
+                        .arg(1)
+                        .and_then(|p| v::port(&c.loc, "sorry_server port", p, d));
+                    vs.sorry_server = Some(SorryServer { ip, port });
+                }
+            }
+            "sorry_server_inhibit" => vs.sorry_server_inhibit = true,
+            "ip_family" => match v::arg(c, 0, d) {
+                Some("inet") => vs.ip_family = Some(Family::V4),
+                Some("inet6") => vs.ip_family = Some(Family::V6),
+                Some(o) => d.error(&c.loc, format!("ip_family: '{o}' is not inet or inet6")),
+                None => {}
+            },
+            "ops" => vs.ops = true,
+            "real_server" => {
+                if let Some(rc) = block(c, d) {
+                    if let Some(rs) = real_server(c, rc, d) {
+                        vs.real_servers.push(rs);
+                    }
+                }
+            }
+            kw if kw.starts_with("flag-") || kw.starts_with("sh-") || kw.starts_with("mh-") => {
+                vs.flags.push(kw.to_string());
+            }
+            kw if VS_ACCEPTED.contains(&kw) => keep(&mut vs.extra, c),
+            _ => unknown(c, "virtual_server", d),
+        }
+    }
+    Some(vs)
+}
+
+fn real_server(n: &Node, children: &[Node], d: &mut Diagnostics) -> Option<RealServer> {
+    let ip = v::ip(&n.loc, "real_server", v::arg(n, 0, d)?, d)?;
+    let port = match n.arg(1) {
+        Some(p) => Some(v::port(&n.loc, "real_server port", p, d)?),
+        None => None,
+    };
+    let mut rs = RealServer {
+        ip,
+        port,
+        loc: n.loc.clone(),
+        spans: Spans::default(),
+        weight: 1,
+        forward: None,
+        notify_up: None,
+        notify_down: None,
+        uthreshold: None,
+        lthreshold: None,
+        defaults: CheckDefaults::default(),
+        checkers: Vec::new(),
+    };
+    for c in children {
+        span(&mut rs.spans, c);
+        if check_default(&mut rs.defaults, c, d) {
+            continue;
+        }
+        match c.keyword.as_str() {
+            "weight" => rs.weight = v::int_arg(c, 0, 65535, d).unwrap_or(1),
+            "lvs_method" | "lb_kind" => rs.forward = forward(c, d),
+            "notify_up" => rs.notify_up = v::script(c, d),
+            "notify_down" => rs.notify_down = v::script(c, d),
+            "uthreshold" => rs.uthreshold = v::int_arg(c, 0u32, u32::MAX, d),
+            "lthreshold" => rs.lthreshold = v::int_arg(c, 0u32, u32::MAX, d),
+            "snmp_name" => {}
+            "TCP_CHECK" | "HTTP_GET" | "SSL_GET" | "SMTP_CHECK" | "DNS_CHECK" | "MISC_CHECK"
+            | "UDP_CHECK" | "PING_CHECK" | "ICMP_CHECK" | "FILE_CHECK" | "BFD_CHECK" => {
+                let empty: &[Node] = &[];
+                let cc = c.children.as_deref().unwrap_or(empty);
+                rs.checkers.push(checker(c, cc, d));
+            }
+            _ => unknown(c, "real_server", d),
+        }
+    }
+    Some(rs)
+}
+
+fn checker(n: &Node, children: &[Node], d: &mut Diagnostics) -> Checker {
+    let mut kind = match n.keyword.as_str() {
+        "TCP_CHECK" => CheckKind::Tcp,
+        "HTTP_GET" | "SSL_GET" => CheckKind::Http {
+            tls: n.keyword == "SSL_GET",
+            http_protocol: None,
+            enable_sni: false,
+            sni_name: None,
+            fast_recovery: false,
+            urls: Vec::new(),
+        },
+        "SMTP_CHECK" => CheckKind::Smtp { helo_name: None },
+        "DNS_CHECK" => CheckKind::Dns {
+            qtype: "SOA".into(),
+            name: ".".into(),
+        },
+        "MISC_CHECK" => CheckKind::Misc {
+            path: None,
+            timeout: None,
+            dynamic: false,
+            user: None,
+        },
+        "UDP_CHECK" => CheckKind::Udp {
+            payload: None,
+            require_reply: None,
+            min_reply_length: 0,
+            max_reply_length: 255,
+        },
+        "FILE_CHECK" => CheckKind::File {
+            track_file: None,
+            weight: None,
+            reverse: false,
+        },
+        "BFD_CHECK" => CheckKind::Bfd { name: None },
+        _ => CheckKind::Ping,
+    };
+    let mut common = CheckerCommon::default();
+    for c in children {
+        if check_default(&mut common.defaults, c, d) {
+            continue;
+        }
+        let kw = c.keyword.as_str();
+        match kw {
+            "connect_ip" => {
+                common.connect_ip = v::ip_arg(c, d);
+                continue;
+            }
+            "connect_port" => {
+                common.connect_port =
+                    v::arg(c, 0, d).and_then(|p| v::port(&c.loc, "connect_port", p, d));
+                continue;
+            }
+            "bindto" => {
+                common.bindto = v::ip_arg(c, d);
+                continue;
+            }
+            "bind_if" => {
+                common.bind_if = v::arg(c, 0, d).map(str::to_string);
+                continue;
+            }
+            "bind_port" => {
+                common.bind_port = v::arg(c, 0, d).and_then(|p| v::port(&c.loc, "bind_port", p, d));
+                continue;
+            }
+            "fwmark" => {
+                common.fwmark = v::int_arg(c, 0u32, u32::MAX, d);
+                continue;
+            }
+            "log_all_failures" => {
+                common.log_all_failures = v::bool_arg(c, d).unwrap_or(true);
+                continue;
+            }
+            _ => {}
+        }
+        let handled = match &mut kind {
+            CheckKind::Http {
+                http_protocol,
+                enable_sni,
+                sni_name,
+                fast_recovery,
+                urls,
+                ..
+            } => match kw {
+                "url" => {
+                    urls.push(url(c, d));
+                    true
+                }
+                "http_protocol" => {
+                    *http_protocol = v::arg(c, 0, d).map(str::to_string);
+                    true
+                }
+                "enable_sni" => {
+                    *enable_sni = v::bool_arg(c, d).unwrap_or(true);
+                    true
+                }
+                "sni_name" => {
+                    *sni_name = v::arg(c, 0, d).map(str::to_string);
+                    true
+                }
+                "fast_recovery" => {
+                    *fast_recovery = v::bool_arg(c, d).unwrap_or(true);
+                    true
+                }
+                "tls_compliant" => true,
+                _ => false,
+            },
+            CheckKind::Smtp { helo_name } => match kw {
+                "helo_name" => {
+                    *helo_name = v::arg(c, 0, d).map(str::to_string);
+                    true
+                }
+                // Legacy `host { connect_ip ... }` sub-blocks: accepted, not modelled.
+                "host" => true,
+                _ => false,
+            },
+            CheckKind::Dns { qtype, name } => match kw {
+                "type" => {
+                    if let Some(t) = v::arg(c, 0, d) {
+                        let t = t.to_ascii_uppercase();
+                        if [
+                            "A", "NS", "CNAME", "SOA", "MX", "TXT", "AAAA", "RRSIG", "DNSKEY",
+                        ]
+                        .contains(&t.as_str())
+                        {
+                            *qtype = t;
+                        } else {
+                            d.error(
+                                &c.loc,
+                                format!("DNS_CHECK type: '{t}' is not a supported record type"),
+                            );
+                        }
+                    }
+                    true
+                }
+                "name" => {
+                    if let Some(nm) = v::arg(c, 0, d) {
+                        *name = nm.to_string();
+                    }
+                    true
+                }
+                _ => false,
+            },
+            CheckKind::Misc {
+                path,
+                timeout,
+                dynamic,
+                user,
+            } => match kw {
+                "misc_path" => {
+                    *path = v::script(c, d);
+                    true
+                }
+                "misc_timeout" => {
+                    *timeout = v::secs_arg(c, 0.000_001, 1e6, d);
+                    true
+                }
+                "misc_dynamic" => {
+                    *dynamic = true;
+                    true
+                }
+                "user" => {
+                    *user = v::script_user(c, 0);
+                    true
+                }
+                _ => false,
+            },
+            CheckKind::Udp {
+                payload,
+                require_reply,
+                min_reply_length,
+                max_reply_length,
+            } => match kw {
+                "payload" => {
+                    *payload = v::arg(c, 0, d).and_then(|h| hex(c, h, d));
+                    true
+                }
+                "require_reply" => {
+                    *require_reply = v::arg(c, 0, d).map(str::to_string);
+                    true
+                }
+                "min_reply_length" => {
+                    *min_reply_length = v::int_arg(c, 0u32, 65535, d).unwrap_or(0);
+                    true
+                }
+                "max_reply_length" => {
+                    *max_reply_length = v::int_arg(c, 0u32, 65535, d).unwrap_or(255);
+                    true
+                }
+                _ => false,
+            },
+            CheckKind::File {
+                track_file,
+                weight,
+                reverse,
+            } => match kw {
+                "track_file" => {
+                    *track_file = v::arg(c, 0, d).map(str::to_string);
+                    true
+                }
+                "weight" => {
+                    *weight = v::int_arg(c, -254, 254, d);
+                    *reverse = c.arg(1) == Some("reverse");
+                    true
+                }
+                _ => false,
+            },
+            CheckKind::Bfd { name } => match kw {
+                "name" => {
+                    *name = v::arg(c, 0, d).map(str::to_string);
+                    true
+                }
+                _ => false,
+            },
+            CheckKind::Tcp | CheckKind::Ping => false,
+        };
+        if !handled {
+            unknown(c, &n.keyword, d);
+        }
+    }
+    match &kind {
+        CheckKind::Misc { path: None, .. } => d.error(&n.loc, "MISC_CHECK: no misc_path given"),
+        CheckKind::Bfd { name: None } => {
+            d.error(&n.loc, "BFD_CHECK: no 'name' of a bfd_instance given")
+        }
+        CheckKind::File {
+            track_file: None, ..
+        } => d.error(&n.loc, "FILE_CHECK: no track_file given"),
+        CheckKind::Http { urls, .. } if urls.is_empty() => {
+            d.error(&n.loc, format!("{}: no url block given", n.keyword));
+        }
+        _ => {}
+    }
+    Checker {
+        kind,
+        common,
+        loc: n.loc.clone(),
+    }
+}
+
+fn url(n: &Node, d: &mut Diagnostics) -> UrlCheck {
+    let mut u = UrlCheck {
+        loc: n.loc.clone(),
+        ..UrlCheck::default()
+    };
+    let Some(children) = block(n, d) else {
+        return u;
+    };
+    for c in children {
+        match c.keyword.as_str() {
+            "path" => u.path = v::arg(c, 0, d).unwrap_or_default().to_string(),
+            "digest" => {
+                if let Some(h) = v::arg(c, 0, d) {
+                    if h.len() == 32 && h.bytes().all(|b| b.is_ascii_hexdigit()) {
+                        u.digest = Some(h.to_ascii_lowercase());
+                    } else {
+                        d.error(
+                            &c.loc,
+                            format!("digest: '{h}' is not a 32-digit hex MD5 digest"),
+                        );
+                    }
+                }
+            }
+            "status_code" => {
+                for s in c.arg_texts() {
+                    let (a, b) = s.split_once('-').unwrap_or((s, s));
+                    match (
+                        v::int_in::<u16>(&c.loc, "status_code", a, 100, 599, d),
+                        v::int_in::<u16>(&c.loc, "status_code", b, 100, 599, d),
+                    ) {
+                        (Some(a), Some(b)) if a <= b => u.status_codes.push((a, b)),
+                        (Some(_), Some(_)) => {
+                            d.error(&c.loc, format!("status_code: empty range '{s}'"))
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            "virtualhost" => u.virtualhost = v::arg(c, 0, d).map(str::to_string),
+            "regex" => u.regex = v::arg(c, 0, d).map(str::to_string),
+            "regex_no_match" => u.regex_no_match = true,
+            "regex_options" | "regex_stack" | "regex_min_offset" | "regex_max_offset"
+            | "tls_compliant" => {}
+            _ => unknown(c, "url", d),
+        }
+    }
+    if u.path.is_empty() {
+        d.error(&n.loc, "url: no path given");
+    }
+    if u.status_codes.is_empty() {
+        u.status_codes.push((200, 299));
+    }
+    u
+}
+
+fn hex(n: &Node, s: &str, d: &mut Diagnostics) -> Option<Vec<u8>> {
+    let s = s.trim_start_matches("0x");
+    if !s.len().is_multiple_of(2) || !s.bytes().all(|b| b.is_ascii_hexdigit()) {
+        d.error(
+            &n.loc,
+            format!("{}: '{s}' is not an even number of hex digits", n.keyword),
+        );
+        return None;
+    }
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).ok())
+        .collect()
+}

@@ -1,0 +1,139 @@
+//! `vrrp_script`, `track_file`, `vrrp_track_process`.
+
+use super::super::diag::Diagnostics;
+use super::super::model::{Spans, TrackFile, TrackProcess, VrrpScript};
+use super::super::tree::Node;
+use super::super::values::{self as v};
+use super::{span, unknown};
+use std::time::Duration;
+
+/// `vrrp_script NAME { script ...; interval; timeout; weight; rise; fall; user; init_fail }`.
+pub fn script(name: &str, block: &Node, children: &[Node], d: &mut Diagnostics) -> VrrpScript {
+    let mut s = VrrpScript {
+        name: name.to_string(),
+        loc: block.loc.clone(),
+        spans: Spans::default(),
+        script: None,
+        interval: Duration::from_secs(1),
+        timeout: Duration::ZERO,
+        weight: 0,
+        weight_reverse: false,
+        rise: 1,
+        fall: 1,
+        user: None,
+        init_fail: false,
+    };
+    let mut timeout = None;
+    for n in children {
+        span(&mut s.spans, n);
+        match n.keyword.as_str() {
+            "script" => s.script = v::script(n, d),
+            "interval" => s.interval = v::secs_arg(n, 0.001, 1e6, d).unwrap_or(s.interval),
+            "timeout" => timeout = v::secs_arg(n, 0.001, 1e6, d),
+            "weight" => {
+                // keepalived accepts ±254 with an error and clamps to ±253.
+                s.weight = v::int_arg(n, -253, 253, d).unwrap_or(0);
+                s.weight_reverse = n.arg(1) == Some("reverse");
+            }
+            "rise" => s.rise = v::int_arg(n, 1u32, u32::MAX, d).unwrap_or(1),
+            "fall" => s.fall = v::int_arg(n, 1u32, u32::MAX, d).unwrap_or(1),
+            "user" => s.user = v::script_user(n, 0),
+            "init_fail" => s.init_fail = true,
+            _ => unknown(n, "vrrp_script", d),
+        }
+    }
+    s.timeout = timeout.unwrap_or(s.interval);
+    if s.script.is_none() && s.spans.get("script").is_none() {
+        d.error(&block.loc, format!("vrrp_script {name}: no 'script' given"));
+    }
+    s
+}
+
+/// `track_file NAME { file PATH; weight W [reverse]; init_file [V] [overwrite] }`.
+pub fn file(name: &str, block: &Node, children: &[Node], d: &mut Diagnostics) -> TrackFile {
+    let mut t = TrackFile {
+        name: name.to_string(),
+        loc: block.loc.clone(),
+        spans: Spans::default(),
+        file: None,
+        weight: 1,
+        reverse: false,
+        init_file: None,
+    };
+    for n in children {
+        span(&mut t.spans, n);
+        match n.keyword.as_str() {
+            "file" => t.file = v::arg(n, 0, d).map(str::to_string),
+            "weight" => {
+                t.weight = v::int_arg(n, -254, 254, d).unwrap_or(1);
+                t.reverse = n.arg(1) == Some("reverse");
+            }
+            "init_file" => {
+                let mut value = 0;
+                let mut overwrite = false;
+                for a in n.arg_texts() {
+                    if a == "overwrite" {
+                        overwrite = true;
+                    } else {
+                        value =
+                            v::int_in(&n.loc, "init_file", a, i64::MIN, i64::MAX, d).unwrap_or(0);
+                    }
+                }
+                t.init_file = Some((value, overwrite));
+            }
+            _ => unknown(n, "track_file", d),
+        }
+    }
+    if t.file.is_none() {
+        d.error(&block.loc, format!("track_file {name}: no 'file' given"));
+    }
+    t
+}
+
+/// `vrrp_track_process NAME { process ...; weight; quorum; ... }`.
+pub fn process(name: &str, block: &Node, children: &[Node], d: &mut Diagnostics) -> TrackProcess {
+    let mut p = TrackProcess {
+        name: name.to_string(),
+        loc: block.loc.clone(),
+        spans: Spans::default(),
+        process: None,
+        params: Vec::new(),
+        param_match: None,
+        weight: 0,
+        reverse: false,
+        quorum: 1,
+        quorum_max: None,
+        delay: None,
+        fork_delay: None,
+        terminate_delay: None,
+        full_command: false,
+    };
+    for n in children {
+        span(&mut p.spans, n);
+        match n.keyword.as_str() {
+            "process" => {
+                p.process = v::arg(n, 0, d).map(str::to_string);
+                p.params = n.arg_texts().skip(1).map(str::to_string).collect();
+            }
+            "param_match" => p.param_match = v::arg(n, 0, d).map(str::to_string),
+            "weight" => {
+                p.weight = v::int_arg(n, -254, 254, d).unwrap_or(0);
+                p.reverse = n.arg(1) == Some("reverse");
+            }
+            "quorum" => p.quorum = v::int_arg(n, 0u32, 65535, d).unwrap_or(1),
+            "quorum_max" => p.quorum_max = v::int_arg(n, 0u32, 65535, d),
+            "delay" => p.delay = v::secs_arg(n, 0.0, 1e6, d),
+            "fork_delay" => p.fork_delay = v::secs_arg(n, 0.0, 1e6, d),
+            "terminate_delay" => p.terminate_delay = v::secs_arg(n, 0.0, 1e6, d),
+            "full_command" => p.full_command = true,
+            _ => unknown(n, "vrrp_track_process", d),
+        }
+    }
+    if p.process.is_none() {
+        d.error(
+            &block.loc,
+            format!("vrrp_track_process {name}: no 'process' given"),
+        );
+    }
+    p
+}

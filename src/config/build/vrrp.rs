@@ -1,0 +1,455 @@
+//! `vrrp_instance` and `vrrp_sync_group`.
+
+use super::super::diag::{Diagnostics, Location};
+use super::super::model::{
+    Authentication, Extra, Family, GlobalDefs, InitialState, NotifyScripts, Spans, SyncGroup,
+    Tracking, UnicastPeer, Vmac, VrrpInstance, VrrpVersion,
+};
+use super::super::tree::Node;
+use super::super::values::{self as v};
+use super::{block, keep, net, span, track_refs, unknown};
+use std::time::Duration;
+
+/// Accepted vrrp_instance keywords we keep without acting on them (yet).
+const ACCEPTED: &[&str] = &[
+    "debug",
+    "native_ipv6",
+    "no_virtual_ipaddress",
+    "promote_secondaries",
+    "unicast_fault_no_peer",
+    "check_unicast_src",
+    "track_src_ip",
+    "vrf",
+    "old_unicast_checksum",
+    "v3_checksum_as_v2",
+    "use_vmac_addr",
+    "use_ipvlan",
+    "garp_extra_if",
+    "vmac_garp_intvl",
+    "timer_expired_backup",
+    "thread_timer_expired",
+    "owner_ignore_adverts",
+    "kernel_rx_buf_size",
+    "linkbeat_use_polling",
+    "lvs_sync_daemon_interface",
+    "auth_hmac",
+    "preempt",
+];
+
+/// Handles a notify keyword shared by instances and groups; false when `n` is not one.
+fn notify(ns: &mut NotifyScripts, n: &Node, d: &mut Diagnostics) -> bool {
+    match n.keyword.as_str() {
+        "notify_master" => ns.master = v::script(n, d),
+        "notify_backup" => ns.backup = v::script(n, d),
+        "notify_fault" => ns.fault = v::script(n, d),
+        "notify_stop" => ns.stop = v::script(n, d),
+        "notify" => ns.generic = v::script(n, d),
+        "notify_master_rx_lower_pri" => ns.master_rx_lower_pri = v::script(n, d),
+        "notify_deleted" => {
+            ns.deleted_state = true;
+            if n.arg(0).is_some() {
+                ns.deleted = v::script(n, d);
+            }
+        }
+        "notify_priority_changes" => ns.priority_changes = v::bool_arg(n, d).unwrap_or(true),
+        _ => return false,
+    }
+    true
+}
+
+/// Handles a `track_*` block shared by instances and groups; false when `n` is not one.
+fn tracking(t: &mut Tracking, n: &Node, d: &mut Diagnostics) -> bool {
+    match n.keyword.as_str() {
+        "track_interface" => t.interfaces.extend(track_refs(n, d, -254, 254)),
+        "track_script" => t.scripts.extend(track_refs(n, d, -254, 254)),
+        "track_file" => t.files.extend(track_refs(n, d, -254, 254)),
+        "track_process" => t.processes.extend(track_refs(n, d, -254, 254)),
+        "track_bfd" => t.bfd.extend(track_refs(n, d, -254, 254)),
+        _ => return false,
+    }
+    true
+}
+
+/// Builds a vrrp_instance with keepalived's defaults.
+pub fn instance(
+    name: &str,
+    blk: &Node,
+    children: &[Node],
+    g: &GlobalDefs,
+    d: &mut Diagnostics,
+) -> VrrpInstance {
+    let mut i = VrrpInstance {
+        name: name.to_string(),
+        loc: blk.loc.clone(),
+        spans: Spans::default(),
+        initial_state: None,
+        interface: None,
+        vrid: 0,
+        priority: 100,
+        advert_int: Duration::from_secs(1),
+        version: if g.vrrp_version == 3 {
+            VrrpVersion::V3
+        } else {
+            VrrpVersion::V2
+        },
+        family: Family::V4,
+        preempt: true,
+        preempt_delay: Duration::ZERO,
+        accept: None,
+        strict: g.vrrp_strict,
+        skip_check_adv_addr: g.vrrp_skip_check_adv_addr,
+        dont_track_primary: false,
+        authentication: None,
+        virtual_ipaddress: Vec::new(),
+        virtual_ipaddress_excluded: Vec::new(),
+        virtual_routes: Vec::new(),
+        virtual_rules: Vec::new(),
+        unicast_src_ip: None,
+        unicast_peers: Vec::new(),
+        unicast_ttl: None,
+        mcast_src_ip: None,
+        mcast_dst_ip: None,
+        use_vmac: None,
+        vmac_xmit_base: false,
+        tracking: Tracking::default(),
+        notify: NotifyScripts::default(),
+        smtp_alert: None,
+        garp_master_delay: None,
+        garp_master_repeat: None,
+        garp_master_refresh: None,
+        garp_master_refresh_repeat: None,
+        garp_lower_prio_delay: None,
+        garp_lower_prio_repeat: None,
+        down_timer_adverts: g.vrrp_down_timer_adverts,
+        lower_prio_no_advert: g.vrrp_lower_prio_no_advert,
+        higher_prio_send_advert: g.vrrp_higher_prio_send_advert,
+        extra: Extra::default(),
+    };
+    let mut version_given = false;
+    let mut advert_raw: Option<(f64, Location)> = None;
+    for n in children {
+        span(&mut i.spans, n);
+        if notify(&mut i.notify, n, d) || tracking(&mut i.tracking, n, d) {
+            continue;
+        }
+        match n.keyword.as_str() {
+            "state" => match v::arg(n, 0, d) {
+                Some(s) if s.eq_ignore_ascii_case("MASTER") => {
+                    i.initial_state = Some(InitialState::Master)
+                }
+                Some(s) if s.eq_ignore_ascii_case("BACKUP") => {
+                    i.initial_state = Some(InitialState::Backup)
+                }
+                Some(s) => d.error(&n.loc, format!("state: '{s}' is not MASTER or BACKUP")),
+                None => {}
+            },
+            "interface" => i.interface = v::arg(n, 0, d).map(str::to_string),
+            "virtual_router_id" => i.vrid = v::int_arg(n, 1u8, 255, d).unwrap_or(0),
+            "priority" => i.priority = v::int_arg(n, 1u8, 255, d).unwrap_or(100),
+            "advert_int" => {
+                if let Some(t) = v::secs_arg(n, 0.001, 255.0, d) {
+                    advert_raw = Some((t.as_secs_f64(), n.loc.clone()));
+                }
+            }
+            "version" => {
+                i.version = match v::int_arg::<u8>(n, 2, 3, d) {
+                    Some(2) => VrrpVersion::V2,
+                    Some(_) => VrrpVersion::V3,
+                    None => i.version,
+                };
+                version_given = true;
+            }
+            "nopreempt" => i.preempt = false,
+            "preempt_delay" => i.preempt_delay = v::secs_arg(n, 0.0, 1000.0, d).unwrap_or_default(),
+            "accept" => i.accept = Some(true),
+            "no_accept" => i.accept = Some(false),
+            "strict_mode" => i.strict = v::bool_arg(n, d).unwrap_or(true),
+            // keepalived quirk: any valid BOOL, even "false", sets it. We honour the value.
+            "skip_check_adv_addr" => i.skip_check_adv_addr = v::bool_arg(n, d).unwrap_or(true),
+            "dont_track_primary" => i.dont_track_primary = true,
+            "authentication" => i.authentication = authentication(n, d),
+            "virtual_ipaddress" => {
+                if let Some(c) = block(n, d) {
+                    i.virtual_ipaddress
+                        .extend(c.iter().filter_map(|l| net::address(l, d)));
+                }
+            }
+            "virtual_ipaddress_excluded" => {
+                if let Some(c) = block(n, d) {
+                    i.virtual_ipaddress_excluded
+                        .extend(c.iter().filter_map(|l| net::address(l, d)));
+                }
+            }
+            "virtual_routes" => {
+                if let Some(c) = block(n, d) {
+                    i.virtual_routes
+                        .extend(c.iter().filter_map(|l| net::route(l, d)));
+                }
+            }
+            "virtual_rules" => {
+                if let Some(c) = block(n, d) {
+                    i.virtual_rules
+                        .extend(c.iter().filter_map(|l| net::rule(l, d)));
+                }
+            }
+            "unicast_src_ip" => i.unicast_src_ip = v::ip_arg(n, d),
+            "unicast_peer" => {
+                if let Some(c) = block(n, d) {
+                    for p in c {
+                        if let Some(peer) = unicast_peer(p, d) {
+                            i.unicast_peers.push(peer);
+                        }
+                    }
+                }
+            }
+            "unicast_ttl" => i.unicast_ttl = v::int_arg(n, 0u8, 255, d),
+            "mcast_src_ip" => i.mcast_src_ip = v::ip_arg(n, d),
+            "mcast_dst_ip" => {
+                i.mcast_dst_ip = v::ip_arg(n, d);
+                if let Some(a) = i.mcast_dst_ip {
+                    if !a.is_multicast() {
+                        d.error(
+                            &n.loc,
+                            format!("mcast_dst_ip: {a} is not a multicast address"),
+                        );
+                    }
+                }
+            }
+            "use_vmac" => i.use_vmac = Some(vmac(n, d)),
+            "vmac_xmit_base" => i.vmac_xmit_base = true,
+            "smtp_alert" => i.smtp_alert = v::bool_arg(n, d),
+            "garp_master_delay" => i.garp_master_delay = v::secs_arg(n, 0.0, 255.0, d),
+            "garp_master_repeat" => i.garp_master_repeat = v::int_arg(n, 0u32, 255, d),
+            "garp_master_refresh" => i.garp_master_refresh = v::secs_arg(n, 0.0, 1e6, d),
+            "garp_master_refresh_repeat" => {
+                i.garp_master_refresh_repeat = v::int_arg(n, 1u32, 255, d)
+            }
+            "garp_lower_prio_delay" => i.garp_lower_prio_delay = v::secs_arg(n, 0.0, 255.0, d),
+            "garp_lower_prio_repeat" => i.garp_lower_prio_repeat = v::int_arg(n, 0u32, 255, d),
+            "down_timer_adverts" => i.down_timer_adverts = v::int_arg(n, 1u8, 100, d).unwrap_or(3),
+            "lower_prio_no_advert" => i.lower_prio_no_advert = v::bool_arg(n, d),
+            "higher_prio_send_advert" => i.higher_prio_send_advert = v::bool_arg(n, d),
+            kw if ACCEPTED.contains(&kw) => keep(&mut i.extra, n),
+            _ => unknown(n, "vrrp_instance", d),
+        }
+    }
+
+    // keepalived: `state MASTER` without an explicit priority means the address owner (255).
+    if i.initial_state == Some(InitialState::Master) && i.spans.get("priority").is_none() {
+        i.priority = 255;
+    }
+    // Family from the first VIP, else from the addresses used to talk to peers.
+    let first = i
+        .virtual_ipaddress
+        .first()
+        .map(|a| a.addr.addr())
+        .or(i.unicast_src_ip)
+        .or_else(|| i.unicast_peers.first().map(|p| p.addr))
+        .or(i.mcast_src_ip);
+    if let Some(a) = first {
+        i.family = Family::of(&a);
+    }
+    if i.family == Family::V6 {
+        if version_given && i.version == VrrpVersion::V2 {
+            let loc = i
+                .spans
+                .get("version")
+                .cloned()
+                .unwrap_or_else(|| i.loc.clone());
+            d.error(
+                &loc,
+                format!("vrrp_instance {name}: VRRP version 2 does not support IPv6"),
+            );
+        }
+        i.version = VrrpVersion::V3;
+    }
+    if let Some((secs, loc)) = advert_raw {
+        match i.version {
+            VrrpVersion::V2 => {
+                if secs < 1.0 || secs.fract() != 0.0 {
+                    if secs < 1.0 {
+                        d.error(&loc, format!("advert_int: {secs} s is below 1 second, which VRRP version 2 cannot carry (use version 3)"));
+                    } else {
+                        d.warning(
+                            &loc,
+                            format!(
+                                "advert_int: {secs} s rounded to whole seconds for VRRP version 2"
+                            ),
+                        );
+                    }
+                }
+                i.advert_int = Duration::from_secs(secs.round().clamp(1.0, 255.0) as u64);
+            }
+            VrrpVersion::V3 => {
+                let cs = (secs * 100.0).round();
+                if !(1.0..=4095.0).contains(&cs) {
+                    d.error(
+                        &loc,
+                        format!(
+                            "advert_int: {secs} s is out of range 0.01..40.95 for VRRP version 3"
+                        ),
+                    );
+                }
+                i.advert_int = Duration::from_millis((cs.clamp(1.0, 4095.0) as u64) * 10);
+            }
+        }
+    }
+    // Every address in one instance must be of the instance's family.
+    for a in i.virtual_ipaddress.iter() {
+        if Family::of(&a.addr.addr()) != i.family {
+            d.error(
+                &a.loc,
+                format!(
+                    "vrrp_instance {name}: address {} is not of the instance's family",
+                    a.addr
+                ),
+            );
+        }
+    }
+    if let Some(Authentication::Pass(p)) = &i.authentication {
+        if p.len() > 8 {
+            let loc = i
+                .spans
+                .get("authentication")
+                .cloned()
+                .unwrap_or_else(|| i.loc.clone());
+            d.warning(&loc, format!("vrrp_instance {name}: auth_pass longer than 8 characters, only the first 8 are used"));
+        }
+    }
+    i
+}
+
+fn authentication(n: &Node, d: &mut Diagnostics) -> Option<Authentication> {
+    let children = block(n, d)?;
+    let mut kind: Option<(String, Location)> = None;
+    let mut pass: Option<String> = None;
+    for c in children {
+        match c.keyword.as_str() {
+            "auth_type" => kind = v::arg(c, 0, d).map(|s| (s.to_string(), c.loc.clone())),
+            "auth_pass" => pass = v::arg(c, 0, d).map(str::to_string),
+            _ => unknown(c, "authentication", d),
+        }
+    }
+    let pass = pass.unwrap_or_default();
+    match kind {
+        Some((k, _)) if k.eq_ignore_ascii_case("PASS") => Some(Authentication::Pass(pass)),
+        Some((k, _)) if k.eq_ignore_ascii_case("AH") => Some(Authentication::Ah(pass)),
+        Some((k, loc)) => {
+            d.error(&loc, format!("auth_type: '{k}' is not PASS or AH"));
+            None
+        }
+        None => {
+            d.error(&n.loc, "authentication: no auth_type given");
+            None
+        }
+    }
+}
+
+fn unicast_peer(p: &Node, d: &mut Diagnostics) -> Option<UnicastPeer> {
+    let addr = v::ip(&p.loc, "unicast_peer", &p.keyword, d)?;
+    let mut peer = UnicastPeer {
+        addr,
+        min_ttl: None,
+        max_ttl: None,
+        loc: p.loc.clone(),
+    };
+    let mut k = 0;
+    while let Some(a) = p.arg(k) {
+        match a {
+            "min_ttl" | "max_ttl" => {
+                k += 1;
+                let val = p
+                    .arg(k)
+                    .and_then(|s| v::int_in::<u8>(&p.loc, a, s, 0, 255, d));
+                if a == "min_ttl" {
+                    peer.min_ttl = val;
+                } else {
+                    peer.max_ttl = val;
+                }
+            }
+            // A second peer on the same line.
+            other => {
+                d.error(
+                    &p.loc,
+                    format!(
+                        "unicast_peer {}: unexpected '{other}' (one peer per line)",
+                        p.keyword
+                    ),
+                );
+            }
+        }
+        k += 1;
+    }
+    Some(peer)
+}
+
+fn vmac(n: &Node, d: &mut Diagnostics) -> Vmac {
+    let mut out = Vmac {
+        name: None,
+        mac: None,
+    };
+    let mut k = 0;
+    while let Some(a) = n.arg(k) {
+        if a == "name" {
+            k += 1;
+            out.name = n.arg(k).map(str::to_string);
+        } else if a.contains(':') {
+            let parts: Vec<Option<u8>> = a
+                .split(':')
+                .map(|x| u8::from_str_radix(x, 16).ok())
+                .collect();
+            if parts.iter().any(Option::is_none) || !(5..=6).contains(&parts.len()) {
+                d.error(&n.loc, format!("use_vmac: '{a}' is not a MAC address"));
+            } else {
+                let mut mac = [0u8; 6];
+                for (j, b) in parts.into_iter().flatten().enumerate() {
+                    mac[j] = b;
+                }
+                out.mac = Some(mac);
+            }
+        } else if a != "netlink_notify_msg" && a != "group" {
+            out.name = Some(a.to_string());
+        }
+        k += 1;
+    }
+    out
+}
+
+/// Builds a vrrp_sync_group.
+pub fn sync_group(name: &str, blk: &Node, children: &[Node], d: &mut Diagnostics) -> SyncGroup {
+    let mut g = SyncGroup {
+        name: name.to_string(),
+        loc: blk.loc.clone(),
+        spans: Spans::default(),
+        members: Vec::new(),
+        tracking: Tracking::default(),
+        notify: NotifyScripts::default(),
+        smtp_alert: None,
+        sync_group_tracking_weight: false,
+        extra: Extra::default(),
+    };
+    for n in children {
+        span(&mut g.spans, n);
+        if notify(&mut g.notify, n, d) || tracking(&mut g.tracking, n, d) {
+            continue;
+        }
+        match n.keyword.as_str() {
+            "group" => {
+                g.members
+                    .extend(n.flat_words().into_iter().map(|(l, w)| (w, l)));
+                g.members
+                    .extend(n.arg_texts().map(|a| (a.to_string(), n.loc.clone())));
+            }
+            "smtp_alert" => g.smtp_alert = v::bool_arg(n, d),
+            "sync_group_tracking_weight" | "global_tracking" => g.sync_group_tracking_weight = true,
+            _ => unknown(n, "vrrp_sync_group", d),
+        }
+    }
+    if g.members.len() == 1 {
+        d.warning(
+            &g.loc,
+            format!("vrrp_sync_group {name} has only one member"),
+        );
+    }
+    g
+}

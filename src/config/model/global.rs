@@ -1,0 +1,176 @@
+//! `global_defs`.
+
+use super::common::{Extra, ScriptSpec, ScriptUser, Spans};
+use serde::{Deserialize, Serialize};
+use std::net::IpAddr;
+use std::time::Duration;
+
+/// The SMTP relay for `smtp_alert`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SmtpServer {
+    /// Address or host name.
+    pub host: String,
+    /// Port (default 25).
+    pub port: u16,
+}
+
+/// A notify FIFO: `notify_fifo PATH [user [group]]` with its optional reader script.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NotifyFifo {
+    /// FIFO path.
+    pub path: String,
+    /// Owner of the FIFO.
+    pub user: Option<ScriptUser>,
+    /// `*_notify_fifo_script`: started with the FIFO path as last argument.
+    pub script: Option<ScriptSpec>,
+}
+
+/// `global_defs { ... }` with keepalived's defaults.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct GlobalDefs {
+    /// Keyword locations.
+    pub spans: Spans,
+    /// `router_id` (default: host name).
+    pub router_id: Option<String>,
+    /// `notification_email { ... }`.
+    pub notification_email: Vec<String>,
+    /// `notification_email_from`.
+    pub notification_email_from: Option<String>,
+    /// `smtp_server`.
+    pub smtp_server: Option<SmtpServer>,
+    /// `smtp_helo_name`.
+    pub smtp_helo_name: Option<String>,
+    /// `smtp_connect_timeout` (default 30 s).
+    pub smtp_connect_timeout: Duration,
+    /// `smtp_alert` global default.
+    pub smtp_alert: Option<bool>,
+    /// `smtp_alert_vrrp`.
+    pub smtp_alert_vrrp: Option<bool>,
+    /// `smtp_alert_checker`.
+    pub smtp_alert_checker: Option<bool>,
+    /// `script_user`.
+    pub script_user: Option<ScriptUser>,
+    /// `enable_script_security`.
+    pub enable_script_security: bool,
+    /// `notify_fifo` (VRRP and LVS events).
+    pub notify_fifo: Option<NotifyFifo>,
+    /// `vrrp_notify_fifo`.
+    pub vrrp_notify_fifo: Option<NotifyFifo>,
+    /// `lvs_notify_fifo`.
+    pub lvs_notify_fifo: Option<NotifyFifo>,
+    /// `vrrp_mcast_group4` (default 224.0.0.18).
+    pub vrrp_mcast_group4: IpAddr,
+    /// `vrrp_mcast_group6` (default ff02::12).
+    pub vrrp_mcast_group6: IpAddr,
+    /// `vrrp_version` (default 2).
+    pub vrrp_version: u8,
+    /// `vrrp_garp_master_delay` (default 5 s; 0 = no second burst).
+    pub vrrp_garp_master_delay: Duration,
+    /// `vrrp_garp_master_repeat` (default 5).
+    pub vrrp_garp_master_repeat: u32,
+    /// `vrrp_garp_lower_prio_delay` (default: master delay).
+    pub vrrp_garp_lower_prio_delay: Option<Duration>,
+    /// `vrrp_garp_lower_prio_repeat` (default: master repeat).
+    pub vrrp_garp_lower_prio_repeat: Option<u32>,
+    /// `vrrp_garp_master_refresh` (default off).
+    pub vrrp_garp_master_refresh: Option<Duration>,
+    /// `vrrp_garp_master_refresh_repeat` (default 1).
+    pub vrrp_garp_master_refresh_repeat: u32,
+    /// `vrrp_garp_interval` (default 0).
+    pub vrrp_garp_interval: Duration,
+    /// `vrrp_gna_interval` (default 0).
+    pub vrrp_gna_interval: Duration,
+    /// `vrrp_min_garp`.
+    pub vrrp_min_garp: bool,
+    /// `vrrp_lower_prio_no_advert`.
+    pub vrrp_lower_prio_no_advert: Option<bool>,
+    /// `vrrp_higher_prio_send_advert`.
+    pub vrrp_higher_prio_send_advert: Option<bool>,
+    /// `vrrp_down_timer_adverts` (default 3).
+    pub vrrp_down_timer_adverts: u8,
+    /// `vrrp_skip_check_adv_addr`.
+    pub vrrp_skip_check_adv_addr: bool,
+    /// `vrrp_strict`.
+    pub vrrp_strict: bool,
+    /// `vrrp_check_unicast_src`.
+    pub vrrp_check_unicast_src: bool,
+    /// `vrrp_startup_delay`.
+    pub vrrp_startup_delay: Option<Duration>,
+    /// `vrrp_notify_priority_changes`.
+    pub vrrp_notify_priority_changes: bool,
+    /// `dynamic_interfaces`.
+    pub dynamic_interfaces: bool,
+    /// `vmac_prefix` (default "vrrp").
+    pub vmac_prefix: String,
+    /// `lvs_flush`.
+    pub lvs_flush: bool,
+    /// `lvs_flush_on_stop`.
+    pub lvs_flush_on_stop: bool,
+    /// `max_auto_priority`.
+    pub max_auto_priority: Option<i32>,
+    /// `state_dump_file`, `stats_dump_file`, `json_dump_file`.
+    pub state_dump_file: Option<String>,
+    /// See `state_dump_file`.
+    pub stats_dump_file: Option<String>,
+    /// See `state_dump_file`.
+    pub json_dump_file: Option<String>,
+    /// `startup_script`.
+    pub startup_script: Option<ScriptSpec>,
+    /// `shutdown_script`.
+    pub shutdown_script: Option<ScriptSpec>,
+    /// Accepted keywords we do not act on (SNMP, DBus, scheduling, firewall ...).
+    pub extra: Extra,
+}
+
+impl Default for GlobalDefs {
+    fn default() -> Self {
+        Self {
+            spans: Spans::default(),
+            router_id: None,
+            notification_email: Vec::new(),
+            notification_email_from: None,
+            smtp_server: None,
+            smtp_helo_name: None,
+            smtp_connect_timeout: Duration::from_secs(30),
+            smtp_alert: None,
+            smtp_alert_vrrp: None,
+            smtp_alert_checker: None,
+            script_user: None,
+            enable_script_security: false,
+            notify_fifo: None,
+            vrrp_notify_fifo: None,
+            lvs_notify_fifo: None,
+            vrrp_mcast_group4: IpAddr::from([224, 0, 0, 18]),
+            vrrp_mcast_group6: IpAddr::from([0xff02, 0, 0, 0, 0, 0, 0, 0x12]),
+            vrrp_version: 2,
+            vrrp_garp_master_delay: Duration::from_secs(5),
+            vrrp_garp_master_repeat: 5,
+            vrrp_garp_lower_prio_delay: None,
+            vrrp_garp_lower_prio_repeat: None,
+            vrrp_garp_master_refresh: None,
+            vrrp_garp_master_refresh_repeat: 1,
+            vrrp_garp_interval: Duration::ZERO,
+            vrrp_gna_interval: Duration::ZERO,
+            vrrp_min_garp: false,
+            vrrp_lower_prio_no_advert: None,
+            vrrp_higher_prio_send_advert: None,
+            vrrp_down_timer_adverts: 3,
+            vrrp_skip_check_adv_addr: false,
+            vrrp_strict: false,
+            vrrp_check_unicast_src: false,
+            vrrp_startup_delay: None,
+            vrrp_notify_priority_changes: false,
+            dynamic_interfaces: false,
+            vmac_prefix: "vrrp".into(),
+            lvs_flush: false,
+            lvs_flush_on_stop: false,
+            max_auto_priority: None,
+            state_dump_file: None,
+            stats_dump_file: None,
+            json_dump_file: None,
+            startup_script: None,
+            shutdown_script: None,
+            extra: Extra::default(),
+        }
+    }
+}

@@ -1,0 +1,155 @@
+//! Addresses, routes and rules (`virtual_ipaddress`, `static_routes`, `virtual_rules` ...).
+
+use crate::config::diag::Location;
+use ipnet::IpNet;
+use serde::{Deserialize, Serialize};
+use std::net::IpAddr;
+
+/// Address scope (`scope global|site|link|host|nowhere|N`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Scope {
+    /// 0
+    Global,
+    /// 200
+    Site,
+    /// 253
+    Link,
+    /// 254
+    Host,
+    /// 255
+    Nowhere,
+    /// Any other numeric scope.
+    Other(u8),
+}
+
+impl Scope {
+    /// The kernel's numeric value.
+    pub fn value(self) -> u8 {
+        match self {
+            Scope::Global => 0,
+            Scope::Site => 200,
+            Scope::Link => 253,
+            Scope::Host => 254,
+            Scope::Nowhere => 255,
+            Scope::Other(v) => v,
+        }
+    }
+}
+
+/// Broadcast setting of an address: `brd X`, `brd +` (computed) or `brd -` (none).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Broadcast {
+    /// An explicit broadcast address.
+    Addr(IpAddr),
+    /// `+`: computed from the prefix.
+    Computed,
+    /// `-`: none.
+    None,
+}
+
+/// One address line of `virtual_ipaddress`, `virtual_ipaddress_excluded` or `static_ipaddress`.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct AddressSpec {
+    /// Address and prefix (default /32, /128).
+    pub addr: IpNet,
+    /// `brd`.
+    pub broadcast: Option<Broadcast>,
+    /// `dev` (default: the instance's interface).
+    pub dev: Option<String>,
+    /// `scope`.
+    pub scope: Option<Scope>,
+    /// `label`.
+    pub label: Option<String>,
+    /// `peer`.
+    pub peer: Option<IpNet>,
+    /// `no_track`.
+    pub no_track: bool,
+    /// `-nodad`.
+    pub nodad: bool,
+    /// `noprefixroute`.
+    pub noprefixroute: bool,
+    /// `home`.
+    pub home: bool,
+    /// `use_vmac` on this address.
+    pub use_vmac: bool,
+    /// `preferred_lft` (None: forever; keepalived deprecates v6 VIPs by default).
+    pub preferred_lft: Option<u32>,
+    /// `track_group` (static addresses).
+    pub track_group: Option<String>,
+    /// Where.
+    pub loc: Location,
+}
+
+/// Route type (`blackhole`, `unreachable`, `prohibit`, `throw`, or a normal unicast route).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RouteType {
+    /// Normal route.
+    Unicast,
+    /// `blackhole`.
+    Blackhole,
+    /// `unreachable`.
+    Unreachable,
+    /// `prohibit`.
+    Prohibit,
+    /// `throw`.
+    Throw,
+}
+
+/// A route line (`virtual_routes`, `static_routes`) in ip-route syntax.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct RouteSpec {
+    /// Destination (`default` = 0.0.0.0/0 or ::/0).
+    pub to: IpNet,
+    /// Type.
+    pub route_type: RouteType,
+    /// `via` / `gw`.
+    pub via: Option<IpAddr>,
+    /// `dev` / `oif`.
+    pub dev: Option<String>,
+    /// `src`.
+    pub src: Option<IpAddr>,
+    /// `table` (number; names resolved by the caller).
+    pub table: Option<u32>,
+    /// `metric` / `priority` / `preference`.
+    pub metric: Option<u32>,
+    /// `scope`.
+    pub scope: Option<Scope>,
+    /// `protocol`.
+    pub protocol: Option<String>,
+    /// `no_track`.
+    pub no_track: bool,
+    /// Everything else, kept verbatim (mtu, advmss, nexthop lists, encap ...).
+    pub options: Vec<String>,
+    /// Where.
+    pub loc: Location,
+}
+
+/// A policy-routing rule line (`virtual_rules`, `static_rules`).
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct RuleSpec {
+    /// `from`.
+    pub from: Option<IpNet>,
+    /// `to`.
+    pub to: Option<IpNet>,
+    /// `table` / `lookup`.
+    pub table: Option<u32>,
+    /// `preference` / `priority` / `order`.
+    pub priority: Option<u32>,
+    /// `fwmark MARK[/MASK]`.
+    pub fwmark: Option<(u32, Option<u32>)>,
+    /// `iif`.
+    pub iif: Option<String>,
+    /// `oif`.
+    pub oif: Option<String>,
+    /// `inet6` given (family when no address says it).
+    pub inet6: bool,
+    /// `no_track`.
+    pub no_track: bool,
+    /// Everything else, kept verbatim.
+    pub options: Vec<String>,
+    /// Where.
+    pub loc: Location,
+}

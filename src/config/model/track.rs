@@ -1,0 +1,87 @@
+//! Trackers: `vrrp_script`, `track_file`, `vrrp_track_process`.
+
+use super::common::{ScriptSpec, ScriptUser, Spans};
+use crate::config::diag::Location;
+use serde::{Deserialize, Serialize};
+use std::time::Duration;
+
+/// `vrrp_script NAME { ... }`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VrrpScript {
+    /// Name.
+    pub name: String,
+    /// Where the block starts.
+    pub loc: Location,
+    /// Keyword locations.
+    pub spans: Spans,
+    /// `script` (required).
+    pub script: Option<ScriptSpec>,
+    /// `interval` (default 1 s).
+    pub interval: Duration,
+    /// `timeout` (default: interval).
+    pub timeout: Duration,
+    /// `weight` (-253..253; 0 = failure means FAULT).
+    pub weight: i32,
+    /// `weight W reverse`.
+    pub weight_reverse: bool,
+    /// `rise` (default 1).
+    pub rise: u32,
+    /// `fall` (default 1).
+    pub fall: u32,
+    /// `user`.
+    pub user: Option<ScriptUser>,
+    /// `init_fail`: start in the failed state.
+    pub init_fail: bool,
+}
+
+/// `track_file NAME { ... }` (old spelling `vrrp_track_file`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TrackFile {
+    /// Name.
+    pub name: String,
+    /// Where the block starts.
+    pub loc: Location,
+    /// Keyword locations.
+    pub spans: Spans,
+    /// `file` (required).
+    pub file: Option<String>,
+    /// `weight` (default 1).
+    pub weight: i32,
+    /// `reverse`.
+    pub reverse: bool,
+    /// `init_file [VALUE] [overwrite]`.
+    pub init_file: Option<(i64, bool)>,
+}
+
+/// `vrrp_track_process NAME { ... }`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TrackProcess {
+    /// Name.
+    pub name: String,
+    /// Where the block starts.
+    pub loc: Location,
+    /// Keyword locations.
+    pub spans: Spans,
+    /// `process NAME [params...]`.
+    pub process: Option<String>,
+    /// The parameters after the process name.
+    pub params: Vec<String>,
+    /// `param_match initial|partial` (None: exact).
+    pub param_match: Option<String>,
+    /// `weight` (default 0).
+    pub weight: i32,
+    /// `reverse`.
+    pub reverse: bool,
+    /// `quorum` (default 1).
+    pub quorum: u32,
+    /// `quorum_max`.
+    pub quorum_max: Option<u32>,
+    /// `delay` / `fork_delay` / `terminate_delay`.
+    pub delay: Option<Duration>,
+    /// `fork_delay`.
+    pub fork_delay: Option<Duration>,
+    /// `terminate_delay`.
+    pub terminate_delay: Option<Duration>,
+    /// `full_command`.
+    pub full_command: bool,
+}

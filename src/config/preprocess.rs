@@ -1,0 +1,738 @@
+//! keepalived's preprocessing: `include` (globs and brace lists, relative to the including file),
+//! `@id` / `@^id` conditional lines, `$NAME=value` parameters (multi-line with a trailing `\`) and
+//! their `$NAME` / `${NAME}` expansion, the predefined `${_PWD}` `${_INSTANCE}` `${_RANDOM}`
+//! `${_ENV X}` `${_HASH}` `${_BANG}`, and the `~SEQ` / `~SEQx` / `~LST` line generators.
+//!
+//! The output is a flat list of logical lines, each with the file and line it came from.
+
+use super::diag::{Diagnostics, Location};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// A logical line after preprocessing.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SourceLine {
+    /// Where the line (or the line that generated it) is.
+    pub loc: Location,
+    /// The text, comments not yet removed.
+    pub text: String,
+}
+
+/// Options that change preprocessing.
+#[derive(Clone, Debug)]
+pub struct PreprocessOptions {
+    /// The config id matched by `@id` lines (`-i`; default: host name up to the first dot).
+    pub config_id: String,
+    /// Fail when an include matches nothing (`-e/--all-config`).
+    pub all_config: bool,
+}
+
+impl Default for PreprocessOptions {
+    fn default() -> Self {
+        Self {
+            config_id: default_config_id(),
+            all_config: false,
+        }
+    }
+}
+
+/// The host name up to the first `.`, as keepalived uses for `@id` lines by default.
+pub fn default_config_id() -> String {
+    let raw = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
+    raw.trim().split('.').next().unwrap_or_default().to_string()
+}
+
+const MAX_INCLUDE_DEPTH: usize = 32;
+const MAX_EXPANSION_DEPTH: usize = 32;
+const MAX_LINES: usize = 4_000_000;
+const EXPANSION_BUDGET: usize = 1_000_000;
+const MAX_LINE_LEN: usize = 1 << 20;
+
+/// Reads `path` and everything it includes.
+pub fn preprocess(
+    path: &Path,
+    opts: &PreprocessOptions,
+    diags: &mut Diagnostics,
+) -> Vec<SourceLine> {
+    let mut pp = Preprocessor {
+        opts,
+        params: HashMap::new(),
+        out: Vec::new(),
+        diags,
+        rng: seed(),
+        overflow: false,
+        budget: 0,
+    };
+    pp.file(path, None, 0);
+    pp.out
+}
+
+/// Preprocesses in-memory text as if it were the file `name` (used by tests and fuzzing).
+pub fn preprocess_str(
+    name: &str,
+    text: &str,
+    opts: &PreprocessOptions,
+    diags: &mut Diagnostics,
+) -> Vec<SourceLine> {
+    let mut pp = Preprocessor {
+        opts,
+        params: HashMap::new(),
+        out: Vec::new(),
+        diags,
+        rng: seed(),
+        overflow: false,
+        budget: 0,
+    };
+    pp.text(Arc::from(name), Path::new(name), text, 0);
+    pp.out
+}
+
+fn seed() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u32(std::process::id());
+    h.finish() | 1
+}
+
+struct Preprocessor<'a> {
+    opts: &'a PreprocessOptions,
+    params: HashMap<String, String>,
+    out: Vec<SourceLine>,
+    diags: &'a mut Diagnostics,
+    rng: u64,
+    overflow: bool,
+    /// Substitutions left for the current source line (guards against exponential definitions).
+    budget: usize,
+}
+
+impl Preprocessor<'_> {
+    fn file(&mut self, path: &Path, from: Option<&Location>, depth: usize) {
+        let name: Arc<str> = Arc::from(path.display().to_string());
+        let bytes = match std::fs::read(path) {
+            Ok(b) => b,
+            Err(e) => {
+                let loc = from.cloned().unwrap_or_else(|| Location::file(path));
+                self.diags
+                    .error(&loc, format!("cannot read {}: {e}", path.display()));
+                return;
+            }
+        };
+        let text = match String::from_utf8(bytes) {
+            Ok(t) => t,
+            Err(e) => {
+                self.diags.warning(
+                    &Location::file(path),
+                    "file is not valid UTF-8; invalid bytes replaced",
+                );
+                String::from_utf8_lossy(e.as_bytes()).into_owned()
+            }
+        };
+        self.text(name, path, &text, depth);
+    }
+
+    fn text(&mut self, name: Arc<str>, path: &Path, text: &str, depth: usize) {
+        let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        let lines: Vec<&str> = text.lines().collect();
+        let mut i = 0;
+        while i < lines.len() {
+            if self.overflow {
+                return;
+            }
+            let lineno = u32::try_from(i + 1).unwrap_or(u32::MAX);
+            let loc = Location::new(&name, lineno);
+            let raw = super::lexer::strip_comment(lines[i]).trim();
+            i += 1;
+            if raw.is_empty() {
+                continue;
+            }
+            // Includes are recognised before conditionals and parameters, as keepalived does.
+            if let Some(rest) = include_target(raw) {
+                self.include(&dir, rest, &loc, depth);
+                continue;
+            }
+            let Some(line) = self.conditional(raw) else {
+                continue;
+            };
+            if let Some((pname, first)) = param_definition(line) {
+                let mut value = first.to_string();
+                // Multi-line definition: each line ending in `\` continues it.
+                while value.ends_with('\\') {
+                    value.pop();
+                    match lines.get(i) {
+                        Some(next) => {
+                            value.push('\n');
+                            value.push_str(super::lexer::strip_comment(next).trim());
+                            i += 1;
+                        }
+                        None => {
+                            self.diags.error(
+                                &loc,
+                                format!("parameter ${pname} continues past the end of the file"),
+                            );
+                            break;
+                        }
+                    }
+                }
+                self.params.insert(pname.to_string(), value);
+                continue;
+            }
+            let line = line.to_string();
+            self.budget = EXPANSION_BUDGET;
+            self.logical(&loc, &dir, &line, 0);
+        }
+    }
+
+    /// Applies `@id` / `@^id`; returns the rest of the line when it is kept.
+    fn conditional<'l>(&self, line: &'l str) -> Option<&'l str> {
+        let Some(rest) = line.strip_prefix('@') else {
+            return Some(line);
+        };
+        let (negate, rest) = match rest.strip_prefix('^') {
+            Some(r) => (true, r),
+            None => (false, rest),
+        };
+        let end = rest.find(char::is_whitespace).unwrap_or(rest.len());
+        let id = &rest[..end];
+        let matched = id == self.opts.config_id;
+        if matched != negate {
+            Some(rest[end..].trim_start())
+        } else {
+            None
+        }
+    }
+
+    /// Expands parameters and generators of one logical line and emits the result.
+    fn logical(&mut self, loc: &Location, dir: &Path, line: &str, depth: usize) {
+        if depth > MAX_EXPANSION_DEPTH {
+            self.diags.error(
+                loc,
+                "parameter or generator expansion nested too deeply (recursive definition?)",
+            );
+            return;
+        }
+        let trimmed = line.trim_start();
+        if trimmed.starts_with("~SEQ") || trimmed.starts_with("~LST") {
+            self.generator(loc, dir, trimmed, depth);
+            return;
+        }
+        let expanded = self.expand(loc, dir, line, 0);
+        if expanded.contains('\n') {
+            // A multi-line parameter: every produced line is processed again
+            // (it may hold conditionals, generators or more parameters).
+            for part in expanded.split('\n') {
+                let part = super::lexer::strip_comment(part).trim();
+                if part.is_empty() {
+                    continue;
+                }
+                let Some(part) = self.conditional(part) else {
+                    continue;
+                };
+                if let Some((pname, value)) = param_definition(part) {
+                    self.params.insert(pname.to_string(), value.to_string());
+                    continue;
+                }
+                let part = part.to_string();
+                self.logical(loc, dir, &part, depth + 1);
+            }
+            return;
+        }
+        if expanded.trim_start().starts_with('~') && expanded != line {
+            self.logical(loc, dir, &expanded, depth + 1);
+            return;
+        }
+        if self.out.len() >= MAX_LINES {
+            self.overflow = true;
+            self.diags.error(
+                loc,
+                format!("configuration expands to more than {MAX_LINES} lines"),
+            );
+            return;
+        }
+        self.out.push(SourceLine {
+            loc: loc.clone(),
+            text: expanded.trim().to_string(),
+        });
+    }
+
+    /// `~SEQ(var, [start,] [step,] end) rest`, `~SEQx(...)`, `~LST(var, v1, v2, ...) rest`.
+    fn generator(&mut self, loc: &Location, dir: &Path, line: &str, depth: usize) {
+        let hex = line.starts_with("~SEQx");
+        let is_seq = line.starts_with("~SEQ");
+        let open = if hex { 5 } else { 4 };
+        let Some(body_start) = line[open..].strip_prefix('(').map(|_| open + 1) else {
+            self.diags.error(
+                loc,
+                format!("generator {}: expected '(' after the name", &line[..open]),
+            );
+            return;
+        };
+        let Some(close_rel) = find_matching_paren(&line[body_start..]) else {
+            self.diags.error(loc, "generator: missing ')'");
+            return;
+        };
+        let header = self.expand(loc, dir, &line[body_start..body_start + close_rel], 0);
+        let rest = line[body_start + close_rel + 1..].to_string();
+        let args = split_args(&header);
+        let Some(var) = args.first().map(|s| s.trim().to_string()) else {
+            self.diags.error(loc, "generator: missing variable name");
+            return;
+        };
+        if is_seq {
+            if var.is_empty() || !var.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+                self.diags
+                    .error(loc, format!("~SEQ: invalid variable name '{var}'"));
+                return;
+            }
+            let nums: Result<Vec<i64>, _> =
+                args[1..].iter().map(|a| parse_int(a.trim(), hex)).collect();
+            let Ok(nums) = nums else {
+                self.diags.error(
+                    loc,
+                    format!("~SEQ({header}): start, step and end must be integers"),
+                );
+                return;
+            };
+            let (start, step, end) = match nums.as_slice() {
+                [end] => (1, 1, *end),
+                [start, end] => (*start, 1, *end),
+                [start, step, end] => (*start, *step, *end),
+                _ => {
+                    self.diags.error(
+                        loc,
+                        format!("~SEQ({header}): expected 1 to 3 numbers after the variable"),
+                    );
+                    return;
+                }
+            };
+            if step == 0
+                || (step > 0 && start > end && nums.len() == 3)
+                || (step < 0 && start < end)
+            {
+                self.diags.error(
+                    loc,
+                    format!("~SEQ({header}): step {step} never reaches {end}"),
+                );
+                return;
+            }
+            let count = (end - start) / step + 1;
+            if count > MAX_LINES as i64 {
+                self.diags.error(
+                    loc,
+                    format!("~SEQ({header}) generates {count} lines, more than {MAX_LINES}"),
+                );
+                return;
+            }
+            let mut v = start;
+            while (step > 0 && v <= end) || (step < 0 && v >= end) {
+                let val = if hex { format!("{v:x}") } else { v.to_string() };
+                self.params.insert(var.clone(), val);
+                self.logical(loc, dir, &rest, depth + 1);
+                if self.overflow {
+                    return;
+                }
+                v += step;
+            }
+        } else {
+            // ~LST(var, v1, v2 ...) or ~LST({a,b}, {1,2}, {3,4}).
+            if var.starts_with('{') {
+                let names = split_args(var.trim_matches(|c| c == '{' || c == '}'));
+                for tuple in &args[1..] {
+                    let vals = split_args(tuple.trim().trim_matches(|c| c == '{' || c == '}'));
+                    if vals.len() != names.len() {
+                        self.diags.error(
+                            loc,
+                            format!("~LST: value list {} does not match {}", tuple.trim(), var),
+                        );
+                        return;
+                    }
+                    for (n, val) in names.iter().zip(vals.iter()) {
+                        self.params
+                            .insert(n.trim().to_string(), val.trim().to_string());
+                    }
+                    self.logical(loc, dir, &rest, depth + 1);
+                }
+            } else {
+                if var.is_empty() || args.len() < 2 {
+                    self.diags
+                        .error(loc, "~LST: expected a variable and at least one value");
+                    return;
+                }
+                for val in &args[1..] {
+                    self.params.insert(var.clone(), val.trim().to_string());
+                    self.logical(loc, dir, &rest, depth + 1);
+                }
+            }
+        }
+    }
+
+    /// Replaces `$NAME` and `${NAME}` (recursively); undefined names are left verbatim with a warning.
+    fn expand(&mut self, loc: &Location, dir: &Path, line: &str, depth: usize) -> String {
+        if !line.contains('$') {
+            return line.to_string();
+        }
+        if depth > MAX_EXPANSION_DEPTH || self.budget == 0 || line.len() > MAX_LINE_LEN {
+            if self.budget != usize::MAX {
+                self.diags.error(
+                    loc,
+                    "parameter expansion too deep or too large (recursive definition?)",
+                );
+            }
+            // Report once per source line.
+            self.budget = usize::MAX;
+            return String::new();
+        }
+        if self.budget != usize::MAX {
+            self.budget -= 1;
+        } else {
+            return String::new();
+        }
+        let mut out = String::with_capacity(line.len());
+        let bytes = line.as_bytes();
+        let mut i = 0;
+        while i < line.len() {
+            let c = bytes[i];
+            if c != b'$' {
+                let ch_len = line[i..].chars().next().map_or(1, char::len_utf8);
+                out.push_str(&line[i..i + ch_len]);
+                i += ch_len;
+                continue;
+            }
+            // ${NAME args}
+            if bytes.get(i + 1) == Some(&b'{') {
+                if let Some(close) = line[i + 2..].find('}') {
+                    let inner = &line[i + 2..i + 2 + close];
+                    match self.lookup(loc, dir, inner.trim()) {
+                        Some(v) => out.push_str(&self.expand(loc, dir, &v, depth + 1)),
+                        None => out.push_str(&line[i..i + 3 + close]),
+                    }
+                    i += 3 + close;
+                    continue;
+                }
+                out.push('$');
+                i += 1;
+                continue;
+            }
+            // $NAME
+            let name_len = line[i + 1..]
+                .bytes()
+                .take_while(|b| b.is_ascii_alphanumeric() || *b == b'_')
+                .count();
+            let name = &line[i + 1..i + 1 + name_len];
+            if name_len == 0 || name.as_bytes()[0].is_ascii_digit() {
+                out.push('$');
+                i += 1;
+                continue;
+            }
+            match self.params.get(name).cloned() {
+                Some(v) => out.push_str(&self.expand(loc, dir, &v, depth + 1)),
+                None => {
+                    self.diags
+                        .warning(loc, format!("undefined parameter ${name} left as is"));
+                    out.push_str(&line[i..i + 1 + name_len]);
+                }
+            }
+            i += 1 + name_len;
+        }
+        out
+    }
+
+    fn lookup(&mut self, loc: &Location, dir: &Path, inner: &str) -> Option<String> {
+        let mut parts = inner.split_whitespace();
+        let name = parts.next()?;
+        match name {
+            "_PWD" => Some(
+                std::fs::canonicalize(dir)
+                    .unwrap_or_else(|_| dir.to_path_buf())
+                    .display()
+                    .to_string(),
+            ),
+            "_INSTANCE" => Some(self.opts.config_id.clone()),
+            "_HASH" => Some("\"#\"".into()),
+            "_BANG" => Some("\"!\"".into()),
+            "_ENV" => {
+                let var = parts.next()?;
+                Some(std::env::var(var).unwrap_or_default())
+            }
+            "_RANDOM" => {
+                let min: i64 = parts.next().and_then(|s| s.parse().ok()).unwrap_or(0);
+                let max: i64 = parts.next().and_then(|s| s.parse().ok()).unwrap_or(32767);
+                if max < min {
+                    self.diags
+                        .error(loc, format!("${{_RANDOM {min} {max}}}: max is below min"));
+                    return Some(min.to_string());
+                }
+                // xorshift64*: good enough for spreading timers, not for security.
+                self.rng ^= self.rng >> 12;
+                self.rng ^= self.rng << 25;
+                self.rng ^= self.rng >> 27;
+                let r = self.rng.wrapping_mul(0x2545_F491_4F6C_DD1D);
+                let span = (max - min) as u64 + 1;
+                Some((min + (r % span) as i64).to_string())
+            }
+            _ => match self.params.get(name).cloned() {
+                Some(v) => Some(v),
+                None => {
+                    self.diags
+                        .warning(loc, format!("undefined parameter ${{{name}}} left as is"));
+                    None
+                }
+            },
+        }
+    }
+
+    fn include(&mut self, dir: &Path, pattern: &str, loc: &Location, depth: usize) {
+        if depth >= MAX_INCLUDE_DEPTH {
+            self.diags.error(
+                loc,
+                format!("include nested more than {MAX_INCLUDE_DEPTH} deep (include loop?)"),
+            );
+            return;
+        }
+        let pattern = pattern.trim().trim_matches('"');
+        if pattern.is_empty() {
+            self.diags.error(loc, "include: missing file name");
+            return;
+        }
+        let mut files: Vec<PathBuf> = Vec::new();
+        for alt in expand_braces(pattern) {
+            let full = if Path::new(&alt).is_absolute() {
+                PathBuf::from(&alt)
+            } else {
+                dir.join(&alt)
+            };
+            let full_s = full.display().to_string();
+            match glob::glob(&full_s) {
+                Ok(paths) => {
+                    let mut found: Vec<PathBuf> = paths
+                        .filter_map(Result::ok)
+                        .filter(|p| p.is_file())
+                        .collect();
+                    found.sort();
+                    files.extend(found);
+                }
+                Err(e) => self
+                    .diags
+                    .error(loc, format!("include {alt}: bad pattern: {e}")),
+            }
+        }
+        if files.is_empty() {
+            let msg = format!("include {pattern}: no file matches");
+            if self.opts.all_config {
+                self.diags.error(loc, msg);
+            } else {
+                self.diags.warning(loc, msg);
+            }
+            return;
+        }
+        for f in files {
+            self.file(&f, Some(loc), depth + 1);
+        }
+    }
+}
+
+/// Recognises `include FILE` and keepalived's checked variants.
+fn include_target(line: &str) -> Option<&str> {
+    let mut it = line.splitn(2, char::is_whitespace);
+    let kw = it.next()?;
+    match kw {
+        "include" | "includer" | "includem" | "includew" | "includeb" | "includea" => {
+            Some(it.next().unwrap_or(""))
+        }
+        _ => None,
+    }
+}
+
+/// Recognises `$NAME=value` (no space before `=`).
+fn param_definition(line: &str) -> Option<(&str, &str)> {
+    let rest = line.strip_prefix('$')?;
+    let eq = rest.find('=')?;
+    let name = &rest[..eq];
+    if name.is_empty()
+        || name.as_bytes()[0].is_ascii_digit()
+        || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+    {
+        return None;
+    }
+    Some((name, rest[eq + 1..].trim()))
+}
+
+fn find_matching_paren(s: &str) -> Option<usize> {
+    let mut depth = 0usize;
+    for (i, c) in s.char_indices() {
+        match c {
+            '(' => depth += 1,
+            ')' if depth == 0 => return Some(i),
+            ')' => depth -= 1,
+            _ => {}
+        }
+    }
+    None
+}
+
+/// Splits on commas that are not inside `{}`.
+fn split_args(s: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut depth = 0usize;
+    let mut cur = String::new();
+    for c in s.chars() {
+        match c {
+            '{' => {
+                depth += 1;
+                cur.push(c);
+            }
+            '}' => {
+                depth = depth.saturating_sub(1);
+                cur.push(c);
+            }
+            ',' if depth == 0 => out.push(std::mem::take(&mut cur)),
+            _ => cur.push(c),
+        }
+    }
+    out.push(cur);
+    out
+}
+
+/// Generator bounds are decimal (a `0x` prefix allows hex); `~SEQx` only prints in hex.
+fn parse_int(s: &str, _hex_output: bool) -> Result<i64, std::num::ParseIntError> {
+    match s.strip_prefix("0x") {
+        Some(h) => i64::from_str_radix(h, 16),
+        None => s.parse(),
+    }
+}
+
+/// csh-style brace expansion: `a{b,c}d` -> `abd`, `acd` (nested groups allowed).
+pub fn expand_braces(pattern: &str) -> Vec<String> {
+    let Some(open) = pattern.find('{') else {
+        return vec![pattern.to_string()];
+    };
+    let mut depth = 0usize;
+    let mut close = None;
+    for (i, c) in pattern[open..].char_indices() {
+        match c {
+            '{' => depth += 1,
+            '}' => {
+                depth -= 1;
+                if depth == 0 {
+                    close = Some(open + i);
+                    break;
+                }
+            }
+            _ => {}
+        }
+    }
+    let Some(close) = close else {
+        return vec![pattern.to_string()];
+    };
+    let (pre, inner, post) = (
+        &pattern[..open],
+        &pattern[open + 1..close],
+        &pattern[close + 1..],
+    );
+    let mut out = Vec::new();
+    for alt in split_args(inner) {
+        for tail in expand_braces(&format!("{alt}{post}")) {
+            out.push(format!("{pre}{tail}"));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(text: &str, id: &str) -> (Vec<String>, Diagnostics) {
+        let mut d = Diagnostics::default();
+        let opts = PreprocessOptions {
+            config_id: id.into(),
+            all_config: false,
+        };
+        let lines = preprocess_str("t.conf", text, &opts, &mut d);
+        (lines.into_iter().map(|l| l.text).collect(), d)
+    }
+
+    #[test]
+    fn conditionals() {
+        let (l, _) = run(
+            "@high priority 150\n@low priority 50\n@^high weight 1\nx",
+            "high",
+        );
+        assert_eq!(l, ["priority 150", "x"]);
+        let (l, _) = run("@high priority 150\n@^high weight 1", "low");
+        assert_eq!(l, ["weight 1"]);
+    }
+
+    #[test]
+    fn parameters() {
+        let (l, d) = run(
+            "$PRIO=150\npriority $PRIO\npriority ${PRIO}0\n$X=${PRIO}\nv $X",
+            "h",
+        );
+        assert_eq!(l, ["priority 150", "priority 1500", "v 150"]);
+        assert!(d.is_empty());
+        let (l, d) = run("v $NOPE", "h");
+        assert_eq!(l, ["v $NOPE"]);
+        assert_eq!(d.warning_count(), 1);
+    }
+
+    #[test]
+    fn multi_line_parameter() {
+        let (l, _) = run(
+            "$INST=\\\nvrrp_instance VI_${i} {\\\n virtual_router_id ${i}\\\n}\n~SEQ(i,1,2) $INST",
+            "h",
+        );
+        assert_eq!(
+            l,
+            [
+                "vrrp_instance VI_1 {",
+                "virtual_router_id 1",
+                "}",
+                "vrrp_instance VI_2 {",
+                "virtual_router_id 2",
+                "}"
+            ]
+        );
+    }
+
+    #[test]
+    fn generators() {
+        let (l, _) = run("~SEQ(i,3) a $i", "h");
+        assert_eq!(l, ["a 1", "a 2", "a 3"]);
+        let (l, _) = run("~SEQ(i,10,5,20) a $i", "h");
+        assert_eq!(l, ["a 10", "a 15", "a 20"]);
+        let (l, _) = run("~SEQx(i,9,11) a $i", "h");
+        assert_eq!(l, ["a 9", "a a", "a b"]);
+        let (l, _) = run("~LST(x,eth0,eth1) dev $x", "h");
+        assert_eq!(l, ["dev eth0", "dev eth1"]);
+        let (l, _) = run("~LST({a,b},{1,2},{3,4}) $a-$b", "h");
+        assert_eq!(l, ["1-2", "3-4"]);
+        let (l, _) = run("~SEQ(i,1,2) ~SEQ(j,1,2) $i.$j", "h");
+        assert_eq!(l, ["1.1", "1.2", "2.1", "2.2"]);
+        let (_, d) = run("~SEQ(i,a,b) x", "h");
+        assert!(d.has_errors());
+        let (_, d) = run("~SEQ(i,1 x", "h");
+        assert!(d.has_errors());
+    }
+
+    #[test]
+    fn predefined() {
+        let (l, _) = run("a ${_INSTANCE}", "node1");
+        assert_eq!(l, ["a node1"]);
+        let (l, _) = run("a ${_RANDOM 5 5}", "h");
+        assert_eq!(l, ["a 5"]);
+    }
+
+    #[test]
+    fn braces() {
+        assert_eq!(expand_braces("a{b,c}d"), ["abd", "acd"]);
+        assert_eq!(expand_braces("{x,y{1,2}}"), ["x", "y1", "y2"]);
+        assert_eq!(expand_braces("plain"), ["plain"]);
+    }
+
+    #[test]
+    fn recursive_parameter_is_bounded() {
+        let (_, d) = run("$A=$A$A\nx $A", "h");
+        assert!(d.has_errors());
+    }
+}

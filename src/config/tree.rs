@@ -1,0 +1,218 @@
+//! Builds the nested block tree from preprocessed lines: `keyword args... { children }`.
+//!
+//! The tree knows nothing about keywords; the typed model is built from it in [`super::build`].
+
+use super::diag::{Diagnostics, Location};
+use super::lexer::{tokenize, Token};
+use super::preprocess::SourceLine;
+use serde::Serialize;
+
+/// One argument word.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Arg {
+    /// The word, quotes removed.
+    pub text: String,
+    /// Whether the word was (partly) quoted.
+    pub quoted: bool,
+}
+
+/// A statement: a keyword with its arguments and, for blocks, its children.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Node {
+    /// Where the keyword is.
+    pub loc: Location,
+    /// The first word.
+    pub keyword: String,
+    /// The remaining words on the line.
+    pub args: Vec<Arg>,
+    /// `Some` for a block (`keyword ... { ... }`).
+    pub children: Option<Vec<Node>>,
+}
+
+impl Node {
+    /// The argument texts.
+    pub fn arg_texts(&self) -> impl Iterator<Item = &str> {
+        self.args.iter().map(|a| a.text.as_str())
+    }
+
+    /// The n-th argument.
+    pub fn arg(&self, n: usize) -> Option<&str> {
+        self.args.get(n).map(|a| a.text.as_str())
+    }
+
+    /// The children of a block (empty for a leaf).
+    pub fn children(&self) -> &[Node] {
+        self.children.as_deref().unwrap_or(&[])
+    }
+
+    /// All words inside a block, flattened (for list blocks such as `group { VI_1 VI_2 }`).
+    pub fn flat_words(&self) -> Vec<(Location, String)> {
+        let mut out = Vec::new();
+        for c in self.children() {
+            out.push((c.loc.clone(), c.keyword.clone()));
+            for a in &c.args {
+                out.push((c.loc.clone(), a.text.clone()));
+            }
+        }
+        out
+    }
+}
+
+/// Parses lines into top-level nodes; brace problems are reported in `diags`.
+pub fn build_tree(lines: &[SourceLine], diags: &mut Diagnostics) -> Vec<Node> {
+    // Stack of open blocks: (node, index path) — we keep owned nodes and attach on close.
+    let mut stack: Vec<Node> = Vec::new();
+    let mut root: Vec<Node> = Vec::new();
+
+    fn current<'a>(root: &'a mut Vec<Node>, stack: &'a mut [Node]) -> &'a mut Vec<Node> {
+        match stack.last_mut() {
+            Some(n) => n.children.get_or_insert_with(Vec::new),
+            None => root,
+        }
+    }
+
+    for line in lines {
+        let tokens = match tokenize(&line.text) {
+            Ok(t) => t,
+            Err(e) => {
+                diags.error(&line.loc, e.to_string());
+                continue;
+            }
+        };
+        let mut stmt: Vec<Arg> = Vec::new();
+        let finish = |stmt: &mut Vec<Arg>, root: &mut Vec<Node>, stack: &mut Vec<Node>| {
+            if stmt.is_empty() {
+                return;
+            }
+            let mut words = std::mem::take(stmt).into_iter();
+            if let Some(first) = words.next() {
+                let node = Node {
+                    loc: line.loc.clone(),
+                    keyword: first.text,
+                    args: words.collect(),
+                    children: None,
+                };
+                current(root, stack).push(node);
+            }
+        };
+        for tok in tokens {
+            match tok {
+                Token::Word { text, quoted } => stmt.push(Arg { text, quoted }),
+                Token::Open => {
+                    if stmt.is_empty() {
+                        // `{` on a line of its own opens a block for the previous statement.
+                        let level = current(&mut root, &mut stack);
+                        match level.pop() {
+                            Some(prev) if prev.children.is_none() => stack.push(prev),
+                            other => {
+                                if let Some(p) = other {
+                                    level.push(p);
+                                }
+                                diags.error(&line.loc, "unexpected '{' with no keyword before it");
+                                // Open an anonymous block so the matching '}' balances.
+                                stack.push(Node {
+                                    loc: line.loc.clone(),
+                                    keyword: String::new(),
+                                    args: Vec::new(),
+                                    children: None,
+                                });
+                            }
+                        }
+                    } else {
+                        let mut words = std::mem::take(&mut stmt).into_iter();
+                        if let Some(first) = words.next() {
+                            stack.push(Node {
+                                loc: line.loc.clone(),
+                                keyword: first.text,
+                                args: words.collect(),
+                                children: None,
+                            });
+                        }
+                    }
+                    if let Some(top) = stack.last_mut() {
+                        top.children.get_or_insert_with(Vec::new);
+                    }
+                }
+                Token::Close => {
+                    finish(&mut stmt, &mut root, &mut stack);
+                    match stack.pop() {
+                        Some(done) => {
+                            if !done.keyword.is_empty() {
+                                current(&mut root, &mut stack).push(done);
+                            }
+                        }
+                        None => diags.error(
+                            &line.loc,
+                            "unbalanced '}' with no open block (extra closing brace)",
+                        ),
+                    }
+                }
+            }
+        }
+        finish(&mut stmt, &mut root, &mut stack);
+    }
+    while let Some(open) = stack.pop() {
+        let what = if open.keyword.is_empty() {
+            "block".to_string()
+        } else {
+            format!("'{}' block", open.keyword)
+        };
+        diags.error(
+            &open.loc,
+            format!("missing closing brace '}}' for the {what} opened here"),
+        );
+        if !open.keyword.is_empty() {
+            current(&mut root, &mut stack).push(open);
+        }
+    }
+    root
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::preprocess::{preprocess_str, PreprocessOptions};
+
+    fn tree(text: &str) -> (Vec<Node>, Diagnostics) {
+        let mut d = Diagnostics::default();
+        let lines = preprocess_str("t.conf", text, &PreprocessOptions::default(), &mut d);
+        let t = build_tree(&lines, &mut d);
+        (t, d)
+    }
+
+    #[test]
+    fn nested_blocks() {
+        let (t, d) = tree("vrrp_instance VI_1 {\n  state MASTER\n  virtual_ipaddress {\n    10.0.0.1/24 dev eth0\n  }\n}\n");
+        assert!(d.is_empty(), "{d:?}");
+        assert_eq!(t.len(), 1);
+        assert_eq!(t[0].keyword, "vrrp_instance");
+        assert_eq!(t[0].arg(0), Some("VI_1"));
+        let c = t[0].children();
+        assert_eq!(c[0].keyword, "state");
+        assert_eq!(c[1].children()[0].keyword, "10.0.0.1/24");
+        assert_eq!(c[1].children()[0].loc.line, 4);
+    }
+
+    #[test]
+    fn brace_on_own_line_and_one_line_blocks() {
+        let (t, d) = tree("vrrp_sync_group G\n{\n group { VI_1 VI_2 }\n}\n");
+        assert!(d.is_empty(), "{d:?}");
+        let g = &t[0].children()[0];
+        let words: Vec<String> = g.flat_words().into_iter().map(|(_, w)| w).collect();
+        assert_eq!(words, ["VI_1", "VI_2"]);
+    }
+
+    #[test]
+    fn unbalanced() {
+        let (_, d) = tree("a {\n b 1\n");
+        assert_eq!(d.errors().next().unwrap().location.line, 1);
+        assert!(d
+            .errors()
+            .next()
+            .unwrap()
+            .message
+            .contains("missing closing brace"));
+        let (_, d) = tree("a {\n}\n}\n");
+        assert_eq!(d.errors().next().unwrap().location.line, 3);
+    }
+}
