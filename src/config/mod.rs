@@ -5,6 +5,7 @@
 
 pub mod build;
 pub mod diag;
+pub mod diff;
 pub mod lexer;
 pub mod model;
 pub mod preprocess;
