@@ -1,1 +1,3 @@
-//! telemetry (under construction)
+//! Logging, traces and metrics.
+
+pub mod logging;
