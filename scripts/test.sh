@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# The project's test command (README, .ci/run). Run as root on Debian: installs what the tests
+# need (keepalived, frr, tshark, iproute2, qemu ...), builds, and runs every test.
+# Network tests create their own namespaces and clean up; nothing touches host interfaces.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [ "$(id -u)" -ne 0 ]; then
+    echo "scripts/test.sh: run as root (network namespace tests need it)" >&2
+    exit 1
+fi
+
+bash scripts/install-deps.sh
+
+export CARGO_TERM_COLOR=never
+cargo build --release --locked
+# Lint gates: formatting and clippy are part of the test command.
+cargo fmt --all -- --check
+cargo clippy --release --locked --all-targets -- -D warnings
+# Two cores: tests that build namespaces serialise themselves on a lock; the rest run in parallel.
+cargo test --release --locked -- --test-threads=2
