@@ -442,6 +442,19 @@ pub fn sync_group(name: &str, blk: &Node, children: &[Node], d: &mut Diagnostics
             }
             "smtp_alert" => g.smtp_alert = v::bool_arg(n, d),
             "sync_group_tracking_weight" | "global_tracking" => g.sync_group_tracking_weight = true,
+            // Old form without `group { }`: member names directly in the block.
+            kw if n.args.is_empty()
+                && n.children.is_none()
+                && !kw.contains(|c: char| c.is_whitespace()) =>
+            {
+                d.warning(
+                    &n.loc,
+                    format!(
+                        "vrrp_sync_group {name}: member '{kw}' outside 'group {{ }}' is deprecated"
+                    ),
+                );
+                g.members.push((kw.to_string(), n.loc.clone()));
+            }
             _ => unknown(n, "vrrp_sync_group", d),
         }
     }
