@@ -1,0 +1,275 @@
+//! VRRP sockets: raw IP protocol 112 for IPv4 and IPv6, multicast (224.0.0.18 / ff02::12, joined
+//! on the instance's interface only) or unicast, TTL / hop limit 255 on send, and the received
+//! TTL / hop limit reported so the receive checks can drop anything not 255.
+
+use socket2::{Domain, InterfaceIndexOrAddress, Protocol, SockAddr, Socket, Type};
+use std::io;
+use std::mem::MaybeUninit;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::os::fd::AsRawFd;
+use tokio::io::unix::AsyncFd;
+
+/// IP protocol number of VRRP.
+pub const IPPROTO_VRRP: i32 = 112;
+
+/// How an instance's socket is set up.
+#[derive(Clone, Debug)]
+pub struct SocketConfig {
+    /// Interface name (bound with SO_BINDTODEVICE).
+    pub ifname: String,
+    /// Interface index (multicast membership and egress).
+    pub ifindex: u32,
+    /// Source address to bind (unicast_src_ip / mcast_src_ip / the interface's primary address).
+    pub src: Option<IpAddr>,
+    /// Multicast group to join; `None` for unicast-only instances.
+    pub group: Option<IpAddr>,
+    /// TTL / hop limit for unicast sends (keepalived: 255 unless `unicast_ttl`).
+    pub unicast_ttl: u8,
+}
+
+/// A received VRRP packet with what the receive checks need.
+#[derive(Clone, Debug)]
+pub struct Received {
+    /// Source address.
+    pub src: IpAddr,
+    /// Destination address when known (IPv4 header), else `None`.
+    pub dst: Option<IpAddr>,
+    /// TTL (IPv4 header) or hop limit (IPV6_HOPLIMIT ancillary data); `None` when unknown.
+    pub ttl: Option<u8>,
+    /// The VRRP message (IPv4 header stripped).
+    pub payload: Vec<u8>,
+}
+
+/// An open VRRP socket registered with tokio.
+pub struct VrrpSocket {
+    fd: AsyncFd<Socket>,
+    v6: bool,
+}
+
+fn setsockopt_int(sock: &Socket, level: i32, name: i32, value: i32) -> io::Result<()> {
+    // SAFETY: passing a pointer to a live c_int of the right size.
+    let rc = unsafe {
+        libc::setsockopt(
+            sock.as_raw_fd(),
+            level,
+            name,
+            (&value as *const i32).cast(),
+            std::mem::size_of::<i32>() as libc::socklen_t,
+        )
+    };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
+impl VrrpSocket {
+    /// Opens and configures the socket for one instance (IPv4 or IPv6 by the group / source).
+    pub fn open(cfg: &SocketConfig, v6: bool) -> io::Result<Self> {
+        let domain = if v6 { Domain::IPV6 } else { Domain::IPV4 };
+        let sock = Socket::new(domain, Type::RAW, Some(Protocol::from(IPPROTO_VRRP)))?;
+        sock.set_nonblocking(true)?;
+        sock.bind_device(Some(cfg.ifname.as_bytes()))?;
+        if v6 {
+            sock.set_multicast_hops_v6(255)?;
+            sock.set_unicast_hops_v6(u32::from(cfg.unicast_ttl))?;
+            sock.set_multicast_loop_v6(false)?;
+            sock.set_multicast_if_v6(cfg.ifindex)?;
+            // Report the hop limit of received packets (checked == 255).
+            setsockopt_int(&sock, libc::IPPROTO_IPV6, libc::IPV6_RECVHOPLIMIT, 1)?;
+            // Only deliver groups this socket joined.
+            setsockopt_int(&sock, libc::IPPROTO_IPV6, libc::IPV6_MULTICAST_ALL, 0)?;
+            if let Some(IpAddr::V6(g)) = cfg.group {
+                sock.join_multicast_v6(&g, cfg.ifindex)?;
+            }
+            if let Some(IpAddr::V6(src)) = cfg.src {
+                let scope = if is_link_local_v6(&src) {
+                    cfg.ifindex
+                } else {
+                    0
+                };
+                sock.bind(&SockAddr::from(std::net::SocketAddrV6::new(
+                    src, 0, 0, scope,
+                )))?;
+            }
+        } else {
+            sock.set_multicast_ttl_v4(255)?;
+            sock.set_ttl_v4(u32::from(cfg.unicast_ttl))?;
+            sock.set_multicast_loop_v4(false)?;
+            sock.set_multicast_all_v4(false)?;
+            // RFC 5798: IP precedence "internetwork control".
+            sock.set_tos_v4(0xc0)?;
+            if let Some(IpAddr::V4(g)) = cfg.group {
+                sock.join_multicast_v4_n(&g, &InterfaceIndexOrAddress::Index(cfg.ifindex))?;
+                set_multicast_ifindex_v4(&sock, cfg.ifindex)?;
+            }
+            if let Some(IpAddr::V4(src)) = cfg.src {
+                sock.bind(&SockAddr::from(SocketAddr::new(IpAddr::V4(src), 0)))?;
+            }
+        }
+        // Room for bursts of adverts from many routers.
+        let _ = sock.set_recv_buffer_size(1 << 20);
+        // SAFETY: the socket is owned by the AsyncFd and its descriptor stays open until drop.
+        let fd = unsafe { AsyncFd::register(sock)? };
+        Ok(Self { fd, v6 })
+    }
+
+    /// Sends one VRRP message to `dst` (the group or a unicast peer).
+    pub async fn send_to(&self, payload: &[u8], dst: IpAddr, ifindex: u32) -> io::Result<()> {
+        let addr = match dst {
+            IpAddr::V4(a) => SockAddr::from(SocketAddr::new(IpAddr::V4(a), 0)),
+            IpAddr::V6(a) => {
+                let scope = if a.is_multicast() || is_link_local_v6(&a) {
+                    ifindex
+                } else {
+                    0
+                };
+                SockAddr::from(std::net::SocketAddrV6::new(a, 0, 0, scope))
+            }
+        };
+        loop {
+            let mut guard = self.fd.writable().await?;
+            match guard.try_io(|s| s.get_ref().send_to(payload, &addr)) {
+                Ok(r) => return r.map(|_| ()),
+                Err(_would_block) => continue,
+            }
+        }
+    }
+
+    /// Receives the next VRRP message. Malformed IP headers are returned as errors of kind
+    /// `InvalidData` so the caller can count and continue.
+    pub async fn recv(&self) -> io::Result<Received> {
+        loop {
+            let mut guard = self.fd.readable().await?;
+            match guard.try_io(|s| recv_one(s.get_ref(), self.v6)) {
+                Ok(r) => return r,
+                Err(_would_block) => continue,
+            }
+        }
+    }
+}
+
+/// IP_MULTICAST_IF by interface index (socket2 only takes an address).
+fn set_multicast_ifindex_v4(sock: &Socket, ifindex: u32) -> io::Result<()> {
+    let mreq = libc::ip_mreqn {
+        imr_multiaddr: libc::in_addr { s_addr: 0 },
+        imr_address: libc::in_addr { s_addr: 0 },
+        imr_ifindex: ifindex as i32,
+    };
+    // SAFETY: pointer to a live ip_mreqn of the size given.
+    let rc = unsafe {
+        libc::setsockopt(
+            sock.as_raw_fd(),
+            libc::IPPROTO_IP,
+            libc::IP_MULTICAST_IF,
+            (&mreq as *const libc::ip_mreqn).cast(),
+            std::mem::size_of::<libc::ip_mreqn>() as libc::socklen_t,
+        )
+    };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
+fn is_link_local_v6(a: &Ipv6Addr) -> bool {
+    (a.segments()[0] & 0xffc0) == 0xfe80
+}
+
+fn recv_one(sock: &Socket, v6: bool) -> io::Result<Received> {
+    let mut buf = [MaybeUninit::<u8>::uninit(); 2048];
+    let mut name: libc::sockaddr_storage = unsafe { std::mem::zeroed() };
+    let mut cmsg = [0u8; 128];
+    let mut iov = libc::iovec {
+        iov_base: buf.as_mut_ptr().cast(),
+        iov_len: buf.len(),
+    };
+    // SAFETY: msghdr is plain data; every pointer refers to a live local buffer of the given size.
+    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+    msg.msg_name = (&mut name as *mut libc::sockaddr_storage).cast();
+    msg.msg_namelen = std::mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t;
+    msg.msg_iov = &mut iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = cmsg.as_mut_ptr().cast();
+    msg.msg_controllen = cmsg.len() as _;
+    // SAFETY: msg is fully initialised above.
+    let n = unsafe { libc::recvmsg(sock.as_raw_fd(), &mut msg, 0) };
+    if n < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    let n = n as usize;
+    // SAFETY: the kernel initialised the first n bytes.
+    let data: Vec<u8> = buf[..n]
+        .iter()
+        .map(|b| unsafe { b.assume_init() })
+        .collect();
+    if v6 {
+        let src = sockaddr_ip(&name).unwrap_or(IpAddr::V6(Ipv6Addr::UNSPECIFIED));
+        let ttl = hop_limit(&msg);
+        Ok(Received {
+            src,
+            dst: None,
+            ttl,
+            payload: data,
+        })
+    } else {
+        // Raw IPv4 sockets deliver the IP header.
+        let bad = || io::Error::new(io::ErrorKind::InvalidData, "truncated IPv4 header");
+        let first = *data.first().ok_or_else(bad)?;
+        let ihl = usize::from(first & 0x0f) * 4;
+        if ihl < 20 || data.len() < ihl {
+            return Err(bad());
+        }
+        let src = Ipv4Addr::new(data[12], data[13], data[14], data[15]);
+        let dst = Ipv4Addr::new(data[16], data[17], data[18], data[19]);
+        let total = usize::from(u16::from_be_bytes([data[2], data[3]]));
+        // Ethernet padding may follow the datagram; the IP total length says where VRRP ends.
+        let end = if total >= ihl && total <= data.len() {
+            total
+        } else {
+            data.len()
+        };
+        Ok(Received {
+            src: IpAddr::V4(src),
+            dst: Some(IpAddr::V4(dst)),
+            ttl: Some(data[8]),
+            payload: data[ihl..end].to_vec(),
+        })
+    }
+}
+
+fn sockaddr_ip(ss: &libc::sockaddr_storage) -> Option<IpAddr> {
+    match i32::from(ss.ss_family) {
+        libc::AF_INET6 => {
+            // SAFETY: family says this storage holds a sockaddr_in6.
+            let sin6: &libc::sockaddr_in6 =
+                unsafe { &*(ss as *const libc::sockaddr_storage).cast() };
+            Some(IpAddr::V6(Ipv6Addr::from(sin6.sin6_addr.s6_addr)))
+        }
+        libc::AF_INET => {
+            // SAFETY: family says this storage holds a sockaddr_in.
+            let sin: &libc::sockaddr_in = unsafe { &*(ss as *const libc::sockaddr_storage).cast() };
+            Some(IpAddr::V4(Ipv4Addr::from(u32::from_be(
+                sin.sin_addr.s_addr,
+            ))))
+        }
+        _ => None,
+    }
+}
+
+fn hop_limit(msg: &libc::msghdr) -> Option<u8> {
+    // SAFETY: standard CMSG iteration over the control buffer the kernel filled.
+    unsafe {
+        let mut c = libc::CMSG_FIRSTHDR(msg);
+        while !c.is_null() {
+            if (*c).cmsg_level == libc::IPPROTO_IPV6 && (*c).cmsg_type == libc::IPV6_HOPLIMIT {
+                let v: i32 = std::ptr::read_unaligned(libc::CMSG_DATA(c).cast());
+                return u8::try_from(v).ok();
+            }
+            c = libc::CMSG_NXTHDR(msg, c);
+        }
+    }
+    None
+}
