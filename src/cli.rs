@@ -120,6 +120,35 @@ pub struct Args {
     /// Print version and exit.
     #[arg(short = 'v', long = "version")]
     pub version: bool,
+    /// Subcommands (keepalived's companion tools).
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// Companion tools.
+#[derive(clap::Subcommand, Debug, Clone)]
+pub enum Command {
+    /// Print the MD5 digest of a URL's body, for HTTP_GET/SSL_GET `digest` (like keepalived's genhash).
+    Genhash {
+        /// Server address or name.
+        #[arg(short = 's', long = "server")]
+        server: String,
+        /// Port.
+        #[arg(short = 'p', long = "port", default_value_t = 80)]
+        port: u16,
+        /// URL path, e.g. /index.html.
+        #[arg(short = 'u', long = "url")]
+        url: String,
+        /// Host header (virtual host).
+        #[arg(short = 'V', long = "virtualhost")]
+        virtualhost: Option<String>,
+        /// HTTP protocol: 1.0, 1.0C or 1.1.
+        #[arg(short = 'P', long = "protocol", default_value = "1.0")]
+        protocol: String,
+        /// Also print the status code and body length.
+        #[arg(short = 'v', long = "verbose")]
+        verbose: bool,
+    },
 }
 
 impl Args {
@@ -151,6 +180,28 @@ pub fn run(args: Args) -> i32 {
             env!("CARGO_PKG_VERSION")
         );
         return exit::OK;
+    }
+    if let Some(Command::Genhash {
+        server,
+        port,
+        url,
+        virtualhost,
+        protocol,
+        verbose,
+    }) = &args.command
+    {
+        let Some(proto) = crate::check::http::HttpProtocol::parse(protocol) else {
+            eprintln!("genhash: protocol must be 1.0, 1.0C or 1.1");
+            return exit::FATAL;
+        };
+        return crate::check::genhash::run(
+            server,
+            *port,
+            url,
+            virtualhost.as_deref(),
+            proto,
+            *verbose,
+        );
     }
     if let Some(f) = &args.signum {
         return match signum(f) {

@@ -1,1 +1,4 @@
-//! check (under construction)
+//! Real-server health checkers: sans-IO protocol cores and their runners.
+
+pub mod genhash;
+pub mod http;
