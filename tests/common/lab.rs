@@ -1,0 +1,366 @@
+//! A LAN of network namespaces for interop tests: a bridge namespace and N hosts, each with an
+//! `eth0` veth into the bridge. Names carry a per-lab tag so parallel tests never clash, and
+//! everything (namespaces, processes) is removed on drop, even when the test panics.
+//!
+//! Only 10.x / fd00:: addresses inside the namespaces; the host's interfaces are never touched.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+static SEQ: AtomicU32 = AtomicU32::new(0);
+
+/// Runs a command and returns its output; panics with the command line on failure to spawn.
+pub fn run(args: &[&str]) -> Output {
+    Command::new(args[0])
+        .args(&args[1..])
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {args:?}: {e}"))
+}
+
+/// Runs a command that must succeed.
+pub fn must(args: &[&str]) {
+    let o = run(args);
+    assert!(
+        o.status.success(),
+        "{args:?} failed: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
+
+/// True when we can create network namespaces (root, iproute2 present).
+pub fn can_run() -> bool {
+    let ok = Command::new("ip")
+        .args(["netns", "list"])
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false);
+    ok && unsafe { libc::geteuid() } == 0
+}
+
+/// One host of the lab.
+pub struct Host {
+    /// Namespace name.
+    pub ns: String,
+    /// Name of its port on the bridge (in the switch namespace).
+    pub port: String,
+}
+
+/// The lab: a switch namespace with a bridge and hosts attached to it.
+pub struct Lab {
+    /// Tag in every name.
+    pub tag: String,
+    /// Switch namespace.
+    pub sw: String,
+    /// Hosts.
+    pub hosts: Vec<Host>,
+    /// A scratch directory for configs, pid files and logs.
+    pub dir: PathBuf,
+    children: Vec<(String, Child)>,
+}
+
+impl Lab {
+    /// Creates `n` hosts named `h1..hn`, with IPv4 10.X.0.(10+i)/24 and IPv6 fd00:X::(10+i)/64
+    /// where X is unique per lab.
+    pub fn new(n: usize) -> Self {
+        let id = std::process::id() % 10000;
+        let seq = SEQ.fetch_add(1, Ordering::SeqCst);
+        let tag = format!("k{id}x{seq}");
+        let sw = format!("{tag}sw");
+        let dir = std::env::temp_dir().join(format!("kalab-{tag}"));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("lab dir");
+        let mut lab = Lab {
+            tag: tag.clone(),
+            sw: sw.clone(),
+            hosts: Vec::new(),
+            dir,
+            children: Vec::new(),
+        };
+        must(&["ip", "netns", "add", &sw]);
+        must(&[
+            "ip",
+            "-n",
+            &sw,
+            "link",
+            "add",
+            "br0",
+            "type",
+            "bridge",
+            "forward_delay",
+            "0",
+        ]);
+        // No multicast snooping surprises: flood everything like a dumb switch.
+        let _ = run(&[
+            "ip",
+            "-n",
+            &sw,
+            "link",
+            "set",
+            "br0",
+            "type",
+            "bridge",
+            "mcast_snooping",
+            "0",
+        ]);
+        must(&["ip", "-n", &sw, "link", "set", "br0", "up"]);
+        for i in 1..=n {
+            let ns = format!("{tag}h{i}");
+            let port = format!("p{i}{tag}");
+            must(&["ip", "netns", "add", &ns]);
+            must(&[
+                "ip", "link", "add", &port, "type", "veth", "peer", "name", "eth0", "netns", &ns,
+            ]);
+            must(&["ip", "link", "set", &port, "netns", &sw]);
+            must(&["ip", "-n", &sw, "link", "set", &port, "master", "br0", "up"]);
+            must(&["ip", "-n", &ns, "link", "set", "lo", "up"]);
+            must(&[
+                "ip",
+                "-n",
+                &ns,
+                "addr",
+                "add",
+                &lab.v4(i, 24),
+                "dev",
+                "eth0",
+            ]);
+            must(&[
+                "ip",
+                "-n",
+                &ns,
+                "addr",
+                "add",
+                &format!("{}/64", lab.v6(i)),
+                "dev",
+                "eth0",
+                "nodad",
+            ]);
+            must(&["ip", "-n", &ns, "link", "set", "eth0", "up"]);
+            lab.hosts.push(Host { ns, port });
+        }
+        lab
+    }
+
+    /// The unique second octet / hextet of this lab's subnets (1..=250).
+    pub fn net(&self) -> u32 {
+        let h: u32 = self
+            .tag
+            .bytes()
+            .fold(7u32, |a, b| a.wrapping_mul(31).wrapping_add(u32::from(b)));
+        1 + h % 250
+    }
+
+    /// IPv4 address of host i (1-based) with prefix.
+    pub fn v4(&self, i: usize, prefix: u8) -> String {
+        format!("10.{}.0.{}/{prefix}", self.net(), 10 + i)
+    }
+
+    /// IPv4 address of host i without prefix.
+    pub fn ip4(&self, i: usize) -> String {
+        format!("10.{}.0.{}", self.net(), 10 + i)
+    }
+
+    /// A virtual IPv4 address in the lab subnet.
+    pub fn vip4(&self, last: u8) -> String {
+        format!("10.{}.0.{last}", self.net())
+    }
+
+    /// IPv6 address of host i.
+    pub fn v6(&self, i: usize) -> String {
+        format!("fd00:{:x}::{}", self.net(), 10 + i)
+    }
+
+    /// A virtual IPv6 address in the lab subnet.
+    pub fn vip6(&self, last: u16) -> String {
+        format!("fd00:{:x}::{last:x}", self.net())
+    }
+
+    /// Namespace of host i (1-based).
+    pub fn ns(&self, i: usize) -> &str {
+        &self.hosts[i - 1].ns
+    }
+
+    /// Cuts (or restores) host i's switch port: the host sees silence, its link stays up.
+    pub fn set_port(&self, i: usize, up: bool) {
+        must(&[
+            "ip",
+            "-n",
+            &self.sw,
+            "link",
+            "set",
+            &self.hosts[i - 1].port,
+            if up { "up" } else { "down" },
+        ]);
+    }
+
+    /// Writes a file in the lab directory.
+    pub fn write(&self, name: &str, text: &str) -> PathBuf {
+        let p = self.dir.join(name);
+        std::fs::write(&p, text).expect("write lab file");
+        p
+    }
+
+    /// Starts a long-running process inside host i; its stdout/stderr go to `DIR/<name>.log`.
+    pub fn spawn(&mut self, i: usize, name: &str, args: &[&str]) {
+        let log = std::fs::File::create(self.dir.join(format!("{name}.log"))).expect("log file");
+        let err = log.try_clone().expect("log file");
+        let child = Command::new("ip")
+            .args(["netns", "exec", self.ns(i)])
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(log)
+            .stderr(err)
+            .spawn()
+            .unwrap_or_else(|e| panic!("spawn {args:?}: {e}"));
+        self.children.push((name.to_string(), child));
+    }
+
+    /// Sends `sig` to the process started as `name`.
+    pub fn signal(&self, name: &str, sig: i32) {
+        for (n, c) in &self.children {
+            if n == name {
+                unsafe { libc::kill(c.id() as i32, sig) };
+            }
+        }
+    }
+
+    /// Waits for the process `name` to exit, up to `timeout`; returns its exit status if it did.
+    pub fn wait_exit(&mut self, name: &str, timeout: Duration) -> Option<std::process::ExitStatus> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            for (n, c) in &mut self.children {
+                if n == name {
+                    if let Ok(Some(st)) = c.try_wait() {
+                        return Some(st);
+                    }
+                }
+            }
+            if Instant::now() > deadline {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// The log of process `name` so far.
+    pub fn log(&self, name: &str) -> String {
+        std::fs::read_to_string(self.dir.join(format!("{name}.log"))).unwrap_or_default()
+    }
+
+    /// Runs a command inside host i.
+    pub fn exec(&self, i: usize, args: &[&str]) -> Output {
+        let mut full = vec!["ip", "netns", "exec", self.ns(i)];
+        full.extend_from_slice(args);
+        run(&full)
+    }
+
+    /// True when host i has `addr` (no prefix) on any interface.
+    pub fn has_addr(&self, i: usize, addr: &str) -> bool {
+        let o = run(&["ip", "-n", self.ns(i), "-o", "addr", "show"]);
+        let text = String::from_utf8_lossy(&o.stdout);
+        text.split_whitespace()
+            .any(|w| w.split('/').next() == Some(addr))
+    }
+
+    /// Polls `cond` every 10 ms until it holds or `timeout` passes; returns whether it held.
+    /// (Address ownership has no event we can subscribe to across tools; the poll is bounded.)
+    pub fn wait_for(&self, timeout: Duration, mut cond: impl FnMut() -> bool) -> bool {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if cond() {
+                return true;
+            }
+            if Instant::now() > deadline {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// Which hosts own `addr` right now.
+    pub fn owners(&self, addr: &str) -> Vec<usize> {
+        (1..=self.hosts.len())
+            .filter(|i| self.has_addr(*i, addr))
+            .collect()
+    }
+
+    /// Starts real keepalived in host i with `conf`; the process is named `name`.
+    pub fn start_keepalived(&mut self, i: usize, name: &str, conf: &Path) {
+        let d = self.dir.clone();
+        let p = |s: &str| d.join(format!("{name}.{s}.pid")).display().to_string();
+        let conf = conf.display().to_string();
+        let (a, b, c) = (p("main"), p("vrrp"), p("chk"));
+        self.spawn(
+            i,
+            name,
+            &[
+                "keepalived",
+                "-n",
+                "-l",
+                "-D",
+                "-f",
+                &conf,
+                "-p",
+                &a,
+                "-r",
+                &b,
+                "-c",
+                &c,
+            ],
+        );
+    }
+}
+
+impl Drop for Lab {
+    fn drop(&mut self) {
+        for (_, c) in &mut self.children {
+            unsafe { libc::kill(c.id() as i32, libc::SIGTERM) };
+        }
+        let deadline = Instant::now() + Duration::from_secs(5);
+        for (_, c) in &mut self.children {
+            while Instant::now() < deadline {
+                if let Ok(Some(_)) = c.try_wait() {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+        // Kill anything else still running inside our namespaces (e.g. keepalived children).
+        for h in &self.hosts {
+            let _ = run(&["ip", "netns", "pids", &h.ns])
+                .stdout
+                .split(|b| *b == b'\n')
+                .for_each(|pid| {
+                    if let Ok(p) = std::str::from_utf8(pid).unwrap_or("").trim().parse::<i32>() {
+                        unsafe { libc::kill(p, libc::SIGKILL) };
+                    }
+                });
+            let _ = run(&["ip", "netns", "del", &h.ns]);
+        }
+        let _ = run(&["ip", "netns", "del", &self.sw]);
+        if std::env::var_os("KALAB_KEEP_LOGS").is_none() {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
+}
+
+/// A keepalived.conf with one VRRP instance on eth0.
+pub fn vrrp_conf(
+    extra_global: &str,
+    vrid: u8,
+    prio: u8,
+    version: u8,
+    advert: &str,
+    vips: &[String],
+    extra: &str,
+) -> String {
+    let vips: String = vips.iter().map(|v| format!("        {v}\n")).collect();
+    format!(
+        "global_defs {{\n    router_id lab\n    {extra_global}\n}}\nvrrp_instance VI_{vrid} {{\n    state BACKUP\n    interface eth0\n    virtual_router_id {vrid}\n    priority {prio}\n    version {version}\n    advert_int {advert}\n{extra}\n    virtual_ipaddress {{\n{vips}    }}\n}}\n"
+    )
+}
