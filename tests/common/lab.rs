@@ -332,14 +332,12 @@ impl Drop for Lab {
         }
         // Kill anything else still running inside our namespaces (e.g. keepalived children).
         for h in &self.hosts {
-            let _ = run(&["ip", "netns", "pids", &h.ns])
-                .stdout
-                .split(|b| *b == b'\n')
-                .for_each(|pid| {
-                    if let Ok(p) = std::str::from_utf8(pid).unwrap_or("").trim().parse::<i32>() {
-                        unsafe { libc::kill(p, libc::SIGKILL) };
-                    }
-                });
+            let pids = run(&["ip", "netns", "pids", &h.ns]).stdout;
+            for pid in String::from_utf8_lossy(&pids).lines() {
+                if let Ok(p) = pid.trim().parse::<i32>() {
+                    unsafe { libc::kill(p, libc::SIGKILL) };
+                }
+            }
             let _ = run(&["ip", "netns", "del", &h.ns]);
         }
         let _ = run(&["ip", "netns", "del", &self.sw]);
