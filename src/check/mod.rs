@@ -2,3 +2,4 @@
 
 pub mod genhash;
 pub mod http;
+pub mod schedule;
