@@ -3,3 +3,4 @@
 pub mod genhash;
 pub mod http;
 pub mod schedule;
+pub mod tcp;
