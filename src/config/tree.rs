@@ -79,6 +79,21 @@ pub fn build_tree(lines: &[SourceLine], diags: &mut Diagnostics) -> Vec<Node> {
                 continue;
             }
         };
+        if line
+            .text
+            .contains(['\u{201c}', '\u{201d}', '\u{2018}', '\u{2019}'])
+        {
+            diags.warning(
+                &line.loc,
+                "typographic quote (“ ” ‘ ’) is not a quote for keepalived and stays part of the word; use \" or '",
+            );
+        }
+        if line.text.contains(['\u{3000}', '\u{a0}']) {
+            diags.warning(
+                &line.loc,
+                "non-ASCII space (full-width or no-break space) inside a line",
+            );
+        }
         let mut stmt: Vec<Arg> = Vec::new();
         let finish = |stmt: &mut Vec<Arg>, root: &mut Vec<Node>, stack: &mut Vec<Node>| {
             if stmt.is_empty() {
