@@ -2,5 +2,7 @@
 
 pub mod genhash;
 pub mod http;
+pub mod http_get;
 pub mod schedule;
+pub mod smtp;
 pub mod tcp;
