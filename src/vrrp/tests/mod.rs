@@ -1,1 +1,4 @@
-//! Cross-module tests.
+//! Cross-module tests: golden captures, codec properties, validation, state machine.
+
+mod golden;
+mod packet;
