@@ -1,1 +1,29 @@
-//! vrrp (under construction)
+//! VRRP sans-IO core: packet codec, receive validation, timer arithmetic, effective priority
+//! and the instance state machine. No sockets, clocks or netlink here; the VRRP actor feeds
+//! events in (with the current time) and performs the returned actions.
+//!
+//! Typical receive path in the actor:
+//! [`ip::parse_ipv4`] (IPv4 raw socket) → [`packet::decode`] → [`validate::validate`] →
+//! [`fsm::Instance::handle`] with [`events::Event::AdvertReceived`].
+
+pub mod checksum;
+pub mod events;
+pub mod fsm;
+pub mod ip;
+pub mod packet;
+pub mod params;
+pub mod priority;
+pub mod timers;
+pub mod validate;
+
+#[cfg(test)]
+mod tests;
+
+pub use events::{Action, Event, FaultReason, Reason, ReceivedAdvert, State, Timer, Transition};
+pub use fsm::{Instance, MasterInfo};
+pub use packet::{
+    decode, encode, Addresses, AdvertV2, AdvertV3, Advertisement, AuthType, ChecksumMode,
+    DecodeError, EncodeError, Family, V2Auth, Version,
+};
+pub use params::{GarpParams, InitialState, InstanceParams, ParamError};
+pub use validate::{validate, DropReason, RxContext, TtlCheck, Verdict};

@@ -1,0 +1,519 @@
+//! The VRRP instance state machine (RFC 5798 §6.4 with RFC 9568 and keepalived behaviour).
+//!
+//! Sans-IO: [`Instance::handle`] takes the current time and one [`Event`] and returns the
+//! [`Action`]s to perform; it owns no socket, clock or timer. Timer deadlines are kept here
+//! too, so a late or stale `TimerExpired` (one re-armed or cancelled since) is ignored.
+//!
+//! keepalived behaviour kept on purpose (see notes/keepalived-reference.md §3):
+//! - every non-owner starts BACKUP; `state MASTER` only shortens the first down timer to
+//!   1 × advert_int + minimum skew; the owner (priority 255) becomes MASTER at once;
+//! - v2 skew is not scaled by advert_int; a v3 backup adopts the master's interval;
+//! - a backup accepts adverts of priority ≥ its own, or any advert with `nopreempt`, or any
+//!   while the `preempt_delay` window (started by the first lower priority advert) is open;
+//!   discarded lower priority adverts leave the down timer running (preemption);
+//! - priority 0 heard: backup sets the down timer to Skew_Time, master answers at once;
+//! - master hearing a lower priority advert (or equal priority from a lower address) sends an
+//!   advert at once (RFC 9568; not with `lower_prio_no_advert`) and optional GARPs;
+//! - MASTER → FAULT and shutdown send a priority-0 advert; yielding to a better master does not.
+
+use std::cmp::Ordering;
+use std::net::IpAddr;
+use std::time::{Duration, Instant};
+
+use super::events::{Action, Event, FaultReason, Reason, ReceivedAdvert, State, Timer, Transition};
+use super::packet::{Version, PRIORITY_OWNER, PRIORITY_STOP};
+use super::params::{InitialState, InstanceParams};
+use super::priority;
+use super::timers;
+
+/// Smallest Master_Adver_Interval a v3 backup adopts (1 cs): a peer advertising 0 would
+/// otherwise make the down timer fire at once.
+const MIN_MASTER_ADVER_INT: Duration = Duration::from_millis(10);
+
+/// The master a backup currently follows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MasterInfo {
+    /// Its address.
+    pub addr: IpAddr,
+    /// Its last advertised priority.
+    pub priority: u8,
+}
+
+/// One VRRP instance's protocol state.
+#[derive(Debug, Clone)]
+pub struct Instance {
+    params: InstanceParams,
+    state: State,
+    effective_priority: u8,
+    master_adver_int: Duration,
+    deadlines: [Option<Instant>; Timer::ALL.len()],
+    preempt_until: Option<Instant>,
+    master: Option<MasterInfo>,
+    next_master_reason: Reason,
+    fault: Option<FaultReason>,
+}
+
+impl Instance {
+    /// A new instance in Initialize.
+    pub fn new(params: InstanceParams) -> Self {
+        let effective_priority = params.priority;
+        let master_adver_int = params.advert_int;
+        Instance {
+            params,
+            state: State::Initialize,
+            effective_priority,
+            master_adver_int,
+            deadlines: [None; Timer::ALL.len()],
+            preempt_until: None,
+            master: None,
+            next_master_reason: Reason::MasterDownTimer,
+            fault: None,
+        }
+    }
+
+    /// Parameters.
+    pub fn params(&self) -> &InstanceParams {
+        &self.params
+    }
+
+    /// Current state.
+    pub fn state(&self) -> State {
+        self.state
+    }
+
+    /// Priority we advertise (255 for the owner; tracking-adjusted otherwise).
+    pub fn effective_priority(&self) -> u8 {
+        self.effective_priority
+    }
+
+    /// Master_Adver_Interval (v3 backups adopt the master's).
+    pub fn master_adver_int(&self) -> Duration {
+        self.master_adver_int
+    }
+
+    /// The master a backup follows (last accepted or discarded advert's sender).
+    pub fn master(&self) -> Option<MasterInfo> {
+        self.master
+    }
+
+    /// The recorded fault, if any.
+    pub fn fault(&self) -> Option<FaultReason> {
+        self.fault
+    }
+
+    /// Deadline of `timer`, if armed.
+    pub fn deadline(&self, timer: Timer) -> Option<Instant> {
+        self.deadlines.get(timer.index()).copied().flatten()
+    }
+
+    /// The earliest armed timer.
+    pub fn next_deadline(&self) -> Option<(Timer, Instant)> {
+        Timer::ALL
+            .iter()
+            .filter_map(|t| self.deadline(*t).map(|at| (*t, at)))
+            .min_by_key(|(_, at)| *at)
+    }
+
+    /// Priority used in Skew_Time (255 for an owner).
+    fn skew_priority(&self) -> u8 {
+        if self.params.is_owner() {
+            PRIORITY_OWNER
+        } else {
+            self.effective_priority
+        }
+    }
+
+    /// Current Skew_Time.
+    pub fn skew_time(&self) -> Duration {
+        timers::skew_time(
+            self.params.version,
+            self.skew_priority(),
+            self.master_adver_int,
+        )
+    }
+
+    /// Current Master_Down_Interval.
+    pub fn master_down_interval(&self) -> Duration {
+        timers::master_down_interval(
+            self.params.version,
+            self.skew_priority(),
+            self.master_adver_int,
+            self.params.down_timer_adverts,
+        )
+    }
+
+    /// Process one event at time `now`; returns the actions to perform, in order.
+    pub fn handle(&mut self, now: Instant, event: Event) -> Vec<Action> {
+        let mut out = Vec::new();
+        match event {
+            Event::Startup => self.on_startup(now, &mut out),
+            Event::AdvertReceived(adv) => match self.state {
+                State::Backup => self.backup_rx(now, adv, &mut out),
+                State::Master => self.master_rx(now, adv, &mut out),
+                State::Initialize | State::Fault | State::Stop => {}
+            },
+            Event::TimerExpired(timer) => self.on_timer(now, timer, &mut out),
+            Event::Shutdown => self.on_shutdown(&mut out),
+            Event::FaultRaised(reason) => self.on_fault(reason, &mut out),
+            Event::FaultCleared => self.on_fault_cleared(now, &mut out),
+            Event::PriorityChanged(p) => self.on_priority(p, &mut out),
+        }
+        out
+    }
+
+    // ----- helpers -------------------------------------------------------------------
+
+    fn set_timer(&mut self, timer: Timer, at: Instant, out: &mut Vec<Action>) {
+        if let Some(slot) = self.deadlines.get_mut(timer.index()) {
+            *slot = Some(at);
+        }
+        out.push(Action::SetTimer { timer, at });
+    }
+
+    fn cancel_timer(&mut self, timer: Timer, out: &mut Vec<Action>) {
+        if let Some(slot) = self.deadlines.get_mut(timer.index()) {
+            if slot.take().is_some() {
+                out.push(Action::CancelTimer { timer });
+            }
+        }
+    }
+
+    fn cancel_all(&mut self, out: &mut Vec<Action>) {
+        for t in Timer::ALL {
+            self.cancel_timer(t, out);
+        }
+    }
+
+    fn transition(&mut self, to: State, reason: Reason, out: &mut Vec<Action>) {
+        out.push(Action::Transition(Transition {
+            from: self.state,
+            to,
+            reason,
+            priority: self.effective_priority,
+        }));
+        self.state = to;
+    }
+
+    fn become_master(&mut self, now: Instant, reason: Reason, out: &mut Vec<Action>) {
+        self.transition(State::Master, reason, out);
+        self.cancel_timer(Timer::MasterDown, out);
+        self.cancel_timer(Timer::PreemptDelay, out);
+        self.preempt_until = None;
+        self.master = None;
+        self.master_adver_int = self.params.advert_int;
+        // Advert first so the old master drops the addresses before our GARPs.
+        out.push(Action::SendAdvert {
+            priority: self.effective_priority,
+        });
+        out.push(Action::AddVips);
+        let g = self.params.garp;
+        if g.master_repeat > 0 {
+            out.push(Action::SendGratuitous {
+                count: g.master_repeat,
+            });
+        }
+        if !g.master_delay.is_zero() {
+            self.set_timer(Timer::GarpDelay, now + g.master_delay, out);
+        }
+        if !g.master_refresh.is_zero() {
+            self.set_timer(
+                Timer::GarpRefresh,
+                now + g.master_delay + g.master_refresh,
+                out,
+            );
+        }
+        self.set_timer(Timer::Advert, now + self.params.advert_int, out);
+        out.push(Action::Notify {
+            state: State::Master,
+        });
+    }
+
+    fn enter_backup(
+        &mut self,
+        now: Instant,
+        reason: Reason,
+        down: Duration,
+        out: &mut Vec<Action>,
+    ) {
+        self.transition(State::Backup, reason, out);
+        self.cancel_all(out);
+        self.preempt_until = None;
+        self.next_master_reason = Reason::MasterDownTimer;
+        self.set_timer(Timer::MasterDown, now + down, out);
+        out.push(Action::Notify {
+            state: State::Backup,
+        });
+    }
+
+    /// Leave MASTER for FAULT or STOP: priority-0 advert, addresses removed.
+    fn abandon_master(&mut self, to: State, reason: Reason, out: &mut Vec<Action>) {
+        self.transition(to, reason, out);
+        out.push(Action::SendAdvert {
+            priority: PRIORITY_STOP,
+        });
+        out.push(Action::RemoveVips);
+        self.cancel_all(out);
+    }
+
+    fn adopt_interval(&mut self, adv: &ReceivedAdvert) {
+        if self.params.version == Version::V3 {
+            self.master_adver_int = adv.max_advert_int.max(MIN_MASTER_ADVER_INT);
+        }
+    }
+
+    /// Compare a sender's address with our primary address (unsigned, network order; only
+    /// within one family).
+    fn cmp_addr(&self, from: IpAddr) -> Ordering {
+        match (from, self.params.primary_addr) {
+            (IpAddr::V4(a), IpAddr::V4(b)) => a.cmp(&b),
+            (IpAddr::V6(a), IpAddr::V6(b)) => a.cmp(&b),
+            _ => Ordering::Equal,
+        }
+    }
+
+    // ----- events --------------------------------------------------------------------
+
+    fn on_startup(&mut self, now: Instant, out: &mut Vec<Action>) {
+        if !matches!(self.state, State::Initialize | State::Stop) {
+            return;
+        }
+        self.master_adver_int = self.params.advert_int;
+        self.master = None;
+        if let Some(fault) = self.fault {
+            self.transition(State::Fault, fault.into(), out);
+            out.push(Action::Notify {
+                state: State::Fault,
+            });
+        } else if self.params.is_owner() {
+            self.become_master(now, Reason::Startup, out);
+        } else {
+            let down = match self.params.initial_state {
+                InitialState::Master => {
+                    timers::initial_master_down_interval(self.params.version, self.master_adver_int)
+                }
+                InitialState::Backup => self.master_down_interval(),
+            };
+            self.enter_backup(now, Reason::Startup, down, out);
+        }
+    }
+
+    fn backup_rx(&mut self, now: Instant, adv: ReceivedAdvert, out: &mut Vec<Action>) {
+        if adv.priority == PRIORITY_STOP {
+            // The master is stopping: take over after Skew_Time only.
+            self.next_master_reason = Reason::Priority0Received;
+            let at = now + self.skew_time();
+            self.set_timer(Timer::MasterDown, at, out);
+            return;
+        }
+        let delay = self.params.preempt_delay;
+        let window_open = !delay.is_zero() && self.preempt_until.is_none_or(|until| now < until);
+        if !self.params.preempt || adv.priority >= self.effective_priority || window_open {
+            self.adopt_interval(&adv);
+            self.master = Some(MasterInfo {
+                addr: adv.from,
+                priority: adv.priority,
+            });
+            self.next_master_reason = Reason::MasterDownTimer;
+            let at = now + self.master_down_interval();
+            self.set_timer(Timer::MasterDown, at, out);
+            if !delay.is_zero() {
+                if adv.priority >= self.effective_priority {
+                    self.preempt_until = None;
+                    self.cancel_timer(Timer::PreemptDelay, out);
+                } else if self.preempt_until.is_none() {
+                    self.preempt_until = Some(now + delay);
+                    self.set_timer(Timer::PreemptDelay, now + delay, out);
+                }
+            }
+        } else {
+            // Lower priority master and we preempt: discard, let the down timer run out.
+            self.master = Some(MasterInfo {
+                addr: adv.from,
+                priority: adv.priority,
+            });
+            self.next_master_reason = Reason::PreemptedLowerPriorityMaster;
+        }
+    }
+
+    fn master_rx(&mut self, now: Instant, adv: ReceivedAdvert, out: &mut Vec<Action>) {
+        let ours = self.effective_priority;
+        let addr_cmp = self.cmp_addr(adv.from);
+        let advert_now = |s: &mut Self, out: &mut Vec<Action>| {
+            out.push(Action::SendAdvert {
+                priority: s.effective_priority,
+            });
+            s.set_timer(Timer::Advert, now + s.params.advert_int, out);
+        };
+
+        if adv.priority == PRIORITY_STOP {
+            // Another router is stopping: assert ourselves at once (RFC 5798 §6.4.3).
+            advert_now(self, out);
+            return;
+        }
+        let higher = adv.priority > ours || (adv.priority == ours && addr_cmp == Ordering::Greater);
+        let lower = adv.priority < ours || (adv.priority == ours && addr_cmp == Ordering::Less);
+        if higher {
+            if self.params.higher_prio_send_advert {
+                out.push(Action::SendAdvert { priority: ours });
+            }
+            let reason = if adv.priority > ours {
+                Reason::HigherPriorityAdvert
+            } else {
+                Reason::EqualPriorityHigherAddress
+            };
+            self.transition(State::Backup, reason, out);
+            out.push(Action::RemoveVips);
+            self.cancel_all(out);
+            self.adopt_interval(&adv);
+            self.master = Some(MasterInfo {
+                addr: adv.from,
+                priority: adv.priority,
+            });
+            self.preempt_until = None;
+            self.next_master_reason = Reason::MasterDownTimer;
+            let at = now + self.master_down_interval();
+            self.set_timer(Timer::MasterDown, at, out);
+            out.push(Action::Notify {
+                state: State::Backup,
+            });
+        } else if lower {
+            // RFC 9568: re-assert at once so the lower priority router backs off.
+            if !self.params.lower_prio_no_advert {
+                advert_now(self, out);
+            }
+            let g = self.params.garp;
+            if g.lower_prio_repeat > 0 {
+                out.push(Action::SendGratuitous {
+                    count: g.lower_prio_repeat,
+                });
+                if !g.lower_prio_delay.is_zero() {
+                    self.set_timer(Timer::LowerPrioGarp, now + g.lower_prio_delay, out);
+                }
+            }
+            out.push(Action::NotifyMasterRxLowerPri);
+        }
+        // Equal priority from our own address: nothing to do (a looped-back advert).
+    }
+
+    fn on_timer(&mut self, now: Instant, timer: Timer, out: &mut Vec<Action>) {
+        match self.deadline(timer) {
+            Some(at) if at <= now => {}
+            _ => return, // not armed, or re-armed later: stale expiry
+        }
+        if let Some(slot) = self.deadlines.get_mut(timer.index()) {
+            *slot = None;
+        }
+        let g = self.params.garp;
+        match (timer, self.state) {
+            (Timer::MasterDown, State::Backup) => {
+                let reason = self.next_master_reason;
+                self.become_master(now, reason, out);
+            }
+            (Timer::Advert, State::Master) => {
+                out.push(Action::SendAdvert {
+                    priority: self.effective_priority,
+                });
+                self.set_timer(Timer::Advert, now + self.params.advert_int, out);
+            }
+            (Timer::GarpDelay, State::Master) if g.master_repeat > 0 => {
+                out.push(Action::SendGratuitous {
+                    count: g.master_repeat,
+                });
+            }
+            (Timer::GarpRefresh, State::Master) => {
+                if g.master_refresh_repeat > 0 {
+                    out.push(Action::SendGratuitous {
+                        count: g.master_refresh_repeat,
+                    });
+                }
+                self.set_timer(Timer::GarpRefresh, now + g.master_refresh, out);
+            }
+            (Timer::LowerPrioGarp, State::Master) if g.lower_prio_repeat > 0 => {
+                out.push(Action::SendGratuitous {
+                    count: g.lower_prio_repeat,
+                });
+            }
+            // PreemptDelay: the window is closed (preempt_until is in the past); the next
+            // lower priority advert is discarded and the down timer takes us to MASTER.
+            _ => {}
+        }
+    }
+
+    fn on_shutdown(&mut self, out: &mut Vec<Action>) {
+        match self.state {
+            State::Stop => {}
+            State::Initialize => self.transition(State::Stop, Reason::Shutdown, out),
+            State::Master => {
+                self.abandon_master(State::Stop, Reason::Shutdown, out);
+                out.push(Action::Notify { state: State::Stop });
+            }
+            State::Backup | State::Fault => {
+                self.transition(State::Stop, Reason::Shutdown, out);
+                self.cancel_all(out);
+                out.push(Action::Notify { state: State::Stop });
+            }
+        }
+        self.preempt_until = None;
+        self.master = None;
+    }
+
+    fn on_fault(&mut self, reason: FaultReason, out: &mut Vec<Action>) {
+        self.fault = Some(reason);
+        match self.state {
+            State::Master => {
+                self.abandon_master(State::Fault, reason.into(), out);
+                out.push(Action::Notify {
+                    state: State::Fault,
+                });
+            }
+            State::Backup => {
+                self.transition(State::Fault, reason.into(), out);
+                self.cancel_all(out);
+                out.push(Action::Notify {
+                    state: State::Fault,
+                });
+            }
+            State::Initialize | State::Fault | State::Stop => {}
+        }
+        self.preempt_until = None;
+        self.master = None;
+    }
+
+    fn on_fault_cleared(&mut self, now: Instant, out: &mut Vec<Action>) {
+        self.fault = None;
+        if self.state != State::Fault {
+            return;
+        }
+        self.master_adver_int = self.params.advert_int;
+        if self.params.is_owner() {
+            self.become_master(now, Reason::FaultCleared, out);
+        } else {
+            let down = self.master_down_interval();
+            self.enter_backup(now, Reason::FaultCleared, down, out);
+        }
+    }
+
+    fn on_priority(&mut self, requested: u8, out: &mut Vec<Action>) {
+        if self.params.is_owner() {
+            return;
+        }
+        let new = priority::clamp(i64::from(requested));
+        if new == self.effective_priority {
+            return;
+        }
+        let old_skew = self.skew_time();
+        self.effective_priority = new;
+        if self.state == State::Backup {
+            // Keep the elapsed part of the down timer; only the skew term changes.
+            if let Some(at) = self.deadline(Timer::MasterDown) {
+                let new_skew = self.skew_time();
+                let at = if new_skew >= old_skew {
+                    at + (new_skew - old_skew)
+                } else {
+                    at.checked_sub(old_skew - new_skew).unwrap_or(at)
+                };
+                self.set_timer(Timer::MasterDown, at, out);
+            }
+        }
+    }
+}
