@@ -842,10 +842,13 @@ fn invalid_reload_keeps_the_running_children() {
         .await
         .unwrap()
         .unwrap();
+        let nine = probes.addr(&vrrp_id(9).to_string());
+        within("ping", nine.send(Ping)).await.unwrap(); // started() has run
         within("reload", root.send(ControlSignal::Reload))
             .await
             .unwrap();
         assert_eq!(within("note", notes.recv()).await, Some(Note::Reloaded));
+        assert_eq!(within("ping", nine.send(Ping)).await.unwrap(), Some(1));
         let children = within("list", root.send(ListChildren)).await.unwrap();
         assert_eq!(children.len(), 1);
         assert_eq!(probes.seen_by(&vrrp_id(9).to_string()), vec!["started"]);

@@ -493,10 +493,10 @@ where
             }
             match &mut this.phase {
                 Phase::Backoff(sleep) => {
-                    if !this.shared.expedite.load(Ordering::Acquire) {
-                        if sleep.as_mut().poll(cx).is_pending() {
-                            return Poll::Pending;
-                        }
+                    if !this.shared.expedite.load(Ordering::Acquire)
+                        && sleep.as_mut().poll(cx).is_pending()
+                    {
+                        return Poll::Pending;
                     }
                     this.phase = Phase::RestartNow;
                 }
