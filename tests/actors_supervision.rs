@@ -20,7 +20,8 @@ use keepalived_rs::actors::{
     guarded, listen_signals, spawn_child, ActorRuntime, Arbiters, ChildFactory, ChildHandle,
     ChildInfo, ChildOptions, ControlSignal, Domain, DumpKind, Durable, EventBus, Family,
     ListChildren, ObjectId, Reconcile, RestartPolicy, Root, RootOptions, RootStopping,
-    RuntimeConfig, Shutdown, ShutdownReport, StopAll, SupervisionEvent, SupervisionEventKind,
+    RuntimeConfig, Shutdown, ShutdownOutcome, ShutdownReason, ShutdownReport, StopAll,
+    SupervisionEvent, SupervisionEventKind,
 };
 use tokio::sync::{broadcast, mpsc};
 
@@ -267,6 +268,19 @@ impl Handler<CrashUnguarded> for Instance {
     }
 }
 
+/// Ends the actor for good from inside (no restart).
+struct Finish;
+impl Message for Finish {
+    type Result = ();
+}
+impl Handler<Finish> for Instance {
+    type Result = ();
+    fn handle(&mut self, _: Finish, ctx: &mut Context<Self>) {
+        self.probes.record(&self.name, "finish");
+        keepalived_rs::actors::finish(ctx);
+    }
+}
+
 fn start_instance(
     arbiter: &ArbiterHandle,
     opts: ChildOptions,
@@ -497,6 +511,74 @@ fn repeated_panics_back_off_exponentially_and_never_kill_the_system() {
         );
         assert_eq!(within("ping", other.send(Ping)).await.unwrap(), Some(1));
         assert!(System::try_current().is_some());
+    });
+}
+
+#[test]
+fn finish_ends_an_actor_without_restart() {
+    with_runtime(|arbiters| async move {
+        let probes = Arc::new(Probes::default());
+        let bus = EventBus::default();
+        let mut events = bus.subscribe();
+        let (handle, actor) = start_instance(
+            arbiters.get(Domain::Bfd),
+            ChildOptions::new("done").events(bus),
+            Durable::default(),
+            &probes,
+        );
+        within("finish", actor.send(Finish)).await.unwrap();
+        let ev = next_event(&mut events, "done", |_| true).await;
+        assert_eq!(ev.kind, SupervisionEventKind::Terminated);
+        assert!(handle.is_terminated());
+        assert!(within("dead", actor.send(Ping)).await.is_err());
+        assert_eq!((handle.crashes(), handle.restarts()), (0, 0));
+    });
+}
+
+#[test]
+fn shutdown_cuts_a_restart_backoff_short() {
+    with_runtime(|arbiters| async move {
+        let probes = Arc::new(Probes::default());
+        let bus = EventBus::default();
+        let mut events = bus.subscribe();
+        let long = Duration::from_secs(30);
+        let policy = RestartPolicy {
+            burst: 0,
+            initial: long,
+            max: long,
+            window: Duration::from_secs(60),
+        };
+        let (handle, actor) = start_instance(
+            arbiters.get(Domain::Vrrp),
+            ChildOptions::new("slow").policy(policy).events(bus),
+            Durable::default(),
+            &probes,
+        );
+        within("crash", actor.send(Crash)).await.unwrap();
+        next_event(&mut events, "slow", is_crash).await;
+        // Without the cut, Shutdown would wait 30 s in the mailbox and time out.
+        let outcome = within(
+            "shutdown",
+            handle.shutdown(ShutdownReason::Terminate, Duration::from_secs(5)),
+        )
+        .await;
+        assert_eq!(outcome, ShutdownOutcome::Acked);
+        assert_eq!(
+            probes.seen_by("slow"),
+            vec![
+                "started",
+                "crash",
+                "restarting",
+                "started",
+                "shutdown:Terminate"
+            ]
+        );
+        drop(handle); // ends it
+        let ev = next_event(&mut events, "slow", |k| {
+            *k == SupervisionEventKind::Terminated
+        })
+        .await;
+        assert_eq!(&*ev.child, "slow");
     });
 }
 
