@@ -12,7 +12,7 @@
 //! - every crash/restart/termination is counted and published as a [`SupervisionEvent`];
 //! - the child lives exactly as long as its [`ChildHandle`]: other holders of its `Addr` do not
 //!   keep it alive, and an intentional end ([`ChildHandle::terminate`], dropping the handle, or
-//!   [`finish`](super::finish) from inside) is never mistaken for a crash.
+//!   [`finish`] from inside) is never mistaken for a crash.
 
 use std::any::Any;
 use std::cell::RefCell;
