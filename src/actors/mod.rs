@@ -1,5 +1,41 @@
-//! Supervised actors: thin shells owning IO and timers around the sans-IO cores.
+//! The supervised actix actors: a generic runtime the protocol actors plug into.
+//!
+//! - [`runtime`]: the actix System over a multi-thread tokio runtime we own, with one
+//!   [`Arbiter`](actix::Arbiter) (thread) per domain: VRRP, checkers, BFD, netlink.
+//! - [`supervise`]: [`spawn_child`] starts an actor under a supervisor that restarts it with
+//!   [`backoff`] when it panics (caught by [`guarded`]) or stops; [`Durable`] state survives.
+//! - [`root`]: the [`Root`] actor owning all children by identity ([`ObjectId`] or any key),
+//!   reconciling them against a desired list (config reload) and stopping them on shutdown.
+//! - [`signals`]: SIGHUP/SIGTERM/SIGINT/SIGUSR1/SIGUSR2 as typed [`ControlSignal`]s.
+//!
+//! A protocol actor (e.g. a VRRP instance) plugs in by implementing `Actor<Context =
+//! Context<Self>>`, `Supervised` (restore from its `Durable` in `restarting`) and
+//! `Handler<Shutdown>`, wrapping handler bodies in [`guarded`], and being started through a
+//! [`ChildFactory`] the daemon hands to the [`Root`].
 
+pub mod backoff;
 pub mod daemon;
+pub mod durable;
+pub mod guard;
+pub mod ids;
 pub mod pidfile;
+pub mod root;
+pub mod runtime;
+pub mod signals;
+pub mod supervise;
 pub mod vrrp;
+
+pub use backoff::{Backoff, RestartPolicy};
+pub use durable::Durable;
+pub use guard::{guarded, panic_message};
+pub use ids::{Family, ObjectId};
+pub use root::{
+    ChildConfig, ChildFactory, ChildInfo, ChildKey, DumpKind, ListChildren, Reconcile,
+    ReconcileReport, Root, RootOptions, RootStopping, ShutdownReport, StopAll,
+};
+pub use runtime::{ActorRuntime, Arbiters, Domain, RuntimeConfig};
+pub use signals::{control_for_signal, listen_signals, ControlSignal, SignalListener};
+pub use supervise::{
+    finish, spawn_child, ChildHandle, ChildOptions, EventBus, Shutdown, ShutdownOutcome,
+    ShutdownReason, SuperviseError, SupervisionEvent, SupervisionEventKind,
+};

@@ -1,0 +1,516 @@
+//! The root supervisor: owns every child by identity, reconciles them against a desired list
+//! (this is what config reload drives) and stops them in order on shutdown.
+//!
+//! Reconcile (`desired` = list of `(key, config)`), compared with what is running:
+//! - key absent before: **started**;
+//! - key gone: **stopped** (`Shutdown { reason: Removed }`);
+//! - key present with a different config (`!=`): **replaced** (`Shutdown { reason: Replaced }`
+//!   to the old one, then the new one is started with the old handle passed as `previous`);
+//! - key present with an equal config: **unchanged** — not touched, no message at all.
+//!
+//! Stops happen before starts, concurrently, each bounded by `RootOptions::stop_timeout`.
+//! Handlers run atomically (`AtomicResponse`): a reload never interleaves with another
+//! reload or with shutdown.
+//!
+//! Shutdown ([`StopAll`], or [`ControlSignal::Shutdown`] from SIGTERM/SIGINT): children get
+//! `Shutdown { reason: Terminate }` stage by stage in ascending order (all children of one
+//! stage concurrently; e.g. VRRP instances in stage 0 send their priority-0 adverts while the
+//! netlink owner in a later stage can still remove addresses), each stage bounded by
+//! `stop_timeout`; then every child is terminated and, if configured, the System stops.
+
+use std::collections::HashMap;
+use std::fmt::Debug;
+use std::hash::Hash;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::time::Duration;
+
+use actix::prelude::*;
+use futures::future::join_all;
+
+use super::guard::panic_message;
+use super::signals::ControlSignal;
+use super::supervise::{ChildHandle, ShutdownOutcome, ShutdownReason};
+
+/// Which dump a signal asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DumpKind {
+    /// SIGUSR1.
+    Data,
+    /// SIGUSR2.
+    Stats,
+}
+
+/// Summary of one child (for dumps and tests).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChildInfo {
+    /// Its key, formatted with `Debug`.
+    pub key: String,
+    /// Its name.
+    pub name: String,
+    /// Its shutdown stage.
+    pub stage: u8,
+    /// Times restarted by its supervisor.
+    pub restarts: u64,
+    /// Times it crashed.
+    pub crashes: u64,
+}
+
+/// What the daemon provides to the root: how to start a child for a `(key, config)`, and
+/// (optionally) how to load a new desired list on reload and where dumps go.
+pub trait ChildFactory<K, C>: 'static {
+    /// Starts the child for `key` with `config` (normally `spawn_child` on the right arbiter).
+    /// On replacement `previous` is the old child's handle (already shut down and terminated),
+    /// e.g. to take over its `Durable` state. An error or a panic is reported, not fatal.
+    fn start(
+        &mut self,
+        key: &K,
+        config: &C,
+        previous: Option<&ChildHandle>,
+    ) -> anyhow::Result<ChildHandle>;
+
+    /// SIGHUP: the new desired list, or an error (then the running config is kept).
+    fn reload(&mut self) -> anyhow::Result<Vec<(K, C)>> {
+        anyhow::bail!("reload is not supported")
+    }
+
+    /// SIGUSR1/SIGUSR2.
+    fn dump(&mut self, kind: DumpKind, children: &[ChildInfo]) {
+        let _ = (kind, children);
+    }
+
+    /// Called after a shutdown stopped every child.
+    fn shutdown_complete(&mut self, report: &ShutdownReport) {
+        let _ = report;
+    }
+}
+
+/// Root settings.
+#[derive(Debug, Clone)]
+pub struct RootOptions {
+    /// Bound on each child's (reconcile) or each stage's (shutdown) `Shutdown` reply.
+    pub stop_timeout: Duration,
+    /// Stop the actix System once a shutdown has completed.
+    pub stop_system_on_shutdown: bool,
+}
+
+impl Default for RootOptions {
+    fn default() -> Self {
+        RootOptions {
+            stop_timeout: Duration::from_secs(2),
+            stop_system_on_shutdown: true,
+        }
+    }
+}
+
+/// Apply a desired list of children.
+#[derive(Debug, Clone)]
+pub struct Reconcile<K, C>(pub Vec<(K, C)>);
+
+impl<K: 'static, C: 'static> Message for Reconcile<K, C> {
+    type Result = Result<ReconcileReport<K>, RootStopping>;
+}
+
+/// The root is shutting down and refuses changes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("root supervisor is shutting down")]
+pub struct RootStopping;
+
+/// What a reconcile did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReconcileReport<K> {
+    /// Newly started keys.
+    pub started: Vec<K>,
+    /// Stopped (removed) keys.
+    pub stopped: Vec<K>,
+    /// Replaced (changed) keys.
+    pub replaced: Vec<K>,
+    /// Number of unchanged children (not touched).
+    pub unchanged: usize,
+    /// Keys whose start failed (not running now), with the error.
+    pub failed: Vec<(K, String)>,
+    /// Stopped/replaced keys that did not acknowledge `Shutdown` in time (ended anyway).
+    pub timed_out: Vec<K>,
+}
+
+impl<K> Default for ReconcileReport<K> {
+    fn default() -> Self {
+        ReconcileReport {
+            started: Vec::new(),
+            stopped: Vec::new(),
+            replaced: Vec::new(),
+            unchanged: 0,
+            failed: Vec::new(),
+            timed_out: Vec::new(),
+        }
+    }
+}
+
+/// Stop every child (graceful shutdown) and reply with a report.
+#[derive(Debug, Clone, Copy)]
+pub struct StopAll;
+
+impl Message for StopAll {
+    type Result = ShutdownReport;
+}
+
+/// What a shutdown did, by child name.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ShutdownReport {
+    /// Children that acknowledged `Shutdown`, in the order their stages ran.
+    pub acked: Vec<String>,
+    /// Children that did not reply in time.
+    pub timed_out: Vec<String>,
+    /// Children that were already gone.
+    pub closed: Vec<String>,
+}
+
+/// List the running children.
+#[derive(Debug, Clone, Copy)]
+pub struct ListChildren;
+
+impl Message for ListChildren {
+    type Result = Vec<ChildInfo>;
+}
+
+/// Bounds of a child key (blanket-implemented).
+pub trait ChildKey: Hash + Eq + Clone + Debug + Send + Unpin + 'static {}
+impl<T: Hash + Eq + Clone + Debug + Send + Unpin + 'static> ChildKey for T {}
+
+/// Bounds of a child config (blanket-implemented): `==` decides "unchanged".
+pub trait ChildConfig: PartialEq + Send + Unpin + 'static {}
+impl<T: PartialEq + Send + Unpin + 'static> ChildConfig for T {}
+
+struct Entry<C> {
+    config: C,
+    handle: ChildHandle,
+    seq: u64,
+}
+
+/// The root supervisor actor (runs on the control arbiter).
+pub struct Root<K, C> {
+    children: HashMap<K, Entry<C>>,
+    factory: Box<dyn ChildFactory<K, C>>,
+    opts: RootOptions,
+    next_seq: u64,
+    stopping: bool,
+}
+
+impl<K, C> Root<K, C>
+where
+    K: ChildKey,
+    C: ChildConfig,
+{
+    /// A root with no children yet (send [`Reconcile`] to start them).
+    pub fn new(factory: impl ChildFactory<K, C>, opts: RootOptions) -> Self {
+        Root {
+            children: HashMap::new(),
+            factory: Box::new(factory),
+            opts,
+            next_seq: 0,
+            stopping: false,
+        }
+    }
+
+    fn infos(&self) -> Vec<ChildInfo> {
+        let mut v: Vec<(&u64, ChildInfo)> = self
+            .children
+            .iter()
+            .map(|(k, e)| {
+                (
+                    &e.seq,
+                    ChildInfo {
+                        key: format!("{k:?}"),
+                        name: e.handle.name().to_owned(),
+                        stage: e.handle.stage(),
+                        restarts: e.handle.restarts(),
+                        crashes: e.handle.crashes(),
+                    },
+                )
+            })
+            .collect();
+        v.sort_by_key(|(seq, _)| **seq);
+        v.into_iter().map(|(_, i)| i).collect()
+    }
+
+    fn start_child(
+        &mut self,
+        key: &K,
+        config: C,
+        previous: Option<&ChildHandle>,
+    ) -> Result<(), String> {
+        let factory = &mut self.factory;
+        let started = catch_unwind(AssertUnwindSafe(|| factory.start(key, &config, previous)));
+        let handle = match started {
+            Ok(Ok(h)) => h,
+            Ok(Err(e)) => return Err(format!("{e:#}")),
+            Err(p) => return Err(format!("factory panicked: {}", panic_message(p.as_ref()))),
+        };
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        self.children.insert(
+            key.clone(),
+            Entry {
+                config,
+                handle,
+                seq,
+            },
+        );
+        Ok(())
+    }
+
+    fn reconcile(
+        &mut self,
+        desired: Vec<(K, C)>,
+    ) -> ResponseActFuture<Self, Result<ReconcileReport<K>, RootStopping>> {
+        if self.stopping {
+            return Box::pin(fut::ready(Err(RootStopping)));
+        }
+        // Later duplicates win (the config layer should have rejected them already).
+        let mut wanted: HashMap<K, C> = HashMap::with_capacity(desired.len());
+        let mut order: Vec<K> = Vec::with_capacity(desired.len());
+        for (k, c) in desired {
+            if wanted.insert(k.clone(), c).is_some() {
+                tracing::warn!(key = ?k, "duplicate child key in desired list; last one wins");
+            } else {
+                order.push(k);
+            }
+        }
+        let mut report = ReconcileReport::default();
+        let mut leaving: Vec<(K, Entry<C>, ShutdownReason)> = Vec::new();
+        let removed: Vec<K> = self
+            .children
+            .keys()
+            .filter(|k| !wanted.contains_key(*k))
+            .cloned()
+            .collect();
+        for k in removed {
+            let e = self.children.remove(&k).expect("key listed from the map");
+            leaving.push((k, e, ShutdownReason::Removed));
+        }
+        let mut to_start: Vec<(K, C)> = Vec::new();
+        for k in order {
+            let c = wanted.remove(&k).expect("ordered keys are in the map");
+            match self.children.get(&k) {
+                Some(e) if e.config == c => report.unchanged += 1,
+                Some(_) => {
+                    let e = self.children.remove(&k).expect("just looked up");
+                    leaving.push((k.clone(), e, ShutdownReason::Replaced));
+                    to_start.push((k, c));
+                }
+                None => to_start.push((k, c)),
+            }
+        }
+        leaving.sort_by_key(|(_, e, _)| std::cmp::Reverse(e.seq));
+        let timeout = self.opts.stop_timeout;
+        let stops = join_all(
+            leaving
+                .iter()
+                .map(|(_, e, reason)| e.handle.shutdown(*reason, timeout)),
+        );
+        Box::pin(
+            fut::wrap_future::<_, Self>(stops).map(move |outcomes, act, _ctx| {
+                let mut previous: HashMap<K, ChildHandle> = HashMap::new();
+                for ((k, e, reason), outcome) in leaving.into_iter().zip(outcomes) {
+                    e.handle.terminate();
+                    if outcome == ShutdownOutcome::TimedOut {
+                        tracing::warn!(key = ?k, "child did not acknowledge Shutdown in time");
+                        report.timed_out.push(k.clone());
+                    }
+                    match reason {
+                        ShutdownReason::Replaced => {
+                            previous.insert(k, e.handle);
+                        }
+                        _ => report.stopped.push(k),
+                    }
+                }
+                for (k, c) in to_start {
+                    let prev = previous.remove(&k);
+                    match act.start_child(&k, c, prev.as_ref()) {
+                        Ok(()) if prev.is_some() => report.replaced.push(k),
+                        Ok(()) => report.started.push(k),
+                        Err(e) => {
+                            tracing::error!(key = ?k, error = %e, "child failed to start");
+                            report.failed.push((k, e));
+                        }
+                    }
+                }
+                tracing::info!(
+                    started = report.started.len(),
+                    stopped = report.stopped.len(),
+                    replaced = report.replaced.len(),
+                    unchanged = report.unchanged,
+                    failed = report.failed.len(),
+                    "reconciled children"
+                );
+                Ok(report)
+            }),
+        )
+    }
+
+    fn stop_all(&mut self) -> ResponseActFuture<Self, ShutdownReport> {
+        self.stopping = true;
+        let mut entries: Vec<(K, Entry<C>)> = self.children.drain().collect();
+        // Stage ascending; inside a stage, most recently started first.
+        entries.sort_by_key(|(_, e)| (e.handle.stage(), std::cmp::Reverse(e.seq)));
+        let mut stages: Vec<Vec<ChildHandle>> = Vec::new();
+        let mut current: Option<u8> = None;
+        for (_, e) in entries {
+            if current != Some(e.handle.stage()) {
+                current = Some(e.handle.stage());
+                stages.push(Vec::new());
+            }
+            stages.last_mut().expect("pushed above").push(e.handle);
+        }
+        let timeout = self.opts.stop_timeout;
+        let work = async move {
+            let mut report = ShutdownReport::default();
+            for stage in stages {
+                let outcomes = join_all(
+                    stage
+                        .iter()
+                        .map(|h| h.shutdown(ShutdownReason::Terminate, timeout)),
+                )
+                .await;
+                for (h, outcome) in stage.iter().zip(outcomes) {
+                    h.terminate();
+                    let name = h.name().to_owned();
+                    match outcome {
+                        ShutdownOutcome::Acked => report.acked.push(name),
+                        ShutdownOutcome::TimedOut => {
+                            tracing::warn!(child = %name, "child did not acknowledge Shutdown in time");
+                            report.timed_out.push(name)
+                        }
+                        ShutdownOutcome::Closed => report.closed.push(name),
+                    }
+                }
+            }
+            report
+        };
+        Box::pin(fut::wrap_future::<_, Self>(work).map(|report, act, _ctx| {
+            tracing::info!(
+                acked = report.acked.len(),
+                timed_out = report.timed_out.len(),
+                "all children stopped"
+            );
+            act.factory.shutdown_complete(&report);
+            if act.opts.stop_system_on_shutdown {
+                System::current().stop();
+            }
+            report
+        }))
+    }
+}
+
+impl<K, C> Actor for Root<K, C>
+where
+    K: ChildKey,
+    C: ChildConfig,
+{
+    type Context = Context<Self>;
+}
+
+impl<K, C> Handler<Reconcile<K, C>> for Root<K, C>
+where
+    K: ChildKey,
+    C: ChildConfig,
+{
+    type Result = AtomicResponse<Self, Result<ReconcileReport<K>, RootStopping>>;
+
+    fn handle(&mut self, msg: Reconcile<K, C>, _ctx: &mut Context<Self>) -> Self::Result {
+        AtomicResponse::new(self.reconcile(msg.0))
+    }
+}
+
+impl<K, C> Handler<StopAll> for Root<K, C>
+where
+    K: ChildKey,
+    C: ChildConfig,
+{
+    type Result = AtomicResponse<Self, ShutdownReport>;
+
+    fn handle(&mut self, _msg: StopAll, _ctx: &mut Context<Self>) -> Self::Result {
+        if self.stopping && self.children.is_empty() {
+            return AtomicResponse::new(Box::pin(fut::ready(ShutdownReport::default())));
+        }
+        AtomicResponse::new(self.stop_all())
+    }
+}
+
+impl<K, C> Handler<ListChildren> for Root<K, C>
+where
+    K: ChildKey,
+    C: ChildConfig,
+{
+    type Result = MessageResult<ListChildren>;
+
+    fn handle(&mut self, _msg: ListChildren, _ctx: &mut Context<Self>) -> Self::Result {
+        MessageResult(self.infos())
+    }
+}
+
+impl<K, C> Handler<ControlSignal> for Root<K, C>
+where
+    K: ChildKey,
+    C: ChildConfig,
+{
+    type Result = AtomicResponse<Self, ()>;
+
+    fn handle(&mut self, msg: ControlSignal, _ctx: &mut Context<Self>) -> Self::Result {
+        let done = || AtomicResponse::new(Box::pin(fut::ready(())));
+        match msg {
+            ControlSignal::Reload => {
+                if self.stopping {
+                    return done();
+                }
+                let factory = &mut self.factory;
+                match catch_unwind(AssertUnwindSafe(|| factory.reload())) {
+                    Ok(Ok(desired)) => {
+                        AtomicResponse::new(Box::pin(self.reconcile(desired).map(|r, _, _| {
+                            if let Err(e) = r {
+                                tracing::warn!(error = %e, "reload ignored");
+                            }
+                        })))
+                    }
+                    Ok(Err(e)) => {
+                        tracing::error!(error = %format!("{e:#}"), "reload rejected; keeping the running configuration");
+                        done()
+                    }
+                    Err(p) => {
+                        tracing::error!(panic = %panic_message(p.as_ref()), "reload panicked; keeping the running configuration");
+                        done()
+                    }
+                }
+            }
+            ControlSignal::Shutdown => {
+                if self.stopping {
+                    return done();
+                }
+                AtomicResponse::new(Box::pin(self.stop_all().map(|_, _, _| ())))
+            }
+            ControlSignal::DumpData | ControlSignal::DumpStats => {
+                let kind = if msg == ControlSignal::DumpData {
+                    DumpKind::Data
+                } else {
+                    DumpKind::Stats
+                };
+                let infos = self.infos();
+                let factory = &mut self.factory;
+                if let Err(p) = catch_unwind(AssertUnwindSafe(|| factory.dump(kind, &infos))) {
+                    tracing::error!(panic = %panic_message(p.as_ref()), "dump panicked");
+                }
+                done()
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn report_default_is_empty() {
+        let r: ReconcileReport<u32> = ReconcileReport::default();
+        assert!(r.started.is_empty() && r.unchanged == 0);
+    }
+}
