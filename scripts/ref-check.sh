@@ -34,6 +34,7 @@ for f in "$@"; do
     echo "=== $f"
     # Run from the file's directory so messages name it by its short name.
     set +e
+    # shellcheck disable=SC2016  # the inner script expands its own "$@"
     out=$(cd "$dir" && timeout 30 unshare -n bash -c '
         for i in 0 1 2 3; do ip link add "eth$i" type veth peer name "peer$i"; ip link set "eth$i" up; done
         exec "$@" 2>&1' _ "$KEEPALIVED" -t -l "${config_id[@]}" -f "$base")
