@@ -14,7 +14,8 @@
 #     source scripts/netns-lab.sh
 #     lab_create t1 2                  # t1-sw, t1-h1 (10.77.0.11), t1-h2 (10.77.0.12)
 #     lab_exec t1 1 ping -c1 10.77.0.12
-#     lab_link_down t1 1               # h1 "dies": its switch port goes down
+#     lab_link_down t1 1               # h1 "dies": its switch port goes down (h1 sees
+#                                      # NO-CARRIER); lab_isolate t1 1 = silent cut
 #     lab_destroy t1
 # or as a command:
 #     scripts/netns-lab.sh create TAG N [PREFIX]
@@ -99,10 +100,18 @@ lab_exec() {
     ip netns exec "$tag-$h" "$@"
 }
 
-# lab_link_down / lab_link_up TAG I: cut / restore host I's switch port. The host's own
-# eth0 stays up, so a daemon there notices nothing but silence.
+# lab_link_down / lab_link_up TAG I: cut / restore host I's switch port (admin down).
+# NOTE: with veth pairs the host's own eth0 then loses carrier (NO-CARRIER, operstate
+# DOWN), so a daemon on host I sees its interface go down (keepalived: FAULT, VIP
+# removed). The other hosts only notice silence.
 lab_link_down() { local h=$2; [[ $h =~ ^[0-9]+$ ]] && h="h$h"; ip -n "$(lab_sw "$1")" link set "v-$h" down; }
 lab_link_up() { local h=$2; [[ $h =~ ^[0-9]+$ ]] && h="h$h"; ip -n "$(lab_sw "$1")" link set "v-$h" up; }
+
+# lab_isolate / lab_rejoin TAG I: detach / re-attach host I's port from the bridge.
+# Every link stays up, so host I itself notices nothing but silence too (split brain:
+# it keeps its VIPs), unlike lab_link_down.
+lab_isolate() { local h=$2; [[ $h =~ ^[0-9]+$ ]] && h="h$h"; ip -n "$(lab_sw "$1")" link set "v-$h" nomaster; }
+lab_rejoin() { local h=$2; [[ $h =~ ^[0-9]+$ ]] && h="h$h"; ip -n "$(lab_sw "$1")" link set "v-$h" master br0; }
 
 # lab_loss TAG I PERCENT: drop PERCENT % of packets arriving at host I (nftables, no
 # netem needed); PERCENT 0 removes the rule.
