@@ -183,7 +183,7 @@ pub fn contribution(t: &TrackInput) -> Effect {
         }
         TrackValue::File(value) => {
             let status = if w == 0 {
-                if (value != 0) == !t.reverse {
+                if (value != 0) != t.reverse {
                     return Effect::Fault;
                 }
                 0
