@@ -126,9 +126,18 @@ async fn run_loop(cfg: ScriptRunnerConfig, ctx: ScriptContext, tx: mpsc::Sender<
     };
     let mut last_error: Option<ExecError> = None;
     let mut last_code: Option<i32> = None;
+    let mut user = None;
     loop {
         ticker.tick().await;
-        let prepared = ctx.user_for(cfg.user.as_ref()).and_then(|u| {
+        // The identity is looked up once (and again while it does not resolve).
+        let resolved = match user.clone() {
+            Some(u) => Ok(u),
+            None => ctx.user_for(cfg.user.as_ref()),
+        };
+        if let Ok(u) = &resolved {
+            user = Some(u.clone());
+        }
+        let prepared = resolved.and_then(|u| {
             PreparedScript::prepare(cfg.command.clone(), u, ctx.enable_script_security)
         });
         let outcome = match prepared {
