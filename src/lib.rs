@@ -18,4 +18,5 @@ pub mod config;
 pub mod ipvs;
 pub mod netlink;
 pub mod telemetry;
+pub mod track;
 pub mod vrrp;

@@ -1,0 +1,17 @@
+//! Trackers and script execution: `vrrp_script`, `track_file`, notify scripts and FIFOs.
+//!
+//! Sans-IO cores (pure, unit-tested) with thin tokio runners on top, so a VRRP instance actor
+//! only consumes events and calls pure functions:
+//! - [`script_state`]: rise/fall state machine of a `vrrp_script`.
+//! - [`priority`]: effective priority / FAULT from tracker states (keepalived's arithmetic).
+//! - [`exec`]: running a script as keepalived does (user, process group, timeout, security).
+//! - [`runner`]: the periodic `vrrp_script` task sending [`runner::ScriptEvent`]s.
+//! - [`notify`]: notify script invocations, FIFO lines, FIFO writer, ordered per-instance queue.
+//! - [`file`]: `track_file` values and the directory watcher sending [`file::FileEvent`]s.
+
+pub mod exec;
+pub mod file;
+pub mod notify;
+pub mod priority;
+pub mod runner;
+pub mod script_state;
