@@ -1,20 +1,154 @@
-//! The daemon entry point: load the configuration, start the actor tree, run until stopped.
+//! The daemon: load the configuration, start the actor tree on the actix runtime, run until
+//! SIGTERM/SIGINT, reload on SIGHUP.
 
+use super::vrrp::instance::{InstanceActor, InstanceSpec, VrrpDurable};
+use super::vrrp::kernel::Kernel;
+use super::{
+    listen_signals, spawn_child, ActorRuntime, ChildFactory, ChildHandle, ChildOptions, Domain, Durable, ObjectId,
+    Reconcile, Root, RootOptions, RuntimeConfig,
+};
 use crate::cli::{exit, Args};
+use crate::config::model::{Config, Family};
+use crate::config::{self, LoadOptions};
+use actix::ArbiterHandle;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// What a supervised child is configured with.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ChildSpec {
+    /// A VRRP instance.
+    Vrrp(InstanceSpec),
+}
+
+/// The desired children for a configuration.
+pub fn children(cfg: &Config) -> Vec<(ObjectId, ChildSpec)> {
+    let global = Arc::new(cfg.global.clone());
+    cfg.instances
+        .iter()
+        .map(|i| {
+            let id = ObjectId::VrrpInstance {
+                vrid: i.vrid,
+                family: if i.family == Family::V4 { super::Family::V4 } else { super::Family::V6 },
+                ifname: i.interface.clone().unwrap_or_default(),
+            };
+            (id, ChildSpec::Vrrp(InstanceSpec { instance: Arc::new(i.clone()), global: global.clone() }))
+        })
+        .collect()
+}
+
+/// Starts children on the right arbiter and reloads the configuration.
+pub struct Factory {
+    vrrp: ArbiterHandle,
+    kernel: Arc<dyn Kernel>,
+    path: PathBuf,
+    load: LoadOptions,
+}
+
+impl ChildFactory<ObjectId, ChildSpec> for Factory {
+    fn start(&mut self, key: &ObjectId, config: &ChildSpec, previous: Option<&ChildHandle>) -> anyhow::Result<ChildHandle> {
+        match config {
+            ChildSpec::Vrrp(spec) => {
+                let durable = previous
+                    .and_then(|p| p.durable::<VrrpDurable>())
+                    .unwrap_or_else(|| Durable::new(VrrpDurable::default()));
+                let (spec, kernel, d) = (spec.clone(), self.kernel.clone(), durable.clone());
+                let h = spawn_child(&self.vrrp, ChildOptions::new(key.to_string()), move |_| {
+                    InstanceActor::new(spec, kernel, d)
+                })?;
+                Ok(h.with_durable(durable))
+            }
+        }
+    }
+
+    fn reload(&mut self) -> anyhow::Result<Vec<(ObjectId, ChildSpec)>> {
+        let loaded = config::load(&self.path, &self.load);
+        for d in loaded.diagnostics.iter() {
+            tracing::warn!("{d}");
+        }
+        if loaded.diagnostics.has_errors() {
+            anyhow::bail!("{}: new configuration has {} error(s); keeping the running one", self.path.display(), loaded.diagnostics.error_count());
+        }
+        tracing::info!("reloading {}", self.path.display());
+        Ok(children(&loaded.config))
+    }
+}
 
 /// Runs the daemon in the foreground until SIGTERM/SIGINT.
 pub fn run(args: Args) -> i32 {
-    let loaded = crate::config::load(&args.use_file, &args.load_options(true));
-    for d in loaded.diagnostics.iter() {
-        eprintln!("{d}");
+    let opts = crate::telemetry::logging::LogOptions {
+        console: args.log_console,
+        detail: args.log_detail,
+        no_syslog: args.no_syslog,
+        facility: args.log_facility.clone(),
+    };
+    if let Err(e) = crate::telemetry::logging::init(&opts) {
+        eprintln!("{e}");
+        return exit::FATAL;
+    }
+    let load = args.load_options(true);
+    let loaded = config::load(&args.use_file, &load);
+    for d in loaded.diagnostics.sorted() {
+        if d.severity == config::Severity::Error {
+            tracing::error!("{d}");
+        } else {
+            tracing::warn!("{d}");
+        }
+        if !args.log_console {
+            eprintln!("{d}");
+        }
     }
     if loaded.diagnostics.has_errors() {
-        eprintln!(
-            "{}: configuration has errors, not starting",
-            args.use_file.display()
-        );
+        eprintln!("{}: configuration has errors, not starting (see keepalived-rs -t)", args.use_file.display());
         return exit::CONFIG;
     }
-    eprintln!("daemon mode is not implemented yet");
-    exit::FATAL
+    let _pid = match super::pidfile::PidFile::acquire(&args.pid) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("{e}");
+            return exit::FATAL;
+        }
+    };
+    let rt = match ActorRuntime::new(RuntimeConfig::default()) {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("cannot start the runtime: {e}");
+            return exit::FATAL;
+        }
+    };
+    let arbiters = rt.arbiters();
+    let cfg = loaded.config;
+    let path = args.use_file.clone();
+    let started = rt.block_on(async move {
+        let kernel: Arc<dyn Kernel> = Arc::new(super::vrrp::ip_kernel::IpKernel);
+        let factory = Factory { vrrp: arbiters.get(Domain::Vrrp).clone(), kernel, path, load };
+        let root = actix::Actor::start(Root::new(factory, RootOptions::default()));
+        let report = root.send(Reconcile(children(&cfg))).await?;
+        if let Ok(r) = &report {
+            for (k, e) in &r.failed {
+                tracing::error!("{k}: failed to start: {e}");
+            }
+            tracing::info!("started {} object(s)", r.started.len());
+        }
+        let listener = listen_signals(root.recipient())?;
+        anyhow::Ok(listener)
+    });
+    let _signals = match started {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("cannot start: {e:#}");
+            return exit::FATAL;
+        }
+    };
+    tracing::info!("keepalived-rs {} running (pid {})", env!("CARGO_PKG_VERSION"), std::process::id());
+    match rt.run() {
+        Ok(code) => {
+            tracing::info!("stopped");
+            code
+        }
+        Err(e) => {
+            eprintln!("runtime error: {e}");
+            exit::FATAL
+        }
+    }
 }

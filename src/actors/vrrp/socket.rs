@@ -76,13 +76,12 @@ impl VrrpSocket {
             sock.set_unicast_hops_v6(u32::from(cfg.unicast_ttl))?;
             sock.set_multicast_loop_v6(false)?;
             sock.set_multicast_if_v6(cfg.ifindex)?;
+            // The kernel computes the VRRPv3 checksum (offset 6) on send and verifies it on receive.
+            setsockopt_int(&sock, libc::IPPROTO_IPV6, libc::IPV6_CHECKSUM, 6)?;
             // Report the hop limit of received packets (checked == 255).
             setsockopt_int(&sock, libc::IPPROTO_IPV6, libc::IPV6_RECVHOPLIMIT, 1)?;
             // Only deliver groups this socket joined.
             setsockopt_int(&sock, libc::IPPROTO_IPV6, libc::IPV6_MULTICAST_ALL, 0)?;
-            if let Some(IpAddr::V6(g)) = cfg.group {
-                sock.join_multicast_v6(&g, cfg.ifindex)?;
-            }
             if let Some(IpAddr::V6(src)) = cfg.src {
                 let scope = if is_link_local_v6(&src) {
                     cfg.ifindex
@@ -100,10 +99,7 @@ impl VrrpSocket {
             sock.set_multicast_all_v4(false)?;
             // RFC 5798: IP precedence "internetwork control".
             sock.set_tos_v4(0xc0)?;
-            if let Some(IpAddr::V4(g)) = cfg.group {
-                sock.join_multicast_v4_n(&g, &InterfaceIndexOrAddress::Index(cfg.ifindex))?;
-                set_multicast_ifindex_v4(&sock, cfg.ifindex)?;
-            }
+            set_multicast_ifindex_v4(&sock, cfg.ifindex)?;
             if let Some(IpAddr::V4(src)) = cfg.src {
                 sock.bind(&SockAddr::from(SocketAddr::new(IpAddr::V4(src), 0)))?;
             }
@@ -135,6 +131,26 @@ impl VrrpSocket {
                 Err(_would_block) => continue,
             }
         }
+    }
+
+    /// Joins another multicast group on `ifindex`.
+    pub fn join(&self, group: IpAddr, ifindex: u32) -> io::Result<()> {
+        match group {
+            IpAddr::V4(g) => self.fd.get_ref().join_multicast_v4_n(&g, &InterfaceIndexOrAddress::Index(ifindex)),
+            IpAddr::V6(g) => self.fd.get_ref().join_multicast_v6(&g, ifindex),
+        }
+    }
+
+    /// Sends without waiting; a full socket buffer drops the advert (counted by the caller).
+    pub fn try_send_to(&self, payload: &[u8], dst: IpAddr, ifindex: u32) -> io::Result<()> {
+        let addr = match dst {
+            IpAddr::V4(a) => SockAddr::from(SocketAddr::new(IpAddr::V4(a), 0)),
+            IpAddr::V6(a) => {
+                let scope = if a.is_multicast() || is_link_local_v6(&a) { ifindex } else { 0 };
+                SockAddr::from(std::net::SocketAddrV6::new(a, 0, 0, scope))
+            }
+        };
+        self.fd.get_ref().send_to(payload, &addr).map(|_| ())
     }
 
     /// Receives the next VRRP message. Malformed IP headers are returned as errors of kind

@@ -1,0 +1,541 @@
+//! The VRRP instance actor: owns the state machine, its timers and its registration on the
+//! shared socket; asks the kernel owner to add/remove VIPs and send GARPs, in order.
+//! All protocol decisions are the sans-IO core's ([`crate::vrrp::fsm`]); this is the shell.
+
+use super::kernel::{InterfaceInfo, Kernel, VirtualSet};
+use super::params::{destinations, instance_params, v2_auth};
+use super::pool::{self, Packet, Registration, SocketKey};
+use super::socket::SocketConfig;
+use crate::actors::{guarded, Durable, Shutdown, ShutdownReason};
+use crate::config::model::{Family as CfgFamily, GlobalDefs, VrrpInstance};
+use crate::vrrp::events::{Action, Event, ReceivedAdvert, State, Timer};
+use crate::vrrp::fsm::Instance;
+use crate::vrrp::packet::{
+    self, Addresses, AdvertV2, AdvertV3, Advertisement, ChecksumMode, Family, V2Auth, Version,
+};
+use crate::vrrp::timers::interval_to_wire;
+use crate::vrrp::validate::{validate, RxContext, TtlCheck, Verdict};
+use actix::prelude::*;
+use std::collections::{BTreeMap, HashMap};
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::mpsc;
+
+/// The configuration a child is started with (compared on reload).
+#[derive(Clone, Debug, PartialEq)]
+pub struct InstanceSpec {
+    /// The instance.
+    pub instance: Arc<VrrpInstance>,
+    /// Global defaults it uses.
+    pub global: Arc<GlobalDefs>,
+}
+
+/// What survives a restart of the actor (after a panic) or a replacement on reload.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct VrrpDurable {
+    /// Last state.
+    pub state: Option<State>,
+    /// VIPs are installed in the kernel.
+    pub vips_installed: bool,
+}
+
+/// Observable status (dumps, tests, metrics).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Status {
+    /// Instance name.
+    pub name: String,
+    /// State.
+    pub state: State,
+    /// Effective priority.
+    pub priority: u8,
+    /// Counters (keepalived's names).
+    pub counters: BTreeMap<&'static str, u64>,
+}
+
+/// Asks for the current status.
+#[derive(Message)]
+#[rtype(result = "Option<Status>")]
+pub struct GetStatus;
+
+/// A new effective priority / fault condition computed from trackers.
+#[derive(Message, Clone, Copy, Debug)]
+#[rtype(result = "()")]
+pub struct TrackUpdate {
+    /// Effective priority.
+    pub priority: u8,
+    /// Some weight-0 tracker failed.
+    pub fault: bool,
+}
+
+enum KernelOp {
+    Add(VirtualSet),
+    Remove(VirtualSet),
+    Garp(VirtualSet, u32),
+    Flush(tokio::sync::oneshot::Sender<()>),
+}
+
+/// The actor.
+pub struct InstanceActor {
+    spec: InstanceSpec,
+    kernel: Arc<dyn Kernel>,
+    durable: Durable<VrrpDurable>,
+    core: Option<Instance>,
+    reg: Option<Registration>,
+    iface: InterfaceInfo,
+    timers: HashMap<Timer, SpawnHandle>,
+    auth: V2Auth,
+    dsts: Vec<IpAddr>,
+    vips: Vec<IpAddr>,
+    src: Option<IpAddr>,
+    kq: Option<mpsc::UnboundedSender<KernelOp>>,
+    counters: BTreeMap<&'static str, u64>,
+    last_master: Option<IpAddr>,
+    fault_pending: bool,
+}
+
+impl InstanceActor {
+    /// A new actor for `spec`; `durable` carries state across restarts.
+    pub fn new(spec: InstanceSpec, kernel: Arc<dyn Kernel>, durable: Durable<VrrpDurable>) -> Self {
+        let i = &spec.instance;
+        let vips = i.virtual_ipaddress.iter().map(|a| a.addr.addr()).collect();
+        let auth = v2_auth(i);
+        let dsts = destinations(i, &spec.global);
+        InstanceActor {
+            spec,
+            kernel,
+            durable,
+            core: None,
+            reg: None,
+            iface: InterfaceInfo::default(),
+            timers: HashMap::new(),
+            auth,
+            dsts,
+            vips,
+            src: None,
+            kq: None,
+            counters: BTreeMap::new(),
+            last_master: None,
+            fault_pending: false,
+        }
+    }
+
+    fn name(&self) -> &str {
+        &self.spec.instance.name
+    }
+
+    fn count(&mut self, c: &'static str) {
+        *self.counters.entry(c).or_default() += 1;
+    }
+
+    fn ifname(&self) -> String {
+        self.spec.instance.interface.clone().unwrap_or_else(|| "eth0".into())
+    }
+
+    fn virtual_set(&self) -> VirtualSet {
+        let i = &self.spec.instance;
+        VirtualSet {
+            ifname: self.ifname(),
+            addresses: i.virtual_ipaddress.iter().chain(&i.virtual_ipaddress_excluded).cloned().collect(),
+            routes: i.virtual_routes.clone(),
+            rules: i.virtual_rules.clone(),
+        }
+    }
+
+    /// Starts the sequential kernel-operation queue (order of add/remove is preserved).
+    fn start_kernel_queue(&mut self) {
+        let (tx, mut rx) = mpsc::unbounded_channel::<KernelOp>();
+        let kernel = self.kernel.clone();
+        let name = self.name().to_string();
+        let interval = if self.spec.instance.family == CfgFamily::V4 {
+            self.spec.global.vrrp_garp_interval
+        } else {
+            self.spec.global.vrrp_gna_interval
+        };
+        actix_rt::spawn(async move {
+            while let Some(op) = rx.recv().await {
+                let r = match op {
+                    KernelOp::Add(s) => kernel.add(s).await,
+                    KernelOp::Remove(s) => kernel.remove(s).await,
+                    KernelOp::Garp(s, n) => kernel.gratuitous(s, n, interval).await,
+                    KernelOp::Flush(done) => {
+                        let _ = done.send(());
+                        Ok(())
+                    }
+                };
+                if let Err(e) = r {
+                    tracing::error!(instance = %name, "kernel operation failed: {e:#}");
+                }
+            }
+        });
+        self.kq = Some(tx);
+    }
+
+    fn kernel_op(&self, op: KernelOp) {
+        if let Some(q) = &self.kq {
+            let _ = q.send(op);
+        }
+    }
+
+    /// Looks up the interface, opens the socket and starts the state machine.
+    fn bring_up(&mut self, ctx: &mut Context<Self>, info: InterfaceInfo) {
+        let i = self.spec.instance.clone();
+        let v6 = i.family == CfgFamily::V6;
+        let primary: Option<IpAddr> = i.unicast_src_ip.or(i.mcast_src_ip).or_else(|| {
+            if v6 {
+                info.ipv6_link_local.map(IpAddr::V6)
+            } else {
+                info.ipv4.first().copied()
+            }
+        });
+        let Some(primary) = primary else {
+            tracing::warn!(instance = %i.name, "interface {} has no usable address yet; FAULT until it has one", self.ifname());
+            self.schedule_retry(ctx);
+            return;
+        };
+        self.iface = info;
+        self.src = Some(primary);
+        let group = (!i.is_unicast()).then(|| self.dsts[0]);
+        let cfg = SocketConfig {
+            ifname: self.ifname(),
+            ifindex: self.iface.ifindex,
+            src: i.unicast_src_ip.or(i.mcast_src_ip),
+            group,
+            unicast_ttl: i.unicast_ttl.unwrap_or(255),
+        };
+        let key = SocketKey { ifname: cfg.ifname.clone(), v6, src: cfg.src };
+        match pool::register(key, &cfg, i.vrid, ctx.address().recipient()) {
+            Ok(r) => self.reg = Some(r),
+            Err(e) => {
+                tracing::error!(instance = %i.name, "cannot open VRRP socket on {}: {e}", cfg.ifname);
+                self.schedule_retry(ctx);
+                return;
+            }
+        }
+        let params = instance_params(&i, &self.spec.global, primary);
+        if let Err(e) = params.check() {
+            tracing::error!(instance = %i.name, "invalid parameters: {e}");
+            return;
+        }
+        let mut core = Instance::new(params);
+        let now = Instant::now();
+        let mut actions = core.handle(now, Event::Startup);
+        if !self.iface.up && !i.dont_track_primary {
+            actions.extend(core.handle(now, Event::FaultRaised(crate::vrrp::events::FaultReason::InterfaceDown)));
+        }
+        self.core = Some(core);
+        self.apply(ctx, actions);
+        if self.fault_pending {
+            self.fault_pending = false;
+            let a = self.core.as_mut().map(|c| c.handle(Instant::now(), Event::FaultRaised(crate::vrrp::events::FaultReason::TrackFailed))).unwrap_or_default();
+            self.apply(ctx, a);
+        }
+    }
+
+    fn schedule_retry(&mut self, ctx: &mut Context<Self>) {
+        ctx.run_later(Duration::from_secs(1), |act, ctx| act.lookup(ctx));
+    }
+
+    fn lookup(&mut self, ctx: &mut Context<Self>) {
+        let fut = self.kernel.interface(&self.ifname());
+        ctx.wait(fut.into_actor(self).map(|res, act, ctx| match res {
+            Ok(info) => act.bring_up(ctx, info),
+            Err(e) => {
+                tracing::warn!(instance = %act.name(), "interface {}: {e:#}; retrying", act.ifname());
+                act.schedule_retry(ctx);
+            }
+        }));
+    }
+
+    fn advert(&self, priority: u8) -> Advertisement {
+        let i = &self.spec.instance;
+        match i.version {
+            crate::config::model::VrrpVersion::V2 => Advertisement::V2(AdvertV2 {
+                vrid: i.vrid,
+                priority,
+                advert_int_s: i.advert_int.as_secs().clamp(1, 255) as u8,
+                auth: self.auth,
+                addresses: self
+                    .vips
+                    .iter()
+                    .filter_map(|a| match a {
+                        IpAddr::V4(v) => Some(*v),
+                        IpAddr::V6(_) => None,
+                    })
+                    .collect(),
+            }),
+            crate::config::model::VrrpVersion::V3 => Advertisement::V3(AdvertV3 {
+                vrid: i.vrid,
+                priority,
+                max_advert_int_cs: interval_to_wire(Version::V3, i.advert_int),
+                addresses: if i.family == CfgFamily::V6 {
+                    Addresses::V6(self.vips.iter().filter_map(|a| if let IpAddr::V6(v) = a { Some(*v) } else { None }).collect())
+                } else {
+                    Addresses::V4(self.vips.iter().filter_map(|a| if let IpAddr::V4(v) = a { Some(*v) } else { None }).collect())
+                },
+            }),
+        }
+    }
+
+    fn send_advert(&mut self, priority: u8) {
+        let Some(reg) = &self.reg else { return };
+        let Some(src) = self.src else { return };
+        let adv = self.advert(priority);
+        let ifindex = self.iface.ifindex;
+        let mut sent = 0;
+        let mut failed = 0;
+        for dst in &self.dsts {
+            let mode = match (adv.version(), dst) {
+                (Version::V2, _) => ChecksumMode::MessageOnly,
+                (Version::V3, IpAddr::V6(_)) => ChecksumMode::Kernel,
+                (Version::V3, IpAddr::V4(_)) => ChecksumMode::Standard { src, dst: *dst },
+            };
+            match packet::encode(&adv, mode) {
+                Ok(bytes) => match reg.sock.try_send_to(&bytes, *dst, ifindex) {
+                    Ok(()) => sent += 1,
+                    Err(e) => {
+                        failed += 1;
+                        tracing::debug!(instance = %self.spec.instance.name, "send to {dst}: {e}");
+                    }
+                },
+                Err(e) => {
+                    failed += 1;
+                    tracing::error!(instance = %self.spec.instance.name, "cannot encode advert: {e}");
+                }
+            }
+        }
+        for _ in 0..sent {
+            self.count("advert_sent");
+        }
+        for _ in 0..failed {
+            self.count("advert_send_err");
+        }
+        if priority == 0 && sent > 0 {
+            self.count("pri_zero_sent");
+        }
+    }
+
+    fn set_timer(&mut self, ctx: &mut Context<Self>, timer: Timer, at: Instant) {
+        if let Some(h) = self.timers.remove(&timer) {
+            ctx.cancel_future(h);
+        }
+        let delay = at.saturating_duration_since(Instant::now());
+        let h = ctx.run_later(delay, move |act, ctx| {
+            act.timers.remove(&timer);
+            act.event(ctx, Event::TimerExpired(timer));
+        });
+        self.timers.insert(timer, h);
+    }
+
+    fn event(&mut self, ctx: &mut Context<Self>, ev: Event) {
+        let Some(core) = self.core.as_mut() else { return };
+        let actions = core.handle(Instant::now(), ev);
+        self.apply(ctx, actions);
+    }
+
+    fn apply(&mut self, ctx: &mut Context<Self>, actions: Vec<Action>) {
+        for a in actions {
+            match a {
+                Action::Transition(t) => {
+                    tracing::info!(
+                        instance = %self.spec.instance.name,
+                        vrid = self.spec.instance.vrid,
+                        from = t.from.as_str(),
+                        to = t.to.as_str(),
+                        reason = t.reason.as_str(),
+                        priority = t.priority,
+                        "VRRP_Instance({}) {} -> {} ({})",
+                        self.spec.instance.name,
+                        t.from.as_str(),
+                        t.to.as_str(),
+                        t.reason.as_str()
+                    );
+                    if t.to == State::Master {
+                        self.count("become_master");
+                    }
+                    if t.from == State::Master {
+                        self.count("release_master");
+                    }
+                    self.durable.update(|d| d.state = Some(t.to));
+                }
+                Action::SendAdvert { priority } => self.send_advert(priority),
+                Action::SetTimer { timer, at } => self.set_timer(ctx, timer, at),
+                Action::CancelTimer { timer } => {
+                    if let Some(h) = self.timers.remove(&timer) {
+                        ctx.cancel_future(h);
+                    }
+                }
+                Action::AddVips => {
+                    self.kernel_op(KernelOp::Add(self.virtual_set()));
+                    self.durable.update(|d| d.vips_installed = true);
+                }
+                Action::RemoveVips => {
+                    if !self.spec.global.extra.0.contains_key("__dont_release_vrrp") {
+                        self.kernel_op(KernelOp::Remove(self.virtual_set()));
+                    }
+                    self.durable.update(|d| d.vips_installed = false);
+                }
+                Action::SendGratuitous { count } => self.kernel_op(KernelOp::Garp(self.virtual_set(), count)),
+                Action::Notify { state } => {
+                    tracing::debug!(instance = %self.spec.instance.name, "notify {}", state.as_str());
+                }
+                Action::NotifyMasterRxLowerPri => {
+                    tracing::info!(instance = %self.spec.instance.name, "master received lower priority advert");
+                }
+            }
+        }
+    }
+
+    fn receive(&mut self, ctx: &mut Context<Self>, rx: super::socket::Received) {
+        let i = self.spec.instance.clone();
+        let family = if i.family == CfgFamily::V6 { Family::Ipv6 } else { Family::Ipv4 };
+        if Family::of(rx.src) != family {
+            return;
+        }
+        let mode = match (i.version, rx.src, rx.dst) {
+            (crate::config::model::VrrpVersion::V2, _, _) => ChecksumMode::MessageOnly,
+            (_, IpAddr::V6(_), _) => ChecksumMode::Kernel,
+            (_, src, Some(dst)) => ChecksumMode::Standard { src, dst },
+            (_, _, None) => ChecksumMode::MessageOnly,
+        };
+        let adv = match packet::decode(&rx.payload, family, mode) {
+            Ok(a) => a,
+            Err(e) => {
+                self.count(e.counter());
+                tracing::debug!(instance = %i.name, "dropped packet from {}: {e}", rx.src);
+                return;
+            }
+        };
+        let ttl_check = if i.is_unicast() {
+            match i.unicast_peers.iter().find(|p| p.addr == rx.src) {
+                Some(p) if p.min_ttl.is_some() || p.max_ttl.is_some() => {
+                    TtlCheck::Range { min: p.min_ttl.unwrap_or(0), max: p.max_ttl.unwrap_or(255) }
+                }
+                _ => TtlCheck::Skip,
+            }
+        } else {
+            TtlCheck::Exact255
+        };
+        let peers: Vec<IpAddr> = i.unicast_peers.iter().map(|p| p.addr).collect();
+        let check_src = self.spec.global.vrrp_check_unicast_src && i.is_unicast();
+        let ctxv = RxContext {
+            version: if i.version == crate::config::model::VrrpVersion::V2 { Version::V2 } else { Version::V3 },
+            vrid: i.vrid,
+            ttl_check,
+            ttl: rx.ttl,
+            auth: self.auth,
+            advert_int: i.advert_int,
+            vips: &self.vips,
+            check_vips: !(i.skip_check_adv_addr && self.last_master == Some(rx.src)),
+            src: rx.src,
+            allowed_sources: check_src.then_some(peers.as_slice()),
+            owner_ignores_adverts: false,
+        };
+        let verdict = validate(&adv, &ctxv);
+        for c in verdict.counters() {
+            self.count(c);
+        }
+        match verdict {
+            Verdict::Drop(r) => {
+                tracing::debug!(instance = %i.name, "dropped advert from {}: {r}", rx.src);
+            }
+            Verdict::Accept(notes) => {
+                if notes.vip_mismatch {
+                    tracing::warn!(instance = %i.name, "advert from {} has a different address list (accepted)", rx.src);
+                }
+                self.last_master = Some(rx.src);
+                let ev = Event::AdvertReceived(ReceivedAdvert::from_packet(rx.src, &adv));
+                self.event(ctx, ev);
+            }
+        }
+    }
+
+    fn status(&self) -> Option<Status> {
+        let core = self.core.as_ref();
+        Some(Status {
+            name: self.name().to_string(),
+            state: core.map(|c| c.state()).unwrap_or(State::Initialize),
+            priority: core.map(|c| c.effective_priority()).unwrap_or(self.spec.instance.priority),
+            counters: self.counters.clone(),
+        })
+    }
+}
+
+impl Actor for InstanceActor {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Context<Self>) {
+        guarded(self, ctx, |act, ctx| {
+            act.start_kernel_queue();
+            act.lookup(ctx);
+        });
+    }
+}
+
+impl Supervised for InstanceActor {
+    fn restarting(&mut self, _ctx: &mut Context<Self>) {
+        // Rebuild everything but the configuration and the durable state.
+        let fresh = InstanceActor::new(self.spec.clone(), self.kernel.clone(), self.durable.clone());
+        *self = fresh;
+    }
+}
+
+impl Handler<Packet> for InstanceActor {
+    type Result = ();
+
+    fn handle(&mut self, msg: Packet, ctx: &mut Context<Self>) {
+        guarded(self, ctx, |act, ctx| act.receive(ctx, msg.0));
+    }
+}
+
+impl Handler<GetStatus> for InstanceActor {
+    type Result = Option<Status>;
+
+    fn handle(&mut self, _: GetStatus, _ctx: &mut Context<Self>) -> Option<Status> {
+        self.status()
+    }
+}
+
+impl Handler<TrackUpdate> for InstanceActor {
+    type Result = ();
+
+    fn handle(&mut self, msg: TrackUpdate, ctx: &mut Context<Self>) {
+        guarded(self, ctx, |act, ctx| {
+            if act.core.is_none() {
+                act.fault_pending = msg.fault;
+                return;
+            }
+            let in_fault = act.core.as_ref().map(|c| c.state() == State::Fault).unwrap_or(false);
+            if msg.fault && !in_fault {
+                act.event(ctx, Event::FaultRaised(crate::vrrp::events::FaultReason::TrackFailed));
+            } else if !msg.fault && in_fault {
+                act.event(ctx, Event::FaultCleared);
+            }
+            act.event(ctx, Event::PriorityChanged(msg.priority));
+        });
+    }
+}
+
+impl Handler<Shutdown> for InstanceActor {
+    type Result = ResponseActFuture<Self, ()>;
+
+    fn handle(&mut self, msg: Shutdown, ctx: &mut Context<Self>) -> Self::Result {
+        let _ = guarded(self, ctx, |act, ctx| {
+            tracing::debug!(instance = %act.name(), "shutdown ({:?})", msg.reason);
+            // The core sends the priority-0 advert (if MASTER) and asks to remove the VIPs.
+            act.event(ctx, Event::Shutdown);
+        });
+        let _ = ShutdownReason::Terminate;
+        // Stop receiving, then wait until the kernel queue has done everything asked so far.
+        self.reg = None;
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        self.kernel_op(KernelOp::Flush(tx));
+        self.kq = None;
+        Box::pin(
+            async move {
+                let _ = tokio::time::timeout(Duration::from_secs(2), rx).await;
+            }
+            .into_actor(self),
+        )
+    }
+}

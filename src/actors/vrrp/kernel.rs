@@ -1,0 +1,52 @@
+//! The boundary between a VRRP instance actor and the kernel-resource owner (netlink actor):
+//! the instance says what it wants; the owner does it, in order, off the instance's thread.
+
+use crate::config::model::{AddressSpec, RouteSpec, RuleSpec};
+use futures::future::BoxFuture;
+use std::net::{IpAddr, Ipv6Addr};
+
+/// What an instance needs to know about its interface.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct InterfaceInfo {
+    /// Index.
+    pub ifindex: u32,
+    /// Administratively and operationally up.
+    pub up: bool,
+    /// MAC address.
+    pub mac: [u8; 6],
+    /// IPv4 addresses, primary first.
+    pub ipv4: Vec<IpAddr>,
+    /// IPv6 link-local address, if any.
+    pub ipv6_link_local: Option<Ipv6Addr>,
+}
+
+/// The virtual state of one instance in the kernel.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct VirtualSet {
+    /// Interface the VIPs go on unless an address says `dev`.
+    pub ifname: String,
+    /// `virtual_ipaddress` + `virtual_ipaddress_excluded`.
+    pub addresses: Vec<AddressSpec>,
+    /// `virtual_routes`.
+    pub routes: Vec<RouteSpec>,
+    /// `virtual_rules`.
+    pub rules: Vec<RuleSpec>,
+}
+
+/// Kernel operations an instance requests. Implementations must be idempotent (adding an
+/// address that exists, or removing one that does not, is success).
+pub trait Kernel: Send + Sync + 'static {
+    /// Looks up an interface by name.
+    fn interface(&self, name: &str) -> BoxFuture<'static, anyhow::Result<InterfaceInfo>>;
+    /// Installs addresses, then routes, then rules.
+    fn add(&self, set: VirtualSet) -> BoxFuture<'static, anyhow::Result<()>>;
+    /// Removes rules, routes, then addresses.
+    fn remove(&self, set: VirtualSet) -> BoxFuture<'static, anyhow::Result<()>>;
+    /// Sends `count` gratuitous ARPs / unsolicited NAs for each address, `interval` apart.
+    fn gratuitous(
+        &self,
+        set: VirtualSet,
+        count: u32,
+        interval: std::time::Duration,
+    ) -> BoxFuture<'static, anyhow::Result<()>>;
+}
