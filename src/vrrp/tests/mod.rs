@@ -1,4 +1,6 @@
 //! Cross-module tests: golden captures, codec properties, validation, state machine.
 
+mod fsm;
 mod golden;
 mod packet;
+mod validate;
