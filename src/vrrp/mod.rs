@@ -6,6 +6,8 @@
 //! [`ip::parse_ipv4`] (IPv4 raw socket) → [`packet::decode`] → [`validate::validate`] →
 //! [`fsm::Instance::handle`] with [`events::Event::AdvertReceived`].
 
+#![warn(missing_docs)]
+
 pub mod checksum;
 pub mod events;
 pub mod fsm;
@@ -14,6 +16,7 @@ pub mod packet;
 pub mod params;
 pub mod priority;
 pub mod timers;
+pub mod tx;
 pub mod validate;
 
 #[cfg(test)]
@@ -26,4 +29,5 @@ pub use packet::{
     DecodeError, EncodeError, Family, V2Auth, Version,
 };
 pub use params::{GarpParams, InitialState, InstanceParams, ParamError};
+pub use tx::build_advert;
 pub use validate::{validate, DropReason, RxContext, TtlCheck, Verdict};

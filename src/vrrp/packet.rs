@@ -9,7 +9,7 @@
 //!
 //! [`decode`] performs every receive check that needs no configuration (length, version, type,
 //! auth type, checksum) and never panics; the checks that need the instance's configuration live
-//! in [`super::validate`].
+//! in [`mod@super::validate`].
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::time::Duration;

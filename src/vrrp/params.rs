@@ -165,7 +165,8 @@ impl InstanceParams {
             }
             Version::V3 => {
                 let us = self.advert_int.as_micros();
-                us % 10_000 == 0 && (1..=u128::from(MAX_ADVERT_INT_CS)).contains(&(us / 10_000))
+                us.is_multiple_of(10_000)
+                    && (1..=u128::from(MAX_ADVERT_INT_CS)).contains(&(us / 10_000))
             }
         };
         if !ok {
