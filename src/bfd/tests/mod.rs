@@ -1,0 +1,11 @@
+//! Session state machine tests with injected time and randomness.
+
+mod admin;
+mod detection;
+mod handshake;
+mod harness;
+mod passive;
+mod poll;
+mod solo;
+mod transitions;
+mod tx_rules;
