@@ -2,6 +2,7 @@
 
 mod admin;
 mod detection;
+mod frr_replay;
 mod handshake;
 mod harness;
 mod passive;
