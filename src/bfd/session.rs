@@ -57,7 +57,9 @@ pub enum DiscardReason {
 pub enum Action {
     /// Send this packet to the peer now.
     Transmit(ControlPacket),
-    /// (Re)arm the timer to fire at `at`, replacing any earlier deadline of that kind.
+    /// (Re)arm the timer to fire at `at`, replacing any earlier deadline of that kind. The
+    /// deadline may already have passed (e.g. a shorter detection time after a
+    /// reconfiguration): fire at once.
     SetTimer {
         /// Which timer.
         timer: TimerKind,

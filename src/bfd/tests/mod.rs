@@ -7,6 +7,7 @@ mod handshake;
 mod harness;
 mod passive;
 mod poll;
+mod prop;
 mod solo;
 mod transitions;
 mod tx_rules;
