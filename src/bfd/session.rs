@@ -508,7 +508,7 @@ impl Session {
         }
         let remote_demand =
             self.remote.demand && self.state == State::Up && self.remote.state == State::Up;
-        !(remote_demand && !self.poll_active)
+        !remote_demand || self.poll_active
     }
 
     /// Keeps the periodic timer consistent: disarmed when sending is not allowed, sends at

@@ -41,7 +41,7 @@ fn disabling_one_side_brings_the_other_down_with_diag_3() {
 #[test]
 fn admin_down_ignores_packets_and_polls() {
     let mut s = Solo::new(SessionParams::default());
-    s.to_state(State::Up);
+    s.drive_to(State::Up);
     let a = s.ev(Event::Disable);
     assert_eq!(transmitted(&a)[0].state, State::AdminDown);
     let mut pk = peer(State::Up, LOCAL);

@@ -60,7 +60,7 @@ fn link_restored_comes_back_up() {
 #[test]
 fn detection_time_uses_remote_mult_and_slower_of_rx_and_remote_tx() {
     let mut s = Solo::new(params(10, 40, 3));
-    s.to_state(State::Up);
+    s.drive_to(State::Up);
     // Peer: tx 10, mult 3 -> 3 × max(40, 10) = 120 ms.
     assert_eq!(s.s.detection_time(), Some(120 * MS));
     let mut pk = peer(State::Up, LOCAL);
@@ -71,7 +71,7 @@ fn detection_time_uses_remote_mult_and_slower_of_rx_and_remote_tx() {
     assert_eq!(s.s.detect_deadline(), Some(s.t0 + 705 * MS));
     // Init also times out.
     let mut s = Solo::new(SessionParams::default());
-    s.to_state(State::Init);
+    s.drive_to(State::Init);
     let a = s.fire(TimerKind::Detect);
     assert_eq!(
         state_changes(&a),
@@ -98,7 +98,7 @@ fn expiry_while_down_only_forgets_the_peer() {
 #[test]
 fn early_or_stale_timer_fire_changes_nothing_and_rearms() {
     let mut s = Solo::new(SessionParams::default());
-    s.to_state(State::Up);
+    s.drive_to(State::Up);
     let tx = s.s.tx_deadline().unwrap();
     let det = s.s.detect_deadline().unwrap();
     s.at(Duration::from_micros(1));

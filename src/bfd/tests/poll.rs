@@ -15,7 +15,7 @@ fn final_from_peer() -> ControlPacket {
 /// An Up session whose going-Up Poll Sequence is complete.
 fn up(params: SessionParams) -> Solo {
     let mut s = Solo::new(params);
-    s.to_state(State::Up);
+    s.drive_to(State::Up);
     assert!(
         s.s.poll_active(),
         "going Up changes Desired Min TX and starts a poll"
@@ -124,15 +124,8 @@ fn rx_decrease_waits_for_final_and_increase_applies_at_once() {
 fn peer_poll_is_answered_at_once_with_final_in_any_state() {
     for local in [State::Down, State::Init, State::Up] {
         let mut s = Solo::new(SessionParams::default());
-        s.to_state(local);
-        let mut p = peer(
-            if local == State::Down {
-                State::Up
-            } else {
-                State::Up
-            },
-            LOCAL,
-        );
+        s.drive_to(local);
+        let mut p = peer(State::Up, LOCAL);
         p.flags.poll = true;
         s.at(Duration::from_micros(300));
         let a = s.rx(&p);

@@ -56,7 +56,7 @@ impl Solo {
     }
 
     /// Drives the session to `target` with peer packets.
-    pub fn to_state(&mut self, target: State) {
+    pub fn drive_to(&mut self, target: State) {
         match target {
             State::AdminDown => {
                 self.ev(Event::Disable);

@@ -27,7 +27,7 @@ fn every_local_state_times_every_received_state() {
     for local in ALL {
         for received in ALL {
             let mut s = Solo::new(SessionParams::default());
-            s.to_state(local);
+            s.drive_to(local);
             let your = if matches!(received, State::Init | State::Up) {
                 LOCAL
             } else {
@@ -84,7 +84,7 @@ fn new_session_is_inert_until_enabled() {
 #[test]
 fn wrong_discriminator_and_auth_are_discarded_without_effect() {
     let mut s = Solo::new(SessionParams::default());
-    s.to_state(State::Up);
+    s.drive_to(State::Up);
     let mut p = peer(State::Down, LOCAL + 1);
     let a = s.rx(&p);
     assert_eq!(

@@ -44,7 +44,7 @@ fn slow_rate_while_not_up_respects_idle_tx_and_remote_rx() {
 #[test]
 fn remote_min_rx_zero_stops_periodic_transmission() {
     let mut s = Solo::new(SessionParams::default());
-    s.to_state(State::Up);
+    s.drive_to(State::Up);
     let mut pk = peer(State::Up, LOCAL);
     pk.required_min_rx = 0;
     s.rx(&pk);
@@ -63,7 +63,7 @@ fn remote_min_rx_zero_stops_periodic_transmission() {
 #[test]
 fn remote_demand_mode_stops_periodic_transmission_when_both_up() {
     let mut s = Solo::new(SessionParams::default());
-    s.to_state(State::Up);
+    s.drive_to(State::Up);
     s.rx(&{
         let mut p = peer(State::Up, LOCAL);
         p.flags.final_ = true;
