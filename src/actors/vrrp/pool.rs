@@ -111,7 +111,7 @@ pub fn register(
                     }
                 }
             });
-            p.insert(key.clone(), Shared { sock, table, groups: cfg.group.into_iter().collect(), task });
+            p.insert(key.clone(), Shared { sock, table, groups: Vec::new(), task });
         }
         let shared = p.get_mut(&key).ok_or_else(|| std::io::Error::other("socket pool entry vanished"))?;
         if let Some(g) = cfg.group {
