@@ -291,7 +291,7 @@ impl InstanceActor {
                 (Version::V3, IpAddr::V4(_)) => ChecksumMode::Standard { src, dst: *dst },
             };
             match packet::encode(&adv, mode) {
-                Ok(bytes) => match reg.sock.try_send_to(&bytes, *dst, ifindex) {
+                Ok(bytes) => match reg.sock.try_send_from(&bytes, src, *dst, ifindex) {
                     Ok(()) => sent += 1,
                     Err(e) => {
                         failed += 1;

@@ -153,6 +153,66 @@ impl VrrpSocket {
         self.fd.get_ref().send_to(payload, &addr).map(|_| ())
     }
 
+    /// Sends from a chosen source address (IP_PKTINFO / IPV6_PKTINFO), so an unbound socket
+    /// that receives multicast still sends from the primary / link-local address.
+    pub fn try_send_from(&self, payload: &[u8], src: IpAddr, dst: IpAddr, ifindex: u32) -> io::Result<()> {
+        let fd = self.fd.get_ref().as_raw_fd();
+        let mut iov = libc::iovec { iov_base: payload.as_ptr() as *mut libc::c_void, iov_len: payload.len() };
+        let mut cbuf = [0u64; 8];
+        // SAFETY: msghdr and sockaddr structs are plain data; all pointers refer to live locals.
+        unsafe {
+            let mut msg: libc::msghdr = std::mem::zeroed();
+            msg.msg_iov = &mut iov;
+            msg.msg_iovlen = 1;
+            msg.msg_control = cbuf.as_mut_ptr().cast();
+            match (src, dst) {
+                (IpAddr::V4(s4), IpAddr::V4(d4)) => {
+                    let mut sin: libc::sockaddr_in = std::mem::zeroed();
+                    sin.sin_family = libc::AF_INET as libc::sa_family_t;
+                    sin.sin_addr.s_addr = u32::from(d4).to_be();
+                    msg.msg_name = (&mut sin as *mut libc::sockaddr_in).cast();
+                    msg.msg_namelen = std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t;
+                    msg.msg_controllen = libc::CMSG_SPACE(std::mem::size_of::<libc::in_pktinfo>() as u32) as _;
+                    let c = libc::CMSG_FIRSTHDR(&msg);
+                    (*c).cmsg_level = libc::IPPROTO_IP;
+                    (*c).cmsg_type = libc::IP_PKTINFO;
+                    (*c).cmsg_len = libc::CMSG_LEN(std::mem::size_of::<libc::in_pktinfo>() as u32) as _;
+                    let info = libc::in_pktinfo {
+                        ipi_ifindex: ifindex as i32,
+                        ipi_spec_dst: libc::in_addr { s_addr: u32::from(s4).to_be() },
+                        ipi_addr: libc::in_addr { s_addr: 0 },
+                    };
+                    std::ptr::write_unaligned(libc::CMSG_DATA(c).cast(), info);
+                    if libc::sendmsg(fd, &msg, 0) < 0 {
+                        return Err(io::Error::last_os_error());
+                    }
+                }
+                (IpAddr::V6(s6), IpAddr::V6(d6)) => {
+                    let mut sin6: libc::sockaddr_in6 = std::mem::zeroed();
+                    sin6.sin6_family = libc::AF_INET6 as libc::sa_family_t;
+                    sin6.sin6_addr.s6_addr = d6.octets();
+                    if d6.is_multicast() || is_link_local_v6(&d6) {
+                        sin6.sin6_scope_id = ifindex;
+                    }
+                    msg.msg_name = (&mut sin6 as *mut libc::sockaddr_in6).cast();
+                    msg.msg_namelen = std::mem::size_of::<libc::sockaddr_in6>() as libc::socklen_t;
+                    msg.msg_controllen = libc::CMSG_SPACE(std::mem::size_of::<libc::in6_pktinfo>() as u32) as _;
+                    let c = libc::CMSG_FIRSTHDR(&msg);
+                    (*c).cmsg_level = libc::IPPROTO_IPV6;
+                    (*c).cmsg_type = libc::IPV6_PKTINFO;
+                    (*c).cmsg_len = libc::CMSG_LEN(std::mem::size_of::<libc::in6_pktinfo>() as u32) as _;
+                    let info = libc::in6_pktinfo { ipi6_addr: libc::in6_addr { s6_addr: s6.octets() }, ipi6_ifindex: ifindex };
+                    std::ptr::write_unaligned(libc::CMSG_DATA(c).cast(), info);
+                    if libc::sendmsg(fd, &msg, 0) < 0 {
+                        return Err(io::Error::last_os_error());
+                    }
+                }
+                _ => return Err(io::Error::new(io::ErrorKind::InvalidInput, "source and destination families differ")),
+            }
+        }
+        Ok(())
+    }
+
     /// Receives the next VRRP message. Malformed IP headers are returned as errors of kind
     /// `InvalidData` so the caller can count and continue.
     pub async fn recv(&self) -> io::Result<Received> {
