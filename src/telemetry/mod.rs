@@ -1,3 +1,4 @@
 //! Logging, traces and metrics.
 
 pub mod logging;
+pub mod metrics;
