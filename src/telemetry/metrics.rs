@@ -14,7 +14,7 @@ use prometheus_client::encoding::{EncodeLabelSet, EncodeLabelValue, LabelValueEn
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
-use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
+use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::AtomicU64;
@@ -244,15 +244,15 @@ fn now_seconds() -> f64 {
         .unwrap_or(0.0)
 }
 
-/// Histogram buckets for script and checker latencies: 1 ms .. ~30 s.
-fn latency_buckets() -> impl Iterator<Item = f64> {
-    exponential_buckets(0.001, 2.8, 11)
-}
+/// Histogram buckets for script and checker latencies: 1 ms .. 30 s.
+const LATENCY_BUCKETS: [f64; 14] = [
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
+];
 
-/// Histogram buckets for reload durations: 1 ms .. ~16 s.
-fn reload_buckets() -> impl Iterator<Item = f64> {
-    exponential_buckets(0.001, 2.6, 11)
-}
+/// Histogram buckets for reload durations: 1 ms .. 10 s.
+const RELOAD_BUCKETS: [f64; 13] = [
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+];
 
 struct Families {
     up: Gauge,
@@ -370,18 +370,18 @@ impl Metrics {
             script_status: Family::default(),
             script_state: Family::default(),
             script_runs: Family::default(),
-            script_duration: Family::new_with_constructor(|| Histogram::new(latency_buckets())),
+            script_duration: Family::new_with_constructor(|| Histogram::new(LATENCY_BUCKETS)),
             checker_status: Family::default(),
             checker_checks: Family::default(),
             checker_last_duration: Family::default(),
-            checker_duration: Family::new_with_constructor(|| Histogram::new(latency_buckets())),
+            checker_duration: Family::new_with_constructor(|| Histogram::new(LATENCY_BUCKETS)),
             real_server_up: Family::default(),
             real_server_weight: Family::default(),
             virtual_server_quorum_up: Family::default(),
             bfd_state: Family::default(),
             bfd_transitions: Family::default(),
             reloads: Family::default(),
-            reload_duration: Histogram::new(reload_buckets()),
+            reload_duration: Histogram::new(RELOAD_BUCKETS),
             reload_last_success: Gauge::default(),
             reload_last_success_time: FGauge::default(),
         };
