@@ -1,4 +1,5 @@
 //! Logging, traces and metrics.
 
+pub mod http;
 pub mod logging;
 pub mod metrics;
