@@ -343,6 +343,7 @@ impl Otel {
             .with_tracer(self.tracer.clone())
             .with_location(false)
             .with_threads(false)
+            .with_target(false)
             .with_tracked_inactivity(false)
             .with_filter(filter_fn(otel_enabled as fn(&Metadata<'_>) -> bool))
     }
