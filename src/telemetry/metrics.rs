@@ -89,8 +89,10 @@ pub enum RxDrop {
     Vrid,
     /// Authentication failure, wrong password (`auth`).
     Auth,
-    /// Authentication type mismatch or invalid authentication type (`auth_type`).
+    /// Authentication type differs from ours (`auth_type`).
     AuthType,
+    /// Authentication type unknown / invalid (`auth_invalid`).
+    AuthInvalid,
     /// Advertisement interval differs from ours (`interval`).
     Interval,
     /// Packet too short or length inconsistent with the address count (`length`).
@@ -101,7 +103,7 @@ pub enum RxDrop {
 
 impl RxDrop {
     /// Every reason, in discriminant order.
-    pub const ALL: [RxDrop; 10] = [
+    pub const ALL: [RxDrop; 11] = [
         RxDrop::Ttl,
         RxDrop::Version,
         RxDrop::Type,
@@ -109,6 +111,7 @@ impl RxDrop {
         RxDrop::Vrid,
         RxDrop::Auth,
         RxDrop::AuthType,
+        RxDrop::AuthInvalid,
         RxDrop::Interval,
         RxDrop::Length,
         RxDrop::AddrList,
@@ -124,6 +127,7 @@ impl RxDrop {
             RxDrop::Vrid => "vrid",
             RxDrop::Auth => "auth",
             RxDrop::AuthType => "auth_type",
+            RxDrop::AuthInvalid => "auth_invalid",
             RxDrop::Interval => "interval",
             RxDrop::Length => "length",
             RxDrop::AddrList => "addr_list",
