@@ -159,7 +159,10 @@ fn errors_and_garbage() {
     let a = srv.local_addr();
     assert!(http(a, b"GET /other HTTP/1.1\r\n\r\n").starts_with("HTTP/1.1 404 "));
     assert!(http(a, b"DELETE /metrics HTTP/1.1\r\n\r\n").starts_with("HTTP/1.1 405 "));
-    assert!(http(a, b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03\r\n\r\n").starts_with("HTTP/1.1 400 "));
+    assert!(
+        http(a, b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03\r\n\r\n")
+            .starts_with("HTTP/1.1 400 ")
+    );
     // Oversized head: 431, connection closed, no unbounded buffering.
     let mut big = b"GET /metrics HTTP/1.1\r\nX-Pad: ".to_vec();
     big.extend(std::iter::repeat_n(b'a', MAX_REQUEST_HEAD * 2));
@@ -170,7 +173,12 @@ fn errors_and_garbage() {
     let _ = s.read_to_end(&mut out);
     assert!(String::from_utf8_lossy(&out).starts_with("HTTP/1.1 431 "));
     // Clients that connect and close, or send half a request and close.
-    for junk in [&b""[..], b"GET /met", b"\0\0\0\0", b"GET /metrics HTTP/1.1\r\n"] {
+    for junk in [
+        &b""[..],
+        b"GET /met",
+        b"\0\0\0\0",
+        b"GET /metrics HTTP/1.1\r\n",
+    ] {
         let mut s = TcpStream::connect(a).unwrap();
         let _ = s.write_all(junk);
         drop(s);
@@ -194,7 +202,9 @@ fn have(bin: &str) -> bool {
 #[test]
 fn promtool_check_metrics() {
     if !have("promtool") {
-        println!("SKIP promtool_check_metrics: promtool not installed (Debian package `prometheus`)");
+        println!(
+            "SKIP promtool_check_metrics: promtool not installed (Debian package `prometheus`)"
+        );
         return;
     }
     let (_rt, srv) = server(populated());
@@ -252,7 +262,10 @@ fn real_prometheus_scrapes_endpoint() {
     let port = free_port();
     let mut prom = Command::new("prometheus")
         .arg(format!("--config.file={}", cfg.display()))
-        .arg(format!("--storage.tsdb.path={}", dir.path().join("data").display()))
+        .arg(format!(
+            "--storage.tsdb.path={}",
+            dir.path().join("data").display()
+        ))
         .arg(format!("--web.listen-address=127.0.0.1:{port}"))
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -290,7 +303,10 @@ fn real_prometheus_scrapes_endpoint() {
     );
     let _ = prom.kill();
     let _ = prom.wait();
-    assert!(ok, "Prometheus never returned the series; last answer:\n{last}");
+    assert!(
+        ok,
+        "Prometheus never returned the series; last answer:\n{last}"
+    );
     let v: serde_json::Value = serde_json::from_str(body(&up)).unwrap();
     assert_eq!(v["data"]["result"][0]["value"][1], "1", "{v}");
 }

@@ -10,12 +10,14 @@
 //! [`Metrics`] (`vrrp_advert_sent(instance)` ...) look the handle up by name under a read lock
 //! (no allocation) and are fine for everything that is not per packet.
 
+use prometheus_client::encoding::EncodeMetric;
 use prometheus_client::encoding::{EncodeLabelSet, EncodeLabelValue, LabelValueEncoder};
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
-use prometheus_client::registry::Registry;
+use prometheus_client::metrics::MetricType;
+use prometheus_client::registry::{Metric, Registry};
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex, RwLock};
@@ -233,6 +235,22 @@ struct IntfDropLabels {
     reason: RxDrop,
 }
 
+/// Registers `m` under `keepalived_<name>` and records the sample names it exports.
+fn reg(r: &mut Registry, names: &mut Vec<String>, name: &str, help: &str, m: impl Metric) {
+    let full = format!("keepalived_{name}");
+    match m.metric_type() {
+        MetricType::Counter => names.push(format!("{full}_total")),
+        MetricType::Histogram => {
+            for suffix in ["", "_bucket", "_sum", "_count"] {
+                names.push(format!("{full}{suffix}"));
+            }
+        }
+        MetricType::Info => names.push(format!("{full}_info")),
+        _ => names.push(full),
+    }
+    r.register(name, help, m);
+}
+
 fn result_str(ok: bool) -> &'static str {
     if ok {
         "success"
@@ -304,6 +322,7 @@ struct Families {
 /// The daemon's metric registry. Share it as `Arc<Metrics>`; every method takes `&self`.
 pub struct Metrics {
     registry: Registry,
+    names: Vec<String>,
     f: Families,
     vrrp: RwLock<HashMap<String, VrrpMetrics>>,
     checkers: RwLock<HashMap<(String, String, String), CheckerMetrics>>,
@@ -352,6 +371,7 @@ impl Metrics {
     /// Builds the registry with every metric family (all empty but the process ones).
     pub fn new() -> Self {
         let mut r = Registry::with_prefix("keepalived");
+        let mut names = Vec::new();
         let f = Families {
             up: Gauge::default(),
             build_info: Family::default(),
@@ -390,178 +410,252 @@ impl Metrics {
             reload_last_success_time: FGauge::default(),
         };
 
-        r.register("up", "1 while the daemon runs", f.up.clone());
-        r.register(
+        reg(
+            &mut r,
+            &mut names,
+            "up",
+            "1 while the daemon runs",
+            f.up.clone(),
+        );
+        reg(
+            &mut r,
+            &mut names,
             "build_info",
             "Build information, value 1",
             f.build_info.clone(),
         );
-        r.register(
+        reg(
+            &mut r,
+            &mut names,
             "start_time_seconds",
             "Daemon start time, seconds since the Unix epoch",
             f.start_time.clone(),
         );
 
-        r.register(
+        reg(
+            &mut r,
+            &mut names,
             "vrrp_state",
             "VRRP instance state: 0 INIT, 1 BACKUP, 2 MASTER, 3 FAULT",
             f.vrrp_state.clone(),
         );
-        r.register(
+        reg(
+            &mut r,
+            &mut names,
             "vrrp_priority",
             "Effective VRRP priority (configured priority adjusted by tracking weights)",
             f.vrrp_priority.clone(),
         );
-        r.register(
+        reg(
+            &mut r,
+            &mut names,
             "vrrp_configured_priority",
             "Configured VRRP priority",
             f.vrrp_configured_priority.clone(),
         );
-        r.register(
+        reg(
+            &mut r,
+            &mut names,
             "vrrp_advertisements_sent",
             "VRRP advertisements sent",
             f.vrrp_adverts_sent.clone(),
         );
-        r.register(
+        reg(
+            &mut r,
+            &mut names,
             "vrrp_advertisements_received",
             "Valid VRRP advertisements received",
             f.vrrp_adverts_received.clone(),
         );
-        r.register(
+        reg(
+            &mut r,
+            &mut names,
             "vrrp_priority_zero_sent",
             "VRRP advertisements sent with priority 0 (master stepping down)",
             f.vrrp_pri_zero_sent.clone(),
         );
-        r.register(
+        reg(
+            &mut r,
+            &mut names,
             "vrrp_priority_zero_received",
             "VRRP advertisements received with priority 0",
             f.vrrp_pri_zero_received.clone(),
         );
-        r.register(
+        reg(
+            &mut r,
+            &mut names,
             "vrrp_become_master",
             "Transitions into MASTER",
             f.vrrp_become_master.clone(),
         );
-        r.register(
+        reg(
+            &mut r,
+            &mut names,
             "vrrp_release_master",
             "Transitions out of MASTER",
             f.vrrp_release_master.clone(),
         );
-        r.register(
+        reg(
+            &mut r,
+            &mut names,
             "vrrp_master_changes",
             "Changes of the master router seen by this instance (new master address)",
             f.vrrp_master_changes.clone(),
         );
-        r.register(
+        reg(
+            &mut r,
+            &mut names,
             "vrrp_last_transition_timestamp_seconds",
             "Time of the last state transition, seconds since the Unix epoch",
             f.vrrp_last_transition.clone(),
         );
-        r.register(
+        reg(
+            &mut r,
+            &mut names,
             "vrrp_transitions",
             "VRRP state transitions by from, to and reason",
             f.vrrp_transitions.clone(),
         );
-        r.register(
+        reg(
+            &mut r,
+            &mut names,
             "vrrp_rx_dropped",
             "Received VRRP packets dropped, by reason",
             f.vrrp_rx_dropped.clone(),
         );
-        r.register(
+        reg(
+            &mut r,
+            &mut names,
             "vrrp_rx_dropped_unmatched",
             "Received VRRP packets dropped before they could be matched to an instance",
             f.vrrp_rx_dropped_unmatched.clone(),
         );
-        r.register(
+        reg(
+            &mut r,
+            &mut names,
             "vrrp_sync_group_state",
             "VRRP sync group state: 0 INIT, 1 BACKUP, 2 MASTER, 3 FAULT",
             f.sync_group_state.clone(),
         );
 
-        r.register(
+        reg(
+            &mut r,
+            &mut names,
             "script_status",
             "vrrp_script result: 0 BAD, 1 GOOD (keepalived-exporter compatible)",
             f.script_status.clone(),
         );
-        r.register(
+        reg(
+            &mut r,
+            &mut names,
             "script_state",
             "vrrp_script run state: 0 idle, 1 running (keepalived-exporter compatible)",
             f.script_state.clone(),
         );
-        r.register(
+        reg(
+            &mut r,
+            &mut names,
             "script_runs",
             "vrrp_script runs by result",
             f.script_runs.clone(),
         );
-        r.register(
+        reg(
+            &mut r,
+            &mut names,
             "script_duration_seconds",
             "vrrp_script run time",
             f.script_duration.clone(),
         );
 
-        r.register(
+        reg(
+            &mut r,
+            &mut names,
             "checker_status",
             "Last health-check result per real server and checker: 1 up, 0 down",
             f.checker_status.clone(),
         );
-        r.register(
+        reg(
+            &mut r,
+            &mut names,
             "checker_checks",
             "Health checks run, by result",
             f.checker_checks.clone(),
         );
-        r.register(
+        reg(
+            &mut r,
+            &mut names,
             "checker_last_duration_seconds",
             "Duration of the last health check",
             f.checker_last_duration.clone(),
         );
-        r.register(
+        reg(
+            &mut r,
+            &mut names,
             "checker_duration_seconds",
             "Health-check duration per virtual server and checker type",
             f.checker_duration.clone(),
         );
-        r.register(
+        reg(
+            &mut r,
+            &mut names,
             "real_server_up",
             "Real server in the IPVS pool (1) or removed/inhibited (0)",
             f.real_server_up.clone(),
         );
-        r.register(
+        reg(
+            &mut r,
+            &mut names,
             "real_server_weight",
             "Real server weight programmed in IPVS",
             f.real_server_weight.clone(),
         );
-        r.register(
+        reg(
+            &mut r,
+            &mut names,
             "virtual_server_quorum_up",
             "Virtual server quorum reached (1) or lost (0)",
             f.virtual_server_quorum_up.clone(),
         );
 
-        r.register(
+        reg(
+            &mut r,
+            &mut names,
             "bfd_state",
             "BFD session state: 0 AdminDown, 1 Down, 2 Init, 3 Up",
             f.bfd_state.clone(),
         );
-        r.register(
+        reg(
+            &mut r,
+            &mut names,
             "bfd_transitions",
             "BFD session state transitions",
             f.bfd_transitions.clone(),
         );
 
-        r.register(
+        reg(
+            &mut r,
+            &mut names,
             "reloads",
             "Configuration reloads by result",
             f.reloads.clone(),
         );
-        r.register(
+        reg(
+            &mut r,
+            &mut names,
             "reload_duration_seconds",
             "Time to apply a configuration reload",
             f.reload_duration.clone(),
         );
-        r.register(
+        reg(
+            &mut r,
+            &mut names,
             "config_last_reload_successful",
             "Whether the last configuration reload succeeded (1) or was rejected (0)",
             f.reload_last_success.clone(),
         );
-        r.register(
+        reg(
+            &mut r,
+            &mut names,
             "config_last_reload_success_timestamp_seconds",
             "Time of the last successful configuration load, seconds since the Unix epoch",
             f.reload_last_success_time.clone(),
@@ -579,8 +673,10 @@ impl Metrics {
         f.reload_last_success.set(1);
         f.reload_last_success_time.set(now);
 
+        names.sort();
         Metrics {
             registry: r,
+            names,
             f,
             vrrp: RwLock::new(HashMap::new()),
             checkers: RwLock::new(HashMap::new()),
@@ -599,28 +695,10 @@ impl Metrics {
     }
 
     /// Every sample name this registry can export (`_total`, `_bucket`, `_sum`, `_count` included),
-    /// sorted. Used to check that dashboards and alerts only use names that exist.
+    /// sorted, whether or not a series exists yet. Used to check that dashboards and alerts only
+    /// use names that exist.
     pub fn exported_names(&self) -> Vec<String> {
-        let text = openmetrics_to_text(&self.encode(Format::OpenMetrics));
-        let mut names = Vec::new();
-        for line in text.lines() {
-            let Some(rest) = line.strip_prefix("# TYPE ") else {
-                continue;
-            };
-            let mut it = rest.split_whitespace();
-            let (Some(name), Some(kind)) = (it.next(), it.next()) else {
-                continue;
-            };
-            names.push(name.to_string());
-            if kind == "histogram" {
-                for s in ["_bucket", "_sum", "_count"] {
-                    names.push(format!("{name}{s}"));
-                }
-            }
-        }
-        names.sort();
-        names.dedup();
-        names
+        self.names.clone()
     }
 
     // ---------------------------------------------------------------- VRRP
@@ -1203,6 +1281,38 @@ mod tests {
         assert!(!t.contains("# EOF"));
         let om = m.encode(Format::OpenMetrics);
         assert!(om.ends_with("# EOF\n"));
+    }
+
+    #[test]
+    fn exported_names_match_text_exposition() {
+        // Populate every family, then compare TYPE lines of the text format with the list.
+        let m = Metrics::new();
+        let h = m.vrrp_instance("VI_1", "eth0", 1);
+        h.transition(VrrpState::Backup, VrrpState::Master, "x");
+        h.priority(1, 1);
+        m.vrrp_rx_drop_unmatched("eth0", RxDrop::Vrid);
+        m.sync_group_state("g", VrrpState::Master);
+        m.script_result("s", true, Duration::ZERO);
+        m.checker_result("v", "r", "c", true, Duration::ZERO);
+        m.real_server("v", "r", true, 1);
+        m.virtual_server_quorum("v", true);
+        m.bfd_transition("b", BfdState::Down, BfdState::Up);
+        m.reload(Duration::ZERO, true);
+        let text = m.encode(Format::Text);
+        let mut from_text = Vec::new();
+        for line in text.lines() {
+            if let Some(rest) = line.strip_prefix("# TYPE ") {
+                let (name, kind) = rest.split_once(' ').unwrap();
+                from_text.push(name.to_string());
+                if kind == "histogram" {
+                    for s in ["_bucket", "_sum", "_count"] {
+                        from_text.push(format!("{name}{s}"));
+                    }
+                }
+            }
+        }
+        from_text.sort();
+        assert_eq!(from_text, m.exported_names());
     }
 
     #[test]
