@@ -7,10 +7,13 @@ use std::sync::{Arc, Mutex};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 
+/// (path, body) of every request received.
+type Requests = Vec<(String, Vec<u8>)>;
+
 #[test]
 fn init_from_env_exports_to_endpoint() {
     let rt = tokio::runtime::Runtime::new().unwrap();
-    let bodies: Arc<Mutex<Vec<(String, Vec<u8>)>>> = Arc::default();
+    let bodies: Arc<Mutex<Requests>> = Arc::default();
     let b = bodies.clone();
     let addr = rt.block_on(async move {
         let l = TcpListener::bind("127.0.0.1:0").await.unwrap();

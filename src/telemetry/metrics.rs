@@ -10,7 +10,6 @@
 //! [`Metrics`] (`vrrp_advert_sent(instance)` ...) look the handle up by name under a read lock
 //! (no allocation) and are fine for everything that is not per packet.
 
-use prometheus_client::encoding::EncodeMetric;
 use prometheus_client::encoding::{EncodeLabelSet, EncodeLabelValue, LabelValueEncoder};
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
