@@ -1,5 +1,6 @@
 //! Structured logs (tracing) to stderr and/or syslog with keepalived's `-S` facility.
 
+use super::otel::Otel;
 use std::ffi::CString;
 use std::fmt::Write as _;
 use tracing::field::{Field, Visit};
@@ -53,21 +54,32 @@ pub fn facility(name: Option<&str>) -> Result<libc::c_int, String> {
 
 /// Installs the global subscriber. Safe to call once; later calls are ignored.
 pub fn init(opts: &LogOptions) -> Result<(), String> {
+    init_with(opts, None)
+}
+
+/// The filter of the console and syslog layers: `KEEPALIVED_RS_LOG` or info/debug (`-D`).
+fn log_filter(opts: &LogOptions) -> EnvFilter {
     let default = if opts.detail { "debug" } else { "info" };
-    let filter =
-        EnvFilter::try_from_env("KEEPALIVED_RS_LOG").unwrap_or_else(|_| EnvFilter::new(default));
+    EnvFilter::try_from_env("KEEPALIVED_RS_LOG").unwrap_or_else(|_| EnvFilter::new(default))
+}
+
+/// Like [`init`], plus the OpenTelemetry layer of `otel`. Each layer has its own filter, so
+/// `KEEPALIVED_RS_LOG=warn` quiets the logs without losing transition spans.
+pub fn init_with(opts: &LogOptions, otel: Option<&Otel>) -> Result<(), String> {
     let console = (opts.console || opts.no_syslog).then(|| {
         tracing_subscriber::fmt::layer()
             .with_writer(std::io::stderr)
             .with_target(false)
+            .with_filter(log_filter(opts))
     });
     let syslog = if opts.no_syslog {
         None
     } else {
-        Some(SyslogLayer::new(facility(opts.facility.as_deref())?))
+        Some(SyslogLayer::new(facility(opts.facility.as_deref())?).with_filter(log_filter(opts)))
     };
+    let otel = otel.map(|o| o.layer());
     let _ = tracing_subscriber::registry()
-        .with(filter)
+        .with(otel)
         .with(console)
         .with(syslog)
         .try_init();
