@@ -12,7 +12,7 @@
 
 use netlink_packet_core::{
     emit_u16, emit_u32, parse_string, parse_u16, parse_u16_be, parse_u32, parse_u8, DecodeError,
-    DefaultNla, Emitable, ErrorContext, Nla, NlaBuffer, NlasIterator,
+    DefaultNla, ErrorContext, Nla, NlaBuffer, NlasIterator,
 };
 
 use super::constants::*;
@@ -322,6 +322,7 @@ impl DestNla {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use netlink_packet_core::Emitable;
 
     /// A nest of attributes (`IPVS_CMD_ATTR_SERVICE` / `..._DEST`). Emitted
     /// without `NLA_F_NESTED`, as both the kernel's own dumps and ipvsadm do;

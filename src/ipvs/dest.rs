@@ -202,23 +202,22 @@ impl Destination {
         Ok(())
     }
 
-    /// Every attribute of a NEW/SET request, in ipvsadm's order. Tunnel
-    /// attributes are sent only for tunnel forwarding (the port only for GUE,
-    /// the flags only for GUE/GRE), so kernels older than 5.2 that do not
-    /// know them still accept NAT/DR destinations.
+    /// Every attribute of a NEW/SET request, byte for byte what ipvsadm
+    /// 1.31 sends: the tunnel attributes always go out (zero unless the
+    /// method is tunnelling). Kernels before 5.2 ignore them (their parser
+    /// drops attributes above its maximum).
     pub fn to_nlas(&self) -> Vec<DestNla> {
         let mut nlas = self.key().to_nlas();
         nlas.push(DestNla::FwdMethod(self.forward.to_raw()));
         nlas.push(DestNla::Weight(self.weight));
-        if self.forward == ForwardMethod::Tunnel {
-            nlas.push(DestNla::TunnelType(self.tunnel.kind.to_raw()));
-            if self.tunnel.kind == TunnelType::Gue {
-                nlas.push(DestNla::TunnelPort(self.tunnel.port));
-            }
-            if self.tunnel.kind != TunnelType::Ipip {
-                nlas.push(DestNla::TunnelFlags(self.tunnel.flags));
-            }
-        }
+        let tunnel = if self.forward == ForwardMethod::Tunnel {
+            self.tunnel
+        } else {
+            Tunnel::default()
+        };
+        nlas.push(DestNla::TunnelType(tunnel.kind.to_raw()));
+        nlas.push(DestNla::TunnelPort(tunnel.port));
+        nlas.push(DestNla::TunnelFlags(tunnel.flags));
         nlas.push(DestNla::UpperThreshold(self.upper_threshold));
         nlas.push(DestNla::LowerThreshold(self.lower_threshold));
         nlas

@@ -4,6 +4,7 @@
 use netlink_packet_core::{
     emit_u32, parse_u32, DecodeError, DefaultNla, Emitable, ErrorContext, NetlinkHeader,
     NetlinkMessage, NetlinkPayload, Nla, NlaBuffer, NlasIterator, ParseableParametrized,
+    NLA_F_NESTED,
 };
 use netlink_packet_generic::{GenlFamily, GenlHeader, GenlMessage};
 
@@ -119,8 +120,11 @@ impl Nla for IpvsAttr {
     fn kind(&self) -> u16 {
         use IpvsAttr::*;
         match self {
-            Service(_) => IPVS_CMD_ATTR_SERVICE,
-            Dest(_) => IPVS_CMD_ATTR_DEST,
+            // libnl (ipvsadm) marks nests with NLA_F_NESTED; the kernel's
+            // own dumps do not. Either is accepted; we send what ipvsadm
+            // sends.
+            Service(_) => IPVS_CMD_ATTR_SERVICE | NLA_F_NESTED,
+            Dest(_) => IPVS_CMD_ATTR_DEST | NLA_F_NESTED,
             TimeoutTcp(_) => IPVS_CMD_ATTR_TIMEOUT_TCP,
             TimeoutTcpFin(_) => IPVS_CMD_ATTR_TIMEOUT_TCP_FIN,
             TimeoutUdp(_) => IPVS_CMD_ATTR_TIMEOUT_UDP,
@@ -133,8 +137,6 @@ impl Nla for IpvsAttr {
     fn emit_value(&self, buffer: &mut [u8]) {
         use IpvsAttr::*;
         match self {
-            // Nests go out without NLA_F_NESTED, like the kernel's own dumps
-            // and ipvsadm; the kernel accepts both.
             Service(nlas) => nlas.as_slice().emit(buffer),
             Dest(nlas) => nlas.as_slice().emit(buffer),
             TimeoutTcp(v) | TimeoutTcpFin(v) | TimeoutUdp(v) | InfoVersion(v)

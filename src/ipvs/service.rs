@@ -206,7 +206,7 @@ pub(crate) fn inet_addr_from(family: Family, bytes: &[u8]) -> Result<IpAddr, Dec
 }
 
 /// Scheduler (`lb_algo`). The kernel loads `ip_vs_<name>.ko` on demand.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 pub enum Scheduler {
     /// Round robin.
     Rr,
@@ -215,6 +215,7 @@ pub enum Scheduler {
     /// Least connection.
     Lc,
     /// Weighted least connection (the kernel's and keepalived's default).
+    #[default]
     Wlc,
     /// Locality-based least connection.
     Lblc,
@@ -259,12 +260,6 @@ impl Scheduler {
             Scheduler::Twos => "twos",
             Scheduler::Other(s) => s,
         }
-    }
-}
-
-impl Default for Scheduler {
-    fn default() -> Self {
-        Scheduler::Wlc
     }
 }
 
