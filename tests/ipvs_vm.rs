@@ -77,6 +77,27 @@ fn ipvs_in_vm() {
     );
 }
 
+/// On a kernel without IPVS (like this project's build machines) connecting
+/// must fail with the typed `Unavailable` error, not hang or panic.
+#[test]
+fn host_connect_reports_missing_ipvs() {
+    if in_guest() {
+        return;
+    }
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    match rt.block_on(IpvsClient::connect()) {
+        Ok(mut c) => {
+            // This host has IPVS: the family resolved, so GET_INFO works.
+            rt.block_on(c.info()).expect("info on a host with IPVS");
+        }
+        Err(IpvsError::Unavailable) => {}
+        Err(e) => panic!("expected Unavailable, got {e}"),
+    }
+}
+
 // --------------------------------------------------------------------------
 // Guest helpers
 // --------------------------------------------------------------------------

@@ -324,9 +324,7 @@ mod tests {
     use super::*;
     use netlink_packet_core::Emitable;
 
-    /// A nest of attributes (`IPVS_CMD_ATTR_SERVICE` / `..._DEST`). Emitted
-    /// without `NLA_F_NESTED`, as both the kernel's own dumps and ipvsadm do;
-    /// the kernel accepts either.
+    /// A nest of attributes, for building test input.
     #[derive(Debug, Clone, PartialEq, Eq)]
     struct Nest<'a, T> {
         pub kind: u16,

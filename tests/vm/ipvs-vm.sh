@@ -64,13 +64,16 @@ if [ ! -f "$CACHE/kernel.ok" ]; then
     dpkg-deb -x "$CACHE"/dl/"$pkg"_*.deb "$CACHE/kroot"
     touch "$CACHE/kernel.ok"
 fi
-KVER=$(ls "$CACHE/kroot/lib/modules" | head -n1)
-VMLINUZ="$CACHE/kroot/boot/vmlinuz-$KVER"
-[ -f "$VMLINUZ" ] || die "no kernel image in $CACHE/kroot" 1
+VMLINUZ=$(ls "$CACHE"/kroot/boot/vmlinuz-* 2>/dev/null | head -n1)
+[ -n "$VMLINUZ" ] || die "no kernel image in $CACHE/kroot (remove $CACHE to retry)" 1
+KVER=${VMLINUZ##*/vmlinuz-}
 
 # ---- 3. base initramfs tree (cached) -------------------------------------
 BASE="$CACHE/base"
 if [ ! -f "$CACHE/base.ok" ]; then
+    # The module tree is dropped after the base is built (400 MB); unpack
+    # it again if the base must be rebuilt.
+    [ -d "$CACHE/kroot/lib/modules/$KVER" ] || dpkg-deb -x "$CACHE"/dl/linux-image-*.deb "$CACHE/kroot"
     rm -rf "$BASE"
     mkdir -p "$BASE"/{bin,sbin,proc,sys,dev,tmp,etc,lib/modules}
     cp "$BUSYBOX" "$BASE/bin/busybox"
@@ -102,6 +105,7 @@ if [ ! -f "$CACHE/base.ok" ]; then
     printf 'root:x:0:0:root:/:/bin/sh\n' > "$BASE/etc/passwd"
     printf 'ip 0 IP\ntcp 6 TCP\nudp 17 UDP\nsctp 132 SCTP\n' > "$BASE/etc/protocols"
     touch "$CACHE/base.ok"
+    rm -rf "$CACHE/kroot/lib"
 fi
 
 # ---- 4. per-run layer: the test binary and every library it needs --------
