@@ -1,1 +1,38 @@
-//! ipvs (under construction)
+//! Our own IPVS (LVS) generic-netlink module: typed services and
+//! destinations, their wire encoding (`include/uapi/linux/ip_vs.h`), and an
+//! async client that programs the kernel.
+//!
+//! Layout, one idea per file:
+//! - [`constants`]: the UAPI numbers.
+//! - [`attrs`], [`stats`]: wire attributes (`ServiceNla`, `DestNla`, stats nests).
+//! - [`service`], [`dest`]: the typed model (`Service`, `Destination`, keys).
+//! - [`message`]: commands + first-level attributes, request builders.
+//! - [`family`]: resolving the "IPVS" family id.
+//! - `transport`: one socket, send + read until ACK/DONE (private).
+//! - [`client`]: [`IpvsClient`], what the IPVS writer actor calls.
+//! - [`error`]: [`IpvsError`], carrying operation, service/destination, errno.
+//!
+//! Decoding never panics: malformed replies become [`IpvsError::Decode`].
+
+pub mod attrs;
+pub mod client;
+pub mod constants;
+pub mod dest;
+pub mod error;
+pub mod family;
+pub mod message;
+pub mod service;
+pub mod stats;
+mod transport;
+
+#[cfg(test)]
+mod golden_tests;
+
+pub use client::{IpvsClient, IpvsInfo, DEFAULT_TIMEOUT};
+pub use dest::{DestKey, Destination, DestinationEntry, ForwardMethod, Tunnel, TunnelType};
+pub use error::{IpvsError, Operation, Subject};
+pub use message::{IpvsAttr, IpvsCmd, IpvsMessage};
+pub use service::{
+    Family, Persistence, Protocol, Scheduler, Service, ServiceEntry, ServiceFlags, ServiceKey,
+};
+pub use stats::Stats;
