@@ -17,3 +17,8 @@ pub mod types;
 
 pub use error::{NetlinkError, Result};
 pub use types::*;
+pub mod service;
+pub mod sysctl;
+pub mod watch;
+
+pub use service::{spawn, NetlinkConfig, NetlinkHandle, NetlinkService, Reply, Request};
