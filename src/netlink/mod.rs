@@ -12,6 +12,7 @@
 //! - [`sysctl`]: the `/proc/sys` knobs keepalived sets for VMACs.
 
 pub mod error;
+pub mod garp;
 pub mod msg;
 pub mod types;
 
@@ -21,4 +22,5 @@ pub mod service;
 pub mod sysctl;
 pub mod watch;
 
+pub use garp::GarpSender;
 pub use service::{spawn, NetlinkConfig, NetlinkHandle, NetlinkService, Reply, Request};
