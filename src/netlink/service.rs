@@ -242,7 +242,10 @@ fn check_ifname(name: &str) -> Result<()> {
 impl NetlinkService {
     /// Open the request connection (its driver is spawned on the current runtime).
     pub fn new(events: broadcast::Sender<NetlinkEvent>) -> Result<Self> {
-        let (conn, handle, _) = rtnetlink::new_connection()?;
+        let (mut conn, handle, _) = rtnetlink::new_connection()?;
+        // Hand ACKs to us, so that "acknowledged" and "connection gone" can be told apart in
+        // `ack` (only our own NLM_F_ACK requests get ACKs; rtnetlink's gets do not ask).
+        conn.set_forward_ack(true);
         tokio::spawn(conn);
         Ok(NetlinkService {
             handle,
@@ -303,12 +306,16 @@ impl NetlinkService {
         let mut resp = self.handle.request(req)?;
         while let Some(m) = resp.next().await {
             if let NetlinkPayload::Error(e) = m.payload {
-                if let Some(code) = e.code {
-                    return Err(NetlinkError::kernel(op, -code.get()));
-                }
+                return match e.code {
+                    Some(code) => Err(NetlinkError::kernel(op, -code.get())),
+                    None => Ok(()), // the ACK
+                };
             }
         }
-        Ok(())
+        // the stream ended without an ACK: the connection is gone, the outcome is unknown
+        Err(NetlinkError::Protocol(format!(
+            "{op}: no acknowledgement from the kernel"
+        )))
     }
 
     pub async fn link(&mut self, name: &str) -> Result<LinkInfo> {
