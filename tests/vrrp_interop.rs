@@ -10,7 +10,9 @@ use std::time::Duration;
 const OURS: &str = env!("CARGO_BIN_EXE_keepalived-rs");
 
 fn have_keepalived() -> bool {
-    lab::run(&["sh", "-c", "command -v keepalived"]).status.success()
+    lab::run(&["sh", "-c", "command -v keepalived"])
+        .status
+        .success()
 }
 
 fn skip() -> bool {
@@ -30,7 +32,11 @@ fn lock() -> std::sync::MutexGuard<'static, ()> {
 fn start_ours(lab: &mut Lab, host: usize, name: &str, conf: &std::path::Path) {
     let pid = lab.dir.join(format!("{name}.pid")).display().to_string();
     let conf = conf.display().to_string();
-    lab.spawn(host, name, &[OURS, "-n", "-l", "-D", "-G", "-f", &conf, "-p", &pid]);
+    lab.spawn(
+        host,
+        name,
+        &[OURS, "-n", "-l", "-D", "-G", "-f", &conf, "-p", &pid],
+    );
 }
 
 struct Case {
@@ -44,13 +50,25 @@ struct Case {
 fn conf(lab: &Lab, c: &Case, me: usize, peer: usize, prio: u8, vip: &str) -> String {
     let mut extra = String::new();
     if c.auth {
-        extra.push_str("    authentication {\n        auth_type PASS\n        auth_pass s3cret\n    }\n");
+        extra.push_str(
+            "    authentication {\n        auth_type PASS\n        auth_pass s3cret\n    }\n",
+        );
     }
     if c.unicast {
-        let (src, dst) = if c.v6 { (lab.v6(me), lab.v6(peer)) } else { (lab.ip4(me), lab.ip4(peer)) };
-        extra.push_str(&format!("    unicast_src_ip {src}\n    unicast_peer {{\n        {dst}\n    }}\n"));
+        let (src, dst) = if c.v6 {
+            (lab.v6(me), lab.v6(peer))
+        } else {
+            (lab.ip4(me), lab.ip4(peer))
+        };
+        extra.push_str(&format!(
+            "    unicast_src_ip {src}\n    unicast_peer {{\n        {dst}\n    }}\n"
+        ));
     }
-    let vip = if c.v6 { format!("{vip}/64") } else { format!("{vip}/24") };
+    let vip = if c.v6 {
+        format!("{vip}/64")
+    } else {
+        format!("{vip}/24")
+    };
     lab::vrrp_conf("", 51, prio, c.version, c.advert, &[vip], &extra)
 }
 
@@ -70,7 +88,13 @@ fn scenario(c: Case, ours_master: bool) {
     lab.start_keepalived(2, "ka", &c2);
     let master = if ours_master { 1 } else { 2 };
     let backup = 3 - master;
-    let logs = |lab: &Lab| format!("--- ours\n{}\n--- keepalived\n{}", lab.log("ours"), lab.log("ka"));
+    let logs = |lab: &Lab| {
+        format!(
+            "--- ours\n{}\n--- keepalived\n{}",
+            lab.log("ours"),
+            lab.log("ka")
+        )
+    };
 
     assert!(
         lab.wait_for(Duration::from_secs(15), || lab.owners(&vip) == vec![master]),
@@ -99,40 +123,112 @@ fn scenario(c: Case, ours_master: bool) {
 
 #[test]
 fn v3_multicast_ours_master() {
-    scenario(Case { version: 3, advert: "0.1", v6: false, unicast: false, auth: false }, true);
+    scenario(
+        Case {
+            version: 3,
+            advert: "0.1",
+            v6: false,
+            unicast: false,
+            auth: false,
+        },
+        true,
+    );
 }
 
 #[test]
 fn v3_multicast_keepalived_master() {
-    scenario(Case { version: 3, advert: "0.1", v6: false, unicast: false, auth: false }, false);
+    scenario(
+        Case {
+            version: 3,
+            advert: "0.1",
+            v6: false,
+            unicast: false,
+            auth: false,
+        },
+        false,
+    );
 }
 
 #[test]
 fn v2_pass_auth_ours_master() {
-    scenario(Case { version: 2, advert: "1", v6: false, unicast: false, auth: true }, true);
+    scenario(
+        Case {
+            version: 2,
+            advert: "1",
+            v6: false,
+            unicast: false,
+            auth: true,
+        },
+        true,
+    );
 }
 
 #[test]
 fn v2_pass_auth_keepalived_master() {
-    scenario(Case { version: 2, advert: "1", v6: false, unicast: false, auth: true }, false);
+    scenario(
+        Case {
+            version: 2,
+            advert: "1",
+            v6: false,
+            unicast: false,
+            auth: true,
+        },
+        false,
+    );
 }
 
 #[test]
 fn v2_unicast_ours_master() {
-    scenario(Case { version: 2, advert: "1", v6: false, unicast: true, auth: false }, true);
+    scenario(
+        Case {
+            version: 2,
+            advert: "1",
+            v6: false,
+            unicast: true,
+            auth: false,
+        },
+        true,
+    );
 }
 
 #[test]
 fn v2_unicast_keepalived_master() {
-    scenario(Case { version: 2, advert: "1", v6: false, unicast: true, auth: false }, false);
+    scenario(
+        Case {
+            version: 2,
+            advert: "1",
+            v6: false,
+            unicast: true,
+            auth: false,
+        },
+        false,
+    );
 }
 
 #[test]
 fn v3_ipv6_ours_master() {
-    scenario(Case { version: 3, advert: "0.1", v6: true, unicast: false, auth: false }, true);
+    scenario(
+        Case {
+            version: 3,
+            advert: "0.1",
+            v6: true,
+            unicast: false,
+            auth: false,
+        },
+        true,
+    );
 }
 
 #[test]
 fn v3_ipv6_keepalived_master() {
-    scenario(Case { version: 3, advert: "0.1", v6: true, unicast: false, auth: false }, false);
+    scenario(
+        Case {
+            version: 3,
+            advert: "0.1",
+            v6: true,
+            unicast: false,
+            auth: false,
+        },
+        false,
+    );
 }

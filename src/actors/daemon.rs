@@ -3,9 +3,10 @@
 
 use super::vrrp::instance::{InstanceActor, InstanceSpec, VrrpDurable};
 use super::vrrp::kernel::Kernel;
+use super::vrrp::trackers::TrackerHub;
 use super::{
-    listen_signals, spawn_child, ActorRuntime, ChildFactory, ChildHandle, ChildOptions, Domain, Durable, ObjectId,
-    Reconcile, Root, RootOptions, RuntimeConfig,
+    listen_signals, spawn_child, ActorRuntime, ChildFactory, ChildHandle, ChildOptions, Domain,
+    Durable, ObjectId, Reconcile, Root, RootOptions, RuntimeConfig,
 };
 use crate::cli::{exit, Args};
 use crate::config::model::{Config, Family};
@@ -29,10 +30,22 @@ pub fn children(cfg: &Config) -> Vec<(ObjectId, ChildSpec)> {
         .map(|i| {
             let id = ObjectId::VrrpInstance {
                 vrid: i.vrid,
-                family: if i.family == Family::V4 { super::Family::V4 } else { super::Family::V6 },
+                family: if i.family == Family::V4 {
+                    super::Family::V4
+                } else {
+                    super::Family::V6
+                },
                 ifname: i.interface.clone().unwrap_or_default(),
             };
-            (id, ChildSpec::Vrrp(InstanceSpec { instance: Arc::new(i.clone()), global: global.clone() }))
+            let trackers = super::vrrp::instance::track_defs(cfg, i);
+            (
+                id,
+                ChildSpec::Vrrp(InstanceSpec {
+                    instance: Arc::new(i.clone()),
+                    global: global.clone(),
+                    trackers,
+                }),
+            )
         })
         .collect()
 }
@@ -41,20 +54,27 @@ pub fn children(cfg: &Config) -> Vec<(ObjectId, ChildSpec)> {
 pub struct Factory {
     vrrp: ArbiterHandle,
     kernel: Arc<dyn Kernel>,
+    hub: TrackerHub,
     path: PathBuf,
     load: LoadOptions,
 }
 
 impl ChildFactory<ObjectId, ChildSpec> for Factory {
-    fn start(&mut self, key: &ObjectId, config: &ChildSpec, previous: Option<&ChildHandle>) -> anyhow::Result<ChildHandle> {
+    fn start(
+        &mut self,
+        key: &ObjectId,
+        config: &ChildSpec,
+        previous: Option<&ChildHandle>,
+    ) -> anyhow::Result<ChildHandle> {
         match config {
             ChildSpec::Vrrp(spec) => {
                 let durable = previous
                     .and_then(|p| p.durable::<VrrpDurable>())
                     .unwrap_or_else(|| Durable::new(VrrpDurable::default()));
                 let (spec, kernel, d) = (spec.clone(), self.kernel.clone(), durable.clone());
+                let hub = self.hub.clone();
                 let h = spawn_child(&self.vrrp, ChildOptions::new(key.to_string()), move |_| {
-                    InstanceActor::new(spec, kernel, d)
+                    InstanceActor::new(spec, kernel, Some(hub), d)
                 })?;
                 Ok(h.with_durable(durable))
             }
@@ -67,9 +87,14 @@ impl ChildFactory<ObjectId, ChildSpec> for Factory {
             tracing::warn!("{d}");
         }
         if loaded.diagnostics.has_errors() {
-            anyhow::bail!("{}: new configuration has {} error(s); keeping the running one", self.path.display(), loaded.diagnostics.error_count());
+            anyhow::bail!(
+                "{}: new configuration has {} error(s); keeping the running one",
+                self.path.display(),
+                loaded.diagnostics.error_count()
+            );
         }
         tracing::info!("reloading {}", self.path.display());
+        self.hub.reconcile(&loaded.config);
         Ok(children(&loaded.config))
     }
 }
@@ -99,7 +124,10 @@ pub fn run(args: Args) -> i32 {
         }
     }
     if loaded.diagnostics.has_errors() {
-        eprintln!("{}: configuration has errors, not starting (see keepalived-rs -t)", args.use_file.display());
+        eprintln!(
+            "{}: configuration has errors, not starting (see keepalived-rs -t)",
+            args.use_file.display()
+        );
         return exit::CONFIG;
     }
     let _pid = match super::pidfile::PidFile::acquire(&args.pid) {
@@ -120,8 +148,18 @@ pub fn run(args: Args) -> i32 {
     let cfg = loaded.config;
     let path = args.use_file.clone();
     let started = rt.block_on(async move {
-        let kernel: Arc<dyn Kernel> = Arc::new(super::vrrp::ip_kernel::IpKernel);
-        let factory = Factory { vrrp: arbiters.get(Domain::Vrrp).clone(), kernel, path, load };
+        let (netlink, _task) =
+            crate::netlink::spawn(crate::netlink::NetlinkConfig::default()).await?;
+        let kernel: Arc<dyn Kernel> =
+            Arc::new(super::vrrp::netlink_kernel::NetlinkKernel::new(netlink));
+        let hub = TrackerHub::start(&cfg);
+        let factory = Factory {
+            vrrp: arbiters.get(Domain::Vrrp).clone(),
+            kernel,
+            hub,
+            path,
+            load,
+        };
         let root = actix::Actor::start(Root::new(factory, RootOptions::default()));
         let report = root.send(Reconcile(children(&cfg))).await?;
         if let Ok(r) = &report {
@@ -140,7 +178,11 @@ pub fn run(args: Args) -> i32 {
             return exit::FATAL;
         }
     };
-    tracing::info!("keepalived-rs {} running (pid {})", env!("CARGO_PKG_VERSION"), std::process::id());
+    tracing::info!(
+        "keepalived-rs {} running (pid {})",
+        env!("CARGO_PKG_VERSION"),
+        std::process::id()
+    );
     match rt.run() {
         Ok(code) => {
             tracing::info!("stopped");

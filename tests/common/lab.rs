@@ -117,7 +117,11 @@ impl Lab {
             must(&["ip", "link", "set", &port, "netns", &sw]);
             must(&["ip", "-n", &sw, "link", "set", &port, "master", "br0", "up"]);
             // A settled network: no duplicate address detection delaying link-local sources.
-            for k in ["net.ipv6.conf.all.accept_dad=0", "net.ipv6.conf.default.accept_dad=0", "net.ipv6.conf.eth0.accept_dad=0"] {
+            for k in [
+                "net.ipv6.conf.all.accept_dad=0",
+                "net.ipv6.conf.default.accept_dad=0",
+                "net.ipv6.conf.eth0.accept_dad=0",
+            ] {
                 must(&["ip", "netns", "exec", &ns, "sysctl", "-qw", k]);
             }
             must(&["ip", "-n", &ns, "link", "set", "lo", "up"]);

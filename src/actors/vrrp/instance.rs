@@ -2,12 +2,16 @@
 //! shared socket; asks the kernel owner to add/remove VIPs and send GARPs, in order.
 //! All protocol decisions are the sans-IO core's ([`crate::vrrp::fsm`]); this is the shell.
 
+use super::kernel::LinkEvent;
 use super::kernel::{InterfaceInfo, Kernel, VirtualSet};
 use super::params::{destinations, instance_params, v2_auth};
 use super::pool::{self, Packet, Registration, SocketKey};
 use super::socket::SocketConfig;
+use super::trackers::{TrackEvent, TrackKey, TrackValue, TrackerHub};
 use crate::actors::{guarded, Durable, Shutdown, ShutdownReason};
 use crate::config::model::{Family as CfgFamily, GlobalDefs, VrrpInstance};
+use crate::track::priority::{effective_priority, TrackInput, TrackerKind, TrackerState};
+use crate::vrrp::events::FaultReason;
 use crate::vrrp::events::{Action, Event, ReceivedAdvert, State, Timer};
 use crate::vrrp::fsm::Instance;
 use crate::vrrp::packet::{
@@ -16,11 +20,26 @@ use crate::vrrp::packet::{
 use crate::vrrp::timers::interval_to_wire;
 use crate::vrrp::validate::{validate, RxContext, TtlCheck, Verdict};
 use actix::prelude::*;
+use futures::StreamExt;
 use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
+
+/// One tracker of an instance with its weight resolved (reference weight, else the
+/// tracker's own, as keepalived).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TrackDef {
+    /// Kind.
+    pub kind: TrackerKind,
+    /// Script / file / interface / BFD name.
+    pub name: String,
+    /// Weight (0: failure means FAULT).
+    pub weight: i32,
+    /// `reverse`.
+    pub reverse: bool,
+}
 
 /// The configuration a child is started with (compared on reload).
 #[derive(Clone, Debug, PartialEq)]
@@ -29,6 +48,71 @@ pub struct InstanceSpec {
     pub instance: Arc<VrrpInstance>,
     /// Global defaults it uses.
     pub global: Arc<GlobalDefs>,
+    /// Its trackers (own, plus its sync group's).
+    pub trackers: Vec<TrackDef>,
+}
+
+/// Resolves the trackers of `i` (and of its sync group `g`) against the configuration.
+pub fn track_defs(cfg: &crate::config::model::Config, i: &VrrpInstance) -> Vec<TrackDef> {
+    use crate::track::priority::{file_weight, ref_weight, script_weight};
+    let group = cfg
+        .sync_groups
+        .iter()
+        .find(|g| g.members.iter().any(|(m, _)| m == &i.name));
+    // keepalived: weighted trackers of sync-group members are ignored unless
+    // sync_group_tracking_weight; the group's own trackers apply to every member.
+    let keep_weights = group.map(|g| g.sync_group_tracking_weight).unwrap_or(true);
+    let mut out = Vec::new();
+    let mut push = |kind, name: &str, (weight, reverse): (i32, bool), from_group: bool| {
+        if !from_group && !keep_weights && weight != 0 {
+            return;
+        }
+        out.push(TrackDef {
+            kind,
+            name: name.to_string(),
+            weight,
+            reverse,
+        });
+    };
+    let lists: Vec<(&crate::config::model::Tracking, bool)> = std::iter::once((&i.tracking, false))
+        .chain(group.map(|g| (&g.tracking, true)))
+        .collect();
+    for (t, from_group) in lists {
+        for r in &t.scripts {
+            if let Some(s) = cfg.script(&r.name) {
+                push(
+                    TrackerKind::Script,
+                    &r.name,
+                    script_weight(s, r),
+                    from_group,
+                );
+            }
+        }
+        for r in &t.files {
+            if let Some(f) = cfg.track_file(&r.name) {
+                push(TrackerKind::File, &r.name, file_weight(f, r), from_group);
+            }
+        }
+        for r in &t.interfaces {
+            push(
+                TrackerKind::Interface,
+                &r.name,
+                ref_weight(r, 0, false),
+                from_group,
+            );
+        }
+        for r in &t.bfd {
+            if let Some(b) = cfg.bfd(&r.name) {
+                push(
+                    TrackerKind::Bfd,
+                    &r.name,
+                    ref_weight(r, b.weight, b.reverse),
+                    from_group,
+                );
+            }
+        }
+    }
+    out
 }
 
 /// What survives a restart of the actor (after a panic) or a replacement on reload.
@@ -58,16 +142,6 @@ pub struct Status {
 #[rtype(result = "Option<Status>")]
 pub struct GetStatus;
 
-/// A new effective priority / fault condition computed from trackers.
-#[derive(Message, Clone, Copy, Debug)]
-#[rtype(result = "()")]
-pub struct TrackUpdate {
-    /// Effective priority.
-    pub priority: u8,
-    /// Some weight-0 tracker failed.
-    pub fault: bool,
-}
-
 enum KernelOp {
     Add(VirtualSet),
     Remove(VirtualSet),
@@ -91,12 +165,23 @@ pub struct InstanceActor {
     kq: Option<mpsc::UnboundedSender<KernelOp>>,
     counters: BTreeMap<&'static str, u64>,
     last_master: Option<IpAddr>,
-    fault_pending: bool,
+    hub: Option<TrackerHub>,
+    values: HashMap<TrackKey, TrackValue>,
+    links: HashMap<String, bool>,
+    own_up: bool,
+    faulted: Option<FaultReason>,
+    pending: bool,
+    started_core: bool,
 }
 
 impl InstanceActor {
     /// A new actor for `spec`; `durable` carries state across restarts.
-    pub fn new(spec: InstanceSpec, kernel: Arc<dyn Kernel>, durable: Durable<VrrpDurable>) -> Self {
+    pub fn new(
+        spec: InstanceSpec,
+        kernel: Arc<dyn Kernel>,
+        hub: Option<TrackerHub>,
+        durable: Durable<VrrpDurable>,
+    ) -> Self {
         let i = &spec.instance;
         let vips = i.virtual_ipaddress.iter().map(|a| a.addr.addr()).collect();
         let auth = v2_auth(i);
@@ -116,7 +201,13 @@ impl InstanceActor {
             kq: None,
             counters: BTreeMap::new(),
             last_master: None,
-            fault_pending: false,
+            hub,
+            values: HashMap::new(),
+            links: HashMap::new(),
+            own_up: true,
+            faulted: None,
+            pending: false,
+            started_core: false,
         }
     }
 
@@ -129,14 +220,23 @@ impl InstanceActor {
     }
 
     fn ifname(&self) -> String {
-        self.spec.instance.interface.clone().unwrap_or_else(|| "eth0".into())
+        self.spec
+            .instance
+            .interface
+            .clone()
+            .unwrap_or_else(|| "eth0".into())
     }
 
     fn virtual_set(&self) -> VirtualSet {
         let i = &self.spec.instance;
         VirtualSet {
             ifname: self.ifname(),
-            addresses: i.virtual_ipaddress.iter().chain(&i.virtual_ipaddress_excluded).cloned().collect(),
+            addresses: i
+                .virtual_ipaddress
+                .iter()
+                .chain(&i.virtual_ipaddress_excluded)
+                .cloned()
+                .collect(),
             routes: i.virtual_routes.clone(),
             rules: i.virtual_rules.clone(),
         }
@@ -203,7 +303,11 @@ impl InstanceActor {
             group,
             unicast_ttl: i.unicast_ttl.unwrap_or(255),
         };
-        let key = SocketKey { ifname: cfg.ifname.clone(), v6, src: cfg.src };
+        let key = SocketKey {
+            ifname: cfg.ifname.clone(),
+            v6,
+            src: cfg.src,
+        };
         match pool::register(key, &cfg, i.vrid, ctx.address().recipient()) {
             Ok(r) => self.reg = Some(r),
             Err(e) => {
@@ -217,18 +321,148 @@ impl InstanceActor {
             tracing::error!(instance = %i.name, "invalid parameters: {e}");
             return;
         }
-        let mut core = Instance::new(params);
+        self.own_up = self.iface.up;
+        self.core = Some(Instance::new(params));
+        self.recompute(ctx);
+    }
+
+    /// Recomputes the effective priority and fault condition from every tracker and feeds
+    /// the changes to the core (starting it once nothing is pending).
+    fn recompute(&mut self, ctx: &mut Context<Self>) {
+        let inputs: Vec<TrackInput> = self
+            .spec
+            .trackers
+            .iter()
+            .map(|t| match t.kind {
+                TrackerKind::File => {
+                    let v = match self.values.get(&TrackKey::File(t.name.clone())) {
+                        Some(TrackValue::Number(n)) => *n,
+                        _ => 0,
+                    };
+                    TrackInput::file(&t.name, t.weight, t.reverse, v)
+                }
+                kind => {
+                    let state = match kind {
+                        TrackerKind::Interface => match self.links.get(&t.name) {
+                            Some(true) => TrackerState::Up,
+                            Some(false) => TrackerState::Down,
+                            None => TrackerState::Unknown,
+                        },
+                        TrackerKind::Script => {
+                            value_state(self.values.get(&TrackKey::Script(t.name.clone())))
+                        }
+                        TrackerKind::Bfd => {
+                            value_state(self.values.get(&TrackKey::Bfd(t.name.clone())))
+                        }
+                        _ => TrackerState::Unknown,
+                    };
+                    TrackInput::boolean(kind, &t.name, t.weight, t.reverse, state)
+                }
+            })
+            .collect();
+        let out = effective_priority(self.spec.instance.priority, &inputs);
+        let own_down = !self.own_up && !self.spec.instance.dont_track_primary;
+        let fault = if own_down {
+            Some(FaultReason::InterfaceDown)
+        } else if out.fault {
+            Some(FaultReason::TrackFailed)
+        } else {
+            None
+        };
+        self.pending = out.pending;
+        let Some(core) = self.core.as_mut() else {
+            return;
+        };
         let now = Instant::now();
-        let mut actions = core.handle(now, Event::Startup);
-        if !self.iface.up && !i.dont_track_primary {
-            actions.extend(core.handle(now, Event::FaultRaised(crate::vrrp::events::FaultReason::InterfaceDown)));
+        let mut actions = Vec::new();
+        if !self.started_core {
+            if out.pending {
+                return;
+            }
+            // keepalived: a faulty instance starts in FAULT (FaultRaised before Startup).
+            if let Some(r) = fault {
+                actions.extend(core.handle(now, Event::FaultRaised(r)));
+            }
+            if out.effective != core.effective_priority() {
+                actions.extend(core.handle(now, Event::PriorityChanged(out.effective)));
+            }
+            actions.extend(core.handle(now, Event::Startup));
+            self.started_core = true;
+            self.faulted = fault;
+        } else {
+            match (self.faulted, fault) {
+                (None, Some(r)) => actions.extend(core.handle(now, Event::FaultRaised(r))),
+                (Some(_), None) => actions.extend(core.handle(now, Event::FaultCleared)),
+                _ => {}
+            }
+            self.faulted = fault;
+            if out.effective != core.effective_priority() {
+                tracing::info!(instance = %self.spec.instance.name, "effective priority {} -> {}", core.effective_priority(), out.effective);
+                actions.extend(core.handle(now, Event::PriorityChanged(out.effective)));
+            }
         }
-        self.core = Some(core);
         self.apply(ctx, actions);
-        if self.fault_pending {
-            self.fault_pending = false;
-            let a = self.core.as_mut().map(|c| c.handle(Instant::now(), Event::FaultRaised(crate::vrrp::events::FaultReason::TrackFailed))).unwrap_or_default();
-            self.apply(ctx, a);
+    }
+
+    fn on_track(&mut self, ctx: &mut Context<Self>, ev: TrackEvent) {
+        let relevant = self.spec.trackers.iter().any(|t| match (&ev.key, t.kind) {
+            (TrackKey::Script(n), TrackerKind::Script)
+            | (TrackKey::File(n), TrackerKind::File)
+            | (TrackKey::Bfd(n), TrackerKind::Bfd) => n == &t.name,
+            _ => false,
+        });
+        if relevant {
+            self.values.insert(ev.key, ev.value);
+            self.recompute(ctx);
+        }
+    }
+
+    fn on_link(&mut self, ctx: &mut Context<Self>, ev: LinkEvent) {
+        let mut changed = false;
+        if ev.ifname == self.ifname() && self.own_up != ev.up {
+            tracing::info!(instance = %self.name(), "interface {} is {}", ev.ifname, if ev.up { "up" } else { "down" });
+            self.own_up = ev.up;
+            changed = true;
+        }
+        if self
+            .spec
+            .trackers
+            .iter()
+            .any(|t| t.kind == TrackerKind::Interface && t.name == ev.ifname)
+            && self.links.insert(ev.ifname.clone(), ev.up) != Some(ev.up)
+        {
+            changed = true;
+        }
+        if changed {
+            self.recompute(ctx);
+        }
+    }
+
+    fn subscribe(&mut self, ctx: &mut Context<Self>) {
+        if let Some(hub) = &self.hub {
+            let (snapshot, rx) = hub.subscribe();
+            self.values = snapshot;
+            ctx.add_stream(broadcast_stream(rx).map(TrackMsg));
+        }
+        if let Some(rx) = self.kernel.link_events() {
+            ctx.add_stream(broadcast_stream(rx).map(LinkMsg));
+        }
+        // Initial state of tracked interfaces.
+        let names: Vec<String> = self
+            .spec
+            .trackers
+            .iter()
+            .filter(|t| t.kind == TrackerKind::Interface)
+            .map(|t| t.name.clone())
+            .collect();
+        for n in names {
+            let fut = self.kernel.interface(&n);
+            ctx.spawn(fut.into_actor(self).map(move |res, act, ctx| {
+                act.links
+                    .entry(n)
+                    .or_insert(res.map(|i| i.up).unwrap_or(false));
+                act.recompute(ctx);
+            }));
         }
     }
 
@@ -269,9 +503,31 @@ impl InstanceActor {
                 priority,
                 max_advert_int_cs: interval_to_wire(Version::V3, i.advert_int),
                 addresses: if i.family == CfgFamily::V6 {
-                    Addresses::V6(self.vips.iter().filter_map(|a| if let IpAddr::V6(v) = a { Some(*v) } else { None }).collect())
+                    Addresses::V6(
+                        self.vips
+                            .iter()
+                            .filter_map(|a| {
+                                if let IpAddr::V6(v) = a {
+                                    Some(*v)
+                                } else {
+                                    None
+                                }
+                            })
+                            .collect(),
+                    )
                 } else {
-                    Addresses::V4(self.vips.iter().filter_map(|a| if let IpAddr::V4(v) = a { Some(*v) } else { None }).collect())
+                    Addresses::V4(
+                        self.vips
+                            .iter()
+                            .filter_map(|a| {
+                                if let IpAddr::V4(v) = a {
+                                    Some(*v)
+                                } else {
+                                    None
+                                }
+                            })
+                            .collect(),
+                    )
                 },
             }),
         }
@@ -328,7 +584,9 @@ impl InstanceActor {
     }
 
     fn event(&mut self, ctx: &mut Context<Self>, ev: Event) {
-        let Some(core) = self.core.as_mut() else { return };
+        let Some(core) = self.core.as_mut() else {
+            return;
+        };
         let actions = core.handle(Instant::now(), ev);
         self.apply(ctx, actions);
     }
@@ -375,7 +633,9 @@ impl InstanceActor {
                     }
                     self.durable.update(|d| d.vips_installed = false);
                 }
-                Action::SendGratuitous { count } => self.kernel_op(KernelOp::Garp(self.virtual_set(), count)),
+                Action::SendGratuitous { count } => {
+                    self.kernel_op(KernelOp::Garp(self.virtual_set(), count))
+                }
                 Action::Notify { state } => {
                     tracing::debug!(instance = %self.spec.instance.name, "notify {}", state.as_str());
                 }
@@ -388,7 +648,11 @@ impl InstanceActor {
 
     fn receive(&mut self, ctx: &mut Context<Self>, rx: super::socket::Received) {
         let i = self.spec.instance.clone();
-        let family = if i.family == CfgFamily::V6 { Family::Ipv6 } else { Family::Ipv4 };
+        let family = if i.family == CfgFamily::V6 {
+            Family::Ipv6
+        } else {
+            Family::Ipv4
+        };
         if Family::of(rx.src) != family {
             return;
         }
@@ -408,9 +672,10 @@ impl InstanceActor {
         };
         let ttl_check = if i.is_unicast() {
             match i.unicast_peers.iter().find(|p| p.addr == rx.src) {
-                Some(p) if p.min_ttl.is_some() || p.max_ttl.is_some() => {
-                    TtlCheck::Range { min: p.min_ttl.unwrap_or(0), max: p.max_ttl.unwrap_or(255) }
-                }
+                Some(p) if p.min_ttl.is_some() || p.max_ttl.is_some() => TtlCheck::Range {
+                    min: p.min_ttl.unwrap_or(0),
+                    max: p.max_ttl.unwrap_or(255),
+                },
                 _ => TtlCheck::Skip,
             }
         } else {
@@ -419,7 +684,11 @@ impl InstanceActor {
         let peers: Vec<IpAddr> = i.unicast_peers.iter().map(|p| p.addr).collect();
         let check_src = self.spec.global.vrrp_check_unicast_src && i.is_unicast();
         let ctxv = RxContext {
-            version: if i.version == crate::config::model::VrrpVersion::V2 { Version::V2 } else { Version::V3 },
+            version: if i.version == crate::config::model::VrrpVersion::V2 {
+                Version::V2
+            } else {
+                Version::V3
+            },
             vrid: i.vrid,
             ttl_check,
             ttl: rx.ttl,
@@ -455,7 +724,9 @@ impl InstanceActor {
         Some(Status {
             name: self.name().to_string(),
             state: core.map(|c| c.state()).unwrap_or(State::Initialize),
-            priority: core.map(|c| c.effective_priority()).unwrap_or(self.spec.instance.priority),
+            priority: core
+                .map(|c| c.effective_priority())
+                .unwrap_or(self.spec.instance.priority),
             counters: self.counters.clone(),
         })
     }
@@ -467,6 +738,7 @@ impl Actor for InstanceActor {
     fn started(&mut self, ctx: &mut Context<Self>) {
         guarded(self, ctx, |act, ctx| {
             act.start_kernel_queue();
+            act.subscribe(ctx);
             act.lookup(ctx);
         });
     }
@@ -475,7 +747,12 @@ impl Actor for InstanceActor {
 impl Supervised for InstanceActor {
     fn restarting(&mut self, _ctx: &mut Context<Self>) {
         // Rebuild everything but the configuration and the durable state.
-        let fresh = InstanceActor::new(self.spec.clone(), self.kernel.clone(), self.durable.clone());
+        let fresh = InstanceActor::new(
+            self.spec.clone(),
+            self.kernel.clone(),
+            self.hub.clone(),
+            self.durable.clone(),
+        );
         *self = fresh;
     }
 }
@@ -496,24 +773,52 @@ impl Handler<GetStatus> for InstanceActor {
     }
 }
 
-impl Handler<TrackUpdate> for InstanceActor {
-    type Result = ();
+struct TrackMsg(TrackEvent);
+struct LinkMsg(LinkEvent);
 
-    fn handle(&mut self, msg: TrackUpdate, ctx: &mut Context<Self>) {
-        guarded(self, ctx, |act, ctx| {
-            if act.core.is_none() {
-                act.fault_pending = msg.fault;
-                return;
-            }
-            let in_fault = act.core.as_ref().map(|c| c.state() == State::Fault).unwrap_or(false);
-            if msg.fault && !in_fault {
-                act.event(ctx, Event::FaultRaised(crate::vrrp::events::FaultReason::TrackFailed));
-            } else if !msg.fault && in_fault {
-                act.event(ctx, Event::FaultCleared);
-            }
-            act.event(ctx, Event::PriorityChanged(msg.priority));
-        });
+impl StreamHandler<TrackMsg> for InstanceActor {
+    fn handle(&mut self, msg: TrackMsg, ctx: &mut Context<Self>) {
+        guarded(self, ctx, |act, ctx| act.on_track(ctx, msg.0));
     }
+
+    fn finished(&mut self, _ctx: &mut Context<Self>) {}
+}
+
+impl StreamHandler<LinkMsg> for InstanceActor {
+    fn handle(&mut self, msg: LinkMsg, ctx: &mut Context<Self>) {
+        guarded(self, ctx, |act, ctx| act.on_link(ctx, msg.0));
+    }
+
+    fn finished(&mut self, _ctx: &mut Context<Self>) {}
+}
+
+fn value_state(v: Option<&TrackValue>) -> TrackerState {
+    match v {
+        Some(TrackValue::State(s)) => *s,
+        Some(TrackValue::Number(n)) => {
+            if *n == 0 {
+                TrackerState::Down
+            } else {
+                TrackerState::Up
+            }
+        }
+        None => TrackerState::Unknown,
+    }
+}
+
+/// A broadcast receiver as a stream (lagging receivers skip what they missed).
+fn broadcast_stream<T: Clone + Send + 'static>(
+    rx: tokio::sync::broadcast::Receiver<T>,
+) -> impl futures::Stream<Item = T> {
+    futures::stream::unfold(rx, |mut rx| async move {
+        loop {
+            match rx.recv().await {
+                Ok(v) => return Some((v, rx)),
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
+            }
+        }
+    })
 }
 
 impl Handler<Shutdown> for InstanceActor {

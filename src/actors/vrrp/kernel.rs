@@ -33,6 +33,15 @@ pub struct VirtualSet {
     pub rules: Vec<RuleSpec>,
 }
 
+/// A link went up or down.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LinkEvent {
+    /// Interface name.
+    pub ifname: String,
+    /// Up (IFF_UP and IFF_RUNNING) or not.
+    pub up: bool,
+}
+
 /// Kernel operations an instance requests. Implementations must be idempotent (adding an
 /// address that exists, or removing one that does not, is success).
 pub trait Kernel: Send + Sync + 'static {
@@ -49,4 +58,8 @@ pub trait Kernel: Send + Sync + 'static {
         count: u32,
         interval: std::time::Duration,
     ) -> BoxFuture<'static, anyhow::Result<()>>;
+    /// Link up/down events, if this kernel can watch links.
+    fn link_events(&self) -> Option<tokio::sync::broadcast::Receiver<LinkEvent>> {
+        None
+    }
 }

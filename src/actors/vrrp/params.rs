@@ -2,7 +2,7 @@
 //! applying keepalived's defaults and strict-mode rules.
 
 use crate::config::model::{self, GlobalDefs, InitialState as CfgState, VrrpInstance, VrrpVersion};
-use crate::vrrp::packet::{Version, V2Auth};
+use crate::vrrp::packet::{V2Auth, Version};
 use crate::vrrp::params::{GarpParams, InitialState, InstanceParams};
 use std::net::IpAddr;
 use std::time::Duration;
@@ -20,10 +20,18 @@ pub fn instance_params(i: &VrrpInstance, g: &GlobalDefs, primary: IpAddr) -> Ins
     };
     // keepalived: nopreempt only with an initial BACKUP state and a non-owner priority.
     p.preempt = i.preempt || i.initial_state == Some(CfgState::Master) || i.priority == 255;
-    p.preempt_delay = if i.strict { Duration::ZERO } else { i.preempt_delay };
+    p.preempt_delay = if i.strict {
+        Duration::ZERO
+    } else {
+        i.preempt_delay
+    };
     p.accept = i.accept;
     p.strict = i.strict;
-    p.down_timer_adverts = if i.strict { 3 } else { u32::from(i.down_timer_adverts) };
+    p.down_timer_adverts = if i.strict {
+        3
+    } else {
+        u32::from(i.down_timer_adverts)
+    };
     p.lower_prio_no_advert = i.lower_prio_no_advert.unwrap_or(i.strict);
     p.higher_prio_send_advert = !i.strict && i.higher_prio_send_advert.unwrap_or(false);
     let master_delay = i.garp_master_delay.unwrap_or(g.vrrp_garp_master_delay);
@@ -31,17 +39,26 @@ pub fn instance_params(i: &VrrpInstance, g: &GlobalDefs, primary: IpAddr) -> Ins
     p.garp = GarpParams {
         master_delay,
         master_repeat: if g.vrrp_min_garp { 1 } else { master_repeat },
-        master_refresh: i.garp_master_refresh.or(g.vrrp_garp_master_refresh).unwrap_or(Duration::ZERO),
-        master_refresh_repeat: i.garp_master_refresh_repeat.unwrap_or(g.vrrp_garp_master_refresh_repeat),
+        master_refresh: i
+            .garp_master_refresh
+            .or(g.vrrp_garp_master_refresh)
+            .unwrap_or(Duration::ZERO),
+        master_refresh_repeat: i
+            .garp_master_refresh_repeat
+            .unwrap_or(g.vrrp_garp_master_refresh_repeat),
         lower_prio_delay: if i.strict {
             Duration::ZERO
         } else {
-            i.garp_lower_prio_delay.or(g.vrrp_garp_lower_prio_delay).unwrap_or(master_delay)
+            i.garp_lower_prio_delay
+                .or(g.vrrp_garp_lower_prio_delay)
+                .unwrap_or(master_delay)
         },
         lower_prio_repeat: if i.strict {
             0
         } else {
-            i.garp_lower_prio_repeat.or(g.vrrp_garp_lower_prio_repeat).unwrap_or(master_repeat)
+            i.garp_lower_prio_repeat
+                .or(g.vrrp_garp_lower_prio_repeat)
+                .unwrap_or(master_repeat)
         },
     };
     if g.vrrp_min_garp {
@@ -100,7 +117,10 @@ mod tests {
     fn auth_and_destinations() {
         let (i, g) = inst("authentication {\n auth_type PASS\n auth_pass secret12\n }");
         assert_eq!(v2_auth(&i), V2Auth::pass(b"secret12"));
-        assert_eq!(destinations(&i, &g), ["224.0.0.18".parse::<IpAddr>().unwrap()]);
+        assert_eq!(
+            destinations(&i, &g),
+            ["224.0.0.18".parse::<IpAddr>().unwrap()]
+        );
         let (i, g) = inst("unicast_src_ip 10.1.1.10\n unicast_peer {\n 10.1.1.11\n 10.1.1.12\n }");
         assert_eq!(destinations(&i, &g).len(), 2);
     }

@@ -111,9 +111,19 @@ pub fn register(
                     }
                 }
             });
-            p.insert(key.clone(), Shared { sock, table, groups: Vec::new(), task });
+            p.insert(
+                key.clone(),
+                Shared {
+                    sock,
+                    table,
+                    groups: Vec::new(),
+                    task,
+                },
+            );
         }
-        let shared = p.get_mut(&key).ok_or_else(|| std::io::Error::other("socket pool entry vanished"))?;
+        let shared = p
+            .get_mut(&key)
+            .ok_or_else(|| std::io::Error::other("socket pool entry vanished"))?;
         if let Some(g) = cfg.group {
             if !shared.groups.contains(&g) {
                 shared.sock.join(g, cfg.ifindex)?;
@@ -128,6 +138,10 @@ pub fn register(
             ));
         }
         t.insert(vrid, recipient);
-        Ok(Registration { key, vrid, sock: shared.sock.clone() })
+        Ok(Registration {
+            key,
+            vrid,
+            sock: shared.sock.clone(),
+        })
     })
 }

@@ -136,7 +136,10 @@ impl VrrpSocket {
     /// Joins another multicast group on `ifindex`.
     pub fn join(&self, group: IpAddr, ifindex: u32) -> io::Result<()> {
         match group {
-            IpAddr::V4(g) => self.fd.get_ref().join_multicast_v4_n(&g, &InterfaceIndexOrAddress::Index(ifindex)),
+            IpAddr::V4(g) => self
+                .fd
+                .get_ref()
+                .join_multicast_v4_n(&g, &InterfaceIndexOrAddress::Index(ifindex)),
             IpAddr::V6(g) => self.fd.get_ref().join_multicast_v6(&g, ifindex),
         }
     }
@@ -146,7 +149,11 @@ impl VrrpSocket {
         let addr = match dst {
             IpAddr::V4(a) => SockAddr::from(SocketAddr::new(IpAddr::V4(a), 0)),
             IpAddr::V6(a) => {
-                let scope = if a.is_multicast() || is_link_local_v6(&a) { ifindex } else { 0 };
+                let scope = if a.is_multicast() || is_link_local_v6(&a) {
+                    ifindex
+                } else {
+                    0
+                };
                 SockAddr::from(std::net::SocketAddrV6::new(a, 0, 0, scope))
             }
         };
@@ -155,9 +162,18 @@ impl VrrpSocket {
 
     /// Sends from a chosen source address (IP_PKTINFO / IPV6_PKTINFO), so an unbound socket
     /// that receives multicast still sends from the primary / link-local address.
-    pub fn try_send_from(&self, payload: &[u8], src: IpAddr, dst: IpAddr, ifindex: u32) -> io::Result<()> {
+    pub fn try_send_from(
+        &self,
+        payload: &[u8],
+        src: IpAddr,
+        dst: IpAddr,
+        ifindex: u32,
+    ) -> io::Result<()> {
         let fd = self.fd.get_ref().as_raw_fd();
-        let mut iov = libc::iovec { iov_base: payload.as_ptr() as *mut libc::c_void, iov_len: payload.len() };
+        let mut iov = libc::iovec {
+            iov_base: payload.as_ptr() as *mut libc::c_void,
+            iov_len: payload.len(),
+        };
         let mut cbuf = [0u64; 8];
         // SAFETY: msghdr and sockaddr structs are plain data; all pointers refer to live locals.
         unsafe {
@@ -172,14 +188,18 @@ impl VrrpSocket {
                     sin.sin_addr.s_addr = u32::from(d4).to_be();
                     msg.msg_name = (&mut sin as *mut libc::sockaddr_in).cast();
                     msg.msg_namelen = std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t;
-                    msg.msg_controllen = libc::CMSG_SPACE(std::mem::size_of::<libc::in_pktinfo>() as u32) as _;
+                    msg.msg_controllen =
+                        libc::CMSG_SPACE(std::mem::size_of::<libc::in_pktinfo>() as u32) as _;
                     let c = libc::CMSG_FIRSTHDR(&msg);
                     (*c).cmsg_level = libc::IPPROTO_IP;
                     (*c).cmsg_type = libc::IP_PKTINFO;
-                    (*c).cmsg_len = libc::CMSG_LEN(std::mem::size_of::<libc::in_pktinfo>() as u32) as _;
+                    (*c).cmsg_len =
+                        libc::CMSG_LEN(std::mem::size_of::<libc::in_pktinfo>() as u32) as _;
                     let info = libc::in_pktinfo {
                         ipi_ifindex: ifindex as i32,
-                        ipi_spec_dst: libc::in_addr { s_addr: u32::from(s4).to_be() },
+                        ipi_spec_dst: libc::in_addr {
+                            s_addr: u32::from(s4).to_be(),
+                        },
                         ipi_addr: libc::in_addr { s_addr: 0 },
                     };
                     std::ptr::write_unaligned(libc::CMSG_DATA(c).cast(), info);
@@ -196,18 +216,30 @@ impl VrrpSocket {
                     }
                     msg.msg_name = (&mut sin6 as *mut libc::sockaddr_in6).cast();
                     msg.msg_namelen = std::mem::size_of::<libc::sockaddr_in6>() as libc::socklen_t;
-                    msg.msg_controllen = libc::CMSG_SPACE(std::mem::size_of::<libc::in6_pktinfo>() as u32) as _;
+                    msg.msg_controllen =
+                        libc::CMSG_SPACE(std::mem::size_of::<libc::in6_pktinfo>() as u32) as _;
                     let c = libc::CMSG_FIRSTHDR(&msg);
                     (*c).cmsg_level = libc::IPPROTO_IPV6;
                     (*c).cmsg_type = libc::IPV6_PKTINFO;
-                    (*c).cmsg_len = libc::CMSG_LEN(std::mem::size_of::<libc::in6_pktinfo>() as u32) as _;
-                    let info = libc::in6_pktinfo { ipi6_addr: libc::in6_addr { s6_addr: s6.octets() }, ipi6_ifindex: ifindex };
+                    (*c).cmsg_len =
+                        libc::CMSG_LEN(std::mem::size_of::<libc::in6_pktinfo>() as u32) as _;
+                    let info = libc::in6_pktinfo {
+                        ipi6_addr: libc::in6_addr {
+                            s6_addr: s6.octets(),
+                        },
+                        ipi6_ifindex: ifindex,
+                    };
                     std::ptr::write_unaligned(libc::CMSG_DATA(c).cast(), info);
                     if libc::sendmsg(fd, &msg, 0) < 0 {
                         return Err(io::Error::last_os_error());
                     }
                 }
-                _ => return Err(io::Error::new(io::ErrorKind::InvalidInput, "source and destination families differ")),
+                _ => {
+                    return Err(io::Error::new(
+                        io::ErrorKind::InvalidInput,
+                        "source and destination families differ",
+                    ))
+                }
             }
         }
         Ok(())
