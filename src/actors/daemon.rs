@@ -55,6 +55,7 @@ pub struct Factory {
     vrrp: ArbiterHandle,
     kernel: Arc<dyn Kernel>,
     hub: TrackerHub,
+    notifier: Arc<super::vrrp::notifier::Notifier>,
     path: PathBuf,
     load: LoadOptions,
 }
@@ -73,8 +74,9 @@ impl ChildFactory<ObjectId, ChildSpec> for Factory {
                     .unwrap_or_else(|| Durable::new(VrrpDurable::default()));
                 let (spec, kernel, d) = (spec.clone(), self.kernel.clone(), durable.clone());
                 let hub = self.hub.clone();
+                let notifier = self.notifier.clone();
                 let h = spawn_child(&self.vrrp, ChildOptions::new(key.to_string()), move |_| {
-                    InstanceActor::new(spec, kernel, Some(hub), d)
+                    InstanceActor::new(spec, kernel, Some(hub), Some(notifier), d)
                 })?;
                 Ok(h.with_durable(durable))
             }
@@ -153,10 +155,12 @@ pub fn run(args: Args) -> i32 {
         let kernel: Arc<dyn Kernel> =
             Arc::new(super::vrrp::netlink_kernel::NetlinkKernel::new(netlink));
         let hub = TrackerHub::start(&cfg);
+        let notifier = super::vrrp::notifier::Notifier::new(&cfg.global);
         let factory = Factory {
             vrrp: arbiters.get(Domain::Vrrp).clone(),
             kernel,
             hub,
+            notifier,
             path,
             load,
         };

@@ -4,12 +4,14 @@
 
 use super::kernel::LinkEvent;
 use super::kernel::{InterfaceInfo, Kernel, VirtualSet};
+use super::notifier::Notifier;
 use super::params::{destinations, instance_params, v2_auth};
 use super::pool::{self, Packet, Registration, SocketKey};
 use super::socket::SocketConfig;
 use super::trackers::{TrackEvent, TrackKey, TrackValue, TrackerHub};
 use crate::actors::{guarded, Durable, Shutdown, ShutdownReason};
 use crate::config::model::{Family as CfgFamily, GlobalDefs, VrrpInstance};
+use crate::track::notify::NotifyTarget;
 use crate::track::priority::{effective_priority, TrackInput, TrackerKind, TrackerState};
 use crate::vrrp::events::FaultReason;
 use crate::vrrp::events::{Action, Event, ReceivedAdvert, State, Timer};
@@ -166,6 +168,8 @@ pub struct InstanceActor {
     counters: BTreeMap<&'static str, u64>,
     last_master: Option<IpAddr>,
     hub: Option<TrackerHub>,
+    notifier: Option<Arc<Notifier>>,
+    queue: Option<crate::track::notify::NotifyQueue>,
     values: HashMap<TrackKey, TrackValue>,
     links: HashMap<String, bool>,
     own_up: bool,
@@ -180,6 +184,7 @@ impl InstanceActor {
         spec: InstanceSpec,
         kernel: Arc<dyn Kernel>,
         hub: Option<TrackerHub>,
+        notifier: Option<Arc<Notifier>>,
         durable: Durable<VrrpDurable>,
     ) -> Self {
         let i = &spec.instance;
@@ -202,6 +207,8 @@ impl InstanceActor {
             counters: BTreeMap::new(),
             last_master: None,
             hub,
+            notifier,
+            queue: None,
             values: HashMap::new(),
             links: HashMap::new(),
             own_up: true,
@@ -637,7 +644,21 @@ impl InstanceActor {
                     self.kernel_op(KernelOp::Garp(self.virtual_set(), count))
                 }
                 Action::Notify { state } => {
-                    tracing::debug!(instance = %self.spec.instance.name, "notify {}", state.as_str());
+                    if let (Some(n), Some(q)) = (&self.notifier, &self.queue) {
+                        let prio = self
+                            .core
+                            .as_ref()
+                            .map(|c| c.effective_priority())
+                            .unwrap_or(0);
+                        n.state(
+                            q,
+                            &self.spec.instance.notify,
+                            NotifyTarget::Instance,
+                            &self.spec.instance.name,
+                            state,
+                            prio,
+                        );
+                    }
                 }
                 Action::NotifyMasterRxLowerPri => {
                     tracing::info!(instance = %self.spec.instance.name, "master received lower priority advert");
@@ -738,6 +759,7 @@ impl Actor for InstanceActor {
     fn started(&mut self, ctx: &mut Context<Self>) {
         guarded(self, ctx, |act, ctx| {
             act.start_kernel_queue();
+            act.queue = act.notifier.as_ref().map(|n| n.queue());
             act.subscribe(ctx);
             act.lookup(ctx);
         });
@@ -751,6 +773,7 @@ impl Supervised for InstanceActor {
             self.spec.clone(),
             self.kernel.clone(),
             self.hub.clone(),
+            self.notifier.clone(),
             self.durable.clone(),
         );
         *self = fresh;
@@ -836,9 +859,13 @@ impl Handler<Shutdown> for InstanceActor {
         let (tx, rx) = tokio::sync::oneshot::channel();
         self.kernel_op(KernelOp::Flush(tx));
         self.kq = None;
+        let drained = self.queue.as_ref().map(|q| q.drained());
         Box::pin(
             async move {
                 let _ = tokio::time::timeout(Duration::from_secs(2), rx).await;
+                if let Some(d) = drained {
+                    let _ = tokio::time::timeout(Duration::from_secs(2), d).await;
+                }
             }
             .into_actor(self),
         )

@@ -3,6 +3,7 @@
 pub mod instance;
 pub mod kernel;
 pub mod netlink_kernel;
+pub mod notifier;
 pub mod params;
 pub mod pool;
 pub mod socket;

@@ -1,0 +1,257 @@
+//! Tracking and notifications end to end: a failing vrrp_script lowers our master's priority so
+//! a real keepalived backup preempts; track_file weights; the own interface going down puts
+//! the instance in FAULT; notify scripts get keepalived's arguments and the FIFO its lines.
+
+mod common;
+
+use common::lab::{self, Lab};
+use std::time::Duration;
+
+const OURS: &str = env!("CARGO_BIN_EXE_keepalived-rs");
+
+fn skip() -> bool {
+    let ka = lab::run(&["sh", "-c", "command -v keepalived"])
+        .status
+        .success();
+    if !lab::can_run() || !ka {
+        eprintln!("SKIP: needs root, iproute2 and keepalived");
+        return true;
+    }
+    false
+}
+
+fn lock() -> std::sync::MutexGuard<'static, ()> {
+    static L: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    L.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn start_ours(lab: &mut Lab, host: usize, name: &str, conf: &std::path::Path) {
+    let pid = lab.dir.join(format!("{name}.pid")).display().to_string();
+    let conf = conf.display().to_string();
+    lab.spawn(
+        host,
+        name,
+        &[OURS, "-n", "-l", "-D", "-G", "-f", &conf, "-p", &pid],
+    );
+}
+
+#[test]
+fn script_failure_lets_keepalived_preempt_and_notifies() {
+    if skip() {
+        return;
+    }
+    let _g = lock();
+    let mut lab = Lab::new(2);
+    let vip = lab.vip4(100);
+    let d = lab.dir.display().to_string();
+    let flag = format!("{d}/healthy");
+    std::fs::write(&flag, "").unwrap();
+    let notes = format!("{d}/notes");
+    let fifo = format!("{d}/fifo");
+    // A notify script that appends its arguments, one line per call.
+    let script = lab.write("note.sh", &format!("#!/bin/sh\necho \"$@\" >> {notes}\n"));
+    lab::must(&["chmod", "755", &script.display().to_string()]);
+    let s = script.display().to_string();
+    let global = format!("vrrp_notify_fifo {fifo}\n");
+    let extra = format!(
+        "    track_script {{\n        chk\n    }}\n    notify_master \"{s} specific master\"\n    notify_backup \"{s} specific backup\"\n    notify \"{s} generic\"\n"
+    );
+    let mut ours = format!("vrrp_script chk {{\n    script \"/usr/bin/test -f {flag}\"\n    interval 0.2\n    weight -60\n    fall 1\n    rise 1\n}}\n");
+    ours.push_str(&lab::vrrp_conf(
+        &global,
+        51,
+        150,
+        3,
+        "0.1",
+        &[format!("{vip}/24")],
+        &extra,
+    ));
+    let c1 = lab.write("h1.conf", &ours);
+    let c2 = lab.write(
+        "h2.conf",
+        &lab::vrrp_conf("", 51, 100, 3, "0.1", &[format!("{vip}/24")], ""),
+    );
+
+    // A FIFO reader keeps every line (the daemon creates the FIFO if missing).
+    lab::must(&["mkfifo", &fifo]);
+    let fifo_log = format!("{d}/fifo.log");
+    lab.spawn(
+        1,
+        "fifo-reader",
+        &["sh", "-c", &format!("cat {fifo} > {fifo_log}")],
+    );
+
+    start_ours(&mut lab, 1, "ours", &c1);
+    lab.start_keepalived(2, "ka", &c2);
+    let logs = |lab: &Lab| {
+        format!(
+            "--- ours\n{}\n--- keepalived\n{}",
+            lab.log("ours"),
+            lab.log("ka")
+        )
+    };
+    assert!(
+        lab.wait_for(Duration::from_secs(15), || lab.owners(&vip) == vec![1]),
+        "h1 not sole master\n{}",
+        logs(&lab)
+    );
+
+    // Script fails: 150 - 60 = 90 < 100, keepalived preempts.
+    std::fs::remove_file(&flag).unwrap();
+    assert!(
+        lab.wait_for(Duration::from_secs(10), || lab.owners(&vip) == vec![2]),
+        "keepalived did not preempt\n{}",
+        logs(&lab)
+    );
+    assert!(
+        lab.log("ours").contains("effective priority 150 -> 90"),
+        "{}",
+        lab.log("ours")
+    );
+
+    // Script recovers: back to 150, we preempt back.
+    std::fs::write(&flag, "").unwrap();
+    assert!(
+        lab.wait_for(Duration::from_secs(10), || lab.owners(&vip) == vec![1]),
+        "no preempt back\n{}",
+        logs(&lab)
+    );
+
+    // Notify scripts: specific ones get only their arguments, the generic one gets
+    // `INSTANCE name state priority` appended; scripts ran in order.
+    let ok = lab.wait_for(Duration::from_secs(5), || {
+        std::fs::read_to_string(&notes)
+            .unwrap_or_default()
+            .lines()
+            .filter(|l| l.contains("master"))
+            .count()
+            >= 2
+    });
+    let text = std::fs::read_to_string(&notes).unwrap_or_default();
+    assert!(ok, "notes:\n{text}");
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(lines.contains(&"specific master"), "{text}");
+    assert!(
+        lines.contains(&"generic INSTANCE VI_51 MASTER 150"),
+        "{text}"
+    );
+    assert!(lines.contains(&"specific backup"), "{text}");
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("generic INSTANCE VI_51 BACKUP ")),
+        "{text}"
+    );
+    let first_master = lines.iter().position(|l| *l == "specific master").unwrap();
+    assert_eq!(
+        lines.get(first_master + 1),
+        Some(&"generic INSTANCE VI_51 MASTER 150"),
+        "{text}"
+    );
+
+    // FIFO lines in keepalived's format and order.
+    lab.signal("ours", libc::SIGTERM);
+    assert!(
+        lab.wait_exit("ours", Duration::from_secs(5)).is_some(),
+        "daemon did not stop"
+    );
+    let fifo_text = std::fs::read_to_string(&fifo_log).unwrap_or_default();
+    let want = [
+        "INSTANCE \"VI_51\" BACKUP 150",
+        "INSTANCE \"VI_51\" MASTER 150",
+        "INSTANCE \"VI_51\" BACKUP 90",
+    ];
+    let mut pos = 0;
+    for w in want {
+        match fifo_text[pos..].find(w) {
+            Some(p) => pos += p + w.len(),
+            None => panic!("FIFO missing {w:?} in order:\n{fifo_text}"),
+        }
+    }
+    assert!(fifo_text.contains("INSTANCE \"VI_51\" STOP"), "{fifo_text}");
+}
+
+#[test]
+fn own_interface_down_is_fault_and_releases_vip() {
+    if skip() {
+        return;
+    }
+    let _g = lock();
+    let mut lab = Lab::new(2);
+    let vip = lab.vip4(101);
+    let c1 = lab.write(
+        "h1.conf",
+        &lab::vrrp_conf("", 52, 150, 3, "0.1", &[format!("{vip}/24")], ""),
+    );
+    start_ours(&mut lab, 1, "ours", &c1);
+    assert!(
+        lab.wait_for(Duration::from_secs(10), || lab.has_addr(1, &vip)),
+        "{}",
+        lab.log("ours")
+    );
+    // Port down on the switch: eth0 loses carrier -> FAULT, VIP removed.
+    lab.set_port(1, false);
+    assert!(
+        lab.wait_for(Duration::from_secs(5), || !lab.has_addr(1, &vip)),
+        "VIP kept in FAULT\n{}",
+        lab.log("ours")
+    );
+    assert!(
+        lab.log("ours").contains("-> FAULT (interface_down)"),
+        "{}",
+        lab.log("ours")
+    );
+    lab.set_port(1, true);
+    assert!(
+        lab.wait_for(Duration::from_secs(5), || lab.has_addr(1, &vip)),
+        "no recovery\n{}",
+        lab.log("ours")
+    );
+}
+
+#[test]
+fn track_file_weight() {
+    if skip() {
+        return;
+    }
+    let _g = lock();
+    let mut lab = Lab::new(2);
+    let vip = lab.vip4(102);
+    let f = lab.dir.join("weight").display().to_string();
+    std::fs::write(&f, "0\n").unwrap();
+    let mut c = format!("track_file tf {{\n    file {f}\n    weight -1\n}}\n");
+    c.push_str(&lab::vrrp_conf(
+        "",
+        53,
+        150,
+        3,
+        "0.1",
+        &[format!("{vip}/24")],
+        "    track_file {\n        tf\n    }\n",
+    ));
+    let c1 = lab.write("h1.conf", &c);
+    let c2 = lab.write(
+        "h2.conf",
+        &lab::vrrp_conf("", 53, 100, 3, "0.1", &[format!("{vip}/24")], ""),
+    );
+    start_ours(&mut lab, 1, "ours", &c1);
+    lab.start_keepalived(2, "ka", &c2);
+    assert!(
+        lab.wait_for(Duration::from_secs(10), || lab.owners(&vip) == vec![1]),
+        "{}",
+        lab.log("ours")
+    );
+    // value 60 x weight -1 = -60: 150 -> 90 < 100.
+    std::fs::write(&f, "60\n").unwrap();
+    assert!(
+        lab.wait_for(Duration::from_secs(10), || lab.owners(&vip) == vec![2]),
+        "{}",
+        lab.log("ours")
+    );
+    std::fs::write(&f, "0\n").unwrap();
+    assert!(
+        lab.wait_for(Duration::from_secs(10), || lab.owners(&vip) == vec![1]),
+        "{}",
+        lab.log("ours")
+    );
+}
