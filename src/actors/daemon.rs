@@ -56,6 +56,7 @@ pub struct Factory {
     kernel: Arc<dyn Kernel>,
     hub: TrackerHub,
     notifier: Arc<super::vrrp::notifier::Notifier>,
+    metrics: Arc<crate::telemetry::Metrics>,
     path: PathBuf,
     load: LoadOptions,
 }
@@ -75,8 +76,9 @@ impl ChildFactory<ObjectId, ChildSpec> for Factory {
                 let (spec, kernel, d) = (spec.clone(), self.kernel.clone(), durable.clone());
                 let hub = self.hub.clone();
                 let notifier = self.notifier.clone();
+                let metrics = self.metrics.clone();
                 let h = spawn_child(&self.vrrp, ChildOptions::new(key.to_string()), move |_| {
-                    InstanceActor::new(spec, kernel, Some(hub), Some(notifier), d)
+                    InstanceActor::new(spec, kernel, Some(hub), Some(notifier), Some(metrics), d)
                 })?;
                 Ok(h.with_durable(durable))
             }
@@ -84,6 +86,24 @@ impl ChildFactory<ObjectId, ChildSpec> for Factory {
     }
 
     fn reload(&mut self) -> anyhow::Result<Vec<(ObjectId, ChildSpec)>> {
+        let start = std::time::Instant::now();
+        let span = crate::telemetry::transition_span(
+            crate::telemetry::TransitionKind::Reload,
+            &self.path.display().to_string(),
+        )
+        .reason("sighup");
+        let r = span.in_scope(|| self.reload_inner());
+        if let Err(e) = &r {
+            span.fail(&e.to_string());
+            tracing::error!("{e:#}");
+        }
+        self.metrics.reload(start.elapsed(), r.is_ok());
+        r
+    }
+}
+
+impl Factory {
+    fn reload_inner(&mut self) -> anyhow::Result<Vec<(ObjectId, ChildSpec)>> {
         let loaded = config::load(&self.path, &self.load);
         for d in loaded.diagnostics.iter() {
             tracing::warn!("{d}");
@@ -109,10 +129,13 @@ pub fn run(args: Args) -> i32 {
         no_syslog: args.no_syslog,
         facility: args.log_facility.clone(),
     };
-    if let Err(e) = crate::telemetry::logging::init(&opts) {
-        eprintln!("{e}");
-        return exit::FATAL;
-    }
+    let telemetry = match crate::telemetry::init(&opts) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("{e}");
+            return exit::FATAL;
+        }
+    };
     let load = args.load_options(true);
     let loaded = config::load(&args.use_file, &load);
     for d in loaded.diagnostics.sorted() {
@@ -149,6 +172,7 @@ pub fn run(args: Args) -> i32 {
     let arbiters = rt.arbiters();
     let cfg = loaded.config;
     let path = args.use_file.clone();
+    let metrics_listen = args.metrics_listen;
     let started = rt.block_on(async move {
         let (netlink, _task) =
             crate::netlink::spawn(crate::netlink::NetlinkConfig::default()).await?;
@@ -156,11 +180,21 @@ pub fn run(args: Args) -> i32 {
             Arc::new(super::vrrp::netlink_kernel::NetlinkKernel::new(netlink));
         let hub = TrackerHub::start(&cfg);
         let notifier = super::vrrp::notifier::Notifier::new(&cfg.global);
+        let metrics = Arc::new(crate::telemetry::Metrics::new());
+        let server = match metrics_listen {
+            Some(addr) => {
+                let s = crate::telemetry::http::MetricsServer::bind(addr, metrics.clone()).await?;
+                tracing::info!("serving Prometheus metrics on http://{addr}/metrics");
+                Some(s)
+            }
+            None => None,
+        };
         let factory = Factory {
             vrrp: arbiters.get(Domain::Vrrp).clone(),
             kernel,
             hub,
             notifier,
+            metrics,
             path,
             load,
         };
@@ -173,7 +207,7 @@ pub fn run(args: Args) -> i32 {
             tracing::info!("started {} object(s)", r.started.len());
         }
         let listener = listen_signals(root.recipient())?;
-        anyhow::Ok(listener)
+        anyhow::Ok((listener, server))
     });
     let _signals = match started {
         Ok(l) => l,
@@ -187,7 +221,9 @@ pub fn run(args: Args) -> i32 {
         env!("CARGO_PKG_VERSION"),
         std::process::id()
     );
-    match rt.run() {
+    let result = rt.run();
+    telemetry.shutdown();
+    match result {
         Ok(code) => {
             tracing::info!("stopped");
             code

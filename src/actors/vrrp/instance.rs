@@ -11,6 +11,9 @@ use super::socket::SocketConfig;
 use super::trackers::{TrackEvent, TrackKey, TrackValue, TrackerHub};
 use crate::actors::{guarded, Durable, Shutdown, ShutdownReason};
 use crate::config::model::{Family as CfgFamily, GlobalDefs, VrrpInstance};
+use crate::telemetry::{
+    transition_span, Cause, Metrics, RxDrop, TransitionKind, VrrpMetrics, VrrpState,
+};
 use crate::track::notify::NotifyTarget;
 use crate::track::priority::{effective_priority, TrackInput, TrackerKind, TrackerState};
 use crate::vrrp::events::FaultReason;
@@ -170,6 +173,12 @@ pub struct InstanceActor {
     hub: Option<TrackerHub>,
     notifier: Option<Arc<Notifier>>,
     queue: Option<crate::track::notify::NotifyQueue>,
+    metrics: Option<Arc<Metrics>>,
+    m: Option<VrrpMetrics>,
+    cause: Cause,
+    /// The last priority change, parent of the transition it leads to (e.g. the peer
+    /// preempting a few adverts later).
+    prio_cause: Option<(Cause, Instant)>,
     values: HashMap<TrackKey, TrackValue>,
     links: HashMap<String, bool>,
     own_up: bool,
@@ -185,6 +194,7 @@ impl InstanceActor {
         kernel: Arc<dyn Kernel>,
         hub: Option<TrackerHub>,
         notifier: Option<Arc<Notifier>>,
+        metrics: Option<Arc<Metrics>>,
         durable: Durable<VrrpDurable>,
     ) -> Self {
         let i = &spec.instance;
@@ -209,6 +219,10 @@ impl InstanceActor {
             hub,
             notifier,
             queue: None,
+            metrics,
+            m: None,
+            cause: Cause::none(),
+            prio_cause: None,
             values: HashMap::new(),
             links: HashMap::new(),
             own_up: true,
@@ -404,7 +418,22 @@ impl InstanceActor {
             }
             self.faulted = fault;
             if out.effective != core.effective_priority() {
-                tracing::info!(instance = %self.spec.instance.name, "effective priority {} -> {}", core.effective_priority(), out.effective);
+                let i = &self.spec.instance;
+                let span = transition_span(TransitionKind::VrrpPriority, &i.name)
+                    .vrid(i.vrid)
+                    .from(&core.effective_priority().to_string())
+                    .to(&out.effective.to_string())
+                    .reason("track_priority")
+                    .priority(i64::from(out.effective))
+                    .caused_by(&self.cause);
+                span.in_scope(|| {
+                    tracing::info!(instance = %i.name, "effective priority {} -> {}", core.effective_priority(), out.effective);
+                });
+                self.cause = span.cause();
+                self.prio_cause = Some((span.cause(), Instant::now()));
+                if let Some(m) = &self.m {
+                    m.priority(out.effective, i.priority);
+                }
                 actions.extend(core.handle(now, Event::PriorityChanged(out.effective)));
             }
         }
@@ -420,7 +449,9 @@ impl InstanceActor {
         });
         if relevant {
             self.values.insert(ev.key, ev.value);
+            self.cause = ev.cause;
             self.recompute(ctx);
+            self.cause = Cause::none();
         }
     }
 
@@ -569,6 +600,9 @@ impl InstanceActor {
         }
         for _ in 0..sent {
             self.count("advert_sent");
+            if let Some(m) = &self.m {
+                m.advert_sent(priority);
+            }
         }
         for _ in 0..failed {
             self.count("advert_send_err");
@@ -602,19 +636,47 @@ impl InstanceActor {
         for a in actions {
             match a {
                 Action::Transition(t) => {
-                    tracing::info!(
-                        instance = %self.spec.instance.name,
-                        vrid = self.spec.instance.vrid,
-                        from = t.from.as_str(),
-                        to = t.to.as_str(),
-                        reason = t.reason.as_str(),
-                        priority = t.priority,
-                        "VRRP_Instance({}) {} -> {} ({})",
-                        self.spec.instance.name,
-                        t.from.as_str(),
-                        t.to.as_str(),
-                        t.reason.as_str()
-                    );
+                    if !self.cause.is_some() {
+                        // A priority change shortly before is what led here.
+                        if let Some((c, at)) = self.prio_cause.take() {
+                            if at.elapsed()
+                                < self.spec.instance.advert_int * 10 + Duration::from_secs(1)
+                            {
+                                self.cause = c;
+                            }
+                        }
+                    }
+                    let i = &self.spec.instance;
+                    let span = transition_span(TransitionKind::Vrrp, &i.name)
+                        .vrid(i.vrid)
+                        .interface(i.interface.as_deref().unwrap_or(""))
+                        .from(t.from.as_str())
+                        .to(t.to.as_str())
+                        .reason(t.reason.as_str())
+                        .priority(i64::from(t.priority))
+                        .caused_by(&self.cause);
+                    span.in_scope(|| {
+                        tracing::info!(
+                            instance = %i.name,
+                            vrid = i.vrid,
+                            from = t.from.as_str(),
+                            to = t.to.as_str(),
+                            reason = t.reason.as_str(),
+                            priority = t.priority,
+                            "VRRP_Instance({}) {} -> {} ({})",
+                            i.name,
+                            t.from.as_str(),
+                            t.to.as_str(),
+                            t.reason.as_str()
+                        );
+                    });
+                    if let Some(m) = &self.m {
+                        m.transition(vrrp_state(t.from), vrrp_state(t.to), t.reason.as_str());
+                        m.state(vrrp_state(t.to));
+                        if t.to == State::Master {
+                            m.master_changed();
+                        }
+                    }
                     if t.to == State::Master {
                         self.count("become_master");
                     }
@@ -687,6 +749,9 @@ impl InstanceActor {
             Ok(a) => a,
             Err(e) => {
                 self.count(e.counter());
+                if let Some(m) = &self.m {
+                    m.rx_drop(rx_drop(e.counter()));
+                }
                 tracing::debug!(instance = %i.name, "dropped packet from {}: {e}", rx.src);
                 return;
             }
@@ -724,6 +789,13 @@ impl InstanceActor {
         let verdict = validate(&adv, &ctxv);
         for c in verdict.counters() {
             self.count(c);
+            if let Some(m) = &self.m {
+                match c {
+                    "advert_rcvd" => m.advert_received(adv.priority()),
+                    "pri_zero_rcvd" => {}
+                    other => m.rx_drop(rx_drop(other)),
+                }
+            }
         }
         match verdict {
             Verdict::Drop(r) => {
@@ -760,6 +832,13 @@ impl Actor for InstanceActor {
         guarded(self, ctx, |act, ctx| {
             act.start_kernel_queue();
             act.queue = act.notifier.as_ref().map(|n| n.queue());
+            let i = act.spec.instance.clone();
+            act.m = act.metrics.as_ref().map(|m| {
+                let h = m.vrrp_instance(&i.name, i.interface.as_deref().unwrap_or(""), i.vrid);
+                h.state(VrrpState::Init);
+                h.priority(i.priority, i.priority);
+                h
+            });
             act.subscribe(ctx);
             act.lookup(ctx);
         });
@@ -774,6 +853,7 @@ impl Supervised for InstanceActor {
             self.kernel.clone(),
             self.hub.clone(),
             self.notifier.clone(),
+            self.metrics.clone(),
             self.durable.clone(),
         );
         *self = fresh;
@@ -813,6 +893,31 @@ impl StreamHandler<LinkMsg> for InstanceActor {
     }
 
     fn finished(&mut self, _ctx: &mut Context<Self>) {}
+}
+
+fn vrrp_state(s: State) -> VrrpState {
+    match s {
+        State::Initialize | State::Stop => VrrpState::Init,
+        State::Backup => VrrpState::Backup,
+        State::Master => VrrpState::Master,
+        State::Fault => VrrpState::Fault,
+    }
+}
+
+/// keepalived counter name -> metrics drop reason.
+fn rx_drop(counter: &str) -> RxDrop {
+    match counter {
+        "ip_ttl_err" => RxDrop::Ttl,
+        "vers_err" => RxDrop::Version,
+        "vrid_err" => RxDrop::Vrid,
+        "chk_err" => RxDrop::Checksum,
+        "authtype_mismatch" => RxDrop::AuthType,
+        "auth_failure" => RxDrop::Auth,
+        "advert_interval_err" => RxDrop::Interval,
+        "addr_list_err" => RxDrop::AddrList,
+        "type_err" | "invalid_type_rcvd" => RxDrop::Type,
+        _ => RxDrop::Length,
+    }
 }
 
 fn value_state(v: Option<&TrackValue>) -> TrackerState {

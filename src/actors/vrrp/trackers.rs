@@ -3,6 +3,7 @@
 //! values) and broadcast to instances, which compute their own effective priority.
 
 use crate::config::model::Config;
+use crate::telemetry::{transition_span, Cause, TransitionKind};
 use crate::track::exec::ScriptContext;
 use crate::track::file::{spawn_file_watcher, FileWatcher, WatchedFile};
 use crate::track::priority::TrackerState;
@@ -32,12 +33,14 @@ pub enum TrackValue {
 }
 
 /// One change.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug)]
 pub struct TrackEvent {
     /// What changed.
     pub key: TrackKey,
     /// New value.
     pub value: TrackValue,
+    /// The span of the tracker's own transition (parent of what it causes).
+    pub cause: Cause,
 }
 
 struct Inner {
@@ -81,8 +84,14 @@ impl TrackerHub {
                     ev = script_rx.recv() => match ev {
                         Some(ev) => {
                             let state = if ev.ok { TrackerState::Up } else { TrackerState::Down };
-                            tracing::info!(script = %ev.name, "VRRP_Script({}) {}", ev.name, if ev.ok { "succeeded" } else { "failed" });
-                            h.publish(TrackKey::Script(ev.name), TrackValue::State(state));
+                            let span = transition_span(TransitionKind::Script, &ev.name)
+                                .from(if ev.ok { "FAILED" } else { "OK" })
+                                .to(if ev.ok { "OK" } else { "FAILED" })
+                                .reason(if ev.ok { "script_succeeded" } else { "script_failed" });
+                            span.in_scope(|| {
+                                tracing::info!(script = %ev.name, "VRRP_Script({}) {}", ev.name, if ev.ok { "succeeded" } else { "failed" });
+                            });
+                            h.publish_caused(TrackKey::Script(ev.name), TrackValue::State(state), span.cause());
                         }
                         None => break,
                     },
@@ -101,10 +110,14 @@ impl TrackerHub {
     }
 
     fn publish(&self, key: TrackKey, value: TrackValue) {
+        self.publish_caused(key, value, Cause::none());
+    }
+
+    fn publish_caused(&self, key: TrackKey, value: TrackValue, cause: Cause) {
         if let Ok(mut i) = self.inner.lock() {
             i.values.insert(key.clone(), value);
         }
-        let _ = self.tx.send(TrackEvent { key, value });
+        let _ = self.tx.send(TrackEvent { key, value, cause });
     }
 
     /// Sets a value from outside (BFD sessions).
