@@ -85,6 +85,29 @@ impl ChildFactory<ObjectId, ChildSpec> for Factory {
         }
     }
 
+    fn update(
+        &mut self,
+        _key: &ObjectId,
+        _old: &ChildSpec,
+        new: &ChildSpec,
+        handle: &ChildHandle,
+    ) -> bool {
+        match new {
+            ChildSpec::Vrrp(spec) => match handle.addr::<InstanceActor>() {
+                // The actor applies it on its own thread; a change it cannot apply in place is
+                // reported, and the next reload replaces it (rare: socket-level settings).
+                Some(addr) => {
+                    if Self::needs_restart(_old, new) {
+                        return false;
+                    }
+                    addr.do_send(super::vrrp::instance::Reconfigure(spec.clone()));
+                    true
+                }
+                None => false,
+            },
+        }
+    }
+
     fn reload(&mut self) -> anyhow::Result<Vec<(ObjectId, ChildSpec)>> {
         let start = std::time::Instant::now();
         let span = crate::telemetry::transition_span(
@@ -103,6 +126,19 @@ impl ChildFactory<ObjectId, ChildSpec> for Factory {
 }
 
 impl Factory {
+    /// Socket-level settings that an instance cannot change in place.
+    fn needs_restart(old: &ChildSpec, new: &ChildSpec) -> bool {
+        let (ChildSpec::Vrrp(o), ChildSpec::Vrrp(n)) = (old, new);
+        let (o, n) = (&o.instance, &n.instance);
+        o.version != n.version
+            || o.unicast_src_ip != n.unicast_src_ip
+            || o.mcast_src_ip != n.mcast_src_ip
+            || o.mcast_dst_ip != n.mcast_dst_ip
+            || o.use_vmac != n.use_vmac
+            || o.unicast_ttl != n.unicast_ttl
+            || o.is_unicast() != n.is_unicast()
+    }
+
     fn reload_inner(&mut self) -> anyhow::Result<Vec<(ObjectId, ChildSpec)>> {
         let loaded = config::load(&self.path, &self.load);
         for d in loaded.diagnostics.iter() {
@@ -171,6 +207,11 @@ pub fn run(args: Args) -> i32 {
     };
     let arbiters = rt.arbiters();
     let cfg = loaded.config;
+    let watch_files = if args.no_config_watch {
+        Vec::new()
+    } else {
+        loaded.files.clone()
+    };
     let path = args.use_file.clone();
     let metrics_listen = args.metrics_listen;
     let started = rt.block_on(async move {
@@ -206,8 +247,23 @@ pub fn run(args: Args) -> i32 {
             }
             tracing::info!("started {} object(s)", r.started.len());
         }
+        let watcher = if watch_files.is_empty() {
+            None
+        } else {
+            match super::watch::watch(
+                &watch_files,
+                root.clone().recipient(),
+                std::time::Duration::from_millis(200),
+            ) {
+                Ok(w) => Some(w),
+                Err(e) => {
+                    tracing::warn!("cannot watch the configuration files: {e}");
+                    None
+                }
+            }
+        };
         let listener = listen_signals(root.recipient())?;
-        anyhow::Ok((listener, server))
+        anyhow::Ok((listener, server, watcher))
     });
     let _signals = match started {
         Ok(l) => l,

@@ -24,6 +24,7 @@ pub mod runtime;
 pub mod signals;
 pub mod supervise;
 pub mod vrrp;
+pub mod watch;
 
 pub use backoff::{Backoff, RestartPolicy};
 pub use durable::Durable;

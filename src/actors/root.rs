@@ -68,6 +68,14 @@ pub trait ChildFactory<K, C>: 'static {
         previous: Option<&ChildHandle>,
     ) -> anyhow::Result<ChildHandle>;
 
+    /// A child's config changed but its identity did not: apply `new` to the running child in
+    /// place (no restart, no state change) and return true, or return false to have it
+    /// replaced. The default replaces.
+    fn update(&mut self, key: &K, old: &C, new: &C, handle: &ChildHandle) -> bool {
+        let _ = (key, old, new, handle);
+        false
+    }
+
     /// SIGHUP: the new desired list, or an error (then the running config is kept).
     fn reload(&mut self) -> anyhow::Result<Vec<(K, C)>> {
         anyhow::bail!("reload is not supported")
@@ -126,6 +134,8 @@ pub struct ReconcileReport<K> {
     pub replaced: Vec<K>,
     /// Number of unchanged children (not touched).
     pub unchanged: usize,
+    /// Changed children updated in place (not restarted).
+    pub updated: Vec<K>,
     /// Keys whose start failed (not running now), with the error.
     pub failed: Vec<(K, String)>,
     /// Stopped/replaced keys that did not acknowledge `Shutdown` in time (ended anyway).
@@ -139,6 +149,7 @@ impl<K> Default for ReconcileReport<K> {
             stopped: Vec::new(),
             replaced: Vec::new(),
             unchanged: 0,
+            updated: Vec::new(),
             failed: Vec::new(),
             timed_out: Vec::new(),
         }
@@ -292,6 +303,12 @@ where
             let c = wanted.remove(&k).expect("ordered keys are in the map");
             match self.children.get(&k) {
                 Some(e) if e.config == c => report.unchanged += 1,
+                Some(e) if self.factory.update(&k, &e.config, &c, &e.handle) => {
+                    if let Some(e) = self.children.get_mut(&k) {
+                        e.config = c;
+                    }
+                    report.updated.push(k);
+                }
                 Some(_) => {
                     let e = self.children.remove(&k).expect("just looked up");
                     leaving.push((k.clone(), e, ShutdownReason::Replaced));
@@ -338,6 +355,7 @@ where
                     started = report.started.len(),
                     stopped = report.stopped.len(),
                     replaced = report.replaced.len(),
+                    updated = report.updated.len(),
                     unchanged = report.unchanged,
                     failed = report.failed.len(),
                     "reconciled children"

@@ -34,6 +34,8 @@ pub struct Loaded {
     pub config: Config,
     /// Errors and warnings, located.
     pub diagnostics: Diagnostics,
+    /// Every file read, and directories searched by includes (for change watching).
+    pub files: Vec<std::path::PathBuf>,
 }
 
 impl Loaded {
@@ -50,8 +52,10 @@ impl Loaded {
 /// Reads, preprocesses, parses and validates `path`. Never panics on any input.
 pub fn load(path: &Path, opts: &LoadOptions) -> Loaded {
     let mut d = Diagnostics::default();
-    let lines = preprocess::preprocess(path, &opts.preprocess, &mut d);
-    finish(&lines, opts, d)
+    let (lines, files) = preprocess::preprocess_files(path, &opts.preprocess, &mut d);
+    let mut l = finish(&lines, opts, d);
+    l.files = files;
+    l
 }
 
 /// Same as [`load`] on in-memory text named `name` (includes resolve relative to `name`).
@@ -71,5 +75,6 @@ fn finish(lines: &[preprocess::SourceLine], opts: &LoadOptions, mut d: Diagnosti
     Loaded {
         config,
         diagnostics: d,
+        files: Vec::new(),
     }
 }

@@ -55,6 +55,16 @@ pub fn preprocess(
     opts: &PreprocessOptions,
     diags: &mut Diagnostics,
 ) -> Vec<SourceLine> {
+    preprocess_files(path, opts, diags).0
+}
+
+/// Like [`preprocess`], also returning every file that was read and every directory an
+/// include pattern searched (for change watching).
+pub fn preprocess_files(
+    path: &Path,
+    opts: &PreprocessOptions,
+    diags: &mut Diagnostics,
+) -> (Vec<SourceLine>, Vec<PathBuf>) {
     let mut pp = Preprocessor {
         opts,
         params: HashMap::new(),
@@ -63,9 +73,13 @@ pub fn preprocess(
         rng: seed(),
         overflow: false,
         budget: 0,
+        files: Vec::new(),
+        include_dirs: Vec::new(),
     };
     pp.file(path, None, 0);
-    pp.out
+    let mut files = pp.files;
+    files.extend(pp.include_dirs);
+    (pp.out, files)
 }
 
 /// Preprocesses in-memory text as if it were the file `name` (used by tests and fuzzing).
@@ -83,6 +97,8 @@ pub fn preprocess_str(
         rng: seed(),
         overflow: false,
         budget: 0,
+        files: Vec::new(),
+        include_dirs: Vec::new(),
     };
     pp.text(Arc::from(name), Path::new(name), text, 0);
     pp.out
@@ -104,11 +120,16 @@ struct Preprocessor<'a> {
     overflow: bool,
     /// Substitutions left for the current source line (guards against exponential definitions).
     budget: usize,
+    /// Files read.
+    files: Vec<PathBuf>,
+    /// Directories searched by include patterns (a new matching file there is a change).
+    include_dirs: Vec<PathBuf>,
 }
 
 impl Preprocessor<'_> {
     fn file(&mut self, path: &Path, from: Option<&Location>, depth: usize) {
         let name: Arc<str> = Arc::from(path.display().to_string());
+        self.files.push(path.to_path_buf());
         let bytes = match std::fs::read(path) {
             Ok(b) => b,
             Err(e) => {

@@ -68,6 +68,7 @@ fn log_filter(opts: &LogOptions) -> EnvFilter {
 pub fn init_with(opts: &LogOptions, otel: Option<&Otel>) -> Result<(), String> {
     let console = (opts.console || opts.no_syslog).then(|| {
         tracing_subscriber::fmt::layer()
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
             .with_writer(std::io::stderr)
             .with_target(false)
             .with_filter(log_filter(opts))

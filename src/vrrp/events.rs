@@ -134,6 +134,10 @@ pub enum Event {
     FaultCleared,
     /// New effective priority from tracking (see [`super::priority::evaluate`]).
     PriorityChanged(u8),
+    /// Start as MASTER at once: the previous incarnation of this instance (before a
+    /// supervised restart or a reload) was MASTER and its addresses are still installed.
+    /// From Initialize only; otherwise ignored.
+    Resume,
 }
 
 /// Why a transition happened: the `reason` attribute of telemetry spans.
@@ -159,6 +163,8 @@ pub enum Reason {
     FaultCleared,
     /// Shut down.
     Shutdown,
+    /// Resumed MASTER after a restart or reload.
+    Resume,
 }
 
 impl Reason {
@@ -175,6 +181,7 @@ impl Reason {
             Reason::InterfaceDown => "interface_down",
             Reason::FaultCleared => "fault_cleared",
             Reason::Shutdown => "shutdown",
+            Reason::Resume => "resume",
         }
     }
 }

@@ -157,8 +157,28 @@ impl Instance {
             Event::FaultRaised(reason) => self.on_fault(reason, &mut out),
             Event::FaultCleared => self.on_fault_cleared(now, &mut out),
             Event::PriorityChanged(p) => self.on_priority(p, &mut out),
+            Event::Resume => {
+                if self.state == State::Initialize {
+                    self.become_master(now, Reason::Resume, &mut out);
+                }
+            }
         }
         out
+    }
+
+    /// Applies new parameters to the running instance (reload of a changed instance whose
+    /// identity — VRID, version, family — is the same). State and timers are kept; the new
+    /// values are used from the next timer on. The base priority is applied by the caller
+    /// through [`Event::PriorityChanged`] (tracking recomputes the effective priority).
+    pub fn update_params(&mut self, params: InstanceParams) {
+        let keep = (self.params.vrid, self.params.version, self.params.family);
+        if keep != (params.vrid, params.version, params.family) {
+            return;
+        }
+        if self.state == State::Master {
+            self.master_adver_int = params.advert_int;
+        }
+        self.params = params;
     }
 
     // ----- helpers -------------------------------------------------------------------

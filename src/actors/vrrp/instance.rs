@@ -46,8 +46,8 @@ pub struct TrackDef {
     pub reverse: bool,
 }
 
-/// The configuration a child is started with (compared on reload).
-#[derive(Clone, Debug, PartialEq)]
+/// The configuration a child is started with (compared on reload, locations ignored).
+#[derive(Clone, Debug)]
 pub struct InstanceSpec {
     /// The instance.
     pub instance: Arc<VrrpInstance>,
@@ -55,6 +55,29 @@ pub struct InstanceSpec {
     pub global: Arc<GlobalDefs>,
     /// Its trackers (own, plus its sync group's).
     pub trackers: Vec<TrackDef>,
+}
+
+impl PartialEq for InstanceSpec {
+    fn eq(&self, other: &Self) -> bool {
+        use crate::config::diff::same_ignoring_locations as same;
+        self.instance.name == other.instance.name
+            && self.trackers == other.trackers
+            && same(&*self.instance, &*other.instance)
+            && same(&*self.global, &*other.global)
+    }
+}
+
+/// Applies a changed configuration to the running instance; answers false when the change
+/// needs a restart (socket-level settings).
+#[derive(Message)]
+#[rtype(result = "bool")]
+pub struct Reconfigure(pub InstanceSpec);
+
+/// An address line without its location, for set differences.
+fn addr_key(a: &crate::config::model::AddressSpec) -> crate::config::model::AddressSpec {
+    let mut k = a.clone();
+    k.loc = Default::default();
+    k
 }
 
 /// Resolves the trackers of `i` (and of its sync group `g`) against the configuration.
@@ -407,7 +430,14 @@ impl InstanceActor {
             if out.effective != core.effective_priority() {
                 actions.extend(core.handle(now, Event::PriorityChanged(out.effective)));
             }
-            actions.extend(core.handle(now, Event::Startup));
+            let prev = self.durable.get();
+            if fault.is_none() && prev.state == Some(State::Master) && prev.vips_installed {
+                // A restart (or a replacement on reload) of a MASTER: carry on as MASTER at
+                // once, without a down timer, so the VIPs never move.
+                actions.extend(core.handle(now, Event::Resume));
+            } else {
+                actions.extend(core.handle(now, Event::Startup));
+            }
             self.started_core = true;
             self.faulted = fault;
         } else {
@@ -633,7 +663,12 @@ impl InstanceActor {
     }
 
     fn apply(&mut self, ctx: &mut Context<Self>, actions: Vec<Action>) {
+        // A resumed MASTER is not a new state for the outside world: no notify.
+        let resumed = actions.iter().any(|a| matches!(a, Action::Transition(t) if t.reason == crate::vrrp::events::Reason::Resume));
         for a in actions {
+            if resumed && matches!(a, Action::Notify { .. }) {
+                continue;
+            }
             match a {
                 Action::Transition(t) => {
                     if !self.cause.is_some() {
@@ -812,6 +847,106 @@ impl InstanceActor {
         }
     }
 
+    fn reconfigure(&mut self, ctx: &mut Context<Self>, new: InstanceSpec) -> bool {
+        let (o, n) = (&self.spec.instance, &new.instance);
+        if o.version != n.version
+            || o.unicast_src_ip != n.unicast_src_ip
+            || o.mcast_src_ip != n.mcast_src_ip
+            || o.mcast_dst_ip != n.mcast_dst_ip
+            || o.use_vmac != n.use_vmac
+            || o.unicast_ttl != n.unicast_ttl
+            || o.is_unicast() != n.is_unicast()
+        {
+            return false;
+        }
+        let old_set = self.virtual_set();
+        let installed = self.durable.get().vips_installed;
+        self.spec = new;
+        let i = self.spec.instance.clone();
+        self.vips = i.virtual_ipaddress.iter().map(|a| a.addr.addr()).collect();
+        self.auth = v2_auth(&i);
+        self.dsts = destinations(&i, &self.spec.global);
+        let new_set = self.virtual_set();
+        if installed {
+            let old_keys: Vec<_> = old_set.addresses.iter().map(addr_key).collect();
+            let new_keys: Vec<_> = new_set.addresses.iter().map(addr_key).collect();
+            let strip_r = |r: &crate::config::model::RouteSpec| {
+                let mut r = r.clone();
+                r.loc = Default::default();
+                r
+            };
+            let strip_u = |r: &crate::config::model::RuleSpec| {
+                let mut r = r.clone();
+                r.loc = Default::default();
+                r
+            };
+            let removed = VirtualSet {
+                ifname: old_set.ifname.clone(),
+                addresses: old_set
+                    .addresses
+                    .iter()
+                    .filter(|a| !new_keys.contains(&addr_key(a)))
+                    .cloned()
+                    .collect(),
+                routes: old_set
+                    .routes
+                    .iter()
+                    .filter(|r| !new_set.routes.iter().any(|x| strip_r(x) == strip_r(r)))
+                    .cloned()
+                    .collect(),
+                rules: old_set
+                    .rules
+                    .iter()
+                    .filter(|r| !new_set.rules.iter().any(|x| strip_u(x) == strip_u(r)))
+                    .cloned()
+                    .collect(),
+            };
+            let added = VirtualSet {
+                ifname: new_set.ifname.clone(),
+                addresses: new_set
+                    .addresses
+                    .iter()
+                    .filter(|a| !old_keys.contains(&addr_key(a)))
+                    .cloned()
+                    .collect(),
+                routes: new_set
+                    .routes
+                    .iter()
+                    .filter(|r| !old_set.routes.iter().any(|x| strip_r(x) == strip_r(r)))
+                    .cloned()
+                    .collect(),
+                rules: new_set
+                    .rules
+                    .iter()
+                    .filter(|r| !old_set.rules.iter().any(|x| strip_u(x) == strip_u(r)))
+                    .cloned()
+                    .collect(),
+            };
+            if !removed.addresses.is_empty()
+                || !removed.routes.is_empty()
+                || !removed.rules.is_empty()
+            {
+                self.kernel_op(KernelOp::Remove(removed));
+            }
+            if !added.addresses.is_empty() || !added.routes.is_empty() || !added.rules.is_empty() {
+                let n = added.addresses.len();
+                self.kernel_op(KernelOp::Add(added.clone()));
+                if n > 0 {
+                    let repeat = i
+                        .garp_master_repeat
+                        .unwrap_or(self.spec.global.vrrp_garp_master_repeat);
+                    self.kernel_op(KernelOp::Garp(added, repeat));
+                }
+            }
+        }
+        if let (Some(core), Some(src)) = (self.core.as_mut(), self.src) {
+            core.update_params(instance_params(&i, &self.spec.global, src));
+        }
+        tracing::info!(instance = %i.name, "configuration applied in place");
+        self.recompute(ctx);
+        true
+    }
+
     fn status(&self) -> Option<Status> {
         let core = self.core.as_ref();
         Some(Status {
@@ -865,6 +1000,14 @@ impl Handler<Packet> for InstanceActor {
 
     fn handle(&mut self, msg: Packet, ctx: &mut Context<Self>) {
         guarded(self, ctx, |act, ctx| act.receive(ctx, msg.0));
+    }
+}
+
+impl Handler<Reconfigure> for InstanceActor {
+    type Result = bool;
+
+    fn handle(&mut self, msg: Reconfigure, ctx: &mut Context<Self>) -> bool {
+        guarded(self, ctx, |act, ctx| act.reconfigure(ctx, msg.0)).unwrap_or(false)
     }
 }
 
