@@ -345,6 +345,9 @@ impl Instance {
                     self.set_timer(Timer::PreemptDelay, now + delay, out);
                 }
             }
+        } else if self.params.preempt_immediately {
+            // Lower priority master and we preempt: take over now.
+            self.become_master(now, Reason::PreemptedLowerPriorityMaster, out);
         } else {
             // Lower priority master and we preempt: discard, let the down timer run out.
             self.master = Some(MasterInfo {

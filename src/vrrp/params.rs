@@ -81,6 +81,11 @@ pub struct InstanceParams {
     pub higher_prio_send_advert: bool,
     /// GARP / NA schedule.
     pub garp: GarpParams,
+    /// A preempting backup that hears a lower priority master takes over at once instead of
+    /// letting Master_Down_Interval run out (RFC 5798 and keepalived wait). It would win
+    /// anyway; this makes failover after a tracker (e.g. `track_bfd`) lowers the master's
+    /// priority take one advert instead of three intervals.
+    pub preempt_immediately: bool,
     /// Our primary address (the advert source) for equal-priority tie-breaks.
     pub primary_addr: IpAddr,
 }
@@ -132,6 +137,7 @@ impl InstanceParams {
             lower_prio_no_advert: false,
             higher_prio_send_advert: false,
             garp: GarpParams::default(),
+            preempt_immediately: true,
             primary_addr,
         }
     }

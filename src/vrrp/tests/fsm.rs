@@ -29,6 +29,8 @@ fn ip(last: u8) -> IpAddr {
 /// Our router is 10.0.0.5; peers below/above compare lower/higher.
 fn params(version: Version, priority: u8, advert_int: Duration) -> InstanceParams {
     let mut p = InstanceParams::new(51, version, priority, advert_int, ip(5));
+    // These tests pin RFC 5798 / keepalived timing: a backup waits out Master_Down_Interval.
+    p.preempt_immediately = false;
     // Most tests do not care about GARP: no bursts, no timers.
     p.garp = GarpParams {
         master_delay: Duration::ZERO,
@@ -947,4 +949,50 @@ fn lan_preempt_and_nopreempt() {
     lan.apply(at_ms(100), 1, Event::Startup);
     lan.run_until(at_ms(1000));
     assert_eq!(lan.states(), vec![State::Master, State::Backup]);
+}
+
+#[test]
+fn preempt_immediately_takes_over_on_the_first_lower_priority_advert() {
+    let mut p = params(Version::V3, 150, ms(10));
+    p.preempt_immediately = true;
+    let mut i = started(p);
+    // The master's priority dropped (e.g. track_bfd): its next advert says 100 < 150.
+    let a = i.handle(at_ms(5), advert(9, 100, ms(10)));
+    assert_eq!(a[0], tr(State::Backup, State::Master, Reason::PreemptedLowerPriorityMaster, 150));
+    assert!(a.contains(&Action::SendAdvert { priority: 150 }));
+    assert!(a.contains(&Action::AddVips));
+    assert_eq!(i.state(), State::Master);
+    // nopreempt still waits.
+    let mut p = params(Version::V3, 150, ms(10));
+    p.preempt_immediately = true;
+    p.preempt = false;
+    let mut i = started(p);
+    i.handle(at_ms(5), advert(9, 100, ms(10)));
+    assert_eq!(i.state(), State::Backup);
+    // An equal or higher priority master is followed as usual.
+    let mut p = params(Version::V3, 150, ms(10));
+    p.preempt_immediately = true;
+    let mut i = started(p);
+    i.handle(at_ms(5), advert(9, 200, ms(10)));
+    assert_eq!(i.state(), State::Backup);
+}
+
+#[test]
+fn resume_goes_master_at_once_and_update_params_keeps_state() {
+    let mut i = Instance::new(params(Version::V3, 100, ms(10)));
+    let a = i.handle(at_ms(0), Event::Resume);
+    assert_eq!(a[0], tr(State::Initialize, State::Master, Reason::Resume, 100));
+    assert!(a.contains(&Action::SendAdvert { priority: 100 }));
+    // A second Resume (not from Initialize) does nothing.
+    assert!(i.handle(at_ms(1), Event::Resume).is_empty());
+    let mut p = params(Version::V3, 100, ms(20));
+    p.preempt = false;
+    i.update_params(p);
+    assert_eq!(i.state(), State::Master);
+    assert_eq!(i.master_adver_int(), ms(20));
+    // Identity changes are refused.
+    let mut q = params(Version::V3, 100, ms(20));
+    q.vrid = 9;
+    i.update_params(q);
+    assert_eq!(i.params().vrid, 51);
 }
