@@ -146,7 +146,11 @@ struct Cut {
 /// command), checks FRR Down, restores and waits for Up on both sides.
 fn cut_and_restore(lab: &Lab, ours: &NsBfd, frr: &Frr, names: &[(&str, &str)]) -> Cut {
     for (n, _) in names {
-        assert!(ours.wait_state(n, State::Up, Duration::from_secs(10)).is_some(), "{n} not Up before the cut");
+        assert!(
+            ours.wait_state(n, State::Up, Duration::from_secs(10))
+                .is_some(),
+            "{n} not Up before the cut"
+        );
     }
     let t0 = Instant::now();
     lab.set_port(2, false);
@@ -160,19 +164,43 @@ fn cut_and_restore(lab: &Lab, ours: &NsBfd, frr: &Frr, names: &[(&str, &str)]) -
         res.push((n.to_string(), at.saturating_duration_since(t0)));
     }
     for (_, peer) in names {
-        assert!(frr.wait_status(peer, "down", Duration::from_secs(3)), "FRR {peer} not down after the cut");
+        assert!(
+            frr.wait_status(peer, "down", Duration::from_secs(3)),
+            "FRR {peer} not down after the cut"
+        );
     }
     lab.set_port(2, true);
     for (n, peer) in names {
-        assert!(ours.wait_state(n, State::Up, Duration::from_secs(10)).is_some(), "{n} not Up after restore");
-        assert!(frr.wait_status(peer, "up", Duration::from_secs(5)), "FRR {peer} not up after restore");
+        assert!(
+            ours.wait_state(n, State::Up, Duration::from_secs(10))
+                .is_some(),
+            "{n} not Up after restore"
+        );
+        assert!(
+            frr.wait_status(peer, "up", Duration::from_secs(5)),
+            "FRR {peer} not up after restore"
+        );
     }
     Cut { ours: res }
 }
 
 fn tshark_count(pcap: &Path, filter: &str) -> usize {
-    let o = run(&["tshark", "-n", "-r", &pcap.display().to_string(), "-Y", filter, "-T", "fields", "-e", "frame.number"]);
-    String::from_utf8_lossy(&o.stdout).lines().filter(|l| !l.trim().is_empty()).count()
+    let o = run(&[
+        "tshark",
+        "-n",
+        "-r",
+        &pcap.display().to_string(),
+        "-Y",
+        filter,
+        "-T",
+        "fields",
+        "-e",
+        "frame.number",
+    ]);
+    String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .count()
 }
 
 #[test]
@@ -188,10 +216,27 @@ fn frr_bfdd_interop_ipv4_ipv6() {
     std::fs::write(&pcap, b"").unwrap();
     must(&["chmod", "666", &pcap.display().to_string()]);
     let p = pcap.display().to_string();
-    lab.spawn(2, "tshark", &["tshark", "-ni", "eth0", "-f", "udp port 3784", "-w", &p, "-q"]);
+    lab.spawn(
+        2,
+        "tshark",
+        &[
+            "tshark",
+            "-ni",
+            "eth0",
+            "-f",
+            "udp port 3784",
+            "-w",
+            &p,
+            "-q",
+        ],
+    );
     std::thread::sleep(Duration::from_secs(1));
 
-    let frr = Frr::start(&mut lab, 2, &frr_conf(&[(a4.clone(), b4.clone()), (a6.clone(), b6.clone())], 50, 3));
+    let frr = Frr::start(
+        &mut lab,
+        2,
+        &frr_conf(&[(a4.clone(), b4.clone()), (a6.clone(), b6.clone())], 50, 3),
+    );
     let mut ours = NsBfd::start(lab.ns(1));
     let mut events = ours.registry.subscribe();
     let v4: IpAddr = b4.parse().unwrap();
@@ -204,9 +249,18 @@ fn frr_bfdd_interop_ipv4_ipv6() {
     // --- Up both ways at 50 ms x 3.
     for (n, peer) in names {
         let up = ours.wait_state(n, State::Up, Duration::from_secs(10));
-        assert!(up.is_some(), "{n} never came Up: {:?}\nbfdd: {}", ours.status(n), lab.log("bfdd"));
+        assert!(
+            up.is_some(),
+            "{n} never came Up: {:?}\nbfdd: {}",
+            ours.status(n),
+            lab.log("bfdd")
+        );
         println!("{n}: Up after {:?}", up.unwrap() - t_start);
-        assert!(frr.wait_status(peer, "up", Duration::from_secs(5)), "FRR {peer}: {:?}", frr.peer(peer));
+        assert!(
+            frr.wait_status(peer, "up", Duration::from_secs(5)),
+            "FRR {peer}: {:?}",
+            frr.peer(peer)
+        );
         let fp = frr.peer(peer).unwrap();
         assert_eq!(fp["remote-receive-interval"], 50, "{fp}");
         assert_eq!(fp["remote-transmit-interval"], 50, "{fp}");
@@ -214,7 +268,11 @@ fn frr_bfdd_interop_ipv4_ipv6() {
         let st = ours.status(n).session.unwrap();
         assert_eq!(st.remote.desired_min_tx, Duration::from_millis(50));
         assert_eq!(st.detection_time, Some(Duration::from_millis(150)));
-        assert_eq!(fp["remote-id"].as_u64(), Some(u64::from(st.local_discr)), "{fp}");
+        assert_eq!(
+            fp["remote-id"].as_u64(),
+            Some(u64::from(st.local_discr)),
+            "{fp}"
+        );
     }
     // Start-up events (AdminDown -> Down -> Init/Up) are not flaps.
     let _ = downs(&mut events);
@@ -232,8 +290,14 @@ fn frr_bfdd_interop_ipv4_ipv6() {
     println!("50 ms x 3 link cut -> Down: {cuts50:?}");
     for (n, d) in &cuts50 {
         // Detection time 150 ms; the cut command itself and scheduling add a few ms.
-        assert!(*d >= Duration::from_millis(100), "{n}: Down before the detection time: {d:?}");
-        assert!(*d <= Duration::from_millis(150 + 60), "{n}: Down too late: {d:?}");
+        assert!(
+            *d >= Duration::from_millis(100),
+            "{n}: Down before the detection time: {d:?}"
+        );
+        assert!(
+            *d <= Duration::from_millis(150 + 60),
+            "{n}: Down too late: {d:?}"
+        );
     }
     let _ = downs(&mut events);
 
@@ -241,7 +305,9 @@ fn frr_bfdd_interop_ipv4_ipv6() {
     for (n, peer) in names {
         ours.set_params(n, params(100, 3));
         let ok = lab.wait_for(Duration::from_secs(3), || {
-            frr.peer(peer).is_some_and(|p| p["remote-transmit-interval"] == 100 && p["remote-receive-interval"] == 100)
+            frr.peer(peer).is_some_and(|p| {
+                p["remote-transmit-interval"] == 100 && p["remote-receive-interval"] == 100
+            })
         });
         assert!(ok, "FRR did not take our new timers: {:?}", frr.peer(peer));
         let st = ours.status(n).session.unwrap();
@@ -252,9 +318,15 @@ fn frr_bfdd_interop_ipv4_ipv6() {
     }
     // --- Poll/Final from FRR's side: transmit-interval 200.
     for (n, peer) in names {
-        frr.configure(peer, if n == "frr4" { &b4 } else { &b6 }, &["transmit-interval 200"]);
+        frr.configure(
+            peer,
+            if n == "frr4" { &b4 } else { &b6 },
+            &["transmit-interval 200"],
+        );
         let ok = lab.wait_for(Duration::from_secs(3), || {
-            ours.status(n).session.is_some_and(|s| s.remote.desired_min_tx == Duration::from_millis(200))
+            ours.status(n)
+                .session
+                .is_some_and(|s| s.remote.desired_min_tx == Duration::from_millis(200))
         });
         assert!(ok, "{n}: FRR's new interval not seen: {:?}", ours.status(n));
         let st = ours.status(n).session.unwrap();
@@ -266,19 +338,30 @@ fn frr_bfdd_interop_ipv4_ipv6() {
 
     // --- 10 ms x 3 (measured; asserted loosely).
     for (n, peer) in names {
-        frr.configure(peer, if n == "frr4" { &b4 } else { &b6 }, &["transmit-interval 10", "receive-interval 10"]);
+        frr.configure(
+            peer,
+            if n == "frr4" { &b4 } else { &b6 },
+            &["transmit-interval 10", "receive-interval 10"],
+        );
         ours.set_params(n, params(10, 3));
     }
     std::thread::sleep(Duration::from_secs(1));
     let _ = downs(&mut events);
     for (n, _) in names {
         let st = ours.status(n).session.unwrap();
-        println!("{n} at 10 ms: {:?} detection {:?} tx {:?}", st.state, st.detection_time, st.tx_interval);
+        println!(
+            "{n} at 10 ms: {:?} detection {:?} tx {:?}",
+            st.state, st.detection_time, st.tx_interval
+        );
     }
     let t = Instant::now();
     std::thread::sleep(Duration::from_secs(5));
     let flaps10 = downs(&mut events);
-    println!("10 ms x 3: {} Down event(s) in {:?} of steady state: {flaps10:?}", flaps10.len(), t.elapsed());
+    println!(
+        "10 ms x 3: {} Down event(s) in {:?} of steady state: {flaps10:?}",
+        flaps10.len(),
+        t.elapsed()
+    );
     let mut cuts10 = Vec::new();
     for _ in 0..5 {
         // A flap may be in progress: cut_and_restore waits for Up first.
@@ -288,14 +371,23 @@ fn frr_bfdd_interop_ipv4_ipv6() {
     }
     let mut d10: Vec<Duration> = cuts10.iter().map(|c| c.1).collect();
     d10.sort();
-    println!("10 ms x 3 link cut -> Down: {cuts10:?}; median {:?}", d10[d10.len() / 2]);
+    println!(
+        "10 ms x 3 link cut -> Down: {cuts10:?}; median {:?}",
+        d10[d10.len() / 2]
+    );
     for (n, d) in &cuts10 {
-        assert!(*d <= Duration::from_millis(500), "{n}: 10 ms session Down after {d:?}");
+        assert!(
+            *d <= Duration::from_millis(500),
+            "{n}: 10 ms session Down after {d:?}"
+        );
     }
 
     // --- Removal: AdminDown reaches FRR (diag "neighbor signaled down" there, no timeout).
     ours.remove("frr4");
-    assert!(frr.wait_status(&a4, "down", Duration::from_secs(2)), "FRR did not see AdminDown");
+    assert!(
+        frr.wait_status(&a4, "down", Duration::from_secs(2)),
+        "FRR did not see AdminDown"
+    );
     let fp = frr.peer(&a4).unwrap();
     println!("FRR after our AdminDown: {fp}");
     assert_eq!(fp["remote-diagnostic"], "administratively down", "{fp}");
@@ -307,7 +399,10 @@ fn frr_bfdd_interop_ipv4_ipv6() {
     lab.wait_exit("tshark", Duration::from_secs(5));
     let from_us = format!("(ip.src=={a4} || ipv6.src=={a6}) && bfd");
     let total = tshark_count(&pcap, &from_us);
-    let bad = tshark_count(&pcap, &format!("{from_us} && (_ws.malformed || _ws.expert.severity == error)"));
+    let bad = tshark_count(
+        &pcap,
+        &format!("{from_us} && (_ws.malformed || _ws.expert.severity == error)"),
+    );
     let wrong_hdr = tshark_count(
         &pcap,
         // Per family: a missing field makes `!=` true in recent Wireshark.

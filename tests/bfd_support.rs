@@ -92,9 +92,7 @@ impl NsBfd {
     /// The actor's status.
     pub fn status(&self, name: &str) -> BfdSessionStatus {
         let addr = self.handle(name).addr::<BfdSessionActor>().unwrap();
-        self.rt.block_on(addr.send(GetStatus))
-            .unwrap()
-            .unwrap()
+        self.rt.block_on(addr.send(GetStatus)).unwrap().unwrap()
     }
 
     /// New timers on the running session.
@@ -113,7 +111,8 @@ impl NsBfd {
     pub fn remove(&mut self, name: &str) {
         if let Some(i) = self.handles.iter().position(|(n, _)| n == name) {
             let (_, h) = self.handles.remove(i);
-            self.rt.block_on(h.shutdown(ShutdownReason::Removed, Duration::from_secs(2)));
+            self.rt
+                .block_on(h.shutdown(ShutdownReason::Removed, Duration::from_secs(2)));
             h.terminate();
         }
     }

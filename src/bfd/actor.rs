@@ -224,8 +224,8 @@ pub struct BfdSessionActor {
     registry: BfdRegistry,
     durable: Durable<BfdDurable>,
     discr: u32,
-    /// The discriminator and registry entry now belong to a successor.
-    handed_over: bool,
+    /// The discriminator and registry entry were released, or now belong to a successor.
+    released: bool,
     session: Option<Session>,
     tx: Option<TxSocket>,
     reg: Option<Registration>,
@@ -287,7 +287,7 @@ impl BfdSessionActor {
             registry,
             durable,
             discr,
-            handed_over: false,
+            released: false,
             session: None,
             tx: None,
             reg: None,
@@ -326,11 +326,7 @@ impl BfdSessionActor {
             }
         }
         if self.reg.is_none() {
-            match dispatch::register(
-                self.discr,
-                self.spec.peer_key(),
-                ctx.address().recipient(),
-            ) {
+            match dispatch::register(self.discr, self.spec.peer_key(), ctx.address().recipient()) {
                 Ok(r) => self.reg = Some(r),
                 Err(e) => return self.retry_later(ctx, format!("cannot receive: {e}")),
             }
@@ -359,7 +355,11 @@ impl BfdSessionActor {
                     }
                 }
                 if s.params() != &self.spec.params {
-                    actions.extend(s.handle(Event::SetParams(&self.spec.params), now, &mut self.rng));
+                    actions.extend(s.handle(
+                        Event::SetParams(&self.spec.params),
+                        now,
+                        &mut self.rng,
+                    ));
                 }
                 let enable = !self.spec.disabled && s.state() == State::AdminDown;
                 let disable = self.spec.disabled && s.state() != State::AdminDown;
@@ -549,7 +549,7 @@ impl BfdSessionActor {
                 d.inherit = true;
                 d.handover = session.map(|s| (key, s));
             });
-            self.handed_over = true;
+            self.released = true;
         } else if let Some(s) = self.session.as_mut() {
             if s.state() != State::AdminDown {
                 let actions = s.handle(Event::Disable, Instant::now(), &mut self.rng);
@@ -562,6 +562,11 @@ impl BfdSessionActor {
                 self.cancel_all(ctx);
             }
         }
+        if reason != ShutdownReason::Replaced && !self.released {
+            self.registry.remove(&self.spec.name);
+            self.registry.release_discr(self.discr);
+            self.released = true;
+        }
         self.reg = None;
         self.tx = None;
     }
@@ -569,7 +574,7 @@ impl BfdSessionActor {
 
 impl Drop for BfdSessionActor {
     fn drop(&mut self) {
-        if !self.handed_over {
+        if !self.released {
             self.registry.remove(&self.spec.name);
             self.registry.release_discr(self.discr);
         }

@@ -28,8 +28,8 @@ pub mod timers;
 mod tests;
 
 pub use actor::{
-    bfd_children, start_session, start_session_with, BfdDurable, BfdSessionActor,
-    BfdSessionStatus, BfdSpec, BFD_STAGE,
+    bfd_children, start_session, start_session_with, BfdDurable, BfdSessionActor, BfdSessionStatus,
+    BfdSpec, BFD_STAGE,
 };
 pub use packet::{AuthSection, ControlPacket, DecodeError, Diag, Flags, State};
 pub use params::SessionParams;

@@ -212,10 +212,7 @@ fn sockaddr_to_std(ss: &libc::sockaddr_storage) -> Option<SocketAddr> {
                 unsafe { &*(ss as *const libc::sockaddr_storage).cast() };
             let a = Ipv6Addr::from(sin6.sin6_addr.s6_addr);
             // A v4-mapped source cannot occur on a V6ONLY socket, but normalise anyway.
-            let ip = a
-                .to_ipv4_mapped()
-                .map(IpAddr::V4)
-                .unwrap_or(IpAddr::V6(a));
+            let ip = a.to_ipv4_mapped().map(IpAddr::V4).unwrap_or(IpAddr::V6(a));
             Some(SocketAddr::new(ip, u16::from_be(sin6.sin6_port)))
         }
         _ => None,
@@ -314,8 +311,14 @@ mod tests {
     fn tx_socket_uses_the_rfc5881_source_port_range_and_ttl() {
         let mut rng = SplitMix64(7);
         let peer: SocketAddr = "127.0.0.1:3784".parse().unwrap();
-        let tx = TxSocket::open(peer, Some("127.0.0.1".parse().unwrap()), 255, None, &mut rng)
-            .unwrap();
+        let tx = TxSocket::open(
+            peer,
+            Some("127.0.0.1".parse().unwrap()),
+            255,
+            None,
+            &mut rng,
+        )
+        .unwrap();
         assert!(tx.local().port() >= 49152, "{:?}", tx.local());
         assert_eq!(tx.sock.ttl_v4().unwrap(), 255);
         assert_eq!(tx.sock.tos_v4().unwrap(), 0xc0);
