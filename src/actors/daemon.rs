@@ -20,10 +20,36 @@ use std::sync::Arc;
 pub enum ChildSpec {
     /// A VRRP instance.
     Vrrp(InstanceSpec),
+    /// A BFD session.
+    Bfd(crate::bfd::BfdSpec),
+}
+
+/// Which subsystems run (`-P`, `-C`, `-B`).
+#[derive(Clone, Copy, Debug)]
+pub struct Subsystems {
+    /// VRRP.
+    pub vrrp: bool,
+    /// BFD.
+    pub bfd: bool,
 }
 
 /// The desired children for a configuration.
-pub fn children(cfg: &Config) -> Vec<(ObjectId, ChildSpec)> {
+pub fn children(cfg: &Config, subsystems: Subsystems) -> Vec<(ObjectId, ChildSpec)> {
+    let mut out = Vec::new();
+    if subsystems.bfd {
+        out.extend(
+            crate::bfd::bfd_children(cfg)
+                .into_iter()
+                .map(|(name, spec)| (ObjectId::BfdInstance(name), ChildSpec::Bfd(spec))),
+        );
+    }
+    if subsystems.vrrp {
+        out.extend(vrrp_children(cfg));
+    }
+    out
+}
+
+fn vrrp_children(cfg: &Config) -> Vec<(ObjectId, ChildSpec)> {
     let global = Arc::new(cfg.global.clone());
     cfg.instances
         .iter()
@@ -53,6 +79,9 @@ pub fn children(cfg: &Config) -> Vec<(ObjectId, ChildSpec)> {
 /// Starts children on the right arbiter and reloads the configuration.
 pub struct Factory {
     vrrp: ArbiterHandle,
+    bfd: ArbiterHandle,
+    registry: crate::bfd::BfdRegistry,
+    subsystems: Subsystems,
     kernel: Arc<dyn Kernel>,
     hub: TrackerHub,
     notifier: Arc<super::vrrp::notifier::Notifier>,
@@ -82,6 +111,9 @@ impl ChildFactory<ObjectId, ChildSpec> for Factory {
                 })?;
                 Ok(h.with_durable(durable))
             }
+            ChildSpec::Bfd(spec) => {
+                crate::bfd::start_session(&self.bfd, spec.clone(), self.registry.clone(), previous)
+            }
         }
     }
 
@@ -105,6 +137,8 @@ impl ChildFactory<ObjectId, ChildSpec> for Factory {
                 }
                 None => false,
             },
+            // A BFD session hands itself over to its replacement without a flap.
+            ChildSpec::Bfd(_) => false,
         }
     }
 
@@ -128,7 +162,9 @@ impl ChildFactory<ObjectId, ChildSpec> for Factory {
 impl Factory {
     /// Socket-level settings that an instance cannot change in place.
     fn needs_restart(old: &ChildSpec, new: &ChildSpec) -> bool {
-        let (ChildSpec::Vrrp(o), ChildSpec::Vrrp(n)) = (old, new);
+        let (ChildSpec::Vrrp(o), ChildSpec::Vrrp(n)) = (old, new) else {
+            return true;
+        };
         let (o, n) = (&o.instance, &n.instance);
         o.version != n.version
             || o.unicast_src_ip != n.unicast_src_ip
@@ -153,8 +189,32 @@ impl Factory {
         }
         tracing::info!("reloading {}", self.path.display());
         self.hub.reconcile(&loaded.config);
-        Ok(children(&loaded.config))
+        Ok(children(&loaded.config, self.subsystems))
     }
+}
+
+/// Feeds BFD session states into the tracker hub (`track_bfd`).
+fn feed_bfd(registry: &crate::bfd::BfdRegistry, hub: &TrackerHub) {
+    use super::vrrp::trackers::{TrackKey, TrackValue};
+    use crate::track::priority::TrackerState;
+    let mut rx = registry.subscribe();
+    let hub = hub.clone();
+    tokio::spawn(async move {
+        loop {
+            match rx.recv().await {
+                Ok(ev) => {
+                    let s = if ev.up {
+                        TrackerState::Up
+                    } else {
+                        TrackerState::Down
+                    };
+                    hub.set(TrackKey::Bfd(ev.name), TrackValue::State(s));
+                }
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
+            }
+        }
+    });
 }
 
 /// Runs the daemon in the foreground until SIGTERM/SIGINT.
@@ -214,14 +274,21 @@ pub fn run(args: Args) -> i32 {
     };
     let path = args.use_file.clone();
     let metrics_listen = args.metrics_listen;
+    // keepalived: -P only VRRP, -C only checkers, -B no BFD.
+    let subsystems = Subsystems {
+        vrrp: !args.check || args.vrrp,
+        bfd: !args.no_bfd && (!args.check || args.vrrp),
+    };
     let started = rt.block_on(async move {
         let (netlink, _task) =
             crate::netlink::spawn(crate::netlink::NetlinkConfig::default()).await?;
         let kernel: Arc<dyn Kernel> =
             Arc::new(super::vrrp::netlink_kernel::NetlinkKernel::new(netlink));
         let hub = TrackerHub::start(&cfg);
-        let notifier = super::vrrp::notifier::Notifier::new(&cfg.global);
         let metrics = Arc::new(crate::telemetry::Metrics::new());
+        let registry = crate::bfd::BfdRegistry::with_metrics(metrics.clone());
+        feed_bfd(&registry, &hub);
+        let notifier = super::vrrp::notifier::Notifier::new(&cfg.global);
         let server = match metrics_listen {
             Some(addr) => {
                 let s = crate::telemetry::http::MetricsServer::bind(addr, metrics.clone()).await?;
@@ -232,6 +299,9 @@ pub fn run(args: Args) -> i32 {
         };
         let factory = Factory {
             vrrp: arbiters.get(Domain::Vrrp).clone(),
+            bfd: arbiters.get(Domain::Bfd).clone(),
+            registry,
+            subsystems,
             kernel,
             hub,
             notifier,
@@ -240,7 +310,7 @@ pub fn run(args: Args) -> i32 {
             load,
         };
         let root = actix::Actor::start(Root::new(factory, RootOptions::default()));
-        let report = root.send(Reconcile(children(&cfg))).await?;
+        let report = root.send(Reconcile(children(&cfg, subsystems))).await?;
         if let Ok(r) = &report {
             for (k, e) in &r.failed {
                 tracing::error!("{k}: failed to start: {e}");

@@ -958,7 +958,15 @@ fn preempt_immediately_takes_over_on_the_first_lower_priority_advert() {
     let mut i = started(p);
     // The master's priority dropped (e.g. track_bfd): its next advert says 100 < 150.
     let a = i.handle(at_ms(5), advert(9, 100, ms(10)));
-    assert_eq!(a[0], tr(State::Backup, State::Master, Reason::PreemptedLowerPriorityMaster, 150));
+    assert_eq!(
+        a[0],
+        tr(
+            State::Backup,
+            State::Master,
+            Reason::PreemptedLowerPriorityMaster,
+            150
+        )
+    );
     assert!(a.contains(&Action::SendAdvert { priority: 150 }));
     assert!(a.contains(&Action::AddVips));
     assert_eq!(i.state(), State::Master);
@@ -981,7 +989,10 @@ fn preempt_immediately_takes_over_on_the_first_lower_priority_advert() {
 fn resume_goes_master_at_once_and_update_params_keeps_state() {
     let mut i = Instance::new(params(Version::V3, 100, ms(10)));
     let a = i.handle(at_ms(0), Event::Resume);
-    assert_eq!(a[0], tr(State::Initialize, State::Master, Reason::Resume, 100));
+    assert_eq!(
+        a[0],
+        tr(State::Initialize, State::Master, Reason::Resume, 100)
+    );
     assert!(a.contains(&Action::SendAdvert { priority: 100 }));
     // A second Resume (not from Initialize) does nothing.
     assert!(i.handle(at_ms(1), Event::Resume).is_empty());
