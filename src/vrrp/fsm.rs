@@ -156,7 +156,7 @@ impl Instance {
             Event::Shutdown => self.on_shutdown(&mut out),
             Event::FaultRaised(reason) => self.on_fault(reason, &mut out),
             Event::FaultCleared => self.on_fault_cleared(now, &mut out),
-            Event::PriorityChanged(p) => self.on_priority(p, &mut out),
+            Event::PriorityChanged(p) => self.on_priority(now, p, &mut out),
             Event::Resume => {
                 if self.state == State::Initialize {
                     self.become_master(now, Reason::Resume, &mut out);
@@ -516,7 +516,7 @@ impl Instance {
         }
     }
 
-    fn on_priority(&mut self, requested: u8, out: &mut Vec<Action>) {
+    fn on_priority(&mut self, now: Instant, requested: u8, out: &mut Vec<Action>) {
         if self.params.is_owner() {
             return;
         }
@@ -537,6 +537,13 @@ impl Instance {
                 };
                 self.set_timer(Timer::MasterDown, at, out);
             }
+        } else if self.state == State::Master {
+            // Tell the backups now (as keepalived does): a preempting backup with a higher
+            // priority takes over on this advert instead of a full interval later.
+            out.push(Action::SendAdvert {
+                priority: self.effective_priority,
+            });
+            self.set_timer(Timer::Advert, now + self.params.advert_int, out);
         }
     }
 }

@@ -737,7 +737,11 @@ fn priority_change_in_backup_shifts_down_timer_by_skew_delta() {
 #[test]
 fn priority_change_in_master_shows_in_next_advert() {
     let mut i = master(params(Version::V3, 100, ms(10)));
-    assert!(i.handle(at_ms(50), Event::PriorityChanged(90)).is_empty());
+    // A master advertises a changed priority at once and restarts its advert timer.
+    assert_eq!(
+        i.handle(at_ms(50), Event::PriorityChanged(90)),
+        [Action::SendAdvert { priority: 90 }, Action::SetTimer { timer: Timer::Advert, at: at_ms(60) }]
+    );
     let next = i.deadline(Timer::Advert).unwrap();
     let a = i.handle(next, Event::TimerExpired(Timer::Advert));
     assert_eq!(a[0], Action::SendAdvert { priority: 90 });
