@@ -32,6 +32,16 @@ fn logs(lab: &Lab, names: &[&str]) -> String {
         .collect()
 }
 
+/// The state of the instance after its last logged transition (`VRRP_Instance(..) A -> B`).
+fn last_state(lab: &Lab, name: &str) -> Option<String> {
+    lab.log(name)
+        .lines()
+        .filter(|l| l.contains("VRRP_Instance("))
+        .filter_map(|l| l.split_once(" -> ").map(|(_, r)| r))
+        .filter_map(|r| r.split_whitespace().next().map(str::to_string))
+        .next_back()
+}
+
 /// Writes `hN.conf` for a VRRPv3 IPv4 instance and starts our daemon `hN` with it.
 fn start(lab: &mut Lab, i: usize, prio: u8, advert: &str, vip: &str, extra: &str) {
     let text = lab::vrrp_conf("", VRID, prio, 3, advert, &[format!("{vip}/24")], extra);
@@ -203,6 +213,13 @@ fn sigterm_master_sends_priority_0_backup_takes_over_at_once() {
         lab.wait_for(Duration::from_secs(15), || lab.owners(&vip) == vec![1]),
         "h1 should own {vip}: {:?}\n{}",
         lab.owners(&vip),
+        logs(&lab, &names)
+    );
+    assert!(
+        lab.wait_for(Duration::from_secs(5), || last_state(&lab, "h2").as_deref()
+            == Some("BACKUP")),
+        "h2 is not in BACKUP (last state {:?})\n{}",
+        last_state(&lab, "h2"),
         logs(&lab, &names)
     );
     let t0 = Instant::now();
