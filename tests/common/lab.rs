@@ -370,3 +370,60 @@ pub fn vrrp_conf(
         "global_defs {{\n    router_id lab\n    {extra_global}\n}}\nvrrp_instance VI_{vrid} {{\n    state BACKUP\n    interface eth0\n    virtual_router_id {vrid}\n    priority {prio}\n    version {version}\n    advert_int {advert}\n{extra}\n    virtual_ipaddress {{\n{vips}    }}\n}}\n"
     )
 }
+
+// ---- Helpers added for the VRRP behaviour tests (tests/vrrp_*.rs). ----
+
+impl Lab {
+    /// Attaches (or detaches) host i's port to the bridge. Detached, both ends stay up: the
+    /// host keeps its carrier but hears nobody (a split network rather than a dead host).
+    pub fn set_bridged(&self, i: usize, attached: bool) {
+        let port = &self.hosts[i - 1].port;
+        if attached {
+            must(&["ip", "-n", &self.sw, "link", "set", port, "master", "br0"]);
+        } else {
+            must(&["ip", "-n", &self.sw, "link", "set", port, "nomaster"]);
+        }
+    }
+
+    /// Polls `cond` every 10 ms for `window`; true when it held at every poll. The negative
+    /// counterpart of [`Lab::wait_for`]: "nothing happens during this bounded window".
+    pub fn holds_for(&self, window: Duration, mut cond: impl FnMut() -> bool) -> bool {
+        let deadline = Instant::now() + window;
+        loop {
+            if !cond() {
+                return false;
+            }
+            if Instant::now() > deadline {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// True while the process started as `name` has not exited (not gone, not a zombie).
+    pub fn running(&self, name: &str) -> bool {
+        self.children.iter().any(|(n, c)| {
+            if n != name {
+                return false;
+            }
+            let stat =
+                std::fs::read_to_string(format!("/proc/{}/stat", c.id())).unwrap_or_default();
+            let state = stat
+                .rsplit_once(") ")
+                .and_then(|(_, rest)| rest.chars().next());
+            matches!(state, Some(s) if s != 'Z' && s != 'X')
+        })
+    }
+
+    /// Starts keepalived-rs (`bin`) in host i with `conf` in the foreground with console and
+    /// detailed logs (`-n -l -D -G`), its own pid file; the process is named `name`.
+    pub fn start_rs(&mut self, i: usize, name: &str, bin: &str, conf: &Path) {
+        let pid = self.dir.join(format!("{name}.pid")).display().to_string();
+        let conf = conf.display().to_string();
+        self.spawn(
+            i,
+            name,
+            &[bin, "-n", "-l", "-D", "-G", "-f", &conf, "-p", &pid],
+        );
+    }
+}
