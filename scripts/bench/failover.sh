@@ -31,6 +31,8 @@
 #   3 x advert_int + skew, skew = (256 - 100) x advert_int / 256 -> 36.1 ms at 0.01 s.
 #   cut->vip = t_vip - t_cut is what an operator sees; it is adv->vip minus the (random,
 #   0..advert_int) time between the last advert and the cut.
+#   adv->adv = first advert of the new master (h2) - t_adv: the protocol timer alone, so
+#   adv->vip - adv->adv is the time from "I am master" to the address being installed.
 #
 # Prints per-cut times, then median / p90 / min / max per implementation and mode and the
 # ratio keepalived-rs / keepalived. Exit status 0 when all cuts of both converged.
@@ -149,7 +151,7 @@ cut_once() {
     local links=$BENCH_WORK/$1.link.log
     t=$(tag "$impl")
     sw=$(lab_sw "$t")
-    local v n0 l0 t_cut line t_vip t_adv i h1
+    local v n0 l0 t_cut line t_vip t_adv t_new i h1
     v=$(vip "$impl")
     h1=$(lab_addr x 1 "${PREFIX[$impl]}")
     n0=$(wc -l <"$mon")
@@ -183,9 +185,13 @@ cut_once() {
     fi
     t_cut=$(to_epoch "${line%% *}")
     t_adv=$(awk -v tv="$t_vip" -v src="$h1" '$2 == "IP" && $3 == src && $1 < tv { last = $1 } END { print last }' "$adv")
-    awk -v tv="$t_vip" -v ta="${t_adv:-0}" -v tc="$t_cut" 'BEGIN {
+    # first advert of the new master (h2) after that: the protocol timer alone.
+    t_new=$(awk -v ta="${t_adv:-0}" -v src="$(lab_addr x 2 "${PREFIX[$impl]}")" \
+        '$2 == "IP" && $3 == src && $1 > ta { print $1; exit }' "$adv")
+    awk -v tv="$t_vip" -v ta="${t_adv:-0}" -v tc="$t_cut" -v tn="${t_new:-0}" 'BEGIN {
         if (ta == 0) a = "-"; else a = sprintf("%.1f", (tv - ta) * 1000)
-        printf "%s %.1f\n", a, (tv - tc) * 1000 }'
+        if (ta == 0 || tn == 0) n = "-"; else n = sprintf("%.1f", (tn - ta) * 1000)
+        printf "%s %.1f %s\n", a, (tv - tc) * 1000, n }'
 }
 
 bench_log "$(bench_machine_note)"
@@ -225,17 +231,18 @@ for impl in "${IMPLS[@]}"; do
 done
 
 declare -A RES=()
-printf '%-4s %-7s %-14s %10s %10s\n' run mode impl adv-\>vip cut-\>vip
+printf '%-4s %-7s %-14s %10s %10s %10s\n' run mode impl adv-\>vip cut-\>vip adv-\>adv
 for ((r = 1; r <= RUNS; r++)); do
     for mode in "${MODES[@]}"; do
         if ((r % 2)); then order=(ka rs); else order=(rs ka); fi
         for impl in "${order[@]}"; do
             [[ -n ${BROKEN[$impl]:-} ]] && continue
             out=$(cut_once "$impl" "$mode")
-            read -r a c <<<"$out"
-            printf '%-4s %-7s %-14s %10s %10s\n' "$r" "$mode" "${NAME[$impl]}" "$a" "$c"
+            read -r a c n <<<"$out"
+            printf '%-4s %-7s %-14s %10s %10s %10s\n' "$r" "$mode" "${NAME[$impl]}" "$a" "$c" "${n:-}"
             RES[$impl.$mode.adv]+="$a"$'\n'
             RES[$impl.$mode.cut]+="$c"$'\n'
+            RES[$impl.$mode.timer]+="${n:-}"$'\n'
             if [[ $a == FAIL ]]; then
                 show_logs "$impl"
             fi
@@ -253,15 +260,17 @@ echo "failover, VRRPv3 advert_int $ADVERT, priorities 150/100; RFC minimum (adv-
 printf '%-7s %-9s %-14s %3s %8s %8s %8s %8s\n' mode measure impl n median p90 min max
 status=0
 for mode in "${MODES[@]}"; do
-    for m in adv cut; do
+    for m in adv cut timer; do
         declare -A MED=()
         for impl in "${IMPLS[@]}"; do
             read -r n med p90 mn mx < <(printf '%s' "${RES[$impl.$mode.$m]:-}" | bench_stats)
             MED[$impl]=$med
-            printf '%-7s %-9s %-14s %3s %8s %8s %8s %8s\n' "$mode" "$m->vip" "${NAME[$impl]}" "$n" "$med" "$p90" "$mn" "$mx"
+            label="$m->vip"
+            [[ $m == timer ]] && label="adv->adv"
+            printf '%-7s %-9s %-14s %3s %8s %8s %8s %8s\n' "$mode" "$label" "${NAME[$impl]}" "$n" "$med" "$p90" "$mn" "$mx"
             [[ $n == "$RUNS" ]] || status=1
         done
-        printf '%-7s %-9s %-14s     ratio rs/ka of medians: %s\n' "$mode" "$m->vip" "" "$(bench_ratio "${MED[rs]}" "${MED[ka]}")"
+        printf '%-7s %-9s %-14s     ratio rs/ka of medians: %s\n' "$mode" "$label" "" "$(bench_ratio "${MED[rs]}" "${MED[ka]}")"
         if [[ $m == adv ]]; then
             printf '%-7s %-9s %-14s     target: rs median <= ka median (%s) and <= RFC min + 5 = %s -> %s\n' \
                 "$mode" "" "" "${MED[ka]}" "$(awk -v r="$RFC_MIN" 'BEGIN { printf "%.1f", r + 5 }')" \
