@@ -33,6 +33,8 @@
 #   0..advert_int) time between the last advert and the cut.
 #   adv->adv = first advert of the new master (h2) - t_adv: the protocol timer alone, so
 #   adv->vip - adv->adv is the time from "I am master" to the address being installed.
+#   adv->garp = first gratuitous ARP for the VIP on the wire - t_adv (when the LAN learns
+#   the move); "none" if h2 sent none before the port was restored.
 #
 # Prints per-cut times, then median / p90 / min / max per implementation and mode and the
 # ratio keepalived-rs / keepalived. Exit status 0 when all cuts of both converged.
@@ -151,7 +153,7 @@ cut_once() {
     local links=$BENCH_WORK/$1.link.log
     t=$(tag "$impl")
     sw=$(lab_sw "$t")
-    local v n0 l0 t_cut line t_vip t_adv t_new i h1
+    local v n0 l0 t_cut line t_vip t_adv t_new t_garp i h1
     v=$(vip "$impl")
     h1=$(lab_addr x 1 "${PREFIX[$impl]}")
     n0=$(wc -l <"$mon")
@@ -188,10 +190,14 @@ cut_once() {
     # first advert of the new master (h2) after that: the protocol timer alone.
     t_new=$(awk -v ta="${t_adv:-0}" -v src="$(lab_addr x 2 "${PREFIX[$impl]}")" \
         '$2 == "IP" && $3 == src && $1 > ta { print $1; exit }' "$adv")
-    awk -v tv="$t_vip" -v ta="${t_adv:-0}" -v tc="$t_cut" -v tn="${t_new:-0}" 'BEGIN {
+    # first gratuitous ARP for the VIP after that, before the port is restored (+50 ms).
+    t_garp=$(awk -v ta="${t_adv:-0}" -v tv="$t_vip" -v vip="$v" \
+        '$2 == "ARP," && $1 > ta && $1 < tv + 0.05 && index($0, " " vip) { print $1; exit }' "$adv")
+    awk -v tv="$t_vip" -v ta="${t_adv:-0}" -v tc="$t_cut" -v tn="${t_new:-0}" -v tg="${t_garp:-0}" 'BEGIN {
         if (ta == 0) a = "-"; else a = sprintf("%.1f", (tv - ta) * 1000)
         if (ta == 0 || tn == 0) n = "-"; else n = sprintf("%.1f", (tn - ta) * 1000)
-        printf "%s %.1f %s\n", a, (tv - tc) * 1000, n }'
+        if (ta == 0 || tg == 0) g = "none"; else g = sprintf("%.1f", (tg - ta) * 1000)
+        printf "%s %.1f %s %s\n", a, (tv - tc) * 1000, n, g }'
 }
 
 bench_log "$(bench_machine_note)"
@@ -206,7 +212,7 @@ for impl in "${IMPLS[@]}"; do
         exit 1
     fi
     h2=$(lab_ns "$t" 2)
-    bench_bg "$impl.adv" ip netns exec "$h2" tcpdump -l -nn -tt --immediate-mode -i eth0 'ip proto 112'
+    bench_bg "$impl.adv" ip netns exec "$h2" tcpdump -l -nn -tt --immediate-mode -i eth0 'ip proto 112 or arp'
     # ip -ts prints local time: force UTC so to_epoch() can read it back.
     bench_bg "$impl.mon" env TZ=UTC ip -ts -n "$h2" monitor address dev eth0
     bench_bg "$impl.link" env TZ=UTC ip -ts -n "$(lab_sw "$t")" monitor link
@@ -231,15 +237,16 @@ for impl in "${IMPLS[@]}"; do
 done
 
 declare -A RES=()
-printf '%-4s %-7s %-14s %10s %10s %10s\n' run mode impl adv-\>vip cut-\>vip adv-\>adv
+printf '%-4s %-7s %-14s %10s %10s %10s %10s\n' run mode impl adv-\>vip cut-\>vip adv-\>adv adv-\>garp
 for ((r = 1; r <= RUNS; r++)); do
     for mode in "${MODES[@]}"; do
         if ((r % 2)); then order=(ka rs); else order=(rs ka); fi
         for impl in "${order[@]}"; do
             [[ -n ${BROKEN[$impl]:-} ]] && continue
             out=$(cut_once "$impl" "$mode")
-            read -r a c n <<<"$out"
-            printf '%-4s %-7s %-14s %10s %10s %10s\n' "$r" "$mode" "${NAME[$impl]}" "$a" "$c" "${n:-}"
+            read -r a c n g <<<"$out"
+            printf '%-4s %-7s %-14s %10s %10s %10s %10s\n' "$r" "$mode" "${NAME[$impl]}" "$a" "$c" "${n:-}" "${g:-}"
+            RES[$impl.$mode.garp]+="${g:-}"$'\n'
             RES[$impl.$mode.adv]+="$a"$'\n'
             RES[$impl.$mode.cut]+="$c"$'\n'
             RES[$impl.$mode.timer]+="${n:-}"$'\n'
@@ -260,15 +267,16 @@ echo "failover, VRRPv3 advert_int $ADVERT, priorities 150/100; RFC minimum (adv-
 printf '%-7s %-9s %-14s %3s %8s %8s %8s %8s\n' mode measure impl n median p90 min max
 status=0
 for mode in "${MODES[@]}"; do
-    for m in adv cut timer; do
+    for m in adv cut timer garp; do
         declare -A MED=()
         for impl in "${IMPLS[@]}"; do
             read -r n med p90 mn mx < <(printf '%s' "${RES[$impl.$mode.$m]:-}" | bench_stats)
             MED[$impl]=$med
             label="$m->vip"
             [[ $m == timer ]] && label="adv->adv"
+            [[ $m == garp ]] && label="adv->garp"
             printf '%-7s %-9s %-14s %3s %8s %8s %8s %8s\n' "$mode" "$label" "${NAME[$impl]}" "$n" "$med" "$p90" "$mn" "$mx"
-            [[ $n == "$RUNS" ]] || status=1
+            [[ $m == garp || $n == "$RUNS" ]] || status=1
         done
         printf '%-7s %-9s %-14s     ratio rs/ka of medians: %s\n' "$mode" "$label" "" "$(bench_ratio "${MED[rs]}" "${MED[ka]}")"
         if [[ $m == adv ]]; then
