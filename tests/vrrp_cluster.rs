@@ -401,9 +401,6 @@ fn missing_interface_waits_then_comes_up() {
 /// The instance's own interface goes down at run time on the MASTER: it must enter FAULT and
 /// release its VIP (the backup takes over), then come back and preempt when the link is up.
 #[test]
-#[ignore = "bug: no link watch reaches the VRRP instance — `ip link set eth0 down` on the MASTER \
-            leaves it MASTER (no '-> FAULT' in the log) with its VIP still on the down eth0; \
-            nothing sends TrackUpdate/FaultCleared to InstanceActor for the instance's interface"]
 fn interface_down_on_master_faults_releases_vip_and_recovers() {
     if skip() {
         return;
@@ -449,9 +446,6 @@ fn interface_down_on_master_faults_releases_vip_and_recovers() {
 /// The interface appears with its address but DOWN (as when a network manager creates it and
 /// brings it up later): the instance must wait in FAULT, then become MASTER once it is up.
 #[test]
-#[ignore = "bug: an instance whose interface is found DOWN at bring-up enters FAULT \
-            (interface_down) and never leaves it when the link comes up — no link event reaches \
-            InstanceActor (no FaultCleared); also makes any start with the interface down permanent"]
 fn missing_interface_appears_down_then_goes_up() {
     if skip() {
         return;
