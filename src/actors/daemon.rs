@@ -258,7 +258,17 @@ pub fn run(args: Args) -> i32 {
             return exit::FATAL;
         }
     };
-    let rt = match ActorRuntime::new(RuntimeConfig::default()) {
+    // Few threads, each allocating little: one malloc arena per thread would be most of our
+    // resident memory (glibc default: 8 per core).
+    #[cfg(target_env = "gnu")]
+    // SAFETY: mallopt only changes allocator tuning; called before other threads start.
+    unsafe {
+        libc::mallopt(libc::M_ARENA_MAX, 2);
+    }
+    let rt = match ActorRuntime::new(RuntimeConfig {
+        worker_threads: 1,
+        ..RuntimeConfig::default()
+    }) {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("cannot start the runtime: {e}");

@@ -193,6 +193,10 @@ pub struct InstanceActor {
     kq: Option<mpsc::UnboundedSender<KernelOp>>,
     counters: BTreeMap<&'static str, u64>,
     last_master: Option<IpAddr>,
+    /// Unicast peer addresses (kept to avoid a per-packet allocation).
+    peers: Vec<IpAddr>,
+    /// Encoded adverts by (priority, destination): the bytes only change with the config.
+    adv_cache: Vec<(u8, IpAddr, Vec<u8>)>,
     hub: Option<TrackerHub>,
     notifier: Option<Arc<Notifier>>,
     queue: Option<crate::track::notify::NotifyQueue>,
@@ -239,6 +243,8 @@ impl InstanceActor {
             kq: None,
             counters: BTreeMap::new(),
             last_master: None,
+            peers: Vec::new(),
+            adv_cache: Vec::new(),
             hub,
             notifier,
             queue: None,
@@ -339,6 +345,8 @@ impl InstanceActor {
         };
         self.iface = info;
         self.src = Some(primary);
+        self.peers = i.unicast_peers.iter().map(|p| p.addr).collect();
+        self.adv_cache.clear();
         let group = (!i.is_unicast()).then(|| self.dsts[0]);
         let cfg = SocketConfig {
             ifname: self.ifname(),
@@ -602,29 +610,54 @@ impl InstanceActor {
     }
 
     fn send_advert(&mut self, priority: u8) {
-        let Some(reg) = &self.reg else { return };
         let Some(src) = self.src else { return };
-        let adv = self.advert(priority);
+        if self.reg.is_none() {
+            return;
+        }
         let ifindex = self.iface.ifindex;
         let mut sent = 0;
         let mut failed = 0;
-        for dst in &self.dsts {
-            let mode = match (adv.version(), dst) {
-                (Version::V2, _) => ChecksumMode::MessageOnly,
-                (Version::V3, IpAddr::V6(_)) => ChecksumMode::Kernel,
-                (Version::V3, IpAddr::V4(_)) => ChecksumMode::Standard { src, dst: *dst },
-            };
-            match packet::encode(&adv, mode) {
-                Ok(bytes) => match reg.sock.try_send_from(&bytes, src, *dst, ifindex) {
-                    Ok(()) => sent += 1,
+        for k in 0..self.dsts.len() {
+            let dst = self.dsts[k];
+            if !self
+                .adv_cache
+                .iter()
+                .any(|(p, d, _)| *p == priority && *d == dst)
+            {
+                let adv = self.advert(priority);
+                let mode = match (adv.version(), dst) {
+                    (Version::V2, _) => ChecksumMode::MessageOnly,
+                    (Version::V3, IpAddr::V6(_)) => ChecksumMode::Kernel,
+                    (Version::V3, IpAddr::V4(_)) => ChecksumMode::Standard { src, dst },
+                };
+                match packet::encode(&adv, mode) {
+                    Ok(bytes) => {
+                        // Keep the cache small: a handful of priorities at most.
+                        if self.adv_cache.len() >= 8 {
+                            self.adv_cache.remove(0);
+                        }
+                        self.adv_cache.push((priority, dst, bytes));
+                    }
                     Err(e) => {
                         failed += 1;
-                        tracing::debug!(instance = %self.spec.instance.name, "send to {dst}: {e}");
+                        tracing::error!(instance = %self.spec.instance.name, "cannot encode advert: {e}");
+                        continue;
                     }
-                },
+                }
+            }
+            let Some((_, _, bytes)) = self
+                .adv_cache
+                .iter()
+                .find(|(p, d, _)| *p == priority && *d == dst)
+            else {
+                continue;
+            };
+            let Some(reg) = &self.reg else { return };
+            match reg.sock.try_send_from(bytes, src, dst, ifindex) {
+                Ok(()) => sent += 1,
                 Err(e) => {
                     failed += 1;
-                    tracing::error!(instance = %self.spec.instance.name, "cannot encode advert: {e}");
+                    tracing::debug!(instance = %self.spec.instance.name, "send to {dst}: {e}");
                 }
             }
         }
@@ -647,7 +680,22 @@ impl InstanceActor {
             ctx.cancel_future(h);
         }
         let delay = at.saturating_duration_since(Instant::now());
-        let h = ctx.run_later(delay, move |act, ctx| {
+        // tokio's timer wheel has 1 ms granularity and rounds up: the master-down timer (the
+        // one failover speed depends on) wakes 2 ms early and sleeps the remainder precisely.
+        // It fires once per failover, so the short block of this thread costs nothing.
+        let precise = timer == Timer::MasterDown && delay > Duration::from_millis(3);
+        let wake = if precise {
+            delay - Duration::from_millis(2)
+        } else {
+            delay
+        };
+        let h = ctx.run_later(wake, move |act, ctx| {
+            if precise {
+                let rest = at.saturating_duration_since(Instant::now());
+                if !rest.is_zero() && rest < Duration::from_millis(3) {
+                    std::thread::sleep(rest);
+                }
+            }
             act.timers.remove(&timer);
             act.event(ctx, Event::TimerExpired(timer));
         });
@@ -802,8 +850,8 @@ impl InstanceActor {
         } else {
             TtlCheck::Exact255
         };
-        let peers: Vec<IpAddr> = i.unicast_peers.iter().map(|p| p.addr).collect();
         let check_src = self.spec.global.vrrp_check_unicast_src && i.is_unicast();
+        let peers = std::mem::take(&mut self.peers);
         let ctxv = RxContext {
             version: if i.version == crate::config::model::VrrpVersion::V2 {
                 Version::V2
@@ -822,13 +870,27 @@ impl InstanceActor {
             owner_ignores_adverts: false,
         };
         let verdict = validate(&adv, &ctxv);
-        for c in verdict.counters() {
-            self.count(c);
-            if let Some(m) = &self.m {
-                match c {
-                    "advert_rcvd" => m.advert_received(adv.priority()),
-                    "pri_zero_rcvd" => {}
-                    other => m.rx_drop(rx_drop(other)),
+        self.peers = peers;
+        match verdict {
+            Verdict::Drop(r) => {
+                self.count(r.counter());
+                if let Some(m) = &self.m {
+                    m.rx_drop(rx_drop(r.counter()));
+                }
+            }
+            Verdict::Accept(n) => {
+                self.count("advert_rcvd");
+                if let Some(m) = &self.m {
+                    m.advert_received(adv.priority());
+                }
+                if n.vip_mismatch {
+                    self.count("addr_list_err");
+                    if let Some(m) = &self.m {
+                        m.rx_drop(RxDrop::AddrList);
+                    }
+                }
+                if n.priority_zero {
+                    self.count("pri_zero_rcvd");
                 }
             }
         }
@@ -866,6 +928,8 @@ impl InstanceActor {
         self.vips = i.virtual_ipaddress.iter().map(|a| a.addr.addr()).collect();
         self.auth = v2_auth(&i);
         self.dsts = destinations(&i, &self.spec.global);
+        self.peers = i.unicast_peers.iter().map(|p| p.addr).collect();
+        self.adv_cache.clear();
         let new_set = self.virtual_set();
         if installed {
             let old_keys: Vec<_> = old_set.addresses.iter().map(addr_key).collect();

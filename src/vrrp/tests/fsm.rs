@@ -740,7 +740,13 @@ fn priority_change_in_master_shows_in_next_advert() {
     // A master advertises a changed priority at once and restarts its advert timer.
     assert_eq!(
         i.handle(at_ms(50), Event::PriorityChanged(90)),
-        [Action::SendAdvert { priority: 90 }, Action::SetTimer { timer: Timer::Advert, at: at_ms(60) }]
+        [
+            Action::SendAdvert { priority: 90 },
+            Action::SetTimer {
+                timer: Timer::Advert,
+                at: at_ms(60)
+            }
+        ]
     );
     let next = i.deadline(Timer::Advert).unwrap();
     let a = i.handle(next, Event::TimerExpired(Timer::Advert));
