@@ -14,7 +14,7 @@ BIN=$(cargo test --release --test lvs_bench --no-run --message-format=json 2>/de
     | sed -n 's/.*"executable":"\([^"]*lvs_bench[^"]*\)".*/\1/p' | tail -n1)
 [ -x "$BIN" ] || { echo "bench binary not found" >&2; exit 1; }
 # The listener process holds 5000 sockets, the director 5000 in flight at worst.
-ulimit -n 65536
+ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)" || true
 exec unshare -n -- /bin/bash -c '
     set -e
     ip link set lo up

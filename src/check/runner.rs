@@ -203,7 +203,9 @@ pub async fn run(mut t: CheckerTask) {
         }
         seq = seq.wrapping_add(1);
         let t0 = Instant::now();
-        let outcome = t.attempt.run(id16, seq).await;
+        // Boxed: the attempt future (sized for the largest checker type, TLS included) lives
+        // only while an attempt runs, not in every idle checker task.
+        let outcome = Box::pin(t.attempt.run(id16, seq)).await;
         let ok = matches!(outcome, Outcome::Success { .. });
         if let Some(m) = &t.metrics {
             m.result(ok, t0.elapsed());

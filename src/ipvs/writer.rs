@@ -1051,7 +1051,7 @@ mod tests {
         w.set_services(vec![(k1, Some(d1.clone())), (k2, Some(d2.clone()))]);
         tokio::time::sleep(Duration::from_millis(150)).await;
         assert_eq!(mem.table().get(&k2), Some(&d2));
-        assert!(mem.table().get(&k1).is_none());
+        assert!(!mem.table().contains_key(&k1));
         assert!(w.status().failing == 1 && w.status().errors > 0);
         mem.fail_service(k1, None);
         assert!(w.synced(Duration::from_secs(5)).await);

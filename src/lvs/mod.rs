@@ -86,6 +86,12 @@ impl LvsOptions {
         self
     }
 
+    /// Run the IPVS writer on `rt` (the Netlink arbiter's runtime).
+    pub fn with_writer_runtime(mut self, rt: tokio::runtime::Handle) -> Self {
+        self.writer = rt;
+        self
+    }
+
     /// Use an in-memory IPVS table.
     pub fn with_sink(mut self, sink: IpvsSink) -> Self {
         self.sink = sink;
