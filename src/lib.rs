@@ -16,6 +16,7 @@ pub mod check;
 pub mod cli;
 pub mod config;
 pub mod ipvs;
+pub mod lvs;
 pub mod netlink;
 pub mod telemetry;
 pub mod track;

@@ -24,6 +24,7 @@ pub mod message;
 pub mod service;
 pub mod stats;
 mod transport;
+pub mod writer;
 
 #[cfg(test)]
 mod golden_tests;
