@@ -29,6 +29,8 @@ pub enum ChildSpec {
 pub struct Subsystems {
     /// VRRP.
     pub vrrp: bool,
+    /// Health checkers and IPVS.
+    pub check: bool,
     /// BFD.
     pub bfd: bool,
 }
@@ -82,6 +84,7 @@ pub struct Factory {
     bfd: ArbiterHandle,
     registry: crate::bfd::BfdRegistry,
     subsystems: Subsystems,
+    lvs: Option<crate::lvs::LvsHandle>,
     kernel: Arc<dyn Kernel>,
     hub: TrackerHub,
     notifier: Arc<super::vrrp::notifier::Notifier>,
@@ -91,6 +94,22 @@ pub struct Factory {
 }
 
 impl ChildFactory<ObjectId, ChildSpec> for Factory {
+    fn shutdown_complete(&mut self, _report: &super::ShutdownReport) {
+        // Checkers stop and IPVS is released (unless -I) before the process exits; then the
+        // System stops (the Root leaves that to us).
+        let system = actix::System::current();
+        match self.lvs.take() {
+            None => system.stop(),
+            Some(l) => {
+                actix::spawn(async move {
+                    let _ =
+                        tokio::time::timeout(std::time::Duration::from_secs(5), l.shutdown()).await;
+                    system.stop();
+                });
+            }
+        }
+    }
+
     fn start(
         &mut self,
         key: &ObjectId,
@@ -189,12 +208,22 @@ impl Factory {
         }
         tracing::info!("reloading {}", self.path.display());
         self.hub.reconcile(&loaded.config);
+        if let Some(l) = &self.lvs {
+            let (l, c) = (l.clone(), loaded.config.clone());
+            actix::spawn(async move {
+                l.reload(&c).await;
+            });
+        }
         Ok(children(&loaded.config, self.subsystems))
     }
 }
 
 /// Feeds BFD session states into the tracker hub (`track_bfd`).
-fn feed_bfd(registry: &crate::bfd::BfdRegistry, hub: &TrackerHub) {
+fn feed_bfd(
+    registry: &crate::bfd::BfdRegistry,
+    hub: &TrackerHub,
+    lvs: Option<crate::lvs::LvsHandle>,
+) {
     use super::vrrp::trackers::{TrackKey, TrackValue};
     use crate::track::priority::TrackerState;
     let mut rx = registry.subscribe();
@@ -208,6 +237,9 @@ fn feed_bfd(registry: &crate::bfd::BfdRegistry, hub: &TrackerHub) {
                     } else {
                         TrackerState::Down
                     };
+                    if let Some(l) = &lvs {
+                        l.set_bfd(&ev.name, ev.up);
+                    }
                     hub.set(TrackKey::Bfd(ev.name), TrackValue::State(s));
                 }
                 Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
@@ -287,8 +319,10 @@ pub fn run(args: Args) -> i32 {
     // keepalived: -P only VRRP, -C only checkers, -B no BFD.
     let subsystems = Subsystems {
         vrrp: !args.check || args.vrrp,
+        check: !args.vrrp || args.check,
         bfd: !args.no_bfd && (!args.check || args.vrrp),
     };
+    let dont_release_ipvs = args.dont_release_ipvs;
     let started = rt.block_on(async move {
         let (netlink, _task) =
             crate::netlink::spawn(crate::netlink::NetlinkConfig::default()).await?;
@@ -297,7 +331,22 @@ pub fn run(args: Args) -> i32 {
         let hub = TrackerHub::start(&cfg);
         let metrics = Arc::new(crate::telemetry::Metrics::new());
         let registry = crate::bfd::BfdRegistry::with_metrics(metrics.clone());
-        feed_bfd(&registry, &hub);
+        let lvs = if subsystems.check && !cfg.virtual_servers.is_empty() {
+            let checkers = crate::lvs::runtime_of(arbiters.get(Domain::Checkers))
+                .await
+                .ok_or_else(|| anyhow::anyhow!("checker arbiter is not running"))?;
+            let netlink_rt = crate::lvs::runtime_of(arbiters.get(Domain::Netlink))
+                .await
+                .ok_or_else(|| anyhow::anyhow!("netlink arbiter is not running"))?;
+            let opts = crate::lvs::LvsOptions::new(&cfg, checkers)
+                .with_writer_runtime(netlink_rt)
+                .dont_release_ipvs(dont_release_ipvs)
+                .with_metrics(metrics.clone());
+            Some(crate::lvs::start_lvs(&cfg, opts))
+        } else {
+            None
+        };
+        feed_bfd(&registry, &hub, lvs.clone());
         let notifier = super::vrrp::notifier::Notifier::new(&cfg.global);
         let server = match metrics_listen {
             Some(addr) => {
@@ -312,6 +361,7 @@ pub fn run(args: Args) -> i32 {
             bfd: arbiters.get(Domain::Bfd).clone(),
             registry,
             subsystems,
+            lvs,
             kernel,
             hub,
             notifier,
@@ -319,7 +369,14 @@ pub fn run(args: Args) -> i32 {
             path,
             load,
         };
-        let root = actix::Actor::start(Root::new(factory, RootOptions::default()));
+        let root = actix::Actor::start(Root::new(
+            factory,
+            // The factory stops the System once the LVS side has released IPVS.
+            RootOptions {
+                stop_system_on_shutdown: false,
+                ..RootOptions::default()
+            },
+        ));
         let report = root.send(Reconcile(children(&cfg, subsystems))).await?;
         if let Ok(r) = &report {
             for (k, e) in &r.failed {
