@@ -289,7 +289,8 @@ impl Preprocessor<'_> {
             return;
         };
         let Some(close_rel) = find_matching_paren(&line[body_start..]) else {
-            self.diags.error(loc, "generator: missing ')'");
+            self.diags
+                .error(loc, format!("{}: missing ')'", &line[..open]));
             return;
         };
         let header = self.expand(loc, dir, &line[body_start..body_start + close_rel], 0);
@@ -316,7 +317,8 @@ impl Preprocessor<'_> {
             };
             let (start, step, end) = match nums.as_slice() {
                 [end] => (1, 1, *end),
-                [start, end] => (*start, 1, *end),
+                // keepalived: with the step omitted it counts down when end < start.
+                [start, end] => (*start, if end < start { -1 } else { 1 }, *end),
                 [start, step, end] => (*start, *step, *end),
                 _ => {
                     self.diags.error(
@@ -447,11 +449,9 @@ impl Preprocessor<'_> {
             }
             match self.params.get(name).cloned() {
                 Some(v) => out.push_str(&self.expand(loc, dir, &v, depth + 1)),
-                None => {
-                    self.diags
-                        .warning(loc, format!("undefined parameter ${name} left as is"));
-                    out.push_str(&line[i..i + 1 + name_len]);
-                }
+                // keepalived leaves an undefined `$NAME` as it is, silently: `$` is legal in
+                // script command lines.
+                None => out.push_str(&line[i..i + 1 + name_len]),
             }
             i += 1 + name_len;
         }
@@ -491,14 +491,7 @@ impl Preprocessor<'_> {
                 let span = (max - min) as u64 + 1;
                 Some((min + (r % span) as i64).to_string())
             }
-            _ => match self.params.get(name).cloned() {
-                Some(v) => Some(v),
-                None => {
-                    self.diags
-                        .warning(loc, format!("undefined parameter ${{{name}}} left as is"));
-                    None
-                }
-            },
+            _ => self.params.get(name).cloned(),
         }
     }
 
@@ -692,9 +685,11 @@ mod tests {
         );
         assert_eq!(l, ["priority 150", "priority 1500", "v 150"]);
         assert!(d.is_empty());
-        let (l, d) = run("v $NOPE", "h");
-        assert_eq!(l, ["v $NOPE"]);
-        assert_eq!(d.warning_count(), 1);
+        let (l, d) = run("v $NOPE ${NOPE2}", "h");
+        assert_eq!(l, ["v $NOPE ${NOPE2}"]);
+        assert!(d.is_empty());
+        let (l, _) = run("~SEQ(i,3,1) a $i", "h");
+        assert_eq!(l, ["a 3", "a 2", "a 1"]);
     }
 
     #[test]
