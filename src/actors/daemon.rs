@@ -249,6 +249,29 @@ fn feed_bfd(
     });
 }
 
+/// `ha_suspend`: tells the LVS side which addresses are present (a virtual server's checks
+/// pause while its VIP is absent, i.e. while the VRRP instance owning it is not MASTER).
+async fn feed_vips(netlink: &crate::netlink::NetlinkHandle, lvs: crate::lvs::LvsHandle) {
+    use crate::netlink::NetlinkEvent;
+    let mut rx = netlink.subscribe();
+    if let Ok(addrs) = netlink.addresses(None).await {
+        for a in addrs {
+            lvs.set_vip_present(a.addr, true);
+        }
+    }
+    tokio::spawn(async move {
+        loop {
+            match rx.recv().await {
+                Ok(NetlinkEvent::AddressAdded(a)) => lvs.set_vip_present(a.addr, true),
+                Ok(NetlinkEvent::AddressRemoved(a)) => lvs.set_vip_present(a.addr, false),
+                Ok(_) => {}
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
+            }
+        }
+    });
+}
+
 /// Runs the daemon in the foreground until SIGTERM/SIGINT.
 pub fn run(args: Args) -> i32 {
     let opts = crate::telemetry::logging::LogOptions {
@@ -324,10 +347,11 @@ pub fn run(args: Args) -> i32 {
     };
     let dont_release_ipvs = args.dont_release_ipvs;
     let started = rt.block_on(async move {
-        let (netlink, _task) =
+        let (netlink, _netlink_task) =
             crate::netlink::spawn(crate::netlink::NetlinkConfig::default()).await?;
-        let kernel: Arc<dyn Kernel> =
-            Arc::new(super::vrrp::netlink_kernel::NetlinkKernel::new(netlink));
+        let kernel: Arc<dyn Kernel> = Arc::new(super::vrrp::netlink_kernel::NetlinkKernel::new(
+            netlink.clone(),
+        ));
         let hub = TrackerHub::start(&cfg);
         let metrics = Arc::new(crate::telemetry::Metrics::new());
         let registry = crate::bfd::BfdRegistry::with_metrics(metrics.clone());
@@ -347,6 +371,9 @@ pub fn run(args: Args) -> i32 {
             None
         };
         feed_bfd(&registry, &hub, lvs.clone());
+        if let Some(l) = lvs.clone() {
+            feed_vips(&netlink, l).await;
+        }
         let notifier = super::vrrp::notifier::Notifier::new(&cfg.global);
         let server = match metrics_listen {
             Some(addr) => {
