@@ -9,36 +9,6 @@ use std::time::Duration;
 
 const OURS: &str = env!("CARGO_BIN_EXE_keepalived-rs");
 
-fn have_keepalived() -> bool {
-    lab::run(&["sh", "-c", "command -v keepalived"])
-        .status
-        .success()
-}
-
-fn skip() -> bool {
-    if !lab::can_run() || !have_keepalived() {
-        eprintln!("SKIP: needs root, iproute2 and keepalived (scripts/install-deps.sh)");
-        return true;
-    }
-    false
-}
-
-/// Serialise namespace tests: two cores, and failover timing must not starve.
-fn lock() -> std::sync::MutexGuard<'static, ()> {
-    static L: std::sync::Mutex<()> = std::sync::Mutex::new(());
-    L.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-fn start_ours(lab: &mut Lab, host: usize, name: &str, conf: &std::path::Path) {
-    let pid = lab.dir.join(format!("{name}.pid")).display().to_string();
-    let conf = conf.display().to_string();
-    lab.spawn(
-        host,
-        name,
-        &[OURS, "-n", "-l", "-D", "-G", "-f", &conf, "-p", &pid],
-    );
-}
-
 struct Case {
     version: u8,
     advert: &'static str,
@@ -74,17 +44,17 @@ fn conf(lab: &Lab, c: &Case, me: usize, peer: usize, prio: u8, vip: &str) -> Str
 
 /// `ours_master`: our daemon has priority 150 and keepalived 100, or the other way round.
 fn scenario(c: Case, ours_master: bool) {
-    if skip() {
+    if lab::skip(true) {
         return;
     }
-    let _g = lock();
+    let _g = lab::serial();
     let mut lab = Lab::new(2);
     let vip = if c.v6 { lab.vip6(0x100) } else { lab.vip4(100) };
     let (p1, p2) = if ours_master { (150, 100) } else { (100, 150) };
     // h1 runs keepalived-rs, h2 runs keepalived.
     let c1 = lab.write("h1.conf", &conf(&lab, &c, 1, 2, p1, &vip));
     let c2 = lab.write("h2.conf", &conf(&lab, &c, 2, 1, p2, &vip));
-    start_ours(&mut lab, 1, "ours", &c1);
+    lab.start_rs(1, "ours", OURS, &c1);
     lab.start_keepalived(2, "ka", &c2);
     let master = if ours_master { 1 } else { 2 };
     let backup = 3 - master;

@@ -9,38 +9,12 @@ use std::time::Duration;
 
 const OURS: &str = env!("CARGO_BIN_EXE_keepalived-rs");
 
-fn skip() -> bool {
-    let ka = lab::run(&["sh", "-c", "command -v keepalived"])
-        .status
-        .success();
-    if !lab::can_run() || !ka {
-        eprintln!("SKIP: needs root, iproute2 and keepalived");
-        return true;
-    }
-    false
-}
-
-fn lock() -> std::sync::MutexGuard<'static, ()> {
-    static L: std::sync::Mutex<()> = std::sync::Mutex::new(());
-    L.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-fn start_ours(lab: &mut Lab, host: usize, name: &str, conf: &std::path::Path) {
-    let pid = lab.dir.join(format!("{name}.pid")).display().to_string();
-    let conf = conf.display().to_string();
-    lab.spawn(
-        host,
-        name,
-        &[OURS, "-n", "-l", "-D", "-G", "-f", &conf, "-p", &pid],
-    );
-}
-
 #[test]
 fn script_failure_lets_keepalived_preempt_and_notifies() {
-    if skip() {
+    if lab::skip(true) {
         return;
     }
-    let _g = lock();
+    let _g = lab::serial();
     let mut lab = Lab::new(2);
     let vip = lab.vip4(100);
     let d = lab.dir.display().to_string();
@@ -81,7 +55,7 @@ fn script_failure_lets_keepalived_preempt_and_notifies() {
         &["sh", "-c", &format!("cat {fifo} > {fifo_log}")],
     );
 
-    start_ours(&mut lab, 1, "ours", &c1);
+    lab.start_rs(1, "ours", OURS, &c1);
     lab.start_keepalived(2, "ka", &c2);
     let logs = |lab: &Lab| {
         format!(
@@ -173,17 +147,17 @@ fn script_failure_lets_keepalived_preempt_and_notifies() {
 
 #[test]
 fn own_interface_down_is_fault_and_releases_vip() {
-    if skip() {
+    if lab::skip(true) {
         return;
     }
-    let _g = lock();
+    let _g = lab::serial();
     let mut lab = Lab::new(2);
     let vip = lab.vip4(101);
     let c1 = lab.write(
         "h1.conf",
         &lab::vrrp_conf("", 52, 150, 3, "0.1", &[format!("{vip}/24")], ""),
     );
-    start_ours(&mut lab, 1, "ours", &c1);
+    lab.start_rs(1, "ours", OURS, &c1);
     assert!(
         lab.wait_for(Duration::from_secs(10), || lab.has_addr(1, &vip)),
         "{}",
@@ -211,10 +185,10 @@ fn own_interface_down_is_fault_and_releases_vip() {
 
 #[test]
 fn track_file_weight() {
-    if skip() {
+    if lab::skip(true) {
         return;
     }
-    let _g = lock();
+    let _g = lab::serial();
     let mut lab = Lab::new(2);
     let vip = lab.vip4(102);
     let f = lab.dir.join("weight").display().to_string();
@@ -234,7 +208,7 @@ fn track_file_weight() {
         "h2.conf",
         &lab::vrrp_conf("", 53, 100, 3, "0.1", &[format!("{vip}/24")], ""),
     );
-    start_ours(&mut lab, 1, "ours", &c1);
+    lab.start_rs(1, "ours", OURS, &c1);
     lab.start_keepalived(2, "ka", &c2);
     assert!(
         lab.wait_for(Duration::from_secs(10), || lab.owners(&vip) == vec![1]),

@@ -132,7 +132,7 @@ pub enum Event {
     FaultRaised(FaultReason),
     /// The aggregate fault condition became false (edge).
     FaultCleared,
-    /// New effective priority from tracking (see [`super::priority::evaluate`]).
+    /// New effective priority from tracking (see `crate::track::priority::effective_priority`).
     PriorityChanged(u8),
     /// Start as MASTER at once: the previous incarnation of this instance (before a
     /// supervised restart or a reload) was MASTER and its addresses are still installed.

@@ -23,7 +23,6 @@ use std::time::{Duration, Instant};
 use super::events::{Action, Event, FaultReason, Reason, ReceivedAdvert, State, Timer, Transition};
 use super::packet::{Version, PRIORITY_OWNER, PRIORITY_STOP};
 use super::params::{InitialState, InstanceParams};
-use super::priority;
 use super::timers;
 
 /// Smallest Master_Adver_Interval a v3 backup adopts (1 cs): a peer advertising 0 would
@@ -520,7 +519,9 @@ impl Instance {
         if self.params.is_owner() {
             return;
         }
-        let new = priority::clamp(i64::from(requested));
+        // Tracking computes the effective priority (crate::track::priority); a non-owner
+        // advertises 1..=254.
+        let new = requested.clamp(1, PRIORITY_OWNER - 1);
         if new == self.effective_priority {
             return;
         }

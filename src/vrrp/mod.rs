@@ -14,7 +14,6 @@ pub mod fsm;
 pub mod ip;
 pub mod packet;
 pub mod params;
-pub mod priority;
 pub mod timers;
 pub mod tx;
 pub mod validate;

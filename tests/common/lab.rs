@@ -427,3 +427,28 @@ impl Lab {
         );
     }
 }
+
+/// Serialises namespace tests within one test binary (two cores; failover timing must not
+/// starve). Poisoning is ignored: a failed test must not fail the next ones.
+pub fn serial() -> std::sync::MutexGuard<'static, ()> {
+    static L: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    L.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// True (after printing why) when the test cannot run here: not root, no iproute2, or, with
+/// `need_keepalived`, no keepalived (scripts/install-deps.sh installs it).
+pub fn skip(need_keepalived: bool) -> bool {
+    let ka = !need_keepalived || run(&["sh", "-c", "command -v keepalived"]).status.success();
+    if !can_run() || !ka {
+        eprintln!(
+            "SKIP: needs root, iproute2{}",
+            if need_keepalived {
+                " and keepalived"
+            } else {
+                ""
+            }
+        );
+        return true;
+    }
+    false
+}
