@@ -229,3 +229,48 @@ fn track_file_weight() {
         lab.log("ours")
     );
 }
+
+#[test]
+fn static_addresses_routes_and_rules_are_installed_at_start() {
+    if lab::skip(false) {
+        return;
+    }
+    let _g = lab::serial();
+    let mut lab = Lab::new(1);
+    let n = lab.net();
+    let vip = lab.vip4(103);
+    let mut c = format!(
+        "static_ipaddress {{\n    10.{n}.9.9/32 dev eth0 label eth0:st\n}}\nstatic_routes {{\n    10.{n}.200.0/24 via 10.{n}.0.1 dev eth0\n}}\nstatic_rules {{\n    from 10.{n}.9.9/32 table 100 priority 1000\n}}\n"
+    );
+    c.push_str(&lab::vrrp_conf(
+        "",
+        54,
+        150,
+        3,
+        "0.1",
+        &[format!("{vip}/24")],
+        "",
+    ));
+    let c1 = lab.write("h1.conf", &c);
+    lab.start_rs(1, "ours", OURS, &c1);
+    assert!(
+        lab.wait_for(Duration::from_secs(10), || lab
+            .has_addr(1, &format!("10.{n}.9.9"))),
+        "{}",
+        lab.log("ours")
+    );
+    let routes = String::from_utf8_lossy(&lab.exec(1, &["ip", "route", "show"]).stdout).to_string();
+    assert!(
+        routes.contains(&format!("10.{n}.200.0/24 via 10.{n}.0.1")),
+        "{routes}\n{}",
+        lab.log("ours")
+    );
+    let rules = String::from_utf8_lossy(&lab.exec(1, &["ip", "rule", "show"]).stdout).to_string();
+    assert!(
+        rules.contains(&format!("1000:\tfrom 10.{n}.9.9 lookup 100")),
+        "{rules}"
+    );
+    // Static addresses stay whatever the VRRP state: the instance is MASTER here and they are
+    // independent of it.
+    assert!(lab.wait_for(Duration::from_secs(10), || lab.has_addr(1, &vip)));
+}

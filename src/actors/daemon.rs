@@ -249,6 +249,35 @@ fn feed_bfd(
     });
 }
 
+/// `static_ipaddress`, `static_routes`, `static_rules`: installed once at start, whatever the
+/// VRRP state (idempotent: present ones are left alone).
+async fn install_static(netlink: &crate::netlink::NetlinkHandle, cfg: &Config) {
+    use super::vrrp::netlink_kernel::{address_spec, route_spec, rule_spec};
+    for a in &cfg.static_ipaddress {
+        let Some(dev) = a.dev.as_deref() else {
+            tracing::error!("static_ipaddress {} ({}): no dev", a.addr, a.loc);
+            continue;
+        };
+        if let Err(e) = netlink.add_address(&address_spec(a, dev)).await {
+            tracing::error!("static_ipaddress {} ({}): {e}", a.addr, a.loc);
+        }
+    }
+    for r in &cfg.static_routes {
+        let mut spec = route_spec(r, "");
+        if spec.dev.as_deref() == Some("") {
+            spec.dev = None;
+        }
+        if let Err(e) = netlink.add_route(&spec).await {
+            tracing::error!("static_routes {} ({}): {e}", r.to, r.loc);
+        }
+    }
+    for r in &cfg.static_rules {
+        if let Err(e) = netlink.add_rule(&rule_spec(r)).await {
+            tracing::error!("static_rules ({}): {e}", r.loc);
+        }
+    }
+}
+
 /// `ha_suspend`: tells the LVS side which addresses are present (a virtual server's checks
 /// pause while its VIP is absent, i.e. while the VRRP instance owning it is not MASTER).
 async fn feed_vips(netlink: &crate::netlink::NetlinkHandle, lvs: crate::lvs::LvsHandle) {
@@ -352,6 +381,7 @@ pub fn run(args: Args) -> i32 {
         let kernel: Arc<dyn Kernel> = Arc::new(super::vrrp::netlink_kernel::NetlinkKernel::new(
             netlink.clone(),
         ));
+        install_static(&netlink, &cfg).await;
         let hub = TrackerHub::start(&cfg);
         let metrics = Arc::new(crate::telemetry::Metrics::new());
         let registry = crate::bfd::BfdRegistry::with_metrics(metrics.clone());
