@@ -274,3 +274,59 @@ fn static_addresses_routes_and_rules_are_installed_at_start() {
     // independent of it.
     assert!(lab.wait_for(Duration::from_secs(10), || lab.has_addr(1, &vip)));
 }
+
+#[test]
+fn sync_group_member_fault_puts_the_group_in_fault() {
+    if lab::skip(false) {
+        return;
+    }
+    let _g = lab::serial();
+    let mut lab = Lab::new(1);
+    let (va, vb) = (lab.vip4(110), lab.vip4(111));
+    let flag = lab.dir.join("ok").display().to_string();
+    std::fs::write(&flag, "").unwrap();
+    let mut c = format!(
+        "vrrp_script chk {{\n    script \"/usr/bin/test -f {flag}\"\n    interval 0.2\n}}\nvrrp_sync_group G {{\n    group {{\n        VI_61\n        VI_62\n    }}\n}}\n"
+    );
+    // Only VI_61 tracks the script (weight 0: failure = FAULT); VI_62 must follow it.
+    c.push_str(&lab::vrrp_conf(
+        "",
+        61,
+        150,
+        3,
+        "0.1",
+        &[format!("{va}/24")],
+        "    track_script {\n        chk\n    }\n",
+    ));
+    c.push_str(
+        &lab::vrrp_conf("", 62, 150, 3, "0.1", &[format!("{vb}/24")], "")
+            .replace("global_defs {\n    router_id lab\n    \n}\n", ""),
+    );
+    let c1 = lab.write("h1.conf", &c);
+    lab.start_rs(1, "ours", OURS, &c1);
+    assert!(
+        lab.wait_for(Duration::from_secs(10), || lab.has_addr(1, &va)
+            && lab.has_addr(1, &vb)),
+        "{}",
+        lab.log("ours")
+    );
+    std::fs::remove_file(&flag).unwrap();
+    assert!(
+        lab.wait_for(Duration::from_secs(5), || !lab.has_addr(1, &va)
+            && !lab.has_addr(1, &vb)),
+        "the group did not go to FAULT together\n{}",
+        lab.log("ours")
+    );
+    let log = lab.log("ours");
+    assert!(
+        log.contains("VRRP_Instance(VI_62) MASTER -> FAULT"),
+        "{log}"
+    );
+    std::fs::write(&flag, "").unwrap();
+    assert!(
+        lab.wait_for(Duration::from_secs(10), || lab.has_addr(1, &va)
+            && lab.has_addr(1, &vb)),
+        "{}",
+        lab.log("ours")
+    );
+}

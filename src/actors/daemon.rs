@@ -66,12 +66,18 @@ fn vrrp_children(cfg: &Config) -> Vec<(ObjectId, ChildSpec)> {
                 ifname: i.interface.clone().unwrap_or_default(),
             };
             let trackers = super::vrrp::instance::track_defs(cfg, i);
+            let sync_group = cfg
+                .sync_groups
+                .iter()
+                .find(|g| g.members.iter().any(|(m, _)| m == &i.name))
+                .map(|g| g.name.clone());
             (
                 id,
                 ChildSpec::Vrrp(InstanceSpec {
                     instance: Arc::new(i.clone()),
                     global: global.clone(),
                     trackers,
+                    sync_group,
                 }),
             )
         })

@@ -55,6 +55,8 @@ pub struct InstanceSpec {
     pub global: Arc<GlobalDefs>,
     /// Its trackers (own, plus its sync group's).
     pub trackers: Vec<TrackDef>,
+    /// Its vrrp_sync_group, if any: any member in FAULT puts every member in FAULT.
+    pub sync_group: Option<String>,
 }
 
 impl PartialEq for InstanceSpec {
@@ -62,6 +64,7 @@ impl PartialEq for InstanceSpec {
         use crate::config::diff::same_ignoring_locations as same;
         self.instance.name == other.instance.name
             && self.trackers == other.trackers
+            && self.sync_group == other.sync_group
             && same(&*self.instance, &*other.instance)
             && same(&*self.global, &*other.global)
     }
@@ -414,13 +417,40 @@ impl InstanceActor {
             .collect();
         let out = effective_priority(self.spec.instance.priority, &inputs);
         let own_down = !self.own_up && !self.spec.instance.dont_track_primary;
-        let fault = if own_down {
+        let own_fault = if own_down {
             Some(FaultReason::InterfaceDown)
         } else if out.fault {
             Some(FaultReason::TrackFailed)
         } else {
             None
         };
+        // Sync group: publish our own fault; any other member's fault is ours too.
+        let mut fault = own_fault;
+        if let Some(group) = self.spec.sync_group.clone() {
+            let me = TrackKey::Member {
+                group: group.clone(),
+                instance: self.spec.instance.name.clone(),
+            };
+            let mine = TrackValue::State(if own_fault.is_some() {
+                TrackerState::Down
+            } else {
+                TrackerState::Up
+            });
+            if self.values.get(&me) != Some(&mine) {
+                self.values.insert(me.clone(), mine);
+                if let Some(hub) = &self.hub {
+                    hub.set(me.clone(), mine);
+                }
+            }
+            let other_faulted = self.values.iter().any(|(k, v)| {
+                matches!(k, TrackKey::Member { group: g, .. } if *g == group)
+                    && *k != me
+                    && *v == TrackValue::State(TrackerState::Down)
+            });
+            if fault.is_none() && other_faulted {
+                fault = Some(FaultReason::TrackFailed);
+            }
+        }
         self.pending = out.pending;
         let Some(core) = self.core.as_mut() else {
             return;
@@ -479,12 +509,15 @@ impl InstanceActor {
     }
 
     fn on_track(&mut self, ctx: &mut Context<Self>, ev: TrackEvent) {
-        let relevant = self.spec.trackers.iter().any(|t| match (&ev.key, t.kind) {
-            (TrackKey::Script(n), TrackerKind::Script)
-            | (TrackKey::File(n), TrackerKind::File)
-            | (TrackKey::Bfd(n), TrackerKind::Bfd) => n == &t.name,
-            _ => false,
-        });
+        let member_of_my_group = matches!(&ev.key, TrackKey::Member { group, instance }
+            if Some(group) == self.spec.sync_group.as_ref() && *instance != self.spec.instance.name);
+        let relevant = member_of_my_group
+            || self.spec.trackers.iter().any(|t| match (&ev.key, t.kind) {
+                (TrackKey::Script(n), TrackerKind::Script)
+                | (TrackKey::File(n), TrackerKind::File)
+                | (TrackKey::Bfd(n), TrackerKind::Bfd) => n == &t.name,
+                _ => false,
+            });
         if relevant {
             self.values.insert(ev.key, ev.value);
             self.cause = ev.cause;

@@ -21,6 +21,13 @@ pub enum TrackKey {
     File(String),
     /// A bfd_instance (fed by the BFD side).
     Bfd(String),
+    /// A sync-group member's own fault condition (Down = faulted for its own reasons).
+    Member {
+        /// The vrrp_sync_group.
+        group: String,
+        /// The member instance.
+        instance: String,
+    },
 }
 
 /// A tracker's current value.
