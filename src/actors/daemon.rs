@@ -190,14 +190,7 @@ impl Factory {
         let (ChildSpec::Vrrp(o), ChildSpec::Vrrp(n)) = (old, new) else {
             return true;
         };
-        let (o, n) = (&o.instance, &n.instance);
-        o.version != n.version
-            || o.unicast_src_ip != n.unicast_src_ip
-            || o.mcast_src_ip != n.mcast_src_ip
-            || o.mcast_dst_ip != n.mcast_dst_ip
-            || o.use_vmac != n.use_vmac
-            || o.unicast_ttl != n.unicast_ttl
-            || o.is_unicast() != n.is_unicast()
+        super::vrrp::instance::needs_restart(&o.instance, &n.instance)
     }
 
     fn reload_inner(&mut self) -> anyhow::Result<Vec<(ObjectId, ChildSpec)>> {

@@ -70,6 +70,17 @@ impl PartialEq for InstanceSpec {
     }
 }
 
+/// Socket-level settings an instance cannot change in place (a change replaces the actor).
+pub fn needs_restart(o: &VrrpInstance, n: &VrrpInstance) -> bool {
+    o.version != n.version
+        || o.unicast_src_ip != n.unicast_src_ip
+        || o.mcast_src_ip != n.mcast_src_ip
+        || o.mcast_dst_ip != n.mcast_dst_ip
+        || o.use_vmac != n.use_vmac
+        || o.unicast_ttl != n.unicast_ttl
+        || o.is_unicast() != n.is_unicast()
+}
+
 /// Applies a changed configuration to the running instance; answers false when the change
 /// needs a restart (socket-level settings).
 #[derive(Message)]
@@ -943,15 +954,7 @@ impl InstanceActor {
     }
 
     fn reconfigure(&mut self, ctx: &mut Context<Self>, new: InstanceSpec) -> bool {
-        let (o, n) = (&self.spec.instance, &new.instance);
-        if o.version != n.version
-            || o.unicast_src_ip != n.unicast_src_ip
-            || o.mcast_src_ip != n.mcast_src_ip
-            || o.mcast_dst_ip != n.mcast_dst_ip
-            || o.use_vmac != n.use_vmac
-            || o.unicast_ttl != n.unicast_ttl
-            || o.is_unicast() != n.is_unicast()
-        {
+        if needs_restart(&self.spec.instance, &new.instance) {
             return false;
         }
         let old_set = self.virtual_set();
