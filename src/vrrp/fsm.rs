@@ -144,25 +144,31 @@ impl Instance {
     /// Process one event at time `now`; returns the actions to perform, in order.
     pub fn handle(&mut self, now: Instant, event: Event) -> Vec<Action> {
         let mut out = Vec::new();
+        self.handle_into(now, event, &mut out);
+        out
+    }
+
+    /// [`Instance::handle`] appending to a caller-owned buffer (no allocation per event once
+    /// the buffer has grown).
+    pub fn handle_into(&mut self, now: Instant, event: Event, out: &mut Vec<Action>) {
         match event {
-            Event::Startup => self.on_startup(now, &mut out),
+            Event::Startup => self.on_startup(now, out),
             Event::AdvertReceived(adv) => match self.state {
-                State::Backup => self.backup_rx(now, adv, &mut out),
-                State::Master => self.master_rx(now, adv, &mut out),
+                State::Backup => self.backup_rx(now, adv, out),
+                State::Master => self.master_rx(now, adv, out),
                 State::Initialize | State::Fault | State::Stop => {}
             },
-            Event::TimerExpired(timer) => self.on_timer(now, timer, &mut out),
-            Event::Shutdown => self.on_shutdown(&mut out),
-            Event::FaultRaised(reason) => self.on_fault(reason, &mut out),
-            Event::FaultCleared => self.on_fault_cleared(now, &mut out),
-            Event::PriorityChanged(p) => self.on_priority(now, p, &mut out),
+            Event::TimerExpired(timer) => self.on_timer(now, timer, out),
+            Event::Shutdown => self.on_shutdown(out),
+            Event::FaultRaised(reason) => self.on_fault(reason, out),
+            Event::FaultCleared => self.on_fault_cleared(now, out),
+            Event::PriorityChanged(p) => self.on_priority(now, p, out),
             Event::Resume => {
                 if self.state == State::Initialize {
-                    self.become_master(now, Reason::Resume, &mut out);
+                    self.become_master(now, Reason::Resume, out);
                 }
             }
         }
-        out
     }
 
     /// Applies new parameters to the running instance (reload of a changed instance whose
@@ -435,7 +441,9 @@ impl Instance {
                 out.push(Action::SendAdvert {
                     priority: self.effective_priority,
                 });
-                self.set_timer(Timer::Advert, now + self.params.advert_int, out);
+                let next =
+                    timers::next_aligned(now, self.params.advert_int, self.params.advert_epoch);
+                self.set_timer(Timer::Advert, next, out);
             }
             (Timer::GarpDelay, State::Master) if g.master_repeat > 0 => {
                 out.push(Action::SendGratuitous {

@@ -88,6 +88,11 @@ pub struct InstanceParams {
     pub preempt_immediately: bool,
     /// Our primary address (the advert source) for equal-priority tie-breaks.
     pub primary_addr: IpAddr,
+    /// Periodic adverts fall on `epoch + k × advert_int` (see [`super::timers::next_aligned`]):
+    /// instances sharing an epoch and an interval advertise in the same instant, so a daemon
+    /// with many instances wakes once per interval instead of once per instance, and so does
+    /// its peer. `None`: every advert `advert_int` after the previous one (the RFC's wording).
+    pub advert_epoch: Option<std::time::Instant>,
 }
 
 /// An inconsistent parameter set.
@@ -139,6 +144,7 @@ impl InstanceParams {
             garp: GarpParams::default(),
             preempt_immediately: true,
             primary_addr,
+            advert_epoch: None,
         }
     }
 

@@ -7,7 +7,7 @@
 //! - `Master_Down_Interval = down_timer_adverts * Master_Adver_Interval + Skew_Time`
 //!   (`down_timer_adverts` is 3 in the RFCs; keepalived makes it configurable, 1..=100).
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use super::packet::{Version, MAX_ADVERT_INT_CS};
 
@@ -53,6 +53,27 @@ pub fn initial_master_down_interval(version: Version, master_adver_int: Duration
     master_adver_int + min_skew_time(version, master_adver_int)
 }
 
+/// The next periodic advert after one sent at `now`: `now + interval`, or, with an `epoch`,
+/// the first `epoch + k × interval` after `now` — never later than `now + interval`, so a
+/// backup never waits longer than one interval; the first aligned advert may come early,
+/// which the protocol allows (only silence matters to a backup).
+pub fn next_aligned(now: Instant, interval: Duration, epoch: Option<Instant>) -> Instant {
+    let plain = now + interval;
+    let (Some(epoch), false) = (epoch, interval.is_zero()) else {
+        return plain;
+    };
+    let Some(since) = now.checked_duration_since(epoch) else {
+        return plain;
+    };
+    let step = interval.as_nanos();
+    let k = since.as_nanos() / step + 1;
+    let offset = k.saturating_mul(step);
+    match u64::try_from(offset) {
+        Ok(ns) => epoch + Duration::from_nanos(ns),
+        Err(_) => plain,
+    }
+}
+
 /// Advert interval as carried on the wire: v2 whole seconds (rounded, 1..=255), v3
 /// centiseconds (rounded to 10 ms, 1..=4095).
 pub fn interval_to_wire(version: Version, interval: Duration) -> u16 {
@@ -82,6 +103,34 @@ mod tests {
 
     const MS: fn(u64) -> Duration = Duration::from_millis;
     const US: fn(u64) -> Duration = Duration::from_micros;
+
+    #[test]
+    fn aligned_adverts_fall_on_the_grid_and_never_later_than_one_interval() {
+        let epoch = Instant::now();
+        let i = MS(100);
+        // Without an epoch: exactly one interval later.
+        assert_eq!(next_aligned(epoch + MS(7), i, None), epoch + MS(107));
+        // On the grid: the next grid point after `now`, whatever the phase of `now`.
+        for phase in [0u64, 1, 37, 99] {
+            let now = epoch + MS(1000 + phase);
+            let next = next_aligned(now, i, Some(epoch));
+            assert_eq!(next, epoch + MS(1100), "phase {phase}");
+            assert!(next > now && next - now <= i);
+        }
+        // Exactly on a grid point: one full interval.
+        assert_eq!(
+            next_aligned(epoch + MS(300), i, Some(epoch)),
+            epoch + MS(400)
+        );
+        // Two instances with different phases end up advertising together.
+        let a = next_aligned(epoch + MS(1013), i, Some(epoch));
+        let b = next_aligned(epoch + MS(1088), i, Some(epoch));
+        assert_eq!(a, b);
+        // `now` before the epoch (clock of another process): plain interval.
+        assert_eq!(next_aligned(epoch, i, Some(epoch + MS(5))), epoch + i);
+        // Zero interval: no division by zero.
+        assert_eq!(next_aligned(epoch, Duration::ZERO, Some(epoch)), epoch);
+    }
 
     #[test]
     fn v3_skew_and_down_interval_10ms_prio_100() {

@@ -5,7 +5,7 @@
 use super::kernel::LinkEvent;
 use super::kernel::{InterfaceInfo, Kernel, VirtualSet};
 use super::notifier::Notifier;
-use super::params::{destinations, instance_params, v2_auth};
+use super::params::{advert_epoch, destinations, instance_params, v2_auth};
 use super::pool::{self, Packet, Registration, SocketKey};
 use super::socket::SocketConfig;
 use super::trackers::{TrackEvent, TrackKey, TrackValue, TrackerHub};
@@ -25,7 +25,6 @@ use crate::vrrp::packet::{
 use crate::vrrp::timers::interval_to_wire;
 use crate::vrrp::validate::{validate, RxContext, TtlCheck, Verdict};
 use actix::prelude::*;
-use futures::StreamExt;
 use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -199,7 +198,14 @@ pub struct InstanceActor {
     core: Option<Instance>,
     reg: Option<Registration>,
     iface: InterfaceInfo,
-    timers: HashMap<Timer, SpawnHandle>,
+    /// Armed actix timers by [`Timer::index`], with the instant each fires at. Armed lazily:
+    /// a deadline pushed later (every advert a backup hears) keeps the earlier timer, which
+    /// re-arms itself for the core's current deadline when it fires.
+    timers: [Option<(SpawnHandle, Instant)>; Timer::ALL.len()],
+    /// Reused for the core's actions (no allocation per packet).
+    actions: Vec<Action>,
+    /// Tasks forwarding tracker and link broadcasts into the mailbox (aborted on drop).
+    forwarders: Vec<AbortOnDrop>,
     auth: V2Auth,
     dsts: Vec<IpAddr>,
     vips: Vec<IpAddr>,
@@ -249,7 +255,9 @@ impl InstanceActor {
             core: None,
             reg: None,
             iface: InterfaceInfo::default(),
-            timers: HashMap::new(),
+            timers: Default::default(),
+            actions: Vec::new(),
+            forwarders: Vec::new(),
             auth,
             dsts,
             vips,
@@ -382,7 +390,7 @@ impl InstanceActor {
                 return;
             }
         }
-        let params = instance_params(&i, &self.spec.global, primary);
+        let params = core_params(&i, &self.spec.global, primary);
         if let Err(e) = params.check() {
             tracing::error!(instance = %i.name, "invalid parameters: {e}");
             return;
@@ -516,7 +524,7 @@ impl InstanceActor {
                 actions.extend(core.handle(now, Event::PriorityChanged(out.effective)));
             }
         }
-        self.apply(ctx, actions);
+        self.apply(ctx, &mut actions);
     }
 
     fn on_track(&mut self, ctx: &mut Context<Self>, ev: TrackEvent) {
@@ -562,10 +570,10 @@ impl InstanceActor {
         if let Some(hub) = &self.hub {
             let (snapshot, rx) = hub.subscribe();
             self.values = snapshot;
-            ctx.add_stream(broadcast_stream(rx).map(TrackMsg));
+            self.forwarders.push(forward(rx, ctx.address(), TrackMsg));
         }
         if let Some(rx) = self.kernel.link_events() {
-            ctx.add_stream(broadcast_stream(rx).map(LinkMsg));
+            self.forwarders.push(forward(rx, ctx.address(), LinkMsg));
         }
         // Initial state of tracked interfaces.
         let names: Vec<String> = self
@@ -720,9 +728,25 @@ impl InstanceActor {
     }
 
     fn set_timer(&mut self, ctx: &mut Context<Self>, timer: Timer, at: Instant) {
-        if let Some(h) = self.timers.remove(&timer) {
+        let slot = timer.index();
+        if let Some((h, armed_at)) = self.timers[slot].take() {
+            if armed_at <= at {
+                // Lazy: the armed timer fires first and re-arms for the core's deadline.
+                self.timers[slot] = Some((h, armed_at));
+                return;
+            }
             ctx.cancel_future(h);
         }
+        self.arm(ctx, timer, at);
+    }
+
+    fn cancel_timer(&mut self, ctx: &mut Context<Self>, timer: Timer) {
+        if let Some((h, _)) = self.timers[timer.index()].take() {
+            ctx.cancel_future(h);
+        }
+    }
+
+    fn arm(&mut self, ctx: &mut Context<Self>, timer: Timer, at: Instant) {
         let delay = at.saturating_duration_since(Instant::now());
         // tokio's timer wheel has 1 ms granularity and rounds up: the master-down timer (the
         // one failover speed depends on) wakes 2 ms early and sleeps the remainder precisely.
@@ -734,30 +758,43 @@ impl InstanceActor {
             delay
         };
         let h = ctx.run_later(wake, move |act, ctx| {
-            if precise {
-                let rest = at.saturating_duration_since(Instant::now());
-                if !rest.is_zero() && rest < Duration::from_millis(3) {
-                    std::thread::sleep(rest);
+            act.timers[timer.index()] = None;
+            // The core's deadline may have moved on since this timer was armed.
+            let deadline = act.core.as_ref().and_then(|c| c.deadline(timer));
+            match deadline {
+                Some(d) if d > at => act.arm(ctx, timer, d),
+                Some(_) => {
+                    if precise {
+                        let rest = at.saturating_duration_since(Instant::now());
+                        if !rest.is_zero() && rest < Duration::from_millis(3) {
+                            std::thread::sleep(rest);
+                        }
+                    }
+                    act.event(ctx, Event::TimerExpired(timer));
                 }
+                None => {}
             }
-            act.timers.remove(&timer);
-            act.event(ctx, Event::TimerExpired(timer));
         });
-        self.timers.insert(timer, h);
+        self.timers[timer.index()] = Some((h, at));
     }
 
     fn event(&mut self, ctx: &mut Context<Self>, ev: Event) {
         let Some(core) = self.core.as_mut() else {
             return;
         };
-        let actions = core.handle(Instant::now(), ev);
-        self.apply(ctx, actions);
+        let mut actions = std::mem::take(&mut self.actions);
+        core.handle_into(Instant::now(), ev, &mut actions);
+        self.apply(ctx, &mut actions);
+        if self.actions.capacity() < actions.capacity() {
+            self.actions = actions;
+        }
     }
 
-    fn apply(&mut self, ctx: &mut Context<Self>, actions: Vec<Action>) {
+    /// Performs (and drains) the core's actions.
+    fn apply(&mut self, ctx: &mut Context<Self>, actions: &mut Vec<Action>) {
         // A resumed MASTER is not a new state for the outside world: no notify.
         let resumed = actions.iter().any(|a| matches!(a, Action::Transition(t) if t.reason == crate::vrrp::events::Reason::Resume));
-        for a in actions {
+        for a in actions.drain(..) {
             if resumed && matches!(a, Action::Notify { .. }) {
                 continue;
             }
@@ -814,11 +851,7 @@ impl InstanceActor {
                 }
                 Action::SendAdvert { priority } => self.send_advert(priority),
                 Action::SetTimer { timer, at } => self.set_timer(ctx, timer, at),
-                Action::CancelTimer { timer } => {
-                    if let Some(h) = self.timers.remove(&timer) {
-                        ctx.cancel_future(h);
-                    }
-                }
+                Action::CancelTimer { timer } => self.cancel_timer(ctx, timer),
                 Action::AddVips => {
                     self.kernel_op(KernelOp::Add(self.virtual_set()));
                     self.durable.update(|d| d.vips_installed = true);
@@ -857,7 +890,8 @@ impl InstanceActor {
     }
 
     fn receive(&mut self, ctx: &mut Context<Self>, rx: super::socket::Received) {
-        let i = self.spec.instance.clone();
+        // Per packet: no clone of the config, no allocation (the hot path of a backup).
+        let i = &self.spec.instance;
         let family = if i.family == CfgFamily::V6 {
             Family::Ipv6
         } else {
@@ -866,8 +900,9 @@ impl InstanceActor {
         if Family::of(rx.src) != family {
             return;
         }
-        let mode = match (i.version, rx.src, rx.dst) {
-            (crate::config::model::VrrpVersion::V2, _, _) => ChecksumMode::MessageOnly,
+        let v2 = i.version == crate::config::model::VrrpVersion::V2;
+        let mode = match (v2, rx.src, rx.dst) {
+            (true, _, _) => ChecksumMode::MessageOnly,
             (_, IpAddr::V6(_), _) => ChecksumMode::Kernel,
             (_, src, Some(dst)) => ChecksumMode::Standard { src, dst },
             (_, _, None) => ChecksumMode::MessageOnly,
@@ -879,11 +914,12 @@ impl InstanceActor {
                 if let Some(m) = &self.m {
                     m.rx_drop(rx_drop(e.counter()));
                 }
-                tracing::debug!(instance = %i.name, "dropped packet from {}: {e}", rx.src);
+                tracing::debug!(instance = %self.spec.instance.name, "dropped packet from {}: {e}", rx.src);
                 return;
             }
         };
-        let ttl_check = if i.is_unicast() {
+        let unicast = i.is_unicast();
+        let ttl_check = if unicast {
             match i.unicast_peers.iter().find(|p| p.addr == rx.src) {
                 Some(p) if p.min_ttl.is_some() || p.max_ttl.is_some() => TtlCheck::Range {
                     min: p.min_ttl.unwrap_or(0),
@@ -894,14 +930,9 @@ impl InstanceActor {
         } else {
             TtlCheck::Exact255
         };
-        let check_src = self.spec.global.vrrp_check_unicast_src && i.is_unicast();
-        let peers = std::mem::take(&mut self.peers);
+        let check_src = self.spec.global.vrrp_check_unicast_src && unicast;
         let ctxv = RxContext {
-            version: if i.version == crate::config::model::VrrpVersion::V2 {
-                Version::V2
-            } else {
-                Version::V3
-            },
+            version: if v2 { Version::V2 } else { Version::V3 },
             vrid: i.vrid,
             ttl_check,
             ttl: rx.ttl,
@@ -910,41 +941,32 @@ impl InstanceActor {
             vips: &self.vips,
             check_vips: !(i.skip_check_adv_addr && self.last_master == Some(rx.src)),
             src: rx.src,
-            allowed_sources: check_src.then_some(peers.as_slice()),
+            allowed_sources: check_src.then_some(self.peers.as_slice()),
             owner_ignores_adverts: false,
         };
         let verdict = validate(&adv, &ctxv);
-        self.peers = peers;
         match verdict {
             Verdict::Drop(r) => {
                 self.count(r.counter());
                 if let Some(m) = &self.m {
                     m.rx_drop(rx_drop(r.counter()));
                 }
+                tracing::debug!(instance = %self.spec.instance.name, "dropped advert from {}: {r}", rx.src);
             }
-            Verdict::Accept(n) => {
+            Verdict::Accept(notes) => {
                 self.count("advert_rcvd");
                 if let Some(m) = &self.m {
                     m.advert_received(adv.priority());
                 }
-                if n.vip_mismatch {
+                if notes.vip_mismatch {
                     self.count("addr_list_err");
                     if let Some(m) = &self.m {
                         m.rx_drop(RxDrop::AddrList);
                     }
+                    tracing::warn!(instance = %self.spec.instance.name, "advert from {} has a different address list (accepted)", rx.src);
                 }
-                if n.priority_zero {
+                if notes.priority_zero {
                     self.count("pri_zero_rcvd");
-                }
-            }
-        }
-        match verdict {
-            Verdict::Drop(r) => {
-                tracing::debug!(instance = %i.name, "dropped advert from {}: {r}", rx.src);
-            }
-            Verdict::Accept(notes) => {
-                if notes.vip_mismatch {
-                    tracing::warn!(instance = %i.name, "advert from {} has a different address list (accepted)", rx.src);
                 }
                 self.last_master = Some(rx.src);
                 let ev = Event::AdvertReceived(ReceivedAdvert::from_packet(rx.src, &adv));
@@ -1040,7 +1062,7 @@ impl InstanceActor {
             }
         }
         if let (Some(core), Some(src)) = (self.core.as_mut(), self.src) {
-            core.update_params(instance_params(&i, &self.spec.global, src));
+            core.update_params(core_params(&i, &self.spec.global, src));
         }
         tracing::info!(instance = %i.name, "configuration applied in place");
         self.recompute(ctx);
@@ -1119,23 +1141,38 @@ impl Handler<GetStatus> for InstanceActor {
     }
 }
 
+#[derive(Message)]
+#[rtype(result = "()")]
 struct TrackMsg(TrackEvent);
+#[derive(Message)]
+#[rtype(result = "()")]
 struct LinkMsg(LinkEvent);
 
-impl StreamHandler<TrackMsg> for InstanceActor {
+impl Handler<TrackMsg> for InstanceActor {
+    type Result = ();
+
     fn handle(&mut self, msg: TrackMsg, ctx: &mut Context<Self>) {
         guarded(self, ctx, |act, ctx| act.on_track(ctx, msg.0));
     }
-
-    fn finished(&mut self, _ctx: &mut Context<Self>) {}
 }
 
-impl StreamHandler<LinkMsg> for InstanceActor {
+impl Handler<LinkMsg> for InstanceActor {
+    type Result = ();
+
     fn handle(&mut self, msg: LinkMsg, ctx: &mut Context<Self>) {
         guarded(self, ctx, |act, ctx| act.on_link(ctx, msg.0));
     }
+}
 
-    fn finished(&mut self, _ctx: &mut Context<Self>) {}
+/// The core's parameters for this daemon: the config's, with adverts on the daemon's grid.
+fn core_params(
+    i: &VrrpInstance,
+    g: &GlobalDefs,
+    primary: IpAddr,
+) -> crate::vrrp::params::InstanceParams {
+    let mut p = instance_params(i, g, primary);
+    p.advert_epoch = Some(advert_epoch());
+    p
 }
 
 fn vrrp_state(s: State) -> VrrpState {
@@ -1177,19 +1214,44 @@ fn value_state(v: Option<&TrackValue>) -> TrackerState {
     }
 }
 
-/// A broadcast receiver as a stream (lagging receivers skip what they missed).
-fn broadcast_stream<T: Clone + Send + 'static>(
-    rx: tokio::sync::broadcast::Receiver<T>,
-) -> impl futures::Stream<Item = T> {
-    futures::stream::unfold(rx, |mut rx| async move {
+/// Forwards a broadcast into the actor's mailbox from a task of its own (lagging receivers
+/// skip what they missed). Not a context stream: actix polls every stream of a context each
+/// time the actor wakes, i.e. for every received advert.
+fn forward<T, M>(
+    mut rx: tokio::sync::broadcast::Receiver<T>,
+    addr: Addr<InstanceActor>,
+    wrap: fn(T) -> M,
+) -> AbortOnDrop
+where
+    T: Clone + Send + 'static,
+    M: Message<Result = ()> + Send + 'static,
+    InstanceActor: Handler<M>,
+{
+    AbortOnDrop(actix_rt::spawn(async move {
         loop {
             match rx.recv().await {
-                Ok(v) => return Some((v, rx)),
+                Ok(v) => {
+                    if !addr.connected() {
+                        return;
+                    }
+                    // Unbounded: a tracker change must never be dropped.
+                    addr.do_send(wrap(v));
+                }
                 Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
-                Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
             }
         }
-    })
+    }))
+}
+
+/// A task handle that aborts the task when dropped (the actor's forwarders die with it,
+/// including when the supervisor rebuilds it after a panic).
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 impl Handler<Shutdown> for InstanceActor {

@@ -67,6 +67,13 @@ pub fn instance_params(i: &VrrpInstance, g: &GlobalDefs, primary: IpAddr) -> Ins
     p
 }
 
+/// The daemon's advert grid (see `InstanceParams::advert_epoch`): fixed at first use, shared
+/// by every instance of the process.
+pub fn advert_epoch() -> std::time::Instant {
+    static EPOCH: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+    *EPOCH.get_or_init(std::time::Instant::now)
+}
+
 /// The v2 authentication to send and expect.
 pub fn v2_auth(i: &VrrpInstance) -> V2Auth {
     match (&i.authentication, i.version) {

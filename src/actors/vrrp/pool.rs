@@ -97,8 +97,9 @@ pub fn register(
                         Ok(rx) => {
                             // VRID is the second byte of both v2 and v3 headers.
                             let vrid = rx.payload.get(1).copied();
-                            let target = vrid.and_then(|v| t2.borrow().get(&v).cloned());
-                            match target {
+                            // Sent while borrowed: do_send never re-enters the table.
+                            let table = t2.borrow();
+                            match vrid.and_then(|v| table.get(&v)) {
                                 Some(r) => r.do_send(Packet(rx)),
                                 None => UNKNOWN_VRID.with(|c| c.set(c.get() + 1)),
                             }

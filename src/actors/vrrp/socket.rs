@@ -4,7 +4,6 @@
 
 use socket2::{Domain, InterfaceIndexOrAddress, Protocol, SockAddr, Socket, Type};
 use std::io;
-use std::mem::MaybeUninit;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::os::fd::AsRawFd;
 use tokio::io::unix::AsyncFd;
@@ -287,7 +286,8 @@ fn is_link_local_v6(a: &Ipv6Addr) -> bool {
 }
 
 fn recv_one(sock: &Socket, v6: bool) -> io::Result<Received> {
-    let mut buf = [MaybeUninit::<u8>::uninit(); 2048];
+    // One allocation per packet: the payload's own (the stack buffer is reused).
+    let mut buf = [0u8; 2048];
     let mut name: libc::sockaddr_storage = unsafe { std::mem::zeroed() };
     let mut cmsg = [0u8; 128];
     let mut iov = libc::iovec {
@@ -307,12 +307,7 @@ fn recv_one(sock: &Socket, v6: bool) -> io::Result<Received> {
     if n < 0 {
         return Err(io::Error::last_os_error());
     }
-    let n = n as usize;
-    // SAFETY: the kernel initialised the first n bytes.
-    let data: Vec<u8> = buf[..n]
-        .iter()
-        .map(|b| unsafe { b.assume_init() })
-        .collect();
+    let data = &buf[..(n as usize).min(buf.len())];
     if v6 {
         let src = sockaddr_ip(&name).unwrap_or(IpAddr::V6(Ipv6Addr::UNSPECIFIED));
         let ttl = hop_limit(&msg);
@@ -320,7 +315,7 @@ fn recv_one(sock: &Socket, v6: bool) -> io::Result<Received> {
             src,
             dst: None,
             ttl,
-            payload: data,
+            payload: data.to_vec(),
         })
     } else {
         // Raw IPv4 sockets deliver the IP header.
