@@ -88,6 +88,11 @@ pub struct InstanceParams {
     pub preempt_immediately: bool,
     /// Our primary address (the advert source) for equal-priority tie-breaks.
     pub primary_addr: IpAddr,
+    /// Member of a `vrrp_sync_group`: the instance does not become MASTER on its own (down
+    /// timer, preemption, address owner); it says it wants to
+    /// ([`crate::vrrp::fsm::Instance::want_state`]) and waits for
+    /// [`crate::vrrp::events::Event::SyncMaster`] from its group.
+    pub sync_group: bool,
 }
 
 /// An inconsistent parameter set.
@@ -139,6 +144,7 @@ impl InstanceParams {
             garp: GarpParams::default(),
             preempt_immediately: true,
             primary_addr,
+            sync_group: false,
         }
     }
 
