@@ -3,6 +3,7 @@
 
 use super::vrrp::instance::{InstanceActor, InstanceSpec, VrrpDurable};
 use super::vrrp::kernel::Kernel;
+use super::vrrp::sync::SyncHub;
 use super::vrrp::trackers::TrackerHub;
 use super::{
     listen_signals, spawn_child, ActorRuntime, ChildFactory, ChildHandle, ChildOptions, Domain,
@@ -93,6 +94,7 @@ pub struct Factory {
     lvs: Option<crate::lvs::LvsHandle>,
     kernel: Arc<dyn Kernel>,
     hub: TrackerHub,
+    sync: SyncHub,
     notifier: Arc<super::vrrp::notifier::Notifier>,
     metrics: Arc<crate::telemetry::Metrics>,
     path: PathBuf,
@@ -101,19 +103,19 @@ pub struct Factory {
 
 impl ChildFactory<ObjectId, ChildSpec> for Factory {
     fn shutdown_complete(&mut self, _report: &super::ShutdownReport) {
-        // Checkers stop and IPVS is released (unless -I) before the process exits; then the
-        // System stops (the Root leaves that to us).
+        // Sync groups report STOP (their notifies run after the members'), checkers stop and
+        // IPVS is released (unless -I) before the process exits; then the System stops (the
+        // Root leaves that to us).
         let system = actix::System::current();
-        match self.lvs.take() {
-            None => system.stop(),
-            Some(l) => {
-                actix::spawn(async move {
-                    let _ =
-                        tokio::time::timeout(std::time::Duration::from_secs(5), l.shutdown()).await;
-                    system.stop();
-                });
+        let lvs = self.lvs.take();
+        let groups = self.sync.drained();
+        actix::spawn(async move {
+            let _ = tokio::time::timeout(std::time::Duration::from_secs(2), groups).await;
+            if let Some(l) = lvs {
+                let _ = tokio::time::timeout(std::time::Duration::from_secs(5), l.shutdown()).await;
             }
-        }
+            system.stop();
+        });
     }
 
     fn start(
@@ -129,10 +131,12 @@ impl ChildFactory<ObjectId, ChildSpec> for Factory {
                     .unwrap_or_else(|| Durable::new(VrrpDurable::default()));
                 let (spec, kernel, d) = (spec.clone(), self.kernel.clone(), durable.clone());
                 let hub = self.hub.clone();
+                let sync = self.sync.clone();
                 let notifier = self.notifier.clone();
                 let metrics = self.metrics.clone();
                 let h = spawn_child(&self.vrrp, ChildOptions::new(key.to_string()), move |_| {
                     InstanceActor::new(spec, kernel, Some(hub), Some(notifier), Some(metrics), d)
+                        .with_sync(sync)
                 })?;
                 Ok(h.with_durable(durable))
             }
@@ -207,6 +211,7 @@ impl Factory {
         }
         tracing::info!("reloading {}", self.path.display());
         self.hub.reconcile(&loaded.config);
+        self.sync.reconcile(&loaded.config);
         if let Some(l) = &self.lvs {
             let (l, c) = (l.clone(), loaded.config.clone());
             actix::spawn(async move {
@@ -404,6 +409,7 @@ pub fn run(args: Args) -> i32 {
             feed_vips(&netlink, l).await;
         }
         let notifier = super::vrrp::notifier::Notifier::new(&cfg.global);
+        let sync = SyncHub::start(&cfg, Some(notifier.clone()), Some(metrics.clone()));
         let server = match metrics_listen {
             Some(addr) => {
                 let s = crate::telemetry::http::MetricsServer::bind(addr, metrics.clone()).await?;
@@ -420,6 +426,7 @@ pub fn run(args: Args) -> i32 {
             lvs,
             kernel,
             hub,
+            sync,
             notifier,
             metrics,
             path,

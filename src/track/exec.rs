@@ -233,6 +233,12 @@ fn lookup_user(name: &str) -> io::Result<Option<(u32, u32)>> {
     }
 }
 
+/// The name of the user we run as (getpwuid_r of getuid()).
+pub(crate) fn current_user_name() -> Option<String> {
+    // SAFETY: getuid cannot fail.
+    lookup_uid(unsafe { libc::getuid() }).map(|(name, _)| name)
+}
+
 /// getpwuid_r: (name, gid) of a uid.
 fn lookup_uid(uid: u32) -> Option<(String, u32)> {
     let len = buf_len(libc::_SC_GETPW_R_SIZE_MAX).max(16 * 1024);

@@ -8,6 +8,7 @@
 //! - [`runner`]: the periodic `vrrp_script` task sending [`runner::ScriptEvent`]s.
 //! - [`notify`]: notify script invocations, FIFO lines, FIFO writer, ordered per-instance queue.
 //! - [`file`]: `track_file` values and the directory watcher sending [`file::FileEvent`]s.
+//! - [`smtp`]: `smtp_alert` e-mails (keepalived's subjects, dialogue and defaults).
 
 pub mod exec;
 pub mod file;
@@ -15,3 +16,4 @@ pub mod notify;
 pub mod priority;
 pub mod runner;
 pub mod script_state;
+pub mod smtp;

@@ -93,6 +93,8 @@ pub enum FaultReason {
     TrackFailed,
     /// The instance's own interface is down.
     InterfaceDown,
+    /// Another member of the instance's `vrrp_sync_group` is in FAULT.
+    SyncGroup,
 }
 
 /// An advertisement that passed decode and [`super::validate::validate`].
@@ -138,6 +140,12 @@ pub enum Event {
     /// supervised restart or a reload) was MASTER and its addresses are still installed.
     /// From Initialize only; otherwise ignored.
     Resume,
+    /// The instance's `vrrp_sync_group` moves its members to MASTER (every member wants
+    /// MASTER, or one of them became MASTER). Only a BACKUP instance acts on it.
+    SyncMaster,
+    /// The instance's `vrrp_sync_group` moves its members to BACKUP (one of them left MASTER
+    /// for BACKUP). Only a MASTER instance acts on it.
+    SyncBackup,
 }
 
 /// Why a transition happened: the `reason` attribute of telemetry spans.
@@ -165,6 +173,8 @@ pub enum Reason {
     Shutdown,
     /// Resumed MASTER after a restart or reload.
     Resume,
+    /// Moved by its `vrrp_sync_group` (another member changed state first).
+    SyncGroup,
 }
 
 impl Reason {
@@ -182,6 +192,7 @@ impl Reason {
             Reason::FaultCleared => "fault_cleared",
             Reason::Shutdown => "shutdown",
             Reason::Resume => "resume",
+            Reason::SyncGroup => "sync_group",
         }
     }
 }
@@ -191,6 +202,7 @@ impl From<FaultReason> for Reason {
         match r {
             FaultReason::TrackFailed => Reason::TrackFailed,
             FaultReason::InterfaceDown => Reason::InterfaceDown,
+            FaultReason::SyncGroup => Reason::SyncGroup,
         }
     }
 }

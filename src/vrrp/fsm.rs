@@ -15,6 +15,13 @@
 //! - master hearing a lower priority advert (or equal priority from a lower address) sends an
 //!   advert at once (RFC 9568; not with `lower_prio_no_advert`) and optional GARPs;
 //! - MASTER → FAULT and shutdown send a priority-0 advert; yielding to a better master does not.
+//!
+//! A `vrrp_sync_group` member (`params.sync_group`) never becomes MASTER on its own, as in
+//! keepalived's `vrrp_sync_can_goto_master`: when its down timer expires (or it would preempt)
+//! it stays BACKUP, records that it wants MASTER ([`Instance::want_state`]) and re-arms the
+//! down timer; its group (`super::sync`) answers with [`Event::SyncMaster`] once every member
+//! wants MASTER. An accepted advert from a master withdraws the wish. [`Event::SyncBackup`]
+//! makes a MASTER yield to BACKUP (no priority-0 advert) when another member did.
 
 use std::cmp::Ordering;
 use std::net::IpAddr;
@@ -50,6 +57,8 @@ pub struct Instance {
     master: Option<MasterInfo>,
     next_master_reason: Reason,
     fault: Option<FaultReason>,
+    /// Sync-group member in BACKUP that would be MASTER but for its group.
+    sync_wait: bool,
 }
 
 impl Instance {
@@ -67,6 +76,7 @@ impl Instance {
             master: None,
             next_master_reason: Reason::MasterDownTimer,
             fault: None,
+            sync_wait: false,
         }
     }
 
@@ -98,6 +108,16 @@ impl Instance {
     /// The recorded fault, if any.
     pub fn fault(&self) -> Option<FaultReason> {
         self.fault
+    }
+
+    /// The state the instance would be in if it were not in a sync group (keepalived's
+    /// `wantstate`): MASTER for a BACKUP member held back by its group, else its state.
+    pub fn want_state(&self) -> State {
+        if self.state == State::Backup && self.sync_wait {
+            State::Master
+        } else {
+            self.state
+        }
     }
 
     /// Deadline of `timer`, if armed.
@@ -168,6 +188,22 @@ impl Instance {
                     self.become_master(now, Reason::Resume, out);
                 }
             }
+            Event::SyncMaster => {
+                if self.state == State::Backup {
+                    // The member whose own wish moved the group keeps its own reason.
+                    let reason = if self.sync_wait {
+                        self.next_master_reason
+                    } else {
+                        Reason::SyncGroup
+                    };
+                    self.become_master(now, reason, out);
+                }
+            }
+            Event::SyncBackup => {
+                if self.state == State::Master {
+                    self.yield_master(now, Reason::SyncGroup, out);
+                }
+            }
         }
     }
 
@@ -220,6 +256,7 @@ impl Instance {
     }
 
     fn become_master(&mut self, now: Instant, reason: Reason, out: &mut Vec<Action>) {
+        self.sync_wait = false;
         self.transition(State::Master, reason, out);
         self.cancel_timer(Timer::MasterDown, out);
         self.cancel_timer(Timer::PreemptDelay, out);
@@ -263,11 +300,53 @@ impl Instance {
         self.transition(State::Backup, reason, out);
         self.cancel_all(out);
         self.preempt_until = None;
+        self.sync_wait = false;
         self.next_master_reason = Reason::MasterDownTimer;
         self.set_timer(Timer::MasterDown, now + down, out);
         out.push(Action::Notify {
             state: State::Backup,
         });
+    }
+
+    /// Sync-group member: would become MASTER (for `reason`) but its group decides. Stays
+    /// BACKUP with the down timer re-armed, as keepalived does while other members do not
+    /// want MASTER yet.
+    fn want_master(&mut self, now: Instant, reason: Reason, out: &mut Vec<Action>) {
+        self.sync_wait = true;
+        self.next_master_reason = reason;
+        if self.deadline(Timer::MasterDown).is_none() {
+            let at = now + self.master_down_interval();
+            self.set_timer(Timer::MasterDown, at, out);
+        }
+    }
+
+    /// MASTER → BACKUP without a better master heard (the sync group moved): addresses
+    /// removed, no priority-0 advert, a full down timer.
+    fn yield_master(&mut self, now: Instant, reason: Reason, out: &mut Vec<Action>) {
+        self.transition(State::Backup, reason, out);
+        out.push(Action::RemoveVips);
+        self.cancel_all(out);
+        self.master = None;
+        self.preempt_until = None;
+        self.sync_wait = false;
+        self.next_master_reason = Reason::MasterDownTimer;
+        let at = now + self.master_down_interval();
+        self.set_timer(Timer::MasterDown, at, out);
+        out.push(Action::Notify {
+            state: State::Backup,
+        });
+    }
+
+    /// Owner start (or recovery): MASTER at once, unless a sync group decides; then a short
+    /// down timer as for `state MASTER`.
+    fn owner_up(&mut self, now: Instant, reason: Reason, out: &mut Vec<Action>) {
+        if self.params.sync_group {
+            let down =
+                timers::initial_master_down_interval(self.params.version, self.master_adver_int);
+            self.enter_backup(now, reason, down, out);
+        } else {
+            self.become_master(now, reason, out);
+        }
     }
 
     /// Leave MASTER for FAULT or STOP: priority-0 advert, addresses removed.
@@ -310,7 +389,7 @@ impl Instance {
                 state: State::Fault,
             });
         } else if self.params.is_owner() {
-            self.become_master(now, Reason::Startup, out);
+            self.owner_up(now, Reason::Startup, out);
         } else {
             let down = match self.params.initial_state {
                 InitialState::Master => {
@@ -339,6 +418,8 @@ impl Instance {
                 priority: adv.priority,
             });
             self.next_master_reason = Reason::MasterDownTimer;
+            // A master we accept: a waiting sync-group member no longer wants MASTER.
+            self.sync_wait = false;
             let at = now + self.master_down_interval();
             self.set_timer(Timer::MasterDown, at, out);
             if !delay.is_zero() {
@@ -350,16 +431,20 @@ impl Instance {
                     self.set_timer(Timer::PreemptDelay, now + delay, out);
                 }
             }
-        } else if self.params.preempt_immediately {
+        } else if self.params.preempt_immediately && !self.params.sync_group {
             // Lower priority master and we preempt: take over now.
             self.become_master(now, Reason::PreemptedLowerPriorityMaster, out);
         } else {
-            // Lower priority master and we preempt: discard, let the down timer run out.
+            // Lower priority master and we preempt: discard, let the down timer run out
+            // (a sync-group member that would take over now asks its group instead).
             self.master = Some(MasterInfo {
                 addr: adv.from,
                 priority: adv.priority,
             });
             self.next_master_reason = Reason::PreemptedLowerPriorityMaster;
+            if self.params.preempt_immediately {
+                self.want_master(now, Reason::PreemptedLowerPriorityMaster, out);
+            }
         }
     }
 
@@ -392,6 +477,7 @@ impl Instance {
             self.transition(State::Backup, reason, out);
             out.push(Action::RemoveVips);
             self.cancel_all(out);
+            self.sync_wait = false;
             self.adopt_interval(&adv);
             self.master = Some(MasterInfo {
                 addr: adv.from,
@@ -435,7 +521,11 @@ impl Instance {
         match (timer, self.state) {
             (Timer::MasterDown, State::Backup) => {
                 let reason = self.next_master_reason;
-                self.become_master(now, reason, out);
+                if self.params.sync_group {
+                    self.want_master(now, reason, out);
+                } else {
+                    self.become_master(now, reason, out);
+                }
             }
             (Timer::Advert, State::Master) => {
                 out.push(Action::SendAdvert {
@@ -485,6 +575,7 @@ impl Instance {
         }
         self.preempt_until = None;
         self.master = None;
+        self.sync_wait = false;
     }
 
     fn on_fault(&mut self, reason: FaultReason, out: &mut Vec<Action>) {
@@ -507,6 +598,7 @@ impl Instance {
         }
         self.preempt_until = None;
         self.master = None;
+        self.sync_wait = false;
     }
 
     fn on_fault_cleared(&mut self, now: Instant, out: &mut Vec<Action>) {
@@ -516,7 +608,7 @@ impl Instance {
         }
         self.master_adver_int = self.params.advert_int;
         if self.params.is_owner() {
-            self.become_master(now, Reason::FaultCleared, out);
+            self.owner_up(now, Reason::FaultCleared, out);
         } else {
             let down = self.master_down_interval();
             self.enter_backup(now, Reason::FaultCleared, down, out);

@@ -14,6 +14,7 @@ pub mod fsm;
 pub mod ip;
 pub mod packet;
 pub mod params;
+pub mod sync;
 pub mod timers;
 pub mod tx;
 pub mod validate;
@@ -28,5 +29,6 @@ pub use packet::{
     DecodeError, EncodeError, Family, V2Auth, Version,
 };
 pub use params::{GarpParams, InitialState, InstanceParams, ParamError};
+pub use sync::{SyncAction, SyncGroup};
 pub use tx::build_advert;
 pub use validate::{validate, DropReason, RxContext, TtlCheck, Verdict};

@@ -93,6 +93,11 @@ pub struct InstanceParams {
     /// with many instances wakes once per interval instead of once per instance, and so does
     /// its peer. `None`: every advert `advert_int` after the previous one (the RFC's wording).
     pub advert_epoch: Option<std::time::Instant>,
+    /// Member of a `vrrp_sync_group`: the instance does not become MASTER on its own (down
+    /// timer, preemption, address owner); it says it wants to
+    /// ([`crate::vrrp::fsm::Instance::want_state`]) and waits for
+    /// [`crate::vrrp::events::Event::SyncMaster`] from its group.
+    pub sync_group: bool,
 }
 
 /// An inconsistent parameter set.
@@ -145,6 +150,7 @@ impl InstanceParams {
             preempt_immediately: true,
             primary_addr,
             advert_epoch: None,
+            sync_group: false,
         }
     }
 

@@ -8,6 +8,7 @@ use super::notifier::Notifier;
 use super::params::{advert_epoch, destinations, instance_params, v2_auth};
 use super::pool::{self, Packet, Registration, SocketKey};
 use super::socket::SocketConfig;
+use super::sync::{SyncCommand, SyncHub};
 use super::trackers::{TrackEvent, TrackKey, TrackValue, TrackerHub};
 use crate::actors::{guarded, Durable, Shutdown, ShutdownReason};
 use crate::config::model::{Family as CfgFamily, GlobalDefs, VrrpInstance};
@@ -54,7 +55,7 @@ pub struct InstanceSpec {
     pub global: Arc<GlobalDefs>,
     /// Its trackers (own, plus its sync group's).
     pub trackers: Vec<TrackDef>,
-    /// Its vrrp_sync_group, if any: any member in FAULT puts every member in FAULT.
+    /// Its vrrp_sync_group, if any: members go MASTER / BACKUP / FAULT together.
     pub sync_group: Option<String>,
 }
 
@@ -232,6 +233,10 @@ pub struct InstanceActor {
     faulted: Option<FaultReason>,
     pending: bool,
     started_core: bool,
+    /// The sync-group hub (with a `sync_group` in the spec, the group decides on MASTER).
+    sync: Option<SyncHub>,
+    /// Last (state, wanted state) reported to the sync group.
+    sync_reported: Option<(State, State)>,
 }
 
 impl InstanceActor {
@@ -280,7 +285,49 @@ impl InstanceActor {
             faulted: None,
             pending: false,
             started_core: false,
+            sync: None,
+            sync_reported: None,
         }
+    }
+
+    /// Coordinates with the instance's `vrrp_sync_group` through `hub` (without it, a member
+    /// of a sync group behaves like a lone instance except for FAULT).
+    pub fn with_sync(mut self, hub: SyncHub) -> Self {
+        self.sync = Some(hub);
+        self
+    }
+
+    /// In a sync group whose hub decides when to become MASTER.
+    fn group_decides(&self) -> bool {
+        self.sync.is_some() && self.spec.sync_group.is_some()
+    }
+
+    /// Tells the sync group our (state, wanted state) if it changed.
+    fn report_sync(&mut self) {
+        let (Some(hub), Some(group), Some(core)) =
+            (&self.sync, &self.spec.sync_group, self.core.as_ref())
+        else {
+            return;
+        };
+        let view = (core.state(), core.want_state());
+        if self.sync_reported != Some(view) {
+            self.sync_reported = Some(view);
+            hub.report(group, &self.spec.instance.name, view.0, view.1);
+        }
+    }
+
+    fn on_sync(&mut self, ctx: &mut Context<Self>, cmd: SyncCommand) {
+        if Some(&*cmd.group) != self.spec.sync_group.as_deref()
+            || *cmd.member != *self.spec.instance.name
+        {
+            return;
+        }
+        let ev = match cmd.to {
+            State::Master => Event::SyncMaster,
+            State::Backup => Event::SyncBackup,
+            _ => return,
+        };
+        self.event(ctx, ev);
     }
 
     fn name(&self) -> &str {
@@ -390,7 +437,8 @@ impl InstanceActor {
                 return;
             }
         }
-        let params = core_params(&i, &self.spec.global, primary);
+        let mut params = core_params(&i, &self.spec.global, primary);
+        params.sync_group = self.group_decides();
         if let Err(e) = params.check() {
             tracing::error!(instance = %i.name, "invalid parameters: {e}");
             return;
@@ -467,7 +515,7 @@ impl InstanceActor {
                     && *v == TrackValue::State(TrackerState::Down)
             });
             if fault.is_none() && other_faulted {
-                fault = Some(FaultReason::TrackFailed);
+                fault = Some(FaultReason::SyncGroup);
             }
         }
         self.pending = out.pending;
@@ -574,6 +622,11 @@ impl InstanceActor {
         }
         if let Some(rx) = self.kernel.link_events() {
             self.forwarders.push(forward(rx, ctx.address(), LinkMsg));
+        }
+        // Also outside a group: a reload may put the instance in one.
+        if let Some(hub) = &self.sync {
+            self.forwarders
+                .push(forward(hub.subscribe(), ctx.address(), SyncMsg));
         }
         // Initial state of tracked interfaces.
         let names: Vec<String> = self
@@ -866,6 +919,12 @@ impl InstanceActor {
                     self.kernel_op(KernelOp::Garp(self.virtual_set(), count))
                 }
                 Action::Notify { state } => {
+                    if let Some(n) = &self.notifier {
+                        let i = &self.spec.instance;
+                        if crate::track::smtp::smtp_alert_enabled(i.smtp_alert, &self.spec.global) {
+                            n.email(NotifyTarget::Instance, &i.name, state);
+                        }
+                    }
                     if let (Some(n), Some(q)) = (&self.notifier, &self.queue) {
                         let prio = self
                             .core
@@ -887,6 +946,7 @@ impl InstanceActor {
                 }
             }
         }
+        self.report_sync();
     }
 
     fn receive(&mut self, ctx: &mut Context<Self>, rx: super::socket::Received) {
@@ -1061,8 +1121,13 @@ impl InstanceActor {
                 }
             }
         }
+        let sync_group = self.group_decides();
+        // The group may have changed: tell it (again) where we are.
+        self.sync_reported = None;
         if let (Some(core), Some(src)) = (self.core.as_mut(), self.src) {
-            core.update_params(core_params(&i, &self.spec.global, src));
+            let mut params = core_params(&i, &self.spec.global, src);
+            params.sync_group = sync_group;
+            core.update_params(params);
         }
         tracing::info!(instance = %i.name, "configuration applied in place");
         self.recompute(ctx);
@@ -1113,7 +1178,9 @@ impl Supervised for InstanceActor {
             self.metrics.clone(),
             self.durable.clone(),
         );
+        let sync = self.sync.take();
         *self = fresh;
+        self.sync = sync;
     }
 }
 
@@ -1147,6 +1214,17 @@ struct TrackMsg(TrackEvent);
 #[derive(Message)]
 #[rtype(result = "()")]
 struct LinkMsg(LinkEvent);
+#[derive(Message)]
+#[rtype(result = "()")]
+struct SyncMsg(SyncCommand);
+
+impl Handler<SyncMsg> for InstanceActor {
+    type Result = ();
+
+    fn handle(&mut self, msg: SyncMsg, ctx: &mut Context<Self>) {
+        guarded(self, ctx, |act, ctx| act.on_sync(ctx, msg.0));
+    }
+}
 
 impl Handler<TrackMsg> for InstanceActor {
     type Result = ();

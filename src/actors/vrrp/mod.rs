@@ -7,4 +7,5 @@ pub mod notifier;
 pub mod params;
 pub mod pool;
 pub mod socket;
+pub mod sync;
 pub mod trackers;

@@ -1,11 +1,13 @@
-//! Notifications of VRRP transitions: notify scripts (in order, per instance) and the notify
-//! FIFOs (`notify_fifo`, `vrrp_notify_fifo`; one writer thread, so lines keep their order).
+//! Notifications of VRRP transitions: notify scripts (in order, per instance or sync group),
+//! the notify FIFOs (`notify_fifo`, `vrrp_notify_fifo`; lines are written synchronously by
+//! the caller, so they keep the order of the transitions) and `smtp_alert` e-mails.
 
 use crate::config::model::{GlobalDefs, NotifyScripts};
 use crate::track::exec::ScriptContext;
 use crate::track::notify::{
     state_notification, NotifyFifo, NotifyQueue, NotifyState, NotifyTarget,
 };
+use crate::track::smtp::{SmtpAlerter, SmtpConfig};
 use crate::vrrp::events::State;
 use std::path::Path;
 use std::sync::Arc;
@@ -15,10 +17,13 @@ use std::time::Duration;
 pub struct Notifier {
     fifos: Vec<NotifyFifo>,
     ctx: ScriptContext,
+    smtp: Option<SmtpAlerter>,
 }
 
 impl Notifier {
-    /// Opens the FIFOs configured in `global_defs` (a FIFO that cannot be opened is logged).
+    /// Opens the FIFOs configured in `global_defs` (a FIFO that cannot be opened is logged)
+    /// and, with an `smtp_server` and recipients, starts the e-mail sender (inside a tokio
+    /// runtime).
     pub fn new(g: &GlobalDefs) -> Arc<Self> {
         let ctx = ScriptContext::from_global(g);
         let mut fifos = Vec::new();
@@ -28,7 +33,8 @@ impl Notifier {
                 Err(e) => tracing::error!("notify FIFO {}: {e}", f.path),
             }
         }
-        Arc::new(Notifier { fifos, ctx })
+        let smtp = SmtpConfig::from_global(g).map(SmtpAlerter::spawn);
+        Arc::new(Notifier { fifos, ctx, smtp })
     }
 
     /// A per-instance script queue (scripts of one instance never overtake each other).
@@ -46,12 +52,8 @@ impl Notifier {
         state: State,
         priority: u8,
     ) {
-        let s = match state {
-            State::Master => NotifyState::Master,
-            State::Backup => NotifyState::Backup,
-            State::Fault => NotifyState::Fault,
-            State::Stop => NotifyState::Stop,
-            State::Initialize => return,
+        let Some(s) = notify_state(state) else {
+            return;
         };
         let n = state_notification(scripts, target, name, s, priority);
         queue.push(n.scripts);
@@ -64,5 +66,23 @@ impl Notifier {
                 Err(e) => tracing::warn!("notify FIFO write: {e}"),
             }
         }
+    }
+
+    /// Sends the `smtp_alert` e-mail for `name` entering `state` (the caller checked that
+    /// the object has `smtp_alert`); nothing without an `smtp_server` and recipients.
+    pub fn email(&self, target: NotifyTarget, name: &str, state: State) {
+        if let (Some(smtp), Some(s)) = (&self.smtp, notify_state(state)) {
+            smtp.alert(target, name, s);
+        }
+    }
+}
+
+fn notify_state(state: State) -> Option<NotifyState> {
+    match state {
+        State::Master => Some(NotifyState::Master),
+        State::Backup => Some(NotifyState::Backup),
+        State::Fault => Some(NotifyState::Fault),
+        State::Stop => Some(NotifyState::Stop),
+        State::Initialize => None,
     }
 }

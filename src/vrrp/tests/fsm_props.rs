@@ -15,9 +15,12 @@ fn arb_event() -> impl Strategy<Value = Event> {
         Just(Event::Startup),
         Just(Event::Shutdown),
         Just(Event::FaultCleared),
+        Just(Event::SyncMaster),
+        Just(Event::SyncBackup),
         prop_oneof![
             Just(FaultReason::TrackFailed),
-            Just(FaultReason::InterfaceDown)
+            Just(FaultReason::InterfaceDown),
+            Just(FaultReason::SyncGroup)
         ]
         .prop_map(Event::FaultRaised),
         any::<u8>().prop_map(Event::PriorityChanged),
@@ -41,27 +44,31 @@ fn arb_params() -> impl Strategy<Value = InstanceParams> {
         any::<bool>(),
         0u64..3,
         any::<bool>(),
+        any::<bool>(),
     )
-        .prop_map(|(version, prio, int, preempt, master, delay, quiet)| {
-            let int = match version {
-                Version::V2 => Duration::from_secs(int.min(5)),
-                Version::V3 => Duration::from_millis(int * 10),
-            };
-            let mut p = InstanceParams::new(
-                1,
-                version,
-                prio,
-                int,
-                IpAddr::V4(Ipv4Addr::new(10, 0, 0, 5)),
-            );
-            p.preempt = preempt;
-            p.preempt_delay = Duration::from_secs(delay);
-            p.lower_prio_no_advert = quiet;
-            if master {
-                p.initial_state = InitialState::Master;
-            }
-            p
-        })
+        .prop_map(
+            |(version, prio, int, preempt, master, delay, quiet, sync)| {
+                let int = match version {
+                    Version::V2 => Duration::from_secs(int.min(5)),
+                    Version::V3 => Duration::from_millis(int * 10),
+                };
+                let mut p = InstanceParams::new(
+                    1,
+                    version,
+                    prio,
+                    int,
+                    IpAddr::V4(Ipv4Addr::new(10, 0, 0, 5)),
+                );
+                p.preempt = preempt;
+                p.preempt_delay = Duration::from_secs(delay);
+                p.lower_prio_no_advert = quiet;
+                p.sync_group = sync;
+                if master {
+                    p.initial_state = InitialState::Master;
+                }
+                p
+            },
+        )
 }
 
 proptest! {

@@ -5,4 +5,5 @@ mod fsm_props;
 mod golden;
 mod packet;
 mod params;
+mod sync;
 mod validate;
