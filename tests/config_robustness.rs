@@ -126,3 +126,29 @@ fn huge_generator_is_refused() {
     );
     assert!(l.diagnostics.has_errors());
 }
+
+/// The keyword soup that kept CI busy past its 90 minutes: `$A` generating itself. It must be
+/// refused with a located error; the watchdog turns a regression into a failure, not a hang.
+#[test]
+fn self_generating_parameter_soup_finishes() {
+    let text = "$A= ~LST(x,a,b) $A HTTP_GET ~SEQ(i,1,3) label status_code \n $A TCP_CHECK } \n";
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let l = load_str("/nonexistent-dir/soup.conf", text, &opts());
+        let _ = tx.send(
+            l.diagnostics
+                .errors()
+                .map(|d| d.to_string())
+                .collect::<Vec<_>>(),
+        );
+    });
+    let errors = rx
+        .recv_timeout(std::time::Duration::from_secs(60))
+        .expect("the parser must finish");
+    assert!(
+        errors
+            .iter()
+            .any(|e| e.contains("soup.conf:2: error: parameter $A refers to itself")),
+        "{errors:?}"
+    );
+}

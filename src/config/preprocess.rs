@@ -10,6 +10,18 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+/// Why an expansion stopped.
+enum Stop {
+    /// The whole configuration's budget is spent.
+    Overflow,
+    /// One line grew past [`MAX_LINE_LEN`].
+    TooLong,
+    /// A parameter's value uses the parameter itself.
+    SelfReference(String),
+    /// Parameters nested past [`MAX_EXPANSION_DEPTH`].
+    TooDeep,
+}
+
 /// A logical line after preprocessing.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SourceLine {
@@ -45,9 +57,24 @@ pub fn default_config_id() -> String {
 
 const MAX_INCLUDE_DEPTH: usize = 32;
 const MAX_EXPANSION_DEPTH: usize = 32;
-const MAX_LINES: usize = 4_000_000;
-const EXPANSION_BUDGET: usize = 1_000_000;
 const MAX_LINE_LEN: usize = 1 << 20;
+
+/// How much a configuration may expand to.
+#[derive(Clone, Copy, Debug)]
+struct Limits {
+    /// Logical lines produced.
+    lines: usize,
+    /// Bytes that parameter and generator expansion may produce for the whole configuration.
+    /// Every produced byte is charged, so nested definitions cost linear work, never
+    /// exponential.
+    bytes: usize,
+}
+
+/// keepalived's man-page `~SEQ` example (65,024 instances) needs about a tenth of these.
+const LIMITS: Limits = Limits {
+    lines: 4_000_000,
+    bytes: 256 << 20,
+};
 
 /// Reads `path` and everything it includes.
 pub fn preprocess(
@@ -65,21 +92,9 @@ pub fn preprocess_files(
     opts: &PreprocessOptions,
     diags: &mut Diagnostics,
 ) -> (Vec<SourceLine>, Vec<PathBuf>) {
-    let mut pp = Preprocessor {
-        opts,
-        params: HashMap::new(),
-        out: Vec::new(),
-        diags,
-        rng: seed(),
-        overflow: false,
-        budget: 0,
-        files: Vec::new(),
-        include_dirs: Vec::new(),
-    };
+    let mut pp = Preprocessor::new(opts, diags, LIMITS);
     pp.file(path, None, 0);
-    let mut files = pp.files;
-    files.extend(pp.include_dirs);
-    (pp.out, files)
+    pp.finish()
 }
 
 /// Preprocesses in-memory text as if it were the file `name` (used by tests and fuzzing).
@@ -89,19 +104,19 @@ pub fn preprocess_str(
     opts: &PreprocessOptions,
     diags: &mut Diagnostics,
 ) -> Vec<SourceLine> {
-    let mut pp = Preprocessor {
-        opts,
-        params: HashMap::new(),
-        out: Vec::new(),
-        diags,
-        rng: seed(),
-        overflow: false,
-        budget: 0,
-        files: Vec::new(),
-        include_dirs: Vec::new(),
-    };
+    preprocess_limited(name, text, opts, diags, LIMITS)
+}
+
+fn preprocess_limited(
+    name: &str,
+    text: &str,
+    opts: &PreprocessOptions,
+    diags: &mut Diagnostics,
+    limits: Limits,
+) -> Vec<SourceLine> {
+    let mut pp = Preprocessor::new(opts, diags, limits);
     pp.text(Arc::from(name), Path::new(name), text, 0);
-    pp.out
+    pp.finish().0
 }
 
 fn seed() -> u64 {
@@ -117,16 +132,65 @@ struct Preprocessor<'a> {
     out: Vec<SourceLine>,
     diags: &'a mut Diagnostics,
     rng: u64,
+    limits: Limits,
+    /// Set once the configuration expanded past its [`Limits`]: nothing more is produced
+    /// (reported once) and the output is dropped.
     overflow: bool,
-    /// Substitutions left for the current source line (guards against exponential definitions).
+    /// Bytes expansion may still produce (see [`Limits::bytes`]).
     budget: usize,
+    /// Parameters being expanded, innermost last (a name met again refers to itself).
+    active: Vec<String>,
+    /// The current source line's expansion failed (reported once per source line).
+    line_failed: bool,
     /// Files read.
     files: Vec<PathBuf>,
     /// Directories searched by include patterns (a new matching file there is a change).
     include_dirs: Vec<PathBuf>,
 }
 
-impl Preprocessor<'_> {
+impl<'a> Preprocessor<'a> {
+    fn new(opts: &'a PreprocessOptions, diags: &'a mut Diagnostics, limits: Limits) -> Self {
+        Self {
+            opts,
+            params: HashMap::new(),
+            out: Vec::new(),
+            diags,
+            rng: seed(),
+            limits,
+            overflow: false,
+            budget: limits.bytes,
+            active: Vec::new(),
+            line_failed: false,
+            files: Vec::new(),
+            include_dirs: Vec::new(),
+        }
+    }
+
+    /// Stops all further output, with one located error.
+    fn overflowed(&mut self, loc: &Location) {
+        if !self.overflow {
+            self.overflow = true;
+            let Limits { lines, bytes } = self.limits;
+            self.diags.error(
+                loc,
+                format!(
+                    "configuration expands to more than {lines} lines or {bytes} bytes \
+                     (nested generators or parameters?)"
+                ),
+            );
+        }
+    }
+
+    /// The logical lines, none when the expansion overflowed (they would be a truncated,
+    /// meaningless configuration; the error is reported).
+    fn finish(mut self) -> (Vec<SourceLine>, Vec<PathBuf>) {
+        if self.overflow {
+            self.out = Vec::new();
+        }
+        self.files.extend(self.include_dirs);
+        (self.out, self.files)
+    }
+
     fn file(&mut self, path: &Path, from: Option<&Location>, depth: usize) {
         let name: Arc<str> = Arc::from(path.display().to_string());
         self.files.push(path.to_path_buf());
@@ -199,7 +263,7 @@ impl Preprocessor<'_> {
                 continue;
             }
             let line = line.to_string();
-            self.budget = EXPANSION_BUDGET;
+            self.line_failed = false;
             self.logical(&loc, &dir, &line, 0);
         }
     }
@@ -225,7 +289,11 @@ impl Preprocessor<'_> {
 
     /// Expands parameters and generators of one logical line and emits the result.
     fn logical(&mut self, loc: &Location, dir: &Path, line: &str, depth: usize) {
+        if self.overflow || self.line_failed {
+            return;
+        }
         if depth > MAX_EXPANSION_DEPTH {
+            self.line_failed = true;
             self.diags.error(
                 loc,
                 "parameter or generator expansion nested too deeply (recursive definition?)",
@@ -237,7 +305,9 @@ impl Preprocessor<'_> {
             self.generator(loc, dir, trimmed, depth);
             return;
         }
-        let expanded = self.expand(loc, dir, line, 0);
+        let Some(expanded) = self.expand(loc, dir, line) else {
+            return;
+        };
         if expanded.contains('\n') {
             // A multi-line parameter: every produced line is processed again
             // (it may hold conditionals, generators or more parameters).
@@ -262,17 +332,19 @@ impl Preprocessor<'_> {
             self.logical(loc, dir, &expanded, depth + 1);
             return;
         }
-        if self.out.len() >= MAX_LINES {
-            self.overflow = true;
-            self.diags.error(
-                loc,
-                format!("configuration expands to more than {MAX_LINES} lines"),
-            );
+        if self.out.len() >= self.limits.lines {
+            self.overflowed(loc);
             return;
         }
+        let text = expanded.trim();
+        let Some(left) = self.budget.checked_sub(text.len()) else {
+            self.overflowed(loc);
+            return;
+        };
+        self.budget = left;
         self.out.push(SourceLine {
             loc: loc.clone(),
-            text: expanded.trim().to_string(),
+            text: text.to_string(),
         });
     }
 
@@ -293,7 +365,9 @@ impl Preprocessor<'_> {
                 .error(loc, format!("{}: missing ')'", &line[..open]));
             return;
         };
-        let header = self.expand(loc, dir, &line[body_start..body_start + close_rel], 0);
+        let Some(header) = self.expand(loc, dir, &line[body_start..body_start + close_rel]) else {
+            return;
+        };
         let rest = line[body_start + close_rel + 1..].to_string();
         let args = split_args(&header);
         let Some(var) = args.first().map(|s| s.trim().to_string()) else {
@@ -339,10 +413,11 @@ impl Preprocessor<'_> {
                 return;
             }
             let count = (end - start) / step + 1;
-            if count > MAX_LINES as i64 {
+            let max = self.limits.lines;
+            if count > max as i64 {
                 self.diags.error(
                     loc,
-                    format!("~SEQ({header}) generates {count} lines, more than {MAX_LINES}"),
+                    format!("~SEQ({header}) generates {count} lines, more than {max}"),
                 );
                 return;
             }
@@ -389,73 +464,114 @@ impl Preprocessor<'_> {
         }
     }
 
-    /// Replaces `$NAME` and `${NAME}` (recursively); undefined names are left verbatim with a warning.
-    fn expand(&mut self, loc: &Location, dir: &Path, line: &str, depth: usize) -> String {
+    /// Replaces `$NAME` and `${NAME}` (recursively); undefined names are left verbatim.
+    /// `None` when the line cannot be expanded (already reported).
+    fn expand(&mut self, loc: &Location, dir: &Path, line: &str) -> Option<String> {
         if !line.contains('$') {
-            return line.to_string();
-        }
-        if depth > MAX_EXPANSION_DEPTH || self.budget == 0 || line.len() > MAX_LINE_LEN {
-            if self.budget != usize::MAX {
-                self.diags.error(
-                    loc,
-                    "parameter expansion too deep or too large (recursive definition?)",
-                );
-            }
-            // Report once per source line.
-            self.budget = usize::MAX;
-            return String::new();
-        }
-        if self.budget != usize::MAX {
-            self.budget -= 1;
-        } else {
-            return String::new();
+            return Some(line.to_string());
         }
         let mut out = String::with_capacity(line.len());
-        let bytes = line.as_bytes();
-        let mut i = 0;
-        while i < line.len() {
-            let c = bytes[i];
-            if c != b'$' {
-                let ch_len = line[i..].chars().next().map_or(1, char::len_utf8);
-                out.push_str(&line[i..i + ch_len]);
-                i += ch_len;
-                continue;
+        match self.expand_into(loc, dir, line, &mut out) {
+            Ok(()) => Some(out),
+            Err(Stop::Overflow) => {
+                self.overflowed(loc);
+                None
             }
-            // ${NAME args}
-            if bytes.get(i + 1) == Some(&b'{') {
-                if let Some(close) = line[i + 2..].find('}') {
-                    let inner = &line[i + 2..i + 2 + close];
-                    match self.lookup(loc, dir, inner.trim()) {
-                        Some(v) => out.push_str(&self.expand(loc, dir, &v, depth + 1)),
-                        None => out.push_str(&line[i..i + 3 + close]),
-                    }
-                    i += 3 + close;
-                    continue;
+            Err(stop) => {
+                let what = match stop {
+                    Stop::SelfReference(name) => format!("parameter ${name} refers to itself"),
+                    Stop::TooLong => format!("line expands to more than {MAX_LINE_LEN} bytes"),
+                    _ => "parameters nested too deeply".to_string(),
+                };
+                if !self.line_failed {
+                    self.line_failed = true;
+                    self.diags.error(loc, what);
                 }
-                out.push('$');
-                i += 1;
+                None
+            }
+        }
+    }
+
+    /// Appends `text` to `out`, charged to the budget.
+    fn emit(&mut self, out: &mut String, text: &str) -> Result<(), Stop> {
+        if out.len() + text.len() > MAX_LINE_LEN {
+            return Err(Stop::TooLong);
+        }
+        self.budget = self.budget.checked_sub(text.len()).ok_or(Stop::Overflow)?;
+        out.push_str(text);
+        Ok(())
+    }
+
+    /// Expands the value of parameter `name` into `out`.
+    fn expand_param(
+        &mut self,
+        loc: &Location,
+        dir: &Path,
+        name: &str,
+        value: &str,
+        out: &mut String,
+    ) -> Result<(), Stop> {
+        if self.active.iter().any(|a| a == name) {
+            return Err(Stop::SelfReference(name.to_string()));
+        }
+        if self.active.len() >= MAX_EXPANSION_DEPTH {
+            return Err(Stop::TooDeep);
+        }
+        self.active.push(name.to_string());
+        let r = self.expand_into(loc, dir, value, out);
+        self.active.pop();
+        r
+    }
+
+    fn expand_into(
+        &mut self,
+        loc: &Location,
+        dir: &Path,
+        line: &str,
+        out: &mut String,
+    ) -> Result<(), Stop> {
+        let mut rest = line;
+        while let Some(pos) = rest.find('$') {
+            self.emit(out, &rest[..pos])?;
+            let after = &rest[pos + 1..];
+            // ${NAME args}
+            if let Some(braced) = after.strip_prefix('{') {
+                let Some(close) = braced.find('}') else {
+                    self.emit(out, "$")?;
+                    rest = after;
+                    continue;
+                };
+                let inner = braced[..close].trim();
+                match self.lookup(loc, dir, inner) {
+                    Some(v) => {
+                        let name = inner.split_whitespace().next().unwrap_or_default();
+                        self.expand_param(loc, dir, name, &v, out)?;
+                    }
+                    None => self.emit(out, &rest[pos..pos + 3 + close])?,
+                }
+                rest = &braced[close + 1..];
                 continue;
             }
             // $NAME
-            let name_len = line[i + 1..]
+            let name_len = after
                 .bytes()
                 .take_while(|b| b.is_ascii_alphanumeric() || *b == b'_')
                 .count();
-            let name = &line[i + 1..i + 1 + name_len];
+            let name = &after[..name_len];
             if name_len == 0 || name.as_bytes()[0].is_ascii_digit() {
-                out.push('$');
-                i += 1;
+                self.emit(out, "$")?;
+                rest = after;
                 continue;
             }
             match self.params.get(name).cloned() {
-                Some(v) => out.push_str(&self.expand(loc, dir, &v, depth + 1)),
+                Some(v) => self.expand_param(loc, dir, name, &v, out)?,
                 // keepalived leaves an undefined `$NAME` as it is, silently: `$` is legal in
                 // script command lines.
-                None => out.push_str(&line[i..i + 1 + name_len]),
+                None => self.emit(out, &rest[pos..pos + 1 + name_len])?,
             }
-            i += 1 + name_len;
+            rest = &after[name_len..];
         }
-        out
+        self.emit(out, rest)
     }
 
     fn lookup(&mut self, loc: &Location, dir: &Path, inner: &str) -> Option<String> {
@@ -656,6 +772,10 @@ pub fn expand_braces(pattern: &str) -> Vec<String> {
 mod tests {
     use super::*;
 
+    fn all(d: &Diagnostics) -> String {
+        d.iter().map(|x| format!("{x}\n")).collect()
+    }
+
     fn run(text: &str, id: &str) -> (Vec<String>, Diagnostics) {
         let mut d = Diagnostics::default();
         let opts = PreprocessOptions {
@@ -750,5 +870,89 @@ mod tests {
     fn recursive_parameter_is_bounded() {
         let (_, d) = run("$A=$A$A\nx $A", "h");
         assert!(d.has_errors());
+        assert!(all(&d).contains("$A refers to itself"), "{}", all(&d));
+    }
+
+    /// Found by the keyword-soup property test (it ran for hours): a parameter that
+    /// generates itself used to recurse 2^32 times.
+    #[test]
+    fn self_generating_parameter_is_refused_at_once() {
+        let t = std::time::Instant::now();
+        let (l, d) = run("$A= ~LST(x,a,b) $A y\n$A\nz", "h");
+        assert!(
+            all(&d).contains("t.conf:2: error: parameter $A refers to itself"),
+            "{}",
+            all(&d)
+        );
+        assert_eq!(l, ["z"]);
+        assert!(t.elapsed() < std::time::Duration::from_secs(5));
+    }
+
+    fn run_limited(text: &str, lines: usize, bytes: usize) -> (Vec<String>, Diagnostics) {
+        let mut d = Diagnostics::default();
+        let opts = PreprocessOptions {
+            config_id: "h".into(),
+            all_config: false,
+        };
+        let out = preprocess_limited("t.conf", text, &opts, &mut d, Limits { lines, bytes });
+        (out.into_iter().map(|l| l.text).collect(), d)
+    }
+
+    #[test]
+    fn exponential_parameters_and_generators_stop_at_the_limits() {
+        // Billion laughs: 2^30 copies of a 64-byte word, no parameter refers to itself.
+        let mut text = format!("$P0={}\n", "w".repeat(64));
+        for i in 1..=30 {
+            text.push_str(&format!("$P{i}=$P{} $P{}\n", i - 1, i - 1));
+        }
+        text.push_str("x $P30\n");
+        let (l, d) = run(&text, "h");
+        assert!(
+            all(&d).contains("t.conf:32: error: line expands to more than"),
+            "{}",
+            all(&d)
+        );
+        assert!(l.is_empty());
+        let (_, d) = run_limited(&text, 1000, 10_000);
+        assert!(
+            all(&d).contains("expands to more than 1000 lines"),
+            "{}",
+            all(&d)
+        );
+        // Nested generators multiply lines: 10^9 of them. Stopped at the line limit, with
+        // nothing kept of the truncated expansion.
+        let mut gen = "before\n".to_string();
+        for v in 'a'..='i' {
+            gen.push_str(&format!("~SEQ({v},1,10) "));
+        }
+        gen.push_str("line $a\nafter\n");
+        let (l, d) = run_limited(&gen, 1000, 1 << 20);
+        assert_eq!(d.error_count(), 1, "{}", all(&d));
+        assert!(all(&d).contains("t.conf:2: error: configuration expands to more than 1000 lines"));
+        assert!(l.is_empty());
+        // Same with ~LST, which used to ignore the overflow; here the bytes run out first.
+        let lst = "~LST(a,1,2) ".repeat(20) + &"w".repeat(200) + "\n";
+        let (l, d) = run_limited(&lst, 1_000_000, 100_000);
+        assert_eq!(d.error_count(), 1, "{}", all(&d));
+        assert!(l.is_empty());
+        // Deeper than generators may nest: one error, at once.
+        let lst = "~LST(a,1,2) ".repeat(40) + "w\n";
+        let (_, d) = run(&lst, "h");
+        assert_eq!(d.error_count(), 1, "{}", all(&d));
+        assert!(all(&d).contains("nested too deeply"));
+        // Within the limits the same mechanism changes nothing; one line fewer is refused.
+        let text = "~LST(a,1,2) ~LST(b,x,y) $a$b\n";
+        let (l, d) = run_limited(text, 4, 1000);
+        assert_eq!(l, ["1x", "1y", "2x", "2y"], "{}", all(&d));
+        assert!(d.is_empty());
+        let (l, _) = run_limited(text, 3, 1000);
+        assert!(l.is_empty());
+    }
+
+    #[test]
+    fn parameters_used_twice_in_a_line_are_not_self_references() {
+        let (l, d) = run("$A=1\n$B=$A$A\nv $B $B ${B}", "h");
+        assert_eq!(l, ["v 11 11 11"]);
+        assert!(d.is_empty(), "{}", all(&d));
     }
 }
