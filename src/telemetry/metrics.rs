@@ -1084,6 +1084,12 @@ impl VrrpMetrics {
         }
     }
 
+    /// `n` valid advertisements received (repeats of one of non-zero priority).
+    #[inline]
+    pub fn adverts_received(&self, n: u64) {
+        self.0.received.inc_by(n);
+    }
+
     /// One valid advertisement received with `priority`.
     #[inline]
     pub fn advert_received(&self, priority: u8) {

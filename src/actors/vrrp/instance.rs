@@ -6,7 +6,7 @@ use super::kernel::LinkEvent;
 use super::kernel::{InterfaceInfo, Kernel, VirtualSet};
 use super::notifier::Notifier;
 use super::params::{advert_epoch, destinations, instance_params, v2_auth};
-use super::pool::{self, Packet, Registration, SocketKey};
+use super::pool::{self, Packet, Refresh, Registration, SocketKey};
 use super::socket::SocketConfig;
 use super::sync::{SyncCommand, SyncHub};
 use super::trackers::{TrackEvent, TrackKey, TrackValue, TrackerHub};
@@ -205,6 +205,10 @@ pub struct InstanceActor {
     timers: [Option<(SpawnHandle, Instant)>; Timer::ALL.len()],
     /// Reused for the core's actions (no allocation per packet).
     actions: Vec<Action>,
+    /// The receive loop's filter for repeated identical adverts (see [`Refresh`]), and the
+    /// advert it stands for.
+    refresh: std::rc::Rc<Refresh>,
+    refresh_adv: Option<ReceivedAdvert>,
     /// Tasks forwarding tracker and link broadcasts into the mailbox (aborted on drop).
     forwarders: Vec<AbortOnDrop>,
     auth: V2Auth,
@@ -262,6 +266,8 @@ impl InstanceActor {
             iface: InterfaceInfo::default(),
             timers: Default::default(),
             actions: Vec::new(),
+            refresh: Default::default(),
+            refresh_adv: None,
             forwarders: Vec::new(),
             auth,
             dsts,
@@ -429,7 +435,14 @@ impl InstanceActor {
             v6,
             src: cfg.src,
         };
-        match pool::register(key, &cfg, i.vrid, ctx.address().recipient()) {
+        self.refresh.disarm();
+        match pool::register(
+            key,
+            &cfg,
+            i.vrid,
+            ctx.address().recipient(),
+            self.refresh.clone(),
+        ) {
             Ok(r) => self.reg = Some(r),
             Err(e) => {
                 tracing::error!(instance = %i.name, "cannot open VRRP socket on {}: {e}", cfg.ifname);
@@ -451,6 +464,7 @@ impl InstanceActor {
     /// Recomputes the effective priority and fault condition from every tracker and feeds
     /// the changes to the core (starting it once nothing is pending).
     fn recompute(&mut self, ctx: &mut Context<Self>) {
+        self.settle(ctx);
         let inputs: Vec<TrackInput> = self
             .spec
             .trackers
@@ -812,6 +826,11 @@ impl InstanceActor {
         };
         let h = ctx.run_later(wake, move |act, ctx| {
             act.timers[timer.index()] = None;
+            act.settle(ctx);
+            if act.timers[timer.index()].is_some() {
+                // Catching up re-armed it (a later deadline).
+                return;
+            }
             // The core's deadline may have moved on since this timer was armed.
             let deadline = act.core.as_ref().and_then(|c| c.deadline(timer));
             match deadline {
@@ -832,13 +851,49 @@ impl InstanceActor {
     }
 
     fn event(&mut self, ctx: &mut Context<Self>, ev: Event) {
+        self.event_at(ctx, Instant::now(), ev);
+    }
+
+    /// Handles `ev` at `now`; true when all the core did was push the master-down deadline
+    /// of a BACKUP (what a repeated advert from the same master does).
+    fn event_at(&mut self, ctx: &mut Context<Self>, now: Instant, ev: Event) -> bool {
+        self.settle(ctx);
         let Some(core) = self.core.as_mut() else {
-            return;
+            return false;
         };
         let mut actions = std::mem::take(&mut self.actions);
-        core.handle_into(Instant::now(), ev, &mut actions);
+        core.handle_into(now, ev, &mut actions);
+        let refresh_only = core.state() == State::Backup
+            && matches!(
+                actions.as_slice(),
+                [Action::SetTimer {
+                    timer: Timer::MasterDown,
+                    ..
+                }]
+            );
         self.apply(ctx, &mut actions);
         if self.actions.capacity() < actions.capacity() {
+            self.actions = actions;
+        }
+        refresh_only
+    }
+
+    /// Catches up with adverts the receive loop filtered (see [`Refresh`]) and disarms the
+    /// filter: called before the core handles anything else.
+    fn settle(&mut self, ctx: &mut Context<Self>) {
+        self.refresh.disarm();
+        let (last, hits) = self.refresh.take();
+        if hits == 0 {
+            return;
+        }
+        *self.counters.entry("advert_rcvd").or_default() += hits;
+        if let Some(m) = &self.m {
+            m.adverts_received(hits);
+        }
+        if let (Some(at), Some(adv), Some(core)) = (last, self.refresh_adv, self.core.as_mut()) {
+            let mut actions = std::mem::take(&mut self.actions);
+            core.handle_into(at, Event::AdvertReceived(adv), &mut actions);
+            self.apply(ctx, &mut actions);
             self.actions = actions;
         }
     }
@@ -1029,8 +1084,13 @@ impl InstanceActor {
                     self.count("pri_zero_rcvd");
                 }
                 self.last_master = Some(rx.src);
-                let ev = Event::AdvertReceived(ReceivedAdvert::from_packet(rx.src, &adv));
-                self.event(ctx, ev);
+                let radv = ReceivedAdvert::from_packet(rx.src, &adv);
+                let refresh_only = self.event_at(ctx, Instant::now(), Event::AdvertReceived(radv));
+                if refresh_only && !notes.vip_mismatch && !notes.priority_zero {
+                    // The next identical adverts only need their arrival time recorded.
+                    self.refresh.arm(&rx);
+                    self.refresh_adv = Some(radv);
+                }
             }
         }
     }
@@ -1039,6 +1099,7 @@ impl InstanceActor {
         if needs_restart(&self.spec.instance, &new.instance) {
             return false;
         }
+        self.settle(ctx);
         let old_set = self.virtual_set();
         let installed = self.durable.get().vips_installed;
         self.spec = new;
@@ -1203,7 +1264,8 @@ impl Handler<Reconfigure> for InstanceActor {
 impl Handler<GetStatus> for InstanceActor {
     type Result = Option<Status>;
 
-    fn handle(&mut self, _: GetStatus, _ctx: &mut Context<Self>) -> Option<Status> {
+    fn handle(&mut self, _: GetStatus, ctx: &mut Context<Self>) -> Option<Status> {
+        self.settle(ctx);
         self.status()
     }
 }

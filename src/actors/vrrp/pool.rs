@@ -4,12 +4,13 @@
 //!
 //! All VRRP instance actors live on the VRRP arbiter (one thread), so the pool is thread-local.
 
-use super::socket::{Received, SocketConfig, VrrpSocket};
+use super::socket::{Received, RecvMeta, SocketConfig, VrrpSocket};
 use actix::Recipient;
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::rc::Rc;
+use std::time::Instant;
 
 /// A received packet for one instance.
 #[derive(actix::Message, Clone, Debug)]
@@ -27,7 +28,86 @@ pub struct SocketKey {
     pub src: Option<IpAddr>,
 }
 
-type Table = Rc<RefCell<HashMap<u8, Recipient<Packet>>>>;
+/// A backup's "the same advert again" filter, shared by the socket's receive loop and the
+/// instance actor (same thread).
+///
+/// A backup hears its master's advert every interval, and all it does with one that is
+/// byte-for-byte the previous one (same source, destination and TTL) is push its down timer.
+/// The instance arms the filter with such an advert after the core said exactly that; the
+/// loop then only records the arrival time of identical packets instead of messaging the
+/// actor. Before the instance handles anything else, it feeds the last recorded arrival to
+/// its core with that arrival's time ([`Refresh::take`]) — the core is a pure function of
+/// (state, event, time), so the outcome is the one the skipped packets would have had.
+/// Anything else the instance handles disarms it.
+#[derive(Default)]
+pub struct Refresh {
+    pattern: RefCell<Option<Pattern>>,
+    last: Cell<Option<Instant>>,
+    hits: Cell<u64>,
+}
+
+/// The advert a [`Refresh`] filter matches; an empty `bytes` means disarmed (the buffer is
+/// kept for the next arming).
+struct Pattern {
+    src: IpAddr,
+    dst: Option<IpAddr>,
+    ttl: Option<u8>,
+    bytes: Vec<u8>,
+}
+
+impl Refresh {
+    /// Arms the filter with a received advert.
+    pub fn arm(&self, rx: &Received) {
+        let mut p = self.pattern.borrow_mut();
+        match p.as_mut() {
+            Some(p) => {
+                (p.src, p.dst, p.ttl) = (rx.src, rx.dst, rx.ttl);
+                p.bytes.clear();
+                p.bytes.extend_from_slice(&rx.payload);
+            }
+            None => {
+                *p = Some(Pattern {
+                    src: rx.src,
+                    dst: rx.dst,
+                    ttl: rx.ttl,
+                    bytes: rx.payload.clone(),
+                })
+            }
+        }
+    }
+
+    /// Disarms it (keeps what was recorded for [`Refresh::take`]).
+    pub fn disarm(&self) {
+        if let Some(p) = self.pattern.borrow_mut().as_mut() {
+            p.bytes.clear();
+        }
+    }
+
+    /// Whether an arrival matches; records it if so.
+    fn hit(&self, meta: &RecvMeta, payload: &[u8], now: Instant) -> bool {
+        let matched = matches!(self.pattern.borrow().as_ref(),
+            Some(p) if !p.bytes.is_empty()
+                && p.src == meta.src && p.dst == meta.dst && p.ttl == meta.ttl
+                && p.bytes.as_slice() == payload);
+        if matched {
+            self.last.set(Some(now));
+            self.hits.set(self.hits.get() + 1);
+        }
+        matched
+    }
+
+    /// The last filtered arrival since the previous call and how many there were.
+    pub fn take(&self) -> (Option<Instant>, u64) {
+        (self.last.take(), self.hits.replace(0))
+    }
+}
+
+struct Entry {
+    recipient: Recipient<Packet>,
+    refresh: Rc<Refresh>,
+}
+
+type Table = Rc<RefCell<HashMap<u8, Entry>>>;
 
 struct Shared {
     sock: Rc<VrrpSocket>,
@@ -82,6 +162,7 @@ pub fn register(
     cfg: &SocketConfig,
     vrid: u8,
     recipient: Recipient<Packet>,
+    refresh: Rc<Refresh>,
 ) -> std::io::Result<Registration> {
     POOL.with(|p| {
         let mut p = p.borrow_mut();
@@ -92,15 +173,21 @@ pub fn register(
             // The loop outlives any one instance: it runs on the arbiter until the last
             // registration on this socket is dropped.
             let task = actix_rt::spawn(async move {
+                let mut buf = vec![0u8; 2048];
                 loop {
-                    match s2.recv().await {
-                        Ok(rx) => {
+                    match s2.recv_into(&mut buf).await {
+                        Ok(meta) => {
+                            let payload = buf.get(meta.start..meta.end).unwrap_or_default();
                             // VRID is the second byte of both v2 and v3 headers.
-                            let vrid = rx.payload.get(1).copied();
+                            let vrid = payload.get(1).copied();
                             // Sent while borrowed: do_send never re-enters the table.
                             let table = t2.borrow();
                             match vrid.and_then(|v| table.get(&v)) {
-                                Some(r) => r.do_send(Packet(rx)),
+                                Some(e) => {
+                                    if !e.refresh.hit(&meta, payload, Instant::now()) {
+                                        e.recipient.do_send(Packet(meta.to_received(&buf)));
+                                    }
+                                }
                                 None => UNKNOWN_VRID.with(|c| c.set(c.get() + 1)),
                             }
                         }
@@ -138,11 +225,67 @@ pub fn register(
                 format!("VRID {vrid} already used on {}", key.ifname),
             ));
         }
-        t.insert(vrid, recipient);
+        t.insert(vrid, Entry { recipient, refresh });
         Ok(Registration {
             key,
             vrid,
             sock: shared.sock.clone(),
         })
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    fn rx(payload: &[u8], ttl: u8) -> (Received, RecvMeta) {
+        let src: IpAddr = "10.0.0.1".parse().unwrap_or(IpAddr::from([10, 0, 0, 1]));
+        let dst: IpAddr = IpAddr::from([224, 0, 0, 18]);
+        let r = Received {
+            src,
+            dst: Some(dst),
+            ttl: Some(ttl),
+            payload: payload.to_vec(),
+        };
+        let m = RecvMeta {
+            src,
+            dst: Some(dst),
+            ttl: Some(ttl),
+            start: 0,
+            end: payload.len(),
+        };
+        (r, m)
+    }
+
+    #[test]
+    fn refresh_filters_only_identical_adverts_while_armed() {
+        let f = Refresh::default();
+        let t0 = Instant::now();
+        let (r, m) = rx(&[0x31, 7, 100, 1, 0, 10, 0xab, 0xcd, 10, 1, 1, 7], 255);
+        // Not armed: nothing is filtered.
+        assert!(!f.hit(&m, &r.payload, t0));
+        f.arm(&r);
+        assert!(f.hit(&m, &r.payload, t0 + Duration::from_millis(100)));
+        assert!(f.hit(&m, &r.payload, t0 + Duration::from_millis(200)));
+        // Any difference goes to the actor: another byte, another TTL, another source.
+        let mut other = r.payload.clone();
+        other[2] = 99;
+        assert!(!f.hit(&m, &other, t0));
+        let (_, m254) = rx(&r.payload, 254);
+        assert!(!f.hit(&m254, &r.payload, t0));
+        let m_src = RecvMeta {
+            src: IpAddr::from([10, 0, 0, 2]),
+            ..m
+        };
+        assert!(!f.hit(&m_src, &r.payload, t0));
+        // The last arrival and the count, once.
+        assert_eq!(f.take(), (Some(t0 + Duration::from_millis(200)), 2));
+        assert_eq!(f.take(), (None, 0));
+        // Disarmed: the next identical advert goes to the actor again.
+        f.disarm();
+        assert!(!f.hit(&m, &r.payload, t0));
+        f.arm(&r);
+        assert!(f.hit(&m, &r.payload, t0));
+    }
 }

@@ -244,6 +244,17 @@ impl VrrpSocket {
         Ok(())
     }
 
+    /// Receives the next VRRP message into `buf` without allocating; see [`VrrpSocket::recv`].
+    pub async fn recv_into(&self, buf: &mut [u8]) -> io::Result<RecvMeta> {
+        loop {
+            let mut guard = self.fd.readable().await?;
+            match guard.try_io(|s| recv_into(s.get_ref(), self.v6, buf)) {
+                Ok(r) => return r,
+                Err(_would_block) => continue,
+            }
+        }
+    }
+
     /// Receives the next VRRP message. Malformed IP headers are returned as errors of kind
     /// `InvalidData` so the caller can count and continue.
     pub async fn recv(&self) -> io::Result<Received> {
@@ -285,9 +296,41 @@ fn is_link_local_v6(a: &Ipv6Addr) -> bool {
     (a.segments()[0] & 0xffc0) == 0xfe80
 }
 
+/// Where a received VRRP message sits in the receive buffer, and what the checks need.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RecvMeta {
+    /// Source address.
+    pub src: IpAddr,
+    /// Destination (IPv4 header), else `None`.
+    pub dst: Option<IpAddr>,
+    /// TTL / hop limit, if known.
+    pub ttl: Option<u8>,
+    /// The VRRP message is `buf[start..end]`.
+    pub start: usize,
+    /// End of the message.
+    pub end: usize,
+}
+
+impl RecvMeta {
+    /// The owned form, copying the message out of `buf`.
+    pub fn to_received(self, buf: &[u8]) -> Received {
+        Received {
+            src: self.src,
+            dst: self.dst,
+            ttl: self.ttl,
+            payload: buf.get(self.start..self.end).unwrap_or_default().to_vec(),
+        }
+    }
+}
+
 fn recv_one(sock: &Socket, v6: bool) -> io::Result<Received> {
-    // One allocation per packet: the payload's own (the stack buffer is reused).
     let mut buf = [0u8; 2048];
+    let meta = recv_into(sock, v6, &mut buf)?;
+    Ok(meta.to_received(&buf))
+}
+
+/// Receives one datagram into `buf` (no allocation).
+fn recv_into(sock: &Socket, v6: bool, buf: &mut [u8]) -> io::Result<RecvMeta> {
     let mut name: libc::sockaddr_storage = unsafe { std::mem::zeroed() };
     let mut cmsg = [0u8; 128];
     let mut iov = libc::iovec {
@@ -307,15 +350,16 @@ fn recv_one(sock: &Socket, v6: bool) -> io::Result<Received> {
     if n < 0 {
         return Err(io::Error::last_os_error());
     }
-    let data = &buf[..(n as usize).min(buf.len())];
+    let n = (n as usize).min(buf.len());
+    let data = &buf[..n];
     if v6 {
         let src = sockaddr_ip(&name).unwrap_or(IpAddr::V6(Ipv6Addr::UNSPECIFIED));
-        let ttl = hop_limit(&msg);
-        Ok(Received {
+        Ok(RecvMeta {
             src,
             dst: None,
-            ttl,
-            payload: data.to_vec(),
+            ttl: hop_limit(&msg),
+            start: 0,
+            end: n,
         })
     } else {
         // Raw IPv4 sockets deliver the IP header.
@@ -334,11 +378,12 @@ fn recv_one(sock: &Socket, v6: bool) -> io::Result<Received> {
         } else {
             data.len()
         };
-        Ok(Received {
+        Ok(RecvMeta {
             src: IpAddr::V4(src),
             dst: Some(IpAddr::V4(dst)),
             ttl: Some(data[8]),
-            payload: data[ihl..end].to_vec(),
+            start: ihl,
+            end,
         })
     }
 }
