@@ -54,7 +54,11 @@ pub fn children(cfg: &Config, subsystems: Subsystems) -> Vec<(ObjectId, ChildSpe
 
 fn vrrp_children(cfg: &Config) -> Vec<(ObjectId, ChildSpec)> {
     let global = Arc::new(cfg.global.clone());
-    cfg.instances
+    // Every vmac named once for the whole configuration (a changed name restarts its
+    // instance like any use_vmac change).
+    let mut instances = cfg.instances.clone();
+    super::vrrp::params::resolve_vmacs(&mut instances, &cfg.global);
+    instances
         .iter()
         .map(|i| {
             let id = ObjectId::VrrpInstance {

@@ -12,6 +12,7 @@
 //! its methods directly.
 
 use std::collections::HashMap;
+use std::net::IpAddr;
 use std::os::fd::AsRawFd;
 
 use futures::channel::mpsc::UnboundedReceiver;
@@ -478,9 +479,10 @@ impl NetlinkService {
     pub async fn create_vmac(&mut self, spec: &VmacSpec) -> Result<(Change, LinkInfo)> {
         check_ifname(&spec.name)?;
         let parent = self.link(&spec.parent).await?;
+        // Created down: IPv6 is set up before the link comes up (an up link would get its
+        // EUI-64 link-local at once).
         let m = LinkMacVlan::new(&spec.name, parent.ifindex, MacVlanMode::Private)
             .address(spec.mac.0.to_vec())
-            .up()
             .build();
         let change = match self
             .ack(
@@ -508,13 +510,27 @@ impl NetlinkService {
                         why,
                     });
                 }
-                if !existing.admin_up {
-                    self.set_up(existing.ifindex).await?;
-                }
                 Change::AlreadyPresent
             }
             Err(e) => return Err(e),
         };
+        match spec.ipv6 {
+            None => sysctl::write("ipv6", &spec.name, "disable_ipv6", "1")?,
+            Some(_) => {
+                sysctl::write("ipv6", &spec.name, "disable_ipv6", "0")?;
+                sysctl::write("ipv6", &spec.name, "addr_gen_mode", "1")?;
+            }
+        }
+        let link = self.link(&spec.name).await?;
+        if !link.admin_up {
+            self.set_up(link.ifindex).await?;
+        }
+        if let Some(Some(ll)) = spec.ipv6 {
+            let mut a = AddressSpec::vip(spec.name.clone(), IpAddr::V6(ll), 64);
+            a.preferred_lft = None;
+            a.scope = Some(Scope::Link);
+            self.add_address(&a).await?;
+        }
         if spec.set_sysctls {
             sysctl::apply_vmac(&spec.name)?;
             if !self.vmac_parent.contains_key(&spec.name) {

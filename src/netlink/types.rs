@@ -271,6 +271,11 @@ pub struct VmacSpec {
     /// Apply keepalived's sysctls (arp_ignore, accept_local, rp_filter, promote_secondaries on
     /// the vmac; arp_ignore/arp_filter on the parent).
     pub set_sysctls: bool,
+    /// IPv6 on the vmac. `None`: disabled (an IPv4 instance; nothing answers or sends IPv6
+    /// with the virtual MAC). `Some(ll)`: enabled without an automatic (EUI-64, hence
+    /// identical on every router) link-local; `ll`, the parent's own link-local, is added
+    /// instead so adverts leave from a unique, non-virtual address (RFC 5798 §7.4).
+    pub ipv6: Option<Option<std::net::Ipv6Addr>>,
 }
 
 impl VmacSpec {
@@ -285,6 +290,7 @@ impl VmacSpec {
             parent: parent.into(),
             mac: MacAddr::vrrp(vrid, ipv6),
             set_sysctls: true,
+            ipv6: ipv6.then_some(None),
         }
     }
 }

@@ -3,9 +3,9 @@
 //! All protocol decisions are the sans-IO core's ([`crate::vrrp::fsm`]); this is the shell.
 
 use super::kernel::LinkEvent;
-use super::kernel::{InterfaceInfo, Kernel, VirtualSet};
+use super::kernel::{InterfaceInfo, Kernel, VirtualSet, VmacRequest};
 use super::notifier::Notifier;
-use super::params::{advert_epoch, destinations, instance_params, v2_auth};
+use super::params::{advert_epoch, destinations, instance_params, v2_auth, vmac_request};
 use super::pool::{self, Packet, Refresh, Registration, SocketKey};
 use super::socket::SocketConfig;
 use super::sync::{SyncCommand, SyncHub};
@@ -77,6 +77,7 @@ pub fn needs_restart(o: &VrrpInstance, n: &VrrpInstance) -> bool {
         || o.mcast_src_ip != n.mcast_src_ip
         || o.mcast_dst_ip != n.mcast_dst_ip
         || o.use_vmac != n.use_vmac
+        || o.vmac_xmit_base != n.vmac_xmit_base
         || o.unicast_ttl != n.unicast_ttl
         || o.is_unicast() != n.is_unicast()
 }
@@ -188,6 +189,7 @@ enum KernelOp {
     Add(VirtualSet),
     Remove(VirtualSet),
     Garp(VirtualSet, u32),
+    DeleteVmac(String),
     Flush(tokio::sync::oneshot::Sender<()>),
 }
 
@@ -198,7 +200,10 @@ pub struct InstanceActor {
     durable: Durable<VrrpDurable>,
     core: Option<Instance>,
     reg: Option<Registration>,
+    /// The interface adverts are sent and received on (the vmac unless `vmac_xmit_base`).
     iface: InterfaceInfo,
+    /// `use_vmac`: the vmac the VIPs go on, created before the instance starts.
+    vmac: Option<VmacRequest>,
     /// Armed actix timers by [`Timer::index`], with the instant each fires at. Armed lazily:
     /// a deadline pushed later (every advert a backup hears) keeps the earlier timer, which
     /// re-arms itself for the core's current deadline when it fires.
@@ -233,7 +238,10 @@ pub struct InstanceActor {
     prio_cause: Option<(Cause, Instant)>,
     values: HashMap<TrackKey, TrackValue>,
     links: HashMap<String, bool>,
+    /// The VIPs' interface (the vmac, else the configured interface) is up.
     own_up: bool,
+    /// With a vmac: the configured interface under it is up.
+    base_up: bool,
     faulted: Option<FaultReason>,
     pending: bool,
     started_core: bool,
@@ -257,6 +265,7 @@ impl InstanceActor {
         let vips = i.virtual_ipaddress.iter().map(|a| a.addr.addr()).collect();
         let auth = v2_auth(i);
         let dsts = destinations(i, &spec.global);
+        let vmac = vmac_request(i, &spec.global);
         InstanceActor {
             spec,
             kernel,
@@ -264,6 +273,7 @@ impl InstanceActor {
             core: None,
             reg: None,
             iface: InterfaceInfo::default(),
+            vmac,
             timers: Default::default(),
             actions: Vec::new(),
             refresh: Default::default(),
@@ -288,6 +298,7 @@ impl InstanceActor {
             values: HashMap::new(),
             links: HashMap::new(),
             own_up: true,
+            base_up: true,
             faulted: None,
             pending: false,
             started_core: false,
@@ -344,6 +355,7 @@ impl InstanceActor {
         *self.counters.entry(c).or_default() += 1;
     }
 
+    /// The configured interface.
     fn ifname(&self) -> String {
         self.spec
             .instance
@@ -352,10 +364,27 @@ impl InstanceActor {
             .unwrap_or_else(|| "eth0".into())
     }
 
+    /// Where the VIPs go: the vmac, else the configured interface.
+    fn vip_ifname(&self) -> String {
+        match &self.vmac {
+            Some(v) => v.name.clone(),
+            None => self.ifname(),
+        }
+    }
+
+    /// Where adverts are sent and received: the vmac unless `vmac_xmit_base`.
+    fn socket_ifname(&self) -> String {
+        if self.spec.instance.vmac_xmit_base {
+            self.ifname()
+        } else {
+            self.vip_ifname()
+        }
+    }
+
     fn virtual_set(&self) -> VirtualSet {
         let i = &self.spec.instance;
         VirtualSet {
-            ifname: self.ifname(),
+            ifname: self.vip_ifname(),
             addresses: i
                 .virtual_ipaddress
                 .iter()
@@ -383,6 +412,7 @@ impl InstanceActor {
                     KernelOp::Add(s) => kernel.add(s).await,
                     KernelOp::Remove(s) => kernel.remove(s).await,
                     KernelOp::Garp(s, n) => kernel.gratuitous(s, n, interval).await,
+                    KernelOp::DeleteVmac(name) => kernel.delete_vmac(name).await,
                     KernelOp::Flush(done) => {
                         let _ = done.send(());
                         Ok(())
@@ -402,15 +432,22 @@ impl InstanceActor {
         }
     }
 
-    /// Looks up the interface, opens the socket and starts the state machine.
-    fn bring_up(&mut self, ctx: &mut Context<Self>, info: InterfaceInfo) {
+    /// Opens the socket and starts the state machine, given the configured interface
+    /// (`base`, whose addresses are the instance's own) and, with `use_vmac`, the vmac.
+    fn bring_up(
+        &mut self,
+        ctx: &mut Context<Self>,
+        base: InterfaceInfo,
+        vmac: Option<InterfaceInfo>,
+    ) {
         let i = self.spec.instance.clone();
         let v6 = i.family == CfgFamily::V6;
+        // Adverts leave from the configured interface's address (copied onto an IPv6 vmac).
         let primary: Option<IpAddr> = i.unicast_src_ip.or(i.mcast_src_ip).or_else(|| {
             if v6 {
-                info.ipv6_link_local.map(IpAddr::V6)
+                base.ipv6_link_local.map(IpAddr::V6)
             } else {
-                info.ipv4.first().copied()
+                base.ipv4.first().copied()
             }
         });
         let Some(primary) = primary else {
@@ -418,13 +455,18 @@ impl InstanceActor {
             self.schedule_retry(ctx);
             return;
         };
-        self.iface = info;
+        self.base_up = base.up;
+        self.own_up = vmac.as_ref().map_or(base.up, |v| v.up);
+        self.iface = match vmac {
+            Some(v) if !i.vmac_xmit_base => v,
+            _ => base,
+        };
         self.src = Some(primary);
         self.peers = i.unicast_peers.iter().map(|p| p.addr).collect();
         self.adv_cache.clear();
         let group = (!i.is_unicast()).then(|| self.dsts[0]);
         let cfg = SocketConfig {
-            ifname: self.ifname(),
+            ifname: self.socket_ifname(),
             ifindex: self.iface.ifindex,
             src: i.unicast_src_ip.or(i.mcast_src_ip),
             group,
@@ -456,7 +498,6 @@ impl InstanceActor {
             tracing::error!(instance = %i.name, "invalid parameters: {e}");
             return;
         }
-        self.own_up = self.iface.up;
         self.core = Some(Instance::new(params));
         self.recompute(ctx);
     }
@@ -497,7 +538,8 @@ impl InstanceActor {
             })
             .collect();
         let out = effective_priority(self.spec.instance.priority, &inputs);
-        let own_down = !self.own_up && !self.spec.instance.dont_track_primary;
+        let links_up = self.own_up && self.base_up;
+        let own_down = !links_up && !self.spec.instance.dont_track_primary;
         let own_fault = if own_down {
             Some(FaultReason::InterfaceDown)
         } else if out.fault {
@@ -609,9 +651,14 @@ impl InstanceActor {
 
     fn on_link(&mut self, ctx: &mut Context<Self>, ev: LinkEvent) {
         let mut changed = false;
-        if ev.ifname == self.ifname() && self.own_up != ev.up {
+        if ev.ifname == self.vip_ifname() && self.own_up != ev.up {
             tracing::info!(instance = %self.name(), "interface {} is {}", ev.ifname, if ev.up { "up" } else { "down" });
             self.own_up = ev.up;
+            changed = true;
+        }
+        if self.vmac.is_some() && ev.ifname == self.ifname() && self.base_up != ev.up {
+            tracing::info!(instance = %self.name(), "interface {} (under {}) is {}", ev.ifname, self.vip_ifname(), if ev.up { "up" } else { "down" });
+            self.base_up = ev.up;
             changed = true;
         }
         if self
@@ -665,10 +712,22 @@ impl InstanceActor {
         ctx.run_later(Duration::from_secs(1), |act, ctx| act.lookup(ctx));
     }
 
+    /// Looks up the interface (creating the vmac on it, if any), then brings the instance up.
     fn lookup(&mut self, ctx: &mut Context<Self>) {
-        let fut = self.kernel.interface(&self.ifname());
+        let kernel = self.kernel.clone();
+        let base = self.ifname();
+        let vmac = self.vmac.clone();
+        let fut = async move {
+            let info = kernel.interface(&base).await?;
+            let Some(mut req) = vmac else {
+                return Ok::<_, anyhow::Error>((info, None));
+            };
+            req.link_local = info.ipv6_link_local;
+            let v = kernel.vmac(req).await?;
+            Ok((info, Some(v)))
+        };
         ctx.wait(fut.into_actor(self).map(|res, act, ctx| match res {
-            Ok(info) => act.bring_up(ctx, info),
+            Ok((base, vmac)) => act.bring_up(ctx, base, vmac),
             Err(e) => {
                 tracing::warn!(instance = %act.name(), "interface {}: {e:#}; retrying", act.ifname());
                 act.schedule_retry(ctx);
@@ -1403,9 +1462,15 @@ impl Handler<Shutdown> for InstanceActor {
             // The core sends the priority-0 advert (if MASTER) and asks to remove the VIPs.
             act.event(ctx, Event::Shutdown);
         });
-        let _ = ShutdownReason::Terminate;
         // Stop receiving, then wait until the kernel queue has done everything asked so far.
         self.reg = None;
+        // The vmac goes with the instance, after its VIPs (a restarted or replaced instance
+        // adopts it).
+        if msg.reason != ShutdownReason::Replaced {
+            if let Some(v) = &self.vmac {
+                self.kernel_op(KernelOp::DeleteVmac(v.name.clone()));
+            }
+        }
         let (tx, rx) = tokio::sync::oneshot::channel();
         self.kernel_op(KernelOp::Flush(tx));
         self.kq = None;

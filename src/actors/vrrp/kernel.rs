@@ -33,6 +33,22 @@ pub struct VirtualSet {
     pub rules: Vec<RuleSpec>,
 }
 
+/// A VRRP MAC interface (`use_vmac`) an instance needs on top of its interface.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VmacRequest {
+    /// Its name (`vrrp.VRID` unless configured).
+    pub name: String,
+    /// The configured interface it sits on.
+    pub parent: String,
+    /// 00:00:5e:00:01:VRID (IPv4) / 00:00:5e:00:02:VRID (IPv6) unless configured.
+    pub mac: [u8; 6],
+    /// IPv6 instance: the vmac gets the parent's link-local (`link_local`) instead of an
+    /// automatic one; IPv4 instance: IPv6 is disabled on it.
+    pub ipv6: bool,
+    /// The parent's link-local address.
+    pub link_local: Option<Ipv6Addr>,
+}
+
 /// A link went up or down.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LinkEvent {
@@ -58,6 +74,10 @@ pub trait Kernel: Send + Sync + 'static {
         count: u32,
         interval: std::time::Duration,
     ) -> BoxFuture<'static, anyhow::Result<()>>;
+    /// Creates (or adopts an identical existing) vmac, up, and describes it.
+    fn vmac(&self, req: VmacRequest) -> BoxFuture<'static, anyhow::Result<InterfaceInfo>>;
+    /// Deletes a vmac this daemon created (absent is success).
+    fn delete_vmac(&self, name: String) -> BoxFuture<'static, anyhow::Result<()>>;
     /// Link up/down events, if this kernel can watch links.
     fn link_events(&self) -> Option<tokio::sync::broadcast::Receiver<LinkEvent>> {
         None

@@ -1,7 +1,7 @@
 //! The [`Kernel`] of VRRP instances, backed by the netlink owner ([`crate::netlink`]): the one
 //! place that changes addresses, routes and rules, and the source of link events.
 
-use super::kernel::{InterfaceInfo, Kernel, LinkEvent, VirtualSet};
+use super::kernel::{InterfaceInfo, Kernel, LinkEvent, VirtualSet, VmacRequest};
 use crate::config::model::{self, Broadcast};
 use crate::netlink::garp::GarpSender;
 use crate::netlink::{self as nl, NetlinkEvent, NetlinkHandle};
@@ -135,29 +135,56 @@ pub fn rule_spec(r: &model::RuleSpec) -> nl::RuleSpec {
     }
 }
 
+/// What an instance needs to know of interface `name`.
+async fn describe(h: &NetlinkHandle, name: &str) -> anyhow::Result<InterfaceInfo> {
+    let link = h.link(name).await?;
+    let addrs = h.addresses(Some(name)).await?;
+    let mut info = InterfaceInfo {
+        ifindex: link.ifindex,
+        up: link.up,
+        mac: link.mac.map(|m| m.octets()).unwrap_or_default(),
+        ..Default::default()
+    };
+    for a in addrs {
+        match a.addr {
+            IpAddr::V4(_) => info.ipv4.push(a.addr),
+            IpAddr::V6(v6) if (v6.segments()[0] & 0xffc0) == 0xfe80 => {
+                info.ipv6_link_local.get_or_insert(v6);
+            }
+            IpAddr::V6(_) => {}
+        }
+    }
+    Ok(info)
+}
+
 impl Kernel for NetlinkKernel {
     fn interface(&self, name: &str) -> BoxFuture<'static, anyhow::Result<InterfaceInfo>> {
         let h = self.handle.clone();
         let name = name.to_string();
+        async move { describe(&h, &name).await }.boxed()
+    }
+
+    fn vmac(&self, req: VmacRequest) -> BoxFuture<'static, anyhow::Result<InterfaceInfo>> {
+        let h = self.handle.clone();
         async move {
-            let link = h.link(&name).await?;
-            let addrs = h.addresses(Some(&name)).await?;
-            let mut info = InterfaceInfo {
-                ifindex: link.ifindex,
-                up: link.up,
-                mac: link.mac.map(|m| m.octets()).unwrap_or_default(),
-                ..Default::default()
+            let spec = nl::VmacSpec {
+                name: req.name.clone(),
+                parent: req.parent,
+                mac: nl::MacAddr(req.mac),
+                set_sysctls: true,
+                ipv6: req.ipv6.then_some(req.link_local),
             };
-            for a in addrs {
-                match a.addr {
-                    IpAddr::V4(_) => info.ipv4.push(a.addr),
-                    IpAddr::V6(v6) if (v6.segments()[0] & 0xffc0) == 0xfe80 => {
-                        info.ipv6_link_local.get_or_insert(v6);
-                    }
-                    IpAddr::V6(_) => {}
-                }
-            }
-            Ok(info)
+            h.create_vmac(&spec).await?;
+            describe(&h, &req.name).await
+        }
+        .boxed()
+    }
+
+    fn delete_vmac(&self, name: String) -> BoxFuture<'static, anyhow::Result<()>> {
+        let h = self.handle.clone();
+        async move {
+            h.delete_vmac(&name).await?;
+            Ok(())
         }
         .boxed()
     }

@@ -1,6 +1,7 @@
 //! Maps a parsed `vrrp_instance` (plus `global_defs`) onto the core's [`InstanceParams`],
 //! applying keepalived's defaults and strict-mode rules.
 
+use super::kernel::VmacRequest;
 use crate::config::model::{self, GlobalDefs, InitialState as CfgState, VrrpInstance, VrrpVersion};
 use crate::vrrp::packet::{V2Auth, Version};
 use crate::vrrp::params::{GarpParams, InitialState, InstanceParams};
@@ -94,6 +95,78 @@ pub fn destinations(i: &VrrpInstance, g: &GlobalDefs) -> Vec<IpAddr> {
     }
 }
 
+/// The vmac an instance with `use_vmac` sits on (name and MAC as [`resolve_vmacs`] left them,
+/// else keepalived's defaults).
+pub fn vmac_request(i: &VrrpInstance, g: &GlobalDefs) -> Option<VmacRequest> {
+    let v = i.use_vmac.as_ref()?;
+    let v6 = i.family == model::Family::V6;
+    Some(VmacRequest {
+        name: v
+            .name
+            .clone()
+            .unwrap_or_else(|| vmac_name(&g.vmac_prefix, None, i.vrid)),
+        parent: i.interface.clone().unwrap_or_default(),
+        mac: v
+            .mac
+            .unwrap_or([0x00, 0x00, 0x5e, 0x00, if v6 { 0x02 } else { 0x01 }, i.vrid]),
+        ipv6: v6,
+        link_local: None,
+    })
+}
+
+/// `PREFIX[N].VRID`, the prefix shortened to fit an interface name (15 bytes), as keepalived.
+fn vmac_name(prefix: &str, n: Option<u16>, vrid: u8) -> String {
+    let tail = match n {
+        Some(n) => format!("{n}.{vrid}"),
+        None => format!(".{vrid}"),
+    };
+    let keep = 15usize.saturating_sub(tail.len()).min(prefix.len());
+    let mut cut = keep;
+    while !prefix.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    format!("{}{tail}", &prefix[..cut])
+}
+
+/// Names every instance's vmac as keepalived does: configured names first, then in
+/// configuration order `PREFIX.VRID`, or when an earlier instance took it `PREFIX6.VRID`
+/// (IPv6 tries it first), `PREFIX1.VRID`, `PREFIX2.VRID` ...; the default MAC is filled in.
+pub fn resolve_vmacs(instances: &mut [VrrpInstance], g: &GlobalDefs) {
+    let mut taken: std::collections::HashSet<String> = instances
+        .iter()
+        .filter_map(|i| i.use_vmac.as_ref()?.name.clone())
+        .collect();
+    for i in instances.iter_mut() {
+        let Some(req) = vmac_request(i, g) else {
+            continue;
+        };
+        let v6 = i.family == model::Family::V6;
+        let Some(v) = i.use_vmac.as_mut() else {
+            continue;
+        };
+        v.mac = Some(req.mac);
+        if v.name.is_some() {
+            continue;
+        }
+        let mut tries = std::iter::once(None)
+            .chain(v6.then_some(Some(6)))
+            .chain((1..=u16::MAX).filter(|n| !v6 || *n != 6).map(Some));
+        let name = loop {
+            match tries.next() {
+                Some(n) => {
+                    let name = vmac_name(&g.vmac_prefix, n, i.vrid);
+                    if !taken.contains(&name) {
+                        break name;
+                    }
+                }
+                None => break req.name,
+            }
+        };
+        taken.insert(name.clone());
+        v.name = Some(name);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -130,5 +203,44 @@ mod tests {
         );
         let (i, g) = inst("unicast_src_ip 10.1.1.10\n unicast_peer {\n 10.1.1.11\n 10.1.1.12\n }");
         assert_eq!(destinations(&i, &g).len(), 2);
+    }
+
+    #[test]
+    fn vmac_names_and_macs_like_keepalived() {
+        let text = "vrrp_instance A {\n interface eth0\n virtual_router_id 51\n use_vmac\n virtual_ipaddress {\n 10.1.1.1\n }\n}\n\
+            vrrp_instance B {\n interface eth1\n virtual_router_id 51\n use_vmac\n virtual_ipaddress {\n 10.1.2.1\n }\n}\n\
+            vrrp_instance C {\n interface eth0\n virtual_router_id 51\n use_vmac\n virtual_ipaddress {\n fd00::1\n }\n}\n\
+            vrrp_instance D {\n interface eth0\n virtual_router_id 7\n use_vmac mine\n virtual_ipaddress {\n 10.1.3.1\n }\n}\n\
+            vrrp_instance E {\n interface eth0\n virtual_router_id 8\n virtual_ipaddress {\n 10.1.4.1\n }\n}\n";
+        let l = load_str("v.conf", text, &LoadOptions::default());
+        assert!(!l.diagnostics.has_errors(), "{:?}", l.diagnostics);
+        let mut is = l.config.instances.clone();
+        resolve_vmacs(&mut is, &l.config.global);
+        let names: Vec<Option<String>> = is
+            .iter()
+            .map(|i| i.use_vmac.as_ref().and_then(|v| v.name.clone()))
+            .collect();
+        assert_eq!(
+            names,
+            [
+                Some("vrrp.51".into()),
+                Some("vrrp1.51".into()),
+                Some("vrrp6.51".into()),
+                Some("mine".into()),
+                None
+            ]
+        );
+        let r = vmac_request(&is[2], &l.config.global).expect("vmac");
+        assert_eq!(r.mac, [0, 0, 0x5e, 0, 2, 51]);
+        assert!(r.ipv6);
+        assert_eq!(r.parent, "eth0");
+        assert_eq!(
+            vmac_request(&is[0], &l.config.global).map(|r| r.mac),
+            Some([0, 0, 0x5e, 0, 1, 51])
+        );
+        assert_eq!(
+            vmac_name("averyveryverylongprefix", Some(3), 255),
+            "averyveryv3.255"
+        );
     }
 }
