@@ -214,6 +214,8 @@ pub struct InstanceActor {
     /// advert it stands for.
     refresh: std::rc::Rc<Refresh>,
     refresh_adv: Option<ReceivedAdvert>,
+    /// The latest time given to the core (events are fed in order of this clock).
+    clock: Instant,
     /// Tasks forwarding tracker and link broadcasts into the mailbox (aborted on drop).
     forwarders: Vec<AbortOnDrop>,
     auth: V2Auth,
@@ -278,6 +280,7 @@ impl InstanceActor {
             actions: Vec::new(),
             refresh: Default::default(),
             refresh_adv: None,
+            clock: Instant::now(),
             forwarders: Vec::new(),
             auth,
             dsts,
@@ -656,8 +659,11 @@ impl InstanceActor {
             self.own_up = ev.up;
             changed = true;
         }
-        if self.vmac.is_some() && ev.ifname == self.ifname() && self.base_up != ev.up {
-            tracing::info!(instance = %self.name(), "interface {} (under {}) is {}", ev.ifname, self.vip_ifname(), if ev.up { "up" } else { "down" });
+        // Without a vmac this is the same interface as above.
+        if ev.ifname == self.ifname() && self.base_up != ev.up {
+            if self.vmac.is_some() {
+                tracing::info!(instance = %self.name(), "interface {} (under {}) is {}", ev.ifname, self.vip_ifname(), if ev.up { "up" } else { "down" });
+            }
             self.base_up = ev.up;
             changed = true;
         }
@@ -885,7 +891,8 @@ impl InstanceActor {
         };
         let h = ctx.run_later(wake, move |act, ctx| {
             act.timers[timer.index()] = None;
-            act.settle(ctx);
+            // Catching up changes nothing but the deadline: the repeat filter stays armed.
+            act.catch_up(ctx);
             if act.timers[timer.index()].is_some() {
                 // Catching up re-armed it (a later deadline).
                 return;
@@ -917,6 +924,7 @@ impl InstanceActor {
     /// of a BACKUP (what a repeated advert from the same master does).
     fn event_at(&mut self, ctx: &mut Context<Self>, now: Instant, ev: Event) -> bool {
         self.settle(ctx);
+        let now = self.tick(now);
         let Some(core) = self.core.as_mut() else {
             return false;
         };
@@ -937,10 +945,23 @@ impl InstanceActor {
         refresh_only
     }
 
+    /// The time the core sees for an event at `at`: never earlier than the last one (an
+    /// advert that arrived before a timer fired may be read after it).
+    fn tick(&mut self, at: Instant) -> Instant {
+        self.clock = self.clock.max(at);
+        self.clock
+    }
+
     /// Catches up with adverts the receive loop filtered (see [`Refresh`]) and disarms the
     /// filter: called before the core handles anything else.
     fn settle(&mut self, ctx: &mut Context<Self>) {
         self.refresh.disarm();
+        self.catch_up(ctx);
+    }
+
+    /// Feeds the core the last advert the receive loop filtered, at its arrival time (the
+    /// filter stays as it is: the outcome is the one that armed it, a later deadline).
+    fn catch_up(&mut self, ctx: &mut Context<Self>) {
         let (last, hits) = self.refresh.take();
         if hits == 0 {
             return;
@@ -949,7 +970,11 @@ impl InstanceActor {
         if let Some(m) = &self.m {
             m.adverts_received(hits);
         }
-        if let (Some(at), Some(adv), Some(core)) = (last, self.refresh_adv, self.core.as_mut()) {
+        let (Some(at), Some(adv)) = (last, self.refresh_adv) else {
+            return;
+        };
+        let at = self.tick(at);
+        if let Some(core) = self.core.as_mut() {
             let mut actions = std::mem::take(&mut self.actions);
             core.handle_into(at, Event::AdvertReceived(adv), &mut actions);
             self.apply(ctx, &mut actions);
@@ -1144,7 +1169,8 @@ impl InstanceActor {
                 }
                 self.last_master = Some(rx.src);
                 let radv = ReceivedAdvert::from_packet(rx.src, &adv);
-                let refresh_only = self.event_at(ctx, Instant::now(), Event::AdvertReceived(radv));
+                // Timed from its arrival in the kernel, however late it was read.
+                let refresh_only = self.event_at(ctx, rx.at, Event::AdvertReceived(radv));
                 if refresh_only && !notes.vip_mismatch && !notes.priority_zero {
                     // The next identical adverts only need their arrival time recorded.
                     self.refresh.arm(&rx);

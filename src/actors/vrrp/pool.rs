@@ -10,7 +10,7 @@ use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::rc::Rc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// A received packet for one instance.
 #[derive(actix::Message, Clone, Debug)]
@@ -155,6 +155,82 @@ impl Drop for Registration {
     }
 }
 
+/// Two arrivals closer than this are one burst (many instances' adverts sent together).
+const BURST_GAP: Duration = Duration::from_millis(1);
+/// Inside a burst, the receive loop lets the rest of it queue up this long before it reads
+/// again: a backup of 250 instances wakes a few times per advert interval instead of 250
+/// times. The deferral shifts no timer (the kernel's receive time is used) and delays the
+/// reaction to an advert by about a millisecond at most.
+const COALESCE: Duration = Duration::from_millis(1);
+
+/// Reads the socket for as long as any instance is registered on it, handing each advert
+/// to the instance of its VRID.
+async fn receive_loop(sock: Rc<VrrpSocket>, table: Table) {
+    let mut buf = vec![0u8; 2048];
+    let mut last: Option<Instant> = None;
+    let mut rx = None;
+    loop {
+        let receiver = match rx.take() {
+            Some(r) => r,
+            None => match sock.receiver() {
+                Ok(r) => r,
+                Err(e) => {
+                    tracing::warn!("VRRP socket registration: {e}");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+            },
+        };
+        let (mut first, mut latest) = (None, None);
+        let r = receiver
+            .recv_all(&mut buf, |r, buf| {
+                // Malformed IP headers are dropped here (nothing to attribute them to).
+                let Ok(meta) = r else { return };
+                first.get_or_insert(meta.at);
+                latest = Some(meta.at);
+                dispatch(&table, &meta, buf);
+            })
+            .await;
+        match r {
+            Ok(n) => {
+                let close = matches!((last, first), (Some(l), Some(f))
+                    if f.saturating_duration_since(l) < BURST_GAP);
+                last = latest.or(last);
+                if n > 1 || close {
+                    // Out of the runtime's epoll set while the burst queues up (registered,
+                    // every arrival would wake the thread).
+                    drop(receiver);
+                    tokio::time::sleep(COALESCE).await;
+                } else {
+                    rx = Some(receiver);
+                }
+            }
+            Err(e) => {
+                tracing::warn!("VRRP socket receive error: {e}");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    }
+}
+
+/// Hands one received message to the instance of its VRID (or only notes its arrival, see
+/// [`Refresh`]).
+fn dispatch(table: &Table, meta: &RecvMeta, buf: &[u8]) {
+    let payload = buf.get(meta.start..meta.end).unwrap_or_default();
+    // VRID is the second byte of both v2 and v3 headers.
+    let vrid = payload.get(1).copied();
+    // Sent while borrowed: do_send never re-enters the table.
+    let table = table.borrow();
+    match vrid.and_then(|v| table.get(&v)) {
+        Some(e) => {
+            if !e.refresh.hit(meta, payload, meta.at) {
+                e.recipient.do_send(Packet(meta.to_received(buf)));
+            }
+        }
+        None => UNKNOWN_VRID.with(|c| c.set(c.get() + 1)),
+    }
+}
+
 /// Registers `vrid` on the socket for `cfg` (opening it and starting its receive loop if
 /// needed). Fails if the VRID is already registered on that socket.
 pub fn register(
@@ -172,33 +248,7 @@ pub fn register(
             let (s2, t2) = (sock.clone(), table.clone());
             // The loop outlives any one instance: it runs on the arbiter until the last
             // registration on this socket is dropped.
-            let task = actix_rt::spawn(async move {
-                let mut buf = vec![0u8; 2048];
-                loop {
-                    match s2.recv_into(&mut buf).await {
-                        Ok(meta) => {
-                            let payload = buf.get(meta.start..meta.end).unwrap_or_default();
-                            // VRID is the second byte of both v2 and v3 headers.
-                            let vrid = payload.get(1).copied();
-                            // Sent while borrowed: do_send never re-enters the table.
-                            let table = t2.borrow();
-                            match vrid.and_then(|v| table.get(&v)) {
-                                Some(e) => {
-                                    if !e.refresh.hit(&meta, payload, Instant::now()) {
-                                        e.recipient.do_send(Packet(meta.to_received(&buf)));
-                                    }
-                                }
-                                None => UNKNOWN_VRID.with(|c| c.set(c.get() + 1)),
-                            }
-                        }
-                        Err(e) if e.kind() == std::io::ErrorKind::InvalidData => {}
-                        Err(e) => {
-                            tracing::warn!("VRRP socket receive error: {e}");
-                            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-                        }
-                    }
-                }
-            });
+            let task = actix_rt::spawn(receive_loop(s2, t2));
             p.insert(
                 key.clone(),
                 Shared {
@@ -237,7 +287,6 @@ pub fn register(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::time::Duration;
 
     fn rx(payload: &[u8], ttl: u8) -> (Received, RecvMeta) {
         let src: IpAddr = "10.0.0.1".parse().unwrap_or(IpAddr::from([10, 0, 0, 1]));
@@ -247,6 +296,7 @@ mod tests {
             dst: Some(dst),
             ttl: Some(ttl),
             payload: payload.to_vec(),
+            at: Instant::now(),
         };
         let m = RecvMeta {
             src,
@@ -254,6 +304,7 @@ mod tests {
             ttl: Some(ttl),
             start: 0,
             end: payload.len(),
+            at: Instant::now(),
         };
         (r, m)
     }

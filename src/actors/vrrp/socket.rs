@@ -6,6 +6,7 @@ use socket2::{Domain, InterfaceIndexOrAddress, Protocol, SockAddr, Socket, Type}
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::os::fd::AsRawFd;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tokio::io::unix::AsyncFd;
 
 /// IP protocol number of VRRP.
@@ -37,11 +38,22 @@ pub struct Received {
     pub ttl: Option<u8>,
     /// The VRRP message (IPv4 header stripped).
     pub payload: Vec<u8>,
+    /// When the kernel received it (else when it was read).
+    pub at: Instant,
 }
 
-/// An open VRRP socket registered with tokio.
+/// An open VRRP socket. Sends never wait (a full buffer drops the advert); receiving goes
+/// through a [`Receiver`].
 pub struct VrrpSocket {
-    fd: AsyncFd<Socket>,
+    sock: Socket,
+    v6: bool,
+}
+
+/// The socket registered with the runtime for receiving. Dropping it takes the socket out of
+/// the runtime's epoll set: arrivals no longer wake the thread (see the VRRP pool's
+/// receive loop, which pauses this way while a burst of adverts queues up).
+pub struct Receiver<'a> {
+    fd: AsyncFd<std::os::fd::BorrowedFd<'a>>,
     v6: bool,
 }
 
@@ -105,58 +117,29 @@ impl VrrpSocket {
         }
         // Room for bursts of adverts from many routers.
         let _ = sock.set_recv_buffer_size(1 << 20);
-        // SAFETY: the socket is owned by the AsyncFd and its descriptor stays open until drop.
-        let fd = unsafe { AsyncFd::register(sock)? };
-        Ok(Self { fd, v6 })
+        // Kernel receive times: an advert read late (a burst is drained at once) still
+        // times the master-down timer from its arrival.
+        let _ = setsockopt_int(&sock, libc::SOL_SOCKET, libc::SO_TIMESTAMPNS, 1);
+        Ok(Self { sock, v6 })
     }
 
-    /// Sends one VRRP message to `dst` (the group or a unicast peer).
-    pub async fn send_to(&self, payload: &[u8], dst: IpAddr, ifindex: u32) -> io::Result<()> {
-        let addr = match dst {
-            IpAddr::V4(a) => SockAddr::from(SocketAddr::new(IpAddr::V4(a), 0)),
-            IpAddr::V6(a) => {
-                let scope = if a.is_multicast() || is_link_local_v6(&a) {
-                    ifindex
-                } else {
-                    0
-                };
-                SockAddr::from(std::net::SocketAddrV6::new(a, 0, 0, scope))
-            }
-        };
-        loop {
-            let mut guard = self.fd.writable().await?;
-            match guard.try_io(|s| s.get_ref().send_to(payload, &addr)) {
-                Ok(r) => return r.map(|_| ()),
-                Err(_would_block) => continue,
-            }
-        }
+    /// Registers the socket with the runtime for receiving.
+    pub fn receiver(&self) -> io::Result<Receiver<'_>> {
+        use std::os::fd::AsFd;
+        // SAFETY: the borrowed descriptor stays open while the Receiver (which borrows the
+        // socket) exists, and the AsyncFd deregisters it when the Receiver is dropped.
+        let fd = unsafe { AsyncFd::register(self.sock.as_fd())? };
+        Ok(Receiver { fd, v6: self.v6 })
     }
 
     /// Joins another multicast group on `ifindex`.
     pub fn join(&self, group: IpAddr, ifindex: u32) -> io::Result<()> {
         match group {
             IpAddr::V4(g) => self
-                .fd
-                .get_ref()
+                .sock
                 .join_multicast_v4_n(&g, &InterfaceIndexOrAddress::Index(ifindex)),
-            IpAddr::V6(g) => self.fd.get_ref().join_multicast_v6(&g, ifindex),
+            IpAddr::V6(g) => self.sock.join_multicast_v6(&g, ifindex),
         }
-    }
-
-    /// Sends without waiting; a full socket buffer drops the advert (counted by the caller).
-    pub fn try_send_to(&self, payload: &[u8], dst: IpAddr, ifindex: u32) -> io::Result<()> {
-        let addr = match dst {
-            IpAddr::V4(a) => SockAddr::from(SocketAddr::new(IpAddr::V4(a), 0)),
-            IpAddr::V6(a) => {
-                let scope = if a.is_multicast() || is_link_local_v6(&a) {
-                    ifindex
-                } else {
-                    0
-                };
-                SockAddr::from(std::net::SocketAddrV6::new(a, 0, 0, scope))
-            }
-        };
-        self.fd.get_ref().send_to(payload, &addr).map(|_| ())
     }
 
     /// Sends from a chosen source address (IP_PKTINFO / IPV6_PKTINFO), so an unbound socket
@@ -168,7 +151,7 @@ impl VrrpSocket {
         dst: IpAddr,
         ifindex: u32,
     ) -> io::Result<()> {
-        let fd = self.fd.get_ref().as_raw_fd();
+        let fd = self.sock.as_raw_fd();
         let mut iov = libc::iovec {
             iov_base: payload.as_ptr() as *mut libc::c_void,
             iov_len: payload.len(),
@@ -243,28 +226,30 @@ impl VrrpSocket {
         }
         Ok(())
     }
+}
 
-    /// Receives the next VRRP message into `buf` without allocating; see [`VrrpSocket::recv`].
-    pub async fn recv_into(&self, buf: &mut [u8]) -> io::Result<RecvMeta> {
-        loop {
-            let mut guard = self.fd.readable().await?;
-            match guard.try_io(|s| recv_into(s.get_ref(), self.v6, buf)) {
-                Ok(r) => return r,
-                Err(_would_block) => continue,
+impl Receiver<'_> {
+    /// Waits until a message is queued, then hands each queued message (read into `buf`,
+    /// no allocation) to `f`, until none is left or [`MAX_BATCH`] were read; returns how many.
+    /// Malformed IP headers reach `f` as errors of kind `InvalidData`.
+    pub async fn recv_all(
+        &self,
+        buf: &mut [u8],
+        mut f: impl FnMut(io::Result<RecvMeta>, &[u8]),
+    ) -> io::Result<usize> {
+        let mut guard = self.fd.readable().await?;
+        let mut n = 0;
+        while n < MAX_BATCH {
+            match guard.try_io(|s| recv_into(s.get_ref().as_raw_fd(), self.v6, buf)) {
+                Ok(Err(e)) if e.kind() != io::ErrorKind::InvalidData => return Err(e),
+                Ok(r) => {
+                    n += 1;
+                    f(r, buf);
+                }
+                Err(_would_block) => break,
             }
         }
-    }
-
-    /// Receives the next VRRP message. Malformed IP headers are returned as errors of kind
-    /// `InvalidData` so the caller can count and continue.
-    pub async fn recv(&self) -> io::Result<Received> {
-        loop {
-            let mut guard = self.fd.readable().await?;
-            match guard.try_io(|s| recv_one(s.get_ref(), self.v6)) {
-                Ok(r) => return r,
-                Err(_would_block) => continue,
-            }
-        }
+        Ok(n)
     }
 }
 
@@ -292,6 +277,10 @@ fn set_multicast_ifindex_v4(sock: &Socket, ifindex: u32) -> io::Result<()> {
     }
 }
 
+/// Messages [`VrrpSocket::recv_all`] reads before it lets other tasks run (a flood must not
+/// starve the instances sharing the thread).
+pub const MAX_BATCH: usize = 256;
+
 fn is_link_local_v6(a: &Ipv6Addr) -> bool {
     (a.segments()[0] & 0xffc0) == 0xfe80
 }
@@ -309,6 +298,8 @@ pub struct RecvMeta {
     pub start: usize,
     /// End of the message.
     pub end: usize,
+    /// When the kernel received it (else when it was read).
+    pub at: Instant,
 }
 
 impl RecvMeta {
@@ -319,18 +310,13 @@ impl RecvMeta {
             dst: self.dst,
             ttl: self.ttl,
             payload: buf.get(self.start..self.end).unwrap_or_default().to_vec(),
+            at: self.at,
         }
     }
 }
 
-fn recv_one(sock: &Socket, v6: bool) -> io::Result<Received> {
-    let mut buf = [0u8; 2048];
-    let meta = recv_into(sock, v6, &mut buf)?;
-    Ok(meta.to_received(&buf))
-}
-
 /// Receives one datagram into `buf` (no allocation).
-fn recv_into(sock: &Socket, v6: bool, buf: &mut [u8]) -> io::Result<RecvMeta> {
+fn recv_into(fd: std::os::fd::RawFd, v6: bool, buf: &mut [u8]) -> io::Result<RecvMeta> {
     let mut name: libc::sockaddr_storage = unsafe { std::mem::zeroed() };
     let mut cmsg = [0u8; 128];
     let mut iov = libc::iovec {
@@ -346,20 +332,23 @@ fn recv_into(sock: &Socket, v6: bool, buf: &mut [u8]) -> io::Result<RecvMeta> {
     msg.msg_control = cmsg.as_mut_ptr().cast();
     msg.msg_controllen = cmsg.len() as _;
     // SAFETY: msg is fully initialised above.
-    let n = unsafe { libc::recvmsg(sock.as_raw_fd(), &mut msg, 0) };
+    let n = unsafe { libc::recvmsg(fd, &mut msg, 0) };
     if n < 0 {
         return Err(io::Error::last_os_error());
     }
     let n = (n as usize).min(buf.len());
     let data = &buf[..n];
+    let (hop_limit, stamp) = ancillary(&msg);
+    let at = arrival(stamp, Instant::now(), SystemTime::now());
     if v6 {
         let src = sockaddr_ip(&name).unwrap_or(IpAddr::V6(Ipv6Addr::UNSPECIFIED));
         Ok(RecvMeta {
             src,
             dst: None,
-            ttl: hop_limit(&msg),
+            ttl: hop_limit,
             start: 0,
             end: n,
+            at,
         })
     } else {
         // Raw IPv4 sockets deliver the IP header.
@@ -384,6 +373,7 @@ fn recv_into(sock: &Socket, v6: bool, buf: &mut [u8]) -> io::Result<RecvMeta> {
             ttl: Some(data[8]),
             start: ihl,
             end,
+            at,
         })
     }
 }
@@ -407,17 +397,61 @@ fn sockaddr_ip(ss: &libc::sockaddr_storage) -> Option<IpAddr> {
     }
 }
 
-fn hop_limit(msg: &libc::msghdr) -> Option<u8> {
+/// The hop limit (IPv6) and the kernel's receive time (wall clock) in the control data.
+fn ancillary(msg: &libc::msghdr) -> (Option<u8>, Option<Duration>) {
+    let (mut hops, mut stamp) = (None, None);
     // SAFETY: standard CMSG iteration over the control buffer the kernel filled.
     unsafe {
         let mut c = libc::CMSG_FIRSTHDR(msg);
         while !c.is_null() {
-            if (*c).cmsg_level == libc::IPPROTO_IPV6 && (*c).cmsg_type == libc::IPV6_HOPLIMIT {
-                let v: i32 = std::ptr::read_unaligned(libc::CMSG_DATA(c).cast());
-                return u8::try_from(v).ok();
+            match ((*c).cmsg_level, (*c).cmsg_type) {
+                (libc::IPPROTO_IPV6, libc::IPV6_HOPLIMIT) => {
+                    let v: i32 = std::ptr::read_unaligned(libc::CMSG_DATA(c).cast());
+                    hops = u8::try_from(v).ok();
+                }
+                (libc::SOL_SOCKET, libc::SCM_TIMESTAMPNS) => {
+                    let t: libc::timespec = std::ptr::read_unaligned(libc::CMSG_DATA(c).cast());
+                    stamp = u64::try_from(t.tv_sec)
+                        .ok()
+                        .zip(u32::try_from(t.tv_nsec).ok())
+                        .map(|(s, ns)| Duration::new(s, ns));
+                }
+                _ => {}
             }
             c = libc::CMSG_NXTHDR(msg, c);
         }
     }
-    None
+    (hops, stamp)
+}
+
+/// The monotonic instant of a kernel receive time `stamp` (wall clock since the epoch),
+/// given the two clocks read now. The age is bounded to [0, 1 s], so a wall-clock step can
+/// move an arrival by at most that, and never into the future.
+fn arrival(stamp: Option<Duration>, now: Instant, wall: SystemTime) -> Instant {
+    let Some(stamp) = stamp else { return now };
+    let wall = wall.duration_since(UNIX_EPOCH).unwrap_or_default();
+    let age = wall.saturating_sub(stamp).min(Duration::from_secs(1));
+    now.checked_sub(age).unwrap_or(now)
+}
+
+#[cfg(test)]
+mod arrival_tests {
+    use super::*;
+
+    #[test]
+    fn kernel_time_becomes_a_monotonic_instant_bounded_in_age() {
+        let now = Instant::now();
+        let wall = UNIX_EPOCH + Duration::from_secs(1_000_000);
+        let at = |stamp: Duration| arrival(Some(stamp), now, wall);
+        // 1.5 ms before the read.
+        assert_eq!(
+            at(Duration::from_secs(1_000_000) - Duration::from_micros(1500)),
+            now - Duration::from_micros(1500)
+        );
+        // A stamp "from the future" (wall clock stepped back): the read time.
+        assert_eq!(at(Duration::from_secs(1_000_001)), now);
+        // A stamp from long ago (wall clock stepped forward): at most 1 s old.
+        assert_eq!(at(Duration::from_secs(10)), now - Duration::from_secs(1));
+        assert_eq!(arrival(None, now, wall), now);
+    }
 }
