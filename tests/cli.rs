@@ -148,6 +148,26 @@ fn version_and_signum() {
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "1");
     let out = bin().args(["--signum=STOP"]).output().unwrap();
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "15");
+    // The numbers exporters get from `keepalived --signum=...` are the ones we handle.
+    for (f, n) in [
+        ("DATA", "10"),
+        ("STATS", "12"),
+        ("JSON", "36"),
+        ("STATS_CLEAR", "63"),
+    ] {
+        let out = bin().arg(format!("--signum={f}")).output().unwrap();
+        assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), n, "{f}");
+        if let Ok(ka) = std::process::Command::new("keepalived")
+            .arg(format!("--signum={f}"))
+            .output()
+        {
+            assert_eq!(
+                String::from_utf8_lossy(&ka.stdout).trim(),
+                n,
+                "keepalived {f}"
+            );
+        }
+    }
 }
 
 #[test]
