@@ -104,6 +104,8 @@ pub struct Factory {
     config: Arc<Config>,
     /// keepalived's temporary directory (`$TMPDIR` or `/tmp`) for dumps.
     tmp: PathBuf,
+    /// systemd's notification socket (started by systemd with `Type=notify`).
+    sd: Option<Arc<crate::telemetry::systemd::SdNotify>>,
 }
 
 impl ChildFactory<ObjectId, ChildSpec> for Factory {
@@ -194,7 +196,27 @@ impl ChildFactory<ObjectId, ChildSpec> for Factory {
         }
     }
 
+    fn reload_complete(&mut self, ok: bool) {
+        if let Some(sd) = &self.sd {
+            sd.notify(if ok {
+                "READY=1\nSTATUS=running; configuration reloaded"
+            } else {
+                "READY=1\nSTATUS=running; reload rejected, previous configuration kept"
+            });
+        }
+    }
+
+    fn shutdown_started(&mut self) {
+        if let Some(sd) = &self.sd {
+            sd.notify("STOPPING=1\nSTATUS=stopping");
+        }
+    }
+
     fn reload(&mut self) -> anyhow::Result<Vec<(ObjectId, ChildSpec)>> {
+        if let Some(sd) = &self.sd {
+            use crate::telemetry::systemd::{monotonic_usec, reloading};
+            sd.notify(&reloading(monotonic_usec()));
+        }
         let start = std::time::Instant::now();
         let span = crate::telemetry::transition_span(
             crate::telemetry::TransitionKind::Reload,
@@ -427,6 +449,18 @@ pub fn run(args: Args) -> i32 {
     };
     let dont_release_ipvs = args.dont_release_ipvs;
     let control_path = super::control::socket_path(&args.pid);
+    let sd = match crate::telemetry::systemd::SdNotify::from_env() {
+        Ok(s) => s.map(Arc::new),
+        Err(e) => {
+            tracing::warn!("not notifying systemd: {e}");
+            None
+        }
+    };
+    let watchdog = crate::telemetry::systemd::watchdog_interval(
+        std::env::var("WATCHDOG_USEC").ok().as_deref(),
+        std::env::var("WATCHDOG_PID").ok().as_deref(),
+        std::process::id(),
+    );
     let tmp = crate::telemetry::dump::tmp_dir(std::env::var("TMPDIR").ok().as_deref());
     let started = rt.block_on(async move {
         let (netlink, _netlink_task) =
@@ -482,6 +516,7 @@ pub fn run(args: Args) -> i32 {
             load,
             config: Arc::new(cfg.clone()),
             tmp,
+            sd: sd.clone(),
         };
         let root = actix::Actor::start(Root::new(
             factory,
@@ -523,7 +558,23 @@ pub fn run(args: Args) -> i32 {
                 None
             }
         };
-        let listener = listen_signals(root.recipient())?;
+        let listener = listen_signals(root.clone().recipient())?;
+        if let Some(sd) = &sd {
+            let n = report.as_ref().map(|r| r.started.len()).unwrap_or(0);
+            sd.notify(&format!("READY=1\nSTATUS=running; {n} object(s) started"));
+            if let Some(every) = watchdog {
+                tracing::info!("systemd watchdog: pinging every {every:?}");
+                super::watchdog::start(
+                    sd.clone(),
+                    every,
+                    root.clone().recipient(),
+                    [Domain::Vrrp, Domain::Checkers, Domain::Bfd, Domain::Netlink]
+                        .iter()
+                        .map(|d| arbiters.get(*d).clone())
+                        .collect(),
+                );
+            }
+        }
         anyhow::Ok((listener, server, watcher, control))
     });
     let _signals = match started {

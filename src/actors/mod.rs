@@ -27,6 +27,7 @@ pub mod signals;
 pub mod supervise;
 pub mod vrrp;
 pub mod watch;
+pub mod watchdog;
 
 pub use backoff::{Backoff, RestartPolicy};
 pub use durable::Durable;

@@ -16,6 +16,7 @@ pub mod logging;
 pub mod metrics;
 pub mod otel;
 pub mod spans;
+pub mod systemd;
 
 pub use metrics::{BfdState, CheckerMetrics, Metrics, RxDrop, VrrpMetrics, VrrpState};
 pub use spans::{transition_span, Cause, TransitionKind, TransitionSpan};
