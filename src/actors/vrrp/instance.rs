@@ -870,19 +870,8 @@ impl InstanceActor {
                         .priority(i64::from(t.priority))
                         .caused_by(&self.cause);
                     span.in_scope(|| {
-                        tracing::info!(
-                            instance = %i.name,
-                            vrid = i.vrid,
-                            from = t.from.as_str(),
-                            to = t.to.as_str(),
-                            reason = t.reason.as_str(),
-                            priority = t.priority,
-                            "VRRP_Instance({}) {} -> {} ({})",
-                            i.name,
-                            t.from.as_str(),
-                            t.to.as_str(),
-                            t.reason.as_str()
-                        );
+                        // One readable line (the span carries the same words as attributes).
+                        tracing::info!("{}", t.describe(&i.name));
                     });
                     if let Some(m) = &self.m {
                         m.transition(vrrp_state(t.from), vrrp_state(t.to), t.reason.as_str());
