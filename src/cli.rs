@@ -183,6 +183,9 @@ pub fn run(args: Args) -> i32 {
             "keepalived-rs v{} (keepalived.conf compatible, VRRP v2/v3, LVS, BFD)",
             env!("CARGO_PKG_VERSION")
         );
+        // keepalived prints its configure options; exporters look for --enable-json there
+        // before relying on the JSON dump signal.
+        println!("keepalived features: --enable-json --enable-bfd --with-init=systemd");
         return exit::OK;
     }
     if let Some(Command::Genhash {

@@ -162,16 +162,19 @@ fn notify_reload_watchdog_stop() {
     assert!(ready.contains("STATUS="), "{ready}");
     // Pings at WATCHDOG_USEC/2.
     let mut pings = Vec::new();
-    while pings.len() < 5 {
+    while pings.len() < 6 {
         let (t, _) = next_matching(&rx, &mut seen, "WATCHDOG", |m| m == "WATCHDOG=1");
         pings.push(t);
     }
-    let gaps: Vec<Duration> = pings.windows(2).map(|w| w[1] - w[0]).collect();
+    let mut gaps: Vec<Duration> = pings.windows(2).map(|w| w[1] - w[0]).collect();
+    gaps.sort();
+    // Every 100 ms (a loaded machine may delay one tick, never add pings).
+    let median = gaps[gaps.len() / 2];
     assert!(
-        gaps.iter()
-            .all(|g| *g > Duration::from_millis(50) && *g < Duration::from_millis(200)),
+        median > Duration::from_millis(70) && median < Duration::from_millis(150),
         "ping gaps {gaps:?}"
     );
+    assert!(gaps[0] > Duration::from_millis(40), "ping gaps {gaps:?}");
     assert!(pings[0] > t_ready);
     let pid = pid_of(&pid_file);
     assert_eq!(pid, child.id(), "the daemon is the process systemd started");
