@@ -111,6 +111,10 @@ pub struct Args {
     /// Print the signal number for STOP, RELOAD, DATA, STATS, STATS_CLEAR or JSON and exit.
     #[arg(long = "signum", value_name = "SIGFUNC")]
     pub signum: Option<String>,
+    /// Print the state of the daemon running with this `-p` (its JSON dump, or `data` /
+    /// `stats`), asked over its control socket (the pid file's name with `.sock`), and exit.
+    #[arg(long = "status", value_name = "WHAT", num_args = 0..=1, require_equals = true, default_missing_value = "json")]
+    pub status: Option<String>,
     /// Serve Prometheus metrics at http://ADDR:PORT/metrics.
     #[arg(long = "metrics-listen", value_name = "ADDR:PORT")]
     pub metrics_listen: Option<std::net::SocketAddr>,
@@ -179,6 +183,9 @@ pub fn run(args: Args) -> i32 {
             "keepalived-rs v{} (keepalived.conf compatible, VRRP v2/v3, LVS, BFD)",
             env!("CARGO_PKG_VERSION")
         );
+        // keepalived prints its configure options; exporters look for --enable-json there
+        // before relying on the JSON dump signal.
+        println!("keepalived features: --enable-json --enable-bfd --with-init=systemd");
         return exit::OK;
     }
     if let Some(Command::Genhash {
@@ -217,6 +224,9 @@ pub fn run(args: Args) -> i32 {
             }
         };
     }
+    if let Some(what) = &args.status {
+        return status(&args, what);
+    }
     if let Some(out) = &args.config_test {
         return config_test(&args, out);
     }
@@ -241,6 +251,29 @@ pub fn run(args: Args) -> i32 {
         };
     }
     crate::actors::daemon::run(args)
+}
+
+/// `--status`: ask the daemon running with this pid file.
+fn status(args: &Args, what: &str) -> i32 {
+    use crate::actors::control;
+    if control::parse_request(what).is_none() {
+        eprintln!("--status: unknown request '{what}' (json, data, stats)");
+        return exit::FATAL;
+    }
+    let path = control::socket_path(&args.pid);
+    match control::query(&path, what, std::time::Duration::from_secs(10)) {
+        Ok(text) => {
+            let mut out = std::io::stdout().lock();
+            if out.write_all(text.as_bytes()).is_err() {
+                return exit::FATAL;
+            }
+            exit::OK
+        }
+        Err(e) => {
+            eprintln!("{e}");
+            exit::FATAL
+        }
+    }
 }
 
 /// `-t`: print every problem as `FILE:LINE: severity: message`; exit non-zero on any error.
@@ -291,8 +324,8 @@ pub fn signum(func: &str) -> Option<i32> {
         "RELOAD" => libc::SIGHUP,
         "DATA" => libc::SIGUSR1,
         "STATS" => libc::SIGUSR2,
-        "STATS_CLEAR" => libc::SIGRTMAX() - 1,
-        "JSON" => libc::SIGRTMIN() + 2,
+        "STATS_CLEAR" => crate::actors::signals::stats_clear_signal(),
+        "JSON" => crate::actors::signals::json_signal(),
         _ => return None,
     })
 }

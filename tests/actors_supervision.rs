@@ -18,7 +18,7 @@ use actix::prelude::*;
 use actix_rt::ArbiterHandle;
 use keepalived_rs::actors::{
     guarded, listen_signals, spawn_child, ActorRuntime, Arbiters, ChildFactory, ChildHandle,
-    ChildInfo, ChildOptions, ControlSignal, Domain, DumpKind, Durable, EventBus, Family,
+    ChildOptions, ChildView, ControlSignal, Domain, DumpKind, Durable, EventBus, Family,
     ListChildren, ObjectId, Reconcile, RestartPolicy, Root, RootOptions, RootStopping,
     RuntimeConfig, Shutdown, ShutdownOutcome, ShutdownReason, ShutdownReport, StopAll,
     SupervisionEvent, SupervisionEventKind,
@@ -688,7 +688,7 @@ impl ChildFactory<ObjectId, Cfg> for TestFactory {
             .ok_or_else(|| anyhow::anyhow!("invalid configuration"))
     }
 
-    fn dump(&mut self, kind: DumpKind, children: &[ChildInfo]) {
+    fn dump(&mut self, kind: DumpKind, children: &[ChildView<'_, ObjectId, Cfg>]) {
         self.note(Note::Dumped(kind, children.len()));
     }
 

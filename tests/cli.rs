@@ -143,11 +143,34 @@ fn dump_conf_is_json_of_the_model() {
 #[test]
 fn version_and_signum() {
     let out = bin().arg("-v").output().unwrap();
-    assert!(String::from_utf8_lossy(&out.stdout).starts_with("keepalived-rs v"));
+    let v = String::from_utf8_lossy(&out.stdout);
+    assert!(v.starts_with("keepalived-rs v"));
+    // mehdy/keepalived-exporter --ka.json refuses a keepalived without it.
+    assert!(v.contains("--enable-json"), "{v}");
     let out = bin().args(["--signum", "RELOAD"]).output().unwrap();
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "1");
     let out = bin().args(["--signum=STOP"]).output().unwrap();
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "15");
+    // The numbers exporters get from `keepalived --signum=...` are the ones we handle.
+    for (f, n) in [
+        ("DATA", "10"),
+        ("STATS", "12"),
+        ("JSON", "36"),
+        ("STATS_CLEAR", "63"),
+    ] {
+        let out = bin().arg(format!("--signum={f}")).output().unwrap();
+        assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), n, "{f}");
+        if let Ok(ka) = std::process::Command::new("keepalived")
+            .arg(format!("--signum={f}"))
+            .output()
+        {
+            assert_eq!(
+                String::from_utf8_lossy(&ka.stdout).trim(),
+                n,
+                "keepalived {f}"
+            );
+        }
+    }
 }
 
 #[test]

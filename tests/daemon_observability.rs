@@ -140,11 +140,20 @@ fn spans_and_metrics_from_a_running_daemon() {
             &pid,
         ],
     );
-    lab.start_keepalived(2, "ka", &c2);
+    // Ours becomes MASTER on its own (its down timer) before keepalived starts, so the reason
+    // below does not depend on which daemon started faster.
     assert!(
         lab.wait_for(Duration::from_secs(15), || lab.owners(&vip) == vec![1]),
         "{}",
         lab.log("ours")
+    );
+    lab.start_keepalived(2, "ka", &c2);
+    assert!(
+        lab.wait_for(Duration::from_secs(15), || lab
+            .log("ka")
+            .contains("Entering BACKUP STATE")),
+        "{}",
+        lab.log("ka")
     );
     std::fs::remove_file(&flag).unwrap();
     assert!(

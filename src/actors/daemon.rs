@@ -6,13 +6,14 @@ use super::vrrp::kernel::Kernel;
 use super::vrrp::sync::SyncHub;
 use super::vrrp::trackers::TrackerHub;
 use super::{
-    listen_signals, spawn_child, ActorRuntime, ChildFactory, ChildHandle, ChildOptions, Domain,
-    Durable, ObjectId, Reconcile, Root, RootOptions, RuntimeConfig,
+    listen_signals, spawn_child, ActorRuntime, ChildFactory, ChildHandle, ChildOptions, ChildView,
+    Domain, DumpKind, Durable, ObjectId, Reconcile, Root, RootOptions, RuntimeConfig,
 };
 use crate::cli::{exit, Args};
 use crate::config::model::{Config, Family};
 use crate::config::{self, LoadOptions};
 use actix::ArbiterHandle;
+use futures::future::LocalBoxFuture;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -103,9 +104,33 @@ pub struct Factory {
     metrics: Arc<crate::telemetry::Metrics>,
     path: PathBuf,
     load: LoadOptions,
+    /// The running configuration (what dumps show).
+    config: Arc<Config>,
+    /// keepalived's temporary directory (`$TMPDIR` or `/tmp`) for dumps.
+    tmp: PathBuf,
+    /// systemd's notification socket (started by systemd with `Type=notify`).
+    sd: Option<Arc<crate::telemetry::systemd::SdNotify>>,
 }
 
 impl ChildFactory<ObjectId, ChildSpec> for Factory {
+    fn dump(&mut self, kind: DumpKind, children: &[ChildView<'_, ObjectId, ChildSpec>]) {
+        let gathering = self.gather(kind, children);
+        let tmp = self.tmp.clone();
+        actix::spawn(async move {
+            let g = gathering.await;
+            super::dumps::write_files(g.files(kind, &tmp)).await;
+        });
+    }
+
+    fn render(
+        &mut self,
+        kind: DumpKind,
+        children: &[ChildView<'_, ObjectId, ChildSpec>],
+    ) -> LocalBoxFuture<'static, Result<String, String>> {
+        let gathering = self.gather(kind, children);
+        Box::pin(async move { Ok(gathering.await.text(kind)) })
+    }
+
     fn shutdown_complete(&mut self, _report: &super::ShutdownReport) {
         // Sync groups report STOP (their notifies run after the members'), checkers stop and
         // IPVS is released (unless -I) before the process exits; then the System stops (the
@@ -175,7 +200,27 @@ impl ChildFactory<ObjectId, ChildSpec> for Factory {
         }
     }
 
+    fn reload_complete(&mut self, ok: bool) {
+        if let Some(sd) = &self.sd {
+            sd.notify(if ok {
+                "READY=1\nSTATUS=running; configuration reloaded"
+            } else {
+                "READY=1\nSTATUS=running; reload rejected, previous configuration kept"
+            });
+        }
+    }
+
+    fn shutdown_started(&mut self) {
+        if let Some(sd) = &self.sd {
+            sd.notify("STOPPING=1\nSTATUS=stopping");
+        }
+    }
+
     fn reload(&mut self) -> anyhow::Result<Vec<(ObjectId, ChildSpec)>> {
+        if let Some(sd) = &self.sd {
+            use crate::telemetry::systemd::{monotonic_usec, reloading};
+            sd.notify(&reloading(monotonic_usec()));
+        }
         let start = std::time::Instant::now();
         let span = crate::telemetry::transition_span(
             crate::telemetry::TransitionKind::Reload,
@@ -193,6 +238,28 @@ impl ChildFactory<ObjectId, ChildSpec> for Factory {
 }
 
 impl Factory {
+    /// Starts gathering a dump from the running children (the future does the asking).
+    fn gather(
+        &self,
+        kind: DumpKind,
+        children: &[ChildView<'_, ObjectId, ChildSpec>],
+    ) -> impl std::future::Future<Output = super::dumps::Gathered> + 'static {
+        let targets: Vec<super::dumps::VrrpTarget> = children
+            .iter()
+            .filter_map(|c| match c.config {
+                ChildSpec::Vrrp(spec) => Some((spec.clone(), c.handle.addr::<InstanceActor>())),
+                ChildSpec::Bfd(_) => None,
+            })
+            .collect();
+        let sources = super::dumps::DumpSources {
+            config: self.config.clone(),
+            hub: self.hub.clone(),
+            bfd: self.subsystems.bfd.then(|| self.registry.clone()),
+            lvs: self.lvs.clone(),
+        };
+        super::dumps::gather(kind, targets, sources)
+    }
+
     /// Socket-level settings that an instance cannot change in place.
     fn needs_restart(old: &ChildSpec, new: &ChildSpec) -> bool {
         let (ChildSpec::Vrrp(o), ChildSpec::Vrrp(n)) = (old, new) else {
@@ -222,7 +289,9 @@ impl Factory {
                 l.reload(&c).await;
             });
         }
-        Ok(children(&loaded.config, self.subsystems))
+        let desired = children(&loaded.config, self.subsystems);
+        self.config = Arc::new(loaded.config);
+        Ok(desired)
     }
 }
 
@@ -383,6 +452,20 @@ pub fn run(args: Args) -> i32 {
         bfd: !args.no_bfd && (!args.check || args.vrrp),
     };
     let dont_release_ipvs = args.dont_release_ipvs;
+    let control_path = super::control::socket_path(&args.pid);
+    let sd = match crate::telemetry::systemd::SdNotify::from_env() {
+        Ok(s) => s.map(Arc::new),
+        Err(e) => {
+            tracing::warn!("not notifying systemd: {e}");
+            None
+        }
+    };
+    let watchdog = crate::telemetry::systemd::watchdog_interval(
+        std::env::var("WATCHDOG_USEC").ok().as_deref(),
+        std::env::var("WATCHDOG_PID").ok().as_deref(),
+        std::process::id(),
+    );
+    let tmp = crate::telemetry::dump::tmp_dir(std::env::var("TMPDIR").ok().as_deref());
     let started = rt.block_on(async move {
         let (netlink, _netlink_task) =
             crate::netlink::spawn(crate::netlink::NetlinkConfig::default()).await?;
@@ -435,6 +518,9 @@ pub fn run(args: Args) -> i32 {
             metrics,
             path,
             load,
+            config: Arc::new(cfg.clone()),
+            tmp,
+            sd: sd.clone(),
         };
         let root = actix::Actor::start(Root::new(
             factory,
@@ -466,8 +552,34 @@ pub fn run(args: Args) -> i32 {
                 }
             }
         };
-        let listener = listen_signals(root.recipient())?;
-        anyhow::Ok((listener, server, watcher))
+        let control = match super::control::bind(&control_path, root.clone().recipient()) {
+            Ok(c) => {
+                tracing::info!("control socket {}", c.path().display());
+                Some(c)
+            }
+            Err(e) => {
+                tracing::warn!("no control socket (--status will not work): {e}");
+                None
+            }
+        };
+        let listener = listen_signals(root.clone().recipient())?;
+        if let Some(sd) = &sd {
+            let n = report.as_ref().map(|r| r.started.len()).unwrap_or(0);
+            sd.notify(&format!("READY=1\nSTATUS=running; {n} object(s) started"));
+            if let Some(every) = watchdog {
+                tracing::info!("systemd watchdog: pinging every {every:?}");
+                super::watchdog::start(
+                    sd.clone(),
+                    every,
+                    root.clone().recipient(),
+                    [Domain::Vrrp, Domain::Checkers, Domain::Bfd, Domain::Netlink]
+                        .iter()
+                        .map(|d| arbiters.get(*d).clone())
+                        .collect(),
+                );
+            }
+        }
+        anyhow::Ok((listener, server, watcher, control))
     });
     let _signals = match started {
         Ok(l) => l,

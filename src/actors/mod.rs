@@ -14,7 +14,9 @@
 //! [`ChildFactory`] the daemon hands to the [`Root`].
 
 pub mod backoff;
+pub mod control;
 pub mod daemon;
+pub mod dumps;
 pub mod durable;
 pub mod guard;
 pub mod ids;
@@ -25,14 +27,15 @@ pub mod signals;
 pub mod supervise;
 pub mod vrrp;
 pub mod watch;
+pub mod watchdog;
 
 pub use backoff::{Backoff, RestartPolicy};
 pub use durable::Durable;
 pub use guard::{guarded, panic_message};
 pub use ids::{Family, ObjectId};
 pub use root::{
-    ChildConfig, ChildFactory, ChildInfo, ChildKey, DumpKind, ListChildren, Reconcile,
-    ReconcileReport, Root, RootOptions, RootStopping, ShutdownReport, StopAll,
+    ChildConfig, ChildFactory, ChildInfo, ChildKey, ChildView, DumpKind, Heartbeat, ListChildren,
+    Query, Reconcile, ReconcileReport, Root, RootOptions, RootStopping, ShutdownReport, StopAll,
 };
 pub use runtime::{ActorRuntime, Arbiters, Domain, RuntimeConfig};
 pub use signals::{control_for_signal, listen_signals, ControlSignal, SignalListener};

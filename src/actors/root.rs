@@ -25,19 +25,36 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::time::Duration;
 
 use actix::prelude::*;
-use futures::future::join_all;
+use futures::future::{join_all, LocalBoxFuture};
 
 use super::guard::panic_message;
 use super::signals::ControlSignal;
 use super::supervise::{ChildHandle, ShutdownOutcome, ShutdownReason};
 
-/// Which dump a signal asked for.
+/// Which dump a signal (or a control-socket client) asked for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DumpKind {
-    /// SIGUSR1.
+    /// SIGUSR1: configuration and state (`keepalived.data`).
     Data,
-    /// SIGUSR2.
+    /// SIGUSR2: VRRP counters (`keepalived.stats`).
     Stats,
+    /// SIGRTMAX-1 (keepalived's STATS_CLEAR): the stats, then the counters restart from 0.
+    StatsClear,
+    /// SIGRTMIN+2: the JSON state (`keepalived.json`).
+    Json,
+}
+
+/// A running child as the factory sees it when dumping.
+#[derive(Debug)]
+pub struct ChildView<'a, K, C> {
+    /// Its key.
+    pub key: &'a K,
+    /// Its current configuration.
+    pub config: &'a C,
+    /// Its handle (e.g. `handle.addr::<A>()` to ask it for its status).
+    pub handle: &'a ChildHandle,
+    /// Its summary.
+    pub info: ChildInfo,
 }
 
 /// Summary of one child (for dumps and tests).
@@ -81,10 +98,33 @@ pub trait ChildFactory<K, C>: 'static {
         anyhow::bail!("reload is not supported")
     }
 
-    /// SIGUSR1/SIGUSR2.
-    fn dump(&mut self, kind: DumpKind, children: &[ChildInfo]) {
+    /// A dump signal (SIGUSR1, SIGUSR2, ...): write it (normally in the background, with
+    /// [`ChildFactory::render`]). Must not block.
+    fn dump(&mut self, kind: DumpKind, children: &[ChildView<'_, K, C>]) {
         let _ = (kind, children);
     }
+
+    /// The text of a dump (for the control socket and for [`ChildFactory::dump`]): a future
+    /// that gathers what it needs from the children without blocking the root.
+    fn render(
+        &mut self,
+        kind: DumpKind,
+        children: &[ChildView<'_, K, C>],
+    ) -> LocalBoxFuture<'static, Result<String, String>> {
+        let _ = (kind, children);
+        Box::pin(futures::future::ready(Err(
+            "dumps are not supported".to_string()
+        )))
+    }
+
+    /// A reload has finished: `ok` when the new configuration was applied, false when it was
+    /// rejected (the running one goes on).
+    fn reload_complete(&mut self, ok: bool) {
+        let _ = ok;
+    }
+
+    /// A shutdown begins (before any child is stopped).
+    fn shutdown_started(&mut self) {}
 
     /// Called after a shutdown stopped every child.
     fn shutdown_complete(&mut self, report: &ShutdownReport) {
@@ -179,6 +219,23 @@ pub struct ShutdownReport {
 #[derive(Debug, Clone, Copy)]
 pub struct ListChildren;
 
+/// Render a dump and answer with its text ([`ChildFactory::render`]).
+#[derive(Debug, Clone, Copy)]
+pub struct Query(pub DumpKind);
+
+impl Message for Query {
+    type Result = Result<String, String>;
+}
+
+/// Answered as soon as the root handles it: proof that the control arbiter and the root's
+/// mailbox are alive (the systemd watchdog).
+#[derive(Debug, Clone, Copy)]
+pub struct Heartbeat;
+
+impl Message for Heartbeat {
+    type Result = ();
+}
+
 impl Message for ListChildren {
     type Result = Vec<ChildInfo>;
 }
@@ -241,6 +298,31 @@ where
             .collect();
         v.sort_by_key(|(seq, _)| **seq);
         v.into_iter().map(|(_, i)| i).collect()
+    }
+
+    fn views(children: &HashMap<K, Entry<C>>) -> Vec<ChildView<'_, K, C>> {
+        let mut v: Vec<(u64, ChildView<'_, K, C>)> = children
+            .iter()
+            .map(|(k, e)| {
+                (
+                    e.seq,
+                    ChildView {
+                        key: k,
+                        config: &e.config,
+                        handle: &e.handle,
+                        info: ChildInfo {
+                            key: format!("{k:?}"),
+                            name: e.handle.name().to_owned(),
+                            stage: e.handle.stage(),
+                            restarts: e.handle.restarts(),
+                            crashes: e.handle.crashes(),
+                        },
+                    },
+                )
+            })
+            .collect();
+        v.sort_by_key(|(seq, _)| *seq);
+        v.into_iter().map(|(_, c)| c).collect()
     }
 
     fn start_child(
@@ -367,6 +449,10 @@ where
 
     fn stop_all(&mut self) -> ResponseActFuture<Self, ShutdownReport> {
         self.stopping = true;
+        let factory = &mut self.factory;
+        if let Err(p) = catch_unwind(AssertUnwindSafe(|| factory.shutdown_started())) {
+            tracing::error!(panic = %panic_message(p.as_ref()), "shutdown hook panicked");
+        }
         let mut entries: Vec<(K, Entry<C>)> = self.children.drain().collect();
         // Stage ascending; inside a stage, most recently started first.
         entries.sort_by_key(|(_, e)| (e.handle.stage(), std::cmp::Reverse(e.seq)));
@@ -481,20 +567,24 @@ where
                     return done();
                 }
                 let factory = &mut self.factory;
-                match catch_unwind(AssertUnwindSafe(|| factory.reload())) {
+                let reloaded = catch_unwind(AssertUnwindSafe(|| factory.reload()));
+                match reloaded {
                     Ok(Ok(desired)) => {
-                        AtomicResponse::new(Box::pin(self.reconcile(desired).map(|r, _, _| {
-                            if let Err(e) = r {
+                        AtomicResponse::new(Box::pin(self.reconcile(desired).map(|r, act, _| {
+                            if let Err(e) = &r {
                                 tracing::warn!(error = %e, "reload ignored");
                             }
+                            act.reload_complete(r.is_ok());
                         })))
                     }
                     Ok(Err(e)) => {
                         tracing::error!(error = %format!("{e:#}"), "reload rejected; keeping the running configuration");
+                        self.reload_complete(false);
                         done()
                     }
                     Err(p) => {
                         tracing::error!(panic = %panic_message(p.as_ref()), "reload panicked; keeping the running configuration");
+                        self.reload_complete(false);
                         done()
                     }
                 }
@@ -505,21 +595,68 @@ where
                 }
                 AtomicResponse::new(Box::pin(self.stop_all().map(|_, _, _| ())))
             }
-            ControlSignal::DumpData | ControlSignal::DumpStats => {
-                let kind = if msg == ControlSignal::DumpData {
-                    DumpKind::Data
-                } else {
-                    DumpKind::Stats
+            ControlSignal::DumpData
+            | ControlSignal::DumpStats
+            | ControlSignal::StatsClear
+            | ControlSignal::DumpJson => {
+                let kind = match msg {
+                    ControlSignal::DumpData => DumpKind::Data,
+                    ControlSignal::DumpStats => DumpKind::Stats,
+                    ControlSignal::StatsClear => DumpKind::StatsClear,
+                    _ => DumpKind::Json,
                 };
-                let infos = self.infos();
+                let views = Self::views(&self.children);
                 let factory = &mut self.factory;
-                if let Err(p) = catch_unwind(AssertUnwindSafe(|| factory.dump(kind, &infos))) {
+                if let Err(p) = catch_unwind(AssertUnwindSafe(|| factory.dump(kind, &views))) {
                     tracing::error!(panic = %panic_message(p.as_ref()), "dump panicked");
                 }
                 done()
             }
         }
     }
+}
+
+impl<K, C> Root<K, C>
+where
+    K: ChildKey,
+    C: ChildConfig,
+{
+    fn reload_complete(&mut self, ok: bool) {
+        let factory = &mut self.factory;
+        if let Err(p) = catch_unwind(AssertUnwindSafe(|| factory.reload_complete(ok))) {
+            tracing::error!(panic = %panic_message(p.as_ref()), "reload hook panicked");
+        }
+    }
+}
+
+impl<K, C> Handler<Query> for Root<K, C>
+where
+    K: ChildKey,
+    C: ChildConfig,
+{
+    type Result = ResponseFuture<Result<String, String>>;
+
+    fn handle(&mut self, msg: Query, _ctx: &mut Context<Self>) -> Self::Result {
+        let views = Self::views(&self.children);
+        let factory = &mut self.factory;
+        match catch_unwind(AssertUnwindSafe(|| factory.render(msg.0, &views))) {
+            Ok(f) => f,
+            Err(p) => {
+                let m = format!("dump panicked: {}", panic_message(p.as_ref()));
+                Box::pin(futures::future::ready(Err(m)))
+            }
+        }
+    }
+}
+
+impl<K, C> Handler<Heartbeat> for Root<K, C>
+where
+    K: ChildKey,
+    C: ChildConfig,
+{
+    type Result = ();
+
+    fn handle(&mut self, _msg: Heartbeat, _ctx: &mut Context<Self>) {}
 }
 
 #[cfg(test)]

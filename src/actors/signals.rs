@@ -1,6 +1,8 @@
 //! Unix signals as typed control messages, like keepalived:
 //! SIGHUP -> [`ControlSignal::Reload`], SIGTERM/SIGINT -> [`ControlSignal::Shutdown`],
-//! SIGUSR1 -> [`ControlSignal::DumpData`], SIGUSR2 -> [`ControlSignal::DumpStats`].
+//! SIGUSR1 -> [`ControlSignal::DumpData`], SIGUSR2 -> [`ControlSignal::DumpStats`],
+//! SIGRTMIN+2 -> [`ControlSignal::DumpJson`], SIGRTMAX-1 -> [`ControlSignal::StatsClear`]
+//! (the numbers `keepalived --signum=JSON|STATS_CLEAR` prints).
 //!
 //! [`listen_signals`] installs the handlers before it returns (so a signal sent right after
 //! cannot kill the process with its default action) and forwards each signal to a recipient,
@@ -23,6 +25,10 @@ pub enum ControlSignal {
     DumpData,
     /// SIGUSR2: dump statistics.
     DumpStats,
+    /// SIGRTMAX-1: dump statistics and clear the counters.
+    StatsClear,
+    /// SIGRTMIN+2: dump the JSON state.
+    DumpJson,
 }
 
 impl Message for ControlSignal {
@@ -36,17 +42,33 @@ pub fn control_for_signal(signum: i32) -> Option<ControlSignal> {
         libc::SIGTERM | libc::SIGINT => Some(ControlSignal::Shutdown),
         libc::SIGUSR1 => Some(ControlSignal::DumpData),
         libc::SIGUSR2 => Some(ControlSignal::DumpStats),
+        n if n == json_signal() => Some(ControlSignal::DumpJson),
+        n if n == stats_clear_signal() => Some(ControlSignal::StatsClear),
         _ => None,
     }
 }
 
-const HANDLED: [i32; 5] = [
-    libc::SIGHUP,
-    libc::SIGTERM,
-    libc::SIGINT,
-    libc::SIGUSR1,
-    libc::SIGUSR2,
-];
+/// keepalived's SIGJSON: SIGRTMIN+2 (36 with glibc).
+pub fn json_signal() -> i32 {
+    libc::SIGRTMIN() + 2
+}
+
+/// keepalived's STATS_CLEAR signal: SIGRTMAX-1 (63 with glibc).
+pub fn stats_clear_signal() -> i32 {
+    libc::SIGRTMAX() - 1
+}
+
+fn handled() -> [i32; 7] {
+    [
+        libc::SIGHUP,
+        libc::SIGTERM,
+        libc::SIGINT,
+        libc::SIGUSR1,
+        libc::SIGUSR2,
+        json_signal(),
+        stats_clear_signal(),
+    ]
+}
 
 /// The running signal forwarder; dropping it stops forwarding (handlers stay installed, so the
 /// signals are then ignored rather than fatal).
@@ -61,13 +83,14 @@ impl Drop for SignalListener {
     }
 }
 
-/// Installs handlers for SIGHUP, SIGTERM, SIGINT, SIGUSR1 and SIGUSR2 and forwards them to
+/// Installs handlers for SIGHUP, SIGTERM, SIGINT, SIGUSR1, SIGUSR2, SIGRTMIN+2 and SIGRTMAX-1
+/// (whose default action would kill the process) and forwards them to
 /// `target` (with `do_send`: never blocks on a full mailbox). Must be called inside a tokio
 /// runtime (e.g. from an actor or [`ActorRuntime::block_on`](super::ActorRuntime::block_on)).
 /// Forwarding ends when the target's mailbox is closed.
 pub fn listen_signals(target: Recipient<ControlSignal>) -> io::Result<SignalListener> {
-    let mut streams: Vec<(ControlSignal, Signal)> = Vec::with_capacity(HANDLED.len());
-    for signum in HANDLED {
+    let mut streams: Vec<(ControlSignal, Signal)> = Vec::with_capacity(handled().len());
+    for signum in handled() {
         let control = control_for_signal(signum).expect("handled signal maps to a control");
         streams.push((control, signal(SignalKind::from_raw(signum))?));
     }
@@ -116,6 +139,8 @@ mod tests {
             control_for_signal(libc::SIGUSR2),
             Some(ControlSignal::DumpStats)
         );
+        assert_eq!(control_for_signal(36), Some(ControlSignal::DumpJson));
+        assert_eq!(control_for_signal(63), Some(ControlSignal::StatsClear));
         assert_eq!(control_for_signal(libc::SIGPIPE), None);
     }
 }

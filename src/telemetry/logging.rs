@@ -1,7 +1,6 @@
 //! Structured logs (tracing) to stderr and/or syslog with keepalived's `-S` facility.
 
 use super::otel::Otel;
-use std::ffi::CString;
 use std::fmt::Write as _;
 use tracing::field::{Field, Visit};
 use tracing::{Event, Level, Subscriber};
@@ -68,9 +67,9 @@ fn log_filter(opts: &LogOptions) -> EnvFilter {
 pub fn init_with(opts: &LogOptions, otel: Option<&Otel>) -> Result<(), String> {
     let console = (opts.console || opts.no_syslog).then(|| {
         tracing_subscriber::fmt::layer()
-            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .with_ansi(false)
             .with_writer(std::io::stderr)
-            .with_target(false)
+            .event_format(PlainLine)
             .with_filter(log_filter(opts))
     });
     let syslog = if opts.no_syslog {
@@ -87,22 +86,136 @@ pub fn init_with(opts: &LogOptions, otel: Option<&Otel>) -> Result<(), String> {
     Ok(())
 }
 
-/// A tracing layer that writes one syslog line per event.
-pub struct SyslogLayer;
+/// The console format: `TIME LEVEL message fields`, one line per event, without the
+/// enclosing spans' fields (a transition's span carries its words as attributes for OTLP;
+/// printing them again would bury the message).
+struct PlainLine;
+
+impl<S, N> tracing_subscriber::fmt::FormatEvent<S, N> for PlainLine
+where
+    S: Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
+    N: for<'a> tracing_subscriber::fmt::FormatFields<'a> + 'static,
+{
+    fn format_event(
+        &self,
+        ctx: &tracing_subscriber::fmt::FmtContext<'_, S, N>,
+        mut w: tracing_subscriber::fmt::format::Writer<'_>,
+        event: &Event<'_>,
+    ) -> std::fmt::Result {
+        use tracing_subscriber::fmt::time::FormatTime;
+        tracing_subscriber::fmt::time::SystemTime.format_time(&mut w)?;
+        write!(w, " {:>5} ", event.metadata().level())?;
+        ctx.field_format().format_fields(w.by_ref(), event)?;
+        writeln!(w)
+    }
+}
+
+/// Overrides the syslog socket (default `/dev/log`, where journald or the syslog daemon
+/// listens): for containers without `/dev/log` and for tests.
+pub const SYSLOG_SOCKET_ENV: &str = "KEEPALIVED_RS_SYSLOG_SOCKET";
+
+/// The syslog ident (keepalived uses `Keepalived_vrrp` & co).
+pub const IDENT: &str = "Keepalived_rs";
+
+/// One syslog datagram as glibc's `syslog(3)` writes it (RFC 3164):
+/// `<PRI>Mmm dd hh:mm:ss IDENT[PID]: MESSAGE`, PRI = facility | severity.
+pub fn format_syslog(
+    facility: libc::c_int,
+    severity: libc::c_int,
+    timestamp: &str,
+    pid: u32,
+    msg: &str,
+) -> String {
+    format!(
+        "<{}>{timestamp} {IDENT}[{pid}]: {}",
+        facility | severity,
+        msg.replace('\0', " ")
+    )
+}
+
+/// RFC 3164's timestamp (`Dec  2 00:16:02`) from broken-down local time fields.
+pub fn rfc3164_time(month0: i32, mday: i32, hour: i32, min: i32, sec: i32) -> String {
+    const MO: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    format!(
+        "{} {mday:>2} {hour:02}:{min:02}:{sec:02}",
+        MO[month0.clamp(0, 11) as usize]
+    )
+}
+
+fn local_timestamp() -> String {
+    // SAFETY: time(NULL) has no preconditions; localtime_r writes into the tm we own.
+    unsafe {
+        let now = libc::time(std::ptr::null_mut());
+        let mut tm: libc::tm = std::mem::zeroed();
+        if libc::localtime_r(&now, &mut tm).is_null() {
+            return rfc3164_time(0, 1, 0, 0, 0);
+        }
+        rfc3164_time(tm.tm_mon, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec)
+    }
+}
+
+/// A tracing layer that sends one syslog line per event to the syslog socket, with the
+/// `-S` facility. Our own client rather than libc's `syslog(3)`: sending never blocks (a full
+/// socket drops the line instead of stalling, say, the VRRP thread), and the socket can be
+/// chosen ([`SYSLOG_SOCKET_ENV`]). A stream-only socket gets NUL-terminated lines, as glibc.
+pub struct SyslogLayer {
+    facility: libc::c_int,
+    path: std::path::PathBuf,
+    dgram: Option<std::os::unix::net::UnixDatagram>,
+    stream: std::sync::Mutex<Option<std::os::unix::net::UnixStream>>,
+    pid: u32,
+}
 
 impl SyslogLayer {
-    /// Opens syslog with ident "Keepalived_rs" and `facility`.
+    /// Logs to `$KEEPALIVED_RS_SYSLOG_SOCKET` or `/dev/log` with `facility`.
     pub fn new(facility: libc::c_int) -> Self {
-        static IDENT: &[u8] = b"Keepalived_rs\0";
-        // SAFETY: IDENT is a static NUL-terminated string that outlives every syslog call.
-        unsafe {
-            libc::openlog(
-                IDENT.as_ptr().cast(),
-                libc::LOG_PID | libc::LOG_NDELAY,
-                facility,
-            )
+        let path = std::env::var_os(SYSLOG_SOCKET_ENV)
+            .map(std::path::PathBuf::from)
+            .unwrap_or_else(|| "/dev/log".into());
+        Self::with_path(facility, path)
+    }
+
+    /// Logs to the socket at `path`.
+    pub fn with_path(facility: libc::c_int, path: std::path::PathBuf) -> Self {
+        let dgram = std::os::unix::net::UnixDatagram::unbound()
+            .and_then(|s| s.set_nonblocking(true).map(|()| s))
+            .ok();
+        SyslogLayer {
+            facility,
+            path,
+            dgram,
+            stream: std::sync::Mutex::new(None),
+            pid: std::process::id(),
+        }
+    }
+
+    fn send(&self, line: &str) {
+        if let Some(d) = &self.dgram {
+            match d.send_to(line.as_bytes(), &self.path) {
+                Ok(_) => return,
+                // A SOCK_STREAM syslog socket: fall back to a connection, as glibc does.
+                Err(e) if e.raw_os_error() == Some(libc::EPROTOTYPE) => {}
+                Err(_) => return,
+            }
+        }
+        let Ok(mut guard) = self.stream.lock() else {
+            return;
         };
-        SyslogLayer
+        if guard.is_none() {
+            *guard = std::os::unix::net::UnixStream::connect(&self.path)
+                .and_then(|s| s.set_nonblocking(true).map(|()| s))
+                .ok();
+        }
+        if let Some(s) = guard.as_mut() {
+            use std::io::Write;
+            let mut bytes = line.as_bytes().to_vec();
+            bytes.push(0);
+            if s.write_all(&bytes).is_err() {
+                *guard = None;
+            }
+        }
     }
 }
 
@@ -128,7 +241,7 @@ impl Visit for Line {
 
 impl<S: Subscriber> Layer<S> for SyslogLayer {
     fn on_event(&self, event: &Event<'_>, _ctx: Context<'_, S>) {
-        let prio = match *event.metadata().level() {
+        let severity = match *event.metadata().level() {
             Level::ERROR => libc::LOG_ERR,
             Level::WARN => libc::LOG_WARNING,
             Level::INFO => libc::LOG_INFO,
@@ -136,10 +249,13 @@ impl<S: Subscriber> Layer<S> for SyslogLayer {
         };
         let mut line = Line(String::new());
         event.record(&mut line);
-        if let Ok(msg) = CString::new(line.0.replace('\0', " ")) {
-            // SAFETY: both format and message are valid NUL-terminated strings.
-            unsafe { libc::syslog(prio, c"%s".as_ptr(), msg.as_ptr()) };
-        }
+        self.send(&format_syslog(
+            self.facility,
+            severity,
+            &local_timestamp(),
+            self.pid,
+            &line.0,
+        ));
     }
 }
 
@@ -154,5 +270,38 @@ mod tests {
         assert_eq!(facility(Some("local3")), Ok(libc::LOG_LOCAL3));
         assert_eq!(facility(Some("user")), Ok(libc::LOG_USER));
         assert!(facility(Some("local9")).is_err());
+    }
+
+    #[test]
+    fn syslog_lines_like_glibc() {
+        use super::{format_syslog, rfc3164_time};
+        let ts = rfc3164_time(11, 2, 0, 16, 2);
+        assert_eq!(ts, "Dec  2 00:16:02");
+        // local3 (19 << 3) | info (6) = 158
+        assert_eq!(
+            format_syslog(libc::LOG_LOCAL3, libc::LOG_INFO, &ts, 42, "hello\0world"),
+            "<158>Dec  2 00:16:02 Keepalived_rs[42]: hello world"
+        );
+        assert_eq!(
+            format_syslog(libc::LOG_DAEMON, libc::LOG_ERR, &ts, 1, "x"),
+            "<27>Dec  2 00:16:02 Keepalived_rs[1]: x"
+        );
+    }
+
+    #[test]
+    fn events_reach_the_socket_with_the_facility() {
+        use tracing_subscriber::layer::SubscriberExt;
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("log");
+        let rx = std::os::unix::net::UnixDatagram::bind(&p).unwrap();
+        let layer = super::SyslogLayer::with_path(libc::LOG_LOCAL5, p);
+        let sub = tracing_subscriber::registry().with(layer);
+        tracing::subscriber::with_default(sub, || tracing::warn!("track {} failed", "chk"));
+        let mut buf = [0u8; 256];
+        let n = rx.recv(&mut buf).unwrap();
+        let got = String::from_utf8_lossy(&buf[..n]);
+        // local5 (21 << 3) | warning (4) = 172
+        assert!(got.starts_with("<172>"), "{got}");
+        assert!(got.ends_with("]: track chk failed"), "{got}");
     }
 }

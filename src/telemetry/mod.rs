@@ -10,11 +10,13 @@
 //! `--metrics-listen`, `http::MetricsServer::bind(addr, metrics.clone()).await?` inside the
 //! runtime; on exit `telemetry.shutdown()` (blocking: flushes spans).
 
+pub mod dump;
 pub mod http;
 pub mod logging;
 pub mod metrics;
 pub mod otel;
 pub mod spans;
+pub mod systemd;
 
 pub use metrics::{BfdState, CheckerMetrics, Metrics, RxDrop, VrrpMetrics, VrrpState};
 pub use spans::{transition_span, Cause, TransitionKind, TransitionSpan};

@@ -594,6 +594,10 @@ impl PreparedScript {
         cmd.env_remove("IFS")
             .env_remove("LD_PRELOAD")
             .env_remove("LD_LIBRARY_PATH")
+            // systemd's notification variables are the daemon's, not its scripts'.
+            .env_remove("NOTIFY_SOCKET")
+            .env_remove("WATCHDOG_USEC")
+            .env_remove("WATCHDOG_PID")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())

@@ -220,6 +220,20 @@ pub struct Transition {
     pub priority: u8,
 }
 
+impl Transition {
+    /// The log line of this transition for instance `name`, with the words of its span:
+    /// `VRRP_Instance(VI_1) BACKUP -> MASTER (master_down_timer), priority 100`.
+    pub fn describe(&self, name: &str) -> String {
+        format!(
+            "VRRP_Instance({name}) {} -> {} ({}), priority {}",
+            self.from.as_str(),
+            self.to.as_str(),
+            self.reason.as_str(),
+            self.priority
+        )
+    }
+}
+
 /// What the actor must do, in order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Action {

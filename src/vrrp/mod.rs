@@ -14,6 +14,7 @@ pub mod fsm;
 pub mod ip;
 pub mod packet;
 pub mod params;
+pub mod status;
 pub mod sync;
 pub mod timers;
 pub mod tx;
@@ -29,6 +30,7 @@ pub use packet::{
     DecodeError, EncodeError, Family, V2Auth, Version,
 };
 pub use params::{GarpParams, InitialState, InstanceParams, ParamError};
+pub use status::InstanceStatus;
 pub use sync::{SyncAction, SyncGroup};
 pub use tx::build_advert;
 pub use validate::{validate, DropReason, RxContext, TtlCheck, Verdict};

@@ -29,7 +29,7 @@ use actix::prelude::*;
 use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 use tokio::sync::mpsc;
 
 /// One tracker of an instance with its weight resolved (reference weight, else the
@@ -167,23 +167,17 @@ pub struct VrrpDurable {
     pub vips_installed: bool,
 }
 
-/// Observable status (dumps, tests, metrics).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Status {
-    /// Instance name.
-    pub name: String,
-    /// State.
-    pub state: State,
-    /// Effective priority.
-    pub priority: u8,
-    /// Counters (keepalived's names).
-    pub counters: BTreeMap<&'static str, u64>,
-}
+/// Observable status (dumps, `--status`, tests).
+pub type Status = crate::vrrp::InstanceStatus;
 
-/// Asks for the current status.
-#[derive(Message)]
+/// Asks for the current status. With `clear_counters` the dump counters start again from 0
+/// after this answer (keepalived's STATS_CLEAR; the Prometheus counters are not touched).
+#[derive(Message, Default)]
 #[rtype(result = "Option<Status>")]
-pub struct GetStatus;
+pub struct GetStatus {
+    /// Reset the counters once read.
+    pub clear_counters: bool,
+}
 
 enum KernelOp {
     Add(VirtualSet),
@@ -224,6 +218,8 @@ pub struct InstanceActor {
     src: Option<IpAddr>,
     kq: Option<mpsc::UnboundedSender<KernelOp>>,
     counters: BTreeMap<&'static str, u64>,
+    /// When the current state was entered (for dumps).
+    last_transition: SystemTime,
     last_master: Option<IpAddr>,
     /// Unicast peer addresses (kept to avoid a per-packet allocation).
     peers: Vec<IpAddr>,
@@ -288,6 +284,7 @@ impl InstanceActor {
             src: None,
             kq: None,
             counters: BTreeMap::new(),
+            last_transition: SystemTime::now(),
             last_master: None,
             peers: Vec::new(),
             adv_cache: Vec::new(),
@@ -1012,19 +1009,8 @@ impl InstanceActor {
                         .priority(i64::from(t.priority))
                         .caused_by(&self.cause);
                     span.in_scope(|| {
-                        tracing::info!(
-                            instance = %i.name,
-                            vrid = i.vrid,
-                            from = t.from.as_str(),
-                            to = t.to.as_str(),
-                            reason = t.reason.as_str(),
-                            priority = t.priority,
-                            "VRRP_Instance({}) {} -> {} ({})",
-                            i.name,
-                            t.from.as_str(),
-                            t.to.as_str(),
-                            t.reason.as_str()
-                        );
+                        // One readable line (the span carries the same words as attributes).
+                        tracing::info!("{}", t.describe(&i.name));
                     });
                     if let Some(m) = &self.m {
                         m.transition(vrrp_state(t.from), vrrp_state(t.to), t.reason.as_str());
@@ -1040,6 +1026,7 @@ impl InstanceActor {
                         self.count("release_master");
                     }
                     self.durable.update(|d| d.state = Some(t.to));
+                    self.last_transition = SystemTime::now();
                 }
                 Action::SendAdvert { priority } => self.send_advert(priority),
                 Action::SetTimer { timer, at } => self.set_timer(ctx, timer, at),
@@ -1282,12 +1269,21 @@ impl InstanceActor {
 
     fn status(&self) -> Option<Status> {
         let core = self.core.as_ref();
+        let state = core.map(|c| c.state()).unwrap_or(State::Initialize);
         Some(Status {
             name: self.name().to_string(),
-            state: core.map(|c| c.state()).unwrap_or(State::Initialize),
+            state,
+            want_state: core.map(|c| c.want_state()).unwrap_or(state),
             priority: core
                 .map(|c| c.effective_priority())
                 .unwrap_or(self.spec.instance.priority),
+            master: core.and_then(|c| c.master()).map(|m| (m.addr, m.priority)),
+            master_adver_int: core
+                .map(|c| c.master_adver_int())
+                .unwrap_or(self.spec.instance.advert_int),
+            last_transition: self.last_transition,
+            vips_set: self.durable.get().vips_installed,
+            src_ip: self.src,
             counters: self.counters.clone(),
         })
     }
@@ -1349,9 +1345,14 @@ impl Handler<Reconfigure> for InstanceActor {
 impl Handler<GetStatus> for InstanceActor {
     type Result = Option<Status>;
 
-    fn handle(&mut self, _: GetStatus, ctx: &mut Context<Self>) -> Option<Status> {
-        self.settle(ctx);
-        self.status()
+    fn handle(&mut self, msg: GetStatus, ctx: &mut Context<Self>) -> Option<Status> {
+        // Counters include the adverts the receive loop only time-stamped.
+        self.catch_up(ctx);
+        let status = self.status();
+        if msg.clear_counters {
+            self.counters.clear();
+        }
+        status
     }
 }
 

@@ -132,6 +132,14 @@ impl TrackerHub {
         self.publish(key, value);
     }
 
+    /// Current values (for dumps).
+    pub fn values(&self) -> HashMap<TrackKey, TrackValue> {
+        self.inner
+            .lock()
+            .map(|i| i.values.clone())
+            .unwrap_or_default()
+    }
+
     /// Current values and a receiver for changes after them.
     pub fn subscribe(
         &self,

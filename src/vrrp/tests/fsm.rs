@@ -1017,3 +1017,17 @@ fn resume_goes_master_at_once_and_update_params_keeps_state() {
     i.update_params(q);
     assert_eq!(i.params().vrid, 51);
 }
+
+#[test]
+fn transition_log_line_carries_the_span_words() {
+    let t = Transition {
+        from: State::Backup,
+        to: State::Master,
+        reason: Reason::MasterDownTimer,
+        priority: 100,
+    };
+    assert_eq!(
+        t.describe("VI_1"),
+        "VRRP_Instance(VI_1) BACKUP -> MASTER (master_down_timer), priority 100"
+    );
+}

@@ -1,0 +1,243 @@
+//! The local control socket: `keepalived-rs --status` asks a running daemon for its state.
+//!
+//! A unix stream socket next to the pid file (`/run/keepalived-rs.pid` ->
+//! `/run/keepalived-rs.sock`), mode 0600 from the moment it has its name (bound under a
+//! temporary name, restricted, then renamed), so several daemons side by side each have their
+//! own. The protocol is one request line, one answer, then the daemon closes:
+//!
+//! - request: `json` (also an empty line), `data` or `stats`;
+//! - answer: `ok\n` and the dump's text, or `error: MESSAGE\n`.
+//!
+//! The daemon answers through the root ([`Query`]), which gathers from the actors without
+//! blocking any of them; a slow client cannot hold the root (reads and writes are bounded).
+
+use std::io::{self, Read, Write};
+use std::os::unix::fs::{FileTypeExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use actix::Recipient;
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+
+use super::root::{DumpKind, Query};
+
+/// Bound on reading a request and on writing an answer.
+const IO_TIMEOUT: Duration = Duration::from_secs(2);
+/// Bound on the daemon's rendering of an answer.
+const ANSWER_TIMEOUT: Duration = Duration::from_secs(5);
+/// Longest request line accepted.
+const MAX_REQUEST: usize = 64;
+
+/// The control socket of the daemon whose pid file is `pid`: `NAME.pid` -> `NAME.sock`,
+/// anything else -> `PATH.sock`.
+pub fn socket_path(pid: &Path) -> PathBuf {
+    if pid.extension().is_some_and(|e| e == "pid") {
+        pid.with_extension("sock")
+    } else {
+        let mut s = pid.as_os_str().to_owned();
+        s.push(".sock");
+        PathBuf::from(s)
+    }
+}
+
+/// A request.
+pub fn parse_request(line: &str) -> Option<DumpKind> {
+    match line.trim() {
+        "" | "json" => Some(DumpKind::Json),
+        "data" => Some(DumpKind::Data),
+        "stats" => Some(DumpKind::Stats),
+        _ => None,
+    }
+}
+
+/// Errors of the control socket (both ends).
+#[derive(Debug, thiserror::Error)]
+pub enum ControlError {
+    /// Nothing listens there (no daemon with that pid file, or it is not ours).
+    #[error("cannot connect to {path}: {source} (is keepalived-rs running with this -p?)")]
+    Connect {
+        /// The socket path.
+        path: PathBuf,
+        /// Why.
+        source: io::Error,
+    },
+    /// The exchange failed.
+    #[error("control socket {path}: {source}")]
+    Io {
+        /// The socket path.
+        path: PathBuf,
+        /// Why.
+        source: io::Error,
+    },
+    /// The daemon answered with an error.
+    #[error("daemon: {0}")]
+    Daemon(String),
+    /// The path is taken by something that is not a socket.
+    #[error("{0} exists and is not a socket")]
+    NotASocket(PathBuf),
+}
+
+/// The listening socket; dropping it stops serving and removes the file.
+#[derive(Debug)]
+pub struct ControlSocket {
+    path: PathBuf,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl ControlSocket {
+    /// Its path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+impl Drop for ControlSocket {
+    fn drop(&mut self) {
+        self.task.abort();
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+/// Binds `path` (replacing a stale socket: the caller holds the pid file, so no live daemon
+/// owns it) with mode 0600 and serves requests through `root`. Call inside the actix System.
+pub fn bind(path: &Path, root: Recipient<Query>) -> Result<ControlSocket, ControlError> {
+    let io = |source| ControlError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    match std::fs::symlink_metadata(path) {
+        Ok(m) if m.file_type().is_socket() => std::fs::remove_file(path).map_err(io)?,
+        Ok(_) => return Err(ControlError::NotASocket(path.to_path_buf())),
+        Err(_) => {}
+    }
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "control".into());
+    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+    let _ = std::fs::remove_file(&tmp);
+    let std_listener = std::os::unix::net::UnixListener::bind(&tmp).map_err(io)?;
+    let ready = std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o600))
+        .and_then(|()| std::fs::rename(&tmp, path))
+        .and_then(|()| std_listener.set_nonblocking(true));
+    if let Err(e) = ready {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(io(e));
+    }
+    let listener = tokio::net::UnixListener::from_std(std_listener).map_err(io)?;
+    let task = actix::spawn(async move {
+        loop {
+            match listener.accept().await {
+                Ok((stream, _)) => {
+                    let root = root.clone();
+                    actix::spawn(async move {
+                        if let Err(e) = serve(stream, root).await {
+                            tracing::debug!("control socket client: {e}");
+                        }
+                    });
+                }
+                Err(e) => {
+                    tracing::warn!("control socket accept: {e}");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+            }
+        }
+    });
+    Ok(ControlSocket {
+        path: path.to_path_buf(),
+        task,
+    })
+}
+
+async fn serve(stream: tokio::net::UnixStream, root: Recipient<Query>) -> io::Result<()> {
+    let (rd, mut wr) = stream.into_split();
+    let mut line = String::new();
+    let mut limited = BufReader::new(tokio::io::AsyncReadExt::take(rd, MAX_REQUEST as u64));
+    tokio::time::timeout(IO_TIMEOUT, limited.read_line(&mut line))
+        .await
+        .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "no request"))??;
+    let answer = match parse_request(&line) {
+        None => format!(
+            "error: unknown request {:?} (json, data, stats)\n",
+            line.trim()
+        ),
+        Some(kind) => match tokio::time::timeout(ANSWER_TIMEOUT, root.send(Query(kind))).await {
+            Ok(Ok(Ok(text))) => format!("ok\n{text}"),
+            Ok(Ok(Err(e))) => format!("error: {e}\n"),
+            Ok(Err(e)) => format!("error: {e}\n"),
+            Err(_) => "error: the daemon did not answer in time\n".to_string(),
+        },
+    };
+    tokio::time::timeout(IO_TIMEOUT, async {
+        wr.write_all(answer.as_bytes()).await?;
+        wr.shutdown().await
+    })
+    .await
+    .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "client does not read"))?
+}
+
+/// The client side: sends `request` to the daemon at `path` and returns its answer's text.
+pub fn query(path: &Path, request: &str, timeout: Duration) -> Result<String, ControlError> {
+    let io = |source| ControlError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let mut s =
+        std::os::unix::net::UnixStream::connect(path).map_err(|source| ControlError::Connect {
+            path: path.to_path_buf(),
+            source,
+        })?;
+    s.set_read_timeout(Some(timeout)).map_err(io)?;
+    s.set_write_timeout(Some(timeout)).map_err(io)?;
+    s.write_all(format!("{request}\n").as_bytes()).map_err(io)?;
+    let mut answer = String::new();
+    s.read_to_string(&mut answer).map_err(io)?;
+    match answer.split_once('\n') {
+        Some(("ok", body)) => Ok(body.to_string()),
+        Some((head, _)) => Err(ControlError::Daemon(
+            head.strip_prefix("error: ").unwrap_or(head).to_string(),
+        )),
+        None => Err(ControlError::Daemon(format!(
+            "unexpected answer {answer:?}"
+        ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn socket_next_to_the_pid_file() {
+        assert_eq!(
+            socket_path(Path::new("/run/keepalived-rs.pid")),
+            Path::new("/run/keepalived-rs.sock")
+        );
+        assert_eq!(
+            socket_path(Path::new("/tmp/lab/ours")),
+            Path::new("/tmp/lab/ours.sock")
+        );
+        assert_eq!(
+            socket_path(Path::new("/run/ka.main.pid")),
+            Path::new("/run/ka.main.sock")
+        );
+    }
+
+    #[test]
+    fn requests() {
+        assert_eq!(parse_request("\n"), Some(DumpKind::Json));
+        assert_eq!(parse_request("json\n"), Some(DumpKind::Json));
+        assert_eq!(parse_request("data"), Some(DumpKind::Data));
+        assert_eq!(parse_request("stats\r\n"), Some(DumpKind::Stats));
+        assert_eq!(parse_request("stats_clear"), None);
+        assert_eq!(parse_request("rm -rf /"), None);
+    }
+
+    #[test]
+    fn nobody_listening_is_a_connect_error() {
+        let d = tempfile::tempdir().unwrap();
+        let e = query(&d.path().join("none.sock"), "json", Duration::from_secs(1)).unwrap_err();
+        assert!(matches!(e, ControlError::Connect { .. }), "{e}");
+    }
+}
