@@ -4,6 +4,7 @@
 
 use super::kernel::LinkEvent;
 use super::kernel::{InterfaceInfo, Kernel, VirtualSet, VmacRequest};
+use super::kernel_queue::{KernelOp, KernelQueue};
 use super::notifier::Notifier;
 use super::params::{advert_epoch, destinations, instance_params, v2_auth, vmac_request};
 use super::pool::{self, Packet, Refresh, Registration, SocketKey};
@@ -30,7 +31,6 @@ use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
-use tokio::sync::mpsc;
 
 /// One tracker of an instance with its weight resolved (reference weight, else the
 /// tracker's own, as keepalived).
@@ -179,14 +179,6 @@ pub struct GetStatus {
     pub clear_counters: bool,
 }
 
-enum KernelOp {
-    Add(VirtualSet),
-    Remove(VirtualSet),
-    Garp(VirtualSet, u32),
-    DeleteVmac(String),
-    Flush(tokio::sync::oneshot::Sender<()>),
-}
-
 /// The actor.
 pub struct InstanceActor {
     spec: InstanceSpec,
@@ -216,7 +208,7 @@ pub struct InstanceActor {
     dsts: Vec<IpAddr>,
     vips: Vec<IpAddr>,
     src: Option<IpAddr>,
-    kq: Option<mpsc::UnboundedSender<KernelOp>>,
+    kq: Option<KernelQueue>,
     counters: BTreeMap<&'static str, u64>,
     /// When the current state was entered (for dumps).
     last_transition: SystemTime,
@@ -396,39 +388,23 @@ impl InstanceActor {
         }
     }
 
-    /// Starts the sequential kernel-operation queue (order of add/remove is preserved).
+    /// The instance's queue on this thread's kernel executor (its add/remove order is kept).
     fn start_kernel_queue(&mut self) {
-        let (tx, mut rx) = mpsc::unbounded_channel::<KernelOp>();
-        let kernel = self.kernel.clone();
-        let name = self.name().to_string();
-        let interval = if self.spec.instance.family == CfgFamily::V4 {
+        self.kq = Some(KernelQueue::new(&self.kernel, self.name()));
+    }
+
+    /// The GARP / NA spacing for this instance's family.
+    fn garp_interval(&self) -> Duration {
+        if self.spec.instance.family == CfgFamily::V4 {
             self.spec.global.vrrp_garp_interval
         } else {
             self.spec.global.vrrp_gna_interval
-        };
-        actix_rt::spawn(async move {
-            while let Some(op) = rx.recv().await {
-                let r = match op {
-                    KernelOp::Add(s) => kernel.add(s).await,
-                    KernelOp::Remove(s) => kernel.remove(s).await,
-                    KernelOp::Garp(s, n) => kernel.gratuitous(s, n, interval).await,
-                    KernelOp::DeleteVmac(name) => kernel.delete_vmac(name).await,
-                    KernelOp::Flush(done) => {
-                        let _ = done.send(());
-                        Ok(())
-                    }
-                };
-                if let Err(e) = r {
-                    tracing::error!(instance = %name, "kernel operation failed: {e:#}");
-                }
-            }
-        });
-        self.kq = Some(tx);
+        }
     }
 
     fn kernel_op(&self, op: KernelOp) {
         if let Some(q) = &self.kq {
-            let _ = q.send(op);
+            q.push(op);
         }
     }
 
@@ -1041,9 +1017,11 @@ impl InstanceActor {
                     }
                     self.durable.update(|d| d.vips_installed = false);
                 }
-                Action::SendGratuitous { count } => {
-                    self.kernel_op(KernelOp::Garp(self.virtual_set(), count))
-                }
+                Action::SendGratuitous { count } => self.kernel_op(KernelOp::Garp(
+                    self.virtual_set(),
+                    count,
+                    self.garp_interval(),
+                )),
                 Action::Notify { state } => {
                     if let Some(n) = &self.notifier {
                         let i = &self.spec.instance;
@@ -1051,14 +1029,14 @@ impl InstanceActor {
                             n.email(NotifyTarget::Instance, &i.name, state);
                         }
                     }
-                    if let (Some(n), Some(q)) = (&self.notifier, &self.queue) {
+                    if let Some(n) = &self.notifier {
                         let prio = self
                             .core
                             .as_ref()
                             .map(|c| c.effective_priority())
                             .unwrap_or(0);
                         n.state(
-                            q,
+                            &mut self.queue,
                             &self.spec.instance.notify,
                             NotifyTarget::Instance,
                             &self.spec.instance.name,
@@ -1250,7 +1228,7 @@ impl InstanceActor {
                     let repeat = i
                         .garp_master_repeat
                         .unwrap_or(self.spec.global.vrrp_garp_master_repeat);
-                    self.kernel_op(KernelOp::Garp(added, repeat));
+                    self.kernel_op(KernelOp::Garp(added, repeat, self.garp_interval()));
                 }
             }
         }
@@ -1295,7 +1273,6 @@ impl Actor for InstanceActor {
     fn started(&mut self, ctx: &mut Context<Self>) {
         guarded(self, ctx, |act, ctx| {
             act.start_kernel_queue();
-            act.queue = act.notifier.as_ref().map(|n| n.queue());
             let i = act.spec.instance.clone();
             act.m = act.metrics.as_ref().map(|m| {
                 let h = m.vrrp_instance(&i.name, i.interface.as_deref().unwrap_or(""), i.vrid);

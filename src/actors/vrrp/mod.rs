@@ -2,6 +2,7 @@
 
 pub mod instance;
 pub mod kernel;
+pub mod kernel_queue;
 pub mod netlink_kernel;
 pub mod notifier;
 pub mod params;

@@ -42,10 +42,11 @@ impl Notifier {
         NotifyQueue::spawn(self.ctx.clone(), Duration::from_secs(10))
     }
 
-    /// Runs the notify scripts and writes the FIFO line for a new state.
+    /// Runs the notify scripts and writes the FIFO line for a new state. The object's script
+    /// queue is started by its first script (objects without scripts never need one).
     pub fn state(
         &self,
-        queue: &NotifyQueue,
+        queue: &mut Option<NotifyQueue>,
         scripts: &NotifyScripts,
         target: NotifyTarget,
         name: &str,
@@ -56,7 +57,9 @@ impl Notifier {
             return;
         };
         let n = state_notification(scripts, target, name, s, priority);
-        queue.push(n.scripts);
+        if !n.scripts.is_empty() {
+            queue.get_or_insert_with(|| self.queue()).push(n.scripts);
+        }
         for f in &self.fifos {
             match f.write_line(&n.fifo_line) {
                 Ok(true) => {}

@@ -185,7 +185,7 @@ impl Task {
                     Entry {
                         core: SyncGroup::new(members),
                         cfg: g,
-                        queue: self.notifier.as_ref().map(|n| n.queue()),
+                        queue: None,
                     }
                 }
             };
@@ -259,9 +259,7 @@ impl Task {
                         m.sync_group_state(&group, vrrp_state(to));
                     }
                     if let Some(n) = &self.notifier {
-                        if let Some(q) = &e.queue {
-                            n.state(q, &e.cfg.notify, NotifyTarget::Group, &group, to, 0);
-                        }
+                        n.state(&mut e.queue, &e.cfg.notify, NotifyTarget::Group, &group, to, 0);
                         if smtp_alert_enabled(e.cfg.smtp_alert, &self.global) {
                             n.email(NotifyTarget::Group, &group, to);
                         }
