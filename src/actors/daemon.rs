@@ -7,7 +7,8 @@ use super::vrrp::sync::SyncHub;
 use super::vrrp::trackers::TrackerHub;
 use super::{
     listen_signals, spawn_child, ActorRuntime, ChildFactory, ChildHandle, ChildOptions, Domain,
-    Durable, ObjectId, Reconcile, Root, RootOptions, RuntimeConfig,
+    Durable, EventBus, ObjectId, Reconcile, Root, RootOptions, RootStopping, RuntimeConfig,
+    SupervisionEventKind,
 };
 use crate::cli::{exit, Args};
 use crate::config::model::{Config, Family};
@@ -97,8 +98,12 @@ pub struct Factory {
     sync: SyncHub,
     notifier: Arc<super::vrrp::notifier::Notifier>,
     metrics: Arc<crate::telemetry::Metrics>,
+    /// Crashes and restarts of supervised children (logged by the supervisor, counted here).
+    events: EventBus,
     path: PathBuf,
     load: LoadOptions,
+    /// When the reload being applied started (signal handled).
+    reload_started: Option<std::time::Instant>,
 }
 
 impl ChildFactory<ObjectId, ChildSpec> for Factory {
@@ -134,7 +139,8 @@ impl ChildFactory<ObjectId, ChildSpec> for Factory {
                 let sync = self.sync.clone();
                 let notifier = self.notifier.clone();
                 let metrics = self.metrics.clone();
-                let h = spawn_child(&self.vrrp, ChildOptions::new(key.to_string()), move |_| {
+                let opts = ChildOptions::new(key.to_string()).events(self.events.clone());
+                let h = spawn_child(&self.vrrp, opts, move |_| {
                     InstanceActor::new(spec, kernel, Some(hub), Some(notifier), Some(metrics), d)
                         .with_sync(sync)
                 })?;
@@ -182,9 +188,30 @@ impl ChildFactory<ObjectId, ChildSpec> for Factory {
         if let Err(e) = &r {
             span.fail(&e.to_string());
             tracing::error!("{e:#}");
+            self.metrics.reload(start.elapsed(), false);
+        } else {
+            self.reload_started = Some(start);
         }
-        self.metrics.reload(start.elapsed(), r.is_ok());
         r
+    }
+
+    fn reload_complete(&mut self, report: Result<&super::ReconcileReport<ObjectId>, RootStopping>) {
+        let Some(start) = self.reload_started.take() else {
+            return;
+        };
+        let took = start.elapsed();
+        self.metrics.reload(took, report.is_ok());
+        if let Ok(r) = report {
+            tracing::info!(
+                "reload complete in {:.1} ms: {} started, {} stopped, {} replaced, {} updated in place, {} unchanged",
+                took.as_secs_f64() * 1000.0,
+                r.started.len(),
+                r.stopped.len(),
+                r.replaced.len(),
+                r.updated.len(),
+                r.unchanged
+            );
+        }
     }
 }
 
@@ -247,6 +274,26 @@ fn feed_bfd(
                     hub.set(TrackKey::Bfd(ev.name), TrackValue::State(s));
                 }
                 Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
+            }
+        }
+    });
+}
+
+/// Counts crashes and restarts of supervised children in the metrics.
+fn count_supervision(events: &EventBus, metrics: Arc<crate::telemetry::Metrics>) {
+    let mut rx = events.subscribe();
+    tokio::spawn(async move {
+        loop {
+            match rx.recv().await {
+                Ok(ev) => match ev.kind {
+                    SupervisionEventKind::Crashed { .. } => metrics.actor_crashed(&ev.child),
+                    SupervisionEventKind::Restarted { .. } => metrics.actor_restarted(&ev.child),
+                    SupervisionEventKind::Terminated => {}
+                },
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
+                    tracing::warn!("supervision events: {n} not counted");
+                }
                 Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
             }
         }
@@ -320,6 +367,7 @@ pub fn run(args: Args) -> i32 {
             return exit::FATAL;
         }
     };
+    super::panic_hook::install();
     let load = args.load_options(true);
     let loaded = config::load(&args.use_file, &load);
     for d in loaded.diagnostics.sorted() {
@@ -418,6 +466,8 @@ pub fn run(args: Args) -> i32 {
             }
             None => None,
         };
+        let events = EventBus::default();
+        count_supervision(&events, metrics.clone());
         let factory = Factory {
             vrrp: arbiters.get(Domain::Vrrp).clone(),
             bfd: arbiters.get(Domain::Bfd).clone(),
@@ -429,8 +479,10 @@ pub fn run(args: Args) -> i32 {
             sync,
             notifier,
             metrics,
+            events,
             path,
             load,
+            reload_started: None,
         };
         let root = actix::Actor::start(Root::new(
             factory,
@@ -463,7 +515,8 @@ pub fn run(args: Args) -> i32 {
             }
         };
         let listener = listen_signals(root.recipient())?;
-        anyhow::Ok((listener, server, watcher))
+        let faults = super::fault::listen()?;
+        anyhow::Ok((listener, server, watcher, faults))
     });
     let _signals = match started {
         Ok(l) => l,

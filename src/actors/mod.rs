@@ -16,8 +16,10 @@
 pub mod backoff;
 pub mod daemon;
 pub mod durable;
+pub mod fault;
 pub mod guard;
 pub mod ids;
+pub mod panic_hook;
 pub mod pidfile;
 pub mod root;
 pub mod runtime;

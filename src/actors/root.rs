@@ -81,6 +81,12 @@ pub trait ChildFactory<K, C>: 'static {
         anyhow::bail!("reload is not supported")
     }
 
+    /// A reload accepted by [`reload`](Self::reload) has been applied (every stop, start and
+    /// in-place update requested), or refused because the root is stopping.
+    fn reload_complete(&mut self, report: Result<&ReconcileReport<K>, RootStopping>) {
+        let _ = report;
+    }
+
     /// SIGUSR1/SIGUSR2.
     fn dump(&mut self, kind: DumpKind, children: &[ChildInfo]) {
         let _ = (kind, children);
@@ -483,11 +489,19 @@ where
                 let factory = &mut self.factory;
                 match catch_unwind(AssertUnwindSafe(|| factory.reload())) {
                     Ok(Ok(desired)) => {
-                        AtomicResponse::new(Box::pin(self.reconcile(desired).map(|r, _, _| {
-                            if let Err(e) = r {
-                                tracing::warn!(error = %e, "reload ignored");
-                            }
-                        })))
+                        AtomicResponse::new(Box::pin(self.reconcile(desired).map(
+                            |r, act, _| {
+                                if let Err(e) = &r {
+                                    tracing::warn!(error = %e, "reload ignored");
+                                }
+                                let factory = &mut act.factory;
+                                if let Err(p) = catch_unwind(AssertUnwindSafe(|| {
+                                    factory.reload_complete(r.as_ref().map_err(|e| *e))
+                                })) {
+                                    tracing::error!(panic = %panic_message(p.as_ref()), "reload_complete panicked");
+                                }
+                            },
+                        )))
                     }
                     Ok(Err(e)) => {
                         tracing::error!(error = %format!("{e:#}"), "reload rejected; keeping the running configuration");

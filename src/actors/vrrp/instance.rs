@@ -623,6 +623,10 @@ impl InstanceActor {
         if let Some(rx) = self.kernel.link_events() {
             self.forwarders.push(forward(rx, ctx.address(), LinkMsg));
         }
+        // Test builds of the environment only (see actors::fault): panic on request.
+        if let Some(rx) = crate::actors::fault::subscribe() {
+            self.forwarders.push(forward(rx, ctx.address(), FaultMsg));
+        }
         // Also outside a group: a reload may put the instance in one.
         if let Some(hub) = &self.sync {
             self.forwarders
@@ -1217,6 +1221,24 @@ struct LinkMsg(LinkEvent);
 #[derive(Message)]
 #[rtype(result = "()")]
 struct SyncMsg(SyncCommand);
+#[derive(Message)]
+#[rtype(result = "()")]
+struct FaultMsg(crate::actors::fault::Inject);
+
+impl Handler<FaultMsg> for InstanceActor {
+    type Result = ();
+
+    fn handle(&mut self, _msg: FaultMsg, ctx: &mut Context<Self>) {
+        guarded(self, ctx, |act, _ctx| {
+            if crate::actors::fault::targets(act.name()) {
+                panic!(
+                    "fault injection: VRRP instance {} panics on request",
+                    act.name()
+                );
+            }
+        });
+    }
+}
 
 impl Handler<SyncMsg> for InstanceActor {
     type Result = ();
