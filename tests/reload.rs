@@ -8,14 +8,13 @@
 
 mod common;
 
-use common::lab::{self, Lab};
+use common::lab::{self, max_gap, Lab};
 use std::time::{Duration, Instant};
 
 const OURS: &str = env!("CARGO_BIN_EXE_keepalived-rs");
 
 fn lock() -> std::sync::MutexGuard<'static, ()> {
-    static L: std::sync::Mutex<()> = std::sync::Mutex::new(());
-    L.lock().unwrap_or_else(|e| e.into_inner())
+    lab::serial()
 }
 
 /// `n` instances VI_1..VI_n, VRID i, with per-instance VIP, priority and name.
@@ -321,4 +320,167 @@ fn two_hundred_real() {
     );
     // The removed instance's transition to STOP is the only new one.
     assert_eq!(node.transitions(), t1 + 1, "{}", node.lab.log("ours"));
+}
+
+/// advert_int of the no-gap test. The backup's Master_Down_Interval is 3 x 0.1 + 0.061 s.
+const GAP_ADVERT: f64 = 0.1;
+/// Scheduling tolerance on a loaded, shared 2-core machine: adverts are sent on a per-daemon
+/// grid by the VRRP thread, which a reload never blocks (parsing and diffing run on the
+/// control thread); what remains is that thread being descheduled by other work (builds of
+/// the other engineers, tshark). 60 ms is still far below the 261 ms margin before the backup
+/// would take over.
+const GAP_TOLERANCE: f64 = 0.06;
+
+/// Six instances; `variant` 1 changes four of them (VI_2..VI_6 only): VI_3's excluded
+/// address (not advertised, so the backup's view is unchanged), VI_4's priority (150 -> 140,
+/// still above the backup's), VI_5's garp_master_repeat and VI_6's mcast_src_ip (replaced
+/// instead of updated in place). VI_1 never changes.
+fn gap_conf(net: u32, prio: u8, variant: u8) -> String {
+    let mut s = String::from("global_defs {\n    vrrp_garp_master_delay 0\n}\n");
+    for i in 1..=6u8 {
+        let p = if i == 4 && variant == 1 {
+            prio - 10
+        } else {
+            prio
+        };
+        let excl = if i == 3 {
+            format!(
+                "    virtual_ipaddress_excluded {{\n        10.{net}.3.{}/32\n    }}\n",
+                if variant == 1 { 2 } else { 1 }
+            )
+        } else {
+            String::new()
+        };
+        let garp = if i == 5 && variant == 1 {
+            "    garp_master_repeat 2\n".to_string()
+        } else if i == 6 && variant == 1 {
+            // The host's own address, explicitly: same packets, but a socket-level setting
+            // (the instance is replaced, and hands over as MASTER).
+            format!("    mcast_src_ip 10.{net}.0.11\n")
+        } else {
+            String::new()
+        };
+        s.push_str(&format!(
+            "vrrp_instance VI_{i} {{\n    state BACKUP\n    interface eth0\n    virtual_router_id {}\n    priority {p}\n    version 3\n    advert_int {GAP_ADVERT}\n{excl}{garp}    virtual_ipaddress {{\n        10.{net}.0.{}/24\n    }}\n}}\n",
+            60 + i,
+            100 + i
+        ));
+    }
+    s
+}
+
+#[test]
+fn repeated_sighup_never_pauses_a_masters_adverts() {
+    let _g = lock();
+    if lab::skip(true) {
+        return;
+    }
+    let mut lab = Lab::new(2);
+    let net = lab.net();
+    let c1 = lab.write("h1.conf", &gap_conf(net, 150, 0));
+    let c2 = lab.write("h2.conf", &gap_conf(net, 100, 0));
+    lab.start_rs(1, "ours", OURS, &c1);
+    let vips: Vec<String> = (1..=6).map(|i| format!("10.{net}.0.{}", 100 + i)).collect();
+    assert!(
+        lab.wait_for(Duration::from_secs(20), || vips
+            .iter()
+            .all(|v| lab.has_addr(1, v))),
+        "h1 not MASTER\n{}",
+        lab.log("ours")
+    );
+    // The backup joins a running master (started together, both would race for MASTER).
+    lab.start_keepalived(2, "ka", &c2);
+    assert!(
+        lab.wait_for(Duration::from_secs(20), || vips
+            .iter()
+            .all(|v| lab.owners(v) == vec![1])
+            && lab.log("ka").matches("Entering BACKUP STATE").count() >= 6),
+        "h1 not MASTER of all / keepalived not BACKUP\nours:\n{}\nka:\n{}",
+        lab.log("ours"),
+        lab.log("ka")
+    );
+    lab.monitor_addresses(1, "mon");
+    lab.capture_vrrp(2, "cap");
+    let h1 = lab.ip4(1);
+    assert!(lab.wait_for(Duration::from_secs(5), || lab.adverts("cap").len() >= 30));
+    let ka_before = lab.log("ka").len();
+    let transitions = |lab: &Lab| {
+        lab.log("ours")
+            .lines()
+            .filter(|l| l.contains("VRRP_Instance(") && l.contains(" -> "))
+            .count()
+    };
+    let t0 = transitions(&lab);
+    let completed = |lab: &Lab| lab.log("ours").matches("reload complete in").count();
+
+    // 10 reloads of the unchanged file, then 10 alternating between the two variants.
+    let tmp = lab.dir.join("h1.conf.tmp");
+    for k in 0..20 {
+        if k >= 10 {
+            std::fs::write(&tmp, gap_conf(net, 150, (k % 2 == 0) as u8)).unwrap();
+            std::fs::rename(&tmp, &c1).unwrap();
+        }
+        let before = completed(&lab);
+        lab.signal("ours", libc::SIGHUP);
+        assert!(
+            lab.wait_for(Duration::from_secs(5), || completed(&lab) > before),
+            "reload {k} not completed\n{}",
+            lab.log("ours")
+        );
+    }
+    // The last variant is 0 again (k = 19): VI_4 back at 150, VI_3's excluded address .1.
+    let seen = lab.adverts("cap").len();
+    assert!(
+        lab.wait_for(Duration::from_secs(5), || lab.adverts("cap").len()
+            >= seen + 30)
+    );
+
+    let adverts = lab.adverts("cap");
+    for vrid in 61..=66u8 {
+        let (gap, at) = max_gap(&adverts, &h1, vrid).expect("adverts");
+        eprintln!("VRID {vrid}: longest pause {:.1} ms", gap * 1000.0);
+        assert!(
+            gap <= GAP_ADVERT + GAP_TOLERANCE,
+            "VRID {vrid}: adverts paused {gap:.3} s (ending at {at:.3})"
+        );
+    }
+    // Every advert from h1 (the backup never spoke), VI_4's priority did change and come back.
+    assert!(
+        adverts.iter().all(|a| a.src == h1),
+        "the backup sent adverts"
+    );
+    let vi4: Vec<u8> = adverts
+        .iter()
+        .filter(|a| a.vrid == 64)
+        .map(|a| a.prio)
+        .collect();
+    assert!(vi4.contains(&140) && vi4.last() == Some(&150), "{vi4:?}");
+    assert!(
+        adverts
+            .iter()
+            .filter(|a| a.vrid != 64)
+            .all(|a| a.prio == 150),
+        "priorities of unchanged instances moved"
+    );
+    // VI_6 was replaced 10 times, each successor resuming as MASTER: transitions to MASTER
+    // with reason "resume" and nothing else.
+    let log = lab.log("ours");
+    assert_eq!(log.matches("handing over as MASTER").count(), 10, "{log}");
+    assert_eq!(
+        log.matches("VRRP_Instance(VI_6) INIT -> MASTER (resume)")
+            .count(),
+        10,
+        "{log}"
+    );
+    assert_eq!(transitions(&lab), t0 + 10, "transitions:\n{log}");
+    let ka = lab.log("ka");
+    assert!(!ka[ka_before..].contains("Entering MASTER STATE"), "{ka}");
+    // Address events: only VI_3's excluded address, 5 x (delete .1, add .2) and back.
+    let evs = lab.address_events("mon");
+    assert!(
+        evs.iter().all(|e| e.contains(&format!("10.{net}.3."))),
+        "address events beyond VI_3's excluded address: {evs:#?}"
+    );
+    assert_eq!(evs.len(), 20, "{evs:#?}");
+    assert!(lab.has_addr(1, &format!("10.{net}.3.1")));
 }

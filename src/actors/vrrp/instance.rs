@@ -164,6 +164,49 @@ pub struct VrrpDurable {
     pub state: Option<State>,
     /// VIPs are installed in the kernel.
     pub vips_installed: bool,
+    /// What was installed (while `vips_installed`): a successor with another configuration
+    /// removes what it does not want itself.
+    pub installed: VirtualSet,
+}
+
+/// The entries of `a` that are not in `b` (locations ignored).
+fn set_minus(a: &VirtualSet, b: &VirtualSet) -> VirtualSet {
+    let strip_r = |r: &crate::config::model::RouteSpec| {
+        let mut r = r.clone();
+        r.loc = Default::default();
+        r
+    };
+    let strip_u = |r: &crate::config::model::RuleSpec| {
+        let mut r = r.clone();
+        r.loc = Default::default();
+        r
+    };
+    let b_addrs: Vec<_> = b.addresses.iter().map(addr_key).collect();
+    VirtualSet {
+        ifname: a.ifname.clone(),
+        addresses: a
+            .addresses
+            .iter()
+            .filter(|x| !b_addrs.contains(&addr_key(x)))
+            .cloned()
+            .collect(),
+        routes: a
+            .routes
+            .iter()
+            .filter(|r| !b.routes.iter().any(|x| strip_r(x) == strip_r(r)))
+            .cloned()
+            .collect(),
+        rules: a
+            .rules
+            .iter()
+            .filter(|r| !b.rules.iter().any(|x| strip_u(x) == strip_u(r)))
+            .cloned()
+            .collect(),
+    }
+}
+
+fn is_empty(s: &VirtualSet) -> bool {
+    s.addresses.is_empty() && s.routes.is_empty() && s.rules.is_empty()
 }
 
 /// Observable status (dumps, tests, metrics).
@@ -519,6 +562,7 @@ impl InstanceActor {
             }
         }
         self.pending = out.pending;
+        let mine = (!self.started_core).then(|| self.virtual_set());
         let Some(core) = self.core.as_mut() else {
             return;
         };
@@ -536,12 +580,30 @@ impl InstanceActor {
                 actions.extend(core.handle(now, Event::PriorityChanged(out.effective)));
             }
             let prev = self.durable.get();
+            let mine = mine.unwrap_or_default();
+            let mut stale = None;
             if fault.is_none() && prev.state == Some(State::Master) && prev.vips_installed {
                 // A restart (or a replacement on reload) of a MASTER: carry on as MASTER at
-                // once, without a down timer, so the VIPs never move.
+                // once, without a down timer, so the VIPs never move. What the predecessor
+                // installed and this configuration does not have goes, after the adds.
                 actions.extend(core.handle(now, Event::Resume));
+                stale = Some(set_minus(&prev.installed, &mine)).filter(|s| !is_empty(s));
             } else {
+                if prev.vips_installed {
+                    // Not resuming: what the predecessor left installed has no owner now.
+                    if let Some(q) = &self.kq {
+                        let _ = q.send(KernelOp::Remove(prev.installed.clone()));
+                    }
+                    self.durable.update(|d| d.vips_installed = false);
+                }
                 actions.extend(core.handle(now, Event::Startup));
+            }
+            if let Some(stale) = stale {
+                self.started_core = true;
+                self.faulted = fault;
+                self.apply(ctx, &mut actions);
+                self.kernel_op(KernelOp::Remove(stale));
+                return;
             }
             self.started_core = true;
             self.faulted = fault;
@@ -891,14 +953,16 @@ impl InstanceActor {
                             t.reason.as_str()
                         );
                     });
+                    // A resumed MASTER (restart, replacement) never stopped being one.
+                    let new_master = t.to == State::Master && !resumed;
                     if let Some(m) = &self.m {
                         m.transition(vrrp_state(t.from), vrrp_state(t.to), t.reason.as_str());
                         m.state(vrrp_state(t.to));
-                        if t.to == State::Master {
+                        if new_master {
                             m.master_changed();
                         }
                     }
-                    if t.to == State::Master {
+                    if new_master {
                         self.count("become_master");
                     }
                     if t.from == State::Master {
@@ -910,8 +974,12 @@ impl InstanceActor {
                 Action::SetTimer { timer, at } => self.set_timer(ctx, timer, at),
                 Action::CancelTimer { timer } => self.cancel_timer(ctx, timer),
                 Action::AddVips => {
-                    self.kernel_op(KernelOp::Add(self.virtual_set()));
-                    self.durable.update(|d| d.vips_installed = true);
+                    let set = self.virtual_set();
+                    self.kernel_op(KernelOp::Add(set.clone()));
+                    self.durable.update(|d| {
+                        d.vips_installed = true;
+                        d.installed = set;
+                    });
                 }
                 Action::RemoveVips => {
                     if !self.spec.global.extra.0.contains_key("__dont_release_vrrp") {
@@ -1054,67 +1122,12 @@ impl InstanceActor {
         self.adv_cache.clear();
         let new_set = self.virtual_set();
         if installed {
-            let old_keys: Vec<_> = old_set.addresses.iter().map(addr_key).collect();
-            let new_keys: Vec<_> = new_set.addresses.iter().map(addr_key).collect();
-            let strip_r = |r: &crate::config::model::RouteSpec| {
-                let mut r = r.clone();
-                r.loc = Default::default();
-                r
-            };
-            let strip_u = |r: &crate::config::model::RuleSpec| {
-                let mut r = r.clone();
-                r.loc = Default::default();
-                r
-            };
-            let removed = VirtualSet {
-                ifname: old_set.ifname.clone(),
-                addresses: old_set
-                    .addresses
-                    .iter()
-                    .filter(|a| !new_keys.contains(&addr_key(a)))
-                    .cloned()
-                    .collect(),
-                routes: old_set
-                    .routes
-                    .iter()
-                    .filter(|r| !new_set.routes.iter().any(|x| strip_r(x) == strip_r(r)))
-                    .cloned()
-                    .collect(),
-                rules: old_set
-                    .rules
-                    .iter()
-                    .filter(|r| !new_set.rules.iter().any(|x| strip_u(x) == strip_u(r)))
-                    .cloned()
-                    .collect(),
-            };
-            let added = VirtualSet {
-                ifname: new_set.ifname.clone(),
-                addresses: new_set
-                    .addresses
-                    .iter()
-                    .filter(|a| !old_keys.contains(&addr_key(a)))
-                    .cloned()
-                    .collect(),
-                routes: new_set
-                    .routes
-                    .iter()
-                    .filter(|r| !old_set.routes.iter().any(|x| strip_r(x) == strip_r(r)))
-                    .cloned()
-                    .collect(),
-                rules: new_set
-                    .rules
-                    .iter()
-                    .filter(|r| !old_set.rules.iter().any(|x| strip_u(x) == strip_u(r)))
-                    .cloned()
-                    .collect(),
-            };
-            if !removed.addresses.is_empty()
-                || !removed.routes.is_empty()
-                || !removed.rules.is_empty()
-            {
+            let removed = set_minus(&old_set, &new_set);
+            let added = set_minus(&new_set, &old_set);
+            if !is_empty(&removed) {
                 self.kernel_op(KernelOp::Remove(removed));
             }
-            if !added.addresses.is_empty() || !added.routes.is_empty() || !added.rules.is_empty() {
+            if !is_empty(&added) {
                 let n = added.addresses.len();
                 self.kernel_op(KernelOp::Add(added.clone()));
                 if n > 0 {
@@ -1124,6 +1137,7 @@ impl InstanceActor {
                     self.kernel_op(KernelOp::Garp(added, repeat));
                 }
             }
+            self.durable.update(|d| d.installed = new_set);
         }
         let sync_group = self.group_decides();
         // The group may have changed: tell it (again) where we are.
@@ -1360,10 +1374,16 @@ impl Handler<Shutdown> for InstanceActor {
     fn handle(&mut self, msg: Shutdown, ctx: &mut Context<Self>) -> Self::Result {
         let _ = guarded(self, ctx, |act, ctx| {
             tracing::debug!(instance = %act.name(), "shutdown ({:?})", msg.reason);
-            // The core sends the priority-0 advert (if MASTER) and asks to remove the VIPs.
-            act.event(ctx, Event::Shutdown);
+            let master = act.core.as_ref().map(|c| c.state()) == Some(State::Master);
+            if msg.reason == ShutdownReason::Replaced && master {
+                // Its successor (same identity, new socket-level settings) resumes as MASTER
+                // from the durable state: no priority 0, the VIPs stay.
+                tracing::info!(instance = %act.name(), "replaced: handing over as MASTER, VIPs kept");
+            } else {
+                // The core sends the priority-0 advert (if MASTER) and asks to remove the VIPs.
+                act.event(ctx, Event::Shutdown);
+            }
         });
-        let _ = ShutdownReason::Terminate;
         // Stop receiving, then wait until the kernel queue has done everything asked so far.
         self.reg = None;
         let (tx, rx) = tokio::sync::oneshot::channel();
