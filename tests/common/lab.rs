@@ -620,3 +620,59 @@ pub fn metric(text: &str, name: &str, labels: &str) -> Option<f64> {
         rest.split_whitespace().next()?.parse().ok()
     })
 }
+
+/// Reads a growing log incrementally (a long test polls it thousands of times: reading the
+/// whole file each time would be quadratic).
+pub struct LogTail {
+    file: std::fs::File,
+    partial: String,
+    lines: Vec<String>,
+}
+
+impl LogTail {
+    /// Reads what was appended since the last call; returns the new complete lines.
+    pub fn poll(&mut self) -> &[String] {
+        use std::io::Read;
+        let mut buf = String::new();
+        let _ = self.file.read_to_string(&mut buf);
+        self.partial.push_str(&buf);
+        self.lines.clear();
+        while let Some(i) = self.partial.find('\n') {
+            let line: String = self.partial.drain(..=i).collect();
+            self.lines.push(line.trim_end().to_string());
+        }
+        &self.lines
+    }
+}
+
+impl Lab {
+    /// A tail of the log of process `name`, from its current end.
+    pub fn tail(&self, name: &str) -> LogTail {
+        use std::io::{Seek, SeekFrom};
+        let mut file =
+            std::fs::File::open(self.dir.join(format!("{name}.log"))).expect("log to tail");
+        let _ = file.seek(SeekFrom::End(0));
+        LogTail {
+            file,
+            partial: String::new(),
+            lines: Vec::new(),
+        }
+    }
+}
+
+/// Resident set size (kB) of process `pid`.
+pub fn rss_kb(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+}
+
+/// Open file descriptors of process `pid`.
+pub fn fd_count(pid: u32) -> Option<usize> {
+    std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .ok()
+        .map(|d| d.count())
+}
