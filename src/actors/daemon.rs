@@ -1,7 +1,8 @@
 //! The daemon: load the configuration, start the actor tree on the actix runtime, run until
 //! SIGTERM/SIGINT, reload on SIGHUP.
 
-use super::vrrp::instance::{InstanceActor, InstanceSpec, VrrpDurable};
+use super::vrrp::claims::{owner_of, VipClaims};
+use super::vrrp::instance::{virtual_set_of, InstanceActor, InstanceSpec, VrrpDurable};
 use super::vrrp::kernel::Kernel;
 use super::vrrp::sync::SyncHub;
 use super::vrrp::trackers::TrackerHub;
@@ -104,6 +105,10 @@ pub struct Factory {
     load: LoadOptions,
     /// When the reload being applied started (signal handled).
     reload_started: Option<std::time::Instant>,
+    /// Which instance wants which VIP (shared by all instances).
+    claims: VipClaims,
+    /// The durable state of every VRRP instance started, by identity.
+    durables: std::collections::HashMap<ObjectId, Durable<VrrpDurable>>,
 }
 
 impl ChildFactory<ObjectId, ChildSpec> for Factory {
@@ -139,11 +144,14 @@ impl ChildFactory<ObjectId, ChildSpec> for Factory {
                 let sync = self.sync.clone();
                 let notifier = self.notifier.clone();
                 let metrics = self.metrics.clone();
+                let claims = self.claims.clone();
                 let opts = ChildOptions::new(key.to_string()).events(self.events.clone());
                 let h = spawn_child(&self.vrrp, opts, move |_| {
                     InstanceActor::new(spec, kernel, Some(hub), Some(notifier), Some(metrics), d)
                         .with_sync(sync)
+                        .with_claims(claims)
                 })?;
+                self.durables.insert(key.clone(), durable.clone());
                 Ok(h.with_durable(durable))
             }
             ChildSpec::Bfd(spec) => {
@@ -224,6 +232,29 @@ impl Factory {
         super::vrrp::instance::needs_restart(&o.instance, &n.instance)
     }
 
+    /// Before any instance hears of the new configuration: every instance that is MASTER
+    /// with its VIPs installed claims the addresses of its new configuration, so that a VIP
+    /// moving to it from another instance is never removed by the other's update (#1854).
+    /// What it ends up not installing, it releases when its update arrives.
+    fn claim_for_masters(&mut self, cfg: &Config) {
+        let wanted: Vec<(ObjectId, ChildSpec)> = vrrp_children(cfg);
+        self.durables
+            .retain(|k, _| wanted.iter().any(|(w, _)| w == k));
+        for (key, spec) in &wanted {
+            let ChildSpec::Vrrp(spec) = spec else {
+                continue;
+            };
+            let installed = self
+                .durables
+                .get(key)
+                .is_some_and(|d| d.get().vips_installed);
+            if installed {
+                let i = &spec.instance;
+                self.claims.claim(&owner_of(i), &virtual_set_of(i));
+            }
+        }
+    }
+
     fn reload_inner(&mut self) -> anyhow::Result<Vec<(ObjectId, ChildSpec)>> {
         let loaded = config::load(&self.path, &self.load);
         for d in loaded.diagnostics.iter() {
@@ -237,6 +268,7 @@ impl Factory {
             );
         }
         tracing::info!("reloading {}", self.path.display());
+        self.claim_for_masters(&loaded.config);
         self.hub.reconcile(&loaded.config);
         self.sync.reconcile(&loaded.config);
         if let Some(l) = &self.lvs {
@@ -466,6 +498,7 @@ pub fn run(args: Args) -> i32 {
             }
             None => None,
         };
+        let claims = VipClaims::new();
         let events = EventBus::default();
         count_supervision(&events, metrics.clone());
         let factory = Factory {
@@ -483,6 +516,8 @@ pub fn run(args: Args) -> i32 {
             path,
             load,
             reload_started: None,
+            claims,
+            durables: Default::default(),
         };
         let root = actix::Actor::start(Root::new(
             factory,

@@ -255,7 +255,10 @@ impl Lab {
 
     /// The log of process `name` so far.
     pub fn log(&self, name: &str) -> String {
-        std::fs::read_to_string(self.dir.join(format!("{name}.log"))).unwrap_or_default()
+        // Lossy: a read may end inside a multi-byte character being written.
+        std::fs::read(self.dir.join(format!("{name}.log")))
+            .map(|b| String::from_utf8_lossy(&b).into_owned())
+            .unwrap_or_default()
     }
 
     /// Runs a command inside host i.

@@ -2,6 +2,7 @@
 //! shared socket; asks the kernel owner to add/remove VIPs and send GARPs, in order.
 //! All protocol decisions are the sans-IO core's ([`crate::vrrp::fsm`]); this is the shell.
 
+use super::claims::{owner_of, VipClaims};
 use super::kernel::LinkEvent;
 use super::kernel::{InterfaceInfo, Kernel, VirtualSet};
 use super::notifier::Notifier;
@@ -169,6 +170,22 @@ pub struct VrrpDurable {
     pub installed: VirtualSet,
 }
 
+/// What an instance installs as MASTER: VIPs and excluded VIPs (on its interface unless they
+/// name another), virtual routes and rules.
+pub fn virtual_set_of(i: &VrrpInstance) -> VirtualSet {
+    VirtualSet {
+        ifname: i.interface.clone().unwrap_or_else(|| "eth0".into()),
+        addresses: i
+            .virtual_ipaddress
+            .iter()
+            .chain(&i.virtual_ipaddress_excluded)
+            .cloned()
+            .collect(),
+        routes: i.virtual_routes.clone(),
+        rules: i.virtual_rules.clone(),
+    }
+}
+
 /// The entries of `a` that are not in `b` (locations ignored).
 fn set_minus(a: &VirtualSet, b: &VirtualSet) -> VirtualSet {
     let strip_r = |r: &crate::config::model::RouteSpec| {
@@ -280,6 +297,10 @@ pub struct InstanceActor {
     sync: Option<SyncHub>,
     /// Last (state, wanted state) reported to the sync group.
     sync_reported: Option<(State, State)>,
+    /// Shared VIP claims (a VIP is removed only when no instance claims it).
+    claims: Option<VipClaims>,
+    /// Our name in the claims (the instance's identity).
+    owner: String,
 }
 
 impl InstanceActor {
@@ -296,6 +317,7 @@ impl InstanceActor {
         let vips = i.virtual_ipaddress.iter().map(|a| a.addr.addr()).collect();
         let auth = v2_auth(i);
         let dsts = destinations(i, &spec.global);
+        let owner = owner_of(i);
         InstanceActor {
             spec,
             kernel,
@@ -330,6 +352,26 @@ impl InstanceActor {
             started_core: false,
             sync: None,
             sync_reported: None,
+            claims: None,
+            owner,
+        }
+    }
+
+    /// Shares VIP ownership with the other instances through `claims`.
+    pub fn with_claims(mut self, claims: VipClaims) -> Self {
+        self.claims = Some(claims);
+        self
+    }
+
+    fn claim(&self, set: &VirtualSet) {
+        if let Some(c) = &self.claims {
+            c.claim(&self.owner, set);
+        }
+    }
+
+    fn release(&self, set: &VirtualSet) {
+        if let Some(c) = &self.claims {
+            c.release(&self.owner, set);
         }
     }
 
@@ -390,24 +432,14 @@ impl InstanceActor {
     }
 
     fn virtual_set(&self) -> VirtualSet {
-        let i = &self.spec.instance;
-        VirtualSet {
-            ifname: self.ifname(),
-            addresses: i
-                .virtual_ipaddress
-                .iter()
-                .chain(&i.virtual_ipaddress_excluded)
-                .cloned()
-                .collect(),
-            routes: i.virtual_routes.clone(),
-            rules: i.virtual_rules.clone(),
-        }
+        virtual_set_of(&self.spec.instance)
     }
 
     /// Starts the sequential kernel-operation queue (order of add/remove is preserved).
     fn start_kernel_queue(&mut self) {
         let (tx, mut rx) = mpsc::unbounded_channel::<KernelOp>();
         let kernel = self.kernel.clone();
+        let claims = self.claims.clone();
         let name = self.name().to_string();
         let interval = if self.spec.instance.family == CfgFamily::V4 {
             self.spec.global.vrrp_garp_interval
@@ -418,7 +450,15 @@ impl InstanceActor {
             while let Some(op) = rx.recv().await {
                 let r = match op {
                     KernelOp::Add(s) => kernel.add(s).await,
-                    KernelOp::Remove(s) => kernel.remove(s).await,
+                    // Decided now, not when queued: another instance may have claimed an
+                    // address since (a VIP moved to it by a reload).
+                    KernelOp::Remove(s) => {
+                        let s = match &claims {
+                            Some(c) => c.unclaimed(s),
+                            None => s,
+                        };
+                        kernel.remove(s).await
+                    }
                     KernelOp::Garp(s, n) => kernel.gratuitous(s, n, interval).await,
                     KernelOp::Flush(done) => {
                         let _ = done.send(());
@@ -577,6 +617,9 @@ impl InstanceActor {
                 actions.extend(core.handle(now, Event::FaultRaised(r)));
             }
             if out.effective != core.effective_priority() {
+                if let Some(m) = &self.m {
+                    m.priority(out.effective, self.spec.instance.priority);
+                }
                 actions.extend(core.handle(now, Event::PriorityChanged(out.effective)));
             }
             let prev = self.durable.get();
@@ -591,6 +634,9 @@ impl InstanceActor {
             } else {
                 if prev.vips_installed {
                     // Not resuming: what the predecessor left installed has no owner now.
+                    if let Some(c) = &self.claims {
+                        c.release(&self.owner, &prev.installed);
+                    }
                     if let Some(q) = &self.kq {
                         let _ = q.send(KernelOp::Remove(prev.installed.clone()));
                     }
@@ -602,6 +648,7 @@ impl InstanceActor {
                 self.started_core = true;
                 self.faulted = fault;
                 self.apply(ctx, &mut actions);
+                self.release(&stale);
                 self.kernel_op(KernelOp::Remove(stale));
                 return;
             }
@@ -647,8 +694,10 @@ impl InstanceActor {
                 | (TrackKey::Bfd(n), TrackerKind::Bfd) => n == &t.name,
                 _ => false,
             });
+        // Kept even when not tracked (yet): a reload may add the tracker right after the
+        // result arrived (the hub starts new scripts before instances are reconfigured).
+        self.values.insert(ev.key, ev.value);
         if relevant {
-            self.values.insert(ev.key, ev.value);
             self.cause = ev.cause;
             self.recompute(ctx);
             self.cause = Cause::none();
@@ -694,21 +743,38 @@ impl InstanceActor {
             self.forwarders
                 .push(forward(hub.subscribe(), ctx.address(), SyncMsg));
         }
-        // Initial state of tracked interfaces.
-        let names: Vec<String> = self
+        self.query_tracked_interfaces(ctx);
+    }
+
+    /// Asks for the state of tracked interfaces not known yet (at start, and for trackers a
+    /// reload adds: link events only report changes); forgets untracked ones.
+    fn query_tracked_interfaces(&mut self, ctx: &mut Context<Self>) {
+        let tracked: Vec<String> = self
             .spec
             .trackers
             .iter()
             .filter(|t| t.kind == TrackerKind::Interface)
             .map(|t| t.name.clone())
             .collect();
+        self.links.retain(|n, _| tracked.contains(n));
+        let names: Vec<String> = tracked
+            .into_iter()
+            .filter(|n| !self.links.contains_key(n))
+            .collect();
         for n in names {
             let fut = self.kernel.interface(&n);
             ctx.spawn(fut.into_actor(self).map(move |res, act, ctx| {
-                act.links
-                    .entry(n)
-                    .or_insert(res.map(|i| i.up).unwrap_or(false));
-                act.recompute(ctx);
+                let still = act
+                    .spec
+                    .trackers
+                    .iter()
+                    .any(|t| t.kind == TrackerKind::Interface && t.name == n);
+                if still {
+                    act.links
+                        .entry(n)
+                        .or_insert(res.map(|i| i.up).unwrap_or(false));
+                    act.recompute(ctx);
+                }
             }));
         }
     }
@@ -975,6 +1041,7 @@ impl InstanceActor {
                 Action::CancelTimer { timer } => self.cancel_timer(ctx, timer),
                 Action::AddVips => {
                     let set = self.virtual_set();
+                    self.claim(&set);
                     self.kernel_op(KernelOp::Add(set.clone()));
                     self.durable.update(|d| {
                         d.vips_installed = true;
@@ -982,8 +1049,10 @@ impl InstanceActor {
                     });
                 }
                 Action::RemoveVips => {
+                    let set = self.virtual_set();
+                    self.release(&set);
                     if !self.spec.global.extra.0.contains_key("__dont_release_vrrp") {
-                        self.kernel_op(KernelOp::Remove(self.virtual_set()));
+                        self.kernel_op(KernelOp::Remove(set));
                     }
                     self.durable.update(|d| d.vips_installed = false);
                 }
@@ -1123,7 +1192,15 @@ impl InstanceActor {
         let new_set = self.virtual_set();
         if installed {
             let removed = set_minus(&old_set, &new_set);
-            let added = set_minus(&new_set, &old_set);
+            let mut added = set_minus(&new_set, &old_set);
+            if !removed.addresses.is_empty() || !added.addresses.is_empty() {
+                // keepalived #1719: removing an address makes the kernel delete the routes
+                // using it (as source, or through its subnet) on its own; re-add every
+                // virtual route after the address changes (adding a present one is a no-op).
+                added.routes = new_set.routes.clone();
+            }
+            self.release(&removed);
+            self.claim(&added);
             if !is_empty(&removed) {
                 self.kernel_op(KernelOp::Remove(removed));
             }
@@ -1138,6 +1215,13 @@ impl InstanceActor {
                 }
             }
             self.durable.update(|d| d.installed = new_set);
+        } else if let Some(c) = &self.claims {
+            // The reload claimed our new addresses while we were MASTER; we are not (any
+            // more): let them go (a removal skips what others still claim).
+            let freed = c.release_all(&self.owner, &new_set.ifname);
+            if !freed.addresses.is_empty() {
+                self.kernel_op(KernelOp::Remove(freed));
+            }
         }
         let sync_group = self.group_decides();
         // The group may have changed: tell it (again) where we are.
@@ -1148,6 +1232,7 @@ impl InstanceActor {
             core.update_params(params);
         }
         tracing::info!(instance = %i.name, "configuration applied in place");
+        self.query_tracked_interfaces(ctx);
         self.recompute(ctx);
         true
     }
@@ -1197,8 +1282,10 @@ impl Supervised for InstanceActor {
             self.durable.clone(),
         );
         let sync = self.sync.take();
+        let claims = self.claims.take();
         *self = fresh;
         self.sync = sync;
+        self.claims = claims;
     }
 }
 
