@@ -619,3 +619,70 @@ fn metric_of(text: &str, name: &str, iname: &str) -> Option<f64> {
         .filter(|l| l.starts_with(&format!("{name}{{")) && l.contains(&want))
         .find_map(|l| l.rsplit(' ').next()?.parse().ok())
 }
+
+#[test]
+fn replaced_master_keeps_common_vips_and_swaps_the_others() {
+    let _g = lock();
+    if !lab::can_run() {
+        eprintln!("SKIP: needs root and iproute2");
+        return;
+    }
+    let mut lab = Lab::new(1);
+    let net = lab.net();
+    let (a, b, c) = (
+        format!("10.{net}.4.1"),
+        format!("10.{net}.4.2"),
+        format!("10.{net}.4.3"),
+    );
+    let conf = |vips: [&str; 2], src: &str| {
+        format!(
+            "vrrp_instance VI_1 {{\n    interface eth0\n    virtual_router_id 1\n    priority 100\n    version 3\n    advert_int 0.1\n{src}    virtual_ipaddress {{\n        {}/32\n        {}/32\n    }}\n}}\n",
+            vips[0], vips[1]
+        )
+    };
+    let path = lab.write("k.conf", &conf([&a, &b], ""));
+    lab.start_rs(1, "ours", OURS, &path);
+    assert!(lab.wait_for(Duration::from_secs(10), || lab.has_addr(1, &a)
+        && lab.has_addr(1, &b)));
+    lab.monitor_addresses(1, "mon");
+    // mcast_src_ip: a socket-level setting, the instance is replaced.
+    let src = format!("    mcast_src_ip {}\n", lab.ip4(1));
+    let tmp = lab.write("k.conf.tmp", &conf([&b, &c], &src));
+    std::fs::rename(tmp, &path).unwrap();
+    let done = lab.log("ours").matches("reload complete in").count();
+    lab.signal("ours", libc::SIGHUP);
+    assert!(lab.wait_for(Duration::from_secs(5), || lab
+        .log("ours")
+        .matches("reload complete in")
+        .count()
+        > done));
+    assert!(
+        lab.wait_for(Duration::from_secs(3), || lab.has_addr(1, &c)
+            && !lab.has_addr(1, &a)),
+        "{}",
+        lab.log("ours")
+    );
+    let log = lab.log("ours");
+    assert!(log.contains("1 replaced"), "{log}");
+    assert!(
+        log.contains("VRRP_Instance(VI_1) INIT -> MASTER (resume)"),
+        "{log}"
+    );
+    assert!(
+        lab.wait_for(Duration::from_secs(3), || lab.address_events("mon").len()
+            >= 2)
+    );
+    // And nothing more (B is never touched).
+    assert!(lab.holds_for(Duration::from_millis(300), || lab
+        .address_events("mon")
+        .len()
+        == 2));
+    let evs = lab.address_events("mon");
+    assert!(evs
+        .iter()
+        .any(|e| e.starts_with("Deleted") && e.contains(&format!("{a}/32"))));
+    assert!(evs
+        .iter()
+        .any(|e| !e.starts_with("Deleted") && e.contains(&format!("{c}/32"))));
+    assert!(lab.has_addr(1, &b));
+}

@@ -608,6 +608,8 @@ impl InstanceActor {
         };
         let now = Instant::now();
         let mut actions = Vec::new();
+        // What a resumed predecessor installed that this configuration does not have.
+        let mut stale = None;
         if !self.started_core {
             if out.pending {
                 return;
@@ -624,7 +626,6 @@ impl InstanceActor {
             }
             let prev = self.durable.get();
             let mine = mine.unwrap_or_default();
-            let mut stale = None;
             if fault.is_none() && prev.state == Some(State::Master) && prev.vips_installed {
                 // A restart (or a replacement on reload) of a MASTER: carry on as MASTER at
                 // once, without a down timer, so the VIPs never move. What the predecessor
@@ -643,14 +644,6 @@ impl InstanceActor {
                     self.durable.update(|d| d.vips_installed = false);
                 }
                 actions.extend(core.handle(now, Event::Startup));
-            }
-            if let Some(stale) = stale {
-                self.started_core = true;
-                self.faulted = fault;
-                self.apply(ctx, &mut actions);
-                self.release(&stale);
-                self.kernel_op(KernelOp::Remove(stale));
-                return;
             }
             self.started_core = true;
             self.faulted = fault;
@@ -682,6 +675,11 @@ impl InstanceActor {
             }
         }
         self.apply(ctx, &mut actions);
+        if let Some(stale) = stale {
+            // After the adds the resume queued.
+            self.release(&stale);
+            self.kernel_op(KernelOp::Remove(stale));
+        }
     }
 
     fn on_track(&mut self, ctx: &mut Context<Self>, ev: TrackEvent) {
