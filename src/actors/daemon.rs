@@ -12,7 +12,7 @@ use super::{
     SupervisionEventKind,
 };
 use crate::cli::{exit, Args};
-use crate::config::model::{Config, Family};
+use crate::config::model::{Config, Family, GlobalDefs};
 use crate::config::{self, LoadOptions};
 use actix::ArbiterHandle;
 use std::path::PathBuf;
@@ -38,8 +38,14 @@ pub struct Subsystems {
     pub bfd: bool,
 }
 
-/// The desired children for a configuration.
-pub fn children(cfg: &Config, subsystems: Subsystems) -> Vec<(ObjectId, ChildSpec)> {
+/// The desired children for a configuration; the VRRP instances share `global` (the running
+/// configuration's own when the global settings did not change: instance specs then compare
+/// it by pointer, which keeps a reload of 1000 instances from comparing it 1000 times).
+pub fn children(
+    cfg: &Config,
+    global: &Arc<GlobalDefs>,
+    subsystems: Subsystems,
+) -> Vec<(ObjectId, ChildSpec)> {
     let mut out = Vec::new();
     if subsystems.bfd {
         out.extend(
@@ -49,13 +55,12 @@ pub fn children(cfg: &Config, subsystems: Subsystems) -> Vec<(ObjectId, ChildSpe
         );
     }
     if subsystems.vrrp {
-        out.extend(vrrp_children(cfg));
+        out.extend(vrrp_children(cfg, global));
     }
     out
 }
 
-fn vrrp_children(cfg: &Config) -> Vec<(ObjectId, ChildSpec)> {
-    let global = Arc::new(cfg.global.clone());
+fn vrrp_children(cfg: &Config, global: &Arc<GlobalDefs>) -> Vec<(ObjectId, ChildSpec)> {
     cfg.instances
         .iter()
         .map(|i| {
@@ -109,6 +114,8 @@ pub struct Factory {
     claims: VipClaims,
     /// The durable state of every VRRP instance started, by identity.
     durables: std::collections::HashMap<ObjectId, Durable<VrrpDurable>>,
+    /// The running configuration's global settings.
+    global: Arc<GlobalDefs>,
 }
 
 impl ChildFactory<ObjectId, ChildSpec> for Factory {
@@ -236,11 +243,10 @@ impl Factory {
     /// with its VIPs installed claims the addresses of its new configuration, so that a VIP
     /// moving to it from another instance is never removed by the other's update (#1854).
     /// What it ends up not installing, it releases when its update arrives.
-    fn claim_for_masters(&mut self, cfg: &Config) {
-        let wanted: Vec<(ObjectId, ChildSpec)> = vrrp_children(cfg);
-        self.durables
-            .retain(|k, _| wanted.iter().any(|(w, _)| w == k));
-        for (key, spec) in &wanted {
+    fn claim_for_masters(&mut self, wanted: &[(ObjectId, ChildSpec)]) {
+        let keys: std::collections::HashSet<&ObjectId> = wanted.iter().map(|(k, _)| k).collect();
+        self.durables.retain(|k, _| keys.contains(k));
+        for (key, spec) in wanted {
             let ChildSpec::Vrrp(spec) = spec else {
                 continue;
             };
@@ -268,7 +274,11 @@ impl Factory {
             );
         }
         tracing::info!("reloading {}", self.path.display());
-        self.claim_for_masters(&loaded.config);
+        if !crate::config::diff::same_ignoring_locations(&*self.global, &loaded.config.global) {
+            self.global = Arc::new(loaded.config.global.clone());
+        }
+        let desired = children(&loaded.config, &self.global, self.subsystems);
+        self.claim_for_masters(&desired);
         self.hub.reconcile(&loaded.config);
         self.sync.reconcile(&loaded.config);
         if let Some(l) = &self.lvs {
@@ -277,7 +287,7 @@ impl Factory {
                 l.reload(&c).await;
             });
         }
-        Ok(children(&loaded.config, self.subsystems))
+        Ok(desired)
     }
 }
 
@@ -499,6 +509,7 @@ pub fn run(args: Args) -> i32 {
             None => None,
         };
         let claims = VipClaims::new();
+        let global = Arc::new(cfg.global.clone());
         let events = EventBus::default();
         count_supervision(&events, metrics.clone());
         let factory = Factory {
@@ -518,6 +529,7 @@ pub fn run(args: Args) -> i32 {
             reload_started: None,
             claims,
             durables: Default::default(),
+            global: global.clone(),
         };
         let root = actix::Actor::start(Root::new(
             factory,
@@ -527,7 +539,9 @@ pub fn run(args: Args) -> i32 {
                 ..RootOptions::default()
             },
         ));
-        let report = root.send(Reconcile(children(&cfg, subsystems))).await?;
+        let report = root
+            .send(Reconcile(children(&cfg, &global, subsystems)))
+            .await?;
         if let Ok(r) = &report {
             for (k, e) in &r.failed {
                 tracing::error!("{k}: failed to start: {e}");

@@ -66,8 +66,10 @@ impl PartialEq for InstanceSpec {
         self.instance.name == other.instance.name
             && self.trackers == other.trackers
             && self.sync_group == other.sync_group
-            && same(&*self.instance, &*other.instance)
-            && same(&*self.global, &*other.global)
+            // Equal with their locations (the usual case: nothing above moved) is cheap and
+            // implies equal without them; only otherwise compare ignoring locations.
+            && (*self.instance == *other.instance || same(&*self.instance, &*other.instance))
+            && (Arc::ptr_eq(&self.global, &other.global) || same(&*self.global, &*other.global))
     }
 }
 
