@@ -93,3 +93,20 @@ pub fn listen() -> std::io::Result<Option<tokio::task::JoinHandle<()>>> {
         }
     })))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn off_without_the_variable() {
+        // Test processes do not set it (scripts/test.sh neither): nothing listens, nobody is
+        // a target.
+        if std::env::var(ENV).ok().as_deref() == Some("1") {
+            return;
+        }
+        assert!(!enabled());
+        assert!(subscribe().is_none());
+        assert!(!targets("VI_1"));
+    }
+}
