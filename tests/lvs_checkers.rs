@@ -690,3 +690,106 @@ impl NonBlock for std::fs::OpenOptions {
         self.custom_flags(libc::O_NONBLOCK)
     }
 }
+
+/// keepalived's LVS reload bugs: a failed real server whose checker is fixed comes back after
+/// a reload, and the others' checker state survives it.
+/// - #1720: the MISC_CHECK script fixed in place (same configuration), then a reload;
+/// - #1163: the checker's configuration fixed (a TCP_CHECK connect_port that now answers);
+/// - #608: of two checkers, the failing one removed (failed-checker bookkeeping by position
+///   lost the server); then a fixed one re-added in front of the other (reordered).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reload_brings_back_a_real_server_whose_checker_was_fixed() {
+    let (a, _ha) = tcp_server(0).await;
+    let closed = {
+        let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let misc = dir.path().join("check.sh");
+    write_exec(&misc, "#!/bin/sh\nexit 1\n");
+    let tcp_ok = format!(
+        "TCP_CHECK {{\n            connect_ip 127.0.0.1\n            connect_port {}\n        }}",
+        a.port()
+    );
+    let conf = |port: u16, rs3: &str| {
+        format!(
+            r#"
+virtual_server 10.0.0.1 80 {{
+    delay_loop 1
+    connect_timeout 0.5
+    retry 0
+    warmup 0
+    real_server 127.0.6.1 80 {{
+        MISC_CHECK {{
+            misc_path "{m}"
+        }}
+    }}
+    real_server 127.0.0.1 {pa} {{
+        TCP_CHECK {{
+            connect_port {port}
+        }}
+    }}
+    real_server 127.0.6.3 80 {{
+        {rs3}
+    }}
+}}
+"#,
+            m = misc.display(),
+            pa = a.port()
+        )
+    };
+    let failing_pair =
+        format!("{tcp_ok}\n        MISC_CHECK {{\n            misc_path /bin/false\n        }}");
+    let mem = MemoryBackend::new();
+    let lvs = start(&conf(closed, &failing_pair), &mem);
+    let rs1 = DestKey::new(ip("127.0.6.1"), 80);
+    let rs2 = dk(a);
+    let rs3 = DestKey::new(ip("127.0.6.3"), 80);
+    // Every server has a failing checker. (Nothing to wait for but time: the three first
+    // checks run at once; 1.5 delay_loops later they have all reported.)
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(mem.weights(&vs_key()).unwrap_or_default(), BTreeMap::new());
+
+    // #1720: fixed in place, same configuration: kept checkers, the server comes back.
+    write_exec(&misc, "#!/bin/sh\nexit 0\n");
+    let r = lvs.reload(&config(&conf(closed, &failing_pair))).await;
+    assert_eq!((r.checkers_kept, r.checkers_started), (4, 0), "{r:?}");
+    wait_table(&mem, vs_key(), "#1720: fixed script, server back", |w| {
+        w.get(&rs1) == Some(&1) && !w.contains_key(&rs2) && !w.contains_key(&rs3)
+    })
+    .await;
+
+    // #1163: the checker's configuration fixed: a new checker, which succeeds.
+    let r = lvs.reload(&config(&conf(a.port(), &failing_pair))).await;
+    assert_eq!((r.checkers_kept, r.checkers_started), (3, 1), "{r:?}");
+    wait_table(&mem, vs_key(), "#1163: fixed checker, server back", |w| {
+        w.get(&rs1) == Some(&1) && w.get(&rs2) == Some(&1) && !w.contains_key(&rs3)
+    })
+    .await;
+
+    // #608: the failing checker of the pair removed: the remaining (up) one decides.
+    let r = lvs.reload(&config(&conf(a.port(), &tcp_ok))).await;
+    assert_eq!(r.checkers_kept, 3, "{r:?}");
+    wait_table(
+        &mem,
+        vs_key(),
+        "#608: failing checker removed, server back",
+        |w| [rs1, rs2, rs3].iter().all(|k| w.get(k) == Some(&1)),
+    )
+    .await;
+    // A passing checker added in front of the kept one: the server stays in.
+    let reordered =
+        format!("MISC_CHECK {{\n            misc_path /bin/true\n        }}\n        {tcp_ok}");
+    let r = lvs.reload(&config(&conf(a.port(), &reordered))).await;
+    assert_eq!((r.checkers_kept, r.checkers_started), (3, 1), "{r:?}");
+    let deadline = Instant::now() + Duration::from_millis(1500);
+    while Instant::now() < deadline {
+        let w = mem.weights(&vs_key()).unwrap_or_default();
+        assert!(
+            [rs1, rs2, rs3].iter().all(|k| w.get(k) == Some(&1)),
+            "a server left after the reorder: {w:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    lvs.shutdown().await;
+}

@@ -1,16 +1,18 @@
 //! The daemon: load the configuration, start the actor tree on the actix runtime, run until
 //! SIGTERM/SIGINT, reload on SIGHUP.
 
-use super::vrrp::instance::{InstanceActor, InstanceSpec, VrrpDurable};
+use super::vrrp::claims::{owner_of, VipClaims};
+use super::vrrp::instance::{virtual_set_of, InstanceActor, InstanceSpec, VrrpDurable};
 use super::vrrp::kernel::Kernel;
 use super::vrrp::sync::SyncHub;
 use super::vrrp::trackers::TrackerHub;
 use super::{
     listen_signals, spawn_child, ActorRuntime, ChildFactory, ChildHandle, ChildOptions, ChildView,
-    Domain, DumpKind, Durable, ObjectId, Reconcile, Root, RootOptions, RuntimeConfig,
+    Domain, DumpKind, Durable, EventBus, ObjectId, Reconcile, ReloadRefused, Root, RootOptions,
+    RuntimeConfig, SupervisionEventKind,
 };
 use crate::cli::{exit, Args};
-use crate::config::model::{Config, Family};
+use crate::config::model::{Config, Family, GlobalDefs};
 use crate::config::{self, LoadOptions};
 use actix::ArbiterHandle;
 use futures::future::LocalBoxFuture;
@@ -37,8 +39,14 @@ pub struct Subsystems {
     pub bfd: bool,
 }
 
-/// The desired children for a configuration.
-pub fn children(cfg: &Config, subsystems: Subsystems) -> Vec<(ObjectId, ChildSpec)> {
+/// The desired children for a configuration; the VRRP instances share `global` (the running
+/// configuration's own when the global settings did not change: instance specs then compare
+/// it by pointer, which keeps a reload of 1000 instances from comparing it 1000 times).
+pub fn children(
+    cfg: &Config,
+    global: &Arc<GlobalDefs>,
+    subsystems: Subsystems,
+) -> Vec<(ObjectId, ChildSpec)> {
     let mut out = Vec::new();
     if subsystems.bfd {
         out.extend(
@@ -48,17 +56,24 @@ pub fn children(cfg: &Config, subsystems: Subsystems) -> Vec<(ObjectId, ChildSpe
         );
     }
     if subsystems.vrrp {
-        out.extend(vrrp_children(cfg));
+        out.extend(vrrp_children(cfg, global));
     }
     out
 }
 
-fn vrrp_children(cfg: &Config) -> Vec<(ObjectId, ChildSpec)> {
-    let global = Arc::new(cfg.global.clone());
+fn vrrp_children(cfg: &Config, global: &Arc<GlobalDefs>) -> Vec<(ObjectId, ChildSpec)> {
     // Every vmac named once for the whole configuration (a changed name restarts its
-    // instance like any use_vmac change).
-    let mut instances = cfg.instances.clone();
-    super::vrrp::params::resolve_vmacs(&mut instances, &cfg.global);
+    // instance like any use_vmac change); without vmacs the instances are used as they are.
+    let resolved;
+    let instances: &[crate::config::model::VrrpInstance] =
+        if cfg.instances.iter().any(|i| i.use_vmac.is_some()) {
+            let mut v = cfg.instances.clone();
+            super::vrrp::params::resolve_vmacs(&mut v, global);
+            resolved = v;
+            &resolved
+        } else {
+            &cfg.instances
+        };
     instances
         .iter()
         .map(|i| {
@@ -102,6 +117,8 @@ pub struct Factory {
     sync: SyncHub,
     notifier: Arc<super::vrrp::notifier::Notifier>,
     metrics: Arc<crate::telemetry::Metrics>,
+    /// Crashes and restarts of supervised children (logged by the supervisor, counted here).
+    events: EventBus,
     path: PathBuf,
     load: LoadOptions,
     /// The running configuration (what dumps show).
@@ -110,6 +127,14 @@ pub struct Factory {
     tmp: PathBuf,
     /// systemd's notification socket (started by systemd with `Type=notify`).
     sd: Option<Arc<crate::telemetry::systemd::SdNotify>>,
+    /// When the reload being applied started (signal handled).
+    reload_started: Option<std::time::Instant>,
+    /// Which instance wants which VIP (shared by all instances).
+    claims: VipClaims,
+    /// The durable state of every VRRP instance started, by identity.
+    durables: std::collections::HashMap<ObjectId, Durable<VrrpDurable>>,
+    /// The running configuration's global settings.
+    global: Arc<GlobalDefs>,
 }
 
 impl ChildFactory<ObjectId, ChildSpec> for Factory {
@@ -163,10 +188,14 @@ impl ChildFactory<ObjectId, ChildSpec> for Factory {
                 let sync = self.sync.clone();
                 let notifier = self.notifier.clone();
                 let metrics = self.metrics.clone();
-                let h = spawn_child(&self.vrrp, ChildOptions::new(key.to_string()), move |_| {
+                let claims = self.claims.clone();
+                let opts = ChildOptions::new(key.to_string()).events(self.events.clone());
+                let h = spawn_child(&self.vrrp, opts, move |_| {
                     InstanceActor::new(spec, kernel, Some(hub), Some(notifier), Some(metrics), d)
                         .with_sync(sync)
+                        .with_claims(claims)
                 })?;
+                self.durables.insert(key.clone(), durable.clone());
                 Ok(h.with_durable(durable))
             }
             ChildSpec::Bfd(spec) => {
@@ -200,16 +229,6 @@ impl ChildFactory<ObjectId, ChildSpec> for Factory {
         }
     }
 
-    fn reload_complete(&mut self, ok: bool) {
-        if let Some(sd) = &self.sd {
-            sd.notify(if ok {
-                "READY=1\nSTATUS=running; configuration reloaded"
-            } else {
-                "READY=1\nSTATUS=running; reload rejected, previous configuration kept"
-            });
-        }
-    }
-
     fn shutdown_started(&mut self) {
         if let Some(sd) = &self.sd {
             sd.notify("STOPPING=1\nSTATUS=stopping");
@@ -231,9 +250,40 @@ impl ChildFactory<ObjectId, ChildSpec> for Factory {
         if let Err(e) = &r {
             span.fail(&e.to_string());
             tracing::error!("{e:#}");
+            self.metrics.reload(start.elapsed(), false);
+        } else {
+            self.reload_started = Some(start);
         }
-        self.metrics.reload(start.elapsed(), r.is_ok());
         r
+    }
+
+    fn reload_complete(
+        &mut self,
+        report: Result<&super::ReconcileReport<ObjectId>, ReloadRefused>,
+    ) {
+        if let Some(sd) = &self.sd {
+            sd.notify(if report.is_ok() {
+                "READY=1\nSTATUS=running; configuration reloaded"
+            } else {
+                "READY=1\nSTATUS=running; reload rejected, previous configuration kept"
+            });
+        }
+        let Some(start) = self.reload_started.take() else {
+            return;
+        };
+        let took = start.elapsed();
+        self.metrics.reload(took, report.is_ok());
+        if let Ok(r) = report {
+            tracing::info!(
+                "reload complete in {:.1} ms: {} started, {} stopped, {} replaced, {} updated in place, {} unchanged",
+                took.as_secs_f64() * 1000.0,
+                r.started.len(),
+                r.stopped.len(),
+                r.replaced.len(),
+                r.updated.len(),
+                r.unchanged
+            );
+        }
     }
 }
 
@@ -268,6 +318,28 @@ impl Factory {
         super::vrrp::instance::needs_restart(&o.instance, &n.instance)
     }
 
+    /// Before any instance hears of the new configuration: every instance that is MASTER
+    /// with its VIPs installed claims the addresses of its new configuration, so that a VIP
+    /// moving to it from another instance is never removed by the other's update (#1854).
+    /// What it ends up not installing, it releases when its update arrives.
+    fn claim_for_masters(&mut self, wanted: &[(ObjectId, ChildSpec)]) {
+        let keys: std::collections::HashSet<&ObjectId> = wanted.iter().map(|(k, _)| k).collect();
+        self.durables.retain(|k, _| keys.contains(k));
+        for (key, spec) in wanted {
+            let ChildSpec::Vrrp(spec) = spec else {
+                continue;
+            };
+            let installed = self
+                .durables
+                .get(key)
+                .is_some_and(|d| d.get().vips_installed);
+            if installed {
+                let i = &spec.instance;
+                self.claims.claim(&owner_of(i), &virtual_set_of(i));
+            }
+        }
+    }
+
     fn reload_inner(&mut self) -> anyhow::Result<Vec<(ObjectId, ChildSpec)>> {
         let loaded = config::load(&self.path, &self.load);
         for d in loaded.diagnostics.iter() {
@@ -281,6 +353,11 @@ impl Factory {
             );
         }
         tracing::info!("reloading {}", self.path.display());
+        if !crate::config::diff::same_ignoring_locations(&*self.global, &loaded.config.global) {
+            self.global = Arc::new(loaded.config.global.clone());
+        }
+        let desired = children(&loaded.config, &self.global, self.subsystems);
+        self.claim_for_masters(&desired);
         self.hub.reconcile(&loaded.config);
         self.sync.reconcile(&loaded.config);
         if let Some(l) = &self.lvs {
@@ -289,7 +366,6 @@ impl Factory {
                 l.reload(&c).await;
             });
         }
-        let desired = children(&loaded.config, self.subsystems);
         self.config = Arc::new(loaded.config);
         Ok(desired)
     }
@@ -320,6 +396,26 @@ fn feed_bfd(
                     hub.set(TrackKey::Bfd(ev.name), TrackValue::State(s));
                 }
                 Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
+            }
+        }
+    });
+}
+
+/// Counts crashes and restarts of supervised children in the metrics.
+fn count_supervision(events: &EventBus, metrics: Arc<crate::telemetry::Metrics>) {
+    let mut rx = events.subscribe();
+    tokio::spawn(async move {
+        loop {
+            match rx.recv().await {
+                Ok(ev) => match ev.kind {
+                    SupervisionEventKind::Crashed { .. } => metrics.actor_crashed(&ev.child),
+                    SupervisionEventKind::Restarted { .. } => metrics.actor_restarted(&ev.child),
+                    SupervisionEventKind::Terminated => {}
+                },
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
+                    tracing::warn!("supervision events: {n} not counted");
+                }
                 Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
             }
         }
@@ -393,6 +489,7 @@ pub fn run(args: Args) -> i32 {
             return exit::FATAL;
         }
     };
+    super::panic_hook::install();
     let load = args.load_options(true);
     let loaded = config::load(&args.use_file, &load);
     for d in loaded.diagnostics.sorted() {
@@ -505,6 +602,10 @@ pub fn run(args: Args) -> i32 {
             }
             None => None,
         };
+        let claims = VipClaims::new();
+        let global = Arc::new(cfg.global.clone());
+        let events = EventBus::default();
+        count_supervision(&events, metrics.clone());
         let factory = Factory {
             vrrp: arbiters.get(Domain::Vrrp).clone(),
             bfd: arbiters.get(Domain::Bfd).clone(),
@@ -516,11 +617,16 @@ pub fn run(args: Args) -> i32 {
             sync,
             notifier,
             metrics,
+            events,
             path,
             load,
             config: Arc::new(cfg.clone()),
             tmp,
             sd: sd.clone(),
+            reload_started: None,
+            claims,
+            durables: Default::default(),
+            global: global.clone(),
         };
         let root = actix::Actor::start(Root::new(
             factory,
@@ -530,7 +636,9 @@ pub fn run(args: Args) -> i32 {
                 ..RootOptions::default()
             },
         ));
-        let report = root.send(Reconcile(children(&cfg, subsystems))).await?;
+        let report = root
+            .send(Reconcile(children(&cfg, &global, subsystems)))
+            .await?;
         if let Ok(r) = &report {
             for (k, e) in &r.failed {
                 tracing::error!("{k}: failed to start: {e}");
@@ -579,7 +687,8 @@ pub fn run(args: Args) -> i32 {
                 );
             }
         }
-        anyhow::Ok((listener, server, watcher, control))
+        let faults = super::fault::listen()?;
+        anyhow::Ok((listener, server, watcher, control, faults))
     });
     let _signals = match started {
         Ok(l) => l,

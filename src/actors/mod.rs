@@ -18,8 +18,10 @@ pub mod control;
 pub mod daemon;
 pub mod dumps;
 pub mod durable;
+pub mod fault;
 pub mod guard;
 pub mod ids;
+pub mod panic_hook;
 pub mod pidfile;
 pub mod root;
 pub mod runtime;
@@ -35,7 +37,8 @@ pub use guard::{guarded, panic_message};
 pub use ids::{Family, ObjectId};
 pub use root::{
     ChildConfig, ChildFactory, ChildInfo, ChildKey, ChildView, DumpKind, Heartbeat, ListChildren,
-    Query, Reconcile, ReconcileReport, Root, RootOptions, RootStopping, ShutdownReport, StopAll,
+    Query, Reconcile, ReconcileReport, ReloadRefused, Root, RootOptions, RootStopping,
+    ShutdownReport, StopAll,
 };
 pub use runtime::{ActorRuntime, Arbiters, Domain, RuntimeConfig};
 pub use signals::{control_for_signal, listen_signals, ControlSignal, SignalListener};

@@ -117,10 +117,11 @@ pub trait ChildFactory<K, C>: 'static {
         )))
     }
 
-    /// A reload has finished: `ok` when the new configuration was applied, false when it was
-    /// rejected (the running one goes on).
-    fn reload_complete(&mut self, ok: bool) {
-        let _ = ok;
+    /// A reload has finished: applied (`Ok`: every stop, start and in-place update was
+    /// requested), or not: rejected by [`reload`](Self::reload) (the running configuration
+    /// goes on) or refused because the root is stopping.
+    fn reload_complete(&mut self, outcome: Result<&ReconcileReport<K>, ReloadRefused>) {
+        let _ = outcome;
     }
 
     /// A shutdown begins (before any child is stopped).
@@ -162,6 +163,15 @@ impl<K: 'static, C: 'static> Message for Reconcile<K, C> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[error("root supervisor is shutting down")]
 pub struct RootStopping;
+
+/// Why a reload was not applied.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReloadRefused {
+    /// The new configuration was rejected; the running one goes on.
+    Rejected,
+    /// The root is stopping.
+    Stopping,
+}
 
 /// What a reconcile did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -574,17 +584,17 @@ where
                             if let Err(e) = &r {
                                 tracing::warn!(error = %e, "reload ignored");
                             }
-                            act.reload_complete(r.is_ok());
+                            act.reload_complete(r.as_ref().map_err(|_| ReloadRefused::Stopping));
                         })))
                     }
                     Ok(Err(e)) => {
                         tracing::error!(error = %format!("{e:#}"), "reload rejected; keeping the running configuration");
-                        self.reload_complete(false);
+                        self.reload_complete(Err(ReloadRefused::Rejected));
                         done()
                     }
                     Err(p) => {
                         tracing::error!(panic = %panic_message(p.as_ref()), "reload panicked; keeping the running configuration");
-                        self.reload_complete(false);
+                        self.reload_complete(Err(ReloadRefused::Rejected));
                         done()
                     }
                 }
@@ -621,9 +631,9 @@ where
     K: ChildKey,
     C: ChildConfig,
 {
-    fn reload_complete(&mut self, ok: bool) {
+    fn reload_complete(&mut self, outcome: Result<&ReconcileReport<K>, ReloadRefused>) {
         let factory = &mut self.factory;
-        if let Err(p) = catch_unwind(AssertUnwindSafe(|| factory.reload_complete(ok))) {
+        if let Err(p) = catch_unwind(AssertUnwindSafe(|| factory.reload_complete(outcome))) {
             tracing::error!(panic = %panic_message(p.as_ref()), "reload hook panicked");
         }
     }

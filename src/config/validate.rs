@@ -373,8 +373,16 @@ fn lvs(cfg: &Config, d: &mut Diagnostics) {
 /// Configurations are often checked off-host, so this is never an error.
 pub fn check_interfaces(cfg: &Config, exists: &dyn Fn(&str) -> bool, d: &mut Diagnostics) {
     let mut warned = HashSet::new();
+    // One lookup per name (a big configuration names the same few interfaces many times).
+    let mut known: std::collections::HashMap<String, bool> = std::collections::HashMap::new();
     let mut check = |name: &str, loc: &Location, d: &mut Diagnostics| {
-        if !exists(name) && warned.insert(name.to_string()) {
+        let present = match known.get(name) {
+            Some(&p) => p,
+            None => *known
+                .entry(name.to_string())
+                .or_insert_with(|| exists(name)),
+        };
+        if !present && warned.insert(name.to_string()) {
             d.warning(
                 loc,
                 format!("interface '{name}' does not exist on this host"),

@@ -223,6 +223,11 @@ struct ResultLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ActorLabels {
+    actor: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct BuildLabels {
     version: &'static str,
     implementation: &'static str,
@@ -316,6 +321,9 @@ struct Families {
     reload_duration: Histogram,
     reload_last_success: Gauge,
     reload_last_success_time: FGauge,
+
+    actor_crashes: Family<ActorLabels, Counter>,
+    actor_restarts: Family<ActorLabels, Counter>,
 }
 
 /// The daemon's metric registry. Share it as `Arc<Metrics>`; every method takes `&self`.
@@ -407,6 +415,8 @@ impl Metrics {
             reload_duration: Histogram::new(RELOAD_BUCKETS),
             reload_last_success: Gauge::default(),
             reload_last_success_time: FGauge::default(),
+            actor_crashes: Family::default(),
+            actor_restarts: Family::default(),
         };
 
         reg(
@@ -658,6 +668,21 @@ impl Metrics {
             "config_last_reload_success_timestamp_seconds",
             "Time of the last successful configuration load, seconds since the Unix epoch",
             f.reload_last_success_time.clone(),
+        );
+
+        reg(
+            &mut r,
+            &mut names,
+            "actor_crashes",
+            "Supervised actors that panicked or stopped unasked (each is restarted, with backoff)",
+            f.actor_crashes.clone(),
+        );
+        reg(
+            &mut r,
+            &mut names,
+            "actor_restarts",
+            "Restarts of supervised actors by their supervisor",
+            f.actor_restarts.clone(),
         );
 
         f.up.set(1);
@@ -960,6 +985,28 @@ impl Metrics {
         if ok {
             self.f.reload_last_success_time.set(now_seconds());
         }
+    }
+
+    // -------------------------------------------------------------- supervision
+
+    /// A supervised actor (named as in the logs, e.g. `vrrp eth0/V4/1`) crashed.
+    pub fn actor_crashed(&self, actor: &str) {
+        self.f
+            .actor_crashes
+            .get_or_create(&ActorLabels {
+                actor: actor.to_string(),
+            })
+            .inc();
+    }
+
+    /// A supervised actor was restarted.
+    pub fn actor_restarted(&self, actor: &str) {
+        self.f
+            .actor_restarts
+            .get_or_create(&ActorLabels {
+                actor: actor.to_string(),
+            })
+            .inc();
     }
 }
 
@@ -1303,6 +1350,8 @@ mod tests {
         m.virtual_server_quorum("v", true);
         m.bfd_transition("b", BfdState::Down, BfdState::Up);
         m.reload(Duration::ZERO, true);
+        m.actor_crashed("a");
+        m.actor_restarted("a");
         let text = m.encode(Format::Text);
         let mut from_text = Vec::new();
         for line in text.lines() {

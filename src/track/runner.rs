@@ -116,8 +116,32 @@ pub fn spawn_script_runner(
     }
 }
 
+/// Starts the runner of a script carried over a reload with a known result (`ok`): its
+/// rise/fall counting continues from that result instead of starting over, so the tracking
+/// instances see no change (keepalived keeps a script's result when its command is unchanged).
+pub fn spawn_resumed_script_runner(
+    cfg: ScriptRunnerConfig,
+    ctx: ScriptContext,
+    tx: mpsc::Sender<ScriptEvent>,
+    ok: bool,
+) -> ScriptRunner {
+    let state = ScriptState::resumed(cfg.rise, cfg.fall, ok);
+    ScriptRunner {
+        task: tokio::spawn(run_from(cfg, ctx, tx, state)),
+    }
+}
+
 async fn run_loop(cfg: ScriptRunnerConfig, ctx: ScriptContext, tx: mpsc::Sender<ScriptEvent>) {
-    let mut state = ScriptState::new(cfg.rise, cfg.fall, cfg.init_fail);
+    let state = ScriptState::new(cfg.rise, cfg.fall, cfg.init_fail);
+    run_from(cfg, ctx, tx, state).await
+}
+
+async fn run_from(
+    cfg: ScriptRunnerConfig,
+    ctx: ScriptContext,
+    tx: mpsc::Sender<ScriptEvent>,
+    mut state: ScriptState,
+) {
     let mut ticker = tokio::time::interval(cfg.interval.max(Duration::from_millis(1)));
     ticker.set_missed_tick_behavior(MissedTickBehavior::Skip);
     let opts = RunOptions {

@@ -255,7 +255,10 @@ impl Lab {
 
     /// The log of process `name` so far.
     pub fn log(&self, name: &str) -> String {
-        std::fs::read_to_string(self.dir.join(format!("{name}.log"))).unwrap_or_default()
+        // Lossy: a read may end inside a multi-byte character being written.
+        std::fs::read(self.dir.join(format!("{name}.log")))
+            .map(|b| String::from_utf8_lossy(&b).into_owned())
+            .unwrap_or_default()
     }
 
     /// Runs a command inside host i.
@@ -451,4 +454,228 @@ pub fn skip(need_keepalived: bool) -> bool {
         return true;
     }
     false
+}
+
+// ---- Helpers for the reload / supervision tests (tests/reload*.rs, tests/vrrp_supervision.rs).
+
+/// One VRRP advertisement seen on a wire: kernel receive time (Unix seconds), source address,
+/// VRID and priority.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Advert {
+    /// `frame.time_epoch`.
+    pub t: f64,
+    /// IP source.
+    pub src: String,
+    /// Virtual router id.
+    pub vrid: u8,
+    /// Priority.
+    pub prio: u8,
+}
+
+/// Now, as Unix seconds (the clock tshark's timestamps use).
+pub fn unix_now() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0)
+}
+
+/// Largest interval between consecutive adverts of `vrid` from `src` (seconds), with the time
+/// of the advert that ended it; `None` with fewer than two adverts.
+pub fn max_gap(adverts: &[Advert], src: &str, vrid: u8) -> Option<(f64, f64)> {
+    let ts: Vec<f64> = adverts
+        .iter()
+        .filter(|a| a.src == src && a.vrid == vrid)
+        .map(|a| a.t)
+        .collect();
+    ts.windows(2)
+        .map(|w| (w[1] - w[0], w[1]))
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+}
+
+/// The interval between consecutive adverts of `vrid` from `src` that contains time `at`.
+pub fn gap_around(adverts: &[Advert], src: &str, vrid: u8, at: f64) -> Option<f64> {
+    let ts: Vec<f64> = adverts
+        .iter()
+        .filter(|a| a.src == src && a.vrid == vrid)
+        .map(|a| a.t)
+        .collect();
+    ts.windows(2)
+        .find(|w| w[0] <= at && at < w[1])
+        .map(|w| w[1] - w[0])
+}
+
+impl Lab {
+    /// Starts tshark on host i's eth0 printing every VRRP packet (time, source, VRID,
+    /// priority) into log `name`; returns once tshark says it is capturing.
+    pub fn capture_vrrp(&mut self, i: usize, name: &str) {
+        self.spawn(
+            i,
+            name,
+            &[
+                "tshark",
+                "-ni",
+                "eth0",
+                "-l",
+                "-f",
+                "ip proto 112",
+                "-T",
+                "fields",
+                "-e",
+                "frame.time_epoch",
+                "-e",
+                "ip.src",
+                "-e",
+                "vrrp.virt_rtr_id",
+                "-e",
+                "vrrp.prio",
+            ],
+        );
+        assert!(
+            self.wait_for(Duration::from_secs(20), || self
+                .log(name)
+                .contains("Capturing on")),
+            "tshark did not start: {}",
+            self.log(name)
+        );
+    }
+
+    /// The adverts captured so far by [`Lab::capture_vrrp`] under `name`.
+    pub fn adverts(&self, name: &str) -> Vec<Advert> {
+        self.log(name)
+            .lines()
+            .filter_map(|l| {
+                let f: Vec<&str> = l.split('\t').collect();
+                if f.len() != 4 {
+                    return None;
+                }
+                Some(Advert {
+                    t: f[0].trim().parse().ok()?,
+                    src: f[1].trim().to_string(),
+                    vrid: f[2].trim().parse().ok()?,
+                    prio: f[3].trim().parse().ok()?,
+                })
+            })
+            .collect()
+    }
+
+    /// Starts `ip monitor address` in host i under log `name` and returns once it is listening
+    /// (a marker address is added to `lo` until the monitor reports it, then removed; the
+    /// marker's lines are left out by [`Lab::address_events`]).
+    pub fn monitor_addresses(&mut self, i: usize, name: &str) {
+        self.spawn(i, name, &["ip", "monitor", "address"]);
+        let marker = format!("{}/32", self.marker());
+        let ok = self.wait_for(Duration::from_secs(10), || {
+            let _ = self.exec(i, &["ip", "addr", "add", &marker, "dev", "lo"]);
+            let seen = self.log(name).contains(&marker);
+            let _ = self.exec(i, &["ip", "addr", "del", &marker, "dev", "lo"]);
+            seen
+        });
+        assert!(ok, "ip monitor did not start: {}", self.log(name));
+    }
+
+    fn marker(&self) -> String {
+        format!("10.{}.254.254", self.net())
+    }
+
+    /// Address events ("inet ..." lines, deletions start with "Deleted") reported so far by the
+    /// monitor `name`, without the readiness marker's.
+    pub fn address_events(&self, name: &str) -> Vec<String> {
+        let marker = self.marker();
+        self.log(name)
+            .lines()
+            .filter(|l| l.contains("inet") && !l.contains(&marker))
+            .map(str::to_string)
+            .collect()
+    }
+
+    /// The pid of the process started as `name`.
+    pub fn pid(&self, name: &str) -> Option<u32> {
+        self.children
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, c)| c.id())
+    }
+
+    /// GET `http://127.0.0.1:PORT/metrics` inside host i (curl).
+    pub fn scrape(&self, i: usize, port: u16) -> String {
+        let url = format!("http://127.0.0.1:{port}/metrics");
+        let o = self.exec(i, &["curl", "-s", "--max-time", "5", &url]);
+        String::from_utf8_lossy(&o.stdout).to_string()
+    }
+}
+
+/// The value of the sample `name{labels}` (labels as written, e.g. `actor="x"`) in a
+/// Prometheus text exposition, if present.
+pub fn metric(text: &str, name: &str, labels: &str) -> Option<f64> {
+    text.lines().find_map(|l| {
+        let rest = l.strip_prefix(name)?;
+        let rest = if labels.is_empty() {
+            rest.strip_prefix(' ')?
+        } else {
+            let inner = rest.strip_prefix('{')?;
+            let (set, after) = inner.split_once('}')?;
+            if !set.split(',').any(|kv| kv == labels) {
+                return None;
+            }
+            after.strip_prefix(' ')?
+        };
+        rest.split_whitespace().next()?.parse().ok()
+    })
+}
+
+/// Reads a growing log incrementally (a long test polls it thousands of times: reading the
+/// whole file each time would be quadratic).
+pub struct LogTail {
+    file: std::fs::File,
+    partial: String,
+    lines: Vec<String>,
+}
+
+impl LogTail {
+    /// Reads what was appended since the last call; returns the new complete lines.
+    pub fn poll(&mut self) -> &[String] {
+        use std::io::Read;
+        let mut buf = String::new();
+        let _ = self.file.read_to_string(&mut buf);
+        self.partial.push_str(&buf);
+        self.lines.clear();
+        while let Some(i) = self.partial.find('\n') {
+            let line: String = self.partial.drain(..=i).collect();
+            self.lines.push(line.trim_end().to_string());
+        }
+        &self.lines
+    }
+}
+
+impl Lab {
+    /// A tail of the log of process `name`, from its current end.
+    pub fn tail(&self, name: &str) -> LogTail {
+        use std::io::{Seek, SeekFrom};
+        let mut file =
+            std::fs::File::open(self.dir.join(format!("{name}.log"))).expect("log to tail");
+        let _ = file.seek(SeekFrom::End(0));
+        LogTail {
+            file,
+            partial: String::new(),
+            lines: Vec::new(),
+        }
+    }
+}
+
+/// Resident set size (kB) of process `pid`.
+pub fn rss_kb(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+}
+
+/// Open file descriptors of process `pid`.
+pub fn fd_count(pid: u32) -> Option<usize> {
+    std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .ok()
+        .map(|d| d.count())
 }

@@ -2,6 +2,7 @@
 //! shared socket; asks the kernel owner to add/remove VIPs and send GARPs, in order.
 //! All protocol decisions are the sans-IO core's ([`crate::vrrp::fsm`]); this is the shell.
 
+use super::claims::{owner_of, VipClaims};
 use super::kernel::LinkEvent;
 use super::kernel::{InterfaceInfo, Kernel, VirtualSet, VmacRequest};
 use super::kernel_queue::{KernelOp, KernelQueue};
@@ -65,8 +66,10 @@ impl PartialEq for InstanceSpec {
         self.instance.name == other.instance.name
             && self.trackers == other.trackers
             && self.sync_group == other.sync_group
-            && same(&*self.instance, &*other.instance)
-            && same(&*self.global, &*other.global)
+            // Equal with their locations (the usual case: nothing above moved) is cheap and
+            // implies equal without them; only otherwise compare ignoring locations.
+            && (*self.instance == *other.instance || same(&*self.instance, &*other.instance))
+            && (Arc::ptr_eq(&self.global, &other.global) || same(&*self.global, &*other.global))
     }
 }
 
@@ -165,6 +168,67 @@ pub struct VrrpDurable {
     pub state: Option<State>,
     /// VIPs are installed in the kernel.
     pub vips_installed: bool,
+    /// What was installed (while `vips_installed`): a successor with another configuration
+    /// removes what it does not want itself.
+    pub installed: VirtualSet,
+}
+
+/// What an instance installs as MASTER: VIPs and excluded VIPs (on its interface unless they
+/// name another), virtual routes and rules.
+pub fn virtual_set_of(i: &VrrpInstance) -> VirtualSet {
+    // With use_vmac the VIPs go on the vmac (named when the daemon built the instance).
+    let vmac = i.use_vmac.as_ref().and_then(|v| v.name.clone());
+    VirtualSet {
+        ifname: vmac.unwrap_or_else(|| i.interface.clone().unwrap_or_else(|| "eth0".into())),
+        addresses: i
+            .virtual_ipaddress
+            .iter()
+            .chain(&i.virtual_ipaddress_excluded)
+            .cloned()
+            .collect(),
+        routes: i.virtual_routes.clone(),
+        rules: i.virtual_rules.clone(),
+    }
+}
+
+/// The entries of `a` that are not in `b` (locations ignored).
+fn set_minus(a: &VirtualSet, b: &VirtualSet) -> VirtualSet {
+    let strip_r = |r: &crate::config::model::RouteSpec| {
+        let mut r = r.clone();
+        r.loc = Default::default();
+        r
+    };
+    let strip_u = |r: &crate::config::model::RuleSpec| {
+        let mut r = r.clone();
+        r.loc = Default::default();
+        r
+    };
+    let b_addrs: Vec<_> = b.addresses.iter().map(addr_key).collect();
+    VirtualSet {
+        ifname: a.ifname.clone(),
+        addresses: a
+            .addresses
+            .iter()
+            .filter(|x| !b_addrs.contains(&addr_key(x)))
+            .cloned()
+            .collect(),
+        routes: a
+            .routes
+            .iter()
+            .filter(|r| !b.routes.iter().any(|x| strip_r(x) == strip_r(r)))
+            .cloned()
+            .collect(),
+        rules: a
+            .rules
+            .iter()
+            .filter(|r| !b.rules.iter().any(|x| strip_u(x) == strip_u(r)))
+            .cloned()
+            .collect(),
+    }
+}
+
+fn is_empty(s: &VirtualSet) -> bool {
+    s.addresses.is_empty() && s.routes.is_empty() && s.rules.is_empty()
 }
 
 /// Observable status (dumps, `--status`, tests).
@@ -239,6 +303,10 @@ pub struct InstanceActor {
     sync: Option<SyncHub>,
     /// Last (state, wanted state) reported to the sync group.
     sync_reported: Option<(State, State)>,
+    /// Shared VIP claims (a VIP is removed only when no instance claims it).
+    claims: Option<VipClaims>,
+    /// Our name in the claims (the instance's identity).
+    owner: String,
 }
 
 impl InstanceActor {
@@ -256,6 +324,7 @@ impl InstanceActor {
         let auth = v2_auth(i);
         let dsts = destinations(i, &spec.global);
         let vmac = vmac_request(i, &spec.global);
+        let owner = owner_of(i);
         InstanceActor {
             spec,
             kernel,
@@ -296,6 +365,26 @@ impl InstanceActor {
             started_core: false,
             sync: None,
             sync_reported: None,
+            claims: None,
+            owner,
+        }
+    }
+
+    /// Shares VIP ownership with the other instances through `claims`.
+    pub fn with_claims(mut self, claims: VipClaims) -> Self {
+        self.claims = Some(claims);
+        self
+    }
+
+    fn claim(&self, set: &VirtualSet) {
+        if let Some(c) = &self.claims {
+            c.claim(&self.owner, set);
+        }
+    }
+
+    fn release(&self, set: &VirtualSet) {
+        if let Some(c) = &self.claims {
+            c.release(&self.owner, set);
         }
     }
 
@@ -374,23 +463,18 @@ impl InstanceActor {
     }
 
     fn virtual_set(&self) -> VirtualSet {
-        let i = &self.spec.instance;
-        VirtualSet {
-            ifname: self.vip_ifname(),
-            addresses: i
-                .virtual_ipaddress
-                .iter()
-                .chain(&i.virtual_ipaddress_excluded)
-                .cloned()
-                .collect(),
-            routes: i.virtual_routes.clone(),
-            rules: i.virtual_rules.clone(),
-        }
+        let mut set = virtual_set_of(&self.spec.instance);
+        set.ifname = self.vip_ifname();
+        set
     }
 
     /// The instance's queue on this thread's kernel executor (its add/remove order is kept).
     fn start_kernel_queue(&mut self) {
-        self.kq = Some(KernelQueue::new(&self.kernel, self.name()));
+        self.kq = Some(KernelQueue::new(
+            &self.kernel,
+            self.name(),
+            self.claims.clone(),
+        ));
     }
 
     /// The GARP / NA spacing for this instance's family.
@@ -551,11 +635,14 @@ impl InstanceActor {
             }
         }
         self.pending = out.pending;
+        let mine = (!self.started_core).then(|| self.virtual_set());
         let Some(core) = self.core.as_mut() else {
             return;
         };
         let now = Instant::now();
         let mut actions = Vec::new();
+        // What a resumed predecessor installed that this configuration does not have.
+        let mut stale = None;
         if !self.started_core {
             if out.pending {
                 return;
@@ -565,14 +652,30 @@ impl InstanceActor {
                 actions.extend(core.handle(now, Event::FaultRaised(r)));
             }
             if out.effective != core.effective_priority() {
+                if let Some(m) = &self.m {
+                    m.priority(out.effective, self.spec.instance.priority);
+                }
                 actions.extend(core.handle(now, Event::PriorityChanged(out.effective)));
             }
             let prev = self.durable.get();
+            let mine = mine.unwrap_or_default();
             if fault.is_none() && prev.state == Some(State::Master) && prev.vips_installed {
                 // A restart (or a replacement on reload) of a MASTER: carry on as MASTER at
-                // once, without a down timer, so the VIPs never move.
+                // once, without a down timer, so the VIPs never move. What the predecessor
+                // installed and this configuration does not have goes, after the adds.
                 actions.extend(core.handle(now, Event::Resume));
+                stale = Some(set_minus(&prev.installed, &mine)).filter(|s| !is_empty(s));
             } else {
+                if prev.vips_installed {
+                    // Not resuming: what the predecessor left installed has no owner now.
+                    if let Some(c) = &self.claims {
+                        c.release(&self.owner, &prev.installed);
+                    }
+                    if let Some(q) = &self.kq {
+                        q.push(KernelOp::Remove(prev.installed.clone()));
+                    }
+                    self.durable.update(|d| d.vips_installed = false);
+                }
                 actions.extend(core.handle(now, Event::Startup));
             }
             self.started_core = true;
@@ -605,6 +708,11 @@ impl InstanceActor {
             }
         }
         self.apply(ctx, &mut actions);
+        if let Some(stale) = stale {
+            // After the adds the resume queued.
+            self.release(&stale);
+            self.kernel_op(KernelOp::Remove(stale));
+        }
     }
 
     fn on_track(&mut self, ctx: &mut Context<Self>, ev: TrackEvent) {
@@ -617,8 +725,10 @@ impl InstanceActor {
                 | (TrackKey::Bfd(n), TrackerKind::Bfd) => n == &t.name,
                 _ => false,
             });
+        // Kept even when not tracked (yet): a reload may add the tracker right after the
+        // result arrived (the hub starts new scripts before instances are reconfigured).
+        self.values.insert(ev.key, ev.value);
         if relevant {
-            self.values.insert(ev.key, ev.value);
             self.cause = ev.cause;
             self.recompute(ctx);
             self.cause = Cause::none();
@@ -663,26 +773,47 @@ impl InstanceActor {
         if let Some(rx) = self.kernel.link_events() {
             self.forwarders.push(forward(rx, ctx.address(), LinkMsg));
         }
+        // Test builds of the environment only (see actors::fault): panic on request.
+        if let Some(rx) = crate::actors::fault::subscribe() {
+            self.forwarders.push(forward(rx, ctx.address(), FaultMsg));
+        }
         // Also outside a group: a reload may put the instance in one.
         if let Some(hub) = &self.sync {
             self.forwarders
                 .push(forward(hub.subscribe(), ctx.address(), SyncMsg));
         }
-        // Initial state of tracked interfaces.
-        let names: Vec<String> = self
+        self.query_tracked_interfaces(ctx);
+    }
+
+    /// Asks for the state of tracked interfaces not known yet (at start, and for trackers a
+    /// reload adds: link events only report changes); forgets untracked ones.
+    fn query_tracked_interfaces(&mut self, ctx: &mut Context<Self>) {
+        let tracked: Vec<String> = self
             .spec
             .trackers
             .iter()
             .filter(|t| t.kind == TrackerKind::Interface)
             .map(|t| t.name.clone())
             .collect();
+        self.links.retain(|n, _| tracked.contains(n));
+        let names: Vec<String> = tracked
+            .into_iter()
+            .filter(|n| !self.links.contains_key(n))
+            .collect();
         for n in names {
             let fut = self.kernel.interface(&n);
             ctx.spawn(fut.into_actor(self).map(move |res, act, ctx| {
-                act.links
-                    .entry(n)
-                    .or_insert(res.map(|i| i.up).unwrap_or(false));
-                act.recompute(ctx);
+                let still = act
+                    .spec
+                    .trackers
+                    .iter()
+                    .any(|t| t.kind == TrackerKind::Interface && t.name == n);
+                if still {
+                    act.links
+                        .entry(n)
+                        .or_insert(res.map(|i| i.up).unwrap_or(false));
+                    act.recompute(ctx);
+                }
             }));
         }
     }
@@ -988,14 +1119,16 @@ impl InstanceActor {
                         // One readable line (the span carries the same words as attributes).
                         tracing::info!("{}", t.describe(&i.name));
                     });
+                    // A resumed MASTER (restart, replacement) never stopped being one.
+                    let new_master = t.to == State::Master && !resumed;
                     if let Some(m) = &self.m {
                         m.transition(vrrp_state(t.from), vrrp_state(t.to), t.reason.as_str());
                         m.state(vrrp_state(t.to));
-                        if t.to == State::Master {
+                        if new_master {
                             m.master_changed();
                         }
                     }
-                    if t.to == State::Master {
+                    if new_master {
                         self.count("become_master");
                     }
                     if t.from == State::Master {
@@ -1008,12 +1141,19 @@ impl InstanceActor {
                 Action::SetTimer { timer, at } => self.set_timer(ctx, timer, at),
                 Action::CancelTimer { timer } => self.cancel_timer(ctx, timer),
                 Action::AddVips => {
-                    self.kernel_op(KernelOp::Add(self.virtual_set()));
-                    self.durable.update(|d| d.vips_installed = true);
+                    let set = self.virtual_set();
+                    self.claim(&set);
+                    self.kernel_op(KernelOp::Add(set.clone()));
+                    self.durable.update(|d| {
+                        d.vips_installed = true;
+                        d.installed = set;
+                    });
                 }
                 Action::RemoveVips => {
+                    let set = self.virtual_set();
+                    self.release(&set);
                     if !self.spec.global.extra.0.contains_key("__dont_release_vrrp") {
-                        self.kernel_op(KernelOp::Remove(self.virtual_set()));
+                        self.kernel_op(KernelOp::Remove(set));
                     }
                     self.durable.update(|d| d.vips_installed = false);
                 }
@@ -1161,67 +1301,20 @@ impl InstanceActor {
         self.adv_cache.clear();
         let new_set = self.virtual_set();
         if installed {
-            let old_keys: Vec<_> = old_set.addresses.iter().map(addr_key).collect();
-            let new_keys: Vec<_> = new_set.addresses.iter().map(addr_key).collect();
-            let strip_r = |r: &crate::config::model::RouteSpec| {
-                let mut r = r.clone();
-                r.loc = Default::default();
-                r
-            };
-            let strip_u = |r: &crate::config::model::RuleSpec| {
-                let mut r = r.clone();
-                r.loc = Default::default();
-                r
-            };
-            let removed = VirtualSet {
-                ifname: old_set.ifname.clone(),
-                addresses: old_set
-                    .addresses
-                    .iter()
-                    .filter(|a| !new_keys.contains(&addr_key(a)))
-                    .cloned()
-                    .collect(),
-                routes: old_set
-                    .routes
-                    .iter()
-                    .filter(|r| !new_set.routes.iter().any(|x| strip_r(x) == strip_r(r)))
-                    .cloned()
-                    .collect(),
-                rules: old_set
-                    .rules
-                    .iter()
-                    .filter(|r| !new_set.rules.iter().any(|x| strip_u(x) == strip_u(r)))
-                    .cloned()
-                    .collect(),
-            };
-            let added = VirtualSet {
-                ifname: new_set.ifname.clone(),
-                addresses: new_set
-                    .addresses
-                    .iter()
-                    .filter(|a| !old_keys.contains(&addr_key(a)))
-                    .cloned()
-                    .collect(),
-                routes: new_set
-                    .routes
-                    .iter()
-                    .filter(|r| !old_set.routes.iter().any(|x| strip_r(x) == strip_r(r)))
-                    .cloned()
-                    .collect(),
-                rules: new_set
-                    .rules
-                    .iter()
-                    .filter(|r| !old_set.rules.iter().any(|x| strip_u(x) == strip_u(r)))
-                    .cloned()
-                    .collect(),
-            };
-            if !removed.addresses.is_empty()
-                || !removed.routes.is_empty()
-                || !removed.rules.is_empty()
-            {
+            let removed = set_minus(&old_set, &new_set);
+            let mut added = set_minus(&new_set, &old_set);
+            if !removed.addresses.is_empty() || !added.addresses.is_empty() {
+                // keepalived #1719: removing an address makes the kernel delete the routes
+                // using it (as source, or through its subnet) on its own; re-add every
+                // virtual route after the address changes (adding a present one is a no-op).
+                added.routes = new_set.routes.clone();
+            }
+            self.release(&removed);
+            self.claim(&added);
+            if !is_empty(&removed) {
                 self.kernel_op(KernelOp::Remove(removed));
             }
-            if !added.addresses.is_empty() || !added.routes.is_empty() || !added.rules.is_empty() {
+            if !is_empty(&added) {
                 let n = added.addresses.len();
                 self.kernel_op(KernelOp::Add(added.clone()));
                 if n > 0 {
@@ -1230,6 +1323,14 @@ impl InstanceActor {
                         .unwrap_or(self.spec.global.vrrp_garp_master_repeat);
                     self.kernel_op(KernelOp::Garp(added, repeat, self.garp_interval()));
                 }
+            }
+            self.durable.update(|d| d.installed = new_set);
+        } else if let Some(c) = &self.claims {
+            // The reload claimed our new addresses while we were MASTER; we are not (any
+            // more): let them go (a removal skips what others still claim).
+            let freed = c.release_all(&self.owner, &new_set.ifname);
+            if !freed.addresses.is_empty() {
+                self.kernel_op(KernelOp::Remove(freed));
             }
         }
         let sync_group = self.group_decides();
@@ -1241,6 +1342,7 @@ impl InstanceActor {
             core.update_params(params);
         }
         tracing::info!(instance = %i.name, "configuration applied in place");
+        self.query_tracked_interfaces(ctx);
         self.recompute(ctx);
         true
     }
@@ -1298,8 +1400,10 @@ impl Supervised for InstanceActor {
             self.durable.clone(),
         );
         let sync = self.sync.take();
+        let claims = self.claims.take();
         *self = fresh;
         self.sync = sync;
+        self.claims = claims;
     }
 }
 
@@ -1342,6 +1446,24 @@ struct LinkMsg(LinkEvent);
 #[derive(Message)]
 #[rtype(result = "()")]
 struct SyncMsg(SyncCommand);
+#[derive(Message)]
+#[rtype(result = "()")]
+struct FaultMsg(crate::actors::fault::Inject);
+
+impl Handler<FaultMsg> for InstanceActor {
+    type Result = ();
+
+    fn handle(&mut self, _msg: FaultMsg, ctx: &mut Context<Self>) {
+        guarded(self, ctx, |act, _ctx| {
+            if crate::actors::fault::targets(act.name()) {
+                panic!(
+                    "fault injection: VRRP instance {} panics on request",
+                    act.name()
+                );
+            }
+        });
+    }
+}
 
 impl Handler<SyncMsg> for InstanceActor {
     type Result = ();
@@ -1463,8 +1585,15 @@ impl Handler<Shutdown> for InstanceActor {
     fn handle(&mut self, msg: Shutdown, ctx: &mut Context<Self>) -> Self::Result {
         let _ = guarded(self, ctx, |act, ctx| {
             tracing::debug!(instance = %act.name(), "shutdown ({:?})", msg.reason);
-            // The core sends the priority-0 advert (if MASTER) and asks to remove the VIPs.
-            act.event(ctx, Event::Shutdown);
+            let master = act.core.as_ref().map(|c| c.state()) == Some(State::Master);
+            if msg.reason == ShutdownReason::Replaced && master {
+                // Its successor (same identity, new socket-level settings) resumes as MASTER
+                // from the durable state: no priority 0, the VIPs stay.
+                tracing::info!(instance = %act.name(), "replaced: handing over as MASTER, VIPs kept");
+            } else {
+                // The core sends the priority-0 advert (if MASTER) and asks to remove the VIPs.
+                act.event(ctx, Event::Shutdown);
+            }
         });
         // Stop receiving, then wait until the kernel queue has done everything asked so far.
         self.reg = None;

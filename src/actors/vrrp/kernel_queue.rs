@@ -7,6 +7,7 @@
 //! Requests outlive the instance that made them (a panicking instance's last requests still
 //! run); the executor ends once every handle is gone and its work is done.
 
+use super::claims::VipClaims;
 use super::kernel::{Kernel, VirtualSet};
 use futures::future::BoxFuture;
 use futures::stream::FuturesUnordered;
@@ -35,19 +36,22 @@ pub enum KernelOp {
 pub struct KernelQueue {
     id: u64,
     name: Arc<str>,
+    claims: Option<VipClaims>,
     tx: mpsc::UnboundedSender<Request>,
 }
 
 struct Request {
     id: u64,
     name: Arc<str>,
+    claims: Option<VipClaims>,
     op: KernelOp,
 }
 
 impl KernelQueue {
     /// A queue for instance `name` on this thread's executor for `kernel` (started on first
-    /// use, on the current runtime).
-    pub fn new(kernel: &Arc<dyn Kernel>, name: &str) -> Self {
+    /// use, on the current runtime). With `claims`, a removal skips, when it runs, the
+    /// addresses another instance claims (see [`VipClaims`]).
+    pub fn new(kernel: &Arc<dyn Kernel>, name: &str, claims: Option<VipClaims>) -> Self {
         let key = Arc::as_ptr(kernel).cast::<()>() as usize;
         let tx = EXECUTORS.with(|e| {
             let mut e = e.borrow_mut();
@@ -67,6 +71,7 @@ impl KernelQueue {
         KernelQueue {
             id,
             name: Arc::from(name),
+            claims,
             tx,
         }
     }
@@ -76,6 +81,7 @@ impl KernelQueue {
         let _ = self.tx.send(Request {
             id: self.id,
             name: self.name.clone(),
+            claims: self.claims.clone(),
             op,
         });
     }
@@ -90,10 +96,20 @@ thread_local! {
 type InFlight = BoxFuture<'static, (u64, Arc<str>, anyhow::Result<()>)>;
 
 fn execute(kernel: &Arc<dyn Kernel>, r: Request) -> InFlight {
-    let Request { id, name, op } = r;
+    let Request {
+        id,
+        name,
+        claims,
+        op,
+    } = r;
     let fut: BoxFuture<'static, anyhow::Result<()>> = match op {
         KernelOp::Add(s) => kernel.add(s),
-        KernelOp::Remove(s) => kernel.remove(s),
+        // Decided now, not when queued: another instance may have claimed an address since
+        // (a VIP moved to it by a reload).
+        KernelOp::Remove(s) => kernel.remove(match &claims {
+            Some(c) => c.unclaimed(s),
+            None => s,
+        }),
         KernelOp::Garp(s, n, interval) => kernel.gratuitous(s, n, interval),
         KernelOp::DeleteVmac(v) => kernel.delete_vmac(v),
         KernelOp::Flush(done) => {
@@ -206,8 +222,8 @@ mod tests {
         let log = Log::default();
         let kernel: Arc<dyn Kernel> = Arc::new(Rec(log.clone()));
         actix_rt::System::new().block_on(async {
-            let a = KernelQueue::new(&kernel, "A");
-            let b = KernelQueue::new(&kernel, "B");
+            let a = KernelQueue::new(&kernel, "A", None);
+            let b = KernelQueue::new(&kernel, "B", None);
             // A's remove must wait for A's slow add; B is not held up by A.
             a.push(KernelOp::Add(set("slow")));
             a.push(KernelOp::Remove(set("slow")));
@@ -244,11 +260,11 @@ mod tests {
         let log = Log::default();
         let kernel: Arc<dyn Kernel> = Arc::new(Rec(log.clone()));
         actix_rt::System::new().block_on(async {
-            let a = KernelQueue::new(&kernel, "A");
+            let a = KernelQueue::new(&kernel, "A", None);
             a.push(KernelOp::Add(set("slow")));
             drop(a);
             // A new queue on the same kernel still works after the old one is gone.
-            let b = KernelQueue::new(&kernel, "B");
+            let b = KernelQueue::new(&kernel, "B", None);
             let (tx, rx) = oneshot::channel();
             b.push(KernelOp::Add(set("fast")));
             b.push(KernelOp::Flush(tx));

@@ -1,5 +1,6 @@
 //! The VRRP instance actor and its IO: sockets and timers around the sans-IO core.
 
+pub mod claims;
 pub mod instance;
 pub mod kernel;
 pub mod kernel_queue;

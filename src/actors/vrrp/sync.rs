@@ -259,7 +259,14 @@ impl Task {
                         m.sync_group_state(&group, vrrp_state(to));
                     }
                     if let Some(n) = &self.notifier {
-                        n.state(&mut e.queue, &e.cfg.notify, NotifyTarget::Group, &group, to, 0);
+                        n.state(
+                            &mut e.queue,
+                            &e.cfg.notify,
+                            NotifyTarget::Group,
+                            &group,
+                            to,
+                            0,
+                        );
                         if smtp_alert_enabled(e.cfg.smtp_alert, &self.global) {
                             n.email(NotifyTarget::Group, &group, to);
                         }

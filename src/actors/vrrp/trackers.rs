@@ -7,7 +7,9 @@ use crate::telemetry::{transition_span, Cause, TransitionKind};
 use crate::track::exec::ScriptContext;
 use crate::track::file::{spawn_file_watcher, FileWatcher, WatchedFile};
 use crate::track::priority::TrackerState;
-use crate::track::runner::{spawn_script_runner, ScriptEvent, ScriptRunner, ScriptRunnerConfig};
+use crate::track::runner::{
+    spawn_resumed_script_runner, spawn_script_runner, ScriptEvent, ScriptRunner, ScriptRunnerConfig,
+};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use tokio::sync::{broadcast, mpsc};
@@ -168,6 +170,28 @@ impl TrackerHub {
             .iter()
             .filter_map(|s| ScriptRunnerConfig::from_script(s).map(|c| (s.name.clone(), c)))
             .collect();
+        // Same command and user, other settings (interval, timeout, rise, fall...): the
+        // runner restarts with the new settings but keeps the result (keepalived #366: a
+        // script starting over made the priority dip on reload).
+        let same_script = |a: &ScriptRunnerConfig, b: &ScriptRunnerConfig| {
+            a.command == b.command && a.user == b.user
+        };
+        let mut carried: HashMap<String, bool> = HashMap::new();
+        for (name, (old, _)) in inner.scripts.iter() {
+            let Some(new) = wanted.get(name) else {
+                continue;
+            };
+            if new != old && same_script(old, new) {
+                let ok = match inner.values.get(&TrackKey::Script(name.clone())) {
+                    Some(TrackValue::State(TrackerState::Up)) => Some(true),
+                    Some(TrackValue::State(TrackerState::Down)) => Some(false),
+                    _ => None,
+                };
+                if let Some(ok) = ok {
+                    carried.insert(name.clone(), ok);
+                }
+            }
+        }
         inner
             .scripts
             .retain(|name, (c, _)| wanted.get(name) == Some(c));
@@ -183,12 +207,19 @@ impl TrackerHub {
             }
         }
         for (name, c) in start {
-            let initial = c.initial_status();
-            inner.values.insert(
-                TrackKey::Script(name.clone()),
-                TrackValue::State(initial.into()),
-            );
-            let runner = spawn_script_runner(c.clone(), ctx.clone(), self.script_tx.clone());
+            let runner = match carried.get(&name) {
+                Some(&ok) => {
+                    spawn_resumed_script_runner(c.clone(), ctx.clone(), self.script_tx.clone(), ok)
+                }
+                None => {
+                    let initial = c.initial_status();
+                    inner.values.insert(
+                        TrackKey::Script(name.clone()),
+                        TrackValue::State(initial.into()),
+                    );
+                    spawn_script_runner(c.clone(), ctx.clone(), self.script_tx.clone())
+                }
+            };
             inner.scripts.insert(name, (c, runner));
         }
         let files: Vec<WatchedFile> = cfg
@@ -213,5 +244,47 @@ impl TrackerHub {
             }
             inner.file_set = files;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{load_str, LoadOptions};
+    use std::time::{Duration, Instant};
+
+    fn cfg(cmd: &str, interval: u32) -> Config {
+        let text = format!("vrrp_script chk {{\n script \"{cmd}\"\n interval {interval}\n}}\n");
+        let l = load_str("t.conf", &text, &LoadOptions::default());
+        assert!(!l.diagnostics.has_errors(), "{:?}", l.diagnostics);
+        l.config
+    }
+
+    fn value(hub: &TrackerHub) -> Option<TrackValue> {
+        hub.subscribe()
+            .0
+            .get(&TrackKey::Script("chk".into()))
+            .copied()
+    }
+
+    #[tokio::test]
+    async fn a_script_whose_timing_changes_keeps_its_result() {
+        let hub = TrackerHub::start(&cfg("/bin/true", 1));
+        let up = Some(TrackValue::State(TrackerState::Up));
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while value(&hub) != up {
+            assert!(Instant::now() < deadline, "never OK: {:?}", value(&hub));
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        // Interval changed, same command: restarted, result kept (keepalived #366).
+        let (_, mut rx) = hub.subscribe();
+        hub.reconcile(&cfg("/bin/true", 5));
+        assert_eq!(value(&hub), up);
+        // Its next success is no change: nothing is published.
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert!(rx.try_recv().is_err());
+        // Another command is another script: it starts over.
+        hub.reconcile(&cfg("/bin/echo", 5));
+        assert_eq!(value(&hub), Some(TrackValue::State(TrackerState::Unknown)));
     }
 }
