@@ -429,10 +429,22 @@ fn repeated_sighup_never_pauses_a_masters_adverts() {
         );
     }
     // The last variant is 0 again (k = 19): VI_4 back at 150, VI_3's excluded address .1.
-    let seen = lab.adverts("cap").len();
+    // The capture is read while tshark still writes it (buffered, later under load): wait
+    // until it shows VI_4 back at 150 for a few adverts after its last change.
+    let settled = |lab: &Lab| {
+        let vi4: Vec<u8> = lab
+            .adverts("cap")
+            .iter()
+            .filter(|a| a.vrid == 64)
+            .map(|a| a.prio)
+            .collect();
+        let after_last_140 = vi4.iter().rev().take_while(|p| **p == 150).count();
+        vi4.contains(&140) && after_last_140 >= 5
+    };
     assert!(
-        lab.wait_for(Duration::from_secs(5), || lab.adverts("cap").len()
-            >= seen + 30)
+        lab.wait_for(Duration::from_secs(10), || settled(&lab)),
+        "VI_4 never advertised its last priority (150) after the reloads\n{}",
+        lab.log("ours")
     );
 
     let adverts = lab.adverts("cap");

@@ -117,6 +117,9 @@ pub struct Factory {
     sync: SyncHub,
     notifier: Arc<super::vrrp::notifier::Notifier>,
     metrics: Arc<crate::telemetry::Metrics>,
+    /// The daemon's metrics when they are served (`--metrics-listen`): only then do objects
+    /// (instances, sync groups, BFD sessions, checkers) keep series of their own.
+    object_metrics: Option<Arc<crate::telemetry::Metrics>>,
     /// Crashes and restarts of supervised children (logged by the supervisor, counted here).
     events: EventBus,
     path: PathBuf,
@@ -187,11 +190,11 @@ impl ChildFactory<ObjectId, ChildSpec> for Factory {
                 let hub = self.hub.clone();
                 let sync = self.sync.clone();
                 let notifier = self.notifier.clone();
-                let metrics = self.metrics.clone();
+                let metrics = self.object_metrics.clone();
                 let claims = self.claims.clone();
                 let opts = ChildOptions::new(key.to_string()).events(self.events.clone());
                 let h = spawn_child(&self.vrrp, opts, move |_| {
-                    InstanceActor::new(spec, kernel, Some(hub), Some(notifier), Some(metrics), d)
+                    InstanceActor::new(spec, kernel, Some(hub), Some(notifier), metrics, d)
                         .with_sync(sync)
                         .with_claims(claims)
                 })?;
@@ -572,7 +575,13 @@ pub fn run(args: Args) -> i32 {
         install_static(&netlink, &cfg).await;
         let hub = TrackerHub::start(&cfg);
         let metrics = Arc::new(crate::telemetry::Metrics::new());
-        let registry = crate::bfd::BfdRegistry::with_metrics(metrics.clone());
+        // Nobody reads per-object series without the endpoint: they would only cost memory
+        // (about 5 KB per VRRP instance).
+        let object_metrics = metrics_listen.map(|_| metrics.clone());
+        let registry = match &object_metrics {
+            Some(m) => crate::bfd::BfdRegistry::with_metrics(m.clone()),
+            None => crate::bfd::BfdRegistry::new(),
+        };
         let lvs = if subsystems.check && !cfg.virtual_servers.is_empty() {
             let checkers = crate::lvs::runtime_of(arbiters.get(Domain::Checkers))
                 .await
@@ -582,8 +591,11 @@ pub fn run(args: Args) -> i32 {
                 .ok_or_else(|| anyhow::anyhow!("netlink arbiter is not running"))?;
             let opts = crate::lvs::LvsOptions::new(&cfg, checkers)
                 .with_writer_runtime(netlink_rt)
-                .dont_release_ipvs(dont_release_ipvs)
-                .with_metrics(metrics.clone());
+                .dont_release_ipvs(dont_release_ipvs);
+            let opts = match &object_metrics {
+                Some(m) => opts.with_metrics(m.clone()),
+                None => opts,
+            };
             Some(crate::lvs::start_lvs(&cfg, opts))
         } else {
             None
@@ -593,7 +605,7 @@ pub fn run(args: Args) -> i32 {
             feed_vips(&netlink, l).await;
         }
         let notifier = super::vrrp::notifier::Notifier::new(&cfg.global);
-        let sync = SyncHub::start(&cfg, Some(notifier.clone()), Some(metrics.clone()));
+        let sync = SyncHub::start(&cfg, Some(notifier.clone()), object_metrics.clone());
         let server = match metrics_listen {
             Some(addr) => {
                 let s = crate::telemetry::http::MetricsServer::bind(addr, metrics.clone()).await?;
@@ -617,6 +629,7 @@ pub fn run(args: Args) -> i32 {
             sync,
             notifier,
             metrics,
+            object_metrics,
             events,
             path,
             load,

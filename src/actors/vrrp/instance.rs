@@ -764,23 +764,64 @@ impl InstanceActor {
         }
     }
 
+    /// Tracker events were missed: the hub's values are the truth.
+    fn resync_trackers(&mut self, ctx: &mut Context<Self>) {
+        if let Some(hub) = &self.hub {
+            self.values = hub.values();
+            self.recompute(ctx);
+        }
+    }
+
+    /// Link events were missed: looks up the interfaces this instance depends on again.
+    fn refresh_links(&mut self, ctx: &mut Context<Self>) {
+        let mut names: Vec<String> = self
+            .spec
+            .trackers
+            .iter()
+            .filter(|t| t.kind == TrackerKind::Interface)
+            .map(|t| t.name.clone())
+            .collect();
+        names.push(self.ifname());
+        names.push(self.vip_ifname());
+        names.sort();
+        names.dedup();
+        for ifname in names {
+            let fut = self.kernel.interface(&ifname);
+            ctx.spawn(fut.into_actor(self).map(move |res, act, ctx| {
+                let up = res.map(|i| i.up).unwrap_or(false);
+                act.on_link(ctx, LinkEvent { ifname, up });
+            }));
+        }
+    }
+
     fn subscribe(&mut self, ctx: &mut Context<Self>) {
         if let Some(hub) = &self.hub {
             let (snapshot, rx) = hub.subscribe();
             self.values = snapshot;
-            self.forwarders.push(forward(rx, ctx.address(), TrackMsg));
+            self.forwarders.push(forward(
+                rx,
+                ctx.address(),
+                TrackMsg::Event,
+                Some(TrackMsg::Lagged),
+            ));
         }
         if let Some(rx) = self.kernel.link_events() {
-            self.forwarders.push(forward(rx, ctx.address(), LinkMsg));
+            self.forwarders.push(forward(
+                rx,
+                ctx.address(),
+                LinkMsg::Event,
+                Some(LinkMsg::Lagged),
+            ));
         }
         // Test builds of the environment only (see actors::fault): panic on request.
         if let Some(rx) = crate::actors::fault::subscribe() {
-            self.forwarders.push(forward(rx, ctx.address(), FaultMsg));
+            self.forwarders
+                .push(forward(rx, ctx.address(), FaultMsg, None));
         }
         // Also outside a group: a reload may put the instance in one.
         if let Some(hub) = &self.sync {
             self.forwarders
-                .push(forward(hub.subscribe(), ctx.address(), SyncMsg));
+                .push(forward(hub.subscribe(), ctx.address(), SyncMsg, None));
         }
         self.query_tracked_interfaces(ctx);
     }
@@ -1439,14 +1480,25 @@ impl Handler<GetStatus> for InstanceActor {
 
 #[derive(Message)]
 #[rtype(result = "()")]
-struct TrackMsg(TrackEvent);
+#[derive(Clone)]
+enum TrackMsg {
+    Event(TrackEvent),
+    /// Events were missed: take the hub's current values.
+    Lagged,
+}
 #[derive(Message)]
 #[rtype(result = "()")]
-struct LinkMsg(LinkEvent);
+#[derive(Clone)]
+enum LinkMsg {
+    Event(LinkEvent),
+    /// Events were missed: look the interfaces up again.
+    Lagged,
+}
 #[derive(Message)]
 #[rtype(result = "()")]
+#[derive(Clone)]
 struct SyncMsg(SyncCommand);
-#[derive(Message)]
+#[derive(Message, Clone)]
 #[rtype(result = "()")]
 struct FaultMsg(crate::actors::fault::Inject);
 
@@ -1477,7 +1529,10 @@ impl Handler<TrackMsg> for InstanceActor {
     type Result = ();
 
     fn handle(&mut self, msg: TrackMsg, ctx: &mut Context<Self>) {
-        guarded(self, ctx, |act, ctx| act.on_track(ctx, msg.0));
+        guarded(self, ctx, |act, ctx| match msg {
+            TrackMsg::Event(ev) => act.on_track(ctx, ev),
+            TrackMsg::Lagged => act.resync_trackers(ctx),
+        });
     }
 }
 
@@ -1485,7 +1540,10 @@ impl Handler<LinkMsg> for InstanceActor {
     type Result = ();
 
     fn handle(&mut self, msg: LinkMsg, ctx: &mut Context<Self>) {
-        guarded(self, ctx, |act, ctx| act.on_link(ctx, msg.0));
+        guarded(self, ctx, |act, ctx| match msg {
+            LinkMsg::Event(ev) => act.on_link(ctx, ev),
+            LinkMsg::Lagged => act.refresh_links(ctx),
+        });
     }
 }
 
@@ -1542,15 +1600,16 @@ fn value_state(v: Option<&TrackValue>) -> TrackerState {
 /// Forwards a broadcast into the actor's mailbox from a task of its own (lagging receivers
 /// skip what they missed). Not a context stream: actix polls every stream of a context each
 /// time the actor wakes, i.e. for every received advert.
-fn forward<T, M>(
+fn forward<A, T, M>(
     mut rx: tokio::sync::broadcast::Receiver<T>,
-    addr: Addr<InstanceActor>,
+    addr: Addr<A>,
     wrap: fn(T) -> M,
+    lagged: Option<M>,
 ) -> AbortOnDrop
 where
+    A: Actor<Context = Context<A>> + Handler<M>,
     T: Clone + Send + 'static,
-    M: Message<Result = ()> + Send + 'static,
-    InstanceActor: Handler<M>,
+    M: Message<Result = ()> + Send + Clone + 'static,
 {
     AbortOnDrop(actix_rt::spawn(async move {
         loop {
@@ -1562,7 +1621,13 @@ where
                     // Unbounded: a tracker change must never be dropped.
                     addr.do_send(wrap(v));
                 }
-                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+                // Missed events: the actor catches up from the source, if it can.
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
+                    tracing::debug!("instance forwarder lagged: {n} event(s) missed");
+                    if let Some(m) = &lagged {
+                        addr.do_send(m.clone());
+                    }
+                }
                 Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
             }
         }
@@ -1617,5 +1682,60 @@ impl Handler<Shutdown> for InstanceActor {
             }
             .into_actor(self),
         )
+    }
+}
+
+#[cfg(test)]
+mod forward_tests {
+    use super::*;
+
+    #[derive(Message, Clone, Debug, PartialEq)]
+    #[rtype(result = "()")]
+    enum Msg {
+        Event(u32),
+        Lagged,
+    }
+
+    #[derive(Default)]
+    struct Rec(Vec<Msg>);
+    impl Actor for Rec {
+        type Context = Context<Self>;
+    }
+    impl Handler<Msg> for Rec {
+        type Result = ();
+        fn handle(&mut self, m: Msg, _: &mut Context<Self>) {
+            self.0.push(m);
+        }
+    }
+    #[derive(Message)]
+    #[rtype(result = "Vec<Msg>")]
+    struct Take;
+    impl Handler<Take> for Rec {
+        type Result = Vec<Msg>;
+        fn handle(&mut self, _: Take, _: &mut Context<Self>) -> Vec<Msg> {
+            std::mem::take(&mut self.0)
+        }
+    }
+
+    #[test]
+    fn a_lagging_forwarder_says_so_and_goes_on() {
+        actix_rt::System::new().block_on(async {
+            let addr = Rec::default().start();
+            let (tx, rx) = tokio::sync::broadcast::channel(2);
+            // Five events before the forwarder runs: it can only see the last two.
+            for i in 0..5 {
+                let _ = tx.send(i);
+            }
+            let _f = forward(rx, addr.clone(), Msg::Event, Some(Msg::Lagged));
+            let mut got = Vec::new();
+            for _ in 0..100 {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+                got.extend(addr.send(Take).await.unwrap_or_default());
+                if got.len() >= 3 {
+                    break;
+                }
+            }
+            assert_eq!(got, [Msg::Lagged, Msg::Event(3), Msg::Event(4)]);
+        });
     }
 }

@@ -25,6 +25,7 @@ impl NetlinkKernel {
         let (links, _) = broadcast::channel(1024);
         let mut rx = handle.subscribe();
         let tx = links.clone();
+        let h = handle.clone();
         tokio::spawn(async move {
             loop {
                 match rx.recv().await {
@@ -43,7 +44,20 @@ impl NetlinkKernel {
                     }
                     Ok(_) => {}
                     Err(broadcast::error::RecvError::Lagged(n)) => {
-                        tracing::warn!("link events: {n} missed");
+                        // Missed events: every link's current state is published instead
+                        // (instances ignore the ones that did not change).
+                        tracing::warn!("link events: {n} missed; publishing every link's state");
+                        match h.links().await {
+                            Ok(all) => {
+                                for l in all {
+                                    let _ = tx.send(LinkEvent {
+                                        ifname: l.name,
+                                        up: l.up,
+                                    });
+                                }
+                            }
+                            Err(e) => tracing::warn!("link dump after missed events: {e}"),
+                        }
                     }
                     Err(broadcast::error::RecvError::Closed) => break,
                 }

@@ -71,7 +71,8 @@ pub struct TrackerHub {
 impl TrackerHub {
     /// Starts the hub (inside a tokio runtime) for `cfg`.
     pub fn start(cfg: &Config) -> Self {
-        let (tx, _) = broadcast::channel(4096);
+        // Small: an instance that falls behind takes the current values (see `values`).
+        let (tx, _) = broadcast::channel(256);
         let (script_tx, mut script_rx) = mpsc::channel::<ScriptEvent>(1024);
         let (file_tx, mut file_rx) = mpsc::channel(1024);
         let inner = Arc::new(Mutex::new(Inner {
