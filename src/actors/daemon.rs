@@ -63,17 +63,9 @@ pub fn children(
 
 fn vrrp_children(cfg: &Config, global: &Arc<GlobalDefs>) -> Vec<(ObjectId, ChildSpec)> {
     // Every vmac named once for the whole configuration (a changed name restarts its
-    // instance like any use_vmac change); without vmacs the instances are used as they are.
-    let resolved;
-    let instances: &[crate::config::model::VrrpInstance] =
-        if cfg.instances.iter().any(|i| i.use_vmac.is_some()) {
-            let mut v = cfg.instances.clone();
-            super::vrrp::params::resolve_vmacs(&mut v, global);
-            resolved = v;
-            &resolved
-        } else {
-            &cfg.instances
-        };
+    // instance like any use_vmac change); the other instances are shared, not copied.
+    let mut instances = cfg.instances.clone();
+    super::vrrp::params::resolve_vmacs(&mut instances, global);
     instances
         .iter()
         .map(|i| {
@@ -95,7 +87,7 @@ fn vrrp_children(cfg: &Config, global: &Arc<GlobalDefs>) -> Vec<(ObjectId, Child
             (
                 id,
                 ChildSpec::Vrrp(InstanceSpec {
-                    instance: Arc::new(i.clone()),
+                    instance: i.clone(),
                     global: global.clone(),
                     trackers,
                     sync_group,

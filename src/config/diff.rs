@@ -191,8 +191,10 @@ pub fn diff(old: &Config, new: &Config) -> ConfigDiff {
         instances: diff_by(
             &old.instances,
             &new.instances,
-            VrrpInstance::identity,
-            same_instance,
+            |i: &std::sync::Arc<VrrpInstance>| i.identity(),
+            |a: &std::sync::Arc<VrrpInstance>, b: &std::sync::Arc<VrrpInstance>| {
+                same_instance(a, b)
+            },
         ),
         scripts: diff_by(&old.vrrp_scripts, &new.vrrp_scripts, script_key, same_json)
             .into_iter()

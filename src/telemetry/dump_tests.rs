@@ -67,7 +67,7 @@ fn views(cfg: &Config, statuses: Vec<Option<InstanceStatus>>) -> Vec<VrrpView> {
         .iter()
         .zip(statuses)
         .map(|(i, st)| VrrpView {
-            instance: Arc::new(i.clone()),
+            instance: i.clone(),
             params: instance_params(i, &cfg.global, IpAddr::V4(Ipv4Addr::new(10, 0, 0, 11))),
             destinations: destinations(i, &cfg.global),
             trackers: i

@@ -795,34 +795,20 @@ impl InstanceActor {
     }
 
     fn subscribe(&mut self, ctx: &mut Context<Self>) {
-        if let Some(hub) = &self.hub {
+        let track = self.hub.as_ref().map(|hub| {
             let (snapshot, rx) = hub.subscribe();
             self.values = snapshot;
-            self.forwarders.push(forward(
-                rx,
-                ctx.address(),
-                TrackMsg::Event,
-                Some(TrackMsg::Lagged),
-            ));
-        }
-        if let Some(rx) = self.kernel.link_events() {
-            self.forwarders.push(forward(
-                rx,
-                ctx.address(),
-                LinkMsg::Event,
-                Some(LinkMsg::Lagged),
-            ));
-        }
-        // Test builds of the environment only (see actors::fault): panic on request.
-        if let Some(rx) = crate::actors::fault::subscribe() {
-            self.forwarders
-                .push(forward(rx, ctx.address(), FaultMsg, None));
-        }
-        // Also outside a group: a reload may put the instance in one.
-        if let Some(hub) = &self.sync {
-            self.forwarders
-                .push(forward(hub.subscribe(), ctx.address(), SyncMsg, None));
-        }
+            rx
+        });
+        let feeds = Feeds {
+            track,
+            link: self.kernel.link_events(),
+            // Also outside a group: a reload may put the instance in one.
+            sync: self.sync.as_ref().map(|hub| hub.subscribe()),
+            // Test builds of the environment only (see actors::fault): panic on request.
+            fault: crate::actors::fault::subscribe(),
+        };
+        self.forwarders.push(feeds.forward(ctx.address()));
         self.query_tracked_interfaces(ctx);
     }
 
@@ -1480,7 +1466,6 @@ impl Handler<GetStatus> for InstanceActor {
 
 #[derive(Message)]
 #[rtype(result = "()")]
-#[derive(Clone)]
 enum TrackMsg {
     Event(TrackEvent),
     /// Events were missed: take the hub's current values.
@@ -1488,7 +1473,6 @@ enum TrackMsg {
 }
 #[derive(Message)]
 #[rtype(result = "()")]
-#[derive(Clone)]
 enum LinkMsg {
     Event(LinkEvent),
     /// Events were missed: look the interfaces up again.
@@ -1496,9 +1480,8 @@ enum LinkMsg {
 }
 #[derive(Message)]
 #[rtype(result = "()")]
-#[derive(Clone)]
 struct SyncMsg(SyncCommand);
-#[derive(Message, Clone)]
+#[derive(Message)]
 #[rtype(result = "()")]
 struct FaultMsg(crate::actors::fault::Inject);
 
@@ -1597,41 +1580,77 @@ fn value_state(v: Option<&TrackValue>) -> TrackerState {
     }
 }
 
-/// Forwards a broadcast into the actor's mailbox from a task of its own (lagging receivers
-/// skip what they missed). Not a context stream: actix polls every stream of a context each
-/// time the actor wakes, i.e. for every received advert.
-fn forward<A, T, M>(
-    mut rx: tokio::sync::broadcast::Receiver<T>,
-    addr: Addr<A>,
+/// The broadcasts an instance listens to, forwarded into its mailbox by one task of its own
+/// (not context streams: actix polls every stream of a context each time the actor wakes,
+/// i.e. for every received advert; one task, not one per broadcast, keeps an idle instance
+/// small).
+struct Feeds {
+    track: Option<tokio::sync::broadcast::Receiver<TrackEvent>>,
+    link: Option<tokio::sync::broadcast::Receiver<LinkEvent>>,
+    sync: Option<tokio::sync::broadcast::Receiver<SyncCommand>>,
+    fault: Option<tokio::sync::broadcast::Receiver<crate::actors::fault::Inject>>,
+}
+
+impl Feeds {
+    fn forward(mut self, addr: Addr<InstanceActor>) -> AbortOnDrop {
+        AbortOnDrop(actix_rt::spawn(async move {
+            while self.track.is_some()
+                || self.link.is_some()
+                || self.sync.is_some()
+                || self.fault.is_some()
+            {
+                tokio::select! {
+                    r = next(&mut self.track) => {
+                        deliver(r, &mut self.track, &addr, TrackMsg::Event, Some(TrackMsg::Lagged))
+                    }
+                    r = next(&mut self.link) => {
+                        deliver(r, &mut self.link, &addr, LinkMsg::Event, Some(LinkMsg::Lagged))
+                    }
+                    r = next(&mut self.sync) => deliver(r, &mut self.sync, &addr, SyncMsg, None),
+                    r = next(&mut self.fault) => deliver(r, &mut self.fault, &addr, FaultMsg, None),
+                }
+                if !addr.connected() {
+                    return;
+                }
+            }
+        }))
+    }
+}
+
+/// The next event of an optional receiver (never, without one).
+async fn next<T: Clone>(
+    rx: &mut Option<tokio::sync::broadcast::Receiver<T>>,
+) -> Result<T, tokio::sync::broadcast::error::RecvError> {
+    match rx {
+        Some(rx) => rx.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Puts one received event into the mailbox (unbounded: a tracker change must never be
+/// dropped); after missed events, `lagged` (the actor catches up from the source, if it
+/// can); a closed broadcast is forgotten.
+fn deliver<A, T, M>(
+    r: Result<T, tokio::sync::broadcast::error::RecvError>,
+    rx: &mut Option<tokio::sync::broadcast::Receiver<T>>,
+    addr: &Addr<A>,
     wrap: fn(T) -> M,
     lagged: Option<M>,
-) -> AbortOnDrop
-where
+) where
     A: Actor<Context = Context<A>> + Handler<M>,
-    T: Clone + Send + 'static,
-    M: Message<Result = ()> + Send + Clone + 'static,
+    M: Message<Result = ()> + Send + 'static,
 {
-    AbortOnDrop(actix_rt::spawn(async move {
-        loop {
-            match rx.recv().await {
-                Ok(v) => {
-                    if !addr.connected() {
-                        return;
-                    }
-                    // Unbounded: a tracker change must never be dropped.
-                    addr.do_send(wrap(v));
-                }
-                // Missed events: the actor catches up from the source, if it can.
-                Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
-                    tracing::debug!("instance forwarder lagged: {n} event(s) missed");
-                    if let Some(m) = &lagged {
-                        addr.do_send(m.clone());
-                    }
-                }
-                Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+    use tokio::sync::broadcast::error::RecvError;
+    match r {
+        Ok(v) => addr.do_send(wrap(v)),
+        Err(RecvError::Lagged(n)) => {
+            tracing::debug!("instance forwarder lagged: {n} event(s) missed");
+            if let Some(m) = lagged {
+                addr.do_send(m);
             }
         }
-    }))
+        Err(RecvError::Closed) => *rx = None,
+    }
 }
 
 /// A task handle that aborts the task when dropped (the actor's forwarders die with it,
@@ -1722,19 +1741,17 @@ mod forward_tests {
         actix_rt::System::new().block_on(async {
             let addr = Rec::default().start();
             let (tx, rx) = tokio::sync::broadcast::channel(2);
-            // Five events before the forwarder runs: it can only see the last two.
+            // Five events before anything is received: only the last two are left.
             for i in 0..5 {
                 let _ = tx.send(i);
             }
-            let _f = forward(rx, addr.clone(), Msg::Event, Some(Msg::Lagged));
-            let mut got = Vec::new();
-            for _ in 0..100 {
-                tokio::time::sleep(Duration::from_millis(5)).await;
-                got.extend(addr.send(Take).await.unwrap_or_default());
-                if got.len() >= 3 {
-                    break;
-                }
+            drop(tx);
+            let mut rx = Some(rx);
+            while rx.is_some() {
+                let r = next(&mut rx).await;
+                deliver(r, &mut rx, &addr, Msg::Event, Some(Msg::Lagged));
             }
+            let got = addr.send(Take).await.unwrap_or_default();
             assert_eq!(got, [Msg::Lagged, Msg::Event(3), Msg::Event(4)]);
         });
     }

@@ -131,7 +131,7 @@ fn vmac_name(prefix: &str, n: Option<u16>, vrid: u8) -> String {
 /// Names every instance's vmac as keepalived does: configured names first, then in
 /// configuration order `PREFIX.VRID`, or when an earlier instance took it `PREFIX6.VRID`
 /// (IPv6 tries it first), `PREFIX1.VRID`, `PREFIX2.VRID` ...; the default MAC is filled in.
-pub fn resolve_vmacs(instances: &mut [VrrpInstance], g: &GlobalDefs) {
+pub fn resolve_vmacs(instances: &mut [std::sync::Arc<VrrpInstance>], g: &GlobalDefs) {
     let mut taken: std::collections::HashSet<String> = instances
         .iter()
         .filter_map(|i| i.use_vmac.as_ref()?.name.clone())
@@ -141,6 +141,8 @@ pub fn resolve_vmacs(instances: &mut [VrrpInstance], g: &GlobalDefs) {
             continue;
         };
         let v6 = i.family == model::Family::V6;
+        // Copied only here (the configuration keeps the instance as written).
+        let i = std::sync::Arc::make_mut(i);
         let Some(v) = i.use_vmac.as_mut() else {
             continue;
         };
@@ -176,7 +178,7 @@ mod tests {
         let text = format!("vrrp_instance V {{\n interface eth0\n virtual_router_id 9\n {body}\n virtual_ipaddress {{\n 10.1.1.1\n }}\n}}\n");
         let l = load_str("p.conf", &text, &LoadOptions::default());
         assert!(!l.diagnostics.has_errors(), "{:?}", l.diagnostics);
-        (l.config.instances[0].clone(), l.config.global)
+        ((*l.config.instances[0]).clone(), l.config.global)
     }
 
     #[test]

@@ -63,8 +63,13 @@ pub fn build_config(nodes: &[Node], d: &mut Diagnostics) -> Config {
             }
             "vrrp_instance" => {
                 if let Some((name, c)) = named_block(n, d) {
-                    cfg.instances
-                        .push(vrrp::instance(name, n, c, &cfg.global, d));
+                    cfg.instances.push(std::sync::Arc::new(vrrp::instance(
+                        name,
+                        n,
+                        c,
+                        &cfg.global,
+                        d,
+                    )));
                 }
             }
             "virtual_server_group" => {

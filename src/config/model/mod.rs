@@ -41,8 +41,8 @@ pub struct Config {
     pub track_processes: Vec<TrackProcess>,
     /// `vrrp_sync_group` blocks.
     pub sync_groups: Vec<SyncGroup>,
-    /// `vrrp_instance` blocks.
-    pub instances: Vec<VrrpInstance>,
+    /// `vrrp_instance` blocks (shared with the instance actors running them).
+    pub instances: Vec<std::sync::Arc<VrrpInstance>>,
     /// `virtual_server_group` blocks.
     pub virtual_server_groups: Vec<VirtualServerGroup>,
     /// `virtual_server` blocks.
@@ -61,7 +61,7 @@ impl Config {
 
     /// The vrrp_instance named `name`.
     pub fn instance(&self, name: &str) -> Option<&VrrpInstance> {
-        self.instances.iter().find(|s| s.name == name)
+        self.instances.iter().find(|s| s.name == name).map(|i| &**i)
     }
 
     /// The bfd_instance named `name`.
