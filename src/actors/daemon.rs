@@ -610,6 +610,7 @@ pub fn run(args: Args) -> i32 {
         let global = Arc::new(cfg.global.clone());
         let events = EventBus::default();
         count_supervision(&events, metrics.clone());
+        super::trim::start();
         let factory = Factory {
             vrrp: arbiters.get(Domain::Vrrp).clone(),
             bfd: arbiters.get(Domain::Bfd).clone(),

@@ -27,6 +27,7 @@ pub mod root;
 pub mod runtime;
 pub mod signals;
 pub mod supervise;
+pub mod trim;
 pub mod vrrp;
 pub mod watch;
 pub mod watchdog;
