@@ -121,11 +121,20 @@ fn compat_rules_read_only_exported_metrics() {
         .collect();
     assert!(recorded.contains("keepalived_ip_ttl_errors_total"));
     assert!(recorded.contains("keepalived_vrrp_advert_rcvd"));
-    let inputs: BTreeSet<String> = text
+    // Inputs: every name in the expressions (which span several lines), i.e. the file
+    // without its comments and `record:` lines.
+    let exprs: String = text
         .lines()
-        .filter_map(|l| l.trim().strip_prefix("expr: "))
-        .flat_map(names)
-        .collect();
+        .filter(|l| !l.trim_start().starts_with('#') && !l.trim_start().starts_with("- record: "))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let inputs = names(&exprs);
+    assert!(
+        inputs.contains("keepalived_vrrp_rx_dropped_total")
+            && inputs.contains("keepalived_vrrp_state")
+            && inputs.contains("keepalived_vrrp_garp_master_delay_seconds"),
+        "{inputs:?}"
+    );
     assert_known("compat-rules.yml", &inputs, &BTreeSet::new());
     // No recorded name shadows a native metric.
     let native = exported();

@@ -473,8 +473,8 @@ pub fn run(args: Args) -> i32 {
             netlink.clone(),
         ));
         install_static(&netlink, &cfg).await;
-        let hub = TrackerHub::start(&cfg);
         let metrics = Arc::new(crate::telemetry::Metrics::new());
+        let hub = TrackerHub::start_with_metrics(&cfg, Some(metrics.clone()));
         let registry = crate::bfd::BfdRegistry::with_metrics(metrics.clone());
         let lvs = if subsystems.check && !cfg.virtual_servers.is_empty() {
             let checkers = crate::lvs::runtime_of(arbiters.get(Domain::Checkers))

@@ -149,6 +149,16 @@ struct VrrpLabels {
     vrid: u8,
 }
 
+/// One address of an instance (keepalived-exporter's `keepalived_vrrp_excluded_state` labels:
+/// `intf` is the address's own device, `ip_address` the address as keepalived prints it).
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct VrrpAddrLabels {
+    iname: String,
+    intf: String,
+    vrid: u8,
+    ip_address: String,
+}
+
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct VrrpDropLabels {
     iname: String,
@@ -291,6 +301,8 @@ struct Families {
     vrrp_release_master: Family<VrrpLabels, Counter>,
     vrrp_master_changes: Family<VrrpLabels, Counter>,
     vrrp_last_transition: Family<VrrpLabels, FGauge>,
+    vrrp_excluded_state: Family<VrrpAddrLabels, Gauge>,
+    vrrp_garp_master_delay: Family<VrrpLabels, FGauge>,
     vrrp_transitions: Family<TransitionLabels, Counter>,
     vrrp_rx_dropped: Family<VrrpDropLabels, Counter>,
     vrrp_rx_dropped_unmatched: Family<IntfDropLabels, Counter>,
@@ -386,6 +398,8 @@ impl Metrics {
             vrrp_release_master: Family::default(),
             vrrp_master_changes: Family::default(),
             vrrp_last_transition: Family::default(),
+            vrrp_excluded_state: Family::default(),
+            vrrp_garp_master_delay: Family::default(),
             vrrp_transitions: Family::default(),
             vrrp_rx_dropped: Family::default(),
             vrrp_rx_dropped_unmatched: Family::default(),
@@ -507,6 +521,20 @@ impl Metrics {
             "vrrp_last_transition_timestamp_seconds",
             "Time of the last state transition, seconds since the Unix epoch",
             f.vrrp_last_transition.clone(),
+        );
+        reg(
+            &mut r,
+            &mut names,
+            "vrrp_excluded_state",
+            "State of the instance, one series per virtual_ipaddress_excluded address (keepalived-exporter compatible; intf is the address's device)",
+            f.vrrp_excluded_state.clone(),
+        );
+        reg(
+            &mut r,
+            &mut names,
+            "vrrp_garp_master_delay_seconds",
+            "Configured garp_master_delay: the second gratuitous ARP/NA burst this long after becoming MASTER",
+            f.vrrp_garp_master_delay.clone(),
         );
         reg(
             &mut r,
@@ -805,7 +833,9 @@ impl Metrics {
 
     // ------------------------------------------------------------- scripts
 
-    /// Records one vrrp_script (or track_process/track_file evaluation) run.
+    /// Records one vrrp_script (or track_process/track_file evaluation) run: `script_runs`,
+    /// `script_duration`, `script_state` idle, and `script_status` = this run's result (the
+    /// script runner then sets the rise/fall-filtered status with [`Metrics::script_status`]).
     pub fn script_result(&self, name: &str, ok: bool, latency: Duration) {
         let n = NameLabels {
             name: name.to_string(),
@@ -823,6 +853,16 @@ impl Metrics {
                 result: result_str(ok),
             })
             .inc();
+    }
+
+    /// Sets a script's status as keepalived reports it: GOOD (1) or BAD (0).
+    pub fn script_status(&self, name: &str, good: bool) {
+        self.f
+            .script_status
+            .get_or_create(&NameLabels {
+                name: name.to_string(),
+            })
+            .set(i64::from(good));
     }
 
     /// Marks a script as running (1) or idle (0).
@@ -978,6 +1018,9 @@ struct VrrpInner {
     release_master: Counter,
     master_changes: Counter,
     last_transition: FGauge,
+    garp_master_delay: FGauge,
+    excluded: Mutex<Vec<(VrrpAddrLabels, Gauge)>>,
+    excluded_family: Family<VrrpAddrLabels, Gauge>,
     drops: [Counter; RxDrop::ALL.len()],
     transitions: Family<TransitionLabels, Counter>,
     seen_transitions: Mutex<HashSet<TransitionLabels>>,
@@ -1024,6 +1067,9 @@ impl VrrpMetrics {
             release_master: f.vrrp_release_master.get_or_create_owned(&labels),
             master_changes: f.vrrp_master_changes.get_or_create_owned(&labels),
             last_transition: f.vrrp_last_transition.get_or_create_owned(&labels),
+            garp_master_delay: f.vrrp_garp_master_delay.get_or_create_owned(&labels),
+            excluded: Mutex::new(Vec::new()),
+            excluded_family: f.vrrp_excluded_state.clone(),
             drops,
             transitions: f.vrrp_transitions.clone(),
             seen_transitions: Mutex::new(HashSet::new()),
@@ -1049,6 +1095,12 @@ impl VrrpMetrics {
             fam.remove(l);
         }
         f.vrrp_last_transition.remove(l);
+        f.vrrp_garp_master_delay.remove(l);
+        if let Ok(ex) = self.0.excluded.lock() {
+            for (labels, _) in ex.iter() {
+                f.vrrp_excluded_state.remove(labels);
+            }
+        }
         for reason in RxDrop::ALL {
             f.vrrp_rx_dropped.remove(&VrrpDropLabels {
                 iname: l.iname.clone(),
@@ -1064,9 +1116,54 @@ impl VrrpMetrics {
         }
     }
 
-    /// Sets the state gauge.
+    /// Sets the state gauge (and the excluded addresses' state series).
     pub fn state(&self, state: VrrpState) {
         self.0.state.set(state as i64);
+        self.excluded_state(state as i64);
+    }
+
+    fn excluded_state(&self, v: i64) {
+        if let Ok(ex) = self.0.excluded.lock() {
+            for (_, g) in ex.iter() {
+                g.set(v);
+            }
+        }
+    }
+
+    /// What keepalived-exporter reads from keepalived.data besides the stats: the configured
+    /// `garp_master_delay`, and the `virtual_ipaddress_excluded` addresses as
+    /// `(ip_address, device)` (address as keepalived prints it, `10.0.0.1` or `10.0.0.1/24`).
+    /// Call at start and after a reload changed the instance in place; replaces the previous
+    /// addresses (removed ones lose their series).
+    pub fn config(&self, garp_master_delay: Duration, excluded: &[(String, String)]) {
+        let i = &self.0;
+        i.garp_master_delay.set(garp_master_delay.as_secs_f64());
+        let fam = &i.excluded_family;
+        let want: Vec<VrrpAddrLabels> = excluded
+            .iter()
+            .map(|(ip, dev)| VrrpAddrLabels {
+                iname: i.labels.iname.clone(),
+                intf: dev.clone(),
+                vrid: i.labels.vrid,
+                ip_address: ip.clone(),
+            })
+            .collect();
+        let state = i.state.get();
+        if let Ok(mut ex) = i.excluded.lock() {
+            for (labels, _) in ex.iter() {
+                if !want.contains(labels) {
+                    fam.remove(labels);
+                }
+            }
+            *ex = want
+                .into_iter()
+                .map(|l| {
+                    let g = fam.get_or_create_owned(&l);
+                    g.set(state);
+                    (l, g)
+                })
+                .collect();
+        }
     }
 
     /// Sets effective and configured priority.
@@ -1118,6 +1215,7 @@ impl VrrpMetrics {
     pub fn transition(&self, from: VrrpState, to: VrrpState, reason: &str) {
         let i = &self.0;
         i.state.set(to as i64);
+        self.excluded_state(to as i64);
         i.last_transition.set(now_seconds());
         if to == VrrpState::Master && from != VrrpState::Master {
             i.become_master.inc();
@@ -1295,6 +1393,7 @@ mod tests {
         let h = m.vrrp_instance("VI_1", "eth0", 1);
         h.transition(VrrpState::Backup, VrrpState::Master, "x");
         h.priority(1, 1);
+        h.config(Duration::ZERO, &[("10.0.0.1".into(), "eth0".into())]);
         m.vrrp_rx_drop_unmatched("eth0", RxDrop::Vrid);
         m.sync_group_state("g", VrrpState::Master);
         m.script_result("s", true, Duration::ZERO);
@@ -1318,6 +1417,32 @@ mod tests {
         }
         from_text.sort();
         assert_eq!(from_text, m.exported_names());
+    }
+
+    #[test]
+    fn excluded_addresses_follow_the_state() {
+        let m = Metrics::new();
+        let h = m.vrrp_instance("VI_1", "eth0", 51);
+        h.config(
+            Duration::from_secs(5),
+            &[
+                ("10.0.0.9".into(), "eth0".into()),
+                ("10.1.0.1/24".into(), "eth1".into()),
+            ],
+        );
+        h.transition(VrrpState::Backup, VrrpState::Master, "master_down_timer");
+        let t = m.encode(Format::Text);
+        assert!(t.contains("keepalived_vrrp_garp_master_delay_seconds{iname=\"VI_1\",intf=\"eth0\",vrid=\"51\"} 5.0\n"), "{t}");
+        assert!(t.contains("keepalived_vrrp_excluded_state{iname=\"VI_1\",intf=\"eth0\",vrid=\"51\",ip_address=\"10.0.0.9\"} 2\n"), "{t}");
+        assert!(t.contains("keepalived_vrrp_excluded_state{iname=\"VI_1\",intf=\"eth1\",vrid=\"51\",ip_address=\"10.1.0.1/24\"} 2\n"), "{t}");
+        // A reload drops one address: its series goes, the other keeps the state.
+        h.config(Duration::ZERO, &[("10.0.0.9".into(), "eth0".into())]);
+        h.state(VrrpState::Fault);
+        let t = m.encode(Format::Text);
+        assert!(!t.contains("10.1.0.1/24"), "{t}");
+        assert!(t.contains("ip_address=\"10.0.0.9\"} 3\n"), "{t}");
+        m.remove_vrrp_instance("VI_1");
+        assert!(!m.encode(Format::Text).contains("VI_1"));
     }
 
     #[test]

@@ -7,7 +7,9 @@ use crate::telemetry::{transition_span, Cause, TransitionKind};
 use crate::track::exec::ScriptContext;
 use crate::track::file::{spawn_file_watcher, FileWatcher, WatchedFile};
 use crate::track::priority::TrackerState;
-use crate::track::runner::{spawn_script_runner, ScriptEvent, ScriptRunner, ScriptRunnerConfig};
+use crate::track::runner::{
+    spawn_script_runner_with_metrics, ScriptEvent, ScriptRunner, ScriptRunnerConfig,
+};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use tokio::sync::{broadcast, mpsc};
@@ -64,11 +66,20 @@ pub struct TrackerHub {
     inner: Arc<Mutex<Inner>>,
     script_tx: mpsc::Sender<ScriptEvent>,
     file_tx: mpsc::Sender<crate::track::file::FileEvent>,
+    metrics: Option<Arc<crate::telemetry::Metrics>>,
 }
 
 impl TrackerHub {
     /// Starts the hub (inside a tokio runtime) for `cfg`.
     pub fn start(cfg: &Config) -> Self {
+        Self::start_with_metrics(cfg, None)
+    }
+
+    /// [`TrackerHub::start`], with the scripts feeding `keepalived_script_*` in `metrics`.
+    pub fn start_with_metrics(
+        cfg: &Config,
+        metrics: Option<Arc<crate::telemetry::Metrics>>,
+    ) -> Self {
         let (tx, _) = broadcast::channel(4096);
         let (script_tx, mut script_rx) = mpsc::channel::<ScriptEvent>(1024);
         let (file_tx, mut file_rx) = mpsc::channel(1024);
@@ -83,6 +94,7 @@ impl TrackerHub {
             inner,
             script_tx,
             file_tx,
+            metrics,
         };
         let h = hub.clone();
         tokio::spawn(async move {
@@ -168,9 +180,16 @@ impl TrackerHub {
             .iter()
             .filter_map(|s| ScriptRunnerConfig::from_script(s).map(|c| (s.name.clone(), c)))
             .collect();
-        inner
-            .scripts
-            .retain(|name, (c, _)| wanted.get(name) == Some(c));
+        let metrics = self.metrics.clone();
+        inner.scripts.retain(|name, (c, _)| {
+            let keep = wanted.get(name) == Some(c);
+            if !keep && !wanted.contains_key(name) {
+                if let Some(m) = &metrics {
+                    m.remove_script(name);
+                }
+            }
+            keep
+        });
         let values = &mut inner.values;
         values.retain(|k, _| match k {
             TrackKey::Script(n) => wanted.contains_key(n),
@@ -188,7 +207,12 @@ impl TrackerHub {
                 TrackKey::Script(name.clone()),
                 TrackValue::State(initial.into()),
             );
-            let runner = spawn_script_runner(c.clone(), ctx.clone(), self.script_tx.clone());
+            let runner = spawn_script_runner_with_metrics(
+                c.clone(),
+                ctx.clone(),
+                self.script_tx.clone(),
+                self.metrics.clone(),
+            );
             inner.scripts.insert(name, (c, runner));
         }
         let files: Vec<WatchedFile> = cfg
