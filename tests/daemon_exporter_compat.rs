@@ -12,8 +12,10 @@
 //! Not checked here, and why (observability/README.md has the table):
 //! - `keepalived_exporter_check_script_status`: the result of a script the exporter itself runs
 //!   per VIP (`-cs`), no keepalived data;
-//! - gen2brain's `keepalived_lvs_*` (IPVS counters read by the exporter from the kernel): the
-//!   host kernel here has no IPVS, the VM tests do not run the daemon; see the README.
+//! - gen2brain's `keepalived_lvs_*` (IPVS counters, recorded from our `keepalived_ipvs_*`): the
+//!   host kernel here has no IPVS. `tests/lvs_vm.rs` scrapes the daemon running in a VM with
+//!   IPVS and compares them with `ipvsadm --stats`; `observability/tests/compat.test.yml` checks
+//!   the recorded names and labels.
 
 mod common;
 

@@ -491,6 +491,10 @@ pub fn run(args: Args) -> i32 {
         } else {
             None
         };
+        if lvs.is_some() {
+            // gen2brain/keepalived_exporter's IPVS counters, read from the kernel per scrape.
+            metrics.add_scrape_hook(Arc::new(crate::lvs::stats::IpvsStatsHook::default()));
+        }
         feed_bfd(&registry, &hub, lvs.clone());
         if let Some(l) = lvs.clone() {
             feed_vips(&netlink, l).await;

@@ -10,8 +10,12 @@
 //! [`Metrics`] (`vrrp_advert_sent(instance)` ...) look the handle up by name under a read lock
 //! (no allocation) and are fine for everything that is not per packet.
 
-use prometheus_client::encoding::{EncodeLabelSet, EncodeLabelValue, LabelValueEncoder};
-use prometheus_client::metrics::counter::Counter;
+use futures::future::BoxFuture;
+use prometheus_client::collector::Collector;
+use prometheus_client::encoding::{
+    DescriptorEncoder, EncodeLabelSet, EncodeLabelValue, EncodeMetric, LabelValueEncoder,
+};
+use prometheus_client::metrics::counter::{ConstCounter, Counter};
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
@@ -244,6 +248,102 @@ struct IntfDropLabels {
     reason: RxDrop,
 }
 
+/// Kernel counters of one IPVS service or real server (what `ipvsadm -Ln --stats` shows).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct IpvsCounters {
+    /// Connections scheduled.
+    pub connections: u64,
+    /// Packets in.
+    pub in_packets: u64,
+    /// Packets out.
+    pub out_packets: u64,
+    /// Bytes in.
+    pub in_bytes: u64,
+    /// Bytes out.
+    pub out_bytes: u64,
+}
+
+/// One IPVS service as the kernel reports it, with its real servers.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct IpvsServiceStats {
+    /// keepalived's name of the service: `[10.0.0.1]:tcp:80`, `FWM 5` (`FWM 5 v6` for an
+    /// IPv6 fwmark service), as the `vs` label of `keepalived_real_server_up`.
+    pub vs: String,
+    /// The service's counters.
+    pub counters: IpvsCounters,
+    /// Real servers: name (`[192.168.0.10]:tcp:8080`) and counters.
+    pub real_servers: Vec<(String, IpvsCounters)>,
+}
+
+/// Something that refreshes part of the registry before each scrape (the IPVS counters are
+/// read from the kernel then, as the exporters do).
+pub trait ScrapeHook: Send + Sync {
+    /// Updates `metrics`; must be bounded in time (a scrape waits for it).
+    fn refresh<'a>(&'a self, metrics: &'a Metrics) -> BoxFuture<'a, ()>;
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct IpvsRsLabels {
+    vs: String,
+    rs: String,
+}
+
+/// `keepalived_ipvs_service_*_total{vs}` and `keepalived_ipvs_real_server_*_total{vs,rs}`,
+/// encoded from the last snapshot at each scrape.
+#[derive(Debug, Default)]
+struct IpvsCollector {
+    snapshot: Arc<Mutex<Vec<IpvsServiceStats>>>,
+}
+
+const IPVS_COUNTERS: [(&str, &str); 5] = [
+    ("connections", "connections scheduled"),
+    ("in_packets", "packets received"),
+    ("out_packets", "packets sent"),
+    ("in_bytes", "bytes received"),
+    ("out_bytes", "bytes sent"),
+];
+
+fn ipvs_value(c: &IpvsCounters, what: &str) -> u64 {
+    match what {
+        "connections" => c.connections,
+        "in_packets" => c.in_packets,
+        "out_packets" => c.out_packets,
+        "in_bytes" => c.in_bytes,
+        _ => c.out_bytes,
+    }
+}
+
+impl Collector for IpvsCollector {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        let snap = self.snapshot.lock().map(|s| s.clone()).unwrap_or_default();
+        for (what, help) in IPVS_COUNTERS {
+            let name = format!("ipvs_service_{what}");
+            let help =
+                format!("IPVS virtual service: {help} (kernel counter, read at scrape time)");
+            let mut e = encoder.encode_descriptor(&name, &help, None, MetricType::Counter)?;
+            for svc in &snap {
+                let l = VsLabels { vs: svc.vs.clone() };
+                ConstCounter::new(ipvs_value(&svc.counters, what)).encode(e.encode_family(&l)?)?;
+            }
+        }
+        for (what, help) in IPVS_COUNTERS {
+            let name = format!("ipvs_real_server_{what}");
+            let help = format!("IPVS real server: {help} (kernel counter, read at scrape time)");
+            let mut e = encoder.encode_descriptor(&name, &help, None, MetricType::Counter)?;
+            for svc in &snap {
+                for (rs, c) in &svc.real_servers {
+                    let l = IpvsRsLabels {
+                        vs: svc.vs.clone(),
+                        rs: rs.clone(),
+                    };
+                    ConstCounter::new(ipvs_value(c, what)).encode(e.encode_family(&l)?)?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
 /// Registers `m` under `keepalived_<name>` and records the sample names it exports.
 fn reg(r: &mut Registry, names: &mut Vec<String>, name: &str, help: &str, m: impl Metric) {
     let full = format!("keepalived_{name}");
@@ -335,6 +435,8 @@ pub struct Metrics {
     registry: Registry,
     names: Vec<String>,
     f: Families,
+    ipvs: Arc<Mutex<Vec<IpvsServiceStats>>>,
+    hooks: RwLock<Vec<Arc<dyn ScrapeHook>>>,
     vrrp: RwLock<HashMap<String, VrrpMetrics>>,
     checkers: RwLock<HashMap<(String, String, String), CheckerMetrics>>,
 }
@@ -688,6 +790,16 @@ impl Metrics {
             f.reload_last_success_time.clone(),
         );
 
+        let ipvs = Arc::new(Mutex::new(Vec::new()));
+        r.register_collector(Box::new(IpvsCollector {
+            snapshot: ipvs.clone(),
+        }));
+        for kind in ["service", "real_server"] {
+            for (what, _) in IPVS_COUNTERS {
+                names.push(format!("keepalived_ipvs_{kind}_{what}_total"));
+            }
+        }
+
         f.up.set(1);
         f.build_info
             .get_or_create(&BuildLabels {
@@ -705,6 +817,8 @@ impl Metrics {
             registry: r,
             names,
             f,
+            ipvs,
+            hooks: RwLock::new(Vec::new()),
             vrrp: RwLock::new(HashMap::new()),
             checkers: RwLock::new(HashMap::new()),
         }
@@ -718,6 +832,28 @@ impl Metrics {
         match format {
             Format::OpenMetrics => out,
             Format::Text => openmetrics_to_text(&out),
+        }
+    }
+
+    /// Adds a hook run by [`Metrics::refresh`] (the HTTP endpoint runs it before each scrape).
+    pub fn add_scrape_hook(&self, hook: Arc<dyn ScrapeHook>) {
+        if let Ok(mut h) = self.hooks.write() {
+            h.push(hook);
+        }
+    }
+
+    /// Runs the scrape hooks (one after another).
+    pub async fn refresh(&self) {
+        let hooks: Vec<_> = self.hooks.read().map(|h| h.clone()).unwrap_or_default();
+        for h in hooks {
+            h.refresh(self).await;
+        }
+    }
+
+    /// Replaces the IPVS counters (`keepalived_ipvs_*`) with `services` (the kernel's view).
+    pub fn set_ipvs_stats(&self, services: Vec<IpvsServiceStats>) {
+        if let Ok(mut s) = self.ipvs.lock() {
+            *s = services;
         }
     }
 
@@ -1443,6 +1579,39 @@ mod tests {
         assert!(t.contains("ip_address=\"10.0.0.9\"} 3\n"), "{t}");
         m.remove_vrrp_instance("VI_1");
         assert!(!m.encode(Format::Text).contains("VI_1"));
+    }
+
+    #[test]
+    fn ipvs_counters_are_encoded_from_the_snapshot() {
+        let m = Metrics::new();
+        let c = |n| IpvsCounters {
+            connections: n,
+            in_packets: n + 1,
+            out_packets: n + 2,
+            in_bytes: n + 3,
+            out_bytes: n + 4,
+        };
+        m.set_ipvs_stats(vec![IpvsServiceStats {
+            vs: "[10.0.0.1]:tcp:80".into(),
+            counters: c(10),
+            real_servers: vec![("[192.168.0.10]:tcp:8080".into(), c(20))],
+        }]);
+        let t = m.encode(Format::Text);
+        assert!(
+            t.contains("# TYPE keepalived_ipvs_service_connections_total counter\n"),
+            "{t}"
+        );
+        assert!(
+            t.contains("keepalived_ipvs_service_connections_total{vs=\"[10.0.0.1]:tcp:80\"} 10\n"),
+            "{t}"
+        );
+        assert!(
+            t.contains("keepalived_ipvs_service_out_bytes_total{vs=\"[10.0.0.1]:tcp:80\"} 14\n"),
+            "{t}"
+        );
+        assert!(t.contains("keepalived_ipvs_real_server_in_packets_total{vs=\"[10.0.0.1]:tcp:80\",rs=\"[192.168.0.10]:tcp:8080\"} 21\n"), "{t}");
+        m.set_ipvs_stats(Vec::new());
+        assert!(!m.encode(Format::Text).contains("10.0.0.1"));
     }
 
     #[test]
