@@ -11,6 +11,7 @@
 # error: trap on EXIT).
 #
 # usage: sudo scripts/demo.sh [--no-daemon] [--isolate] [--watch SECONDS] [--after SECONDS]
+#                             [--timeout SECONDS]
 #   --no-daemon      only build the namespaces, cut/restore the link, clean up
 #                    (checks the plumbing without a daemon binary)
 #   --isolate        detach h1's port from the bridge instead of setting it down: h1
@@ -19,11 +20,19 @@
 #                    NO-CARRIER on its eth0 (FAULT, VIP released)
 #   --watch N        seconds to watch before cutting the link (default 5)
 #   --after N        seconds to watch after cutting and after restoring (default 6)
+#   --timeout N      seconds each VIP move may take before it counts as failed (default 10)
+#
+# Exit status: 0 when the VIP was only on h1, then on h2 after the cut, then only on h1
+# again after the restore (each within --timeout); 1 otherwise (the demo still runs to the
+# end, and the daemons' last log lines are printed). The last line before the cleanup says
+# which: "=== demo passed: ..." or "=== demo FAILED: ...". tests/demo.rs runs it this way.
 # env:
 #   BIN              daemon binary (default target/release/keepalived-rs, relative to
 #                    the repository root; a bare name is looked up in PATH)
 #   LOG_DIR          where the daemons' output goes (default: a temp dir, removed
 #                    at exit unless KEEP_LOGS=1)
+#   DEMO_TAG         prefix of the namespaces and pid files (default ka-demo), so that
+#                    two demos (e.g. two test runs) can run side by side
 #
 # The reference keepalived can be run the same way: BIN=keepalived scripts/demo.sh
 # (it needs separate pid files for its child processes, which the script adds).
@@ -34,13 +43,15 @@ cd "$ROOT"
 # shellcheck source=scripts/netns-lab.sh
 source "$ROOT/scripts/netns-lab.sh"
 
-TAG=ka-demo
+TAG=${DEMO_TAG:-ka-demo}
 VIP=10.77.0.100
 BIN=${BIN:-target/release/keepalived-rs}
 run_daemon=1
 isolate=0
 watch=5
 after=6
+timeout=10
+failed=()
 
 usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; }
 while [[ $# -gt 0 ]]; do
@@ -49,6 +60,7 @@ while [[ $# -gt 0 ]]; do
     --isolate) isolate=1 ;;
     --watch) watch=$2; shift ;;
     --after) after=$2; shift ;;
+    --timeout) timeout=$2; shift ;;
     -h | --help) usage; exit 0 ;;
     *) echo "unknown argument: $1" >&2; usage >&2; exit 2 ;;
     esac
@@ -192,7 +204,7 @@ if [[ $run_daemon == 1 ]]; then
 fi
 
 if [[ $run_daemon == 1 ]]; then
-    wait_until 10 "VIP only on h1 (master)" only_on 1 || true
+    wait_until "$timeout" "VIP only on h1 (master)" only_on 1 || failed+=("VIP not only on h1 at start")
 fi
 echo "=== watching for ${watch}s"
 show "$watch"
@@ -206,7 +218,7 @@ else
 fi
 if [[ $run_daemon == 1 ]]; then
     # h2 hears nothing for 3 adverts + skew time, then takes over.
-    wait_until 10 "VIP on h2" lab_has_addr "$TAG" 2 "$VIP" || true
+    wait_until "$timeout" "VIP on h2" lab_has_addr "$TAG" 2 "$VIP" || failed+=("VIP not on h2 after the cut")
 fi
 show "$after"
 
@@ -214,8 +226,16 @@ echo "=== restoring h1's switch port"
 if [[ $isolate == 1 ]]; then lab_rejoin "$TAG" 1; else lab_link_up "$TAG" 1; fi
 if [[ $run_daemon == 1 ]]; then
     # h1 (priority 150) and h2 hear each other again; h2 goes back to BACKUP.
-    wait_until 10 "VIP only on h1 again" only_on 1 || true
+    wait_until "$timeout" "VIP only on h1 again" only_on 1 || failed+=("VIP not back only on h1 after the restore")
 fi
 show "$after"
 
-echo "=== done"
+if [[ $run_daemon == 0 ]]; then
+    echo "=== done (no daemon)"
+elif [[ ${#failed[@]} -eq 0 ]]; then
+    echo "=== demo passed: VIP $VIP on h1, moved to h2 after the cut, back on h1 after the restore"
+else
+    printf -v why '%s; ' "${failed[@]}"
+    echo "=== demo FAILED: ${why%; }"
+    exit 1
+fi

@@ -20,4 +20,6 @@ cargo fmt --all -- --check
 cargo clippy --locked --all-targets -- -D warnings
 # Tests in the dev profile (30 test binaries linked with LTO would cost more than the tests).
 # Namespace tests serialise themselves per binary; binaries run one after another.
+# tests/demo.rs runs scripts/demo.sh with the release binary built above: missing is an error here.
+export KEEPALIVED_DEMO_REQUIRE_RELEASE=1
 cargo test --locked -- --test-threads=2

@@ -183,6 +183,18 @@ fn spans_and_metrics_from_a_running_daemon() {
             || text.contains("keepalived_vrrp_adverts_sent"),
         "{text}"
     );
+    // The failing vrrp_script, as keepalived-exporter reports it: BAD (0), idle, runs counted.
+    assert!(
+        text.lines()
+            .any(|l| l.trim_end() == "keepalived_script_status{name=\"chk\"} 0"),
+        "{text}"
+    );
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("keepalived_script_runs_total{")
+                && l.contains("result=\"failure\"")),
+        "{text}"
+    );
 
     // Stop: the exporter flushes on exit.
     lab.signal("ours", libc::SIGTERM);

@@ -8,6 +8,10 @@
 //! all are down, an IPVS error on one service logged and retried without stopping the others,
 //! a service deleted behind our back restored, everything released on shutdown.
 //!
+//! `guest_daemon_serves_ipvs_counters` runs the daemon itself in the VM and scrapes its
+//! `/metrics`: the IPVS counters gen2brain/keepalived_exporter exports (`keepalived_lvs_*`, via
+//! observability/compat-rules.yml) are there, equal to `ipvsadm -Ln --stats`.
+//!
 //! `KEEPALIVED_SKIP_VM=1` skips the VM.
 
 use std::collections::BTreeMap;
@@ -16,7 +20,9 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 const GUEST_ENV: &str = "KEEPALIVED_IPVS_GUEST";
-const GUEST_TESTS: usize = 1;
+const GUEST_TESTS: usize = 2;
+/// Where the VM has the daemon (tests/vm/ipvs-vm.sh copies it there, see `IPVS_VM_EXTRA_BINS`).
+const GUEST_DAEMON: &str = "/bin/keepalived-rs";
 
 fn in_guest() -> bool {
     std::env::var_os(GUEST_ENV).is_some()
@@ -41,6 +47,7 @@ fn lvs_in_vm() {
         .args(["--test-threads=1", "--nocapture", "guest_"])
         .env("IPVS_VM_LOG", &log)
         .env("IPVS_VM_TIMEOUT", "400")
+        .env("IPVS_VM_EXTRA_BINS", env!("CARGO_BIN_EXE_keepalived-rs"))
         .output()
         .expect("run tests/vm/ipvs-vm.sh");
     let console = String::from_utf8_lossy(&out.stderr);
@@ -138,6 +145,100 @@ async fn listener(addr: &str) -> tokio::task::JoinHandle<()> {
     })
 }
 
+/// `ipvsadm -Ln --stats --exact` as the `keepalived_ipvs_*` sample lines /metrics should show.
+fn ipvsadm_stats_lines() -> std::collections::BTreeSet<String> {
+    let text = sh("ipvsadm -Ln --stats --exact");
+    let mut out = std::collections::BTreeSet::new();
+    let mut vs: Option<(String, Option<String>)> = None; // (vs label, protocol for real servers)
+    let names = [
+        "connections",
+        "in_packets",
+        "out_packets",
+        "in_bytes",
+        "out_bytes",
+    ];
+    for line in text.lines() {
+        let t: Vec<&str> = line.split_whitespace().collect();
+        let (kind, labels, nums) = match t.first() {
+            Some(&p @ ("TCP" | "UDP" | "SCTP")) if t.len() == 7 => {
+                let (ip, port) = t[1].rsplit_once(':').unwrap();
+                let proto = p.to_lowercase();
+                let name = format!("[{}]:{proto}:{port}", ip.trim_matches(['[', ']']));
+                vs = Some((name.clone(), Some(proto)));
+                ("service", format!("vs=\"{name}\""), &t[2..])
+            }
+            Some(&"FWM") if t.len() == 7 => {
+                let name = format!("FWM {}", t[1]);
+                vs = Some((name.clone(), None));
+                ("service", format!("vs=\"{name}\""), &t[2..])
+            }
+            Some(&"->") if t.len() == 7 && t[1] != "RemoteAddress:Port" => {
+                let (v, proto) = vs.clone().expect("real server before its service");
+                let (ip, port) = t[1].rsplit_once(':').unwrap();
+                let ip = ip.trim_matches(['[', ']']);
+                let rs = match proto {
+                    Some(p) => format!("[{ip}]:{p}:{port}"),
+                    None => format!("[{ip}]:{port}"),
+                };
+                ("real_server", format!("vs=\"{v}\",rs=\"{rs}\""), &t[2..])
+            }
+            _ => continue,
+        };
+        for (n, v) in names.iter().zip(nums) {
+            out.insert(format!("keepalived_ipvs_{kind}_{n}_total{{{labels}}} {v}"));
+        }
+    }
+    out
+}
+
+/// The IPVS counters on /metrics (gen2brain/keepalived_exporter's `keepalived_lvs_*`, read from
+/// the kernel at scrape time) are the kernel's: the same lines as `ipvsadm -Ln --stats`.
+async fn ipvs_counters_match_ipvsadm() {
+    use keepalived_rs::telemetry::metrics::Format;
+    let m = keepalived_rs::telemetry::Metrics::new();
+    m.add_scrape_hook(std::sync::Arc::new(
+        keepalived_rs::lvs::stats::IpvsStatsHook::default(),
+    ));
+    // Some traffic through a virtual service, from a local client.
+    sh("ip addr add 10.10.10.1/32 dev dummy0");
+    let c = tokio::time::timeout(
+        Duration::from_secs(2),
+        tokio::net::TcpStream::connect("10.10.10.1:80"),
+    )
+    .await;
+    eprintln!("LVS-VM: local client through 10.10.10.1:80: {c:?}");
+    assert!(matches!(c, Ok(Ok(_))), "local client through IPVS: {c:?}");
+    drop(c);
+    // The kernel folds its per-CPU counters into what it reports every 2 s (estimator).
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    let want = ipvsadm_stats_lines();
+    assert!(
+        want.iter().any(|l| l
+            .starts_with("keepalived_ipvs_service_connections_total{vs=\"[10.10.10.1]:tcp:80\"}")
+            && !l.ends_with(" 0")),
+        "the connection is not counted: {want:#?}"
+    );
+    m.refresh().await;
+    let text = m.encode(Format::Text);
+    let got: std::collections::BTreeSet<String> = text
+        .lines()
+        .filter(|l| l.starts_with("keepalived_ipvs_"))
+        .map(str::to_string)
+        .collect();
+    assert!(want.len() >= 3 * 5, "{want:#?}");
+    assert_eq!(
+        got,
+        want,
+        "/metrics:\n{text}\nipvsadm:\n{}",
+        sh("ipvsadm -Ln --stats --exact")
+    );
+    eprintln!(
+        "LVS-VM: IPVS counters on /metrics match ipvsadm --stats:\n{}",
+        got.iter().cloned().collect::<Vec<_>>().join("\n")
+    );
+    sh("ip addr del 10.10.10.1/32 dev dummy0");
+}
+
 #[test]
 fn guest_director_follows_real_servers() {
     if !in_guest() {
@@ -231,6 +332,7 @@ virtual_server 10.10.10.3 80 {
         )
         .await;
         assert!(lvs.writer().status().errors > 0, "the refused destination is an error");
+        ipvs_counters_match_ipvsadm().await;
         a.abort();
         expect(
             "first listener killed: removed, inhibited to weight 0",
@@ -275,4 +377,76 @@ virtual_server 10.10.10.3 80 {
         lvs.shutdown().await;
         expect("released on shutdown", table(&[])).await;
     });
+}
+
+fn scrape(addr: &str) -> Option<String> {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(addr).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    s.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .ok()?;
+    let mut out = String::new();
+    s.read_to_string(&mut out).ok()?;
+    out.split_once("\r\n\r\n").map(|(_, b)| b.to_string())
+}
+
+#[test]
+fn guest_daemon_serves_ipvs_counters() {
+    if !in_guest() {
+        return;
+    }
+    let conf = "/tmp/ka-ipvs.conf";
+    std::fs::write(
+        conf,
+        "virtual_server 10.20.0.1 80 {\n    lb_algo rr\n    lb_kind NAT\n    real_server 192.168.100.21 8080 {\n        weight 2\n    }\n    real_server 192.168.100.22 8080 {\n    }\n}\n",
+    )
+    .unwrap();
+    let mut daemon = Command::new(GUEST_DAEMON)
+        .args(["-n", "-l", "-G", "-C", "-f", conf, "-p", "/tmp/ka-ipvs.pid"])
+        .args(["--metrics-listen", "127.0.0.1:9650"])
+        .spawn()
+        .expect("start the daemon in the VM");
+    let vs = "vs=\"[10.20.0.1]:tcp:80\"";
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut body = String::new();
+    while Instant::now() < deadline {
+        body = scrape("127.0.0.1:9650").unwrap_or_default();
+        if body.contains(&format!("keepalived_ipvs_real_server_connections_total{{{vs},rs=\"[192.168.100.22]:tcp:8080\"}}")) {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let want: std::collections::BTreeSet<String> = ipvsadm_stats_lines()
+        .into_iter()
+        .filter(|l| l.contains(vs))
+        .collect();
+    let got: std::collections::BTreeSet<String> = body
+        .lines()
+        .filter(|l| l.starts_with("keepalived_ipvs_") && l.contains(vs))
+        .map(str::to_string)
+        .collect();
+    unsafe { libc::kill(daemon.id() as i32, libc::SIGTERM) };
+    let _ = daemon.wait();
+    // 5 service counters + 5 per real server.
+    assert_eq!(
+        want.len(),
+        15,
+        "{want:#?}\n{}",
+        sh("ipvsadm -Ln --stats --exact")
+    );
+    assert_eq!(got, want, "/metrics:\n{body}");
+    for t in [
+        "# TYPE keepalived_ipvs_service_connections_total counter",
+        "# TYPE keepalived_ipvs_real_server_out_bytes_total counter",
+    ] {
+        assert!(body.contains(t), "{t}\n{body}");
+    }
+    eprintln!("LVS-VM: the daemon's /metrics has the IPVS counters of ipvsadm --stats");
+    assert_eq!(
+        sh("ipvsadm -Ln --stats --exact")
+            .matches("10.20.0.1")
+            .count(),
+        0,
+        "released on exit"
+    );
 }

@@ -1,6 +1,7 @@
 //! observability/ stays in sync with the daemon: every `keepalived_*` metric name used by the
 //! Grafana dashboard, the alerts and the compat recording rules is exported by `Metrics`;
-//! promtool validates rules and scrape config when installed.
+//! promtool validates rules and scrape config, and runs the rule unit tests in
+//! `observability/tests/` (alerts fire / stay silent on synthetic series), when installed.
 
 use keepalived_rs::telemetry::Metrics;
 use std::collections::BTreeSet;
@@ -120,11 +121,20 @@ fn compat_rules_read_only_exported_metrics() {
         .collect();
     assert!(recorded.contains("keepalived_ip_ttl_errors_total"));
     assert!(recorded.contains("keepalived_vrrp_advert_rcvd"));
-    let inputs: BTreeSet<String> = text
+    // Inputs: every name in the expressions (which span several lines), i.e. the file
+    // without its comments and `record:` lines.
+    let exprs: String = text
         .lines()
-        .filter_map(|l| l.trim().strip_prefix("expr: "))
-        .flat_map(names)
-        .collect();
+        .filter(|l| !l.trim_start().starts_with('#') && !l.trim_start().starts_with("- record: "))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let inputs = names(&exprs);
+    assert!(
+        inputs.contains("keepalived_vrrp_rx_dropped_total")
+            && inputs.contains("keepalived_vrrp_state")
+            && inputs.contains("keepalived_vrrp_garp_master_delay_seconds"),
+        "{inputs:?}"
+    );
     assert_known("compat-rules.yml", &inputs, &BTreeSet::new());
     // No recorded name shadows a native metric.
     let native = exported();
@@ -134,7 +144,7 @@ fn compat_rules_read_only_exported_metrics() {
 
 #[test]
 fn promtool_validates_rules_and_config() {
-    if Command::new("promtool").arg("--version").output().is_err() {
+    if !have_promtool() {
         println!("SKIP promtool_validates_rules_and_config: promtool not installed");
         return;
     }
@@ -160,6 +170,94 @@ fn promtool_validates_rules_and_config() {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+fn have_promtool() -> bool {
+    Command::new("promtool").arg("--version").output().is_ok()
+}
+
+/// `promtool test rules FILE...` in `cwd`: (success, output).
+fn promtool_test(cwd: &Path, files: &[PathBuf]) -> (bool, String) {
+    let out = Command::new("promtool")
+        .args(["test", "rules"])
+        .args(files)
+        .current_dir(cwd)
+        .output()
+        .expect("run promtool");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), text)
+}
+
+/// Every `observability/tests/*.test.yml` passes: each alert of alerts.yml fires on the
+/// synthetic series where it should and stays silent where it should not, and the compat
+/// recording rules produce the exporters' series.
+#[test]
+fn promtool_rule_unit_tests_pass() {
+    if !have_promtool() {
+        println!("SKIP promtool_rule_unit_tests_pass: promtool not installed");
+        return;
+    }
+    let tests = dir().join("tests");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&tests)
+        .expect("observability/tests")
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.to_string_lossy().ends_with(".test.yml"))
+        .collect();
+    files.sort();
+    assert!(
+        files.iter().any(|f| f.ends_with("alerts.test.yml")),
+        "{files:?}"
+    );
+    let (ok, text) = promtool_test(&tests, &files);
+    assert!(ok, "promtool test rules failed:\n{text}");
+    // Every alert of alerts.yml has a test case that expects it to fire.
+    let alerts = read("alerts.yml");
+    let unit = read("tests/alerts.test.yml");
+    for name in alerts
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("- alert: "))
+    {
+        let name = name.trim();
+        assert!(
+            unit.contains(&format!(
+                "alertname: {name}\n        exp_alerts:\n          - "
+            )),
+            "no test case in alerts.test.yml expects {name} to fire"
+        );
+        assert!(
+            unit.contains(&format!("alertname: {name}\n        exp_alerts: []")),
+            "no test case in alerts.test.yml expects {name} to stay silent"
+        );
+    }
+}
+
+/// The harness can fail: a unit test expecting the wrong outcome makes promtool exit non-zero.
+#[test]
+fn promtool_rule_unit_tests_detect_a_wrong_expectation() {
+    if !have_promtool() {
+        println!(
+            "SKIP promtool_rule_unit_tests_detect_a_wrong_expectation: promtool not installed"
+        );
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("wrong.test.yml");
+    std::fs::write(
+        &file,
+        format!(
+            "rule_files:\n  - {}\nevaluation_interval: 15s\ntests:\n  - interval: 15s\n    input_series:\n      - series: 'keepalived_config_last_reload_successful{{instance=\"lb1\"}}'\n        values: '1x8'\n    alert_rule_test:\n      - eval_time: 1m\n        alertname: KeepalivedReloadRejected\n        exp_alerts:\n          - exp_labels: {{severity: warning, instance: lb1}}\n",
+            dir().join("alerts.yml").display()
+        ),
+    )
+    .unwrap();
+    let (ok, text) = promtool_test(tmp.path(), &[file]);
+    assert!(!ok, "promtool accepted a wrong expectation:\n{text}");
+    assert!(text.contains("FAILED"), "{text}");
 }
 
 #[test]

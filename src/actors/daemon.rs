@@ -565,7 +565,6 @@ pub fn run(args: Args) -> i32 {
             netlink.clone(),
         ));
         install_static(&netlink, &cfg).await;
-        let hub = TrackerHub::start(&cfg);
         let metrics = Arc::new(crate::telemetry::Metrics::new());
         // Nobody reads per-object series without the endpoint: they would only cost memory
         // (about 5 KB per VRRP instance).
@@ -574,6 +573,7 @@ pub fn run(args: Args) -> i32 {
             Some(m) => crate::bfd::BfdRegistry::with_metrics(m.clone()),
             None => crate::bfd::BfdRegistry::new(),
         };
+        let hub = TrackerHub::start_with_metrics(&cfg, object_metrics.clone());
         let lvs = if subsystems.check && !cfg.virtual_servers.is_empty() {
             let checkers = crate::lvs::runtime_of(arbiters.get(Domain::Checkers))
                 .await
@@ -592,6 +592,10 @@ pub fn run(args: Args) -> i32 {
         } else {
             None
         };
+        if lvs.is_some() {
+            // gen2brain/keepalived_exporter's IPVS counters, read from the kernel per scrape.
+            metrics.add_scrape_hook(Arc::new(crate::lvs::stats::IpvsStatsHook::default()));
+        }
         feed_bfd(&registry, &hub, lvs.clone());
         if let Some(l) = lvs.clone() {
             feed_vips(&netlink, l).await;

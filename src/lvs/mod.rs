@@ -30,6 +30,7 @@ mod director;
 pub mod fifo;
 pub mod plan;
 pub mod state;
+pub mod stats;
 
 pub use director::{LvsHandle, LvsSnapshot, ReloadReport, RsSnapshot, VsSnapshot};
 

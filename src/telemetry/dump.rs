@@ -260,12 +260,18 @@ fn scope_name(s: Scope) -> String {
 
 /// An address as keepalived's `format_ipaddress`: `10.0.0.1/24 brd ... dev eth0 scope global
 /// ... set` (the prefix is left out for a host address).
-pub fn format_address(a: &AddressSpec, default_dev: &str, set: bool) -> String {
-    let mut s = if a.addr.prefix_len() == a.addr.max_prefix_len() {
+/// The address as the dumps print it: `10.0.0.1` for a host address, else `10.0.0.1/24`
+/// (keepalived-exporter's `ip_address` label).
+pub fn address_text(a: &AddressSpec) -> String {
+    if a.addr.prefix_len() == a.addr.max_prefix_len() {
         a.addr.addr().to_string()
     } else {
         a.addr.to_string()
-    };
+    }
+}
+
+pub fn format_address(a: &AddressSpec, default_dev: &str, set: bool) -> String {
+    let mut s = address_text(a);
     if let (IpAddr::V4(_), Some(b)) = (a.addr.addr(), a.broadcast) {
         match b {
             Broadcast::Addr(x) => {

@@ -87,7 +87,13 @@ async fn handle(mut stream: TcpStream, metrics: &Metrics) -> io::Result<()> {
         Ok(Err(e)) => return Err(e),
         Ok(Ok(ReadHead::Closed)) => return Ok(()),
         Ok(Ok(ReadHead::TooLarge)) => simple(431, "Request Header Fields Too Large", false),
-        Ok(Ok(ReadHead::Complete(n))) => respond(&buf[..n], metrics),
+        Ok(Ok(ReadHead::Complete(n))) => {
+            // Values read at scrape time (the IPVS counters) first; bounded by the hooks.
+            if buf[..n].starts_with(b"GET /metrics") || buf[..n].starts_with(b"HEAD /metrics") {
+                metrics.refresh().await;
+            }
+            respond(&buf[..n], metrics)
+        }
     };
     tokio::time::timeout(WRITE_TIMEOUT, async {
         stream.write_all(&response).await?;

@@ -10,8 +10,12 @@
 //! [`Metrics`] (`vrrp_advert_sent(instance)` ...) look the handle up by name under a read lock
 //! (no allocation) and are fine for everything that is not per packet.
 
-use prometheus_client::encoding::{EncodeLabelSet, EncodeLabelValue, LabelValueEncoder};
-use prometheus_client::metrics::counter::Counter;
+use futures::future::BoxFuture;
+use prometheus_client::collector::Collector;
+use prometheus_client::encoding::{
+    DescriptorEncoder, EncodeLabelSet, EncodeLabelValue, EncodeMetric, LabelValueEncoder,
+};
+use prometheus_client::metrics::counter::{ConstCounter, Counter};
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
@@ -149,6 +153,16 @@ struct VrrpLabels {
     vrid: u8,
 }
 
+/// One address of an instance (keepalived-exporter's `keepalived_vrrp_excluded_state` labels:
+/// `intf` is the address's own device, `ip_address` the address as keepalived prints it).
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct VrrpAddrLabels {
+    iname: String,
+    intf: String,
+    vrid: u8,
+    ip_address: String,
+}
+
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct VrrpDropLabels {
     iname: String,
@@ -239,6 +253,102 @@ struct IntfDropLabels {
     reason: RxDrop,
 }
 
+/// Kernel counters of one IPVS service or real server (what `ipvsadm -Ln --stats` shows).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct IpvsCounters {
+    /// Connections scheduled.
+    pub connections: u64,
+    /// Packets in.
+    pub in_packets: u64,
+    /// Packets out.
+    pub out_packets: u64,
+    /// Bytes in.
+    pub in_bytes: u64,
+    /// Bytes out.
+    pub out_bytes: u64,
+}
+
+/// One IPVS service as the kernel reports it, with its real servers.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct IpvsServiceStats {
+    /// keepalived's name of the service: `[10.0.0.1]:tcp:80`, `FWM 5` (`FWM 5 v6` for an
+    /// IPv6 fwmark service), as the `vs` label of `keepalived_real_server_up`.
+    pub vs: String,
+    /// The service's counters.
+    pub counters: IpvsCounters,
+    /// Real servers: name (`[192.168.0.10]:tcp:8080`) and counters.
+    pub real_servers: Vec<(String, IpvsCounters)>,
+}
+
+/// Something that refreshes part of the registry before each scrape (the IPVS counters are
+/// read from the kernel then, as the exporters do).
+pub trait ScrapeHook: Send + Sync {
+    /// Updates `metrics`; must be bounded in time (a scrape waits for it).
+    fn refresh<'a>(&'a self, metrics: &'a Metrics) -> BoxFuture<'a, ()>;
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct IpvsRsLabels {
+    vs: String,
+    rs: String,
+}
+
+/// `keepalived_ipvs_service_*_total{vs}` and `keepalived_ipvs_real_server_*_total{vs,rs}`,
+/// encoded from the last snapshot at each scrape.
+#[derive(Debug, Default)]
+struct IpvsCollector {
+    snapshot: Arc<Mutex<Vec<IpvsServiceStats>>>,
+}
+
+const IPVS_COUNTERS: [(&str, &str); 5] = [
+    ("connections", "connections scheduled"),
+    ("in_packets", "packets received"),
+    ("out_packets", "packets sent"),
+    ("in_bytes", "bytes received"),
+    ("out_bytes", "bytes sent"),
+];
+
+fn ipvs_value(c: &IpvsCounters, what: &str) -> u64 {
+    match what {
+        "connections" => c.connections,
+        "in_packets" => c.in_packets,
+        "out_packets" => c.out_packets,
+        "in_bytes" => c.in_bytes,
+        _ => c.out_bytes,
+    }
+}
+
+impl Collector for IpvsCollector {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        let snap = self.snapshot.lock().map(|s| s.clone()).unwrap_or_default();
+        for (what, help) in IPVS_COUNTERS {
+            let name = format!("ipvs_service_{what}");
+            let help =
+                format!("IPVS virtual service: {help} (kernel counter, read at scrape time)");
+            let mut e = encoder.encode_descriptor(&name, &help, None, MetricType::Counter)?;
+            for svc in &snap {
+                let l = VsLabels { vs: svc.vs.clone() };
+                ConstCounter::new(ipvs_value(&svc.counters, what)).encode(e.encode_family(&l)?)?;
+            }
+        }
+        for (what, help) in IPVS_COUNTERS {
+            let name = format!("ipvs_real_server_{what}");
+            let help = format!("IPVS real server: {help} (kernel counter, read at scrape time)");
+            let mut e = encoder.encode_descriptor(&name, &help, None, MetricType::Counter)?;
+            for svc in &snap {
+                for (rs, c) in &svc.real_servers {
+                    let l = IpvsRsLabels {
+                        vs: svc.vs.clone(),
+                        rs: rs.clone(),
+                    };
+                    ConstCounter::new(ipvs_value(c, what)).encode(e.encode_family(&l)?)?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
 /// Registers `m` under `keepalived_<name>` and records the sample names it exports.
 fn reg(r: &mut Registry, names: &mut Vec<String>, name: &str, help: &str, m: impl Metric) {
     let full = format!("keepalived_{name}");
@@ -296,6 +406,8 @@ struct Families {
     vrrp_release_master: Family<VrrpLabels, Counter>,
     vrrp_master_changes: Family<VrrpLabels, Counter>,
     vrrp_last_transition: Family<VrrpLabels, FGauge>,
+    vrrp_excluded_state: Family<VrrpAddrLabels, Gauge>,
+    vrrp_garp_master_delay: Family<VrrpLabels, FGauge>,
     vrrp_transitions: Family<TransitionLabels, Counter>,
     vrrp_rx_dropped: Family<VrrpDropLabels, Counter>,
     vrrp_rx_dropped_unmatched: Family<IntfDropLabels, Counter>,
@@ -331,6 +443,8 @@ pub struct Metrics {
     registry: Registry,
     names: Vec<String>,
     f: Families,
+    ipvs: Arc<Mutex<Vec<IpvsServiceStats>>>,
+    hooks: RwLock<Vec<Arc<dyn ScrapeHook>>>,
     vrrp: RwLock<HashMap<String, VrrpMetrics>>,
     checkers: RwLock<HashMap<(String, String, String), CheckerMetrics>>,
 }
@@ -394,6 +508,8 @@ impl Metrics {
             vrrp_release_master: Family::default(),
             vrrp_master_changes: Family::default(),
             vrrp_last_transition: Family::default(),
+            vrrp_excluded_state: Family::default(),
+            vrrp_garp_master_delay: Family::default(),
             vrrp_transitions: Family::default(),
             vrrp_rx_dropped: Family::default(),
             vrrp_rx_dropped_unmatched: Family::default(),
@@ -517,6 +633,20 @@ impl Metrics {
             "vrrp_last_transition_timestamp_seconds",
             "Time of the last state transition, seconds since the Unix epoch",
             f.vrrp_last_transition.clone(),
+        );
+        reg(
+            &mut r,
+            &mut names,
+            "vrrp_excluded_state",
+            "State of the instance, one series per virtual_ipaddress_excluded address (keepalived-exporter compatible; intf is the address's device)",
+            f.vrrp_excluded_state.clone(),
+        );
+        reg(
+            &mut r,
+            &mut names,
+            "vrrp_garp_master_delay_seconds",
+            "Configured garp_master_delay: the second gratuitous ARP/NA burst this long after becoming MASTER",
+            f.vrrp_garp_master_delay.clone(),
         );
         reg(
             &mut r,
@@ -684,6 +814,15 @@ impl Metrics {
             "Restarts of supervised actors by their supervisor",
             f.actor_restarts.clone(),
         );
+        let ipvs = Arc::new(Mutex::new(Vec::new()));
+        r.register_collector(Box::new(IpvsCollector {
+            snapshot: ipvs.clone(),
+        }));
+        for kind in ["service", "real_server"] {
+            for (what, _) in IPVS_COUNTERS {
+                names.push(format!("keepalived_ipvs_{kind}_{what}_total"));
+            }
+        }
 
         f.up.set(1);
         f.build_info
@@ -702,6 +841,8 @@ impl Metrics {
             registry: r,
             names,
             f,
+            ipvs,
+            hooks: RwLock::new(Vec::new()),
             vrrp: RwLock::new(HashMap::new()),
             checkers: RwLock::new(HashMap::new()),
         }
@@ -715,6 +856,28 @@ impl Metrics {
         match format {
             Format::OpenMetrics => out,
             Format::Text => openmetrics_to_text(&out),
+        }
+    }
+
+    /// Adds a hook run by [`Metrics::refresh`] (the HTTP endpoint runs it before each scrape).
+    pub fn add_scrape_hook(&self, hook: Arc<dyn ScrapeHook>) {
+        if let Ok(mut h) = self.hooks.write() {
+            h.push(hook);
+        }
+    }
+
+    /// Runs the scrape hooks (one after another).
+    pub async fn refresh(&self) {
+        let hooks: Vec<_> = self.hooks.read().map(|h| h.clone()).unwrap_or_default();
+        for h in hooks {
+            h.refresh(self).await;
+        }
+    }
+
+    /// Replaces the IPVS counters (`keepalived_ipvs_*`) with `services` (the kernel's view).
+    pub fn set_ipvs_stats(&self, services: Vec<IpvsServiceStats>) {
+        if let Ok(mut s) = self.ipvs.lock() {
+            *s = services;
         }
     }
 
@@ -830,7 +993,9 @@ impl Metrics {
 
     // ------------------------------------------------------------- scripts
 
-    /// Records one vrrp_script (or track_process/track_file evaluation) run.
+    /// Records one vrrp_script (or track_process/track_file evaluation) run: `script_runs`,
+    /// `script_duration`, `script_state` idle, and `script_status` = this run's result (the
+    /// script runner then sets the rise/fall-filtered status with [`Metrics::script_status`]).
     pub fn script_result(&self, name: &str, ok: bool, latency: Duration) {
         let n = NameLabels {
             name: name.to_string(),
@@ -848,6 +1013,16 @@ impl Metrics {
                 result: result_str(ok),
             })
             .inc();
+    }
+
+    /// Sets a script's status as keepalived reports it: GOOD (1) or BAD (0).
+    pub fn script_status(&self, name: &str, good: bool) {
+        self.f
+            .script_status
+            .get_or_create(&NameLabels {
+                name: name.to_string(),
+            })
+            .set(i64::from(good));
     }
 
     /// Marks a script as running (1) or idle (0).
@@ -1025,6 +1200,9 @@ struct VrrpInner {
     release_master: Counter,
     master_changes: Counter,
     last_transition: FGauge,
+    garp_master_delay: FGauge,
+    excluded: Mutex<Vec<(VrrpAddrLabels, Gauge)>>,
+    excluded_family: Family<VrrpAddrLabels, Gauge>,
     drops: [Counter; RxDrop::ALL.len()],
     transitions: Family<TransitionLabels, Counter>,
     seen_transitions: Mutex<HashSet<TransitionLabels>>,
@@ -1071,6 +1249,9 @@ impl VrrpMetrics {
             release_master: f.vrrp_release_master.get_or_create_owned(&labels),
             master_changes: f.vrrp_master_changes.get_or_create_owned(&labels),
             last_transition: f.vrrp_last_transition.get_or_create_owned(&labels),
+            garp_master_delay: f.vrrp_garp_master_delay.get_or_create_owned(&labels),
+            excluded: Mutex::new(Vec::new()),
+            excluded_family: f.vrrp_excluded_state.clone(),
             drops,
             transitions: f.vrrp_transitions.clone(),
             seen_transitions: Mutex::new(HashSet::new()),
@@ -1096,6 +1277,12 @@ impl VrrpMetrics {
             fam.remove(l);
         }
         f.vrrp_last_transition.remove(l);
+        f.vrrp_garp_master_delay.remove(l);
+        if let Ok(ex) = self.0.excluded.lock() {
+            for (labels, _) in ex.iter() {
+                f.vrrp_excluded_state.remove(labels);
+            }
+        }
         for reason in RxDrop::ALL {
             f.vrrp_rx_dropped.remove(&VrrpDropLabels {
                 iname: l.iname.clone(),
@@ -1111,9 +1298,54 @@ impl VrrpMetrics {
         }
     }
 
-    /// Sets the state gauge.
+    /// Sets the state gauge (and the excluded addresses' state series).
     pub fn state(&self, state: VrrpState) {
         self.0.state.set(state as i64);
+        self.excluded_state(state as i64);
+    }
+
+    fn excluded_state(&self, v: i64) {
+        if let Ok(ex) = self.0.excluded.lock() {
+            for (_, g) in ex.iter() {
+                g.set(v);
+            }
+        }
+    }
+
+    /// What keepalived-exporter reads from keepalived.data besides the stats: the configured
+    /// `garp_master_delay`, and the `virtual_ipaddress_excluded` addresses as
+    /// `(ip_address, device)` (address as keepalived prints it, `10.0.0.1` or `10.0.0.1/24`).
+    /// Call at start and after a reload changed the instance in place; replaces the previous
+    /// addresses (removed ones lose their series).
+    pub fn config(&self, garp_master_delay: Duration, excluded: &[(String, String)]) {
+        let i = &self.0;
+        i.garp_master_delay.set(garp_master_delay.as_secs_f64());
+        let fam = &i.excluded_family;
+        let want: Vec<VrrpAddrLabels> = excluded
+            .iter()
+            .map(|(ip, dev)| VrrpAddrLabels {
+                iname: i.labels.iname.clone(),
+                intf: dev.clone(),
+                vrid: i.labels.vrid,
+                ip_address: ip.clone(),
+            })
+            .collect();
+        let state = i.state.get();
+        if let Ok(mut ex) = i.excluded.lock() {
+            for (labels, _) in ex.iter() {
+                if !want.contains(labels) {
+                    fam.remove(labels);
+                }
+            }
+            *ex = want
+                .into_iter()
+                .map(|l| {
+                    let g = fam.get_or_create_owned(&l);
+                    g.set(state);
+                    (l, g)
+                })
+                .collect();
+        }
     }
 
     /// Sets effective and configured priority.
@@ -1165,6 +1397,7 @@ impl VrrpMetrics {
     pub fn transition(&self, from: VrrpState, to: VrrpState, reason: &str) {
         let i = &self.0;
         i.state.set(to as i64);
+        self.excluded_state(to as i64);
         i.last_transition.set(now_seconds());
         if to == VrrpState::Master && from != VrrpState::Master {
             i.become_master.inc();
@@ -1342,6 +1575,7 @@ mod tests {
         let h = m.vrrp_instance("VI_1", "eth0", 1);
         h.transition(VrrpState::Backup, VrrpState::Master, "x");
         h.priority(1, 1);
+        h.config(Duration::ZERO, &[("10.0.0.1".into(), "eth0".into())]);
         m.vrrp_rx_drop_unmatched("eth0", RxDrop::Vrid);
         m.sync_group_state("g", VrrpState::Master);
         m.script_result("s", true, Duration::ZERO);
@@ -1367,6 +1601,65 @@ mod tests {
         }
         from_text.sort();
         assert_eq!(from_text, m.exported_names());
+    }
+
+    #[test]
+    fn excluded_addresses_follow_the_state() {
+        let m = Metrics::new();
+        let h = m.vrrp_instance("VI_1", "eth0", 51);
+        h.config(
+            Duration::from_secs(5),
+            &[
+                ("10.0.0.9".into(), "eth0".into()),
+                ("10.1.0.1/24".into(), "eth1".into()),
+            ],
+        );
+        h.transition(VrrpState::Backup, VrrpState::Master, "master_down_timer");
+        let t = m.encode(Format::Text);
+        assert!(t.contains("keepalived_vrrp_garp_master_delay_seconds{iname=\"VI_1\",intf=\"eth0\",vrid=\"51\"} 5.0\n"), "{t}");
+        assert!(t.contains("keepalived_vrrp_excluded_state{iname=\"VI_1\",intf=\"eth0\",vrid=\"51\",ip_address=\"10.0.0.9\"} 2\n"), "{t}");
+        assert!(t.contains("keepalived_vrrp_excluded_state{iname=\"VI_1\",intf=\"eth1\",vrid=\"51\",ip_address=\"10.1.0.1/24\"} 2\n"), "{t}");
+        // A reload drops one address: its series goes, the other keeps the state.
+        h.config(Duration::ZERO, &[("10.0.0.9".into(), "eth0".into())]);
+        h.state(VrrpState::Fault);
+        let t = m.encode(Format::Text);
+        assert!(!t.contains("10.1.0.1/24"), "{t}");
+        assert!(t.contains("ip_address=\"10.0.0.9\"} 3\n"), "{t}");
+        m.remove_vrrp_instance("VI_1");
+        assert!(!m.encode(Format::Text).contains("VI_1"));
+    }
+
+    #[test]
+    fn ipvs_counters_are_encoded_from_the_snapshot() {
+        let m = Metrics::new();
+        let c = |n| IpvsCounters {
+            connections: n,
+            in_packets: n + 1,
+            out_packets: n + 2,
+            in_bytes: n + 3,
+            out_bytes: n + 4,
+        };
+        m.set_ipvs_stats(vec![IpvsServiceStats {
+            vs: "[10.0.0.1]:tcp:80".into(),
+            counters: c(10),
+            real_servers: vec![("[192.168.0.10]:tcp:8080".into(), c(20))],
+        }]);
+        let t = m.encode(Format::Text);
+        assert!(
+            t.contains("# TYPE keepalived_ipvs_service_connections_total counter\n"),
+            "{t}"
+        );
+        assert!(
+            t.contains("keepalived_ipvs_service_connections_total{vs=\"[10.0.0.1]:tcp:80\"} 10\n"),
+            "{t}"
+        );
+        assert!(
+            t.contains("keepalived_ipvs_service_out_bytes_total{vs=\"[10.0.0.1]:tcp:80\"} 14\n"),
+            "{t}"
+        );
+        assert!(t.contains("keepalived_ipvs_real_server_in_packets_total{vs=\"[10.0.0.1]:tcp:80\",rs=\"[192.168.0.10]:tcp:8080\"} 21\n"), "{t}");
+        m.set_ipvs_stats(Vec::new());
+        assert!(!m.encode(Format::Text).contains("10.0.0.1"));
     }
 
     #[test]

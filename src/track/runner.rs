@@ -10,12 +10,14 @@
 //! Dropping the handle stops the task and kills a running script's process group.
 
 use crate::config::model::{ScriptUser, VrrpScript};
+use crate::telemetry::Metrics;
 use crate::track::exec::{
     ExecError, PreparedScript, RunOptions, ScriptCommand, ScriptContext, ScriptOutcome,
     DEFAULT_KILL_GRACE,
 };
 use crate::track::script_state::{ScriptState, ScriptStatus};
-use std::time::Duration;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio::time::MissedTickBehavior;
@@ -111,8 +113,21 @@ pub fn spawn_script_runner(
     ctx: ScriptContext,
     tx: mpsc::Sender<ScriptEvent>,
 ) -> ScriptRunner {
+    spawn_script_runner_with_metrics(cfg, ctx, tx, None)
+}
+
+/// [`spawn_script_runner`], also feeding `keepalived_script_*`: `script_state` 1 while a run
+/// is going, every run's result and duration, and `script_status` as keepalived reports it
+/// (GOOD = 1 once `rise` runs succeeded, BAD = 0 otherwise, also before the first result).
+pub fn spawn_script_runner_with_metrics(
+    cfg: ScriptRunnerConfig,
+    ctx: ScriptContext,
+    tx: mpsc::Sender<ScriptEvent>,
+    metrics: Option<Arc<Metrics>>,
+) -> ScriptRunner {
+    let state = ScriptState::new(cfg.rise, cfg.fall, cfg.init_fail);
     ScriptRunner {
-        task: tokio::spawn(run_loop(cfg, ctx, tx)),
+        task: tokio::spawn(run_loop(cfg, ctx, tx, metrics, state)),
     }
 }
 
@@ -123,25 +138,26 @@ pub fn spawn_resumed_script_runner(
     cfg: ScriptRunnerConfig,
     ctx: ScriptContext,
     tx: mpsc::Sender<ScriptEvent>,
+    metrics: Option<Arc<Metrics>>,
     ok: bool,
 ) -> ScriptRunner {
     let state = ScriptState::resumed(cfg.rise, cfg.fall, ok);
     ScriptRunner {
-        task: tokio::spawn(run_from(cfg, ctx, tx, state)),
+        task: tokio::spawn(run_loop(cfg, ctx, tx, metrics, state)),
     }
 }
 
-async fn run_loop(cfg: ScriptRunnerConfig, ctx: ScriptContext, tx: mpsc::Sender<ScriptEvent>) {
-    let state = ScriptState::new(cfg.rise, cfg.fall, cfg.init_fail);
-    run_from(cfg, ctx, tx, state).await
-}
-
-async fn run_from(
+async fn run_loop(
     cfg: ScriptRunnerConfig,
     ctx: ScriptContext,
     tx: mpsc::Sender<ScriptEvent>,
+    metrics: Option<Arc<Metrics>>,
     mut state: ScriptState,
 ) {
+    if let Some(m) = &metrics {
+        m.script_status(&cfg.name, state.status() == ScriptStatus::Ok);
+        m.script_running(&cfg.name, false);
+    }
     let mut ticker = tokio::time::interval(cfg.interval.max(Duration::from_millis(1)));
     ticker.set_missed_tick_behavior(MissedTickBehavior::Skip);
     let opts = RunOptions {
@@ -164,13 +180,23 @@ async fn run_from(
         let prepared = resolved.and_then(|u| {
             PreparedScript::prepare(cfg.command.clone(), u, ctx.enable_script_security)
         });
+        let started = Instant::now();
+        if let Some(m) = &metrics {
+            m.script_running(&cfg.name, true);
+        }
         let outcome = match prepared {
             Ok(p) => p.run(&opts).await.outcome,
             Err(e) => ScriptOutcome::Error(e),
         };
+        if let Some(m) = &metrics {
+            m.script_result(&cfg.name, outcome.success(), started.elapsed());
+        }
         match &outcome {
             ScriptOutcome::Error(ExecError::Insecure { .. }) => {
                 tracing::error!(script = %cfg.name, "Disabling track script {} due to insecure: {outcome:?}", cfg.name);
+                if let Some(m) = &metrics {
+                    m.script_status(&cfg.name, false);
+                }
                 let from = state.status();
                 let _ = tx
                     .send(ScriptEvent {
@@ -199,7 +225,11 @@ async fn run_from(
             }
             _ => last_error = None,
         }
-        if let Some(change) = state.record(outcome.success()) {
+        let change = state.record(outcome.success());
+        if let Some(m) = &metrics {
+            m.script_status(&cfg.name, state.status() == ScriptStatus::Ok);
+        }
+        if let Some(change) = change {
             let how = match (&outcome, change.to) {
                 (ScriptOutcome::TimedOut, _) => "timed_out",
                 (_, ScriptStatus::Ok) => "succeeded",

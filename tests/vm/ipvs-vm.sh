@@ -14,7 +14,9 @@
 # tree. Only the test binary layer is rebuilt per run.
 #
 # Environment: IPVS_VM_CACHE, IPVS_VM_TIMEOUT (seconds, default 240),
-# IPVS_VM_LOG (console log path, default $IPVS_VM_CACHE/console.log).
+# IPVS_VM_LOG (console log path, default $IPVS_VM_CACHE/console.log),
+# IPVS_VM_EXTRA_BINS (space-separated programs also copied to the VM's /bin, without their
+# debug info, e.g. the daemon for a test that runs it).
 set -euo pipefail
 
 die() { echo "ipvs-vm: $*" >&2; exit "${2:-1}"; }
@@ -122,6 +124,17 @@ copy_libs() {
 }
 copy_libs "$TEST_BIN"
 copy_libs "$RUN/sbin/ipvsadm"
+for extra in ${IPVS_VM_EXTRA_BINS:-}; do
+    [ -x "$extra" ] || die "not executable: $extra" 2
+    dst="$RUN/bin/$(basename "$extra")"
+    # Debug info would not fit in the VM's memory next to the test binary.
+    if command -v objcopy >/dev/null; then
+        objcopy --strip-debug "$extra" "$dst"
+    else
+        cp "$extra" "$dst"
+    fi
+    copy_libs "$extra"
+done
 
 {
     printf '%q ' "$@"
@@ -156,7 +169,9 @@ chmod +x "$RUN/init"
 # ---- 5. boot ----------------------------------------------------------------
 echo "ipvs-vm: booting $KVER under qemu TCG (timeout ${TIMEOUT}s), console -> $LOG" >&2
 set +e
-timeout --kill-after=10 "$TIMEOUT" qemu-system-x86_64 -accel tcg -cpu max -m 512 -smp 1 \
+# The initramfs is unpacked into RAM: the unstripped test binary (~190 MB) and any extra
+# binaries must fit next to the kernel ("Initramfs unpacking failed: write error" otherwise).
+timeout --kill-after=10 "$TIMEOUT" qemu-system-x86_64 -accel tcg -cpu max -m 1024 -smp 1 \
     -nographic -no-reboot -nodefaults -serial stdio \
     -kernel "$VMLINUZ" -initrd "$CACHE/initrd.gz" \
     -append "console=ttyS0 panic=-1 quiet loglevel=3" </dev/null >"$LOG" 2>&1

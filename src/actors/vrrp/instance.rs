@@ -1312,6 +1312,28 @@ impl InstanceActor {
         }
     }
 
+    /// The configured values the exporters' metrics carry: garp_master_delay and the excluded
+    /// addresses (`keepalived_vrrp_garp_master_delay_seconds`, `keepalived_vrrp_excluded_state`).
+    fn metric_config(&self) {
+        let Some(m) = &self.m else { return };
+        let i = &self.spec.instance;
+        let dev = i.interface.as_deref().unwrap_or("");
+        let excluded: Vec<(String, String)> = i
+            .virtual_ipaddress_excluded
+            .iter()
+            .map(|a| {
+                (
+                    crate::telemetry::dump::address_text(a),
+                    a.dev.clone().unwrap_or_else(|| dev.to_string()),
+                )
+            })
+            .collect();
+        m.config(
+            super::params::garp_master_delay(i, &self.spec.global),
+            &excluded,
+        );
+    }
+
     fn reconfigure(&mut self, ctx: &mut Context<Self>, new: InstanceSpec) -> bool {
         if needs_restart(&self.spec.instance, &new.instance) {
             return false;
@@ -1368,6 +1390,7 @@ impl InstanceActor {
             params.sync_group = sync_group;
             core.update_params(params);
         }
+        self.metric_config();
         tracing::info!(instance = %i.name, "configuration applied in place");
         self.query_tracked_interfaces(ctx);
         self.recompute(ctx);
@@ -1409,6 +1432,7 @@ impl Actor for InstanceActor {
                 h.priority(i.priority, i.priority);
                 h
             });
+            act.metric_config();
             act.subscribe(ctx);
             act.lookup(ctx);
         });

@@ -68,6 +68,15 @@ pub fn instance_params(i: &VrrpInstance, g: &GlobalDefs, primary: IpAddr) -> Ins
     p
 }
 
+/// The `garp_master_delay` in effect (zero with `vrrp_min_garp`), as `instance_params` uses it.
+pub fn garp_master_delay(i: &VrrpInstance, g: &GlobalDefs) -> Duration {
+    if g.vrrp_min_garp {
+        Duration::ZERO
+    } else {
+        i.garp_master_delay.unwrap_or(g.vrrp_garp_master_delay)
+    }
+}
+
 /// The daemon's advert grid (see `InstanceParams::advert_epoch`): fixed at first use, shared
 /// by every instance of the process.
 pub fn advert_epoch() -> std::time::Instant {

@@ -8,7 +8,8 @@ use crate::track::exec::ScriptContext;
 use crate::track::file::{spawn_file_watcher, FileWatcher, WatchedFile};
 use crate::track::priority::TrackerState;
 use crate::track::runner::{
-    spawn_resumed_script_runner, spawn_script_runner, ScriptEvent, ScriptRunner, ScriptRunnerConfig,
+    spawn_resumed_script_runner, spawn_script_runner_with_metrics, ScriptEvent, ScriptRunner,
+    ScriptRunnerConfig,
 };
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -66,11 +67,20 @@ pub struct TrackerHub {
     inner: Arc<Mutex<Inner>>,
     script_tx: mpsc::Sender<ScriptEvent>,
     file_tx: mpsc::Sender<crate::track::file::FileEvent>,
+    metrics: Option<Arc<crate::telemetry::Metrics>>,
 }
 
 impl TrackerHub {
     /// Starts the hub (inside a tokio runtime) for `cfg`.
     pub fn start(cfg: &Config) -> Self {
+        Self::start_with_metrics(cfg, None)
+    }
+
+    /// [`TrackerHub::start`], with the scripts feeding `keepalived_script_*` in `metrics`.
+    pub fn start_with_metrics(
+        cfg: &Config,
+        metrics: Option<Arc<crate::telemetry::Metrics>>,
+    ) -> Self {
         // Small: an instance that falls behind takes the current values (see `values`).
         let (tx, _) = broadcast::channel(256);
         let (script_tx, mut script_rx) = mpsc::channel::<ScriptEvent>(1024);
@@ -86,6 +96,7 @@ impl TrackerHub {
             inner,
             script_tx,
             file_tx,
+            metrics,
         };
         let h = hub.clone();
         tokio::spawn(async move {
@@ -193,9 +204,16 @@ impl TrackerHub {
                 }
             }
         }
-        inner
-            .scripts
-            .retain(|name, (c, _)| wanted.get(name) == Some(c));
+        let metrics = self.metrics.clone();
+        inner.scripts.retain(|name, (c, _)| {
+            let keep = wanted.get(name) == Some(c);
+            if !keep && !wanted.contains_key(name) {
+                if let Some(m) = &metrics {
+                    m.remove_script(name);
+                }
+            }
+            keep
+        });
         let values = &mut inner.values;
         values.retain(|k, _| match k {
             TrackKey::Script(n) => wanted.contains_key(n),
@@ -209,16 +227,25 @@ impl TrackerHub {
         }
         for (name, c) in start {
             let runner = match carried.get(&name) {
-                Some(&ok) => {
-                    spawn_resumed_script_runner(c.clone(), ctx.clone(), self.script_tx.clone(), ok)
-                }
+                Some(&ok) => spawn_resumed_script_runner(
+                    c.clone(),
+                    ctx.clone(),
+                    self.script_tx.clone(),
+                    self.metrics.clone(),
+                    ok,
+                ),
                 None => {
                     let initial = c.initial_status();
                     inner.values.insert(
                         TrackKey::Script(name.clone()),
                         TrackValue::State(initial.into()),
                     );
-                    spawn_script_runner(c.clone(), ctx.clone(), self.script_tx.clone())
+                    spawn_script_runner_with_metrics(
+                        c.clone(),
+                        ctx.clone(),
+                        self.script_tx.clone(),
+                        self.metrics.clone(),
+                    )
                 }
             };
             inner.scripts.insert(name, (c, runner));
