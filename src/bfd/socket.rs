@@ -16,6 +16,8 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::os::fd::AsRawFd;
 use tokio::io::unix::AsyncFd;
 
+use crate::sockopt;
+
 use super::packet::SOURCE_PORT_MIN;
 use super::timers::RandomSource;
 
@@ -37,24 +39,6 @@ pub struct Datagram {
     pub ttl: Option<u8>,
     /// Local UDP port it arrived on (3784 or 4784).
     pub port: u16,
-}
-
-fn setsockopt_int(sock: &Socket, level: i32, name: i32, value: i32) -> io::Result<()> {
-    // SAFETY: pointer to a live c_int of the size given.
-    let rc = unsafe {
-        libc::setsockopt(
-            sock.as_raw_fd(),
-            level,
-            name,
-            (&value as *const i32).cast(),
-            std::mem::size_of::<i32>() as libc::socklen_t,
-        )
-    };
-    if rc == 0 {
-        Ok(())
-    } else {
-        Err(io::Error::last_os_error())
-    }
 }
 
 /// The receive socket of one family and port, registered with the current tokio runtime.
@@ -81,12 +65,12 @@ impl RxSocket {
         sock.set_reuse_address(true)?;
         let addr: SocketAddr = if v6 {
             sock.set_only_v6(true)?;
-            setsockopt_int(&sock, libc::IPPROTO_IPV6, libc::IPV6_RECVHOPLIMIT, 1)?;
-            setsockopt_int(&sock, libc::IPPROTO_IPV6, libc::IPV6_RECVPKTINFO, 1)?;
+            sockopt::set_int(&sock, libc::IPPROTO_IPV6, libc::IPV6_RECVHOPLIMIT, 1)?;
+            sockopt::set_int(&sock, libc::IPPROTO_IPV6, libc::IPV6_RECVPKTINFO, 1)?;
             (Ipv6Addr::UNSPECIFIED, port).into()
         } else {
-            setsockopt_int(&sock, libc::IPPROTO_IP, libc::IP_RECVTTL, 1)?;
-            setsockopt_int(&sock, libc::IPPROTO_IP, libc::IP_PKTINFO, 1)?;
+            sockopt::set_int(&sock, libc::IPPROTO_IP, libc::IP_RECVTTL, 1)?;
+            sockopt::set_int(&sock, libc::IPPROTO_IP, libc::IP_PKTINFO, 1)?;
             (Ipv4Addr::UNSPECIFIED, port).into()
         };
         let _ = sock.set_recv_buffer_size(1 << 20);
@@ -247,7 +231,7 @@ impl TxSocket {
         sock.set_nonblocking(true)?;
         if v6 {
             sock.set_unicast_hops_v6(u32::from(ttl))?;
-            setsockopt_int(&sock, libc::IPPROTO_IPV6, libc::IPV6_TCLASS, 0xc0)?;
+            sockopt::set_int(&sock, libc::IPPROTO_IPV6, libc::IPV6_TCLASS, 0xc0)?;
         } else {
             sock.set_ttl_v4(u32::from(ttl))?;
             sock.set_tos_v4(0xc0)?;

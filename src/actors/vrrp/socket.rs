@@ -9,6 +9,8 @@ use std::os::fd::AsRawFd;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tokio::io::unix::AsyncFd;
 
+use crate::sockopt;
+
 /// IP protocol number of VRRP.
 pub const IPPROTO_VRRP: i32 = 112;
 
@@ -57,24 +59,6 @@ pub struct Receiver<'a> {
     v6: bool,
 }
 
-fn setsockopt_int(sock: &Socket, level: i32, name: i32, value: i32) -> io::Result<()> {
-    // SAFETY: passing a pointer to a live c_int of the right size.
-    let rc = unsafe {
-        libc::setsockopt(
-            sock.as_raw_fd(),
-            level,
-            name,
-            (&value as *const i32).cast(),
-            std::mem::size_of::<i32>() as libc::socklen_t,
-        )
-    };
-    if rc == 0 {
-        Ok(())
-    } else {
-        Err(io::Error::last_os_error())
-    }
-}
-
 impl VrrpSocket {
     /// Opens and configures the socket for one instance (IPv4 or IPv6 by the group / source).
     pub fn open(cfg: &SocketConfig, v6: bool) -> io::Result<Self> {
@@ -88,11 +72,11 @@ impl VrrpSocket {
             sock.set_multicast_loop_v6(false)?;
             sock.set_multicast_if_v6(cfg.ifindex)?;
             // The kernel computes the VRRPv3 checksum (offset 6) on send and verifies it on receive.
-            setsockopt_int(&sock, libc::IPPROTO_IPV6, libc::IPV6_CHECKSUM, 6)?;
+            sockopt::set_int(&sock, libc::IPPROTO_IPV6, libc::IPV6_CHECKSUM, 6)?;
             // Report the hop limit of received packets (checked == 255).
-            setsockopt_int(&sock, libc::IPPROTO_IPV6, libc::IPV6_RECVHOPLIMIT, 1)?;
+            sockopt::set_int(&sock, libc::IPPROTO_IPV6, libc::IPV6_RECVHOPLIMIT, 1)?;
             // Only deliver groups this socket joined.
-            setsockopt_int(&sock, libc::IPPROTO_IPV6, libc::IPV6_MULTICAST_ALL, 0)?;
+            sockopt::set_int(&sock, libc::IPPROTO_IPV6, libc::IPV6_MULTICAST_ALL, 0)?;
             if let Some(IpAddr::V6(src)) = cfg.src {
                 let scope = if is_link_local_v6(&src) {
                     cfg.ifindex
@@ -119,7 +103,7 @@ impl VrrpSocket {
         let _ = sock.set_recv_buffer_size(1 << 20);
         // Kernel receive times: an advert read late (a burst is drained at once) still
         // times the master-down timer from its arrival.
-        let _ = setsockopt_int(&sock, libc::SOL_SOCKET, libc::SO_TIMESTAMPNS, 1);
+        let _ = sockopt::set_int(&sock, libc::SOL_SOCKET, libc::SO_TIMESTAMPNS, 1);
         Ok(Self { sock, v6 })
     }
 
@@ -260,21 +244,7 @@ fn set_multicast_ifindex_v4(sock: &Socket, ifindex: u32) -> io::Result<()> {
         imr_address: libc::in_addr { s_addr: 0 },
         imr_ifindex: ifindex as i32,
     };
-    // SAFETY: pointer to a live ip_mreqn of the size given.
-    let rc = unsafe {
-        libc::setsockopt(
-            sock.as_raw_fd(),
-            libc::IPPROTO_IP,
-            libc::IP_MULTICAST_IF,
-            (&mreq as *const libc::ip_mreqn).cast(),
-            std::mem::size_of::<libc::ip_mreqn>() as libc::socklen_t,
-        )
-    };
-    if rc == 0 {
-        Ok(())
-    } else {
-        Err(io::Error::last_os_error())
-    }
+    sockopt::set(sock, libc::IPPROTO_IP, libc::IP_MULTICAST_IF, &mreq)
 }
 
 /// Messages [`VrrpSocket::recv_all`] reads before it lets other tasks run (a flood must not
