@@ -421,13 +421,73 @@ impl Lab {
     /// Starts keepalived-rs (`bin`) in host i with `conf` in the foreground with console and
     /// detailed logs (`-n -l -D -G`), its own pid file; the process is named `name`.
     pub fn start_rs(&mut self, i: usize, name: &str, bin: &str, conf: &Path) {
+        self.start_rs_with(i, name, &[], bin, &["-n", "-l", "-D", "-G"], conf);
+    }
+
+    /// Starts keepalived-rs (`bin`) in host i as `env ENV... bin FLAGS... -f conf -p DIR/name.pid`
+    /// (no `env` without variables); the process is named `name`.
+    pub fn start_rs_with(
+        &mut self,
+        i: usize,
+        name: &str,
+        env: &[&str],
+        bin: &str,
+        flags: &[&str],
+        conf: &Path,
+    ) {
         let pid = self.dir.join(format!("{name}.pid")).display().to_string();
         let conf = conf.display().to_string();
-        self.spawn(
-            i,
-            name,
-            &[bin, "-n", "-l", "-D", "-G", "-f", &conf, "-p", &pid],
+        let mut args = Vec::new();
+        if !env.is_empty() {
+            args.push("env");
+            args.extend_from_slice(env);
+        }
+        args.push(bin);
+        args.extend_from_slice(flags);
+        args.extend(["-f", &conf, "-p", &pid]);
+        self.spawn(i, name, &args);
+    }
+
+    /// Runs a command inside host i that must succeed.
+    pub fn must_exec(&self, i: usize, args: &[&str]) {
+        let o = self.exec(i, args);
+        assert!(
+            o.status.success(),
+            "{args:?} in h{i}: {}",
+            String::from_utf8_lossy(&o.stderr)
         );
+    }
+
+    /// The logs of the named processes, one after the other, for failure messages.
+    pub fn logs(&self, names: &[&str]) -> String {
+        names
+            .iter()
+            .map(|n| format!("--- {n}\n{}\n", self.log(n)))
+            .collect()
+    }
+
+    /// VRRP transitions (`VRRP_Instance(..) A -> B` lines) in the log of `name` so far.
+    pub fn transitions(&self, name: &str) -> usize {
+        self.log(name)
+            .lines()
+            .filter(|l| l.contains("VRRP_Instance(") && l.contains(" -> "))
+            .count()
+    }
+
+    /// The link-local addresses (without prefix) of `dev` in host i.
+    pub fn link_locals(&self, i: usize, dev: &str) -> Vec<String> {
+        let o = self.exec(
+            i,
+            &[
+                "ip", "-6", "-o", "addr", "show", "dev", dev, "scope", "link",
+            ],
+        );
+        String::from_utf8_lossy(&o.stdout)
+            .lines()
+            .filter_map(|l| l.split_whitespace().nth(3))
+            .filter_map(|a| a.split('/').next())
+            .map(str::to_string)
+            .collect()
     }
 }
 
@@ -438,10 +498,17 @@ pub fn serial() -> std::sync::MutexGuard<'static, ()> {
     L.lock().unwrap_or_else(|e| e.into_inner())
 }
 
+/// True when `cmd` is on the PATH.
+pub fn have(cmd: &str) -> bool {
+    run(&["sh", "-c", &format!("command -v {cmd}")])
+        .status
+        .success()
+}
+
 /// True (after printing why) when the test cannot run here: not root, no iproute2, or, with
 /// `need_keepalived`, no keepalived (scripts/install-deps.sh installs it).
 pub fn skip(need_keepalived: bool) -> bool {
-    let ka = !need_keepalived || run(&["sh", "-c", "command -v keepalived"]).status.success();
+    let ka = !need_keepalived || have("keepalived");
     if !can_run() || !ka {
         eprintln!(
             "SKIP: needs root, iproute2{}",
@@ -531,10 +598,13 @@ impl Lab {
                 "vrrp.prio",
             ],
         );
+        self.wait_capturing(name, Duration::from_secs(20));
+    }
+
+    /// Waits until tshark `name` says it is capturing.
+    fn wait_capturing(&self, name: &str, timeout: Duration) {
         assert!(
-            self.wait_for(Duration::from_secs(20), || self
-                .log(name)
-                .contains("Capturing on")),
+            self.wait_for(timeout, || self.log(name).contains("Capturing on")),
             "tshark did not start: {}",
             self.log(name)
         );
@@ -589,6 +659,69 @@ impl Lab {
             .collect()
     }
 
+    /// Replaces `conf` atomically with `text` (written next to it, then renamed), as editors
+    /// and config managers do.
+    pub fn rewrite(&self, conf: &Path, text: &str) {
+        let mut tmp = conf.as_os_str().to_owned();
+        tmp.push(".tmp");
+        std::fs::write(&tmp, text).unwrap();
+        std::fs::rename(&tmp, conf).unwrap();
+    }
+
+    /// Reloads finished so far by our daemon `name` ("reload complete in" lines).
+    pub fn reloads_completed(&self, name: &str) -> usize {
+        self.log(name).matches("reload complete in").count()
+    }
+
+    /// Sends SIGHUP to our daemon `name`; true once it reports one more completed reload
+    /// within `timeout`.
+    pub fn reload(&self, name: &str, timeout: Duration) -> bool {
+        let before = self.reloads_completed(name);
+        self.signal(name, libc::SIGHUP);
+        self.wait_for(timeout, || self.reloads_completed(name) > before)
+    }
+
+    /// True once `more` adverts beyond those seen so far are captured under `name` (see
+    /// [`Lab::capture_vrrp`]) within `timeout`.
+    pub fn wait_adverts(&self, name: &str, more: usize, timeout: Duration) -> bool {
+        let seen = self.adverts(name).len();
+        self.wait_for(timeout, || self.adverts(name).len() >= seen + more)
+    }
+
+    /// Starts tshark on host i's eth0 writing packets matching the capture `filter` for at most
+    /// `seconds` into `DIR/file`, under log `name`; returns the capture's path once tshark says
+    /// it is capturing.
+    pub fn capture_pcap(
+        &mut self,
+        i: usize,
+        name: &str,
+        filter: &str,
+        seconds: u32,
+        file: &str,
+    ) -> String {
+        let cap = self.dir.join(file).display().to_string();
+        let duration = format!("duration:{seconds}");
+        self.spawn(
+            i,
+            name,
+            &[
+                "tshark", "-ni", "eth0", "-f", filter, "-a", &duration, "-w", &cap,
+            ],
+        );
+        self.wait_capturing(name, Duration::from_secs(15));
+        cap
+    }
+
+    /// Stops the capture `name` (SIGINT: tshark writes out what it has) and waits for it.
+    pub fn stop_capture(&mut self, name: &str) {
+        self.signal(name, libc::SIGINT);
+        assert!(
+            self.wait_exit(name, Duration::from_secs(15)).is_some(),
+            "tshark did not stop: {}",
+            self.log(name)
+        );
+    }
+
     /// The pid of the process started as `name`.
     pub fn pid(&self, name: &str) -> Option<u32> {
         self.children
@@ -622,6 +755,38 @@ pub fn metric(text: &str, name: &str, labels: &str) -> Option<f64> {
         };
         rest.split_whitespace().next()?.parse().ok()
     })
+}
+
+/// `tshark -r cap -Y filter -T fields -e f...` with `|` between the fields (and `,` between
+/// the occurrences of one): one Vec per packet.
+pub fn tshark_fields(cap: &str, filter: &str, fields: &[&str]) -> Vec<Vec<String>> {
+    let mut args = vec!["tshark", "-n", "-r", cap, "-Y", filter, "-T", "fields"];
+    args.extend([
+        "-E",
+        "separator=|",
+        "-E",
+        "aggregator=,",
+        "-E",
+        "occurrence=a",
+    ]);
+    for f in fields {
+        args.extend(["-e", f]);
+    }
+    let o = run(&args);
+    assert!(
+        o.status.success(),
+        "tshark -T fields: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| {
+            let c: Vec<String> = l.split('|').map(str::to_string).collect();
+            assert_eq!(c.len(), fields.len(), "unexpected tshark line {l:?}");
+            c
+        })
+        .collect()
 }
 
 /// Reads a growing log incrementally (a long test polls it thousands of times: reading the
