@@ -57,13 +57,7 @@ fn script_failure_lets_keepalived_preempt_and_notifies() {
 
     lab.start_rs(1, "ours", OURS, &c1);
     lab.start_keepalived(2, "ka", &c2);
-    let logs = |lab: &Lab| {
-        format!(
-            "--- ours\n{}\n--- keepalived\n{}",
-            lab.log("ours"),
-            lab.log("ka")
-        )
-    };
+    let logs = |lab: &Lab| lab.logs(&["ours", "ka"]);
     assert!(
         lab.wait_for(Duration::from_secs(15), || lab.owners(&vip) == vec![1]),
         "h1 not sole master\n{}",

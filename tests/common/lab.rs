@@ -374,6 +374,83 @@ pub fn vrrp_conf(
     )
 }
 
+/// One VRRP flavour the interop and wire tests run through: version, advert_int, family,
+/// unicast or multicast, PASS authentication.
+#[derive(Clone, Copy, Debug)]
+pub struct Case {
+    pub version: u8,
+    pub advert: &'static str,
+    pub v6: bool,
+    pub unicast: bool,
+    pub auth: bool,
+}
+
+impl Case {
+    /// auth_pass of the cases with PASS authentication.
+    pub const PASS: &'static str = "s3cret";
+    pub const V2_PASS: Case = Case {
+        version: 2,
+        advert: "1",
+        v6: false,
+        unicast: false,
+        auth: true,
+    };
+    pub const V2_UNICAST: Case = Case {
+        version: 2,
+        advert: "1",
+        v6: false,
+        unicast: true,
+        auth: false,
+    };
+    pub const V3_IPV4: Case = Case {
+        version: 3,
+        advert: "0.1",
+        v6: false,
+        unicast: false,
+        auth: false,
+    };
+    pub const V3_IPV6: Case = Case {
+        version: 3,
+        advert: "0.1",
+        v6: true,
+        unicast: false,
+        auth: false,
+    };
+
+    /// [`vrrp_conf`] of this case for host `me` (unicast to host `peer`) with `vips` (/64 or
+    /// /24 added).
+    pub fn conf(
+        &self,
+        lab: &Lab,
+        me: usize,
+        peer: usize,
+        vrid: u8,
+        prio: u8,
+        vips: &[String],
+    ) -> String {
+        let mut extra = String::new();
+        if self.auth {
+            extra.push_str(&format!(
+                "    authentication {{\n        auth_type PASS\n        auth_pass {}\n    }}\n",
+                Self::PASS
+            ));
+        }
+        if self.unicast {
+            let (src, dst) = if self.v6 {
+                (lab.v6(me), lab.v6(peer))
+            } else {
+                (lab.ip4(me), lab.ip4(peer))
+            };
+            extra.push_str(&format!(
+                "    unicast_src_ip {src}\n    unicast_peer {{\n        {dst}\n    }}\n"
+            ));
+        }
+        let prefix = if self.v6 { 64 } else { 24 };
+        let vips: Vec<String> = vips.iter().map(|v| format!("{v}/{prefix}")).collect();
+        vrrp_conf("", vrid, prio, self.version, self.advert, &vips, &extra)
+    }
+}
+
 // ---- Helpers added for the VRRP behaviour tests (tests/vrrp_*.rs). ----
 
 impl Lab {
@@ -518,6 +595,18 @@ pub fn skip(need_keepalived: bool) -> bool {
                 ""
             }
         );
+        return true;
+    }
+    false
+}
+
+/// [`skip`], and also true (after printing why) when one of `tools` is not on the PATH.
+pub fn skip_without(need_keepalived: bool, tools: &[&str]) -> bool {
+    if skip(need_keepalived) {
+        return true;
+    }
+    if let Some(t) = tools.iter().find(|t| !have(t)) {
+        eprintln!("SKIP: needs {t}");
         return true;
     }
     false
