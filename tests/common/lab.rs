@@ -568,6 +568,46 @@ impl Lab {
     }
 }
 
+/// A notify script and a FIFO reader that keep what the daemon reports (see
+/// [`Lab::notify_recorder`]).
+pub struct NotifyRecorder {
+    /// The script to name in `notify*` lines: appends its arguments to `notes`.
+    pub script: String,
+    /// One line per script call.
+    pub notes: String,
+    /// The FIFO to name in `vrrp_notify_fifo`.
+    pub fifo: String,
+    /// Every line read from the FIFO.
+    pub fifo_log: String,
+}
+
+impl Lab {
+    /// Writes the notify script `note.sh` (appending its arguments, one line per call, to
+    /// `notes`), creates the FIFO `fifo` and starts `fifo-reader` in host i copying its lines
+    /// into `fifo.log`.
+    pub fn notify_recorder(&mut self, i: usize) -> NotifyRecorder {
+        let d = self.dir.display().to_string();
+        let notes = format!("{d}/notes");
+        let fifo = format!("{d}/fifo");
+        let fifo_log = format!("{d}/fifo.log");
+        let script = self.write("note.sh", &format!("#!/bin/sh\necho \"$@\" >> {notes}\n"));
+        let script = script.display().to_string();
+        must(&["chmod", "755", &script]);
+        must(&["mkfifo", &fifo]);
+        self.spawn(
+            i,
+            "fifo-reader",
+            &["sh", "-c", &format!("cat {fifo} > {fifo_log}")],
+        );
+        NotifyRecorder {
+            script,
+            notes,
+            fifo,
+            fifo_log,
+        }
+    }
+}
+
 /// Serialises namespace tests within one test binary (two cores; failover timing must not
 /// starve). Poisoning is ignored: a failed test must not fail the next ones.
 pub fn serial() -> std::sync::MutexGuard<'static, ()> {
