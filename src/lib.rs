@@ -9,7 +9,7 @@
 //! - [`actors`]: the supervised actix actors, thin shells that own IO and timers.
 //! - [`telemetry`]: logging, OpenTelemetry traces, Prometheus metrics.
 //! - [`cli`]: keepalived's command line.
-//! - `sockopt`: the one raw `setsockopt(2)` wrapper the socket-owning modules share.
+//! - `rawsock`: the raw socket calls (`setsockopt(2)`, `recvmsg(2)`) the socket-owning modules share.
 
 pub mod actors;
 pub mod bfd;
@@ -19,7 +19,7 @@ pub mod config;
 pub mod ipvs;
 pub mod lvs;
 pub mod netlink;
-mod sockopt;
+mod rawsock;
 pub mod telemetry;
 pub mod track;
 pub mod vrrp;

@@ -14,7 +14,7 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 
 use super::types::MacAddr;
-use crate::sockopt;
+use crate::rawsock;
 
 /// Ethernet header (14) + ARP for IPv4 over Ethernet (28).
 pub const GARP_FRAME_LEN: usize = 42;
@@ -120,7 +120,7 @@ impl GarpSender {
         // ICMP6_FILTER: block every type, this socket never reads.
         let filter = [u32::MAX; 8];
         // struct icmp6_filter; ICMP6_FILTER is 1.
-        sockopt::set(&icmp6, libc::IPPROTO_ICMPV6, 1, &filter)?;
+        rawsock::set(&icmp6, libc::IPPROTO_ICMPV6, 1, &filter)?;
         Ok(GarpSender { packet, icmp6 })
     }
 

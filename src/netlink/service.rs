@@ -32,7 +32,7 @@ use super::msg;
 use super::sysctl;
 use super::types::*;
 use super::watch::WatchState;
-use crate::sockopt;
+use crate::rawsock;
 
 /// Where the answer to a [`Request`] goes.
 pub type Reply<T> = oneshot::Sender<Result<T>>;
@@ -198,7 +198,7 @@ fn open_monitor(rcvbuf: usize) -> Result<MonitorRx> {
     let size = i32::try_from(rcvbuf).unwrap_or(i32::MAX);
     // SO_RCVBUFFORCE needs CAP_NET_ADMIN; without it, what SO_RCVBUF allows.
     for opt in [libc::SO_RCVBUFFORCE, libc::SO_RCVBUF] {
-        if sockopt::set_int(&fd, libc::SOL_SOCKET, opt, size).is_ok() {
+        if rawsock::set_int(&fd, libc::SOL_SOCKET, opt, size).is_ok() {
             break;
         }
     }
