@@ -229,6 +229,20 @@ fn sigterm_master_sends_priority_0_backup_takes_over_at_once() {
 // ---------------------------------------------------------------------------------------------
 // (d) nopreempt, (e) preempt_delay
 
+/// h1 (100) becomes MASTER of `vip` alone, then h2 (150) starts with `extra`; returns when h2
+/// was started.
+fn h1_master_then_h2(lab: &mut Lab, vip: &str, extra: &str) -> Instant {
+    start(lab, 1, 100, "0.1", vip, "");
+    assert!(
+        lab.wait_for(Duration::from_secs(15), || lab.owners(vip) == vec![1]),
+        "h1 should own {vip}\n{}",
+        lab.logs(&["h1", "h2"])
+    );
+    let t0 = Instant::now();
+    start(lab, 2, 150, "0.1", vip, extra);
+    t0
+}
+
 #[test]
 fn nopreempt_higher_priority_backup_does_not_take_over() {
     if lab::skip(false) {
@@ -238,13 +252,7 @@ fn nopreempt_higher_priority_backup_does_not_take_over() {
     let mut lab = Lab::new(2);
     let vip = lab.vip4(100);
     let names = ["h1", "h2"];
-    start(&mut lab, 1, 100, "0.1", &vip, "");
-    assert!(
-        lab.wait_for(Duration::from_secs(15), || lab.owners(&vip) == vec![1]),
-        "h1 should own {vip}\n{}",
-        lab.logs(&names)
-    );
-    start(&mut lab, 2, 150, "0.1", &vip, "    nopreempt\n");
+    h1_master_then_h2(&mut lab, &vip, "    nopreempt\n");
     assert!(
         lab.wait_for(Duration::from_secs(10), || lab
             .log("h2")
@@ -277,14 +285,7 @@ fn preempt_delay_takes_over_after_the_delay_not_before() {
     let mut lab = Lab::new(2);
     let vip = lab.vip4(100);
     let names = ["h1", "h2"];
-    start(&mut lab, 1, 100, "0.1", &vip, "");
-    assert!(
-        lab.wait_for(Duration::from_secs(15), || lab.owners(&vip) == vec![1]),
-        "h1 should own {vip}\n{}",
-        lab.logs(&names)
-    );
-    let t0 = Instant::now();
-    start(&mut lab, 2, 150, "0.1", &vip, "    preempt_delay 3\n");
+    let t0 = h1_master_then_h2(&mut lab, &vip, "    preempt_delay 3\n");
     // The delay starts with the first lower-priority advert h2 hears (≤ 0.1 s after start, plus
     // start-up); preemption then needs the master-down interval (0.34 s).
     assert!(
@@ -516,11 +517,7 @@ print("sent", n, kind, len(body), "bytes")
 /// h1 runs our daemon as the only router (priority 100); h2 sends hostile adverts claiming
 /// priority 254. None may make the master yield; a well-formed one (the control) must.
 fn hostile(version: u8, kinds: &[&str]) {
-    if lab::skip(false) {
-        return;
-    }
-    if !lab::have("python3") {
-        eprintln!("SKIP: needs python3");
+    if lab::skip_without(false, &["python3"]) {
         return;
     }
     let _g = lab::serial();
