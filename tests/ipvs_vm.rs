@@ -35,7 +35,7 @@ const GUEST_TESTS: usize = 9;
 
 #[test]
 fn ipvs_in_vm() {
-    vm::run_guest_tests("ipvs_in_vm", "console.log", None, GUEST_TESTS);
+    vm::run_guest_tests("ipvs_in_vm", "console.log", &[], GUEST_TESTS);
 }
 
 /// On a kernel without IPVS (like this project's build machines) connecting

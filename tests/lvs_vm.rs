@@ -21,7 +21,12 @@ const GUEST_TESTS: usize = 1;
 
 #[test]
 fn lvs_in_vm() {
-    vm::run_guest_tests("lvs_in_vm", "lvs-console.log", Some("400"), GUEST_TESTS);
+    vm::run_guest_tests(
+        "lvs_in_vm",
+        "lvs-console.log",
+        &[("IPVS_VM_TIMEOUT", "400")],
+        GUEST_TESTS,
+    );
 }
 
 /// `ipvsadm -Ln` as service → (real server → weight).

@@ -20,10 +20,10 @@ pub fn in_guest() -> bool {
 
 /// Boots the VM with this test binary and runs its `guest_*` tests there; fails unless the VM
 /// reports exactly `guest_tests` passes. `test` names the host test in messages, `log` is the
-/// console log under target/ipvs-vm/, `timeout` the VM's limit in seconds (the script's default
-/// when `None`). Returns at once inside the VM; skips under `KEEPALIVED_SKIP_VM` or when qemu
-/// cannot run here.
-pub fn run_guest_tests(test: &str, log: &str, timeout: Option<&str>, guest_tests: usize) {
+/// console log under target/ipvs-vm/, `env` more of the script's settings (e.g.
+/// `IPVS_VM_TIMEOUT`). Returns at once inside the VM; skips under `KEEPALIVED_SKIP_VM` or when
+/// qemu cannot run here.
+pub fn run_guest_tests(test: &str, log: &str, env: &[(&str, &str)], guest_tests: usize) {
     if in_guest() {
         return;
     }
@@ -36,14 +36,13 @@ pub fn run_guest_tests(test: &str, log: &str, timeout: Option<&str>, guest_tests
     let log = root.join("target/ipvs-vm").join(log);
     let exe = std::env::current_exe().expect("current_exe");
     let started = std::time::Instant::now();
-    let mut cmd = Command::new(&script);
-    cmd.arg(&exe)
+    let out = Command::new(&script)
+        .arg(&exe)
         .args(["--test-threads=1", "--nocapture", "guest_"])
-        .env("IPVS_VM_LOG", &log);
-    if let Some(t) = timeout {
-        cmd.env("IPVS_VM_TIMEOUT", t);
-    }
-    let out = cmd.output().expect("run tests/vm/ipvs-vm.sh");
+        .env("IPVS_VM_LOG", &log)
+        .envs(env.iter().copied())
+        .output()
+        .expect("run tests/vm/ipvs-vm.sh");
     let console = String::from_utf8_lossy(&out.stderr);
     match out.status.code() {
         Some(77) => {
