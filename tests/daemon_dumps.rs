@@ -112,30 +112,12 @@ fn dumps_like_keepalived_and_status_per_daemon() {
             extra,
         ),
     );
+    // start_rs_with puts the pid files at DIR/a.pid and DIR/b.pid.
     let (pid_a, pid_b) = (d.join("a.pid"), d.join("b.pid"));
     let (pa, pb) = (pid_a.display().to_string(), pid_b.display().to_string());
     let env = |t: &Path| format!("TMPDIR={}", t.display());
-    let (ca, cka, cb) = (
-        ca.display().to_string(),
-        cka.display().to_string(),
-        cb.display().to_string(),
-    );
-    lab.spawn(
-        1,
-        "a",
-        &[
-            "env",
-            &env(tmp_a),
-            OURS,
-            "-n",
-            "-l",
-            "-G",
-            "-f",
-            &ca,
-            "-p",
-            &pa,
-        ],
-    );
+    lab.start_rs_with(1, "a", &[&env(tmp_a)], OURS, &["-n", "-l", "-G"], &ca);
+    let cka = cka.display().to_string();
     let ka_pid = d.join("ka.pid");
     let (kp, kr, kc) = (
         ka_pid.display().to_string(),
@@ -161,22 +143,7 @@ fn dumps_like_keepalived_and_status_per_daemon() {
             &kc,
         ],
     );
-    lab.spawn(
-        3,
-        "b",
-        &[
-            "env",
-            &env(tmp_b),
-            OURS,
-            "-n",
-            "-l",
-            "-G",
-            "-f",
-            &cb,
-            "-p",
-            &pb,
-        ],
-    );
+    lab.start_rs_with(3, "b", &[&env(tmp_b)], OURS, &["-n", "-l", "-G"], &cb);
     assert!(
         lab.wait_for(WAIT, || lab.owners(&vip) == vec![1]),
         "A never became the only master: {:?}\n{}",

@@ -40,18 +40,8 @@ fn one_line_per_transition_on_stderr_and_syslog() {
             }
         }
     });
-    let (c, pid, env) = (
-        c1.display().to_string(),
-        lab.dir.join("ours.pid").display().to_string(),
-        format!("KEEPALIVED_RS_SYSLOG_SOCKET={}", sock.display()),
-    );
-    lab.spawn(
-        1,
-        "ours",
-        &[
-            "env", &env, OURS, "-n", "-l", "-S", "local3", "-f", &c, "-p", &pid,
-        ],
-    );
+    let env = format!("KEEPALIVED_RS_SYSLOG_SOCKET={}", sock.display());
+    lab.start_rs_with(1, "ours", &[&env], OURS, &["-n", "-l", "-S", "local3"], &c1);
     let up = "VRRP_Instance(VI_71) BACKUP -> MASTER (master_down_timer), priority 150";
     assert!(
         lab.wait_for(WAIT, || lab.log("ours").contains(up)),

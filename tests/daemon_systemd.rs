@@ -249,26 +249,15 @@ fn abstract_socket_and_foreign_watchdog_pid() {
         .unwrap()
     });
     let rx = collect(sock);
-    let pid = lab.dir.join("b.pid").display().to_string();
-    let (c, notify) = (conf.display().to_string(), format!("NOTIFY_SOCKET=@{name}"));
+    let notify = format!("NOTIFY_SOCKET=@{name}");
     // WATCHDOG_PID names another process: the watchdog is not ours to ping.
-    lab.spawn(
+    lab.start_rs_with(
         1,
         "b",
-        &[
-            "env",
-            &notify,
-            "WATCHDOG_USEC=100000",
-            "WATCHDOG_PID=1",
-            OURS,
-            "-n",
-            "-l",
-            "-G",
-            "-f",
-            &c,
-            "-p",
-            &pid,
-        ],
+        &[&notify, "WATCHDOG_USEC=100000", "WATCHDOG_PID=1"],
+        OURS,
+        &["-n", "-l", "-G"],
+        &conf,
     );
     let mut seen = Vec::new();
     next_matching(&rx, &mut seen, "READY", |m| m.starts_with("READY=1"));

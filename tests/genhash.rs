@@ -21,17 +21,24 @@ fn serve(body: &'static [u8], n: usize) -> u16 {
     port
 }
 
+/// The URL both genhash commands are given: http://127.0.0.1:PORT/index.html.
+fn url_args(port: u16) -> Vec<String> {
+    [
+        "-s",
+        "127.0.0.1",
+        "-p",
+        &port.to_string(),
+        "-u",
+        "/index.html",
+    ]
+    .map(str::to_string)
+    .to_vec()
+}
+
 fn ours(port: u16) -> String {
     let out = Command::new(env!("CARGO_BIN_EXE_keepalived-rs"))
-        .args([
-            "genhash",
-            "-s",
-            "127.0.0.1",
-            "-p",
-            &port.to_string(),
-            "-u",
-            "/index.html",
-        ])
+        .arg("genhash")
+        .args(url_args(port))
         .output()
         .unwrap();
     assert!(
@@ -56,17 +63,7 @@ fn same_digest_as_keepalived_genhash() {
         return;
     };
     let port = serve(b"<html><body>keepalived-rs</body></html>\n", 2);
-    let theirs = Command::new(path)
-        .args([
-            "-s",
-            "127.0.0.1",
-            "-p",
-            &port.to_string(),
-            "-u",
-            "/index.html",
-        ])
-        .output()
-        .unwrap();
+    let theirs = Command::new(path).args(url_args(port)).output().unwrap();
     let text = String::from_utf8_lossy(&theirs.stdout).to_string();
     let their_digest = last_digest(&text);
     assert_eq!(ours(port), their_digest);

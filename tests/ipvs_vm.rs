@@ -1,10 +1,10 @@
 //! IPVS integration tests against a real IPVS kernel.
 //!
 //! This machine's kernel has no IPVS, so the host-side test `ipvs_in_vm`
-//! boots Debian's kernel under qemu TCG (tests/vm/ipvs-vm.sh) with *this*
-//! test binary in the initramfs and runs the `guest_*` tests inside the VM
-//! (environment `KEEPALIVED_IPVS_GUEST=1`). Outside the VM the `guest_*`
-//! tests return at once.
+//! boots Debian's kernel under qemu TCG (tests/vm/ipvs-vm.sh, driven by
+//! tests/common/vm.rs) with *this* test binary in the initramfs and runs the
+//! `guest_*` tests inside the VM (environment `KEEPALIVED_IPVS_GUEST=1`).
+//! Outside the VM the `guest_*` tests return at once.
 //!
 //! Each guest test programs IPVS through `keepalived_rs::ipvs`, then checks
 //! the result three ways: our own dump, `ipvsadm -Sn` (and `-Ln
@@ -15,8 +15,6 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
-use std::path::Path;
-use std::process::Command;
 
 use keepalived_rs::ipvs::constants::*;
 use keepalived_rs::ipvs::{
@@ -24,11 +22,9 @@ use keepalived_rs::ipvs::{
     Operation, Protocol, Scheduler, Service, ServiceFlags, ServiceKey, Subject, Tunnel, TunnelType,
 };
 
-const GUEST_ENV: &str = "KEEPALIVED_IPVS_GUEST";
-
-fn in_guest() -> bool {
-    std::env::var_os(GUEST_ENV).is_some()
-}
+#[path = "common/vm.rs"]
+mod vm;
+use vm::{in_guest, sh};
 
 // --------------------------------------------------------------------------
 // Host side: build and boot the VM, fail unless every guest test passed.
@@ -39,42 +35,7 @@ const GUEST_TESTS: usize = 9;
 
 #[test]
 fn ipvs_in_vm() {
-    if in_guest() {
-        return;
-    }
-    if std::env::var_os("KEEPALIVED_SKIP_VM").is_some() {
-        eprintln!("ipvs_in_vm: SKIPPED (KEEPALIVED_SKIP_VM is set)");
-        return;
-    }
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let script = root.join("tests/vm/ipvs-vm.sh");
-    let log = root.join("target/ipvs-vm/console.log");
-    let exe = std::env::current_exe().expect("current_exe");
-    let started = std::time::Instant::now();
-    let out = Command::new(&script)
-        .arg(&exe)
-        .args(["--test-threads=1", "--nocapture", "guest_"])
-        .env("IPVS_VM_LOG", &log)
-        .output()
-        .expect("run tests/vm/ipvs-vm.sh");
-    let console = String::from_utf8_lossy(&out.stderr);
-    match out.status.code() {
-        Some(77) => {
-            eprintln!("ipvs_in_vm: SKIPPED, cannot run qemu here:\n{console}");
-            return;
-        }
-        Some(0) => {}
-        other => panic!("IPVS VM run failed (exit {other:?}):\n{console}"),
-    }
-    let summary = format!("test result: ok. {GUEST_TESTS} passed; 0 failed");
-    assert!(
-        console.contains(&summary),
-        "VM did not report `{summary}`:\n{console}"
-    );
-    eprintln!(
-        "ipvs_in_vm: {GUEST_TESTS} guest tests passed in the VM ({:.1}s)",
-        started.elapsed().as_secs_f64()
-    );
+    vm::run_guest_tests("ipvs_in_vm", "console.log", &[], GUEST_TESTS);
 }
 
 /// On a kernel without IPVS (like this project's build machines) connecting
@@ -124,20 +85,6 @@ macro_rules! guest_test {
 
 fn ip(s: &str) -> IpAddr {
     s.parse().unwrap()
-}
-
-fn sh(cmd: &str) -> String {
-    let out = Command::new("/bin/sh")
-        .args(["-c", cmd])
-        .output()
-        .expect("spawn sh");
-    assert!(
-        out.status.success(),
-        "`{cmd}` failed: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 /// One `ipvsadm -S` line: `-A|-a`, the service, the real server, options.

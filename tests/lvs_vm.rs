@@ -1,8 +1,8 @@
 //! The full LVS director (IPVS writer + checkers) on a real IPVS kernel.
 //!
 //! Like `ipvs_vm.rs`, the host-side test `lvs_in_vm` boots Debian's kernel under qemu TCG
-//! (tests/vm/ipvs-vm.sh) with this test binary and runs the `guest_*` tests inside the VM. The
-//! guest starts the director from a keepalived.conf with TCP listeners inside the VM as real
+//! (tests/vm/ipvs-vm.sh, driven by tests/common/vm.rs) with this test binary and runs the
+//! `guest_*` tests inside the VM. The guest starts the director from a keepalived.conf with TCP listeners inside the VM as real
 //! servers, takes them down and up, and compares `ipvsadm -Ln` with what keepalived would
 //! program: failed servers removed (or weight 0 with inhibit_on_failure), the sorry server when
 //! all are down, an IPVS error on one service logged and retried without stopping the others,
@@ -15,73 +15,28 @@
 //! `KEEPALIVED_SKIP_VM=1` skips the VM.
 
 use std::collections::BTreeMap;
-use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-const GUEST_ENV: &str = "KEEPALIVED_IPVS_GUEST";
-const GUEST_TESTS: usize = 2;
+#[path = "common/vm.rs"]
+mod vm;
+use vm::{in_guest, sh};
 /// Where the VM has the daemon (tests/vm/ipvs-vm.sh copies it there, see `IPVS_VM_EXTRA_BINS`).
 const GUEST_DAEMON: &str = "/bin/keepalived-rs";
 
-fn in_guest() -> bool {
-    std::env::var_os(GUEST_ENV).is_some()
-}
+const GUEST_TESTS: usize = 2;
 
 #[test]
 fn lvs_in_vm() {
-    if in_guest() {
-        return;
-    }
-    if std::env::var_os("KEEPALIVED_SKIP_VM").is_some() {
-        eprintln!("lvs_in_vm: SKIPPED (KEEPALIVED_SKIP_VM is set)");
-        return;
-    }
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let script = root.join("tests/vm/ipvs-vm.sh");
-    let log = root.join("target/ipvs-vm/lvs-console.log");
-    let exe = std::env::current_exe().expect("current_exe");
-    let started = Instant::now();
-    let out = Command::new(&script)
-        .arg(&exe)
-        .args(["--test-threads=1", "--nocapture", "guest_"])
-        .env("IPVS_VM_LOG", &log)
-        .env("IPVS_VM_TIMEOUT", "400")
-        .env("IPVS_VM_EXTRA_BINS", env!("CARGO_BIN_EXE_keepalived-rs"))
-        .output()
-        .expect("run tests/vm/ipvs-vm.sh");
-    let console = String::from_utf8_lossy(&out.stderr);
-    match out.status.code() {
-        Some(77) => {
-            eprintln!("lvs_in_vm: SKIPPED, cannot run qemu here:\n{console}");
-            return;
-        }
-        Some(0) => {}
-        other => panic!("LVS VM run failed (exit {other:?}):\n{console}"),
-    }
-    let summary = format!("test result: ok. {GUEST_TESTS} passed; 0 failed");
-    assert!(
-        console.contains(&summary),
-        "VM did not report `{summary}`:\n{console}"
+    vm::run_guest_tests(
+        "lvs_in_vm",
+        "lvs-console.log",
+        &[
+            ("IPVS_VM_TIMEOUT", "400"),
+            ("IPVS_VM_EXTRA_BINS", env!("CARGO_BIN_EXE_keepalived-rs")),
+        ],
+        GUEST_TESTS,
     );
-    eprintln!(
-        "lvs_in_vm: guest test passed in the VM ({:.1}s)",
-        started.elapsed().as_secs_f64()
-    );
-}
-
-fn sh(cmd: &str) -> String {
-    let out = Command::new("/bin/sh")
-        .args(["-c", cmd])
-        .output()
-        .expect("spawn sh");
-    assert!(
-        out.status.success(),
-        "`{cmd}` failed: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 /// `ipvsadm -Ln` as service → (real server → weight).

@@ -13,10 +13,6 @@ use std::time::{Duration, Instant};
 
 const OURS: &str = env!("CARGO_BIN_EXE_keepalived-rs");
 
-fn lock() -> std::sync::MutexGuard<'static, ()> {
-    lab::serial()
-}
-
 /// `n` instances VI_1..VI_n, VRID i, with per-instance VIP, priority and name.
 fn config(
     n: u8,
@@ -44,17 +40,14 @@ struct Node {
 impl Node {
     /// Starts our daemon on a one-host lab with the config `make(net)`; waits for `n` VIPs.
     fn start(n: usize, make: impl Fn(u32) -> String, extra: &[&str]) -> Option<Node> {
-        if !lab::can_run() {
-            eprintln!("SKIP: needs root and iproute2");
+        if lab::skip(false) {
             return None;
         }
         let mut lab = Lab::new(1);
         let conf = lab.write("k.conf", &make(lab.net()));
-        let pid = lab.dir.join("ours.pid").display().to_string();
-        let c = conf.display().to_string();
-        let mut args = vec![OURS, "-n", "-l", "-D", "-G", "-f", &c, "-p", &pid];
-        args.extend_from_slice(extra);
-        lab.spawn(1, "ours", &args);
+        let mut flags = vec!["-n", "-l", "-D", "-G"];
+        flags.extend_from_slice(extra);
+        lab.start_rs_with(1, "ours", &[], OURS, &flags, &conf);
         let node = Node { lab, conf };
         let ok = node
             .lab
@@ -82,28 +75,17 @@ impl Node {
             .saturating_sub(1)
     }
 
-    /// Starts `ip monitor address` in the namespace under `name`.
+    /// Starts `ip monitor address` in the namespace under `name` (see [`Lab::monitor_addresses`]).
     fn monitor(&mut self, name: &str) {
-        self.lab.spawn(1, name, &["ip", "monitor", "address"]);
-        // `ip monitor` prints nothing when it subscribes; give it a moment to do so.
-        std::thread::sleep(Duration::from_millis(300));
+        self.lab.monitor_addresses(1, name);
     }
 
     fn events(&self, name: &str) -> Vec<String> {
-        self.lab
-            .log(name)
-            .lines()
-            .filter(|l| l.contains("inet"))
-            .map(str::to_string)
-            .collect()
+        self.lab.address_events(name)
     }
 
     fn transitions(&self) -> usize {
-        self.lab
-            .log("ours")
-            .lines()
-            .filter(|l| l.contains("VRRP_Instance(") && l.contains(" -> "))
-            .count()
+        self.lab.transitions("ours")
     }
 
     fn hup(&self) {
@@ -117,8 +99,7 @@ impl Node {
 
     /// Replaces the config file atomically (rename), as editors and config managers do.
     fn rewrite(&self, text: &str) {
-        let tmp = self.lab.write("k.conf.tmp", text);
-        std::fs::rename(&tmp, &self.conf).unwrap();
+        self.lab.rewrite(&self.conf, text);
     }
 }
 
@@ -126,10 +107,34 @@ fn vip(net: u32, i: u8) -> String {
     format!("10.{net}.1.{i}")
 }
 
+/// The VIPs of [`vip`], except VI_`moved`'s, moved to 10.NET.2.`moved`.
+fn vip_moved(net: u32, moved: u8) -> impl Fn(u8) -> String {
+    move |i| {
+        if i == moved {
+            format!("10.{net}.2.{i}")
+        } else {
+            vip(net, i)
+        }
+    }
+}
+
+/// Priority 100, VI_9's raised to 120.
+fn prio_9_raised(i: u8) -> u8 {
+    if i == 9 {
+        120
+    } else {
+        100
+    }
+}
+
+fn vi_name(i: u8) -> String {
+    format!("VI_{i}")
+}
+
 #[test]
 fn sighup_unchanged_file_changes_nothing() {
-    let _g = lock();
-    let make = |net: u32| config(5, |i| vip(net, i), |_| 100, |i| format!("VI_{i}"));
+    let _g = lab::serial();
+    let make = |net: u32| config(5, |i| vip(net, i), |_| 100, vi_name);
     let Some(mut node) = Node::start(5, make, &["--no-config-watch"]) else {
         return;
     };
@@ -164,12 +169,12 @@ fn sighup_unchanged_file_changes_nothing() {
 
 #[test]
 fn two_hundred_instances_only_the_changed_vip_moves() {
-    let _g = lock();
+    let _g = lab::serial();
     two_hundred_real();
 }
 
 fn two_hundred_real() {
-    let make = |net: u32| config(200, |i| vip(net, i), |_| 100, |i| format!("VI_{i}"));
+    let make = |net: u32| config(200, |i| vip(net, i), |_| 100, vi_name);
     let Some(mut node) = Node::start(200, make, &[]) else {
         return;
     };
@@ -178,18 +183,7 @@ fn two_hundred_real() {
     // (b) SIGHUP path: VI_7's VIP changes, VI_9's priority changes.
     node.monitor("mon-b");
     let t0 = node.transitions();
-    let changed = config(
-        200,
-        |i| {
-            if i == 7 {
-                format!("10.{net}.2.7")
-            } else {
-                vip(net, i)
-            }
-        },
-        |i| if i == 9 { 120 } else { 100 },
-        |i| format!("VI_{i}"),
-    );
+    let changed = config(200, vip_moved(net, 7), prio_9_raised, vi_name);
     // Write atomically (rename) so the watcher sees one change; also send SIGHUP.
     node.rewrite(&changed);
     let start = Instant::now();
@@ -222,12 +216,7 @@ fn two_hundred_real() {
 
     // (c) the file watcher, no signal: VI_7 back to its old VIP within 2 s.
     node.monitor("mon-c");
-    let back = config(
-        200,
-        |i| vip(net, i),
-        |i| if i == 9 { 120 } else { 100 },
-        |i| format!("VI_{i}"),
-    );
+    let back = config(200, |i| vip(net, i), prio_9_raised, vi_name);
     let start = Instant::now();
     node.rewrite(&back);
     assert!(
@@ -264,18 +253,7 @@ fn two_hundred_real() {
     );
     assert_eq!(node.addresses(), 200);
     // A later good edit: VI_13's VIP changes, applied.
-    let good = config(
-        200,
-        |i| {
-            if i == 13 {
-                format!("10.{net}.2.13")
-            } else {
-                vip(net, i)
-            }
-        },
-        |i| if i == 9 { 120 } else { 100 },
-        |i| format!("VI_{i}"),
-    );
+    let good = config(200, vip_moved(net, 13), prio_9_raised, vi_name);
     node.rewrite(&good);
     node.hup();
     assert!(node.lab.wait_for(Duration::from_secs(5), || node
@@ -285,24 +263,13 @@ fn two_hundred_real() {
     // (e) VI_200 removed (VIP released), VI_199 renamed (untouched).
     node.monitor("mon-e");
     let t1 = node.transitions();
-    let removed = config(
-        199,
-        |i| {
-            if i == 13 {
-                format!("10.{net}.2.13")
-            } else {
-                vip(net, i)
-            }
-        },
-        |i| if i == 9 { 120 } else { 100 },
-        |i| {
-            if i == 199 {
-                "RENAMED".into()
-            } else {
-                format!("VI_{i}")
-            }
-        },
-    );
+    let removed = config(199, vip_moved(net, 13), prio_9_raised, |i| {
+        if i == 199 {
+            "RENAMED".into()
+        } else {
+            vi_name(i)
+        }
+    });
     node.rewrite(&removed);
     node.hup();
     assert!(
@@ -371,7 +338,7 @@ fn gap_conf(net: u32, prio: u8, variant: u8) -> String {
 
 #[test]
 fn repeated_sighup_never_pauses_a_masters_adverts() {
-    let _g = lock();
+    let _g = lab::serial();
     if lab::skip(true) {
         return;
     }
@@ -404,26 +371,15 @@ fn repeated_sighup_never_pauses_a_masters_adverts() {
     let h1 = lab.ip4(1);
     assert!(lab.wait_for(Duration::from_secs(5), || lab.adverts("cap").len() >= 30));
     let ka_before = lab.log("ka").len();
-    let transitions = |lab: &Lab| {
-        lab.log("ours")
-            .lines()
-            .filter(|l| l.contains("VRRP_Instance(") && l.contains(" -> "))
-            .count()
-    };
-    let t0 = transitions(&lab);
-    let completed = |lab: &Lab| lab.log("ours").matches("reload complete in").count();
+    let t0 = lab.transitions("ours");
 
     // 10 reloads of the unchanged file, then 10 alternating between the two variants.
-    let tmp = lab.dir.join("h1.conf.tmp");
     for k in 0..20 {
         if k >= 10 {
-            std::fs::write(&tmp, gap_conf(net, 150, (k % 2 == 0) as u8)).unwrap();
-            std::fs::rename(&tmp, &c1).unwrap();
+            lab.rewrite(&c1, &gap_conf(net, 150, (k % 2 == 0) as u8));
         }
-        let before = completed(&lab);
-        lab.signal("ours", libc::SIGHUP);
         assert!(
-            lab.wait_for(Duration::from_secs(5), || completed(&lab) > before),
+            lab.reload("ours", Duration::from_secs(5)),
             "reload {k} not completed\n{}",
             lab.log("ours")
         );
@@ -484,7 +440,7 @@ fn repeated_sighup_never_pauses_a_masters_adverts() {
         10,
         "{log}"
     );
-    assert_eq!(transitions(&lab), t0 + 10, "transitions:\n{log}");
+    assert_eq!(lab.transitions("ours"), t0 + 10, "transitions:\n{log}");
     let ka = lab.log("ka");
     assert!(!ka[ka_before..].contains("Entering MASTER STATE"), "{ka}");
     // Address events: only VI_3's excluded address, 5 x (delete .1, add .2) and back.
@@ -503,9 +459,8 @@ fn repeated_sighup_never_pauses_a_masters_adverts() {
 /// over the 900 reloads between the two samples that would be megabytes and hundreds of fds.
 #[test]
 fn thousand_reloads_keep_memory_and_fds_flat() {
-    let _g = lock();
-    if !lab::can_run() {
-        eprintln!("SKIP: needs root and iproute2");
+    let _g = lab::serial();
+    if lab::skip(false) {
         return;
     }
     let mut lab = Lab::new(1);
@@ -525,24 +480,20 @@ fn thousand_reloads_keep_memory_and_fds_flat() {
         )
     };
     let conf = lab.write("k.conf", &make(false));
-    let pid_file = lab.dir.join("ours.pid").display().to_string();
-    let c = conf.display().to_string();
-    lab.spawn(
+    lab.start_rs_with(
         1,
         "ours",
+        &[],
+        OURS,
         &[
-            OURS,
             "-n",
             "-l",
             "-G",
             "--no-config-watch",
             "--metrics-listen",
             "127.0.0.1:9651",
-            "-f",
-            &c,
-            "-p",
-            &pid_file,
         ],
+        &conf,
     );
     assert!(
         lab.wait_for(Duration::from_secs(20), || (1..=4)
@@ -551,23 +502,15 @@ fn thousand_reloads_keep_memory_and_fds_flat() {
         lab.log("ours")
     );
     let pid = lab.pid("ours").expect("daemon pid");
-    let transitions = |lab: &Lab| {
-        lab.log("ours")
-            .lines()
-            .filter(|l| l.contains("VRRP_Instance(") && l.contains(" -> "))
-            .count()
-    };
-    let t0 = transitions(&lab);
+    let t0 = lab.transitions("ours");
     let mut tail = lab.tail("ours");
-    let tmp = lab.dir.join("k.conf.tmp");
     let start = Instant::now();
     let mut at_100 = None;
     let mut variant = false;
     for k in 1..=1000u32 {
         if k % 10 == 0 {
             variant = !variant;
-            std::fs::write(&tmp, make(variant)).unwrap();
-            std::fs::rename(&tmp, &conf).unwrap();
+            lab.rewrite(&conf, &make(variant));
         }
         lab.signal("ours", libc::SIGHUP);
         let deadline = Instant::now() + Duration::from_secs(5);
@@ -599,7 +542,7 @@ fn thousand_reloads_keep_memory_and_fds_flat() {
         "RSS grew from {rss100} kB to {rss1000} kB"
     );
     assert!(fd1000 <= fd100 + 2, "fds grew from {fd100} to {fd1000}");
-    assert_eq!(transitions(&lab), t0, "{}", lab.log("ours"));
+    assert_eq!(lab.transitions("ours"), t0, "{}", lab.log("ours"));
     // Each toggle updated VI_2 and VI_3 in place; nothing else was touched. "reload
     // complete" is logged once the updates are sent: the instances apply the last one on
     // their own thread right after.
@@ -622,26 +565,17 @@ fn thousand_reloads_keep_memory_and_fds_flat() {
         "{text}"
     );
     assert_eq!(
-        metric_of(&text, "keepalived_vrrp_priority", "VI_2"),
+        metric(&text, "keepalived_vrrp_priority", "iname=\"VI_2\""),
         Some(100.0),
         "{text}"
     );
     assert!(lab.running("ours"));
 }
 
-/// The value of `name` for the VRRP instance `iname` (whatever its other labels).
-fn metric_of(text: &str, name: &str, iname: &str) -> Option<f64> {
-    let want = format!("iname=\"{iname}\"");
-    text.lines()
-        .filter(|l| l.starts_with(&format!("{name}{{")) && l.contains(&want))
-        .find_map(|l| l.rsplit(' ').next()?.parse().ok())
-}
-
 #[test]
 fn replaced_master_keeps_common_vips_and_swaps_the_others() {
-    let _g = lock();
-    if !lab::can_run() {
-        eprintln!("SKIP: needs root and iproute2");
+    let _g = lab::serial();
+    if lab::skip(false) {
         return;
     }
     let mut lab = Lab::new(1);
@@ -664,15 +598,8 @@ fn replaced_master_keeps_common_vips_and_swaps_the_others() {
     lab.monitor_addresses(1, "mon");
     // mcast_src_ip: a socket-level setting, the instance is replaced.
     let src = format!("    mcast_src_ip {}\n", lab.ip4(1));
-    let tmp = lab.write("k.conf.tmp", &conf([&b, &c], &src));
-    std::fs::rename(tmp, &path).unwrap();
-    let done = lab.log("ours").matches("reload complete in").count();
-    lab.signal("ours", libc::SIGHUP);
-    assert!(lab.wait_for(Duration::from_secs(5), || lab
-        .log("ours")
-        .matches("reload complete in")
-        .count()
-        > done));
+    lab.rewrite(&path, &conf([&b, &c], &src));
+    assert!(lab.reload("ours", Duration::from_secs(5)));
     assert!(
         lab.wait_for(Duration::from_secs(3), || lab.has_addr(1, &c)
             && !lab.has_addr(1, &a)),

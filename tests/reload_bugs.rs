@@ -21,60 +21,40 @@ const OURS: &str = env!("CARGO_BIN_EXE_keepalived-rs");
 /// Our daemon on host 1 of `lab` with `conf` (no file watch: reloads only by signal), metrics
 /// on 127.0.0.1:9652.
 fn start_ours(lab: &mut Lab, conf: &std::path::Path) {
-    let pid = lab.dir.join("ours.pid").display().to_string();
-    let c = conf.display().to_string();
-    lab.spawn(
-        1,
-        "ours",
-        &[
-            OURS,
-            "-n",
-            "-l",
-            "-D",
-            "-G",
-            "--no-config-watch",
-            "--metrics-listen",
-            "127.0.0.1:9652",
-            "-f",
-            &c,
-            "-p",
-            &pid,
-        ],
-    );
-}
-
-fn completed(lab: &Lab) -> usize {
-    lab.log("ours").matches("reload complete in").count()
+    let flags = [
+        "-n",
+        "-l",
+        "-D",
+        "-G",
+        "--no-config-watch",
+        "--metrics-listen",
+        "127.0.0.1:9652",
+    ];
+    lab.start_rs_with(1, "ours", &[], OURS, &flags, conf);
 }
 
 /// Rewrites `conf` atomically with `text`, sends SIGHUP and waits for the reload to complete.
 fn reload(lab: &Lab, conf: &std::path::Path, text: &str) {
-    let tmp = conf.with_extension("tmp");
-    std::fs::write(&tmp, text).unwrap();
-    std::fs::rename(&tmp, conf).unwrap();
-    let before = completed(lab);
-    lab.signal("ours", libc::SIGHUP);
+    lab.rewrite(conf, text);
     assert!(
-        lab.wait_for(Duration::from_secs(5), || completed(lab) > before),
+        lab.reload("ours", Duration::from_secs(5)),
         "reload not completed\n{}",
         lab.log("ours")
     );
 }
 
 fn transitions(lab: &Lab) -> usize {
-    lab.log("ours")
-        .lines()
-        .filter(|l| l.contains("VRRP_Instance(") && l.contains(" -> "))
-        .count()
+    lab.transitions("ours")
 }
 
 /// The effective priority of `iname` in the metrics.
 fn priority(lab: &Lab, iname: &str) -> Option<f64> {
     let text = lab.scrape(1, 9652);
-    let want = format!("iname=\"{iname}\"");
-    text.lines()
-        .filter(|l| l.starts_with("keepalived_vrrp_priority{") && l.contains(&want))
-        .find_map(|l| l.rsplit(' ').next()?.parse().ok())
+    metric(
+        &text,
+        "keepalived_vrrp_priority",
+        &format!("iname=\"{iname}\""),
+    )
 }
 
 /// One instance VI_1 (VRID 1, advert_int 0.1, v3) with `body` inside, after `head` blocks.
@@ -100,7 +80,7 @@ fn issue_1009_no_priority_drift_over_reloads_adding_weighted_trackers() {
         &["ip", "link", "set", "trk0", "up"],
         &["ip", "link", "set", "trk1", "up"],
     ] {
-        assert!(lab.exec(1, args).status.success(), "{args:?}");
+        lab.must_exec(1, args);
     }
     let scripts = "vrrp_script chk {\n    script \"/bin/true\"\n    interval 1\n}\n";
     let vips = format!("        10.{net}.0.100/24\n");
@@ -283,12 +263,17 @@ fn pair(
 }
 
 /// Neither side moved: no transition on ours since `t0`, keepalived never MASTER after
-/// `ka_from`, every advert on the wire from h1 at priority `prio`, no pause beyond
-/// advert_int + 60 ms (see tests/reload.rs for the tolerance).
-fn assert_master_held(lab: &Lab, t0: usize, ka_from: usize, prio: u8) {
+/// `ka_from`.
+fn assert_no_moves(lab: &Lab, t0: usize, ka_from: usize) {
     assert_eq!(transitions(lab), t0, "{}", lab.log("ours"));
     let ka = lab.log("ka");
     assert!(!ka[ka_from..].contains("Entering MASTER STATE"), "{ka}");
+}
+
+/// [`assert_no_moves`], and every advert on the wire from h1 at priority `prio`, no pause
+/// beyond advert_int + 60 ms (see tests/reload.rs for the tolerance).
+fn assert_master_held(lab: &Lab, t0: usize, ka_from: usize, prio: u8) {
+    assert_no_moves(lab, t0, ka_from);
     let adverts = lab.adverts("cap");
     let h1 = lab.ip4(1);
     assert!(
@@ -323,22 +308,19 @@ fn issue_208_two_quick_sighups_do_not_move_a_master() {
             text.clone()
         };
         std::fs::write(&conf, body).unwrap();
-        let before = completed(&lab);
+        let before = lab.reloads_completed("ours");
         lab.signal("ours", libc::SIGHUP);
         lab.signal("ours", libc::SIGHUP);
         // Signals of one kind coalesce while pending (POSIX): one or two reloads run, and
         // the last one reads the file as it is now.
         assert!(
-            lab.wait_for(Duration::from_secs(5), || completed(&lab) > before),
+            lab.wait_for(Duration::from_secs(5), || lab.reloads_completed("ours")
+                > before),
             "no reload completed\n{}",
             lab.log("ours")
         );
     }
-    let seen = lab.adverts("cap").len();
-    assert!(
-        lab.wait_for(Duration::from_secs(5), || lab.adverts("cap").len()
-            >= seen + 10)
-    );
+    assert!(lab.wait_adverts("cap", 10, Duration::from_secs(5)));
     assert_master_held(&lab, t0, ka_from, 150);
 }
 
@@ -363,11 +345,7 @@ fn issue_1941_adding_a_track_script_to_a_master_causes_no_transition() {
         priority(&lab, "VI_1"),
         lab.log("ours")
     );
-    let seen = lab.adverts("cap").len();
-    assert!(
-        lab.wait_for(Duration::from_secs(5), || lab.adverts("cap").len()
-            >= seen + 10)
-    );
+    assert!(lab.wait_adverts("cap", 10, Duration::from_secs(5)));
     // Priority 150 before (no scripts) and after (140 + 10): one value on the wire, except
     // possibly a 140 while ok10 had not reported yet; nothing at or below the peer's.
     let h1 = lab.ip4(1);
@@ -378,9 +356,7 @@ fn issue_1941_adding_a_track_script_to_a_master_causes_no_transition() {
             .all(|a| a.src == h1 && (a.prio == 150 || a.prio == 140)),
         "{adverts:?}"
     );
-    assert_eq!(transitions(&lab), t0, "{}", lab.log("ours"));
-    let ka = lab.log("ka");
-    assert!(!ka[ka_from..].contains("Entering MASTER STATE"), "{ka}");
+    assert_no_moves(&lab, t0, ka_from);
 }
 
 #[test]
@@ -402,11 +378,7 @@ fn issue_366_script_results_survive_reload_without_a_priority_dip() {
         lab.log("ours")
     );
     // Adverts at 100 went out before the script's first result: start judging from here.
-    let seen = lab.adverts("cap").len();
-    assert!(
-        lab.wait_for(Duration::from_secs(5), || lab.adverts("cap").len()
-            >= seen + 3)
-    );
+    assert!(lab.wait_adverts("cap", 3, Duration::from_secs(5)));
     let t0 = transitions(&lab);
     let ka_from = lab.log("ka").len();
     let net = lab.net();
@@ -422,18 +394,12 @@ fn issue_366_script_results_survive_reload_without_a_priority_dip() {
         script(2, "    timeout 3\n    rise 2\n    fall 2\n"),
     ] {
         reload(&lab, &conf, &one(&head, 100, &vips, body));
-        let seen = lab.adverts("cap").len();
-        assert!(
-            lab.wait_for(Duration::from_secs(5), || lab.adverts("cap").len()
-                >= seen + 5)
-        );
+        assert!(lab.wait_adverts("cap", 5, Duration::from_secs(5)));
     }
     let judged: Vec<_> = lab.adverts("cap").into_iter().skip(from).collect();
     let low: Vec<_> = judged.iter().filter(|a| a.prio != 120).collect();
     assert!(low.is_empty(), "priority dipped on the wire: {low:?}");
-    assert_eq!(transitions(&lab), t0, "{}", lab.log("ours"));
-    let ka = lab.log("ka");
-    assert!(!ka[ka_from..].contains("Entering MASTER STATE"), "{ka}");
+    assert_no_moves(&lab, t0, ka_from);
     assert_eq!(
         metric(
             &lab.scrape(1, 9652),

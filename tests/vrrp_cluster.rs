@@ -10,28 +10,6 @@ use std::time::{Duration, Instant};
 const OURS: &str = env!("CARGO_BIN_EXE_keepalived-rs");
 const VRID: u8 = 51;
 
-fn skip() -> bool {
-    if !lab::can_run() {
-        eprintln!("SKIP: needs root and iproute2");
-        return true;
-    }
-    false
-}
-
-/// Serialise namespace tests: two cores, and failover timing must not starve.
-fn lock() -> std::sync::MutexGuard<'static, ()> {
-    static L: std::sync::Mutex<()> = std::sync::Mutex::new(());
-    L.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-/// Logs of all named daemons, for failure messages.
-fn logs(lab: &Lab, names: &[&str]) -> String {
-    names
-        .iter()
-        .map(|n| format!("--- {n}\n{}\n", lab.log(n)))
-        .collect()
-}
-
 /// The state of the instance after its last logged transition (`VRRP_Instance(..) A -> B`).
 fn last_state(lab: &Lab, name: &str) -> Option<String> {
     lab.log(name)
@@ -54,10 +32,10 @@ fn start(lab: &mut Lab, i: usize, prio: u8, advert: &str, vip: &str, extra: &str
 
 #[test]
 fn three_nodes_highest_wins_next_highest_takes_over() {
-    if skip() {
+    if lab::skip(false) {
         return;
     }
-    let _g = lock();
+    let _g = lab::serial();
     let mut lab = Lab::new(3);
     let vip = lab.vip4(100);
     let names = ["h1", "h2", "h3"];
@@ -68,13 +46,13 @@ fn three_nodes_highest_wins_next_highest_takes_over() {
         lab.wait_for(Duration::from_secs(15), || lab.owners(&vip) == vec![2]),
         "expected only h2 (150) to own {vip}: {:?}\n{}",
         lab.owners(&vip),
-        logs(&lab, &names)
+        lab.logs(&names)
     );
     assert!(
         lab.holds_for(Duration::from_millis(500), || lab.owners(&vip) == vec![2]),
         "VIP flapped: {:?}\n{}",
         lab.owners(&vip),
-        logs(&lab, &names)
+        lab.logs(&names)
     );
 
     // Cut the master: the 120 node takes over, the 100 node never gets the VIP.
@@ -84,19 +62,19 @@ fn three_nodes_highest_wins_next_highest_takes_over() {
         h1_had_it |= lab.has_addr(1, &vip);
         lab.has_addr(3, &vip)
     });
-    assert!(took, "h3 (120) did not take over\n{}", logs(&lab, &names));
+    assert!(took, "h3 (120) did not take over\n{}", lab.logs(&names));
     assert!(
         lab.holds_for(Duration::from_secs(1), || {
             h1_had_it |= lab.has_addr(1, &vip);
             lab.has_addr(3, &vip)
         }),
         "h3 lost the VIP again\n{}",
-        logs(&lab, &names)
+        lab.logs(&names)
     );
     assert!(
         !h1_had_it,
         "h1 (100) took the VIP though h3 (120) was up\n{}",
-        logs(&lab, &names)
+        lab.logs(&names)
     );
 
     // Restore: 150 preempts back, the others release.
@@ -105,7 +83,7 @@ fn three_nodes_highest_wins_next_highest_takes_over() {
         lab.wait_for(Duration::from_secs(5), || lab.owners(&vip) == vec![2]),
         "h2 did not preempt back: owners {:?}\n{}",
         lab.owners(&vip),
-        logs(&lab, &names)
+        lab.logs(&names)
     );
 }
 
@@ -115,10 +93,10 @@ fn three_nodes_highest_wins_next_highest_takes_over() {
 /// Both nodes become MASTER while they cannot hear each other; after healing only `winner`
 /// keeps the VIP, within a few advert intervals. `isolate(lab, on)` splits / heals the LAN.
 fn split_brain(prios: (u8, u8), winner: usize, isolate: fn(&Lab, bool)) {
-    if skip() {
+    if lab::skip(false) {
         return;
     }
-    let _g = lock();
+    let _g = lab::serial();
     let mut lab = Lab::new(2);
     let vip = lab.vip4(100);
     let names = ["h1", "h2"];
@@ -128,14 +106,14 @@ fn split_brain(prios: (u8, u8), winner: usize, isolate: fn(&Lab, bool)) {
         lab.wait_for(Duration::from_secs(15), || lab.owners(&vip).len() == 1),
         "no single owner of {vip}: {:?}\n{}",
         lab.owners(&vip),
-        logs(&lab, &names)
+        lab.logs(&names)
     );
     isolate(&lab, true);
     assert!(
         lab.wait_for(Duration::from_secs(5), || lab.owners(&vip) == vec![1, 2]),
         "split brain: both should be MASTER, owners {:?}\n{}",
         lab.owners(&vip),
-        logs(&lab, &names)
+        lab.logs(&names)
     );
     isolate(&lab, false);
     let t0 = Instant::now();
@@ -145,14 +123,14 @@ fn split_brain(prios: (u8, u8), winner: usize, isolate: fn(&Lab, bool)) {
             == vec![winner]),
         "after healing only h{winner} should own {vip}: owners {:?}\n{}",
         lab.owners(&vip),
-        logs(&lab, &names)
+        lab.logs(&names)
     );
     eprintln!("split brain healed in {:?}", t0.elapsed());
     assert!(
         lab.holds_for(Duration::from_secs(1), || lab.owners(&vip) == vec![winner]),
         "VIP flapped after healing: {:?}\n{}",
         lab.owners(&vip),
-        logs(&lab, &names)
+        lab.logs(&names)
     );
 }
 
@@ -164,17 +142,12 @@ fn detach_h2(lab: &Lab, split: bool) {
 /// nftables in h1 drops VRRP (IP protocol 112) both ways; links stay up.
 fn nft_h1(lab: &Lab, split: bool) {
     let rules = "table inet vrrpsplit {\n  chain i { type filter hook input priority 0; ip protocol 112 drop; }\n  chain o { type filter hook output priority 0; ip protocol 112 drop; }\n}\n";
-    let o = if split {
+    if split {
         let f = lab.write("split.nft", rules);
-        lab.exec(1, &["nft", "-f", &f.display().to_string()])
+        lab.must_exec(1, &["nft", "-f", &f.display().to_string()]);
     } else {
-        lab.exec(1, &["nft", "delete", "table", "inet", "vrrpsplit"])
-    };
-    assert!(
-        o.status.success(),
-        "nft: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
+        lab.must_exec(1, &["nft", "delete", "table", "inet", "vrrpsplit"]);
+    }
 }
 
 #[test]
@@ -184,7 +157,7 @@ fn split_brain_heals_to_higher_priority() {
 
 #[test]
 fn split_brain_equal_priority_heals_to_higher_address() {
-    if lab::run(&["sh", "-c", "command -v nft"]).status.success() {
+    if lab::have("nft") {
         // h2 has the higher primary address (…12 > …11).
         split_brain((100, 100), 2, nft_h1);
     } else {
@@ -197,10 +170,10 @@ fn split_brain_equal_priority_heals_to_higher_address() {
 
 #[test]
 fn sigterm_master_sends_priority_0_backup_takes_over_at_once() {
-    if skip() {
+    if lab::skip(false) {
         return;
     }
-    let _g = lock();
+    let _g = lab::serial();
     let mut lab = Lab::new(2);
     let vip = lab.vip4(100);
     let names = ["h1", "h2"];
@@ -213,105 +186,106 @@ fn sigterm_master_sends_priority_0_backup_takes_over_at_once() {
         lab.wait_for(Duration::from_secs(15), || lab.owners(&vip) == vec![1]),
         "h1 should own {vip}: {:?}\n{}",
         lab.owners(&vip),
-        logs(&lab, &names)
+        lab.logs(&names)
     );
     assert!(
         lab.wait_for(Duration::from_secs(5), || last_state(&lab, "h2").as_deref()
             == Some("BACKUP")),
         "h2 is not in BACKUP (last state {:?})\n{}",
         last_state(&lab, "h2"),
-        logs(&lab, &names)
+        lab.logs(&names)
     );
     let t0 = Instant::now();
     lab.signal("h1", libc::SIGTERM);
     assert!(
         lab.wait_for(Duration::from_secs(5), || lab.has_addr(2, &vip)),
         "h2 never took over\n{}",
-        logs(&lab, &names)
+        lab.logs(&names)
     );
     let took = t0.elapsed();
     eprintln!("takeover after SIGTERM: {took:?}");
     assert!(
         took < Duration::from_secs(2),
         "takeover took {took:?}: the backup waited for the master-down timer, not the skew\n{}",
-        logs(&lab, &names)
+        lab.logs(&names)
     );
     assert!(
         lab.wait_exit("h1", Duration::from_secs(5)).is_some(),
         "h1 did not exit on SIGTERM\n{}",
-        logs(&lab, &names)
+        lab.logs(&names)
     );
     assert!(
         !lab.has_addr(1, &vip),
         "stopped master kept its VIP\n{}",
-        logs(&lab, &names)
+        lab.logs(&names)
     );
     assert!(
         lab.log("h2").contains("priority_0_received"),
         "h2's log should name the priority-0 advert as the reason\n{}",
-        logs(&lab, &names)
+        lab.logs(&names)
     );
 }
 
 // ---------------------------------------------------------------------------------------------
 // (d) nopreempt, (e) preempt_delay
 
+/// h1 (100) becomes MASTER of `vip` alone, then h2 (150) starts with `extra`; returns when h2
+/// was started.
+fn h1_master_then_h2(lab: &mut Lab, vip: &str, extra: &str) -> Instant {
+    start(lab, 1, 100, "0.1", vip, "");
+    assert!(
+        lab.wait_for(Duration::from_secs(15), || lab.owners(vip) == vec![1]),
+        "h1 should own {vip}\n{}",
+        lab.logs(&["h1", "h2"])
+    );
+    let t0 = Instant::now();
+    start(lab, 2, 150, "0.1", vip, extra);
+    t0
+}
+
 #[test]
 fn nopreempt_higher_priority_backup_does_not_take_over() {
-    if skip() {
+    if lab::skip(false) {
         return;
     }
-    let _g = lock();
+    let _g = lab::serial();
     let mut lab = Lab::new(2);
     let vip = lab.vip4(100);
     let names = ["h1", "h2"];
-    start(&mut lab, 1, 100, "0.1", &vip, "");
-    assert!(
-        lab.wait_for(Duration::from_secs(15), || lab.owners(&vip) == vec![1]),
-        "h1 should own {vip}\n{}",
-        logs(&lab, &names)
-    );
-    start(&mut lab, 2, 150, "0.1", &vip, "    nopreempt\n");
+    h1_master_then_h2(&mut lab, &vip, "    nopreempt\n");
     assert!(
         lab.wait_for(Duration::from_secs(10), || lab
             .log("h2")
             .contains("-> BACKUP")),
         "h2 did not start as BACKUP\n{}",
-        logs(&lab, &names)
+        lab.logs(&names)
     );
     // Master-down of h2 is 0.3 + 0.04 s: 3 s is ~9 chances to (wrongly) preempt.
     assert!(
         lab.holds_for(Duration::from_secs(3), || lab.owners(&vip) == vec![1]),
         "nopreempt h2 (150) took over from h1 (100): owners {:?}\n{}",
         lab.owners(&vip),
-        logs(&lab, &names)
+        lab.logs(&names)
     );
     // h2 is alive and well: it takes over when the master goes silent.
     lab.set_port(1, false);
     assert!(
         lab.wait_for(Duration::from_secs(3), || lab.has_addr(2, &vip)),
         "h2 did not take over from a silent master\n{}",
-        logs(&lab, &names)
+        lab.logs(&names)
     );
 }
 
 #[test]
 fn preempt_delay_takes_over_after_the_delay_not_before() {
-    if skip() {
+    if lab::skip(false) {
         return;
     }
-    let _g = lock();
+    let _g = lab::serial();
     let mut lab = Lab::new(2);
     let vip = lab.vip4(100);
     let names = ["h1", "h2"];
-    start(&mut lab, 1, 100, "0.1", &vip, "");
-    assert!(
-        lab.wait_for(Duration::from_secs(15), || lab.owners(&vip) == vec![1]),
-        "h1 should own {vip}\n{}",
-        logs(&lab, &names)
-    );
-    let t0 = Instant::now();
-    start(&mut lab, 2, 150, "0.1", &vip, "    preempt_delay 3\n");
+    let t0 = h1_master_then_h2(&mut lab, &vip, "    preempt_delay 3\n");
     // The delay starts with the first lower-priority advert h2 hears (≤ 0.1 s after start, plus
     // start-up); preemption then needs the master-down interval (0.34 s).
     assert!(
@@ -319,14 +293,14 @@ fn preempt_delay_takes_over_after_the_delay_not_before() {
         "h2 preempted before preempt_delay 3 s ran out ({:?} after start): owners {:?}\n{}",
         t0.elapsed(),
         lab.owners(&vip),
-        logs(&lab, &names)
+        lab.logs(&names)
     );
     assert!(
         lab.wait_for(Duration::from_millis(3000), || lab.owners(&vip) == vec![2]),
         "h2 did not preempt within ~preempt_delay + master-down: owners {:?} after {:?}\n{}",
         lab.owners(&vip),
         t0.elapsed(),
-        logs(&lab, &names)
+        lab.logs(&names)
     );
     let took = t0.elapsed();
     eprintln!("preempted {took:?} after start");
@@ -339,13 +313,9 @@ fn preempt_delay_takes_over_after_the_delay_not_before() {
 // ---------------------------------------------------------------------------------------------
 // (f) missing interface at start
 
-#[test]
-fn missing_interface_waits_then_comes_up() {
-    if skip() {
-        return;
-    }
-    let _g = lock();
-    let mut lab = Lab::new(1);
+/// Starts our daemon `h1` with one instance (VIP 10.NET.9.100) on `eth9`, which does not exist
+/// yet; returns (NET, the VIP) once the log names the missing interface.
+fn start_without_eth9(lab: &mut Lab) -> (u32, String) {
     let net = lab.net();
     let vip = format!("10.{net}.9.100");
     let text = lab::vrrp_conf("", VRID, 150, 3, "0.1", &[format!("{vip}/24")], "")
@@ -357,6 +327,17 @@ fn missing_interface_waits_then_comes_up() {
         "no word about the missing eth9 in the log\n{}",
         lab.log("h1")
     );
+    (net, vip)
+}
+
+#[test]
+fn missing_interface_waits_then_comes_up() {
+    if lab::skip(false) {
+        return;
+    }
+    let _g = lab::serial();
+    let mut lab = Lab::new(1);
+    let (net, vip) = start_without_eth9(&mut lab);
     assert!(
         lab.holds_for(Duration::from_secs(2), || lab.running("h1")),
         "daemon exited because eth9 is missing\n{}",
@@ -383,12 +364,7 @@ fn missing_interface_waits_then_comes_up() {
         ],
         vec!["ip", "addr", "add", &addr, "dev", "eth9"],
     ] {
-        let o = lab.exec(1, &cmd);
-        assert!(
-            o.status.success(),
-            "{cmd:?}: {}",
-            String::from_utf8_lossy(&o.stderr)
-        );
+        lab.must_exec(1, &cmd);
     }
     assert!(
         lab.wait_for(Duration::from_secs(8), || lab.has_addr(1, &vip)),
@@ -402,10 +378,10 @@ fn missing_interface_waits_then_comes_up() {
 /// release its VIP (the backup takes over), then come back and preempt when the link is up.
 #[test]
 fn interface_down_on_master_faults_releases_vip_and_recovers() {
-    if skip() {
+    if lab::skip(false) {
         return;
     }
-    let _g = lock();
+    let _g = lab::serial();
     let mut lab = Lab::new(2);
     let vip = lab.vip4(100);
     let names = ["h1", "h2"];
@@ -415,14 +391,13 @@ fn interface_down_on_master_faults_releases_vip_and_recovers() {
         lab.wait_for(Duration::from_secs(15), || lab.owners(&vip) == vec![1]),
         "h1 should own {vip}: {:?}\n{}",
         lab.owners(&vip),
-        logs(&lab, &names)
+        lab.logs(&names)
     );
-    let o = lab.exec(1, &["ip", "link", "set", "eth0", "down"]);
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    lab.must_exec(1, &["ip", "link", "set", "eth0", "down"]);
     assert!(
         lab.wait_for(Duration::from_secs(3), || lab.has_addr(2, &vip)),
         "h2 did not take over\n{}",
-        logs(&lab, &names)
+        lab.logs(&names)
     );
     assert!(
         lab.wait_for(Duration::from_secs(3), || lab
@@ -431,15 +406,14 @@ fn interface_down_on_master_faults_releases_vip_and_recovers() {
             && !lab.has_addr(1, &vip)),
         "h1 should be in FAULT without its VIP after eth0 went down (has VIP: {})\n{}",
         lab.has_addr(1, &vip),
-        logs(&lab, &names)
+        lab.logs(&names)
     );
-    let o = lab.exec(1, &["ip", "link", "set", "eth0", "up"]);
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    lab.must_exec(1, &["ip", "link", "set", "eth0", "up"]);
     assert!(
         lab.wait_for(Duration::from_secs(5), || lab.owners(&vip) == vec![1]),
         "h1 did not come back and preempt after eth0 came up: owners {:?}\n{}",
         lab.owners(&vip),
-        logs(&lab, &names)
+        lab.logs(&names)
     );
 }
 
@@ -447,22 +421,12 @@ fn interface_down_on_master_faults_releases_vip_and_recovers() {
 /// brings it up later): the instance must wait in FAULT, then become MASTER once it is up.
 #[test]
 fn missing_interface_appears_down_then_goes_up() {
-    if skip() {
+    if lab::skip(false) {
         return;
     }
-    let _g = lock();
+    let _g = lab::serial();
     let mut lab = Lab::new(1);
-    let net = lab.net();
-    let vip = format!("10.{net}.9.100");
-    let text = lab::vrrp_conf("", VRID, 150, 3, "0.1", &[format!("{vip}/24")], "")
-        .replace("interface eth0", "interface eth9");
-    let cfg = lab.write("h1.conf", &text);
-    lab.start_rs(1, "h1", OURS, &cfg);
-    assert!(
-        lab.wait_for(Duration::from_secs(10), || lab.log("h1").contains("eth9")),
-        "no word about the missing eth9 in the log\n{}",
-        lab.log("h1")
-    );
+    let (net, vip) = start_without_eth9(&mut lab);
     let addr = format!("10.{net}.9.11/24");
     for cmd in [
         vec![
@@ -471,12 +435,7 @@ fn missing_interface_appears_down_then_goes_up() {
         vec!["ip", "link", "set", "eth9p", "up"],
         vec!["ip", "addr", "add", &addr, "dev", "eth9"],
     ] {
-        let o = lab.exec(1, &cmd);
-        assert!(
-            o.status.success(),
-            "{cmd:?}: {}",
-            String::from_utf8_lossy(&o.stderr)
-        );
+        lab.must_exec(1, &cmd);
     }
     // The instance finds eth9 (down) at its next look-up (every second) and enters FAULT.
     assert!(
@@ -491,8 +450,7 @@ fn missing_interface_appears_down_then_goes_up() {
         "VIP added on a down interface\n{}",
         lab.log("h1")
     );
-    let o = lab.exec(1, &["ip", "link", "set", "eth9", "up"]);
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    lab.must_exec(1, &["ip", "link", "set", "eth9", "up"]);
     assert!(
         lab.wait_for(Duration::from_secs(8), || lab.has_addr(1, &vip)),
         "instance stayed in FAULT after eth9 came up\n{}",
@@ -556,23 +514,13 @@ for _ in range(n):
 print("sent", n, kind, len(body), "bytes")
 "#;
 
-fn have_python() -> bool {
-    lab::run(&["sh", "-c", "command -v python3"])
-        .status
-        .success()
-}
-
 /// h1 runs our daemon as the only router (priority 100); h2 sends hostile adverts claiming
 /// priority 254. None may make the master yield; a well-formed one (the control) must.
 fn hostile(version: u8, kinds: &[&str]) {
-    if skip() {
+    if lab::skip_without(false, &["python3"]) {
         return;
     }
-    if !have_python() {
-        eprintln!("SKIP: needs python3");
-        return;
-    }
-    let _g = lock();
+    let _g = lab::serial();
     let mut lab = Lab::new(2);
     let vip = lab.vip4(100);
     let auth = "    authentication {\n        auth_type PASS\n        auth_pass s3cret\n    }\n";

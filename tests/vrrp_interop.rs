@@ -4,43 +4,10 @@
 
 mod common;
 
-use common::lab::{self, Lab};
+use common::lab::{self, Case, Lab};
 use std::time::Duration;
 
 const OURS: &str = env!("CARGO_BIN_EXE_keepalived-rs");
-
-struct Case {
-    version: u8,
-    advert: &'static str,
-    v6: bool,
-    unicast: bool,
-    auth: bool,
-}
-
-fn conf(lab: &Lab, c: &Case, me: usize, peer: usize, prio: u8, vip: &str) -> String {
-    let mut extra = String::new();
-    if c.auth {
-        extra.push_str(
-            "    authentication {\n        auth_type PASS\n        auth_pass s3cret\n    }\n",
-        );
-    }
-    if c.unicast {
-        let (src, dst) = if c.v6 {
-            (lab.v6(me), lab.v6(peer))
-        } else {
-            (lab.ip4(me), lab.ip4(peer))
-        };
-        extra.push_str(&format!(
-            "    unicast_src_ip {src}\n    unicast_peer {{\n        {dst}\n    }}\n"
-        ));
-    }
-    let vip = if c.v6 {
-        format!("{vip}/64")
-    } else {
-        format!("{vip}/24")
-    };
-    lab::vrrp_conf("", 51, prio, c.version, c.advert, &[vip], &extra)
-}
 
 /// `ours_master`: our daemon has priority 150 and keepalived 100, or the other way round.
 fn scenario(c: Case, ours_master: bool) {
@@ -52,19 +19,14 @@ fn scenario(c: Case, ours_master: bool) {
     let vip = if c.v6 { lab.vip6(0x100) } else { lab.vip4(100) };
     let (p1, p2) = if ours_master { (150, 100) } else { (100, 150) };
     // h1 runs keepalived-rs, h2 runs keepalived.
-    let c1 = lab.write("h1.conf", &conf(&lab, &c, 1, 2, p1, &vip));
-    let c2 = lab.write("h2.conf", &conf(&lab, &c, 2, 1, p2, &vip));
+    let vips = [vip.clone()];
+    let c1 = lab.write("h1.conf", &c.conf(&lab, 1, 2, 51, p1, &vips));
+    let c2 = lab.write("h2.conf", &c.conf(&lab, 2, 1, 51, p2, &vips));
     lab.start_rs(1, "ours", OURS, &c1);
     lab.start_keepalived(2, "ka", &c2);
     let master = if ours_master { 1 } else { 2 };
     let backup = 3 - master;
-    let logs = |lab: &Lab| {
-        format!(
-            "--- ours\n{}\n--- keepalived\n{}",
-            lab.log("ours"),
-            lab.log("ka")
-        )
-    };
+    let logs = |lab: &Lab| lab.logs(&["ours", "ka"]);
 
     assert!(
         lab.wait_for(Duration::from_secs(15), || lab.owners(&vip) == vec![master]),
@@ -93,112 +55,40 @@ fn scenario(c: Case, ours_master: bool) {
 
 #[test]
 fn v3_multicast_ours_master() {
-    scenario(
-        Case {
-            version: 3,
-            advert: "0.1",
-            v6: false,
-            unicast: false,
-            auth: false,
-        },
-        true,
-    );
+    scenario(Case::V3_IPV4, true);
 }
 
 #[test]
 fn v3_multicast_keepalived_master() {
-    scenario(
-        Case {
-            version: 3,
-            advert: "0.1",
-            v6: false,
-            unicast: false,
-            auth: false,
-        },
-        false,
-    );
+    scenario(Case::V3_IPV4, false);
 }
 
 #[test]
 fn v2_pass_auth_ours_master() {
-    scenario(
-        Case {
-            version: 2,
-            advert: "1",
-            v6: false,
-            unicast: false,
-            auth: true,
-        },
-        true,
-    );
+    scenario(Case::V2_PASS, true);
 }
 
 #[test]
 fn v2_pass_auth_keepalived_master() {
-    scenario(
-        Case {
-            version: 2,
-            advert: "1",
-            v6: false,
-            unicast: false,
-            auth: true,
-        },
-        false,
-    );
+    scenario(Case::V2_PASS, false);
 }
 
 #[test]
 fn v2_unicast_ours_master() {
-    scenario(
-        Case {
-            version: 2,
-            advert: "1",
-            v6: false,
-            unicast: true,
-            auth: false,
-        },
-        true,
-    );
+    scenario(Case::V2_UNICAST, true);
 }
 
 #[test]
 fn v2_unicast_keepalived_master() {
-    scenario(
-        Case {
-            version: 2,
-            advert: "1",
-            v6: false,
-            unicast: true,
-            auth: false,
-        },
-        false,
-    );
+    scenario(Case::V2_UNICAST, false);
 }
 
 #[test]
 fn v3_ipv6_ours_master() {
-    scenario(
-        Case {
-            version: 3,
-            advert: "0.1",
-            v6: true,
-            unicast: false,
-            auth: false,
-        },
-        true,
-    );
+    scenario(Case::V3_IPV6, true);
 }
 
 #[test]
 fn v3_ipv6_keepalived_master() {
-    scenario(
-        Case {
-            version: 3,
-            advert: "0.1",
-            v6: true,
-            unicast: false,
-            auth: false,
-        },
-        false,
-    );
+    scenario(Case::V3_IPV6, false);
 }

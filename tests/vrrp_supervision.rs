@@ -48,27 +48,16 @@ fn panicking_master_instance_is_restarted_without_moving_its_vips() {
     let (vip1, vip2) = (format!("10.{net}.0.100"), format!("10.{net}.0.101"));
     let c1 = lab.write("h1.conf", &conf(net, 150));
     let c2 = lab.write("h2.conf", &conf(net, 100));
-    let pid = lab.dir.join("ours.pid").display().to_string();
-    let c1s = c1.display().to_string();
-    lab.spawn(
+    lab.start_rs_with(
         1,
         "ours",
         &[
-            "env",
             "KEEPALIVED_RS_FAULT_INJECTION=1",
             "KEEPALIVED_RS_FAULT_TARGET=VI_1",
-            OURS,
-            "-n",
-            "-l",
-            "-D",
-            "-G",
-            "--metrics-listen",
-            "127.0.0.1:9650",
-            "-f",
-            &c1s,
-            "-p",
-            &pid,
         ],
+        OURS,
+        &["-n", "-l", "-D", "-G", "--metrics-listen", "127.0.0.1:9650"],
+        &c1,
     );
     assert!(
         lab.wait_for(Duration::from_secs(20), || lab.has_addr(1, &vip1)

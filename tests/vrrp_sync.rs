@@ -45,13 +45,6 @@ fn conf(n: &Node, va: &str, vb: &str) -> String {
     c
 }
 
-fn logs(lab: &Lab, names: &[&str]) -> String {
-    names
-        .iter()
-        .map(|n| format!("--- {n}\n{}\n", lab.log(n)))
-        .collect()
-}
-
 /// h1 (ours, 150) and h2 (ours or keepalived, 100), each with the group G1. VI_81 on h1
 /// tracks a script with weight 0: its failure is a FAULT of VI_81, hence of the group: both
 /// VIPs go to h2 and come back together when it recovers.
@@ -65,11 +58,8 @@ fn member_fault_moves_the_group(peer_keepalived: bool) {
     let d = lab.dir.display().to_string();
     let flag = format!("{d}/healthy");
     std::fs::write(&flag, "").unwrap();
-    let notes = format!("{d}/notes");
-    let fifo = format!("{d}/fifo");
-    let script = lab.write("note.sh", &format!("#!/bin/sh\necho \"$@\" >> {notes}\n"));
-    lab::must(&["chmod", "755", &script.display().to_string()]);
-    let s = script.display().to_string();
+    let rec = lab.notify_recorder(1);
+    let (s, notes, fifo) = (&rec.script, &rec.notes, &rec.fifo);
     let global = format!("    vrrp_notify_fifo {fifo}\n");
     let head = format!(
         "vrrp_script chk {{\n    script \"/usr/bin/test -f {flag}\"\n    interval 0.2\n}}\n"
@@ -95,13 +85,6 @@ fn member_fault_moves_the_group(peer_keepalived: bool) {
     };
     let c1 = lab.write("h1.conf", &conf(&h1, &va, &vb));
     let c2 = lab.write("h2.conf", &conf(&h2, &va, &vb));
-    lab::must(&["mkfifo", &fifo]);
-    let fifo_log = format!("{d}/fifo.log");
-    lab.spawn(
-        1,
-        "fifo-reader",
-        &["sh", "-c", &format!("cat {fifo} > {fifo_log}")],
-    );
     let peer = if peer_keepalived { "ka" } else { "peer" };
     lab.start_rs(1, "ours", OURS, &c1);
     if peer_keepalived {
@@ -113,7 +96,7 @@ fn member_fault_moves_the_group(peer_keepalived: bool) {
     assert!(
         lab.wait_for(Duration::from_secs(15), || both_on(&lab, 1)),
         "h1 does not own both VIPs\n{}",
-        logs(&lab, &["ours", peer])
+        lab.logs(&["ours", peer])
     );
 
     // VI_81's script fails: VI_81 FAULT, VI_82 follows (sync_group), h2 takes both.
@@ -123,7 +106,7 @@ fn member_fault_moves_the_group(peer_keepalived: bool) {
         "the group did not move to h2: va {:?} vb {:?}\n{}",
         lab.owners(&va),
         lab.owners(&vb),
-        logs(&lab, &["ours", peer])
+        lab.logs(&["ours", peer])
     );
     let log = lab.log("ours");
     assert!(
@@ -146,7 +129,7 @@ fn member_fault_moves_the_group(peer_keepalived: bool) {
         "the group did not come back: va {:?} vb {:?}\n{}",
         lab.owners(&va),
         lab.owners(&vb),
-        logs(&lab, &["ours", peer])
+        lab.logs(&["ours", peer])
     );
 
     // Stop h1: the group's STOP notifies run before the daemon exits.
@@ -158,7 +141,7 @@ fn member_fault_moves_the_group(peer_keepalived: bool) {
 
     // Group notify scripts: the specific one gets only its arguments, the generic one
     // `GROUP G1 <state> 0` appended; one group's scripts run in order.
-    let text = std::fs::read_to_string(&notes).unwrap_or_default();
+    let text = std::fs::read_to_string(notes).unwrap_or_default();
     let lines: Vec<&str> = text.lines().collect();
     let want: Vec<String> = ["BACKUP", "MASTER", "FAULT", "BACKUP", "MASTER", "STOP"]
         .iter()
@@ -172,7 +155,7 @@ fn member_fault_moves_the_group(peer_keepalived: bool) {
     assert_eq!(lines, want, "group notify scripts\n{}", lab.log("ours"));
 
     // FIFO: each GROUP line follows both members' INSTANCE lines for that state.
-    let fifo_text = std::fs::read_to_string(&fifo_log).unwrap_or_default();
+    let fifo_text = std::fs::read_to_string(&rec.fifo_log).unwrap_or_default();
     let mut members_seen: Vec<String> = Vec::new();
     let mut groups = Vec::new();
     for l in fifo_text.lines() {
@@ -250,7 +233,7 @@ fn outranked_member_takes_its_group_to_backup_and_holds_it() {
     assert!(
         lab.wait_for(Duration::from_secs(15), || both_on(&lab, 1)),
         "{}",
-        logs(&lab, &["h1", "h2"])
+        lab.logs(&["h1", "h2"])
     );
 
     std::fs::write(&flag, "").unwrap();
@@ -259,7 +242,7 @@ fn outranked_member_takes_its_group_to_backup_and_holds_it() {
         "the group did not yield: va {:?} vb {:?}\n{}",
         lab.owners(&va),
         lab.owners(&vb),
-        logs(&lab, &["h1", "h2"])
+        lab.logs(&["h1", "h2"])
     );
     // Held: h1's VI_82 (150) hears h2's VI_82 (100) and would preempt it on its own.
     assert!(
@@ -267,7 +250,7 @@ fn outranked_member_takes_its_group_to_backup_and_holds_it() {
         "the group split: va {:?} vb {:?}\n{}",
         lab.owners(&va),
         lab.owners(&vb),
-        logs(&lab, &["h1", "h2"])
+        lab.logs(&["h1", "h2"])
     );
     let log = lab.log("h1");
     assert!(
@@ -289,7 +272,7 @@ fn outranked_member_takes_its_group_to_backup_and_holds_it() {
         "the group did not come back: va {:?} vb {:?}\n{}",
         lab.owners(&va),
         lab.owners(&vb),
-        logs(&lab, &["h1", "h2"])
+        lab.logs(&["h1", "h2"])
     );
     let log = lab.log("h1");
     assert!(log.contains("VRRP_Group(G1) BACKUP -> MASTER"), "{log}");

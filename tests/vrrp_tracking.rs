@@ -20,12 +20,10 @@ fn script_failure_lets_keepalived_preempt_and_notifies() {
     let d = lab.dir.display().to_string();
     let flag = format!("{d}/healthy");
     std::fs::write(&flag, "").unwrap();
-    let notes = format!("{d}/notes");
-    let fifo = format!("{d}/fifo");
-    // A notify script that appends its arguments, one line per call.
-    let script = lab.write("note.sh", &format!("#!/bin/sh\necho \"$@\" >> {notes}\n"));
-    lab::must(&["chmod", "755", &script.display().to_string()]);
-    let s = script.display().to_string();
+    // A notify script that appends its arguments, one line per call; a FIFO reader keeps
+    // every line (the daemon creates the FIFO if missing).
+    let rec = lab.notify_recorder(1);
+    let (s, notes, fifo) = (&rec.script, &rec.notes, &rec.fifo);
     let global = format!("vrrp_notify_fifo {fifo}\n");
     let extra = format!(
         "    track_script {{\n        chk\n    }}\n    notify_master \"{s} specific master\"\n    notify_backup \"{s} specific backup\"\n    notify \"{s} generic\"\n"
@@ -46,24 +44,9 @@ fn script_failure_lets_keepalived_preempt_and_notifies() {
         &lab::vrrp_conf("", 51, 100, 3, "0.1", &[format!("{vip}/24")], ""),
     );
 
-    // A FIFO reader keeps every line (the daemon creates the FIFO if missing).
-    lab::must(&["mkfifo", &fifo]);
-    let fifo_log = format!("{d}/fifo.log");
-    lab.spawn(
-        1,
-        "fifo-reader",
-        &["sh", "-c", &format!("cat {fifo} > {fifo_log}")],
-    );
-
     lab.start_rs(1, "ours", OURS, &c1);
     lab.start_keepalived(2, "ka", &c2);
-    let logs = |lab: &Lab| {
-        format!(
-            "--- ours\n{}\n--- keepalived\n{}",
-            lab.log("ours"),
-            lab.log("ka")
-        )
-    };
+    let logs = |lab: &Lab| lab.logs(&["ours", "ka"]);
     assert!(
         lab.wait_for(Duration::from_secs(15), || lab.owners(&vip) == vec![1]),
         "h1 not sole master\n{}",
@@ -94,14 +77,14 @@ fn script_failure_lets_keepalived_preempt_and_notifies() {
     // Notify scripts: specific ones get only their arguments, the generic one gets
     // `INSTANCE name state priority` appended; scripts ran in order.
     let ok = lab.wait_for(Duration::from_secs(5), || {
-        std::fs::read_to_string(&notes)
+        std::fs::read_to_string(notes)
             .unwrap_or_default()
             .lines()
             .filter(|l| l.contains("master"))
             .count()
             >= 2
     });
-    let text = std::fs::read_to_string(&notes).unwrap_or_default();
+    let text = std::fs::read_to_string(notes).unwrap_or_default();
     assert!(ok, "notes:\n{text}");
     let lines: Vec<&str> = text.lines().collect();
     assert!(lines.contains(&"specific master"), "{text}");
@@ -129,7 +112,7 @@ fn script_failure_lets_keepalived_preempt_and_notifies() {
         lab.wait_exit("ours", Duration::from_secs(5)).is_some(),
         "daemon did not stop"
     );
-    let fifo_text = std::fs::read_to_string(&fifo_log).unwrap_or_default();
+    let fifo_text = std::fs::read_to_string(&rec.fifo_log).unwrap_or_default();
     let want = [
         "INSTANCE \"VI_51\" BACKUP 150",
         "INSTANCE \"VI_51\" MASTER 150",

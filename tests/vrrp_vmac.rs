@@ -7,26 +7,12 @@
 
 mod common;
 
-use common::lab::{self, Lab};
+use common::lab::{self, tshark_fields, Lab};
 use std::time::Duration;
 
 const OURS: &str = env!("CARGO_BIN_EXE_keepalived-rs");
 const VRID: u8 = 51;
 const VMAC: &str = "vrrp.51";
-
-fn skip() -> bool {
-    let tshark = lab::run(&["sh", "-c", "command -v tshark"])
-        .status
-        .success();
-    if lab::skip(true) {
-        return true;
-    }
-    if !tshark {
-        eprintln!("SKIP: needs tshark");
-        return true;
-    }
-    false
-}
 
 fn conf(prio: u8, vip: &str) -> String {
     lab::vrrp_conf(
@@ -62,69 +48,19 @@ fn addrs_on(lab: &Lab, i: usize, dev: &str) -> Vec<String> {
         .collect()
 }
 
-/// Starts tshark on host i's eth0; returns the capture path.
+/// Starts tshark on host i's eth0 (VRRP, ARP, ICMPv6); returns the capture path.
 fn capture(lab: &mut Lab, i: usize) -> String {
-    let cap = lab.dir.join("vmac.pcapng").display().to_string();
-    lab.spawn(
+    lab.capture_pcap(
         i,
         "tshark",
-        &[
-            "tshark",
-            "-ni",
-            "eth0",
-            "-f",
-            "ip proto 112 or ip6 proto 112 or arp or icmp6",
-            "-a",
-            "duration:90",
-            "-w",
-            &cap,
-        ],
-    );
-    assert!(
-        lab.wait_for(Duration::from_secs(15), || lab
-            .log("tshark")
-            .contains("Capturing on")),
-        "tshark did not start: {}",
-        lab.log("tshark")
-    );
-    cap
-}
-
-fn stop_capture(lab: &mut Lab) {
-    lab.signal("tshark", libc::SIGINT);
-    assert!(
-        lab.wait_exit("tshark", Duration::from_secs(15)).is_some(),
-        "tshark did not stop: {}",
-        lab.log("tshark")
-    );
-}
-
-/// `tshark -r cap -Y filter -T fields -e f...`, one Vec per packet.
-fn fields(cap: &str, filter: &str, fs: &[&str]) -> Vec<Vec<String>> {
-    let mut args = vec!["tshark", "-n", "-r", cap, "-Y", filter, "-T", "fields"];
-    args.extend(["-E", "separator=|"]);
-    for f in fs {
-        args.extend(["-e", f]);
-    }
-    let o = lab::run(&args);
-    assert!(
-        o.status.success(),
-        "tshark: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    String::from_utf8_lossy(&o.stdout)
-        .lines()
-        .filter(|l| !l.trim().is_empty())
-        .map(|l| l.split('|').map(str::to_string).collect())
-        .collect()
+        "ip proto 112 or ip6 proto 112 or arp or icmp6",
+        90,
+        "vmac.pcapng",
+    )
 }
 
 fn logs(lab: &Lab) -> String {
-    format!(
-        "--- ours\n{}\n--- keepalived\n{}",
-        lab.log("ours"),
-        lab.log("ka")
-    )
+    lab.logs(&["ours", "ka"])
 }
 
 /// Both routers have the vmac (macvlan on eth0, private mode, the virtual MAC, up).
@@ -145,7 +81,7 @@ fn assert_vmacs(lab: &Lab, mac: &str) {
 
 /// h1 runs keepalived-rs, h2 keepalived; `ours_master` picks the priorities (150 / 100).
 fn v4_scenario(ours_master: bool) {
-    if skip() {
+    if lab::skip_without(true, &["tshark"]) {
         return;
     }
     let _g = lab::serial();
@@ -190,12 +126,12 @@ fn v4_scenario(ours_master: bool) {
     );
     // A few adverts of the master after preempting back.
     std::thread::sleep(Duration::from_millis(500));
-    stop_capture(&mut lab);
+    lab.stop_capture("tshark");
 
     // The wire: the master's adverts (from its eth0 address) and its gratuitous ARPs for the
     // VIP leave with the virtual MAC.
     let mip = lab.ip4(master);
-    let adverts = fields(
+    let adverts = tshark_fields(
         &cap,
         &format!("vrrp && ip.src == {mip}"),
         &["eth.src", "ip.ttl", "vrrp.prio"],
@@ -208,7 +144,7 @@ fn v4_scenario(ours_master: bool) {
         assert_eq!(a[0], "00:00:5e:00:01:33", "advert from h{master}: {a:?}");
         assert_eq!(a[1], "255");
     }
-    let garps = fields(
+    let garps = tshark_fields(
         &cap,
         &format!("arp && arp.src.proto_ipv4 == {vip}"),
         &["eth.src", "arp.src.hw_mac"],
@@ -244,25 +180,9 @@ fn vmac_v4_keepalived_master_ours_backup() {
     v4_scenario(false);
 }
 
-/// The link-local addresses of `dev` in host i.
-fn link_locals(lab: &Lab, i: usize, dev: &str) -> Vec<String> {
-    let o = lab.exec(
-        i,
-        &[
-            "ip", "-6", "-o", "addr", "show", "dev", dev, "scope", "link",
-        ],
-    );
-    String::from_utf8_lossy(&o.stdout)
-        .lines()
-        .filter_map(|l| l.split_whitespace().nth(3))
-        .filter_map(|a| a.split('/').next())
-        .map(str::to_string)
-        .collect()
-}
-
 #[test]
 fn vmac_v6_ours_master_keepalived_backup() {
-    if skip() {
+    if lab::skip_without(true, &["tshark"]) {
         return;
     }
     let _g = lab::serial();
@@ -281,9 +201,9 @@ fn vmac_v6_ours_master_keepalived_backup() {
     );
     assert_vmacs(&lab, "00:00:5e:00:02:33");
     // Our vmac's only link-local is eth0's (no EUI-64 from the shared virtual MAC).
-    let eth0_ll = link_locals(&lab, 1, "eth0");
+    let eth0_ll = lab.link_locals(1, "eth0");
     assert_eq!(eth0_ll.len(), 1, "{eth0_ll:?}");
-    assert_eq!(link_locals(&lab, 1, VMAC), eth0_ll, "h1's vmac link-local");
+    assert_eq!(lab.link_locals(1, VMAC), eth0_ll, "h1's vmac link-local");
     assert!(addrs_on(&lab, 1, VMAC).contains(&vip));
 
     lab.set_port(1, false);
@@ -301,9 +221,9 @@ fn vmac_v6_ours_master_keepalived_backup() {
         logs(&lab)
     );
     std::thread::sleep(Duration::from_millis(500));
-    stop_capture(&mut lab);
+    lab.stop_capture("tshark");
 
-    let adverts = fields(
+    let adverts = tshark_fields(
         &cap,
         &format!("vrrp && ipv6.src == {}", eth0_ll[0]),
         &["eth.src", "ipv6.hlim", "vrrp.prio"],
@@ -314,7 +234,7 @@ fn vmac_v6_ours_master_keepalived_backup() {
         assert_eq!(a[1], "255");
     }
     // Unsolicited neighbour advertisements for the VIP, from the virtual MAC.
-    let nas = fields(
+    let nas = tshark_fields(
         &cap,
         &format!("icmpv6.type == 136 && icmpv6.nd.na.target_address == {vip}"),
         &["eth.src"],

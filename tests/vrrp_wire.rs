@@ -9,39 +9,12 @@
 
 mod common;
 
-use common::lab::{self, Lab};
+use common::lab::{self, tshark_fields, Case, Lab};
 use std::time::Duration;
 
 const OURS: &str = env!("CARGO_BIN_EXE_keepalived-rs");
 const VRID: u8 = 51;
 const PRIO: u8 = 150;
-const PASS: &str = "s3cret";
-
-fn skip() -> bool {
-    let tshark = lab::run(&["sh", "-c", "command -v tshark"])
-        .status
-        .success();
-    if !lab::can_run() || !tshark {
-        eprintln!("SKIP: needs root, iproute2 and tshark");
-        return true;
-    }
-    false
-}
-
-/// Serialise namespace tests: two cores, and timing must not starve.
-fn lock() -> std::sync::MutexGuard<'static, ()> {
-    static L: std::sync::Mutex<()> = std::sync::Mutex::new(());
-    L.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-#[derive(Clone, Copy)]
-struct Case {
-    version: u8,
-    advert: &'static str,
-    v6: bool,
-    unicast: bool,
-    auth: bool,
-}
 
 /// One dissected VRRP packet (the `-T fields` columns we ask for).
 #[derive(Debug)]
@@ -84,30 +57,9 @@ const FIELDS: &[&str] = &[
 ];
 
 fn dissect_fields(cap: &str) -> Vec<Pkt> {
-    let mut args = vec!["tshark", "-n", "-r", cap, "-Y", "vrrp", "-T", "fields"];
-    args.extend([
-        "-E",
-        "separator=|",
-        "-E",
-        "aggregator=,",
-        "-E",
-        "occurrence=a",
-    ]);
-    for f in FIELDS {
-        args.extend(["-e", f]);
-    }
-    let o = lab::run(&args);
-    assert!(
-        o.status.success(),
-        "tshark -T fields: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    String::from_utf8_lossy(&o.stdout)
-        .lines()
-        .filter(|l| !l.trim().is_empty())
-        .map(|l| {
-            let c: Vec<String> = l.split('|').map(str::to_string).collect();
-            assert_eq!(c.len(), FIELDS.len(), "unexpected tshark line {l:?}");
+    tshark_fields(cap, "vrrp", FIELDS)
+        .into_iter()
+        .map(|c| {
             let pick = |a: &str, b: &str| {
                 if a.is_empty() {
                     b.to_string()
@@ -140,88 +92,34 @@ fn dissect_fields(cap: &str) -> Vec<Pkt> {
         .collect()
 }
 
-fn conf(lab: &Lab, c: &Case, vips: &[String]) -> String {
-    let mut extra = String::new();
-    if c.auth {
-        extra.push_str(&format!(
-            "    authentication {{\n        auth_type PASS\n        auth_pass {PASS}\n    }}\n"
-        ));
-    }
-    if c.unicast {
-        let (src, dst) = if c.v6 {
-            (lab.v6(1), lab.v6(2))
-        } else {
-            (lab.ip4(1), lab.ip4(2))
-        };
-        extra.push_str(&format!(
-            "    unicast_src_ip {src}\n    unicast_peer {{\n        {dst}\n    }}\n"
-        ));
-    }
-    let vips: Vec<String> = vips
-        .iter()
-        .map(|v| {
-            if c.v6 {
-                format!("{v}/64")
-            } else {
-                format!("{v}/24")
-            }
-        })
-        .collect();
-    lab::vrrp_conf("", VRID, PRIO, c.version, c.advert, &vips, &extra)
-}
-
 fn link_local(lab: &Lab, i: usize) -> String {
-    let o = lab.exec(
-        i,
-        &[
-            "ip", "-6", "-o", "addr", "show", "dev", "eth0", "scope", "link",
-        ],
-    );
-    let text = String::from_utf8_lossy(&o.stdout).to_string();
-    text.split_whitespace()
-        .find(|w| w.starts_with("fe80:"))
-        .and_then(|w| w.split('/').next())
-        .unwrap_or_else(|| panic!("no link-local address on h{i}: {text}"))
-        .to_string()
+    lab.link_locals(i, "eth0")
+        .into_iter()
+        .next()
+        .unwrap_or_else(|| panic!("no link-local address on h{i}"))
 }
 
 fn wire(c: Case) {
-    if skip() {
+    if lab::skip_without(false, &["tshark"]) {
         return;
     }
-    let _g = lock();
+    let _g = lab::serial();
     let mut lab = Lab::new(2);
     let vips = if c.v6 {
         vec![lab.vip6(0x100), lab.vip6(0x101)]
     } else {
         vec![lab.vip4(100), lab.vip4(101)]
     };
-    let cfg = lab.write("h1.conf", &conf(&lab, &c, &vips));
-    let cap = lab.dir.join("wire.pcapng").display().to_string();
+    let cfg = lab.write("h1.conf", &c.conf(&lab, 1, 2, VRID, PRIO, &vips));
 
     // The judge: h2 captures VRRP (IP protocol 112) for at most 60 s; it is stopped earlier
     // with SIGINT once the daemon has exited.
-    lab.spawn(
+    let cap = lab.capture_pcap(
         2,
         "tshark",
-        &[
-            "tshark",
-            "-ni",
-            "eth0",
-            "-f",
-            "ip proto 112 or ip6 proto 112",
-            "-a",
-            "duration:60",
-            "-w",
-            &cap,
-        ],
-    );
-    assert!(
-        lab.wait_for(Duration::from_secs(15), || lab
-            .log("tshark")
-            .contains("Capturing on")),
-        "tshark did not start: {}",
-        lab.log("tshark")
+        "ip proto 112 or ip6 proto 112",
+        60,
+        "wire.pcapng",
     );
 
     lab.start_rs(1, "ours", OURS, &cfg);
@@ -250,12 +148,7 @@ fn wire(c: Case) {
     );
     // The priority-0 advert was sent before exit; give the bridge a moment, then stop tshark.
     std::thread::sleep(Duration::from_millis(300));
-    lab.signal("tshark", libc::SIGINT);
-    assert!(
-        lab.wait_exit("tshark", Duration::from_secs(15)).is_some(),
-        "tshark did not stop: {}",
-        lab.log("tshark")
-    );
+    lab.stop_capture("tshark");
 
     // 1. The verbose dissection: nothing malformed, no error-level expert info, checksums good.
     let o = lab::run(&[
@@ -350,7 +243,7 @@ fn wire(c: Case) {
             assert_eq!(p.adver_int, "1", "advert interval, {ctx}");
             if c.auth {
                 assert_eq!(p.auth_type, "1", "auth type PASS, {ctx}");
-                assert_eq!(p.auth_string, PASS, "auth string, {ctx}");
+                assert_eq!(p.auth_string, Case::PASS, "auth string, {ctx}");
             } else {
                 assert_eq!(p.auth_type, "0", "auth type none, {ctx}");
             }
@@ -380,44 +273,20 @@ fn wire(c: Case) {
 
 #[test]
 fn wire_v2_pass_multicast() {
-    wire(Case {
-        version: 2,
-        advert: "1",
-        v6: false,
-        unicast: false,
-        auth: true,
-    });
+    wire(Case::V2_PASS);
 }
 
 #[test]
 fn wire_v3_ipv4_multicast() {
-    wire(Case {
-        version: 3,
-        advert: "0.1",
-        v6: false,
-        unicast: false,
-        auth: false,
-    });
+    wire(Case::V3_IPV4);
 }
 
 #[test]
 fn wire_v3_ipv6_multicast() {
-    wire(Case {
-        version: 3,
-        advert: "0.1",
-        v6: true,
-        unicast: false,
-        auth: false,
-    });
+    wire(Case::V3_IPV6);
 }
 
 #[test]
 fn wire_v2_unicast() {
-    wire(Case {
-        version: 2,
-        advert: "1",
-        v6: false,
-        unicast: true,
-        auth: false,
-    });
+    wire(Case::V2_UNICAST);
 }

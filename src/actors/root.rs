@@ -290,24 +290,10 @@ where
     }
 
     fn infos(&self) -> Vec<ChildInfo> {
-        let mut v: Vec<(&u64, ChildInfo)> = self
-            .children
-            .iter()
-            .map(|(k, e)| {
-                (
-                    &e.seq,
-                    ChildInfo {
-                        key: format!("{k:?}"),
-                        name: e.handle.name().to_owned(),
-                        stage: e.handle.stage(),
-                        restarts: e.handle.restarts(),
-                        crashes: e.handle.crashes(),
-                    },
-                )
-            })
-            .collect();
-        v.sort_by_key(|(seq, _)| **seq);
-        v.into_iter().map(|(_, i)| i).collect()
+        Self::views(&self.children)
+            .into_iter()
+            .map(|v| v.info)
+            .collect()
     }
 
     fn views(children: &HashMap<K, Entry<C>>) -> Vec<ChildView<'_, K, C>> {

@@ -11,10 +11,11 @@
 
 use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 use std::io;
-use std::mem::MaybeUninit;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::os::fd::AsRawFd;
 use tokio::io::unix::AsyncFd;
+
+use crate::rawsock;
 
 use super::packet::SOURCE_PORT_MIN;
 use super::timers::RandomSource;
@@ -37,24 +38,6 @@ pub struct Datagram {
     pub ttl: Option<u8>,
     /// Local UDP port it arrived on (3784 or 4784).
     pub port: u16,
-}
-
-fn setsockopt_int(sock: &Socket, level: i32, name: i32, value: i32) -> io::Result<()> {
-    // SAFETY: pointer to a live c_int of the size given.
-    let rc = unsafe {
-        libc::setsockopt(
-            sock.as_raw_fd(),
-            level,
-            name,
-            (&value as *const i32).cast(),
-            std::mem::size_of::<i32>() as libc::socklen_t,
-        )
-    };
-    if rc == 0 {
-        Ok(())
-    } else {
-        Err(io::Error::last_os_error())
-    }
 }
 
 /// The receive socket of one family and port, registered with the current tokio runtime.
@@ -81,12 +64,12 @@ impl RxSocket {
         sock.set_reuse_address(true)?;
         let addr: SocketAddr = if v6 {
             sock.set_only_v6(true)?;
-            setsockopt_int(&sock, libc::IPPROTO_IPV6, libc::IPV6_RECVHOPLIMIT, 1)?;
-            setsockopt_int(&sock, libc::IPPROTO_IPV6, libc::IPV6_RECVPKTINFO, 1)?;
+            rawsock::set_int(&sock, libc::IPPROTO_IPV6, libc::IPV6_RECVHOPLIMIT, 1)?;
+            rawsock::set_int(&sock, libc::IPPROTO_IPV6, libc::IPV6_RECVPKTINFO, 1)?;
             (Ipv6Addr::UNSPECIFIED, port).into()
         } else {
-            setsockopt_int(&sock, libc::IPPROTO_IP, libc::IP_RECVTTL, 1)?;
-            setsockopt_int(&sock, libc::IPPROTO_IP, libc::IP_PKTINFO, 1)?;
+            rawsock::set_int(&sock, libc::IPPROTO_IP, libc::IP_RECVTTL, 1)?;
+            rawsock::set_int(&sock, libc::IPPROTO_IP, libc::IP_PKTINFO, 1)?;
             (Ipv4Addr::UNSPECIFIED, port).into()
         };
         let _ = sock.set_recv_buffer_size(1 << 20);
@@ -112,40 +95,19 @@ impl RxSocket {
 }
 
 fn recv_one(sock: &Socket, port: u16) -> io::Result<Datagram> {
-    let mut buf = [MaybeUninit::<u8>::uninit(); RX_BUF];
-    // SAFETY: sockaddr_storage is plain data; all-zero is a valid value.
-    let mut name: libc::sockaddr_storage = unsafe { std::mem::zeroed() };
-    let mut cmsg = [0u64; 32];
-    let mut iov = libc::iovec {
-        iov_base: buf.as_mut_ptr().cast(),
-        iov_len: buf.len(),
-    };
-    // SAFETY: msghdr is plain data; every pointer refers to a live local buffer of the size given.
-    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
-    msg.msg_name = (&mut name as *mut libc::sockaddr_storage).cast();
-    msg.msg_namelen = std::mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t;
-    msg.msg_iov = &mut iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = cmsg.as_mut_ptr().cast();
-    msg.msg_controllen = std::mem::size_of_val(&cmsg) as _;
-    // SAFETY: msg is fully initialised above.
-    let n = unsafe { libc::recvmsg(sock.as_raw_fd(), &mut msg, 0) };
-    if n < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    let n = n as usize;
-    if msg.msg_flags & libc::MSG_TRUNC != 0 {
+    let mut buf = [0u8; RX_BUF];
+    let msg = rawsock::recvmsg(sock.as_raw_fd(), &mut buf)?;
+    if msg.flags & libc::MSG_TRUNC != 0 {
         return Err(io::Error::new(
             io::ErrorKind::InvalidData,
             "datagram larger than a BFD control packet",
         ));
     }
-    // SAFETY: the kernel initialised the first n bytes.
-    let payload: Vec<u8> = buf[..n]
-        .iter()
-        .map(|b| unsafe { b.assume_init() })
-        .collect();
-    let src = sockaddr_to_std(&name)
+    let payload = buf[..msg.len].to_vec();
+    // A v4-mapped source cannot occur on a V6ONLY socket, but normalise anyway.
+    let src = msg
+        .source()
+        .map(|s| SocketAddr::new(s.ip().to_canonical(), s.port()))
         .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "no source address"))?;
     let (ttl, dst, ifindex) = parse_cmsgs(&msg);
     Ok(Datagram {
@@ -159,64 +121,37 @@ fn recv_one(sock: &Socket, port: u16) -> io::Result<Datagram> {
 }
 
 /// TTL / hop limit, destination address and interface from the ancillary data.
-fn parse_cmsgs(msg: &libc::msghdr) -> (Option<u8>, Option<IpAddr>, Option<u32>) {
+fn parse_cmsgs(msg: &rawsock::Message) -> (Option<u8>, Option<IpAddr>, Option<u32>) {
     let (mut ttl, mut dst, mut ifindex) = (None, None, None);
-    // SAFETY: standard CMSG iteration over the control buffer the kernel filled; payloads
-    // are read unaligned with the types the kernel documents for each (level, type).
-    unsafe {
-        let mut c = libc::CMSG_FIRSTHDR(msg);
-        while !c.is_null() {
-            let data = libc::CMSG_DATA(c);
-            match ((*c).cmsg_level, (*c).cmsg_type) {
-                (libc::IPPROTO_IP, libc::IP_TTL) => {
-                    let v: i32 = std::ptr::read_unaligned(data.cast());
-                    ttl = u8::try_from(v).ok();
-                }
-                (libc::IPPROTO_IPV6, libc::IPV6_HOPLIMIT) => {
-                    let v: i32 = std::ptr::read_unaligned(data.cast());
-                    ttl = u8::try_from(v).ok();
-                }
-                (libc::IPPROTO_IP, libc::IP_PKTINFO) => {
-                    let info: libc::in_pktinfo = std::ptr::read_unaligned(data.cast());
+    for (level, kind, data) in msg.cmsgs() {
+        match (level, kind) {
+            (libc::IPPROTO_IP, libc::IP_TTL) | (libc::IPPROTO_IPV6, libc::IPV6_HOPLIMIT) => {
+                // SAFETY: the kernel's IP_TTL / IPV6_HOPLIMIT data is a c_int.
+                let v: Option<i32> = unsafe { rawsock::cmsg_value(data) };
+                ttl = v.and_then(|v| u8::try_from(v).ok());
+            }
+            (libc::IPPROTO_IP, libc::IP_PKTINFO) => {
+                // SAFETY: the kernel's IP_PKTINFO data is an in_pktinfo.
+                let info: Option<libc::in_pktinfo> = unsafe { rawsock::cmsg_value(data) };
+                if let Some(info) = info {
                     dst = Some(IpAddr::V4(Ipv4Addr::from(u32::from_be(
                         info.ipi_addr.s_addr,
                     ))));
                     ifindex = u32::try_from(info.ipi_ifindex).ok();
                 }
-                (libc::IPPROTO_IPV6, libc::IPV6_PKTINFO) => {
-                    let info: libc::in6_pktinfo = std::ptr::read_unaligned(data.cast());
+            }
+            (libc::IPPROTO_IPV6, libc::IPV6_PKTINFO) => {
+                // SAFETY: the kernel's IPV6_PKTINFO data is an in6_pktinfo.
+                let info: Option<libc::in6_pktinfo> = unsafe { rawsock::cmsg_value(data) };
+                if let Some(info) = info {
                     dst = Some(IpAddr::V6(Ipv6Addr::from(info.ipi6_addr.s6_addr)));
                     ifindex = Some(info.ipi6_ifindex);
                 }
-                _ => {}
             }
-            c = libc::CMSG_NXTHDR(msg, c);
+            _ => {}
         }
     }
     (ttl, dst, ifindex)
-}
-
-fn sockaddr_to_std(ss: &libc::sockaddr_storage) -> Option<SocketAddr> {
-    match i32::from(ss.ss_family) {
-        libc::AF_INET => {
-            // SAFETY: the family says the storage holds a sockaddr_in.
-            let sin: &libc::sockaddr_in = unsafe { &*(ss as *const libc::sockaddr_storage).cast() };
-            Some(SocketAddr::new(
-                IpAddr::V4(Ipv4Addr::from(u32::from_be(sin.sin_addr.s_addr))),
-                u16::from_be(sin.sin_port),
-            ))
-        }
-        libc::AF_INET6 => {
-            // SAFETY: the family says the storage holds a sockaddr_in6.
-            let sin6: &libc::sockaddr_in6 =
-                unsafe { &*(ss as *const libc::sockaddr_storage).cast() };
-            let a = Ipv6Addr::from(sin6.sin6_addr.s6_addr);
-            // A v4-mapped source cannot occur on a V6ONLY socket, but normalise anyway.
-            let ip = a.to_ipv4_mapped().map(IpAddr::V4).unwrap_or(IpAddr::V6(a));
-            Some(SocketAddr::new(ip, u16::from_be(sin6.sin6_port)))
-        }
-        _ => None,
-    }
 }
 
 /// The per-session send socket.
@@ -247,7 +182,7 @@ impl TxSocket {
         sock.set_nonblocking(true)?;
         if v6 {
             sock.set_unicast_hops_v6(u32::from(ttl))?;
-            setsockopt_int(&sock, libc::IPPROTO_IPV6, libc::IPV6_TCLASS, 0xc0)?;
+            rawsock::set_int(&sock, libc::IPPROTO_IPV6, libc::IPV6_TCLASS, 0xc0)?;
         } else {
             sock.set_ttl_v4(u32::from(ttl))?;
             sock.set_tos_v4(0xc0)?;

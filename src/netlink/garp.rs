@@ -14,6 +14,7 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 
 use super::types::MacAddr;
+use crate::rawsock;
 
 /// Ethernet header (14) + ARP for IPv4 over Ethernet (28).
 pub const GARP_FRAME_LEN: usize = 42;
@@ -118,19 +119,8 @@ impl GarpSender {
         icmp6.set_multicast_loop_v6(false)?;
         // ICMP6_FILTER: block every type, this socket never reads.
         let filter = [u32::MAX; 8];
-        // SAFETY: valid fd, pointer/size of a live [u32; 8] (struct icmp6_filter).
-        let rc = unsafe {
-            libc::setsockopt(
-                icmp6.as_raw_fd(),
-                libc::IPPROTO_ICMPV6,
-                1, // ICMP6_FILTER
-                filter.as_ptr().cast(),
-                size_of::<[u32; 8]>() as libc::socklen_t,
-            )
-        };
-        if rc != 0 {
-            return Err(io::Error::last_os_error());
-        }
+        // struct icmp6_filter; ICMP6_FILTER is 1.
+        rawsock::set(&icmp6, libc::IPPROTO_ICMPV6, 1, &filter)?;
         Ok(GarpSender { packet, icmp6 })
     }
 

@@ -32,6 +32,7 @@ use super::msg;
 use super::sysctl;
 use super::types::*;
 use super::watch::WatchState;
+use crate::rawsock;
 
 /// Where the answer to a [`Request`] goes.
 pub type Reply<T> = oneshot::Sender<Result<T>>;
@@ -195,18 +196,9 @@ fn open_monitor(rcvbuf: usize) -> Result<MonitorRx> {
     ])?;
     let fd = conn.socket_mut().as_raw_fd();
     let size = i32::try_from(rcvbuf).unwrap_or(i32::MAX);
+    // SO_RCVBUFFORCE needs CAP_NET_ADMIN; without it, what SO_RCVBUF allows.
     for opt in [libc::SO_RCVBUFFORCE, libc::SO_RCVBUF] {
-        // SAFETY: fd is a live socket owned by `conn`; we pass a valid int and its size.
-        let rc = unsafe {
-            libc::setsockopt(
-                fd,
-                libc::SOL_SOCKET,
-                opt,
-                (&size as *const i32).cast(),
-                std::mem::size_of::<i32>() as libc::socklen_t,
-            )
-        };
-        if rc == 0 {
+        if rawsock::set_int(&fd, libc::SOL_SOCKET, opt, size).is_ok() {
             break;
         }
     }

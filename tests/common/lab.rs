@@ -374,6 +374,83 @@ pub fn vrrp_conf(
     )
 }
 
+/// One VRRP flavour the interop and wire tests run through: version, advert_int, family,
+/// unicast or multicast, PASS authentication.
+#[derive(Clone, Copy, Debug)]
+pub struct Case {
+    pub version: u8,
+    pub advert: &'static str,
+    pub v6: bool,
+    pub unicast: bool,
+    pub auth: bool,
+}
+
+impl Case {
+    /// auth_pass of the cases with PASS authentication.
+    pub const PASS: &'static str = "s3cret";
+    pub const V2_PASS: Case = Case {
+        version: 2,
+        advert: "1",
+        v6: false,
+        unicast: false,
+        auth: true,
+    };
+    pub const V2_UNICAST: Case = Case {
+        version: 2,
+        advert: "1",
+        v6: false,
+        unicast: true,
+        auth: false,
+    };
+    pub const V3_IPV4: Case = Case {
+        version: 3,
+        advert: "0.1",
+        v6: false,
+        unicast: false,
+        auth: false,
+    };
+    pub const V3_IPV6: Case = Case {
+        version: 3,
+        advert: "0.1",
+        v6: true,
+        unicast: false,
+        auth: false,
+    };
+
+    /// [`vrrp_conf`] of this case for host `me` (unicast to host `peer`) with `vips` (/64 or
+    /// /24 added).
+    pub fn conf(
+        &self,
+        lab: &Lab,
+        me: usize,
+        peer: usize,
+        vrid: u8,
+        prio: u8,
+        vips: &[String],
+    ) -> String {
+        let mut extra = String::new();
+        if self.auth {
+            extra.push_str(&format!(
+                "    authentication {{\n        auth_type PASS\n        auth_pass {}\n    }}\n",
+                Self::PASS
+            ));
+        }
+        if self.unicast {
+            let (src, dst) = if self.v6 {
+                (lab.v6(me), lab.v6(peer))
+            } else {
+                (lab.ip4(me), lab.ip4(peer))
+            };
+            extra.push_str(&format!(
+                "    unicast_src_ip {src}\n    unicast_peer {{\n        {dst}\n    }}\n"
+            ));
+        }
+        let prefix = if self.v6 { 64 } else { 24 };
+        let vips: Vec<String> = vips.iter().map(|v| format!("{v}/{prefix}")).collect();
+        vrrp_conf("", vrid, prio, self.version, self.advert, &vips, &extra)
+    }
+}
+
 // ---- Helpers added for the VRRP behaviour tests (tests/vrrp_*.rs). ----
 
 impl Lab {
@@ -421,13 +498,113 @@ impl Lab {
     /// Starts keepalived-rs (`bin`) in host i with `conf` in the foreground with console and
     /// detailed logs (`-n -l -D -G`), its own pid file; the process is named `name`.
     pub fn start_rs(&mut self, i: usize, name: &str, bin: &str, conf: &Path) {
+        self.start_rs_with(i, name, &[], bin, &["-n", "-l", "-D", "-G"], conf);
+    }
+
+    /// Starts keepalived-rs (`bin`) in host i as `env ENV... bin FLAGS... -f conf -p DIR/name.pid`
+    /// (no `env` without variables); the process is named `name`.
+    pub fn start_rs_with(
+        &mut self,
+        i: usize,
+        name: &str,
+        env: &[&str],
+        bin: &str,
+        flags: &[&str],
+        conf: &Path,
+    ) {
         let pid = self.dir.join(format!("{name}.pid")).display().to_string();
         let conf = conf.display().to_string();
+        let mut args = Vec::new();
+        if !env.is_empty() {
+            args.push("env");
+            args.extend_from_slice(env);
+        }
+        args.push(bin);
+        args.extend_from_slice(flags);
+        args.extend(["-f", &conf, "-p", &pid]);
+        self.spawn(i, name, &args);
+    }
+
+    /// Runs a command inside host i that must succeed.
+    pub fn must_exec(&self, i: usize, args: &[&str]) {
+        let o = self.exec(i, args);
+        assert!(
+            o.status.success(),
+            "{args:?} in h{i}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    }
+
+    /// The logs of the named processes, one after the other, for failure messages.
+    pub fn logs(&self, names: &[&str]) -> String {
+        names
+            .iter()
+            .map(|n| format!("--- {n}\n{}\n", self.log(n)))
+            .collect()
+    }
+
+    /// VRRP transitions (`VRRP_Instance(..) A -> B` lines) in the log of `name` so far.
+    pub fn transitions(&self, name: &str) -> usize {
+        self.log(name)
+            .lines()
+            .filter(|l| l.contains("VRRP_Instance(") && l.contains(" -> "))
+            .count()
+    }
+
+    /// The link-local addresses (without prefix) of `dev` in host i.
+    pub fn link_locals(&self, i: usize, dev: &str) -> Vec<String> {
+        let o = self.exec(
+            i,
+            &[
+                "ip", "-6", "-o", "addr", "show", "dev", dev, "scope", "link",
+            ],
+        );
+        String::from_utf8_lossy(&o.stdout)
+            .lines()
+            .filter_map(|l| l.split_whitespace().nth(3))
+            .filter_map(|a| a.split('/').next())
+            .map(str::to_string)
+            .collect()
+    }
+}
+
+/// A notify script and a FIFO reader that keep what the daemon reports (see
+/// [`Lab::notify_recorder`]).
+pub struct NotifyRecorder {
+    /// The script to name in `notify*` lines: appends its arguments to `notes`.
+    pub script: String,
+    /// One line per script call.
+    pub notes: String,
+    /// The FIFO to name in `vrrp_notify_fifo`.
+    pub fifo: String,
+    /// Every line read from the FIFO.
+    pub fifo_log: String,
+}
+
+impl Lab {
+    /// Writes the notify script `note.sh` (appending its arguments, one line per call, to
+    /// `notes`), creates the FIFO `fifo` and starts `fifo-reader` in host i copying its lines
+    /// into `fifo.log`.
+    pub fn notify_recorder(&mut self, i: usize) -> NotifyRecorder {
+        let d = self.dir.display().to_string();
+        let notes = format!("{d}/notes");
+        let fifo = format!("{d}/fifo");
+        let fifo_log = format!("{d}/fifo.log");
+        let script = self.write("note.sh", &format!("#!/bin/sh\necho \"$@\" >> {notes}\n"));
+        let script = script.display().to_string();
+        must(&["chmod", "755", &script]);
+        must(&["mkfifo", &fifo]);
         self.spawn(
             i,
-            name,
-            &[bin, "-n", "-l", "-D", "-G", "-f", &conf, "-p", &pid],
+            "fifo-reader",
+            &["sh", "-c", &format!("cat {fifo} > {fifo_log}")],
         );
+        NotifyRecorder {
+            script,
+            notes,
+            fifo,
+            fifo_log,
+        }
     }
 }
 
@@ -438,10 +615,17 @@ pub fn serial() -> std::sync::MutexGuard<'static, ()> {
     L.lock().unwrap_or_else(|e| e.into_inner())
 }
 
+/// True when `cmd` is on the PATH.
+pub fn have(cmd: &str) -> bool {
+    run(&["sh", "-c", &format!("command -v {cmd}")])
+        .status
+        .success()
+}
+
 /// True (after printing why) when the test cannot run here: not root, no iproute2, or, with
 /// `need_keepalived`, no keepalived (scripts/install-deps.sh installs it).
 pub fn skip(need_keepalived: bool) -> bool {
-    let ka = !need_keepalived || run(&["sh", "-c", "command -v keepalived"]).status.success();
+    let ka = !need_keepalived || have("keepalived");
     if !can_run() || !ka {
         eprintln!(
             "SKIP: needs root, iproute2{}",
@@ -451,6 +635,18 @@ pub fn skip(need_keepalived: bool) -> bool {
                 ""
             }
         );
+        return true;
+    }
+    false
+}
+
+/// [`skip`], and also true (after printing why) when one of `tools` is not on the PATH.
+pub fn skip_without(need_keepalived: bool, tools: &[&str]) -> bool {
+    if skip(need_keepalived) {
+        return true;
+    }
+    if let Some(t) = tools.iter().find(|t| !have(t)) {
+        eprintln!("SKIP: needs {t}");
         return true;
     }
     false
@@ -531,10 +727,13 @@ impl Lab {
                 "vrrp.prio",
             ],
         );
+        self.wait_capturing(name, Duration::from_secs(20));
+    }
+
+    /// Waits until tshark `name` says it is capturing.
+    fn wait_capturing(&self, name: &str, timeout: Duration) {
         assert!(
-            self.wait_for(Duration::from_secs(20), || self
-                .log(name)
-                .contains("Capturing on")),
+            self.wait_for(timeout, || self.log(name).contains("Capturing on")),
             "tshark did not start: {}",
             self.log(name)
         );
@@ -589,6 +788,69 @@ impl Lab {
             .collect()
     }
 
+    /// Replaces `conf` atomically with `text` (written next to it, then renamed), as editors
+    /// and config managers do.
+    pub fn rewrite(&self, conf: &Path, text: &str) {
+        let mut tmp = conf.as_os_str().to_owned();
+        tmp.push(".tmp");
+        std::fs::write(&tmp, text).unwrap();
+        std::fs::rename(&tmp, conf).unwrap();
+    }
+
+    /// Reloads finished so far by our daemon `name` ("reload complete in" lines).
+    pub fn reloads_completed(&self, name: &str) -> usize {
+        self.log(name).matches("reload complete in").count()
+    }
+
+    /// Sends SIGHUP to our daemon `name`; true once it reports one more completed reload
+    /// within `timeout`.
+    pub fn reload(&self, name: &str, timeout: Duration) -> bool {
+        let before = self.reloads_completed(name);
+        self.signal(name, libc::SIGHUP);
+        self.wait_for(timeout, || self.reloads_completed(name) > before)
+    }
+
+    /// True once `more` adverts beyond those seen so far are captured under `name` (see
+    /// [`Lab::capture_vrrp`]) within `timeout`.
+    pub fn wait_adverts(&self, name: &str, more: usize, timeout: Duration) -> bool {
+        let seen = self.adverts(name).len();
+        self.wait_for(timeout, || self.adverts(name).len() >= seen + more)
+    }
+
+    /// Starts tshark on host i's eth0 writing packets matching the capture `filter` for at most
+    /// `seconds` into `DIR/file`, under log `name`; returns the capture's path once tshark says
+    /// it is capturing.
+    pub fn capture_pcap(
+        &mut self,
+        i: usize,
+        name: &str,
+        filter: &str,
+        seconds: u32,
+        file: &str,
+    ) -> String {
+        let cap = self.dir.join(file).display().to_string();
+        let duration = format!("duration:{seconds}");
+        self.spawn(
+            i,
+            name,
+            &[
+                "tshark", "-ni", "eth0", "-f", filter, "-a", &duration, "-w", &cap,
+            ],
+        );
+        self.wait_capturing(name, Duration::from_secs(15));
+        cap
+    }
+
+    /// Stops the capture `name` (SIGINT: tshark writes out what it has) and waits for it.
+    pub fn stop_capture(&mut self, name: &str) {
+        self.signal(name, libc::SIGINT);
+        assert!(
+            self.wait_exit(name, Duration::from_secs(15)).is_some(),
+            "tshark did not stop: {}",
+            self.log(name)
+        );
+    }
+
     /// The pid of the process started as `name`.
     pub fn pid(&self, name: &str) -> Option<u32> {
         self.children
@@ -622,6 +884,38 @@ pub fn metric(text: &str, name: &str, labels: &str) -> Option<f64> {
         };
         rest.split_whitespace().next()?.parse().ok()
     })
+}
+
+/// `tshark -r cap -Y filter -T fields -e f...` with `|` between the fields (and `,` between
+/// the occurrences of one): one Vec per packet.
+pub fn tshark_fields(cap: &str, filter: &str, fields: &[&str]) -> Vec<Vec<String>> {
+    let mut args = vec!["tshark", "-n", "-r", cap, "-Y", filter, "-T", "fields"];
+    args.extend([
+        "-E",
+        "separator=|",
+        "-E",
+        "aggregator=,",
+        "-E",
+        "occurrence=a",
+    ]);
+    for f in fields {
+        args.extend(["-e", f]);
+    }
+    let o = run(&args);
+    assert!(
+        o.status.success(),
+        "tshark -T fields: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| {
+            let c: Vec<String> = l.split('|').map(str::to_string).collect();
+            assert_eq!(c.len(), fields.len(), "unexpected tshark line {l:?}");
+            c
+        })
+        .collect()
 }
 
 /// Reads a growing log incrementally (a long test polls it thousands of times: reading the

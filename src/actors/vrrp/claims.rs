@@ -129,22 +129,7 @@ mod tests {
             ifname: "eth0".into(),
             addresses: addrs
                 .iter()
-                .map(|a| AddressSpec {
-                    addr: a.parse().unwrap(),
-                    broadcast: None,
-                    dev: None,
-                    scope: None,
-                    label: None,
-                    peer: None,
-                    no_track: false,
-                    nodad: false,
-                    noprefixroute: false,
-                    home: false,
-                    use_vmac: false,
-                    preferred_lft: None,
-                    track_group: None,
-                    loc: Default::default(),
-                })
+                .map(|a| AddressSpec::new(a.parse().unwrap(), Default::default()))
                 .collect(),
             ..Default::default()
         }

@@ -9,6 +9,8 @@ use std::os::fd::AsRawFd;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tokio::io::unix::AsyncFd;
 
+use crate::rawsock;
+
 /// IP protocol number of VRRP.
 pub const IPPROTO_VRRP: i32 = 112;
 
@@ -57,24 +59,6 @@ pub struct Receiver<'a> {
     v6: bool,
 }
 
-fn setsockopt_int(sock: &Socket, level: i32, name: i32, value: i32) -> io::Result<()> {
-    // SAFETY: passing a pointer to a live c_int of the right size.
-    let rc = unsafe {
-        libc::setsockopt(
-            sock.as_raw_fd(),
-            level,
-            name,
-            (&value as *const i32).cast(),
-            std::mem::size_of::<i32>() as libc::socklen_t,
-        )
-    };
-    if rc == 0 {
-        Ok(())
-    } else {
-        Err(io::Error::last_os_error())
-    }
-}
-
 impl VrrpSocket {
     /// Opens and configures the socket for one instance (IPv4 or IPv6 by the group / source).
     pub fn open(cfg: &SocketConfig, v6: bool) -> io::Result<Self> {
@@ -88,11 +72,11 @@ impl VrrpSocket {
             sock.set_multicast_loop_v6(false)?;
             sock.set_multicast_if_v6(cfg.ifindex)?;
             // The kernel computes the VRRPv3 checksum (offset 6) on send and verifies it on receive.
-            setsockopt_int(&sock, libc::IPPROTO_IPV6, libc::IPV6_CHECKSUM, 6)?;
+            rawsock::set_int(&sock, libc::IPPROTO_IPV6, libc::IPV6_CHECKSUM, 6)?;
             // Report the hop limit of received packets (checked == 255).
-            setsockopt_int(&sock, libc::IPPROTO_IPV6, libc::IPV6_RECVHOPLIMIT, 1)?;
+            rawsock::set_int(&sock, libc::IPPROTO_IPV6, libc::IPV6_RECVHOPLIMIT, 1)?;
             // Only deliver groups this socket joined.
-            setsockopt_int(&sock, libc::IPPROTO_IPV6, libc::IPV6_MULTICAST_ALL, 0)?;
+            rawsock::set_int(&sock, libc::IPPROTO_IPV6, libc::IPV6_MULTICAST_ALL, 0)?;
             if let Some(IpAddr::V6(src)) = cfg.src {
                 let scope = if is_link_local_v6(&src) {
                     cfg.ifindex
@@ -119,7 +103,7 @@ impl VrrpSocket {
         let _ = sock.set_recv_buffer_size(1 << 20);
         // Kernel receive times: an advert read late (a burst is drained at once) still
         // times the master-down timer from its arrival.
-        let _ = setsockopt_int(&sock, libc::SOL_SOCKET, libc::SO_TIMESTAMPNS, 1);
+        let _ = rawsock::set_int(&sock, libc::SOL_SOCKET, libc::SO_TIMESTAMPNS, 1);
         Ok(Self { sock, v6 })
     }
 
@@ -260,21 +244,7 @@ fn set_multicast_ifindex_v4(sock: &Socket, ifindex: u32) -> io::Result<()> {
         imr_address: libc::in_addr { s_addr: 0 },
         imr_ifindex: ifindex as i32,
     };
-    // SAFETY: pointer to a live ip_mreqn of the size given.
-    let rc = unsafe {
-        libc::setsockopt(
-            sock.as_raw_fd(),
-            libc::IPPROTO_IP,
-            libc::IP_MULTICAST_IF,
-            (&mreq as *const libc::ip_mreqn).cast(),
-            std::mem::size_of::<libc::ip_mreqn>() as libc::socklen_t,
-        )
-    };
-    if rc == 0 {
-        Ok(())
-    } else {
-        Err(io::Error::last_os_error())
-    }
+    rawsock::set(sock, libc::IPPROTO_IP, libc::IP_MULTICAST_IF, &mreq)
 }
 
 /// Messages [`VrrpSocket::recv_all`] reads before it lets other tasks run (a flood must not
@@ -317,31 +287,16 @@ impl RecvMeta {
 
 /// Receives one datagram into `buf` (no allocation).
 fn recv_into(fd: std::os::fd::RawFd, v6: bool, buf: &mut [u8]) -> io::Result<RecvMeta> {
-    let mut name: libc::sockaddr_storage = unsafe { std::mem::zeroed() };
-    let mut cmsg = [0u8; 128];
-    let mut iov = libc::iovec {
-        iov_base: buf.as_mut_ptr().cast(),
-        iov_len: buf.len(),
-    };
-    // SAFETY: msghdr is plain data; every pointer refers to a live local buffer of the given size.
-    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
-    msg.msg_name = (&mut name as *mut libc::sockaddr_storage).cast();
-    msg.msg_namelen = std::mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t;
-    msg.msg_iov = &mut iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = cmsg.as_mut_ptr().cast();
-    msg.msg_controllen = cmsg.len() as _;
-    // SAFETY: msg is fully initialised above.
-    let n = unsafe { libc::recvmsg(fd, &mut msg, 0) };
-    if n < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    let n = (n as usize).min(buf.len());
+    let msg = rawsock::recvmsg(fd, buf)?;
+    let n = msg.len.min(buf.len());
     let data = &buf[..n];
     let (hop_limit, stamp) = ancillary(&msg);
     let at = arrival(stamp, Instant::now(), SystemTime::now());
     if v6 {
-        let src = sockaddr_ip(&name).unwrap_or(IpAddr::V6(Ipv6Addr::UNSPECIFIED));
+        let src = msg
+            .source()
+            .map(|s| s.ip())
+            .unwrap_or(IpAddr::V6(Ipv6Addr::UNSPECIFIED));
         Ok(RecvMeta {
             src,
             dst: None,
@@ -378,47 +333,27 @@ fn recv_into(fd: std::os::fd::RawFd, v6: bool, buf: &mut [u8]) -> io::Result<Rec
     }
 }
 
-fn sockaddr_ip(ss: &libc::sockaddr_storage) -> Option<IpAddr> {
-    match i32::from(ss.ss_family) {
-        libc::AF_INET6 => {
-            // SAFETY: family says this storage holds a sockaddr_in6.
-            let sin6: &libc::sockaddr_in6 =
-                unsafe { &*(ss as *const libc::sockaddr_storage).cast() };
-            Some(IpAddr::V6(Ipv6Addr::from(sin6.sin6_addr.s6_addr)))
-        }
-        libc::AF_INET => {
-            // SAFETY: family says this storage holds a sockaddr_in.
-            let sin: &libc::sockaddr_in = unsafe { &*(ss as *const libc::sockaddr_storage).cast() };
-            Some(IpAddr::V4(Ipv4Addr::from(u32::from_be(
-                sin.sin_addr.s_addr,
-            ))))
-        }
-        _ => None,
-    }
-}
-
 /// The hop limit (IPv6) and the kernel's receive time (wall clock) in the control data.
-fn ancillary(msg: &libc::msghdr) -> (Option<u8>, Option<Duration>) {
+fn ancillary(msg: &rawsock::Message) -> (Option<u8>, Option<Duration>) {
     let (mut hops, mut stamp) = (None, None);
-    // SAFETY: standard CMSG iteration over the control buffer the kernel filled.
-    unsafe {
-        let mut c = libc::CMSG_FIRSTHDR(msg);
-        while !c.is_null() {
-            match ((*c).cmsg_level, (*c).cmsg_type) {
-                (libc::IPPROTO_IPV6, libc::IPV6_HOPLIMIT) => {
-                    let v: i32 = std::ptr::read_unaligned(libc::CMSG_DATA(c).cast());
-                    hops = u8::try_from(v).ok();
-                }
-                (libc::SOL_SOCKET, libc::SCM_TIMESTAMPNS) => {
-                    let t: libc::timespec = std::ptr::read_unaligned(libc::CMSG_DATA(c).cast());
-                    stamp = u64::try_from(t.tv_sec)
+    for (level, kind, data) in msg.cmsgs() {
+        match (level, kind) {
+            (libc::IPPROTO_IPV6, libc::IPV6_HOPLIMIT) => {
+                // SAFETY: the kernel's IPV6_HOPLIMIT data is a c_int.
+                let v: Option<i32> = unsafe { rawsock::cmsg_value(data) };
+                hops = v.and_then(|v| u8::try_from(v).ok());
+            }
+            (libc::SOL_SOCKET, libc::SCM_TIMESTAMPNS) => {
+                // SAFETY: the kernel's SCM_TIMESTAMPNS data is a timespec.
+                let t: Option<libc::timespec> = unsafe { rawsock::cmsg_value(data) };
+                stamp = t.and_then(|t| {
+                    u64::try_from(t.tv_sec)
                         .ok()
                         .zip(u32::try_from(t.tv_nsec).ok())
-                        .map(|(s, ns)| Duration::new(s, ns));
-                }
-                _ => {}
+                        .map(|(s, ns)| Duration::new(s, ns))
+                });
             }
-            c = libc::CMSG_NXTHDR(msg, c);
+            _ => {}
         }
     }
     (hops, stamp)

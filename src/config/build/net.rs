@@ -35,22 +35,7 @@ pub fn scope(n: &Node, s: &str, d: &mut Diagnostics) -> Option<Scope> {
 pub fn address(n: &Node, d: &mut Diagnostics) -> Option<AddressSpec> {
     let w = words(n);
     let addr = values::prefix(&n.loc, "address", w[0], d)?;
-    let mut a = AddressSpec {
-        addr,
-        broadcast: None,
-        dev: None,
-        scope: None,
-        label: None,
-        peer: None,
-        no_track: false,
-        nodad: false,
-        noprefixroute: false,
-        home: false,
-        use_vmac: false,
-        preferred_lft: None,
-        track_group: None,
-        loc: n.loc.clone(),
-    };
+    let mut a = AddressSpec::new(addr, n.loc.clone());
     let mut i = 1;
     let mut ok = true;
     while i < w.len() {

@@ -82,6 +82,28 @@ pub struct AddressSpec {
     pub loc: Location,
 }
 
+impl AddressSpec {
+    /// The address alone, every option unset (as a line with nothing after the address).
+    pub fn new(addr: IpNet, loc: Location) -> Self {
+        AddressSpec {
+            addr,
+            broadcast: None,
+            dev: None,
+            scope: None,
+            label: None,
+            peer: None,
+            no_track: false,
+            nodad: false,
+            noprefixroute: false,
+            home: false,
+            use_vmac: false,
+            preferred_lft: None,
+            track_group: None,
+            loc,
+        }
+    }
+}
+
 /// Route type (`blackhole`, `unreachable`, `prohibit`, `throw`, or a normal unicast route).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]

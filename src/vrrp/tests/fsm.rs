@@ -1,29 +1,17 @@
 //! State machine: every transition and timer formula with injected time.
 
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
-use std::sync::OnceLock;
+use std::net::{IpAddr, Ipv6Addr};
 use std::time::{Duration, Instant};
+
+use super::{at_ms, ip, ms, no_garp, t0};
 
 use crate::vrrp::events::*;
 use crate::vrrp::fsm::{Instance, MasterInfo};
 use crate::vrrp::packet::Version;
 use crate::vrrp::params::{GarpParams, InitialState, InstanceParams};
 
-fn t0() -> Instant {
-    static T0: OnceLock<Instant> = OnceLock::new();
-    *T0.get_or_init(Instant::now)
-}
 fn at_us(us: u64) -> Instant {
     t0() + Duration::from_micros(us)
-}
-fn at_ms(ms: u64) -> Instant {
-    t0() + Duration::from_millis(ms)
-}
-fn ms(n: u64) -> Duration {
-    Duration::from_millis(n)
-}
-fn ip(last: u8) -> IpAddr {
-    IpAddr::V4(Ipv4Addr::new(10, 0, 0, last))
 }
 
 /// Our router is 10.0.0.5; peers below/above compare lower/higher.
@@ -32,14 +20,7 @@ fn params(version: Version, priority: u8, advert_int: Duration) -> InstanceParam
     // These tests pin RFC 5798 / keepalived timing: a backup waits out Master_Down_Interval.
     p.preempt_immediately = false;
     // Most tests do not care about GARP: no bursts, no timers.
-    p.garp = GarpParams {
-        master_delay: Duration::ZERO,
-        master_repeat: 0,
-        master_refresh: Duration::ZERO,
-        master_refresh_repeat: 0,
-        lower_prio_delay: Duration::ZERO,
-        lower_prio_repeat: 0,
-    };
+    p.garp = no_garp();
     p
 }
 

@@ -2,29 +2,15 @@
 //! group of two instances each on a simulated link (injected time).
 
 use std::collections::VecDeque;
-use std::net::{IpAddr, Ipv4Addr};
-use std::sync::OnceLock;
-use std::time::{Duration, Instant};
+use std::time::Instant;
+
+use super::{at_ms, ip, ms, no_garp, t0};
 
 use crate::vrrp::events::*;
 use crate::vrrp::fsm::Instance;
 use crate::vrrp::packet::Version;
-use crate::vrrp::params::{GarpParams, InstanceParams};
+use crate::vrrp::params::InstanceParams;
 use crate::vrrp::sync::{SyncAction, SyncGroup};
-
-fn t0() -> Instant {
-    static T0: OnceLock<Instant> = OnceLock::new();
-    *T0.get_or_init(Instant::now)
-}
-fn at_ms(ms: u64) -> Instant {
-    t0() + Duration::from_millis(ms)
-}
-fn ms(n: u64) -> Duration {
-    Duration::from_millis(n)
-}
-fn ip(last: u8) -> IpAddr {
-    IpAddr::V4(Ipv4Addr::new(10, 0, 0, last))
-}
 
 fn cmd(member: &str, to: State) -> SyncAction {
     SyncAction::Command {
@@ -209,14 +195,7 @@ fn a_pending_command_is_not_repeated() {
 
 fn member_params(prio: u8, last: u8) -> InstanceParams {
     let mut p = InstanceParams::new(1, Version::V3, prio, ms(100), ip(last));
-    p.garp = GarpParams {
-        master_delay: Duration::ZERO,
-        master_repeat: 0,
-        master_refresh: Duration::ZERO,
-        master_refresh_repeat: 0,
-        lower_prio_delay: Duration::ZERO,
-        lower_prio_repeat: 0,
-    };
+    p.garp = no_garp();
     p.sync_group = true;
     p
 }

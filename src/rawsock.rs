@@ -1,0 +1,212 @@
+//! The raw socket calls the socket-owning modules share: `setsockopt(2)` for the options
+//! socket2 does not wrap (raw VRRP sockets, BFD's receive reporting, the GARP/NA senders, the
+//! netlink monitor's buffer) and `recvmsg(2)` with the source address and the ancillary data
+//! (VRRP's hop limit and receive time, BFD's TTL and packet info).
+
+use std::io;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::os::fd::{AsRawFd, RawFd};
+
+/// Sets option `name` at `level` on `sock` to `value` (passed by pointer with its size, as the
+/// option's C type expects: `T` must be that type, e.g. `c_int` or `ip_mreqn`).
+pub fn set<T: Copy>(sock: &impl AsRawFd, level: i32, name: i32, value: &T) -> io::Result<()> {
+    // SAFETY: a pointer to a live `T` and exactly its size; the kernel only reads from it.
+    let rc = unsafe {
+        libc::setsockopt(
+            sock.as_raw_fd(),
+            level,
+            name,
+            (value as *const T).cast(),
+            std::mem::size_of::<T>() as libc::socklen_t,
+        )
+    };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
+/// Sets an integer option (the common case: flags, sizes, hop limits).
+pub fn set_int(sock: &impl AsRawFd, level: i32, name: i32, value: i32) -> io::Result<()> {
+    set(sock, level, name, &value)
+}
+
+/// Room for the ancillary data (aligned for `cmsghdr`): a timestamp, a hop limit and a packet
+/// info fit several times over.
+const CONTROL_WORDS: usize = 32;
+
+/// One datagram read by [`recvmsg`] into the caller's buffer.
+pub struct Message {
+    /// Bytes received into the buffer.
+    pub len: usize,
+    /// `msg_flags` (e.g. `MSG_TRUNC`).
+    pub flags: i32,
+    name: libc::sockaddr_storage,
+    control: [u64; CONTROL_WORDS],
+    control_len: usize,
+}
+
+/// Receives one datagram on `fd` into `buf`, with its source address and ancillary data.
+pub fn recvmsg(fd: RawFd, buf: &mut [u8]) -> io::Result<Message> {
+    // SAFETY: sockaddr_storage is plain data; all-zero is a valid value.
+    let mut name: libc::sockaddr_storage = unsafe { std::mem::zeroed() };
+    let mut control = [0u64; CONTROL_WORDS];
+    let mut iov = libc::iovec {
+        iov_base: buf.as_mut_ptr().cast(),
+        iov_len: buf.len(),
+    };
+    // SAFETY: msghdr is plain data; every pointer refers to a live local buffer of the given size.
+    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+    msg.msg_name = (&mut name as *mut libc::sockaddr_storage).cast();
+    msg.msg_namelen = std::mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t;
+    msg.msg_iov = &mut iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control.as_mut_ptr().cast();
+    msg.msg_controllen = std::mem::size_of_val(&control) as _;
+    // SAFETY: msg is fully initialised above.
+    let n = unsafe { libc::recvmsg(fd, &mut msg, 0) };
+    if n < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(Message {
+        len: n as usize,
+        flags: msg.msg_flags,
+        name,
+        control,
+        control_len: msg.msg_controllen as usize,
+    })
+}
+
+impl Message {
+    /// The sender's address and port (an IPv4-mapped IPv6 address as it came).
+    pub fn source(&self) -> Option<SocketAddr> {
+        let ss = &self.name;
+        match i32::from(ss.ss_family) {
+            libc::AF_INET => {
+                // SAFETY: the family says the storage holds a sockaddr_in.
+                let sin: &libc::sockaddr_in =
+                    unsafe { &*(ss as *const libc::sockaddr_storage).cast() };
+                Some(SocketAddr::new(
+                    IpAddr::V4(Ipv4Addr::from(u32::from_be(sin.sin_addr.s_addr))),
+                    u16::from_be(sin.sin_port),
+                ))
+            }
+            libc::AF_INET6 => {
+                // SAFETY: the family says the storage holds a sockaddr_in6.
+                let sin6: &libc::sockaddr_in6 =
+                    unsafe { &*(ss as *const libc::sockaddr_storage).cast() };
+                Some(SocketAddr::new(
+                    IpAddr::V6(Ipv6Addr::from(sin6.sin6_addr.s6_addr)),
+                    u16::from_be(sin6.sin6_port),
+                ))
+            }
+            _ => None,
+        }
+    }
+
+    /// Each control message the kernel filled in: (level, type, data).
+    pub fn cmsgs(&self) -> impl Iterator<Item = (i32, i32, &[u8])> + '_ {
+        // SAFETY: msghdr is plain data; only the control fields are set, to our buffer and the
+        // length the kernel reported, which is all CMSG_FIRSTHDR / CMSG_NXTHDR read.
+        let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+        msg.msg_control = self.control.as_ptr() as *mut libc::c_void;
+        msg.msg_controllen = self.control_len as _;
+        let start = self.control.as_ptr() as usize;
+        let end = start + self.control_len.min(std::mem::size_of_val(&self.control));
+        // SAFETY: msg describes the filled part of our control buffer.
+        let mut c = unsafe { libc::CMSG_FIRSTHDR(&msg) };
+        std::iter::from_fn(move || {
+            if c.is_null() {
+                return None;
+            }
+            // SAFETY: CMSG_FIRSTHDR / CMSG_NXTHDR return headers inside the control buffer;
+            // the data slice is clamped to the buffer's filled part.
+            unsafe {
+                let data = libc::CMSG_DATA(c);
+                let header = libc::CMSG_LEN(0) as usize;
+                let len = ((*c).cmsg_len as usize)
+                    .saturating_sub(header)
+                    .min(end.saturating_sub(data as usize));
+                let item = (
+                    (*c).cmsg_level,
+                    (*c).cmsg_type,
+                    std::slice::from_raw_parts(data, len),
+                );
+                c = libc::CMSG_NXTHDR(&msg, c);
+                Some(item)
+            }
+        })
+    }
+}
+
+/// The value of type `T` at the start of control message data, if it is that long.
+///
+/// # Safety
+/// `T` must be plain data for which any bytes are a valid value: the type the kernel documents
+/// for the message (`c_int`, `timespec`, `in_pktinfo`, ...).
+pub unsafe fn cmsg_value<T: Copy>(data: &[u8]) -> Option<T> {
+    // SAFETY: size_of::<T>() bytes are read, unaligned, from a live slice at least that long;
+    // the caller vouches for T.
+    (data.len() >= std::mem::size_of::<T>())
+        .then(|| unsafe { std::ptr::read_unaligned(data.as_ptr().cast::<T>()) })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sets_and_reports_errors() {
+        let sock = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        set_int(&sock, libc::SOL_SOCKET, libc::SO_REUSEADDR, 1).unwrap();
+        let mut v: i32 = 0;
+        let mut len = std::mem::size_of::<i32>() as libc::socklen_t;
+        // SAFETY: live int and its size.
+        let rc = unsafe {
+            libc::getsockopt(
+                sock.as_raw_fd(),
+                libc::SOL_SOCKET,
+                libc::SO_REUSEADDR,
+                (&mut v as *mut i32).cast(),
+                &mut len,
+            )
+        };
+        assert_eq!((rc, v), (0, 1));
+        // An option the kernel does not know is refused, and reported.
+        let e = set_int(&sock, libc::SOL_SOCKET, i32::MAX, 1).unwrap_err();
+        assert_eq!(e.raw_os_error(), Some(libc::ENOPROTOOPT));
+    }
+
+    #[test]
+    fn receives_data_source_and_ancillary_data() {
+        let rx = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        set_int(&rx, libc::IPPROTO_IP, libc::IP_RECVTTL, 1).unwrap();
+        set_int(&rx, libc::IPPROTO_IP, libc::IP_PKTINFO, 1).unwrap();
+        let tx = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        tx.set_ttl(77).unwrap();
+        tx.send_to(b"hello", rx.local_addr().unwrap()).unwrap();
+        let mut buf = [0u8; 64];
+        let m = recvmsg(rx.as_raw_fd(), &mut buf).unwrap();
+        assert_eq!(&buf[..m.len], b"hello");
+        assert_eq!(m.flags & libc::MSG_TRUNC, 0);
+        assert_eq!(m.source(), Some(tx.local_addr().unwrap()));
+        let mut ttl = None;
+        let mut dst = None;
+        for (level, kind, data) in m.cmsgs() {
+            match (level, kind) {
+                // SAFETY: IP_TTL data is a c_int, IP_PKTINFO data an in_pktinfo.
+                (libc::IPPROTO_IP, libc::IP_TTL) => ttl = unsafe { cmsg_value::<i32>(data) },
+                (libc::IPPROTO_IP, libc::IP_PKTINFO) => {
+                    dst = unsafe { cmsg_value::<libc::in_pktinfo>(data) }
+                        .map(|i| Ipv4Addr::from(u32::from_be(i.ipi_addr.s_addr)))
+                }
+                _ => {}
+            }
+        }
+        assert_eq!(ttl, Some(77));
+        assert_eq!(dst, Some(Ipv4Addr::LOCALHOST));
+        // Too short for the type asked: nothing.
+        assert_eq!(unsafe { cmsg_value::<u64>(&[1, 2, 3]) }, None);
+    }
+}
