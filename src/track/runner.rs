@@ -126,9 +126,7 @@ pub fn spawn_script_runner_with_metrics(
     metrics: Option<Arc<Metrics>>,
 ) -> ScriptRunner {
     let state = ScriptState::new(cfg.rise, cfg.fall, cfg.init_fail);
-    ScriptRunner {
-        task: tokio::spawn(run_loop(cfg, ctx, tx, metrics, state)),
-    }
+    spawn_from(cfg, ctx, tx, metrics, state)
 }
 
 /// Starts the runner of a script carried over a reload with a known result (`ok`): its
@@ -142,6 +140,16 @@ pub fn spawn_resumed_script_runner(
     ok: bool,
 ) -> ScriptRunner {
     let state = ScriptState::resumed(cfg.rise, cfg.fall, ok);
+    spawn_from(cfg, ctx, tx, metrics, state)
+}
+
+fn spawn_from(
+    cfg: ScriptRunnerConfig,
+    ctx: ScriptContext,
+    tx: mpsc::Sender<ScriptEvent>,
+    metrics: Option<Arc<Metrics>>,
+    state: ScriptState,
+) -> ScriptRunner {
     ScriptRunner {
         task: tokio::spawn(run_loop(cfg, ctx, tx, metrics, state)),
     }

@@ -676,27 +676,28 @@ pub fn unix_now() -> f64 {
         .unwrap_or(0.0)
 }
 
-/// Largest interval between consecutive adverts of `vrid` from `src` (seconds), with the time
-/// of the advert that ended it; `None` with fewer than two adverts.
-pub fn max_gap(adverts: &[Advert], src: &str, vrid: u8) -> Option<(f64, f64)> {
-    let ts: Vec<f64> = adverts
+/// The times of the adverts of `vrid` from `src`.
+fn advert_times(adverts: &[Advert], src: &str, vrid: u8) -> Vec<f64> {
+    adverts
         .iter()
         .filter(|a| a.src == src && a.vrid == vrid)
         .map(|a| a.t)
-        .collect();
-    ts.windows(2)
+        .collect()
+}
+
+/// Largest interval between consecutive adverts of `vrid` from `src` (seconds), with the time
+/// of the advert that ended it; `None` with fewer than two adverts.
+pub fn max_gap(adverts: &[Advert], src: &str, vrid: u8) -> Option<(f64, f64)> {
+    advert_times(adverts, src, vrid)
+        .windows(2)
         .map(|w| (w[1] - w[0], w[1]))
         .max_by(|a, b| a.0.total_cmp(&b.0))
 }
 
 /// The interval between consecutive adverts of `vrid` from `src` that contains time `at`.
 pub fn gap_around(adverts: &[Advert], src: &str, vrid: u8, at: f64) -> Option<f64> {
-    let ts: Vec<f64> = adverts
-        .iter()
-        .filter(|a| a.src == src && a.vrid == vrid)
-        .map(|a| a.t)
-        .collect();
-    ts.windows(2)
+    advert_times(adverts, src, vrid)
+        .windows(2)
         .find(|w| w[0] <= at && at < w[1])
         .map(|w| w[1] - w[0])
 }

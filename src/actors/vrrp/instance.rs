@@ -772,15 +772,19 @@ impl InstanceActor {
         }
     }
 
-    /// Link events were missed: looks up the interfaces this instance depends on again.
-    fn refresh_links(&mut self, ctx: &mut Context<Self>) {
-        let mut names: Vec<String> = self
-            .spec
+    /// The interfaces named by `track_interface` (the instance's and its group's).
+    fn tracked_interfaces(&self) -> Vec<String> {
+        self.spec
             .trackers
             .iter()
             .filter(|t| t.kind == TrackerKind::Interface)
             .map(|t| t.name.clone())
-            .collect();
+            .collect()
+    }
+
+    /// Link events were missed: looks up the interfaces this instance depends on again.
+    fn refresh_links(&mut self, ctx: &mut Context<Self>) {
+        let mut names = self.tracked_interfaces();
         names.push(self.ifname());
         names.push(self.vip_ifname());
         names.sort();
@@ -815,13 +819,7 @@ impl InstanceActor {
     /// Asks for the state of tracked interfaces not known yet (at start, and for trackers a
     /// reload adds: link events only report changes); forgets untracked ones.
     fn query_tracked_interfaces(&mut self, ctx: &mut Context<Self>) {
-        let tracked: Vec<String> = self
-            .spec
-            .trackers
-            .iter()
-            .filter(|t| t.kind == TrackerKind::Interface)
-            .map(|t| t.name.clone())
-            .collect();
+        let tracked = self.tracked_interfaces();
         self.links.retain(|n, _| tracked.contains(n));
         let names: Vec<String> = tracked
             .into_iter()
