@@ -391,6 +391,71 @@ fn link_and_address_events() {
     });
 }
 
+/// The owner adds VIPs and routes with the interface index its watch knows (one kernel
+/// request per VIP on failover). When that index is stale — the interface was deleted and
+/// re-created and the watch has not read the notifications yet — the add is made again with
+/// the kernel's index; an interface that is simply gone is a typed error.
+#[test]
+fn add_with_a_stale_interface_index_retries_with_the_current_one() {
+    let Some(ns) = NetNs::new() else { return };
+    // (this kernel has no dummy interfaces: a veth pair stands in)
+    ns.veth("kx0", "kx1");
+    ns.block_on(|| async {
+        // The owner's watch starts from a dump of the links: it knows kx0 from here on.
+        let nl = owner().await;
+        let before = nl.link("kx0").await.unwrap().ifindex;
+        // Blocking on purpose: the owner's runtime cannot read the notifications meanwhile,
+        // and requests are served before notifications, so the watch still has the old index.
+        let script = "link del kx0\nlink add kx0 type veth peer name kx1\nlink set kx0 up\nlink set kx1 up\n";
+        recreate(&ns, script);
+        let after = nix_ifindex_in(&ns, "kx0");
+        assert_ne!(before, after, "the kernel gave the new kx0 the same index");
+
+        let vip = AddressSpec::vip("kx0", ip4("10.77.9.1"), 24);
+        assert_eq!(nl.add_address(&vip).await.unwrap(), Change::Applied);
+        let shown = ns.ip(&["addr", "show", "dev", "kx0"]);
+        assert!(shown.contains("10.77.9.1/24"), "{shown}");
+        let mut route = RouteSpec::new("10.77.10.0/24".parse().unwrap());
+        route.dev = Some("kx0".into());
+        recreate(&ns, script);
+        assert_eq!(nl.add_route(&route).await.unwrap(), Change::Applied);
+        let shown = ns.ip(&["route", "show", "dev", "kx0"]);
+        assert!(shown.contains("10.77.10.0/24"), "{shown}");
+
+        // Gone for good: the fresh lookup says so.
+        recreate(&ns, "link del kx0\n");
+        assert!(matches!(
+            nl.add_address(&vip).await,
+            Err(NetlinkError::NoSuchInterface(n)) if n == "kx0"
+        ));
+    });
+}
+
+/// `ip -batch` run while the calling (owner's) thread is blocked.
+fn recreate(ns: &NetNs, script: &str) {
+    let file = std::env::temp_dir().join(format!("{}.recreate", ns.name()));
+    std::fs::write(&file, script).unwrap();
+    let out = std::process::Command::new("ip")
+        .args(["-n", ns.name(), "-batch"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    let _ = std::fs::remove_file(&file);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn nix_ifindex_in(ns: &NetNs, name: &str) -> u32 {
+    let out = ns.ip(&["-o", "link", "show", "dev", name]);
+    out.split(':')
+        .next()
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no index in {out:?}"))
+}
+
 /// Overrun the watch socket while the owner cannot read (runtime blocked), then check it
 /// re-dumps and reports what it missed.
 #[test]

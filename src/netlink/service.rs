@@ -208,6 +208,15 @@ fn open_monitor(rcvbuf: usize) -> Result<MonitorRx> {
     Ok(rx)
 }
 
+/// Where an interface index came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Lookup {
+    /// The watch state (kept by link notifications; may lag the kernel by a notification).
+    Cached,
+    /// The kernel, just now.
+    Kernel,
+}
+
 /// The owner: one rtnetlink connection for requests plus the watch state.
 pub struct NetlinkService {
     handle: rtnetlink::Handle,
@@ -356,8 +365,34 @@ impl NetlinkService {
         Ok(out)
     }
 
+    /// The index of `name` as the watch state knows it (no kernel round trip: a VIP add on
+    /// failover is then one request), or from the kernel when the watch does not know it.
+    /// `Cached` answers are checked by the request that uses them: see [`Self::stale`].
+    async fn ifindex(&mut self, name: &str) -> Result<(u32, Lookup)> {
+        if let Some(l) = self.state.link_by_name(name) {
+            return Ok((l.ifindex, Lookup::Cached));
+        }
+        Ok((self.link(name).await?.ifindex, Lookup::Kernel))
+    }
+
+    /// A cached index was stale if the kernel says ENODEV (the device went away, perhaps
+    /// came back with a new index, and the watch has not seen it yet): then the request is
+    /// made once more with the kernel's current index.
+    fn stale<T>(r: &Result<T>, how: Lookup) -> bool {
+        how == Lookup::Cached && matches!(r, Err(e) if errno_is(e, &[libc::ENODEV]))
+    }
+
     pub async fn add_address(&mut self, spec: &AddressSpec) -> Result<Change> {
+        let (ifindex, how) = self.ifindex(&spec.dev).await?;
+        let r = self.add_address_at(spec, ifindex).await;
+        if !Self::stale(&r, how) {
+            return r;
+        }
         let ifindex = self.link(&spec.dev).await?.ifindex;
+        self.add_address_at(spec, ifindex).await
+    }
+
+    async fn add_address_at(&mut self, spec: &AddressSpec, ifindex: u32) -> Result<Change> {
         let m = msg::address_add_message(spec, ifindex)?;
         match self
             .ack(
@@ -400,7 +435,19 @@ impl NetlinkService {
     }
 
     pub async fn add_route(&mut self, spec: &RouteSpec) -> Result<Change> {
-        let oif = self.oif(&spec.dev).await?;
+        let Some(dev) = &spec.dev else {
+            return self.add_route_via(spec, None).await;
+        };
+        let (oif, how) = self.ifindex(dev).await?;
+        let r = self.add_route_via(spec, Some(oif)).await;
+        if !Self::stale(&r, how) {
+            return r;
+        }
+        let oif = self.link(dev).await?.ifindex;
+        self.add_route_via(spec, Some(oif)).await
+    }
+
+    async fn add_route_via(&mut self, spec: &RouteSpec, oif: Option<u32>) -> Result<Change> {
         let m = msg::route_message(spec, oif, false)?;
         match self
             .ack(
