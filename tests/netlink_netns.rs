@@ -407,7 +407,7 @@ fn add_with_a_stale_interface_index_retries_with_the_current_one() {
         // Blocking on purpose: the owner's runtime cannot read the notifications meanwhile,
         // and requests are served before notifications, so the watch still has the old index.
         let script = "link del kx0\nlink add kx0 type veth peer name kx1\nlink set kx0 up\nlink set kx1 up\n";
-        recreate(&ns, script);
+        ip_batch(&ns, script);
         let after = nix_ifindex_in(&ns, "kx0");
         assert_ne!(before, after, "the kernel gave the new kx0 the same index");
 
@@ -417,13 +417,13 @@ fn add_with_a_stale_interface_index_retries_with_the_current_one() {
         assert!(shown.contains("10.77.9.1/24"), "{shown}");
         let mut route = RouteSpec::new("10.77.10.0/24".parse().unwrap());
         route.dev = Some("kx0".into());
-        recreate(&ns, script);
+        ip_batch(&ns, script);
         assert_eq!(nl.add_route(&route).await.unwrap(), Change::Applied);
         let shown = ns.ip(&["route", "show", "dev", "kx0"]);
         assert!(shown.contains("10.77.10.0/24"), "{shown}");
 
         // Gone for good: the fresh lookup says so.
-        recreate(&ns, "link del kx0\n");
+        ip_batch(&ns, "link del kx0\n");
         assert!(matches!(
             nl.add_address(&vip).await,
             Err(NetlinkError::NoSuchInterface(n)) if n == "kx0"
@@ -431,9 +431,9 @@ fn add_with_a_stale_interface_index_retries_with_the_current_one() {
     });
 }
 
-/// `ip -batch` run while the calling (owner's) thread is blocked.
-fn recreate(ns: &NetNs, script: &str) {
-    let file = std::env::temp_dir().join(format!("{}.recreate", ns.name()));
+/// `ip -n NS -batch` of `script`, blocking the calling (owner's) thread meanwhile.
+fn ip_batch(ns: &NetNs, script: &str) {
+    let file = std::env::temp_dir().join(format!("{}.batch", ns.name()));
     std::fs::write(&file, script).unwrap();
     let out = std::process::Command::new("ip")
         .args(["-n", ns.name(), "-batch"])
@@ -465,8 +465,6 @@ fn enobufs_triggers_resync() {
     let batch: String = (0..400)
         .map(|i| format!("addr add 10.78.{}.{}/32 dev veth0\n", i / 200, i % 200 + 1))
         .collect();
-    let batch_file = std::env::temp_dir().join(format!("{}.batch", ns.name()));
-    std::fs::write(&batch_file, batch).unwrap();
     ns.block_on(|| async {
         let cfg = NetlinkConfig {
             watch_rcvbuf: 1,
@@ -475,16 +473,7 @@ fn enobufs_triggers_resync() {
         let (nl, _task) = spawn(cfg).await.unwrap();
         let mut rx = nl.subscribe();
         // Blocking call on purpose: the current-thread runtime cannot drain the socket meanwhile.
-        let out = std::process::Command::new("ip")
-            .args(["-n", ns.name(), "-batch"])
-            .arg(&batch_file)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        ip_batch(&ns, &batch);
         let mut seen_last = false;
         let fut = async {
             loop {
@@ -515,7 +504,6 @@ fn enobufs_triggers_resync() {
             400
         );
     });
-    let _ = std::fs::remove_file(batch_file);
 }
 
 /// Capture raw frames on `ifname` until `pred` accepts one (bounded).
