@@ -173,24 +173,14 @@ fn exporter_metric_names_from_a_running_daemon() {
     };
     let c1 = lab.write("h1.conf", &conf(150));
     let c2 = lab.write("h2.conf", &conf(100));
-    let pid1 = d.join("h1.pid").display().to_string();
-    let pid2 = d.join("h2.pid").display().to_string();
-    for (i, c, pid) in [(1, &c1, &pid1), (2, &c2, &pid2)] {
-        lab.spawn(
+    for (i, c) in [(1, &c1), (2, &c2)] {
+        lab.start_rs_with(
             i,
             &format!("ours{i}"),
-            &[
-                OURS,
-                "-n",
-                "-l",
-                "-G",
-                "--metrics-listen",
-                "127.0.0.1:9650",
-                "-f",
-                &c.display().to_string(),
-                "-p",
-                pid,
-            ],
+            &[],
+            OURS,
+            &["-n", "-l", "-G", "--metrics-listen", "127.0.0.1:9650"],
+            c,
         );
     }
     assert!(
@@ -278,6 +268,7 @@ fn exporter_metric_names_from_a_running_daemon() {
 
     // The counters are what the exporters would have read from keepalived.json (our dump).
     let sent = one("keepalived_advertisements_sent_total");
+    let pid1 = d.join("ours1.pid").display().to_string();
     let json = lab::run(&[OURS, "--status", "-p", &pid1]);
     assert!(json.status.success(), "{json:?}");
     let dump: serde_json::Value = serde_json::from_slice(&json.stdout).expect("--status JSON");

@@ -107,7 +107,6 @@ fn spans_and_metrics_from_a_running_daemon() {
         "h2.conf",
         &lab::vrrp_conf("", 51, 100, 3, "0.1", &[format!("{vip}/24")], ""),
     );
-    let pid = d.join("ours.pid").display().to_string();
     // Wait for the receiver to listen before the daemon starts exporting.
     assert!(lab.wait_for(Duration::from_secs(5), || {
         lab.exec(
@@ -121,24 +120,16 @@ fn spans_and_metrics_from_a_running_daemon() {
         .status
         .success()
     }));
-    lab.spawn(
+    lab.start_rs_with(
         1,
         "ours",
         &[
-            "env",
             "OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:4318",
             "OTEL_SERVICE_NAME=ka-test",
-            OURS,
-            "-n",
-            "-l",
-            "-G",
-            "--metrics-listen",
-            "127.0.0.1:9650",
-            "-f",
-            &c1.display().to_string(),
-            "-p",
-            &pid,
         ],
+        OURS,
+        &["-n", "-l", "-G", "--metrics-listen", "127.0.0.1:9650"],
+        &c1,
     );
     // Ours becomes MASTER on its own (its down timer) before keepalived starts, so the reason
     // below does not depend on which daemon started faster.
