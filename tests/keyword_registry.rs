@@ -84,7 +84,7 @@ fn skeleton(block: &str) -> Option<String> {
         "vrrp_sync_group" => format!(
             "{DEFS}vrrp_instance VI {{\n{VI}}}\nvrrp_sync_group G {{\n group {{ VI VI2 }} #BASE\n{{LINE}}\n}}\n"
         ),
-        "vrrp_script" => format!("vrrp_script s {{\n script \"/bin/true\"\n{{LINE}}\n}}\n"),
+        "vrrp_script" => "vrrp_script s {\n script \"/bin/true\"\n{LINE}\n}\n".to_string(),
         "track_file" | "vrrp_track_file" => {
             format!("{block} t {{\n file \"/tmp/keepalived-rs-registry-t\"\n{{LINE}}\n}}\n")
         }
