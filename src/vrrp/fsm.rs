@@ -29,7 +29,7 @@ use std::time::{Duration, Instant};
 
 use super::events::{Action, Event, FaultReason, Reason, ReceivedAdvert, State, Timer, Transition};
 use super::packet::{Version, PRIORITY_OWNER, PRIORITY_STOP};
-use super::params::{InitialState, InstanceParams};
+use super::params::InstanceParams;
 use super::timers;
 
 /// Smallest Master_Adver_Interval a v3 backup adopts (1 cs): a peer advertising 0 would
