@@ -362,3 +362,18 @@ fn listing_has_one_line_per_keyword() {
     assert_eq!(l.lines().count(), KEYWORDS.len() + 1);
     assert!(l.contains("vrrp_instance\tlvs_sync_daemon_interface\tunsupported\t2.2.7\t"));
 }
+
+/// `docs/keywords.md` is the registry's page; `KEEPALIVED_RS_BLESS=1` rewrites it.
+#[test]
+fn docs_page_is_the_registry() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/keywords.md");
+    let want = keywords::markdown();
+    if std::env::var_os("KEEPALIVED_RS_BLESS").is_some() {
+        std::fs::write(&path, &want).expect("write docs/keywords.md");
+    }
+    let have = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        have == want,
+        "docs/keywords.md differs from the registry: run KEEPALIVED_RS_BLESS=1 cargo test --test keyword_registry"
+    );
+}

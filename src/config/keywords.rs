@@ -706,3 +706,43 @@ pub fn listing() -> String {
     }
     out
 }
+
+/// The registry as a Markdown page (`docs/keywords.md`, checked by a test): one table per block.
+pub fn markdown() -> String {
+    let mut out = String::from(
+        "# keepalived.conf keywords in keepalived-rs\n\n\
+         Generated from the keyword registry (`src/config/keywords.rs`; also \
+         `keepalived-rs --list-keywords`). Every keyword of keepalived 2.2.7's parsers is here, \
+         with the newer ones keepalived-rs also accepts (marked *newer*).\n\n\
+         - **implemented**: acted on as keepalived does (the text says what it sets);\n\
+         - **partial**: acted on, with a warning at `-t`, start and reload saying what is missing;\n\
+         - **equivalent**: no action is the right equivalent (the text says why); no warning;\n\
+         - **unsupported**: `FILE:LINE: warning: 'KW' is not supported by keepalived-rs: ...` \
+         with what is lost; nothing is stored.\n\n",
+    );
+    let mut counts = [0usize; 4];
+    for k in KEYWORDS {
+        counts[k.status as usize] += 1;
+    }
+    out.push_str(&format!(
+        "Totals: {} implemented, {} partial, {} equivalent, {} unsupported.\n",
+        counts[0], counts[1], counts[2], counts[3]
+    ));
+    let mut block = "";
+    for k in KEYWORDS {
+        if k.block != block {
+            block = k.block;
+            out.push_str(&format!(
+                "\n## {block}\n\n| keyword | status | what keepalived-rs does |\n| --- | --- | --- |\n"
+            ));
+        }
+        let newer = if k.in_2_2_7 { "" } else { " (*newer*)" };
+        out.push_str(&format!(
+            "| `{}`{newer} | {} | {} |\n",
+            k.keyword,
+            k.status.as_str(),
+            k.text.replace('|', "\\|")
+        ));
+    }
+    out
+}
