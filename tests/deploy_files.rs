@@ -173,8 +173,7 @@ fn image_needs_no_shell() {
         .expect("Containerfile");
     let last_from = cf
         .lines()
-        .filter(|l| l.starts_with("FROM "))
-        .last()
+        .rfind(|l| l.starts_with("FROM "))
         .expect("a FROM line");
     assert!(
         last_from.contains("distroless"),
