@@ -121,6 +121,10 @@ pub struct Args {
     /// Do not watch the configuration files for changes (SIGHUP still reloads).
     #[arg(long = "no-config-watch")]
     pub no_config_watch: bool,
+    /// Refuse the configuration where keepalived would log a problem and recover (bad value
+    /// defaulted or ignored, bad object skipped, dangling reference dropped).
+    #[arg(long = "strict")]
+    pub strict: bool,
     /// Print version and exit.
     #[arg(short = 'v', long = "version")]
     pub version: bool,
@@ -166,6 +170,7 @@ impl Args {
             o.preprocess.config_id = id.clone();
         }
         o.preprocess.all_config = self.all_config;
+        o.strict = self.strict;
         o
     }
 }
