@@ -13,6 +13,9 @@ pub mod tree;
 pub mod validate;
 pub mod values;
 
+#[cfg(test)]
+mod recovery_tests;
+
 pub use diag::{Diagnostic, Diagnostics, Location, Severity};
 pub use model::Config;
 

@@ -414,6 +414,36 @@ mod tests {
     }
 
     #[test]
+    fn numbers_read_like_keepalived() {
+        assert_eq!(read_number("100", 1, 255), Ok(100));
+        assert_eq!(read_number(" 100", 1, 255), Ok(100));
+        assert_eq!(read_number("100,x", 1, 255), Err(BadNumber::Trailing(100)));
+        assert_eq!(read_number("0", 1, 255), Err(BadNumber::OutOfRange(0)));
+        assert_eq!(read_number("-3", -5, 5), Ok(-3));
+        assert_eq!(read_number("abc", 1, 255), Err(BadNumber::Invalid));
+        assert_eq!(read_number("", 1, 255), Err(BadNumber::Invalid));
+        assert_eq!(
+            read_number("99999999999999999999999999999999999999999999", 0, 10),
+            Err(BadNumber::OutOfRange(i128::MAX))
+        );
+    }
+
+    #[test]
+    fn advert_intervals_complete_like_keepalived() {
+        let ms = Duration::from_millis;
+        assert_eq!(advert_interval(ms(1000), false), (ms(1000), None));
+        assert_eq!(advert_interval(ms(100), false).0, ms(1000));
+        assert_eq!(advert_interval(ms(400), false).0, ms(1000));
+        assert_eq!(advert_interval(ms(1500), false).0, ms(2000));
+        assert_eq!(advert_interval(ms(2499), false).0, ms(2000));
+        assert_eq!(advert_interval(ms(30), true), (ms(30), None));
+        assert_eq!(advert_interval(ms(15), true).0, ms(20));
+        assert_eq!(advert_interval(ms(1), true).0, ms(10));
+        assert_eq!(advert_interval(ms(50_000), true).0, ms(40_950));
+        assert!(advert_interval(ms(100), false).1.is_some());
+    }
+
+    #[test]
     fn timers() {
         let mut d = Diagnostics::default();
         assert_eq!(
