@@ -125,6 +125,10 @@ pub struct Args {
     /// partial, equivalent, unsupported and what is lost), tab-separated, and exit.
     #[arg(long = "list-keywords")]
     pub list_keywords: bool,
+    /// Refuse the configuration where keepalived would log a problem and recover (bad value
+    /// defaulted or ignored, bad object skipped, dangling reference dropped).
+    #[arg(long = "strict")]
+    pub strict: bool,
     /// Print version and exit.
     #[arg(short = 'v', long = "version")]
     pub version: bool,
@@ -170,6 +174,7 @@ impl Args {
             o.preprocess.config_id = id.clone();
         }
         o.preprocess.all_config = self.all_config;
+        o.strict = self.strict;
         o
     }
 }

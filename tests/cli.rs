@@ -46,8 +46,37 @@ fn config_test_reports_located_errors_and_fails() {
         err.contains(&format!("{fname}:4: error: virtual_router_id")),
         "{err}"
     );
+    // keepalived uses 100 for a bad priority: a warning naming the recovery.
     assert!(
-        err.contains(&format!("{fname}:5: error: priority")),
+        err.contains(&format!(
+            "{fname}:5: warning: priority: 'abc' is not a valid number: using 100, as keepalived does"
+        )),
+        "{err}"
+    );
+}
+
+#[test]
+fn strict_refuses_what_keepalived_recovers_from() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = write(
+        dir.path(),
+        "k.conf",
+        &GOOD.replace("priority 100", "priority abc"),
+    );
+    let out = bin().arg("-t").arg("-f").arg(&f).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    let out = bin()
+        .arg("--strict")
+        .arg("-t")
+        .arg("-f")
+        .arg(&f)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(5), "{err}");
+    assert!(
+        err.contains(":5: error: priority: 'abc' is not a valid number: keepalived would recover by using 100 (refused by --strict)"),
         "{err}"
     );
 }

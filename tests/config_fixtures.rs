@@ -102,6 +102,9 @@ fn every_bad_fixture_reports_its_problem_where_it_is() {
             Some((file, line)) => (file.to_string(), line.parse::<u32>().unwrap()),
             None => (name.clone(), at.parse::<u32>().unwrap()),
         };
+        // `recover`: keepalived logs the problem and carries on: a warning naming the
+        // recovery, and an error with --strict.
+        let recover = sev == "recover";
         let sev = if sev == "error" {
             Severity::Error
         } else {
@@ -113,8 +116,20 @@ fn every_bad_fixture_reports_its_problem_where_it_is() {
                 && d.location.line == line
                 && d.location.file.ends_with(&file)
                 && d.message.to_lowercase().contains(&word)
+                && (!recover || d.message.ends_with(", as keepalived does"))
         });
         assert!(hit, "{name}: expected {expect}, got:\n{}", show(&l));
+        if recover {
+            let mut o = opts("node");
+            o.strict = true;
+            let strict = load(&f, &o);
+            let hit = strict.diagnostics.errors().any(|d| {
+                d.location.line == line
+                    && d.location.file.ends_with(&file)
+                    && d.message.to_lowercase().contains(&word)
+            });
+            assert!(hit, "{name}: --strict must refuse it:\n{}", show(&strict));
+        }
         if sev == Severity::Warning {
             assert!(
                 !l.diagnostics.has_errors(),

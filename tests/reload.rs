@@ -235,7 +235,7 @@ fn two_hundred_real() {
     node.hup();
     assert!(
         node.wait_log(
-            "virtual_router_id: 300 is out of range",
+            "virtual_router_id: vrrp_instance VI_13 has no valid one",
             Duration::from_secs(5)
         ),
         "no located error:\n{}",

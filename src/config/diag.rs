@@ -91,6 +91,24 @@ impl fmt::Display for Diagnostic {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Diagnostics {
     items: Vec<Diagnostic>,
+    /// `--strict`: keepalived's recoveries become errors.
+    #[serde(skip)]
+    strict: bool,
+    /// The recovery of the enclosing object for a bad value (see [`Diagnostics::with_recovery`]).
+    #[serde(skip)]
+    recovery: Option<String>,
+}
+
+/// What keepalived 2.2.7 does with a bad value when no enclosing object says otherwise.
+pub const IGNORE_KEYWORD: &str = "ignoring the keyword";
+
+/// The text of a recovery diagnostic: `<problem>: <recovery>, as keepalived does`.
+pub fn recovery_message(problem: &str, recovery: &str, strict: bool) -> String {
+    if strict {
+        format!("{problem}: keepalived would recover by {recovery} (refused by --strict)")
+    } else {
+        format!("{problem}: {recovery}, as keepalived does")
+    }
 }
 
 impl Diagnostics {
@@ -102,6 +120,55 @@ impl Diagnostics {
     /// Records a warning at `loc`.
     pub fn warning(&mut self, loc: &Location, message: impl Into<String>) {
         self.push(Severity::Warning, loc, message.into());
+    }
+
+    /// A diagnostics collector whose recoveries are errors when `strict` (`--strict`).
+    pub fn with_strict(strict: bool) -> Self {
+        Self {
+            strict,
+            ..Self::default()
+        }
+    }
+
+    /// Sets strict mode (`--strict`): every recovery becomes an error.
+    pub fn set_strict(&mut self, strict: bool) {
+        self.strict = strict;
+    }
+
+    /// True when recoveries are errors (`--strict`).
+    pub fn is_strict(&self) -> bool {
+        self.strict
+    }
+
+    /// keepalived 2.2.7 logs `problem` and carries on with `recovery`: a warning saying so, or
+    /// an error under `--strict`.
+    pub fn recover(&mut self, loc: &Location, problem: impl AsRef<str>, recovery: impl AsRef<str>) {
+        let sev = if self.strict {
+            Severity::Error
+        } else {
+            Severity::Warning
+        };
+        let msg = recovery_message(problem.as_ref(), recovery.as_ref(), self.strict);
+        self.push(sev, loc, msg);
+    }
+
+    /// A bad value: recovered as the enclosing object says (see [`Self::with_recovery`]),
+    /// by default by ignoring the keyword, as keepalived does.
+    pub fn bad_value(&mut self, loc: &Location, problem: impl AsRef<str>) {
+        let rec = self
+            .recovery
+            .clone()
+            .unwrap_or_else(|| IGNORE_KEYWORD.to_string());
+        self.recover(loc, problem, rec);
+    }
+
+    /// Runs `f` with bad values recovered by `recovery` (e.g. "skipping this address" while
+    /// one address is parsed, "using 100" while a priority is).
+    pub fn with_recovery<R>(&mut self, recovery: &str, f: impl FnOnce(&mut Self) -> R) -> R {
+        let prev = self.recovery.replace(recovery.to_string());
+        let r = f(self);
+        self.recovery = prev;
+        r
     }
 
     fn push(&mut self, severity: Severity, loc: &Location, message: String) {
@@ -152,6 +219,20 @@ impl Diagnostics {
         let mut v: Vec<&Diagnostic> = self.items.iter().collect();
         v.sort_by(|a, b| a.location.cmp(&b.location));
         v
+    }
+
+    /// Warning and error messages as `LINE: severity: message` (for tests).
+    pub fn lines(&self) -> Vec<String> {
+        self.items
+            .iter()
+            .map(|d| {
+                let sev = match d.severity {
+                    Severity::Warning => "warning",
+                    Severity::Error => "error",
+                };
+                format!("{}: {sev}: {}", d.location.line, d.message)
+            })
+            .collect()
     }
 
     /// True when nothing was reported.

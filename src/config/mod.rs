@@ -14,6 +14,9 @@ pub mod tree;
 pub mod validate;
 pub mod values;
 
+#[cfg(test)]
+mod recovery_tests;
+
 pub use diag::{Diagnostic, Diagnostics, Location, Severity};
 pub use model::Config;
 
@@ -26,6 +29,8 @@ pub struct LoadOptions {
     pub preprocess: preprocess::PreprocessOptions,
     /// Warn about interfaces missing on this host.
     pub check_host_interfaces: bool,
+    /// `--strict`: where keepalived logs a problem and recovers, refuse instead.
+    pub strict: bool,
 }
 
 /// A parsed configuration with everything that was found wrong with it.
@@ -52,7 +57,7 @@ impl Loaded {
 
 /// Reads, preprocesses, parses and validates `path`. Never panics on any input.
 pub fn load(path: &Path, opts: &LoadOptions) -> Loaded {
-    let mut d = Diagnostics::default();
+    let mut d = Diagnostics::with_strict(opts.strict);
     let (lines, files) = preprocess::preprocess_files(path, &opts.preprocess, &mut d);
     let mut l = finish(&lines, opts, d);
     l.files = files;
@@ -61,15 +66,15 @@ pub fn load(path: &Path, opts: &LoadOptions) -> Loaded {
 
 /// Same as [`load`] on in-memory text named `name` (includes resolve relative to `name`).
 pub fn load_str(name: &str, text: &str, opts: &LoadOptions) -> Loaded {
-    let mut d = Diagnostics::default();
+    let mut d = Diagnostics::with_strict(opts.strict);
     let lines = preprocess::preprocess_str(name, text, &opts.preprocess, &mut d);
     finish(&lines, opts, d)
 }
 
 fn finish(lines: &[preprocess::SourceLine], opts: &LoadOptions, mut d: Diagnostics) -> Loaded {
     let tree = tree::build_tree(lines, &mut d);
-    let config = build::build_config(&tree, &mut d);
-    validate::validate(&config, &mut d);
+    let mut config = build::build_config(&tree, &mut d);
+    validate::validate(&mut config, &mut d);
     if opts.check_host_interfaces {
         validate::check_interfaces(&config, &validate::host_has_interface, &mut d);
     }

@@ -1,15 +1,379 @@
 //! Whole-configuration checks: references between objects, uniqueness, protocol rules.
 
 use super::diag::{Diagnostics, Location};
-use super::model::{CheckKind, Config, Family, InitialState, VrrpInstance, VrrpVersion, VsAddress};
+use super::model::{
+    CheckKind, Config, Family, InitialState, TrackRef, VrrpInstance, VrrpVersion, VsAddress,
+};
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::time::Duration;
 
-/// Runs every check that needs more than one block.
-pub fn validate(cfg: &Config, d: &mut Diagnostics) {
+/// Completes the model as keepalived 2.2.7 does (objects it removes are removed, references it
+/// ignores are dropped, settings it resets are reset, each with a recovery diagnostic), then runs
+/// every check that needs more than one block; what remains an error is what keepalived refuses.
+pub fn validate(cfg: &mut Config, d: &mut Diagnostics) {
+    complete(cfg, d);
+    let cfg: &Config = cfg;
     unique_names(cfg, d);
     instances(cfg, d);
     sync_groups(cfg, d);
     lvs(cfg, d);
+}
+
+/// keepalived's completion of a configuration (`vrrp_complete_init`, the parsers' end handlers).
+pub fn complete(cfg: &mut Config, d: &mut Diagnostics) {
+    remove_incomplete_objects(cfg, d);
+    remove_duplicate_blocks(cfg, d);
+    let known = Known::of(cfg);
+    for i in cfg.instances.iter_mut() {
+        complete_instance(Arc::make_mut(i), &known, d);
+    }
+    complete_sync_groups(cfg, &known, d);
+    complete_virtual_servers(cfg, &known, d);
+}
+
+/// Names of the objects references can point to.
+#[derive(Default)]
+struct Known {
+    scripts: HashSet<String>,
+    files: HashSet<String>,
+    processes: HashSet<String>,
+    bfds: HashSet<String>,
+    instances: HashSet<String>,
+}
+
+impl Known {
+    fn of(cfg: &Config) -> Self {
+        Self {
+            scripts: cfg.vrrp_scripts.iter().map(|s| s.name.clone()).collect(),
+            files: cfg.track_files.iter().map(|s| s.name.clone()).collect(),
+            processes: cfg.track_processes.iter().map(|s| s.name.clone()).collect(),
+            bfds: cfg.bfd_instances.iter().map(|s| s.name.clone()).collect(),
+            instances: cfg.instances.iter().map(|s| s.name.clone()).collect(),
+        }
+    }
+}
+
+/// The objects keepalived removes at the end of their block: a vrrp_script without a script,
+/// a track_file without a file, a vrrp_track_process without a process, a bfd_instance
+/// without a neighbor or with a source of the other family.
+fn remove_incomplete_objects(cfg: &mut Config, d: &mut Diagnostics) {
+    cfg.vrrp_scripts.retain(|s| {
+        if s.script.is_none() && s.spans.get("script").is_some() {
+            d.recover(
+                &s.loc,
+                format!("vrrp_script {}: no usable 'script'", s.name),
+                "removing the vrrp_script",
+            );
+        }
+        s.script.is_some()
+    });
+    cfg.track_files.retain(|t| t.file.is_some());
+    cfg.track_processes.retain(|p| p.process.is_some());
+    cfg.bfd_instances
+        .retain(|b| match (b.neighbor_ip, b.source_ip) {
+            (None, _) => false,
+            (Some(n), Some(s)) => n.is_ipv4() == s.is_ipv4(),
+            _ => true,
+        });
+}
+
+/// keepalived skips a second `vrrp_instance` or `vrrp_sync_group` block of the same name.
+fn remove_duplicate_blocks(cfg: &mut Config, d: &mut Diagnostics) {
+    let mut seen: HashMap<String, Location> = HashMap::new();
+    cfg.instances.retain(|i| match seen.get(&i.name) {
+        Some(first) => {
+            d.recover(
+                &i.loc,
+                format!("vrrp_instance {} is already defined at {first}", i.name),
+                "skipping this block",
+            );
+            false
+        }
+        None => {
+            seen.insert(i.name.clone(), i.loc.clone());
+            true
+        }
+    });
+    let mut seen: HashMap<String, Location> = HashMap::new();
+    cfg.sync_groups.retain(|g| match seen.get(&g.name) {
+        Some(first) => {
+            d.recover(
+                &g.loc,
+                format!("vrrp_sync_group {} is already defined at {first}", g.name),
+                "skipping this block",
+            );
+            false
+        }
+        None => {
+            seen.insert(g.name.clone(), g.loc.clone());
+            true
+        }
+    });
+}
+
+/// Drops the references to objects that do not exist, as keepalived does ("not found,
+/// ignoring").
+fn drop_dangling(
+    owner: &str,
+    what: &str,
+    refs: &mut Vec<TrackRef>,
+    known: &HashSet<String>,
+    d: &mut Diagnostics,
+) {
+    refs.retain(|r| {
+        let ok = known.contains(&r.name);
+        if !ok {
+            d.recover(
+                &r.loc,
+                format!("{owner}: {what} '{}' is not defined", r.name),
+                "ignoring the reference",
+            );
+        }
+        ok
+    });
+}
+
+/// keepalived's `vrrp_complete_instance` recoveries for one instance (pure on the model).
+fn complete_instance(i: &mut VrrpInstance, known: &Known, d: &mut Diagnostics) {
+    let owner = format!("vrrp_instance {}", i.name);
+    drop_dangling(
+        &owner,
+        "track_script",
+        &mut i.tracking.scripts,
+        &known.scripts,
+        d,
+    );
+    drop_dangling(&owner, "track_file", &mut i.tracking.files, &known.files, d);
+    drop_dangling(
+        &owner,
+        "track_process",
+        &mut i.tracking.processes,
+        &known.processes,
+        d,
+    );
+    drop_dangling(&owner, "track_bfd", &mut i.tracking.bfd, &known.bfds, d);
+    let at = |i: &VrrpInstance, k: &str| i.spans.get(k).cloned().unwrap_or_else(|| i.loc.clone());
+
+    // A unicast peer of the other family than the source address is skipped.
+    if let Some(src) = i.unicast_src_ip {
+        i.unicast_peers.retain(|p| {
+            let ok = p.addr.is_ipv4() == src.is_ipv4();
+            if !ok {
+                d.recover(
+                    &p.loc,
+                    format!(
+                        "{owner}: unicast_peer {} and unicast_src_ip {src} are of different families",
+                        p.addr
+                    ),
+                    "skipping the peer",
+                );
+            }
+            ok
+        });
+    }
+    // Strict mode: MASTER must be the address owner, and the other way round.
+    if i.strict {
+        if let Some(st) = i.initial_state {
+            let owner_prio = i.priority == 255;
+            if (st == InitialState::Master) != owner_prio {
+                let want = if owner_prio {
+                    InitialState::Master
+                } else {
+                    InitialState::Backup
+                };
+                d.recover(
+                    &at(i, "state"),
+                    format!("{owner}: strict mode needs state MASTER exactly when priority is 255"),
+                    format!(
+                        "using state {}",
+                        if owner_prio { "MASTER" } else { "BACKUP" }
+                    ),
+                );
+                i.initial_state = Some(want);
+            }
+        }
+    }
+    // Authentication: ignored in strict mode, with VRRPv3, or without a password.
+    if let Some(auth) = &i.authentication {
+        let problem = if i.strict {
+            Some("strict mode does not allow authentication")
+        } else if i.version == VrrpVersion::V3 {
+            Some("VRRP version 3 has no authentication")
+        } else if auth_password_empty(auth) {
+            Some("authentication without a password")
+        } else {
+            None
+        };
+        if let Some(p) = problem {
+            d.recover(
+                &at(i, "authentication"),
+                format!("{owner}: {p}"),
+                "ignoring the authentication",
+            );
+            i.authentication = None;
+        }
+    }
+    if i.priority == 255 && !i.preempt {
+        d.recover(
+            &at(i, "nopreempt"),
+            format!("{owner}: nopreempt does not apply to the address owner (priority 255)"),
+            "ignoring nopreempt",
+        );
+        i.preempt = true;
+    }
+    let master = i.initial_state == Some(InitialState::Master)
+        || (i.initial_state.is_none() && i.priority == 255);
+    if master && !i.preempt {
+        d.recover(
+            &at(i, "nopreempt"),
+            format!("{owner}: nopreempt does not work with state MASTER"),
+            "ignoring nopreempt",
+        );
+        i.preempt = true;
+    }
+    if !i.preempt_delay.is_zero() {
+        let problem = if master {
+            Some("preempt_delay does not work with state MASTER")
+        } else if i.strict {
+            Some("strict mode does not allow preempt_delay")
+        } else if !i.preempt {
+            Some("preempt_delay does not apply with nopreempt")
+        } else {
+            None
+        };
+        if let Some(p) = problem {
+            d.recover(&at(i, "preempt_delay"), format!("{owner}: {p}"), "using 0");
+            i.preempt_delay = Duration::ZERO;
+        }
+    }
+    if i.strict && i.down_timer_adverts != 3 {
+        d.recover(
+            &at(i, "down_timer_adverts"),
+            format!("{owner}: strict mode does not allow down_timer_adverts"),
+            "using 3",
+        );
+        i.down_timer_adverts = 3;
+    }
+    if i.is_unicast() && i.mcast_dst_ip.is_some() {
+        d.recover(
+            &at(i, "mcast_dst_ip"),
+            format!("{owner}: mcast_dst_ip with unicast peers"),
+            "ignoring mcast_dst_ip",
+        );
+        i.mcast_dst_ip = None;
+    }
+}
+
+fn auth_password_empty(a: &super::model::Authentication) -> bool {
+    match a {
+        super::model::Authentication::Pass(p) => p.is_empty(),
+        _ => false,
+    }
+}
+
+/// Sync groups: members that are not instances, or already in another group, are ignored; a
+/// group left without members is removed; dangling tracker references are ignored.
+fn complete_sync_groups(cfg: &mut Config, known: &Known, d: &mut Diagnostics) {
+    let mut member_of: HashMap<String, String> = HashMap::new();
+    for g in cfg.sync_groups.iter_mut() {
+        let gname = g.name.clone();
+        g.members.retain(|(m, loc)| {
+            if !known.instances.contains(m) {
+                d.recover(
+                    loc,
+                    format!("vrrp_sync_group {gname}: member '{m}' is not a defined vrrp_instance"),
+                    "ignoring the member",
+                );
+                return false;
+            }
+            if let Some(other) = member_of.get(m) {
+                d.recover(
+                    loc,
+                    format!(
+                        "vrrp_sync_group {gname}: instance '{m}' is already in sync group {other}"
+                    ),
+                    "ignoring the member",
+                );
+                return false;
+            }
+            member_of.insert(m.clone(), gname.clone());
+            true
+        });
+        let owner = format!("vrrp_sync_group {gname}");
+        drop_dangling(
+            &owner,
+            "track_script",
+            &mut g.tracking.scripts,
+            &known.scripts,
+            d,
+        );
+        drop_dangling(&owner, "track_file", &mut g.tracking.files, &known.files, d);
+        drop_dangling(
+            &owner,
+            "track_process",
+            &mut g.tracking.processes,
+            &known.processes,
+            d,
+        );
+        drop_dangling(&owner, "track_bfd", &mut g.tracking.bfd, &known.bfds, d);
+    }
+    cfg.sync_groups.retain(|g| {
+        if g.members.is_empty() {
+            d.recover(
+                &g.loc,
+                format!("vrrp_sync_group {}: no member instances", g.name),
+                "removing the sync group",
+            );
+        }
+        !g.members.is_empty()
+    });
+}
+
+/// Real servers of the other family than their virtual server are skipped; BFD_CHECK and
+/// FILE_CHECK naming an undefined object are skipped.
+fn complete_virtual_servers(cfg: &mut Config, known: &Known, d: &mut Diagnostics) {
+    for vs in cfg.virtual_servers.iter_mut() {
+        let vs_ip = match &vs.address {
+            VsAddress::Addr { ip, .. } => Some(*ip),
+            _ => None,
+        };
+        let tun = vs.forward == super::model::ForwardMethod::Tun;
+        vs.real_servers.retain(|rs| {
+            let ok = tun || vs_ip.is_none_or(|ip| ip.is_ipv4() == rs.ip.is_ipv4());
+            if !ok {
+                d.recover(
+                    &rs.loc,
+                    format!(
+                        "real_server {} is not of the virtual server's family",
+                        rs.ip
+                    ),
+                    "skipping the real_server",
+                );
+            }
+            ok
+        });
+        for rs in vs.real_servers.iter_mut() {
+            rs.checkers.retain(|c| {
+                let problem = match &c.kind {
+                    CheckKind::Bfd { name: Some(n) } if !known.bfds.contains(n) => {
+                        Some(format!("BFD_CHECK: '{n}' is not a defined bfd_instance"))
+                    }
+                    CheckKind::File {
+                        track_file: Some(n),
+                        ..
+                    } if !known.files.contains(n) => {
+                        Some(format!("FILE_CHECK: '{n}' is not a defined track_file"))
+                    }
+                    _ => None,
+                };
+                if let Some(p) = &problem {
+                    d.recover(&c.loc, p, "skipping the checker");
+                }
+                problem.is_none()
+            });
+        }
+    }
 }
 
 fn dup<'a>(
@@ -75,16 +439,19 @@ fn instances(cfg: &Config, d: &mut Diagnostics) {
 
     for i in &cfg.instances {
         let name = &i.name;
-        if i.vrid == 0 && i.spans.get("virtual_router_id").is_none() {
+        // keepalived refuses to run an instance whose VRID was never set (or set badly).
+        if i.vrid == 0 {
             d.error(
-                &i.loc,
-                format!("vrrp_instance {name}: virtual_router_id is required"),
+                &i.spans.get("virtual_router_id").cloned().unwrap_or_else(|| i.loc.clone()),
+                format!("virtual_router_id: vrrp_instance {name} has no valid one (keepalived refuses to run it)"),
             );
         }
-        if i.interface.is_none() && i.unicast_src_ip.is_none() {
-            d.warning(
+        // keepalived 2.2.7 checks the interface before it looks at unicast peers
+        // (`chk_min_cfg`): an instance without one is refused ("Unknown interface!").
+        if i.interface.is_none() {
+            d.error(
                 &i.loc,
-                format!("vrrp_instance {name}: no interface given (keepalived would use eth0)"),
+                format!("vrrp_instance {name}: no interface given (keepalived 2.2.7 refuses an instance without one)"),
             );
         }
         if i.vrid == 0 {

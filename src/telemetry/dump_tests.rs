@@ -480,6 +480,8 @@ vrrp_instance V {
     virtual_router_id 9
     virtual_ipaddress {
         10.1.1.1/24 brd + dev eth2 scope link
+    }
+    virtual_ipaddress_excluded {
         fd00::1/64
     }
     virtual_routes {
@@ -496,8 +498,10 @@ vrrp_instance V {
         format_address(&i.virtual_ipaddress[0], "eth0", false),
         "10.1.1.1/24 brd 10.1.1.255 dev eth2 scope link"
     );
-    assert!(format_address(&i.virtual_ipaddress[1], "eth0", true)
-        .starts_with("fd00::1/64 dev eth0 scope global"));
+    assert!(
+        format_address(&i.virtual_ipaddress_excluded[0], "eth0", true)
+            .starts_with("fd00::1/64 dev eth0 scope global")
+    );
     assert_eq!(
         format_route(&i.virtual_routes[0], "eth0"),
         "10.9.0.0/16 via 10.1.1.254 dev eth0 table 100"

@@ -58,9 +58,10 @@ pub fn instance(name: &str, block: &Node, children: &[Node], d: &mut Diagnostics
         && b.spans.get("neighbor_ip").is_none()
         && b.spans.get("neighbour_ip").is_none()
     {
-        d.error(
+        d.recover(
             &block.loc,
-            format!("bfd_instance {name}: neighbor_ip is required"),
+            format!("bfd_instance {name}: no neighbor_ip"),
+            "removing the bfd_instance",
         );
     }
     if let (Some(n), Some(s)) = (b.neighbor_ip, b.source_ip) {
@@ -70,7 +71,11 @@ pub fn instance(name: &str, block: &Node, children: &[Node], d: &mut Diagnostics
                 .get("source_ip")
                 .cloned()
                 .unwrap_or_else(|| block.loc.clone());
-            d.error(&loc, format!("bfd_instance {name}: source_ip {s} and neighbor_ip {n} are of different families"));
+            d.recover(
+                &loc,
+                format!("bfd_instance {name}: source_ip {s} and neighbor_ip {n} are of different families"),
+                "removing the bfd_instance",
+            );
         }
     }
     b

@@ -63,7 +63,7 @@ pub fn build(g: &mut GlobalDefs, children: &[Node], d: &mut Diagnostics) {
                     if a.is_ipv4() && a.is_multicast() {
                         g.vrrp_mcast_group4 = a;
                     } else {
-                        d.error(
+                        d.bad_value(
                             &n.loc,
                             format!("vrrp_mcast_group4: {a} is not an IPv4 multicast address"),
                         );
@@ -75,7 +75,7 @@ pub fn build(g: &mut GlobalDefs, children: &[Node], d: &mut Diagnostics) {
                     if a.is_ipv6() && a.is_multicast() {
                         g.vrrp_mcast_group6 = a;
                     } else {
-                        d.error(
+                        d.bad_value(
                             &n.loc,
                             format!("vrrp_mcast_group6: {a} is not an IPv6 multicast address"),
                         );

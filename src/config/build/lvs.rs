@@ -35,7 +35,7 @@ fn forward(n: &Node, d: &mut Diagnostics) -> Option<ForwardMethod> {
         "DR" => Some(ForwardMethod::Dr),
         "TUN" => Some(ForwardMethod::Tun),
         other => {
-            d.error(
+            d.bad_value(
                 &n.loc,
                 format!("{}: '{other}' is not NAT, DR or TUN", n.keyword),
             );
@@ -98,7 +98,7 @@ fn range(n: &Node, s: &str, d: &mut Diagnostics) -> Option<(IpAddr, IpAddr)> {
             }
             (IpAddr::V6(f), Err(_)) => {
                 let Ok(o) = u16::from_str_radix(b, 16) else {
-                    d.error(&n.loc, format!("address range: '{b}' is not a valid end"));
+                    d.bad_value(&n.loc, format!("address range: '{b}' is not a valid end"));
                     return None;
                 };
                 let mut seg = f.segments();
@@ -107,7 +107,7 @@ fn range(n: &Node, s: &str, d: &mut Diagnostics) -> Option<(IpAddr, IpAddr)> {
             }
         };
         if first.is_ipv4() != last.is_ipv4() || last < first {
-            d.error(
+            d.bad_value(
                 &n.loc,
                 format!("address range '{s}' is empty or mixes families"),
             );
@@ -127,6 +127,15 @@ fn range(n: &Node, s: &str, d: &mut Diagnostics) -> Option<(IpAddr, IpAddr)> {
 
 /// Builds a virtual_server from `virtual_server IP PORT | fwmark N | group NAME { ... }`.
 pub fn virtual_server(n: &Node, children: &[Node], d: &mut Diagnostics) -> Option<VirtualServer> {
+    // A bad address skips the virtual_server, as keepalived does.
+    let head: &[Node] = &[];
+    d.with_recovery("skipping the virtual_server", |d| {
+        virtual_server_block(n, head, d)
+    })?;
+    virtual_server_block(n, children, d)
+}
+
+fn virtual_server_block(n: &Node, children: &[Node], d: &mut Diagnostics) -> Option<VirtualServer> {
     let address = match n.arg(0) {
         Some("fwmark") => VsAddress::Fwmark(
             n.arg(1)
@@ -192,7 +201,11 @@ pub fn virtual_server(n: &Node, children: &[Node], d: &mut Diagnostics) -> Optio
                 if let Some(s) = v::arg(c, 0, d) {
                     match Scheduler::parse(s) {
                         Some(sch) => vs.scheduler = sch,
-                        None => d.error(&c.loc, format!("{}: unknown scheduler '{s}'", c.keyword)),
+                        None => d.recover(
+                            &c.loc,
+                            format!("{}: unknown scheduler '{s}'", c.keyword),
+                            format!("ignoring it (scheduler {:?})", vs.scheduler).to_lowercase(),
+                        ),
                     }
                 }
             }
@@ -201,7 +214,7 @@ pub fn virtual_server(n: &Node, children: &[Node], d: &mut Diagnostics) -> Optio
                 Some("TCP") => vs.protocol = Protocol::Tcp,
                 Some("UDP") => vs.protocol = Protocol::Udp,
                 Some("SCTP") => vs.protocol = Protocol::Sctp,
-                Some(other) => d.error(
+                Some(other) => d.bad_value(
                     &c.loc,
                     format!("protocol: '{other}' is not TCP, UDP or SCTP"),
                 ),
@@ -217,7 +230,11 @@ pub fn virtual_server(n: &Node, children: &[Node], d: &mut Diagnostics) -> Optio
             "persistence_engine" => vs.persistence_engine = v::arg(c, 0, d).map(str::to_string),
             "ha_suspend" => vs.ha_suspend = true,
             "omega" => vs.omega = true,
-            "quorum" => vs.quorum = v::int_arg(c, 1u32, u32::MAX, d).unwrap_or(1),
+            "quorum" => {
+                vs.quorum = d
+                    .with_recovery("using 1", |d| v::int_arg(c, 1u32, u32::MAX, d))
+                    .unwrap_or(1)
+            }
             "hysteresis" => vs.hysteresis = v::int_arg(c, 0u32, u32::MAX, d).unwrap_or(0),
             "quorum_up" => vs.quorum_up = v::script(c, d),
             "quorum_down" => vs.quorum_down = v::script(c, d),
@@ -233,13 +250,18 @@ pub fn virtual_server(n: &Node, children: &[Node], d: &mut Diagnostics) -> Optio
             "ip_family" => match v::arg(c, 0, d) {
                 Some("inet") => vs.ip_family = Some(Family::V4),
                 Some("inet6") => vs.ip_family = Some(Family::V6),
-                Some(o) => d.error(&c.loc, format!("ip_family: '{o}' is not inet or inet6")),
+                Some(o) => d.bad_value(&c.loc, format!("ip_family: '{o}' is not inet or inet6")),
                 None => {}
             },
             "ops" => vs.ops = true,
             "real_server" => {
                 if let Some(rc) = block(c, d) {
-                    if let Some(rs) = real_server(c, rc, d) {
+                    let rs = d.with_recovery("skipping the real_server", |d| {
+                        v::ip(&c.loc, "real_server", v::arg(c, 0, d)?, d)?;
+                        c.arg(1)
+                            .map_or(Some(0), |p| v::port(&c.loc, "real_server port", p, d))
+                    });
+                    if let Some(rs) = rs.and_then(|_| real_server(c, rc, d)) {
                         vs.real_servers.push(rs);
                     }
                 }
@@ -292,7 +314,7 @@ fn real_server(n: &Node, children: &[Node], d: &mut Diagnostics) -> Option<RealS
             | "UDP_CHECK" | "PING_CHECK" | "FILE_CHECK" | "BFD_CHECK" => {
                 let empty: &[Node] = &[];
                 let cc = c.children.as_deref().unwrap_or(empty);
-                rs.checkers.push(checker(c, cc, d));
+                rs.checkers.extend(checker(c, cc, d));
             }
             _ => not_handled(c, d),
         }
@@ -300,7 +322,8 @@ fn real_server(n: &Node, children: &[Node], d: &mut Diagnostics) -> Option<RealS
     Some(rs)
 }
 
-fn checker(n: &Node, children: &[Node], d: &mut Diagnostics) -> Checker {
+/// A checker; None (with a warning) when keepalived skips it as incomplete.
+fn checker(n: &Node, children: &[Node], d: &mut Diagnostics) -> Option<Checker> {
     let mut kind = match n.keyword.as_str() {
         "TCP_CHECK" => CheckKind::Tcp,
         "HTTP_GET" | "SSL_GET" => CheckKind::Http {
@@ -414,7 +437,7 @@ fn checker(n: &Node, children: &[Node], d: &mut Diagnostics) -> Checker {
                         {
                             *qtype = t;
                         } else {
-                            d.error(
+                            d.bad_value(
                                 &c.loc,
                                 format!("DNS_CHECK type: '{t}' is not a supported record type"),
                             );
@@ -507,24 +530,28 @@ fn checker(n: &Node, children: &[Node], d: &mut Diagnostics) -> Checker {
             not_handled(c, d);
         }
     }
-    match &kind {
-        CheckKind::Misc { path: None, .. } => d.error(&n.loc, "MISC_CHECK: no misc_path given"),
+    let incomplete = match &kind {
+        CheckKind::Misc { path: None, .. } => Some("MISC_CHECK: no misc_path given".to_string()),
         CheckKind::Bfd { name: None } => {
-            d.error(&n.loc, "BFD_CHECK: no 'name' of a bfd_instance given")
+            Some("BFD_CHECK: no 'name' of a bfd_instance given".to_string())
         }
         CheckKind::File {
             track_file: None, ..
-        } => d.error(&n.loc, "FILE_CHECK: no track_file given"),
+        } => Some("FILE_CHECK: no track_file given".to_string()),
         CheckKind::Http { urls, .. } if urls.is_empty() => {
-            d.error(&n.loc, format!("{}: no url block given", n.keyword));
+            Some(format!("{}: no url block given", n.keyword))
         }
-        _ => {}
+        _ => None,
+    };
+    if let Some(problem) = incomplete {
+        d.recover(&n.loc, problem, "skipping the checker");
+        return None;
     }
-    Checker {
+    Some(Checker {
         kind,
         common,
         loc: n.loc.clone(),
-    }
+    })
 }
 
 /// The registry's block path of a checker block.
@@ -552,7 +579,7 @@ fn url(n: &Node, checker_path: &str, d: &mut Diagnostics) -> UrlCheck {
                     if h.len() == 32 && h.bytes().all(|b| b.is_ascii_hexdigit()) {
                         u.digest = Some(h.to_ascii_lowercase());
                     } else {
-                        d.error(
+                        d.bad_value(
                             &c.loc,
                             format!("digest: '{h}' is not a 32-digit hex MD5 digest"),
                         );
@@ -568,7 +595,7 @@ fn url(n: &Node, checker_path: &str, d: &mut Diagnostics) -> UrlCheck {
                     ) {
                         (Some(a), Some(b)) if a <= b => u.status_codes.push((a, b)),
                         (Some(_), Some(_)) => {
-                            d.error(&c.loc, format!("status_code: empty range '{s}'"))
+                            d.bad_value(&c.loc, format!("status_code: empty range '{s}'"))
                         }
                         _ => {}
                     }
@@ -579,7 +606,7 @@ fn url(n: &Node, checker_path: &str, d: &mut Diagnostics) -> UrlCheck {
         }
     }
     if u.path.is_empty() {
-        d.error(&n.loc, "url: no path given");
+        d.bad_value(&n.loc, "url: no path given");
     }
     if u.status_codes.is_empty() {
         u.status_codes.push((200, 299));
@@ -590,7 +617,7 @@ fn url(n: &Node, checker_path: &str, d: &mut Diagnostics) -> UrlCheck {
 fn hex(n: &Node, s: &str, d: &mut Diagnostics) -> Option<Vec<u8>> {
     let s = s.trim_start_matches("0x");
     if !s.len().is_multiple_of(2) || !s.bytes().all(|b| b.is_ascii_hexdigit()) {
-        d.error(
+        d.bad_value(
             &n.loc,
             format!("{}: '{s}' is not an even number of hex digits", n.keyword),
         );

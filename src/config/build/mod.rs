@@ -60,12 +60,10 @@ pub fn build_config(nodes: &[Node], d: &mut Diagnostics) -> Config {
                     let g = vrrp::sync_group(name, n, c, d);
                     if g.members.is_empty() {
                         // keepalived: "no matching virtual router found ... - removing".
-                        d.warning(
+                        d.recover(
                             &n.loc,
-                            format!(
-                                "vrrp_sync_group {name} has no members: the group is removed, \
-                                 as keepalived does"
-                            ),
+                            format!("vrrp_sync_group {name} has no members"),
+                            "removing the group",
                         );
                     } else {
                         cfg.sync_groups.push(g);

@@ -24,7 +24,7 @@ pub fn scope(n: &Node, s: &str, d: &mut Diagnostics) -> Option<Scope> {
         other => match other.parse::<u8>() {
             Ok(v) => Scope::Other(v),
             Err(_) => {
-                d.error(&n.loc, format!("scope: '{other}' is not a valid scope"));
+                d.bad_value(&n.loc, format!("scope: '{other}' is not a valid scope"));
                 return None;
             }
         },
@@ -33,6 +33,11 @@ pub fn scope(n: &Node, s: &str, d: &mut Diagnostics) -> Option<Scope> {
 
 /// One `virtual_ipaddress` / `static_ipaddress` line.
 pub fn address(n: &Node, d: &mut Diagnostics) -> Option<AddressSpec> {
+    // keepalived logs a bad address line and skips it.
+    d.with_recovery("skipping this address", |d| address_line(n, d))
+}
+
+fn address_line(n: &Node, d: &mut Diagnostics) -> Option<AddressSpec> {
     let w = words(n);
     let addr = values::prefix(&n.loc, "address", w[0], d)?;
     let mut a = AddressSpec::new(addr, n.loc.clone());
@@ -56,7 +61,7 @@ pub fn address(n: &Node, d: &mut Diagnostics) -> Option<AddressSpec> {
             match w.get(i) {
                 Some(v) => Some(*v),
                 None => {
-                    d.error(&n.loc, format!("address {}: '{key}' needs a value", w[0]));
+                    d.bad_value(&n.loc, format!("address {}: '{key}' needs a value", w[0]));
                     return None;
                 }
             }
@@ -97,7 +102,7 @@ pub fn address(n: &Node, d: &mut Diagnostics) -> Option<AddressSpec> {
             ("use_vmac", _) => a.use_vmac = true,
             ("mngtmpaddr" | "autojoin", _) => {}
             (other, _) => {
-                d.error(
+                d.bad_value(
                     &n.loc,
                     format!("address {}: unknown option '{other}'", w[0]),
                 );
@@ -111,6 +116,11 @@ pub fn address(n: &Node, d: &mut Diagnostics) -> Option<AddressSpec> {
 
 /// One route line: `[type] DEST [via GW] [dev IF] [src IP] [table N] [metric N] ...`.
 pub fn route(n: &Node, d: &mut Diagnostics) -> Option<RouteSpec> {
+    // keepalived logs a bad route line and skips it.
+    d.with_recovery("skipping this route", |d| route_line(n, d))
+}
+
+fn route_line(n: &Node, d: &mut Diagnostics) -> Option<RouteSpec> {
     let w = words(n);
     let mut i = 0;
     let mut route_type = RouteType::Unicast;
@@ -136,7 +146,7 @@ pub fn route(n: &Node, d: &mut Diagnostics) -> Option<RouteSpec> {
         let mut need = |i: &mut usize| -> Option<&str> {
             *i += 1;
             if next.is_none() {
-                d.error(&n.loc, format!("route: '{key}' needs a value"));
+                d.bad_value(&n.loc, format!("route: '{key}' needs a value"));
             }
             next
         };
@@ -191,7 +201,7 @@ pub fn route(n: &Node, d: &mut Diagnostics) -> Option<RouteSpec> {
         i += 1;
     }
     if !to_set {
-        d.error(&n.loc, "route: missing destination");
+        d.bad_value(&n.loc, "route: missing destination");
         return None;
     }
     r.route_type = route_type;
@@ -217,6 +227,11 @@ fn table(n: &Node, s: &str, d: &mut Diagnostics) -> Option<u32> {
 
 /// One rule line: `from X to Y table N priority P fwmark M[/MASK] iif IF oif IF`.
 pub fn rule(n: &Node, d: &mut Diagnostics) -> Option<RuleSpec> {
+    // keepalived logs a bad rule line and skips it.
+    d.with_recovery("skipping this rule", |d| rule_line(n, d))
+}
+
+fn rule_line(n: &Node, d: &mut Diagnostics) -> Option<RuleSpec> {
     let w = words(n);
     let mut r = RuleSpec {
         from: None,
@@ -254,7 +269,7 @@ pub fn rule(n: &Node, d: &mut Diagnostics) -> Option<RuleSpec> {
             match w.get(i) {
                 Some(v) => *v,
                 None => {
-                    d.error(&n.loc, format!("rule: '{key}' needs a value"));
+                    d.bad_value(&n.loc, format!("rule: '{key}' needs a value"));
                     return None;
                 }
             }
@@ -297,7 +312,7 @@ pub fn rule(n: &Node, d: &mut Diagnostics) -> Option<RuleSpec> {
                     (Some(m), None) => r.fwmark = Some((m, None)),
                     (Some(m), Some(Some(k))) => r.fwmark = Some((m, Some(k))),
                     _ => {
-                        d.error(&n.loc, format!("rule: fwmark '{val}' is not a number"));
+                        d.bad_value(&n.loc, format!("rule: fwmark '{val}' is not a number"));
                         ok = false;
                     }
                 }

@@ -36,11 +36,21 @@ pub fn script(name: &str, block: &Node, children: &[Node], d: &mut Diagnostics) 
             "timeout" => timeout = v::secs_arg(n, 0.001, 1e6, d),
             "weight" => {
                 // keepalived accepts ±254 with an error and clamps to ±253.
-                s.weight = v::int_arg(n, -253, 253, d).unwrap_or(0);
+                s.weight = v::int_arg_lenient(n, -253, 253, d).unwrap_or(0);
                 s.weight_reverse = n.arg(1) == Some("reverse");
             }
-            "rise" => s.rise = v::int_arg(n, 1u32, u32::MAX, d).unwrap_or(1),
-            "fall" => s.fall = v::int_arg(n, 1u32, u32::MAX, d).unwrap_or(1),
+            "rise" | "fall" => {
+                let x = d
+                    .with_recovery("using 1", |d| {
+                        v::int_arg_lenient(n, 1u32, i32::MAX as u32, d)
+                    })
+                    .unwrap_or(1);
+                if n.keyword == "rise" {
+                    s.rise = x;
+                } else {
+                    s.fall = x;
+                }
+            }
             "user" => s.user = v::script_user(n, 0),
             "init_fail" => s.init_fail = true,
             _ => not_handled(n, d),
@@ -48,7 +58,11 @@ pub fn script(name: &str, block: &Node, children: &[Node], d: &mut Diagnostics) 
     }
     s.timeout = timeout.unwrap_or(s.interval);
     if s.script.is_none() && s.spans.get("script").is_none() {
-        d.error(&block.loc, format!("vrrp_script {name}: no 'script' given"));
+        d.recover(
+            &block.loc,
+            format!("vrrp_script {name}: no 'script' given"),
+            "removing the vrrp_script",
+        );
     }
     s
 }
@@ -92,7 +106,11 @@ pub fn file(name: &str, block: &Node, children: &[Node], d: &mut Diagnostics) ->
         }
     }
     if t.file.is_none() {
-        d.error(&block.loc, format!("track_file {name}: no 'file' given"));
+        d.recover(
+            &block.loc,
+            format!("track_file {name}: no 'file' given"),
+            "removing the track_file",
+        );
     }
     t
 }

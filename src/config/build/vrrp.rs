@@ -108,21 +108,20 @@ pub fn instance(
             continue;
         }
         match n.keyword.as_str() {
-            "state" => match v::arg(n, 0, d) {
-                Some(s) if s.eq_ignore_ascii_case("MASTER") => {
-                    i.initial_state = Some(InitialState::Master)
+            "state" => {
+                if let Some(s) = v::arg(n, 0, d) {
+                    i.initial_state = Some(v::initial_state(&n.loc, s, d));
                 }
-                Some(s) if s.eq_ignore_ascii_case("BACKUP") => {
-                    i.initial_state = Some(InitialState::Backup)
-                }
-                Some(s) => d.error(&n.loc, format!("state: '{s}' is not MASTER or BACKUP")),
-                None => {}
-            },
+            }
             "interface" => i.interface = v::arg(n, 0, d).map(str::to_string),
             "virtual_router_id" => i.vrid = v::int_arg(n, 1u8, 255, d).unwrap_or(0),
-            "priority" => i.priority = v::int_arg(n, 1u8, 255, d).unwrap_or(100),
+            "priority" => {
+                i.priority = d
+                    .with_recovery("using 100", |d| v::int_arg(n, 1u8, 255, d))
+                    .unwrap_or(100)
+            }
             "advert_int" => {
-                if let Some(t) = v::secs_arg(n, 0.001, 255.0, d) {
+                if let Some(t) = v::secs_arg(n, 0.01, 255.0, d) {
                     advert_raw = Some((t.as_secs_f64(), n.loc.clone()));
                 }
             }
@@ -135,7 +134,11 @@ pub fn instance(
                 version_given = true;
             }
             "nopreempt" => i.preempt = false,
-            "preempt_delay" => i.preempt_delay = v::secs_arg(n, 0.0, 1000.0, d).unwrap_or_default(),
+            "preempt_delay" => {
+                i.preempt_delay = d
+                    .with_recovery("using 0", |d| v::secs_arg(n, 0.0, 1000.0, d))
+                    .unwrap_or_default()
+            }
             "strict_mode" => i.strict = v::bool_arg(n, d).unwrap_or(true),
             // keepalived quirk: any valid BOOL, even "false", sets it. We honour the value.
             "skip_check_adv_addr" => i.skip_check_adv_addr = v::bool_arg(n, d).unwrap_or(true),
@@ -181,10 +184,11 @@ pub fn instance(
                 i.mcast_dst_ip = v::ip_arg(n, d);
                 if let Some(a) = i.mcast_dst_ip {
                     if !a.is_multicast() {
-                        d.error(
+                        d.bad_value(
                             &n.loc,
                             format!("mcast_dst_ip: {a} is not a multicast address"),
                         );
+                        i.mcast_dst_ip = None;
                     }
                 }
             }
@@ -236,47 +240,35 @@ pub fn instance(
         i.version = VrrpVersion::V3;
     }
     if let Some((secs, loc)) = advert_raw {
-        match i.version {
-            VrrpVersion::V2 => {
-                if secs < 1.0 || secs.fract() != 0.0 {
-                    if secs < 1.0 {
-                        d.error(&loc, format!("advert_int: {secs} s is below 1 second, which VRRP version 2 cannot carry (use version 3)"));
-                    } else {
-                        d.warning(
-                            &loc,
-                            format!(
-                                "advert_int: {secs} s rounded to whole seconds for VRRP version 2"
-                            ),
-                        );
-                    }
-                }
-                i.advert_int = Duration::from_secs(secs.round().clamp(1.0, 255.0) as u64);
-            }
-            VrrpVersion::V3 => {
-                let cs = (secs * 100.0).round();
-                if !(1.0..=4095.0).contains(&cs) {
-                    d.error(
-                        &loc,
-                        format!(
-                            "advert_int: {secs} s is out of range 0.01..40.95 for VRRP version 3"
-                        ),
-                    );
-                }
-                i.advert_int = Duration::from_millis((cs.clamp(1.0, 4095.0) as u64) * 10);
-            }
-        }
-    }
-    // Every address in one instance must be of the instance's family.
-    for a in i.virtual_ipaddress.iter() {
-        if Family::of(&a.addr.addr()) != i.family {
-            d.error(
-                &a.loc,
-                format!(
-                    "vrrp_instance {name}: address {} is not of the instance's family",
-                    a.addr
-                ),
+        let given = Duration::from_secs_f64(secs);
+        let (t, problem) = v::advert_interval(given, i.version == VrrpVersion::V3);
+        if let Some(problem) = problem {
+            d.recover(
+                &loc,
+                format!("advert_int: {problem}"),
+                format!("using {} s", t.as_secs_f64()),
             );
         }
+        i.advert_int = t;
+    }
+    // keepalived ignores a VIP of the other family than the instance's (excluded addresses
+    // may be of either family).
+    let family = i.family;
+    {
+        i.virtual_ipaddress.retain(|a| {
+            let ok = Family::of(&a.addr.addr()) == family;
+            if !ok {
+                d.recover(
+                    &a.loc,
+                    format!(
+                        "vrrp_instance {name}: address {} is not of the instance's family",
+                        a.addr
+                    ),
+                    "ignoring the address",
+                );
+            }
+            ok
+        });
     }
     if let Some(Authentication::Pass(p)) = &i.authentication {
         if p.len() > 8 {
@@ -285,7 +277,11 @@ pub fn instance(
                 .get("authentication")
                 .cloned()
                 .unwrap_or_else(|| i.loc.clone());
-            d.warning(&loc, format!("vrrp_instance {name}: auth_pass longer than 8 characters, only the first 8 are used"));
+            d.recover(
+                &loc,
+                format!("vrrp_instance {name}: auth_pass is longer than 8 characters"),
+                "using its first 8",
+            );
         }
     }
     i
@@ -319,18 +315,28 @@ fn authentication(n: &Node, d: &mut Diagnostics) -> Option<Authentication> {
             None
         }
         Some((k, loc)) => {
-            d.error(&loc, format!("auth_type: '{k}' is not PASS or AH"));
+            d.recover(
+                &loc,
+                format!("auth_type: '{k}' is not PASS or AH"),
+                "ignoring the authentication",
+            );
             None
         }
         None => {
-            d.error(&n.loc, "authentication: no auth_type given");
+            d.recover(
+                &n.loc,
+                "authentication: no auth_type given",
+                "ignoring the authentication",
+            );
             None
         }
     }
 }
 
 fn unicast_peer(p: &Node, d: &mut Diagnostics) -> Option<UnicastPeer> {
-    let addr = v::ip(&p.loc, "unicast_peer", &p.keyword, d)?;
+    let addr = d.with_recovery("skipping this peer", |d| {
+        v::ip(&p.loc, "unicast_peer", &p.keyword, d)
+    })?;
     let mut peer = UnicastPeer {
         addr,
         min_ttl: None,
@@ -353,7 +359,7 @@ fn unicast_peer(p: &Node, d: &mut Diagnostics) -> Option<UnicastPeer> {
             }
             // A second peer on the same line.
             other => {
-                d.error(
+                d.bad_value(
                     &p.loc,
                     format!(
                         "unicast_peer {}: unexpected '{other}' (one peer per line)",
@@ -383,7 +389,7 @@ fn vmac(n: &Node, d: &mut Diagnostics) -> Vmac {
                 .map(|x| u8::from_str_radix(x, 16).ok())
                 .collect();
             if parts.iter().any(Option::is_none) || !(5..=6).contains(&parts.len()) {
-                d.error(&n.loc, format!("use_vmac: '{a}' is not a MAC address"));
+                d.bad_value(&n.loc, format!("use_vmac: '{a}' is not a MAC address"));
             } else {
                 let mut mac = [0u8; 6];
                 for (j, b) in parts.into_iter().flatten().enumerate() {
@@ -418,13 +424,14 @@ pub fn sync_group(name: &str, blk: &Node, children: &[Node], d: &mut Diagnostics
             && n.children.is_none()
             && keywords::lookup("vrrp_sync_group", &n.keyword).is_none()
         {
-            d.warning(
+            d.recover(
                 &n.loc,
                 format!(
-                    "vrrp_sync_group {name}: '{}' outside 'group {{ }}' is ignored, as keepalived \
-                     does: it is not a member (list members in 'group {{ ... }}')",
+                    "vrrp_sync_group {name}: '{}' outside 'group {{ }}' is not a member (list \
+                     members in 'group {{ ... }}')",
                     n.keyword
                 ),
+                "ignoring it",
             );
             continue;
         }

@@ -1,0 +1,512 @@
+//! keepalived 2.2.7's recovery rules, one test each: the located warning (its line and text) and
+//! the model value keepalived would run with. `--strict` turns each into an error.
+
+use super::model::{
+    Authentication, CheckKind, Config, ForwardMethod, InitialState, Scheduler, VrrpInstance,
+};
+use super::{load_str, LoadOptions, Loaded, Severity};
+use std::time::Duration;
+
+fn load(text: &str) -> Loaded {
+    load_str("r.conf", text, &LoadOptions::default())
+}
+
+fn load_strict(text: &str) -> Loaded {
+    let o = LoadOptions {
+        strict: true,
+        ..LoadOptions::default()
+    };
+    load_str("r.conf", text, &o)
+}
+
+/// An instance on lines 1-7; `extra` starts at line 7.
+fn instance(extra: &str) -> String {
+    format!(
+        "vrrp_instance VI_1 {{\n    interface eth0\n    virtual_router_id 51\n    virtual_ipaddress {{\n        10.0.0.1/24\n    }}\n{extra}\n}}\n"
+    )
+}
+
+/// The configuration loads without errors, and a recovery warning at `line` says `text`.
+fn recovered(l: &Loaded, line: u32, text: &str) -> Config {
+    let all = l.diagnostics.lines();
+    assert!(!l.diagnostics.has_errors(), "unexpected errors: {all:#?}");
+    let hit = l.diagnostics.iter().any(|d| {
+        d.severity == Severity::Warning
+            && d.location.line == line
+            && d.message.contains(text)
+            && d.message.ends_with(", as keepalived does")
+    });
+    assert!(hit, "no recovery '{text}' at line {line}: {all:#?}");
+    l.config.clone()
+}
+
+fn vi(c: &Config) -> &VrrpInstance {
+    &c.instances[0]
+}
+
+#[test]
+fn priority_with_trailing_comment_uses_100() {
+    let l = load(&instance("    priority 150,comment"));
+    let c = recovered(
+        &l,
+        7,
+        "priority: '150,comment' is not a valid number: using 100",
+    );
+    assert_eq!(vi(&c).priority, 100);
+}
+
+#[test]
+fn priority_out_of_range_uses_100() {
+    let l = load(&instance("    priority 300"));
+    let c = recovered(&l, 7, "priority 300 is out of range 1..255: using 100");
+    assert_eq!(vi(&c).priority, 100);
+}
+
+#[test]
+fn unknown_state_is_backup() {
+    let l = load(&instance("    state SLAVE\n    priority 255"));
+    let c = recovered(
+        &l,
+        7,
+        "state: 'SLAVE' is not MASTER or BACKUP: using BACKUP",
+    );
+    assert_eq!(vi(&c).initial_state, Some(InitialState::Backup));
+}
+
+#[test]
+fn state_is_case_sensitive_like_keepalived() {
+    let l = load(&instance("    state master"));
+    let c = recovered(&l, 7, "state: 'master' is not MASTER or BACKUP");
+    assert_eq!(vi(&c).initial_state, Some(InitialState::Backup));
+}
+
+#[test]
+fn v2_fractional_advert_int_is_rounded_to_whole_seconds() {
+    let l = load(&instance("    advert_int 0.1"));
+    let c = recovered(
+        &l,
+        7,
+        "advert_int: 0.1 s is not a whole number of seconds (VRRP version 2): using 1 s",
+    );
+    assert_eq!(vi(&c).advert_int, Duration::from_secs(1));
+    let l = load(&instance("    advert_int 1.5"));
+    let c = recovered(&l, 7, "using 2 s");
+    assert_eq!(vi(&c).advert_int, Duration::from_secs(2));
+}
+
+#[test]
+fn v3_advert_int_is_rounded_to_centiseconds() {
+    let l = load(&instance("    version 3\n    advert_int 0.015"));
+    let c = recovered(
+        &l,
+        8,
+        "is not a multiple of 10 ms (VRRP version 3): using 0.02 s",
+    );
+    assert_eq!(vi(&c).advert_int, Duration::from_millis(20));
+}
+
+#[test]
+fn advert_int_below_10ms_is_ignored() {
+    let l = load(&instance("    advert_int 0"));
+    let c = recovered(&l, 7, "advert_int 0 is out of range");
+    assert_eq!(vi(&c).advert_int, Duration::from_secs(1));
+}
+
+#[test]
+fn bad_preempt_delay_is_zero() {
+    let l = load(&instance("    preempt_delay soon"));
+    let c = recovered(
+        &l,
+        7,
+        "preempt_delay: 'soon' is not a valid number of seconds: using 0",
+    );
+    assert_eq!(vi(&c).preempt_delay, Duration::ZERO);
+}
+
+#[test]
+fn unknown_auth_type_ignores_authentication() {
+    let l = load(&instance(
+        "    authentication {\n        auth_type PASS;\n        auth_pass secret\n    }",
+    ));
+    let c = recovered(
+        &l,
+        8,
+        "auth_type: 'PASS;' is not PASS or AH: ignoring the authentication",
+    );
+    assert_eq!(vi(&c).authentication, None);
+}
+
+#[test]
+fn strict_mode_ignores_authentication() {
+    let text = format!(
+        "global_defs {{\n    vrrp_strict\n}}\n{}",
+        instance("    authentication {\n        auth_type PASS\n        auth_pass secret\n    }")
+    );
+    let l = load(&text);
+    let c = recovered(
+        &l,
+        10,
+        "strict mode does not allow authentication: ignoring the authentication",
+    );
+    assert_eq!(vi(&c).authentication, None);
+}
+
+#[test]
+fn strict_mode_resets_preempt_delay() {
+    let l = load(&instance("    strict_mode on\n    preempt_delay 5"));
+    let c = recovered(&l, 8, "strict mode does not allow preempt_delay: using 0");
+    assert_eq!(vi(&c).preempt_delay, Duration::ZERO);
+}
+
+#[test]
+fn strict_mode_master_must_be_address_owner() {
+    let l = load(&instance(
+        "    strict_mode on\n    state MASTER\n    priority 100",
+    ));
+    let c = recovered(
+        &l,
+        8,
+        "strict mode needs state MASTER exactly when priority is 255: using state BACKUP",
+    );
+    assert_eq!(vi(&c).initial_state, Some(InitialState::Backup));
+}
+
+#[test]
+fn version_3_ignores_authentication() {
+    let l = load(&instance(
+        "    version 3\n    authentication {\n        auth_type PASS\n        auth_pass secret\n    }",
+    ));
+    let c = recovered(&l, 8, "VRRP version 3 has no authentication");
+    assert_eq!(vi(&c).authentication, None);
+}
+
+#[test]
+fn long_auth_pass_uses_its_first_8_characters() {
+    let l = load(&instance(
+        "    authentication {\n        auth_type PASS\n        auth_pass 0123456789\n    }",
+    ));
+    let c = recovered(
+        &l,
+        7,
+        "auth_pass is longer than 8 characters: using its first 8",
+    );
+    assert!(matches!(
+        &vi(&c).authentication,
+        Some(Authentication::Pass(_))
+    ));
+}
+
+#[test]
+fn nopreempt_with_state_master_is_ignored() {
+    let l = load(&instance(
+        "    state MASTER\n    priority 100\n    nopreempt",
+    ));
+    let c = recovered(
+        &l,
+        9,
+        "nopreempt does not work with state MASTER: ignoring nopreempt",
+    );
+    assert!(vi(&c).preempt);
+}
+
+#[test]
+fn invalid_vip_is_skipped() {
+    let text = instance("").replace("10.0.0.1/24", "10.0.0.1/24\n        10.0.0.300/24");
+    let l = load(&text);
+    let c = recovered(
+        &l,
+        6,
+        "address: '10.0.0.300/24' is not a valid IP address: skipping this address",
+    );
+    assert_eq!(vi(&c).virtual_ipaddress.len(), 1);
+}
+
+#[test]
+fn vip_of_the_other_family_is_ignored() {
+    let text = instance("").replace("10.0.0.1/24", "10.0.0.1/24\n        fd00::1/64");
+    let l = load(&text);
+    let c = recovered(
+        &l,
+        6,
+        "address fd00::1/64 is not of the instance's family: ignoring the address",
+    );
+    assert_eq!(vi(&c).virtual_ipaddress.len(), 1);
+}
+
+#[test]
+fn too_long_prefix_uses_the_host_prefix() {
+    let text = instance("").replace("10.0.0.1/24", "10.0.0.1/33");
+    let l = load(&text);
+    let c = recovered(
+        &l,
+        5,
+        "prefix length /33 in '10.0.0.1/33' is too long: using /32",
+    );
+    assert_eq!(vi(&c).virtual_ipaddress[0].addr.to_string(), "10.0.0.1/32");
+}
+
+#[test]
+fn invalid_rule_is_skipped() {
+    let l = load(&instance(
+        "    virtual_rules {\n        to 192.168.100./24 table 100\n        from 10.0.0.0/8 table 100\n    }",
+    ));
+    let c = recovered(
+        &l,
+        8,
+        "to: '192.168.100./24' is not a valid IP address: skipping this rule",
+    );
+    assert_eq!(vi(&c).virtual_rules.len(), 1);
+}
+
+#[test]
+fn invalid_route_is_skipped() {
+    let l = load(&instance(
+        "    virtual_routes {\n        10.9.0.0/16 via 10.0.0.300\n        10.8.0.0/16 via 10.0.0.254\n    }",
+    ));
+    let c = recovered(&l, 8, "skipping this route");
+    assert_eq!(vi(&c).virtual_routes.len(), 1);
+}
+
+#[test]
+fn invalid_unicast_peer_is_skipped() {
+    let l = load(&instance(
+        "    unicast_src_ip 10.0.0.2\n    unicast_peer {\n        10.0.0.x\n        10.0.0.3\n        fd00::3\n    }",
+    ));
+    let c = recovered(
+        &l,
+        9,
+        "unicast_peer: '10.0.0.x' is not a valid IP address: skipping this peer",
+    );
+    let c2 = recovered(&l, 11, "are of different families: skipping the peer");
+    assert_eq!(c, c2);
+    let peers: Vec<String> = vi(&c)
+        .unicast_peers
+        .iter()
+        .map(|p| p.addr.to_string())
+        .collect();
+    assert_eq!(peers, ["10.0.0.3"]);
+}
+
+#[test]
+fn non_multicast_mcast_dst_ip_is_ignored() {
+    let l = load(&instance("    mcast_dst_ip 10.1.1.1"));
+    let c = recovered(
+        &l,
+        7,
+        "mcast_dst_ip: 10.1.1.1 is not a multicast address: ignoring the keyword",
+    );
+    assert_eq!(vi(&c).mcast_dst_ip, None);
+}
+
+#[test]
+fn undefined_track_script_is_ignored() {
+    let text = format!(
+        "vrrp_script chk {{\n    script \"/bin/true\"\n}}\n{}",
+        instance("    track_script {\n        chk\n        missing\n    }")
+    );
+    let l = load(&text);
+    let c = recovered(
+        &l,
+        12,
+        "vrrp_instance VI_1: track_script 'missing' is not defined: ignoring the reference",
+    );
+    let names: Vec<&str> = vi(&c)
+        .tracking
+        .scripts
+        .iter()
+        .map(|r| r.name.as_str())
+        .collect();
+    assert_eq!(names, ["chk"]);
+}
+
+#[test]
+fn undefined_track_file_and_bfd_are_ignored() {
+    let l = load(&instance(
+        "    track_file {\n        nofile\n    }\n    track_bfd {\n        nobfd\n    }",
+    ));
+    let c = recovered(
+        &l,
+        8,
+        "track_file 'nofile' is not defined: ignoring the reference",
+    );
+    recovered(
+        &l,
+        11,
+        "track_bfd 'nobfd' is not defined: ignoring the reference",
+    );
+    assert!(vi(&c).tracking.files.is_empty());
+    assert!(vi(&c).tracking.bfd.is_empty());
+}
+
+#[test]
+fn vrrp_script_without_script_is_removed_and_its_references_ignored() {
+    let text = format!(
+        "vrrp_script chk {{\n    interval 2\n}}\n{}",
+        instance("    track_script {\n        chk\n    }")
+    );
+    let l = load(&text);
+    let c = recovered(
+        &l,
+        1,
+        "vrrp_script chk: no 'script' given: removing the vrrp_script",
+    );
+    recovered(
+        &l,
+        11,
+        "track_script 'chk' is not defined: ignoring the reference",
+    );
+    assert!(c.vrrp_scripts.is_empty());
+    assert!(vi(&c).tracking.scripts.is_empty());
+}
+
+#[test]
+fn sync_group_undefined_member_is_ignored_and_empty_group_removed() {
+    let text = format!(
+        "{}vrrp_sync_group G1 {{\n    group {{\n        VI_1\n        VI_9\n    }}\n}}\nvrrp_sync_group G2 {{\n    group {{\n        VI_8\n    }}\n}}\n",
+        instance("")
+    );
+    let l = load(&text);
+    let c = recovered(
+        &l,
+        12,
+        "vrrp_sync_group G1: member 'VI_9' is not a defined vrrp_instance: ignoring the member",
+    );
+    recovered(
+        &l,
+        15,
+        "vrrp_sync_group G2: no member instances: removing the sync group",
+    );
+    assert_eq!(c.sync_groups.len(), 1);
+    assert_eq!(c.sync_groups[0].members.len(), 1);
+}
+
+#[test]
+fn duplicate_instance_block_is_skipped() {
+    let text = format!("{}{}", instance(""), instance("    priority 50"));
+    let l = load(&text);
+    let c = recovered(
+        &l,
+        9,
+        "vrrp_instance VI_1 is already defined at r.conf:1: skipping this block",
+    );
+    assert_eq!(c.instances.len(), 1);
+    assert_eq!(vi(&c).priority, 100);
+}
+
+const VS: &str = "virtual_server 10.0.0.10 80 {\n    lb_algo loadbalance\n    lb_kind FNAT\n    quorum 0\n    persistence_timeout 0\n    real_server 10.0.0.11 80 {\n        MISC_CHECK {\n            misc_timeout 5\n        }\n        SSL_GET {\n            connect_timeout 3\n        }\n        TCP_CHECK {\n        }\n    }\n    real_server fd00::12 80 {\n    }\n}\n";
+
+#[test]
+fn unknown_lb_algo_keeps_wlc() {
+    let l = load(VS);
+    let c = recovered(&l, 2, "lb_algo: unknown scheduler 'loadbalance'");
+    assert_eq!(c.virtual_servers[0].scheduler, Scheduler::Wlc);
+}
+
+#[test]
+fn unknown_lb_kind_keeps_nat() {
+    let l = load(VS);
+    let c = recovered(
+        &l,
+        3,
+        "lb_kind: 'FNAT' is not NAT, DR or TUN: ignoring the keyword",
+    );
+    assert_eq!(c.virtual_servers[0].forward, ForwardMethod::Nat);
+}
+
+#[test]
+fn quorum_zero_is_one() {
+    let l = load(VS);
+    let c = recovered(&l, 4, "quorum 0 is out of range 1..4294967295: using 1");
+    assert_eq!(c.virtual_servers[0].quorum, 1);
+}
+
+#[test]
+fn persistence_timeout_zero_is_ignored() {
+    let l = load(VS);
+    let c = recovered(&l, 5, "persistence_timeout 0 is out of range");
+    assert_eq!(c.virtual_servers[0].persistence_timeout, None);
+}
+
+#[test]
+fn incomplete_checkers_are_skipped() {
+    let l = load(VS);
+    let c = recovered(
+        &l,
+        7,
+        "MISC_CHECK: no misc_path given: skipping the checker",
+    );
+    recovered(&l, 10, "SSL_GET: no url block given: skipping the checker");
+    let rs = &c.virtual_servers[0].real_servers[0];
+    assert_eq!(rs.checkers.len(), 1);
+    assert!(matches!(rs.checkers[0].kind, CheckKind::Tcp));
+}
+
+#[test]
+fn real_server_of_the_other_family_is_skipped() {
+    let l = load(VS);
+    let c = recovered(
+        &l,
+        16,
+        "real_server fd00::12 is not of the virtual server's family: skipping the real_server",
+    );
+    assert_eq!(c.virtual_servers[0].real_servers.len(), 1);
+}
+
+#[test]
+fn bfd_instance_without_neighbor_is_removed() {
+    let l = load("bfd_instance B {\n    min_rx 100\n}\n");
+    let c = recovered(
+        &l,
+        1,
+        "bfd_instance B: no neighbor_ip: removing the bfd_instance",
+    );
+    assert!(c.bfd_instances.is_empty());
+}
+
+#[test]
+fn vrrp_script_rise_and_weight_as_keepalived_reads_them() {
+    let l = load("vrrp_script chk {\n    script \"/bin/true\"\n    rise x\n    weight 10x\n}\n");
+    let c = recovered(&l, 3, "rise: 'x' is not a valid number: using 1");
+    recovered(&l, 4, "weight: '10x' is not a valid number: using 10");
+    assert_eq!(c.vrrp_scripts[0].rise, 1);
+    assert_eq!(c.vrrp_scripts[0].weight, 10);
+}
+
+#[test]
+fn strict_turns_each_recovery_into_an_error() {
+    let l = load_strict(&instance("    priority 100,comment\n    state SLAVE"));
+    let errors: Vec<String> = l.diagnostics.errors().map(|d| d.to_string()).collect();
+    assert_eq!(errors.len(), 2, "{errors:#?}");
+    assert!(errors[0].starts_with(
+        "r.conf:7: error: priority: '100,comment' is not a valid number: keepalived would recover by using 100 (refused by --strict)"
+    ), "{errors:#?}");
+    assert!(
+        errors[1].starts_with("r.conf:8: error: state: 'SLAVE'"),
+        "{errors:#?}"
+    );
+}
+
+#[test]
+fn what_keepalived_refuses_stays_an_error() {
+    // No VRID at all, or one that keepalived ignored: "the virtual router id must be set".
+    let l = load(&instance("").replace("    virtual_router_id 51\n", ""));
+    assert!(l.diagnostics.has_errors());
+    let l = load(&instance("").replace("virtual_router_id 51", "virtual_router_id 300"));
+    let e: Vec<String> = l.diagnostics.errors().map(|d| d.to_string()).collect();
+    assert_eq!(e.len(), 1, "{e:#?}");
+    assert!(
+        e[0].starts_with("r.conf:3: error: virtual_router_id"),
+        "{e:#?}"
+    );
+    // No interface: "Unknown interface!".
+    let l = load(&instance("").replace("    interface eth0\n", ""));
+    assert!(l.diagnostics.has_errors());
+    // Strict mode with unicast peers.
+    let l = load(&instance(
+        "    strict_mode on\n    unicast_peer {\n        10.0.0.3\n    }",
+    ));
+    assert!(l.diagnostics.has_errors());
+    // A keyword without its value: keepalived exits.
+    let l = load(&instance("    priority"));
+    assert!(l.diagnostics.has_errors());
+}
