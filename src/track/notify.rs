@@ -459,7 +459,6 @@ mod tests {
             deleted_state: false,
             master_rx_lower_pri: Some(spec("/rx.sh lower")),
             generic: Some(spec("/n.sh --flag")),
-            priority_changes: false,
         }
     }
 

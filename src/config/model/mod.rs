@@ -37,8 +37,6 @@ pub struct Config {
     pub vrrp_scripts: Vec<VrrpScript>,
     /// `track_file` / `vrrp_track_file` blocks.
     pub track_files: Vec<TrackFile>,
-    /// `vrrp_track_process` blocks.
-    pub track_processes: Vec<TrackProcess>,
     /// `vrrp_sync_group` blocks.
     pub sync_groups: Vec<SyncGroup>,
     /// `vrrp_instance` blocks (shared with the instance actors running them).

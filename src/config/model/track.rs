@@ -53,35 +53,3 @@ pub struct TrackFile {
     pub init_file: Option<(i64, bool)>,
 }
 
-/// `vrrp_track_process NAME { ... }`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct TrackProcess {
-    /// Name.
-    pub name: String,
-    /// Where the block starts.
-    pub loc: Location,
-    /// Keyword locations.
-    pub spans: Spans,
-    /// `process NAME [params...]`.
-    pub process: Option<String>,
-    /// The parameters after the process name.
-    pub params: Vec<String>,
-    /// `param_match initial|partial` (None: exact).
-    pub param_match: Option<String>,
-    /// `weight` (default 0).
-    pub weight: i32,
-    /// `reverse`.
-    pub reverse: bool,
-    /// `quorum` (default 1).
-    pub quorum: u32,
-    /// `quorum_max`.
-    pub quorum_max: Option<u32>,
-    /// `delay` / `fork_delay` / `terminate_delay`.
-    pub delay: Option<Duration>,
-    /// `fork_delay`.
-    pub fork_delay: Option<Duration>,
-    /// `terminate_delay`.
-    pub terminate_delay: Option<Duration>,
-    /// `full_command`.
-    pub full_command: bool,
-}

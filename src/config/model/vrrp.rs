@@ -96,8 +96,6 @@ pub struct NotifyScripts {
     pub master_rx_lower_pri: Option<ScriptSpec>,
     /// `notify`: gets `GROUP|INSTANCE name state priority` appended.
     pub generic: Option<ScriptSpec>,
-    /// `notify_priority_changes`.
-    pub priority_changes: bool,
 }
 
 /// The tracker references of an instance or sync group.
@@ -109,8 +107,6 @@ pub struct Tracking {
     pub scripts: Vec<TrackRef>,
     /// `track_file`.
     pub files: Vec<TrackRef>,
-    /// `track_process`.
-    pub processes: Vec<TrackRef>,
     /// `track_bfd`.
     pub bfd: Vec<TrackRef>,
 }
