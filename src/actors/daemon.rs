@@ -130,6 +130,10 @@ pub struct Factory {
     durables: std::collections::HashMap<ObjectId, Durable<VrrpDurable>>,
     /// The running configuration's global settings.
     global: Arc<GlobalDefs>,
+    /// The first configuration is being started (no reload yet): its VRRP instances remove,
+    /// before anything else, what a previous run of the daemon may have left (keepalived's
+    /// `vrrp_restore_interfaces_startup`).
+    initial: bool,
 }
 
 impl ChildFactory<ObjectId, ChildSpec> for Factory {
@@ -177,7 +181,12 @@ impl ChildFactory<ObjectId, ChildSpec> for Factory {
             ChildSpec::Vrrp(spec) => {
                 let durable = previous
                     .and_then(|p| p.durable::<VrrpDurable>())
-                    .unwrap_or_else(|| Durable::new(VrrpDurable::default()));
+                    .unwrap_or_else(|| {
+                        Durable::new(VrrpDurable {
+                            startup_clear: self.initial,
+                            ..VrrpDurable::default()
+                        })
+                    });
                 let (spec, kernel, d) = (spec.clone(), self.kernel.clone(), durable.clone());
                 let hub = self.hub.clone();
                 let sync = self.sync.clone();
@@ -231,6 +240,7 @@ impl ChildFactory<ObjectId, ChildSpec> for Factory {
     }
 
     fn reload(&mut self) -> anyhow::Result<Vec<(ObjectId, ChildSpec)>> {
+        self.initial = false;
         if let Some(sd) = &self.sd {
             use crate::telemetry::systemd::{monotonic_usec, reloading};
             sd.notify(&reloading(monotonic_usec()));
@@ -637,6 +647,7 @@ pub fn run(args: Args) -> i32 {
             claims,
             durables: Default::default(),
             global: global.clone(),
+            initial: true,
         };
         let root = actix::Actor::start(Root::new(
             factory,

@@ -171,6 +171,12 @@ pub struct VrrpDurable {
     /// What was installed (while `vips_installed`): a successor with another configuration
     /// removes what it does not want itself.
     pub installed: VirtualSet,
+    /// Started with the daemon's first configuration and not yet cleaned: before anything
+    /// else the instance removes its whole virtual set (VIPs, excluded VIPs, routes, rules)
+    /// from the kernel, as keepalived does at start: a previous run killed without cleanup
+    /// (kill -9, OOM, crash) may have left them, and an instance that comes up BACKUP would
+    /// otherwise keep them for ever.
+    pub startup_clear: bool,
 }
 
 /// What an instance installs as MASTER: VIPs and excluded VIPs (on its interface unless they
@@ -490,6 +496,30 @@ impl InstanceActor {
         if let Some(q) = &self.kq {
             q.push(op);
         }
+    }
+
+    /// At the daemon's start, removes what a previous run may have left of this instance's
+    /// virtual set (queued first, so any later add comes after it; an address another
+    /// instance claims by then is kept).
+    fn clear_at_startup(&mut self) {
+        let pending = self
+            .durable
+            .update(|d| std::mem::take(&mut d.startup_clear));
+        if !pending {
+            return;
+        }
+        let set = self.virtual_set();
+        if is_empty(&set) {
+            return;
+        }
+        tracing::info!(
+            instance = %self.name(),
+            "removing at start what a previous run may have left: {} address(es), {} route(s), {} rule(s)",
+            set.addresses.len(),
+            set.routes.len(),
+            set.rules.len()
+        );
+        self.kernel_op(KernelOp::Remove(set));
     }
 
     /// Opens the socket and starts the state machine, given the configured interface
@@ -1423,6 +1453,7 @@ impl Actor for InstanceActor {
     fn started(&mut self, ctx: &mut Context<Self>) {
         guarded(self, ctx, |act, ctx| {
             act.start_kernel_queue();
+            act.clear_at_startup();
             let i = act.spec.instance.clone();
             act.m = act.metrics.as_ref().map(|m| {
                 let h = m.vrrp_instance(&i.name, i.interface.as_deref().unwrap_or(""), i.vrid);
@@ -1697,8 +1728,18 @@ impl Handler<Shutdown> for InstanceActor {
                 // from the durable state: no priority 0, the VIPs stay.
                 tracing::info!(instance = %act.name(), "replaced: handing over as MASTER, VIPs kept");
             } else {
+                let held = act.durable.get().vips_installed;
                 // The core sends the priority-0 advert (if MASTER) and asks to remove the VIPs.
                 act.event(ctx, Event::Shutdown);
+                if msg.reason == ShutdownReason::Terminate && !held {
+                    // Not holding them: whatever of its virtual set is in the kernel anyway
+                    // (a startup removal that failed, an operator's copy) is not left behind
+                    // by a daemon that exits; an address another instance claims stays.
+                    let set = act.virtual_set();
+                    if !is_empty(&set) {
+                        act.kernel_op(KernelOp::Remove(set));
+                    }
+                }
             }
         });
         // Stop receiving, then wait until the kernel queue has done everything asked so far.
