@@ -1,7 +1,9 @@
 //! Reliability findings of issue #19, judged from outside in network namespaces:
 //! - a daemon killed with SIGKILL while MASTER leaves its VIPs; restarted as BACKUP it removes
 //!   them at start (keepalived's `vrrp_restore_interfaces_startup`), and on SIGTERM it removes
-//!   what of its configuration's virtual set is in the kernel although it does not hold it.
+//!   what of its configuration's virtual set is in the kernel although it does not hold it;
+//! - a non-atomic rewrite seen by the config watcher (truncate, write 1 s later, no signal) is
+//!   applied only once complete: no address moves, the final content is applied.
 
 mod common;
 
@@ -88,3 +90,53 @@ fn a_killed_master_restarted_as_backup_removes_the_vips_it_left() {
     assert!(lab.has_addr(2, &vip), "{}", lab.log("peer"));
 }
 
+#[test]
+fn a_truncated_then_rewritten_file_is_applied_only_once_complete() {
+    let _g = lab::serial();
+    if lab::skip(false) {
+        return;
+    }
+    let mut lab = Lab::new(1);
+    let net = lab.net();
+    let (vip, vip2) = (format!("10.{net}.0.100"), format!("10.{net}.0.101"));
+    let text = conf(net, 150, "");
+    let c1 = lab.write("h1.conf", &text);
+    lab.start_rs(1, "ours", OURS, &c1);
+    assert!(
+        lab.wait_for(Duration::from_secs(20), || lab.has_addr(1, &vip)),
+        "h1 not MASTER\n{}",
+        lab.log("ours")
+    );
+    lab.monitor_addresses(1, "mon");
+    // A non-atomic rewrite: truncated, and written a second later, without a signal.
+    std::fs::File::create(&c1).unwrap();
+    assert!(
+        lab.wait_for(Duration::from_secs(5), || lab
+            .log("ours")
+            .contains("is empty: not reloading")
+            || !lab.address_events("mon").is_empty()),
+        "the watcher did not notice the empty file\n{}",
+        lab.log("ours")
+    );
+    std::thread::sleep(Duration::from_secs(1));
+    let second = text.replace(
+        &format!("        10.{net}.0.100/24\n"),
+        &format!("        10.{net}.0.100/24\n        10.{net}.0.101/24\n"),
+    );
+    assert_ne!(second, text);
+    std::fs::write(&c1, &second).unwrap();
+    assert!(
+        lab.wait_for(Duration::from_secs(10), || lab.has_addr(1, &vip2)),
+        "the final content was not applied\n{}",
+        lab.log("ours")
+    );
+    assert!(lab.has_addr(1, &vip));
+    // One address event: the new VIP. The first never left.
+    let events = lab.address_events("mon");
+    assert_eq!(events.len(), 1, "{events:?}\n{}", lab.log("ours"));
+    assert!(
+        !events[0].starts_with("Deleted") && events[0].contains(&vip2),
+        "{events:?}"
+    );
+    assert_eq!(lab.reloads_completed("ours"), 1, "{}", lab.log("ours"));
+}

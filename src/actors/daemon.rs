@@ -240,26 +240,21 @@ impl ChildFactory<ObjectId, ChildSpec> for Factory {
     }
 
     fn reload(&mut self) -> anyhow::Result<Vec<(ObjectId, ChildSpec)>> {
-        self.initial = false;
-        if let Some(sd) = &self.sd {
-            use crate::telemetry::systemd::{monotonic_usec, reloading};
-            sd.notify(&reloading(monotonic_usec()));
+        self.reload_as(None)
+    }
+
+    fn reload_watched(&mut self) -> anyhow::Result<Vec<(ObjectId, ChildSpec)>> {
+        // The watcher saw the files settle; the main file is read once more around the load:
+        // empty, or different after the load than before it (still being written), it is not
+        // applied. SIGHUP applies whatever is there.
+        let before = std::fs::read(&self.path).unwrap_or_default();
+        if super::watch::is_blank(&before) {
+            anyhow::bail!(
+                "{} is empty: a change seen by the watcher is not applied (send SIGHUP to apply it)",
+                self.path.display()
+            );
         }
-        let start = std::time::Instant::now();
-        let span = crate::telemetry::transition_span(
-            crate::telemetry::TransitionKind::Reload,
-            &self.path.display().to_string(),
-        )
-        .reason("sighup");
-        let r = span.in_scope(|| self.reload_inner());
-        if let Err(e) = &r {
-            span.fail(&e.to_string());
-            tracing::error!("{e:#}");
-            self.metrics.reload(start.elapsed(), false);
-        } else {
-            self.reload_started = Some(start);
-        }
-        r
+        self.reload_as(Some(before))
     }
 
     fn reload_complete(
@@ -345,8 +340,47 @@ impl Factory {
         }
     }
 
-    fn reload_inner(&mut self) -> anyhow::Result<Vec<(ObjectId, ChildSpec)>> {
+    /// A reload: SIGHUP (`watched` None), or the watcher's with the main file's content as
+    /// read before the load.
+    fn reload_as(
+        &mut self,
+        watched: Option<Vec<u8>>,
+    ) -> anyhow::Result<Vec<(ObjectId, ChildSpec)>> {
+        self.initial = false;
+        if let Some(sd) = &self.sd {
+            use crate::telemetry::systemd::{monotonic_usec, reloading};
+            sd.notify(&reloading(monotonic_usec()));
+        }
+        let start = std::time::Instant::now();
+        let span = crate::telemetry::transition_span(
+            crate::telemetry::TransitionKind::Reload,
+            &self.path.display().to_string(),
+        )
+        .reason(if watched.is_some() { "watch" } else { "sighup" });
+        let r = span.in_scope(|| self.reload_inner(watched.as_deref()));
+        if let Err(e) = &r {
+            span.fail(&e.to_string());
+            tracing::error!("{e:#}");
+            self.metrics.reload(start.elapsed(), false);
+        } else {
+            self.reload_started = Some(start);
+        }
+        r
+    }
+
+    fn reload_inner(
+        &mut self,
+        watched: Option<&[u8]>,
+    ) -> anyhow::Result<Vec<(ObjectId, ChildSpec)>> {
         let loaded = config::load(&self.path, &self.load);
+        if let Some(before) = watched {
+            if std::fs::read(&self.path).unwrap_or_default() != before {
+                anyhow::bail!(
+                    "{} changed again while being read: not applied; the watcher reloads once it settles",
+                    self.path.display()
+                );
+            }
+        }
         for d in loaded.diagnostics.iter() {
             tracing::warn!("{d}");
         }
