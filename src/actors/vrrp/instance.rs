@@ -18,7 +18,9 @@ use crate::telemetry::{
     transition_span, Cause, Metrics, RxDrop, TransitionKind, VrrpMetrics, VrrpState,
 };
 use crate::track::notify::NotifyTarget;
-use crate::track::priority::{effective_priority, TrackInput, TrackerKind, TrackerState};
+use crate::track::priority::{
+    effective_priority, BfdHoldDown, TrackInput, TrackerKind, TrackerState,
+};
 use crate::vrrp::events::FaultReason;
 use crate::vrrp::events::{Action, Event, ReceivedAdvert, State, Timer};
 use crate::vrrp::fsm::Instance;
@@ -297,6 +299,10 @@ pub struct InstanceActor {
     /// preempting a few adverts later).
     prio_cause: Option<(Cause, Instant)>,
     values: HashMap<TrackKey, TrackValue>,
+    /// The BFD hold-down (`bfd_hold_down`): a track_bfd raise waits after a drop.
+    bfd_hold: BfdHoldDown,
+    /// The recompute at the end of a held BFD raise.
+    bfd_hold_timer: Option<SpawnHandle>,
     links: HashMap<String, bool>,
     /// The VIPs' interface (the vmac, else the configured interface) is up.
     own_up: bool,
@@ -363,6 +369,8 @@ impl InstanceActor {
             cause: Cause::none(),
             prio_cause: None,
             values: HashMap::new(),
+            bfd_hold: BfdHoldDown::default(),
+            bfd_hold_timer: None,
             links: HashMap::new(),
             own_up: true,
             base_up: true,
@@ -596,7 +604,7 @@ impl InstanceActor {
     /// the changes to the core (starting it once nothing is pending).
     fn recompute(&mut self, ctx: &mut Context<Self>) {
         self.settle(ctx);
-        let inputs: Vec<TrackInput> = self
+        let mut inputs: Vec<TrackInput> = self
             .spec
             .trackers
             .iter()
@@ -627,6 +635,7 @@ impl InstanceActor {
                 }
             })
             .collect();
+        self.hold_bfd_raises(ctx, &mut inputs);
         let out = effective_priority(self.spec.instance.priority, &inputs);
         let links_up = self.own_up && self.base_up;
         let own_down = !links_up && !self.spec.instance.dont_track_primary;
@@ -742,6 +751,36 @@ impl InstanceActor {
             // After the adds the resume queued.
             self.release(&stale);
             self.kernel_op(KernelOp::Remove(stale));
+        }
+    }
+
+    /// The BFD hold-down: a drop acts at once; a raise after it waits (a recompute is
+    /// scheduled for when it may be applied).
+    fn hold_bfd_raises(&mut self, ctx: &mut Context<Self>, inputs: &mut [TrackInput]) {
+        if self.bfd_hold.hold() != self.spec.global.bfd_hold_down {
+            self.bfd_hold = BfdHoldDown::new(self.spec.global.bfd_hold_down);
+        }
+        let now = Instant::now();
+        let o = self.bfd_hold.apply(now, inputs);
+        for name in &o.held {
+            tracing::info!(
+                instance = %self.name(),
+                "track_bfd {name} is up again: priority held down for bfd_hold_down ({:?} after its last Down)",
+                self.bfd_hold.hold()
+            );
+        }
+        for name in &o.released {
+            tracing::info!(instance = %self.name(), "track_bfd {name}: hold-down over, priority raised");
+        }
+        if let Some(h) = self.bfd_hold_timer.take() {
+            ctx.cancel_future(h);
+        }
+        if let Some(at) = o.next {
+            let wait = at.saturating_duration_since(now) + Duration::from_millis(1);
+            self.bfd_hold_timer = Some(ctx.run_later(wait, |act, ctx| {
+                act.bfd_hold_timer = None;
+                guarded(act, ctx, |act, ctx| act.recompute(ctx));
+            }));
         }
     }
 
