@@ -576,6 +576,9 @@ impl InstanceActor {
             src: cfg.src,
         };
         self.refresh.disarm();
+        if let Some(m) = &self.metrics {
+            pool::set_metrics(m.clone());
+        }
         match pool::register(
             key,
             &cfg,
@@ -1310,7 +1313,9 @@ impl InstanceActor {
             Err(e) => {
                 self.count(e.counter());
                 if let Some(m) = &self.m {
-                    m.rx_drop(rx_drop(e.counter()));
+                    if let Some(r) = RxDrop::for_counter(e.counter()) {
+                        m.rx_drop(r);
+                    }
                 }
                 tracing::debug!(instance = %self.spec.instance.name, "dropped packet from {}: {e}", rx.src);
                 return;
@@ -1347,7 +1352,9 @@ impl InstanceActor {
             Verdict::Drop(r) => {
                 self.count(r.counter());
                 if let Some(m) = &self.m {
-                    m.rx_drop(rx_drop(r.counter()));
+                    if let Some(r) = RxDrop::for_counter(r.counter()) {
+                        m.rx_drop(r);
+                    }
                 }
                 tracing::debug!(instance = %self.spec.instance.name, "dropped advert from {}: {r}", rx.src);
             }
@@ -1358,8 +1365,9 @@ impl InstanceActor {
                 }
                 if notes.vip_mismatch {
                     self.count("addr_list_err");
+                    // Accepted (RFC 9568): counted apart from the drops.
                     if let Some(m) = &self.m {
-                        m.rx_drop(RxDrop::AddrList);
+                        m.addr_list_mismatch();
                     }
                     tracing::warn!(instance = %self.spec.instance.name, "advert from {} has a different address list (accepted)", rx.src);
                 }
@@ -1639,22 +1647,6 @@ fn vrrp_state(s: State) -> VrrpState {
         State::Backup => VrrpState::Backup,
         State::Master => VrrpState::Master,
         State::Fault => VrrpState::Fault,
-    }
-}
-
-/// keepalived counter name -> metrics drop reason.
-fn rx_drop(counter: &str) -> RxDrop {
-    match counter {
-        "ip_ttl_err" => RxDrop::Ttl,
-        "vers_err" => RxDrop::Version,
-        "vrid_err" => RxDrop::Vrid,
-        "chk_err" => RxDrop::Checksum,
-        "authtype_mismatch" => RxDrop::AuthType,
-        "auth_failure" => RxDrop::Auth,
-        "advert_interval_err" => RxDrop::Interval,
-        "addr_list_err" => RxDrop::AddrList,
-        "type_err" | "invalid_type_rcvd" => RxDrop::Type,
-        _ => RxDrop::Length,
     }
 }
 
