@@ -3,11 +3,18 @@
 //!   them at start (keepalived's `vrrp_restore_interfaces_startup`), and on SIGTERM it removes
 //!   what of its configuration's virtual set is in the kernel although it does not hold it;
 //! - a non-atomic rewrite seen by the config watcher (truncate, write 1 s later, no signal) is
-//!   applied only once complete: no address moves, the final content is applied.
+//!   applied only once complete: no address moves, the final content is applied;
+//! - one spoofed BFD Down (neighbour's address, TTL 255, sniffed discriminators) moves the VIP
+//!   to the backup once; the master's priority stays down for `bfd_hold_down` (1 s), so the
+//!   VIP does not bounce back within milliseconds; it returns (preempt) after the hold.
 
 mod common;
+#[path = "bfd_support.rs"]
+mod support;
 
-use common::lab::{self, Lab};
+use common::lab::{self, tshark_fields, Lab};
+use keepalived_rs::bfd::{ControlPacket, Diag, Flags, State};
+use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
 const OURS: &str = env!("CARGO_BIN_EXE_keepalived-rs");
@@ -139,4 +146,122 @@ fn a_truncated_then_rewritten_file_is_applied_only_once_complete() {
         "{events:?}"
     );
     assert_eq!(lab.reloads_completed("ours"), 1, "{}", lab.log("ours"));
+}
+
+/// Sends `pkt` to `dst`:3784 from `src` inside namespace `ns` with TTL 255.
+fn forge(ns: &str, src: IpAddr, dst: IpAddr, pkt: &ControlPacket) {
+    let ns = ns.to_string();
+    let bytes = pkt.to_bytes();
+    std::thread::spawn(move || {
+        support::enter_netns(&ns);
+        let s = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::DGRAM, None).unwrap();
+        s.set_ttl_v4(255).unwrap();
+        s.bind(&SocketAddr::new(src, 50001).into()).unwrap();
+        s.send_to(&bytes, &SocketAddr::new(dst, 3784).into())
+            .unwrap();
+    })
+    .join()
+    .unwrap();
+}
+
+fn discr(s: &str) -> u32 {
+    let s = s.trim();
+    match s.strip_prefix("0x") {
+        Some(h) => u32::from_str_radix(h, 16).unwrap(),
+        None => s.parse().unwrap(),
+    }
+}
+
+#[test]
+fn one_spoofed_bfd_down_moves_the_vip_once_not_back_and_forth() {
+    let _g = lab::serial();
+    if lab::skip_without(false, &["tshark"]) {
+        return;
+    }
+    let mut lab = Lab::new(2);
+    let net = lab.net();
+    let vip = format!("10.{net}.0.100");
+    let (ip1, ip2) = (lab.ip4(1), lab.ip4(2));
+    let bfd = |peer: &str, me: &str| {
+        format!("bfd_instance peer {{\n    neighbor_ip {peer}\n    source_ip {me}\n    min_rx 50\n    min_tx 50\n    multiplier 3\n}}\n")
+    };
+    // Only the master tracks the session (the backup's own session goes Down too).
+    let c1 = lab.write(
+        "h1.conf",
+        &(bfd(&ip2, &ip1)
+            + &conf(
+                net,
+                150,
+                "    track_bfd {\n        peer weight -100\n    }\n",
+            )),
+    );
+    let c2 = lab.write("h2.conf", &(bfd(&ip1, &ip2) + &conf(net, 100, "")));
+    lab.start_rs(1, "h1", OURS, &c1);
+    assert!(
+        lab.wait_for(Duration::from_secs(20), || lab.has_addr(1, &vip)),
+        "h1 not MASTER\n{}",
+        lab.log("h1")
+    );
+    lab.start_rs(2, "h2", OURS, &c2);
+    let bfd_up = |name: &str| lab.log(name).to_lowercase().contains("entering up state");
+    assert!(
+        lab.wait_for(Duration::from_secs(20), || bfd_up("h1")
+            && bfd_up("h2")
+            && lab.log("h2").contains("-> BACKUP")
+            && lab.owners(&vip) == vec![1]),
+        "not settled\nh1:\n{}\nh2:\n{}",
+        lab.log("h1"),
+        lab.log("h2")
+    );
+    // The discriminators, as an on-link attacker sniffs them.
+    let cap = lab.capture_pcap(1, "cap", "udp port 3784", 2, "bfd.pcap");
+    assert!(lab.wait_exit("cap", Duration::from_secs(15)).is_some());
+    let rows = tshark_fields(
+        &cap,
+        &format!("bfd && ip.src == {ip1}"),
+        &["bfd.my_discriminator", "bfd.your_discriminator"],
+    );
+    let last = rows.last().expect("h1's BFD packets");
+    let (h1_discr, h2_discr) = (discr(&last[0]), discr(&last[1]));
+    assert!(h1_discr != 0 && h2_discr != 0, "{rows:?}");
+
+    lab.monitor_addresses(1, "mon");
+    let pkt = ControlPacket {
+        diag: Diag::AdministrativelyDown,
+        state: State::AdminDown,
+        flags: Flags::default(),
+        detect_mult: 3,
+        my_discr: h2_discr,
+        your_discr: h1_discr,
+        desired_min_tx: 50_000,
+        required_min_rx: 50_000,
+        required_min_echo_rx: 0,
+        auth: None,
+    };
+    forge(lab.ns(2), ip2.parse().unwrap(), ip1.parse().unwrap(), &pkt);
+    // The drop is immediate: the backup takes over.
+    assert!(
+        lab.wait_for(Duration::from_secs(5), || lab.owners(&vip) == vec![2]),
+        "the spoofed Down did not move the VIP (owners {:?})\nh1:\n{}",
+        lab.owners(&vip),
+        lab.log("h1")
+    );
+    // The session is Up again at once, but the priority is held down: no bounce back.
+    assert!(
+        lab.holds_for(Duration::from_millis(500), || !lab.has_addr(1, &vip)),
+        "the VIP came back to h1 within the hold-down\n{:?}\nh1:\n{}",
+        lab.address_events("mon"),
+        lab.log("h1")
+    );
+    // After the hold it returns (preempt), once.
+    assert!(
+        lab.wait_for(Duration::from_secs(10), || lab.owners(&vip) == vec![1]),
+        "h1 did not take the VIP back after the hold\n{}",
+        lab.log("h1")
+    );
+    let log = lab.log("h1");
+    assert!(log.contains("priority held down"), "{log}");
+    let events = lab.address_events("mon");
+    assert_eq!(events.len(), 2, "{events:?}");
+    assert!(events[0].starts_with("Deleted"), "{events:?}");
 }
