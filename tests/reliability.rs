@@ -146,6 +146,19 @@ fn a_truncated_then_rewritten_file_is_applied_only_once_complete() {
         "{events:?}"
     );
     assert_eq!(lab.reloads_completed("ours"), 1, "{}", lab.log("ours"));
+    // SIGHUP applies what is there, even an empty file: the operator asked for it.
+    std::fs::File::create(&c1).unwrap();
+    assert!(
+        lab.reload("ours", Duration::from_secs(10)),
+        "{}",
+        lab.log("ours")
+    );
+    assert!(
+        lab.wait_for(Duration::from_secs(5), || !lab.has_addr(1, &vip)
+            && !lab.has_addr(1, &vip2)),
+        "SIGHUP did not apply the empty file\n{}",
+        lab.log("ours")
+    );
 }
 
 /// Sends `pkt` to `dst`:3784 from `src` inside namespace `ns` with TTL 255.
