@@ -143,7 +143,15 @@ fn sessions_gtsm_handover_and_admin_down() {
             .copied()
             .unwrap_or(0);
         forge(lab.ns(2), addr(2, v6), addr(1, v6), 254, &pkt);
-        std::thread::sleep(Duration::from_millis(100));
+        // Awaited: the drop is counted once the packet has been looked at.
+        lab.wait_for(Duration::from_secs(2), || {
+            a.status(n)
+                .counters
+                .get("rx_ttl_drop")
+                .copied()
+                .unwrap_or(0)
+                > drops_before
+        });
         let st = a.status(n);
         assert_eq!(
             st.session.as_ref().unwrap().state,
@@ -223,12 +231,21 @@ fn sessions_gtsm_handover_and_admin_down() {
             "{n}: peer did not see the new interval: {:?}",
             b.status(n)
         );
+        // The peer has seen the new interval (its Poll); our poll sequence ends when its
+        // Final arrives, which may be a packet later: awaited, not assumed.
+        let settled = lab.wait_for(Duration::from_secs(3), || {
+            a.status(n).session.is_some_and(|s| !s.poll_active)
+        });
+        assert!(
+            settled,
+            "{n}: the poll sequence never ended: {:?}",
+            a.status(n)
+        );
         let after = a.status(n);
         let (sb, sa) = (before.session.unwrap(), after.session.unwrap());
         assert_eq!(sa.local_discr, sb.local_discr, "{n}: discriminator changed");
         assert_eq!(after.local, before.local, "{n}: source changed");
         assert_eq!(sa.state, State::Up);
-        assert!(!sa.poll_active);
     }
     std::thread::sleep(Duration::from_millis(300));
     let mut flaps = Vec::new();

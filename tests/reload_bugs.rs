@@ -307,7 +307,8 @@ fn issue_208_two_quick_sighups_do_not_move_a_master() {
         } else {
             text.clone()
         };
-        std::fs::write(&conf, body).unwrap();
+        // Atomically (the file is never seen half-written: a reload may read it any time).
+        lab.rewrite(&conf, &body);
         let before = lab.reloads_completed("ours");
         lab.signal("ours", libc::SIGHUP);
         lab.signal("ours", libc::SIGHUP);

@@ -25,7 +25,7 @@ fn populated() -> Arc<Metrics> {
     m.vrrp_state("VI_6", 52, "eth1", VrrpState::Backup);
     m.vrrp_advert_received("VI_6", 150);
     m.vrrp_priority("VI_6", 90, 100);
-    m.vrrp_rx_drop("VI_6", RxDrop::AddrList);
+    m.vrrp_rx_drop("VI_6", RxDrop::UnicastSource);
     m.vrrp_master_change("VI_6");
     m.vrrp_advert_sent("unknown instance", 1); // ignored, no panic
     m.vrrp_rx_drop_unmatched("eth0", RxDrop::Checksum);
@@ -108,7 +108,7 @@ fn serves_metrics_text() {
         "keepalived_vrrp_transitions_total{iname=\"VI_1\",intf=\"eth0\",vrid=\"51\",from=\"BACKUP\",to=\"MASTER\",reason=\"master_down\"} 1",
         "keepalived_vrrp_rx_dropped_total{iname=\"VI_1\",intf=\"eth0\",vrid=\"51\",reason=\"ttl\"} 1",
         "keepalived_vrrp_rx_dropped_total{iname=\"VI_1\",intf=\"eth0\",vrid=\"51\",reason=\"auth\"} 1",
-        "keepalived_vrrp_rx_dropped_total{iname=\"VI_6\",intf=\"eth1\",vrid=\"52\",reason=\"addr_list\"} 1",
+        "keepalived_vrrp_rx_dropped_total{iname=\"VI_6\",intf=\"eth1\",vrid=\"52\",reason=\"unicast_src\"} 1",
         "keepalived_vrrp_rx_dropped_unmatched_total{intf=\"eth0\",reason=\"checksum\"} 1",
         "keepalived_vrrp_sync_group_state{name=\"G1\"} 2",
         "keepalived_script_status{name=\"chk_haproxy\"} 0",

@@ -595,3 +595,77 @@ async fn track_file_changes_are_seen_within_a_second() {
         .unwrap();
     assert_eq!((e.previous, e.value), (16, 0));
 }
+
+/// Issue #19: `FOO=1 /x.sh` and `exec /x.sh` under `enable_script_security` used to go to
+/// `sh -c` unchecked (their first word is not a program), running a world-writable script as
+/// root. They are refused and disabled; the script never runs.
+#[tokio::test]
+async fn script_security_refuses_lines_whose_first_word_is_not_a_program() {
+    if !is_root() {
+        eprintln!("skipped: needs root");
+        return;
+    }
+    let d = tmpdir();
+    let marker = d.path().join("ran");
+    let s = script(
+        d.path(),
+        "evil.sh",
+        &format!("#!/bin/sh\ntouch {}\n", marker.display()),
+    );
+    // World-writable: anybody could put anything in it.
+    std::fs::set_permissions(&s, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let ctx = ScriptContext {
+        script_user: Some(ScriptUser {
+            user: "root".into(),
+            group: None,
+            supplementary: false,
+        }),
+        enable_script_security: true,
+    };
+    let (tx, mut rx) = mpsc::channel(8);
+    for line in [
+        format!("FOO=1 {}", s.display()),
+        format!("exec {}", s.display()),
+    ] {
+        let cfg = ScriptRunnerConfig {
+            name: line.clone(),
+            command: ScriptCommand::from_spec(&spec(&line, None)),
+            user: None,
+            interval: Duration::from_millis(50),
+            timeout: Duration::from_millis(500),
+            rise: 1,
+            fall: 1,
+            init_fail: false,
+            kill_grace: Duration::from_millis(500),
+        };
+        let _runner = spawn_script_runner(cfg, ctx.clone(), tx.clone());
+        let e = timeout(BOUND, rx.recv()).await.unwrap().unwrap();
+        assert_eq!(e.name, line);
+        assert!(!e.ok && e.disabled, "{line}: {e:?}");
+        assert!(
+            matches!(
+                &e.outcome,
+                ScriptOutcome::Error(ExecError::Insecure {
+                    issue: SecurityIssue::NotAProgram(_),
+                    ..
+                })
+            ),
+            "{line}: {:?}",
+            e.outcome
+        );
+        assert!(!marker.exists(), "{line}: the world-writable script ran");
+    }
+    // The same script named directly is refused for what it is (world-writable).
+    let r = PreparedScript::from_spec(&spec(s.to_str().unwrap(), None), &ctx);
+    assert!(
+        matches!(
+            r,
+            Err(ExecError::Insecure {
+                issue: SecurityIssue::Writable(_),
+                ..
+            })
+        ),
+        "{r:?}"
+    );
+    assert!(!marker.exists());
+}

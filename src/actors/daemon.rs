@@ -130,6 +130,10 @@ pub struct Factory {
     durables: std::collections::HashMap<ObjectId, Durable<VrrpDurable>>,
     /// The running configuration's global settings.
     global: Arc<GlobalDefs>,
+    /// The first configuration is being started (no reload yet): its VRRP instances remove,
+    /// before anything else, what a previous run of the daemon may have left (keepalived's
+    /// `vrrp_restore_interfaces_startup`).
+    initial: bool,
 }
 
 impl ChildFactory<ObjectId, ChildSpec> for Factory {
@@ -177,7 +181,12 @@ impl ChildFactory<ObjectId, ChildSpec> for Factory {
             ChildSpec::Vrrp(spec) => {
                 let durable = previous
                     .and_then(|p| p.durable::<VrrpDurable>())
-                    .unwrap_or_else(|| Durable::new(VrrpDurable::default()));
+                    .unwrap_or_else(|| {
+                        Durable::new(VrrpDurable {
+                            startup_clear: self.initial,
+                            ..VrrpDurable::default()
+                        })
+                    });
                 let (spec, kernel, d) = (spec.clone(), self.kernel.clone(), durable.clone());
                 let hub = self.hub.clone();
                 let sync = self.sync.clone();
@@ -231,25 +240,21 @@ impl ChildFactory<ObjectId, ChildSpec> for Factory {
     }
 
     fn reload(&mut self) -> anyhow::Result<Vec<(ObjectId, ChildSpec)>> {
-        if let Some(sd) = &self.sd {
-            use crate::telemetry::systemd::{monotonic_usec, reloading};
-            sd.notify(&reloading(monotonic_usec()));
+        self.reload_as(None)
+    }
+
+    fn reload_watched(&mut self) -> anyhow::Result<Vec<(ObjectId, ChildSpec)>> {
+        // The watcher saw the files settle; the main file is read once more around the load:
+        // empty, or different after the load than before it (still being written), it is not
+        // applied. SIGHUP applies whatever is there.
+        let before = std::fs::read(&self.path).unwrap_or_default();
+        if super::watch::is_blank(&before) {
+            anyhow::bail!(
+                "{} is empty: a change seen by the watcher is not applied (send SIGHUP to apply it)",
+                self.path.display()
+            );
         }
-        let start = std::time::Instant::now();
-        let span = crate::telemetry::transition_span(
-            crate::telemetry::TransitionKind::Reload,
-            &self.path.display().to_string(),
-        )
-        .reason("sighup");
-        let r = span.in_scope(|| self.reload_inner());
-        if let Err(e) = &r {
-            span.fail(&e.to_string());
-            tracing::error!("{e:#}");
-            self.metrics.reload(start.elapsed(), false);
-        } else {
-            self.reload_started = Some(start);
-        }
-        r
+        self.reload_as(Some(before))
     }
 
     fn reload_complete(
@@ -335,8 +340,47 @@ impl Factory {
         }
     }
 
-    fn reload_inner(&mut self) -> anyhow::Result<Vec<(ObjectId, ChildSpec)>> {
+    /// A reload: SIGHUP (`watched` None), or the watcher's with the main file's content as
+    /// read before the load.
+    fn reload_as(
+        &mut self,
+        watched: Option<Vec<u8>>,
+    ) -> anyhow::Result<Vec<(ObjectId, ChildSpec)>> {
+        self.initial = false;
+        if let Some(sd) = &self.sd {
+            use crate::telemetry::systemd::{monotonic_usec, reloading};
+            sd.notify(&reloading(monotonic_usec()));
+        }
+        let start = std::time::Instant::now();
+        let span = crate::telemetry::transition_span(
+            crate::telemetry::TransitionKind::Reload,
+            &self.path.display().to_string(),
+        )
+        .reason(if watched.is_some() { "watch" } else { "sighup" });
+        let r = span.in_scope(|| self.reload_inner(watched.as_deref()));
+        if let Err(e) = &r {
+            span.fail(&e.to_string());
+            tracing::error!("{e:#}");
+            self.metrics.reload(start.elapsed(), false);
+        } else {
+            self.reload_started = Some(start);
+        }
+        r
+    }
+
+    fn reload_inner(
+        &mut self,
+        watched: Option<&[u8]>,
+    ) -> anyhow::Result<Vec<(ObjectId, ChildSpec)>> {
         let loaded = config::load(&self.path, &self.load);
+        if let Some(before) = watched {
+            if std::fs::read(&self.path).unwrap_or_default() != before {
+                anyhow::bail!(
+                    "{} changed again while being read: not applied; the watcher reloads once it settles",
+                    self.path.display()
+                );
+            }
+        }
         for d in loaded.diagnostics.iter() {
             tracing::warn!("{d}");
         }
@@ -637,6 +681,7 @@ pub fn run(args: Args) -> i32 {
             claims,
             durables: Default::default(),
             global: global.clone(),
+            initial: true,
         };
         let root = actix::Actor::start(Root::new(
             factory,

@@ -192,10 +192,22 @@ impl Gathered {
                 }
                 out
             }
-            DumpKind::Stats | DumpKind::StatsClear => vec![(
-                dump::dump_path(g.stats_dump_file.as_deref(), "keepalived.stats", "", tmp),
-                dump::stats(&self.vrrp()),
-            )],
+            DumpKind::Stats | DumpKind::StatsClear => vec![
+                (
+                    dump::dump_path(g.stats_dump_file.as_deref(), "keepalived.stats", "", tmp),
+                    dump::stats(&self.vrrp()),
+                ),
+                // Every drop by reason, beside keepalived's layout (which exporters parse).
+                (
+                    dump::dump_path(
+                        g.stats_dump_file.as_deref(),
+                        "keepalived.stats",
+                        "_drops",
+                        tmp,
+                    ),
+                    dump::drops_stats(&self.vrrp()),
+                ),
+            ],
             DumpKind::Json => vec![(
                 dump::dump_path(g.json_dump_file.as_deref(), "keepalived.json", "", tmp),
                 dump::json(&self.vrrp(), JsonVersion::of(&self.config)) + "\n",

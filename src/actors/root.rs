@@ -98,6 +98,13 @@ pub trait ChildFactory<K, C>: 'static {
         anyhow::bail!("reload is not supported")
     }
 
+    /// A reload asked by the configuration watcher (the files changed, then settled): like
+    /// [`reload`](Self::reload), but a factory may refuse what an operator's SIGHUP would
+    /// apply (an empty file, a file still being written).
+    fn reload_watched(&mut self) -> anyhow::Result<Vec<(K, C)>> {
+        self.reload()
+    }
+
     /// A dump signal (SIGUSR1, SIGUSR2, ...): write it (normally in the background, with
     /// [`ChildFactory::render`]). Must not block.
     fn dump(&mut self, kind: DumpKind, children: &[ChildView<'_, K, C>]) {
@@ -558,12 +565,18 @@ where
     fn handle(&mut self, msg: ControlSignal, _ctx: &mut Context<Self>) -> Self::Result {
         let done = || AtomicResponse::new(Box::pin(fut::ready(())));
         match msg {
-            ControlSignal::Reload => {
+            ControlSignal::Reload | ControlSignal::WatchReload => {
                 if self.stopping {
                     return done();
                 }
                 let factory = &mut self.factory;
-                let reloaded = catch_unwind(AssertUnwindSafe(|| factory.reload()));
+                let reloaded = catch_unwind(AssertUnwindSafe(|| {
+                    if msg == ControlSignal::WatchReload {
+                        factory.reload_watched()
+                    } else {
+                        factory.reload()
+                    }
+                }));
                 match reloaded {
                     Ok(Ok(desired)) => {
                         AtomicResponse::new(Box::pin(self.reconcile(desired).map(|r, act, _| {

@@ -19,6 +19,10 @@ use tokio::task::JoinHandle;
 pub enum ControlSignal {
     /// SIGHUP: reload the configuration.
     Reload,
+    /// The configuration watcher saw the files change and then stay the same for a debounce:
+    /// reload, unless the file is empty or changed again while being read (a half-written
+    /// file is never applied; SIGHUP still applies whatever is there).
+    WatchReload,
     /// SIGTERM / SIGINT: graceful shutdown.
     Shutdown,
     /// SIGUSR1: dump configuration/state data.

@@ -1,5 +1,8 @@
 //! Reload when the configuration file or any file it includes changes: the parent directories
-//! are watched (editors replace files), events are debounced, and a `Reload` is sent.
+//! are watched (editors replace files), events are debounced, and a `WatchReload` is sent once
+//! the files have stopped changing: the same content on two reads a debounce apart (a
+//! non-atomic rewrite — truncate, write later — is never applied half-written), and never
+//! when a watched file that had content is now empty (logged; SIGHUP still applies it).
 
 use super::ControlSignal;
 use actix::Recipient;
@@ -66,6 +69,8 @@ pub fn watch(
                     && p.extension().is_some_and(|e| e == "conf")
         })
     };
+    let files: Vec<PathBuf> = files.to_vec();
+    let mut applied = snapshot(&files);
     let task = tokio::spawn(async move {
         while let Some(ev) = rx.recv().await {
             if !relevant(&ev) {
@@ -89,12 +94,111 @@ pub fn watch(
                     Err(_) => break,
                 }
             }
+            // Stable: the same content on two reads a debounce apart.
+            let mut now = snapshot(&files);
+            loop {
+                tokio::time::sleep(debounce).await;
+                let again = snapshot(&files);
+                if again == now {
+                    break;
+                }
+                tracing::debug!("configuration still changing on disk: waiting");
+                now = again;
+            }
+            if let Some(f) = emptied(&applied, &now) {
+                tracing::warn!(
+                    "{} is empty: not reloading (a file being rewritten?); send SIGHUP to apply it",
+                    f.display()
+                );
+                continue;
+            }
             tracing::info!("configuration changed on disk: reloading");
-            target.do_send(ControlSignal::Reload);
+            applied = now;
+            target.do_send(ControlSignal::WatchReload);
         }
     });
     Ok(ConfigWatcher {
         _watcher: watcher,
         _task: task,
     })
+}
+
+/// What a watched path holds: a file's bytes, a directory's `*.conf` files (name, bytes), or
+/// nothing (absent or unreadable).
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Content {
+    File(Vec<u8>),
+    Dir(Vec<(PathBuf, Vec<u8>)>),
+    Missing,
+}
+
+/// The content of every watched path.
+type Snapshot = Vec<(PathBuf, Content)>;
+
+fn snapshot(files: &[PathBuf]) -> Snapshot {
+    files
+        .iter()
+        .map(|f| {
+            let c = if f.is_dir() {
+                let mut entries: Vec<(PathBuf, Vec<u8>)> = std::fs::read_dir(f)
+                    .map(|rd| {
+                        rd.filter_map(Result::ok)
+                            .map(|e| e.path())
+                            .filter(|p| p.is_file())
+                            .map(|p| {
+                                let b = std::fs::read(&p).unwrap_or_default();
+                                (p, b)
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                entries.sort();
+                Content::Dir(entries)
+            } else {
+                match std::fs::read(f) {
+                    Ok(b) => Content::File(b),
+                    Err(_) => Content::Missing,
+                }
+            };
+            (f.clone(), c)
+        })
+        .collect()
+}
+
+/// Only blanks (spaces, tabs, newlines), or nothing.
+pub fn is_blank(b: &[u8]) -> bool {
+    b.iter().all(|c| c.is_ascii_whitespace())
+}
+
+/// A watched file that had content when last applied and is blank now.
+fn emptied<'a>(before: &Snapshot, now: &'a Snapshot) -> Option<&'a PathBuf> {
+    now.iter().find_map(|(p, c)| {
+        let was = before.iter().find(|(q, _)| q == p).map(|(_, c)| c);
+        let had = matches!(was, Some(Content::File(b)) if !is_blank(b));
+        match c {
+            Content::File(b) if had && is_blank(b) => Some(p),
+            _ => None,
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_file_that_had_content_and_is_blank_now_is_emptied() {
+        let p = PathBuf::from("/k.conf");
+        let full = vec![(p.clone(), Content::File(b"vrrp_instance x {}\n".to_vec()))];
+        let empty = vec![(p.clone(), Content::File(b" \n".to_vec()))];
+        assert_eq!(emptied(&full, &empty), Some(&p));
+        assert_eq!(emptied(&full, &full), None);
+        // Empty before (an empty include): not a half-written file.
+        assert_eq!(emptied(&empty, &empty), None);
+        // Removed: the reload reports it.
+        let gone = vec![(p.clone(), Content::Missing)];
+        assert_eq!(emptied(&full, &gone), None);
+        assert!(is_blank(b""));
+        assert!(!is_blank(b"x"));
+    }
 }

@@ -33,6 +33,7 @@ use crate::actors::{
     guarded, spawn_child, ChildHandle, ChildOptions, Durable, Shutdown, ShutdownReason,
 };
 use crate::config::model::{BfdInstance, Config};
+use crate::telemetry::metrics::{count_bfd_drop, BfdDrop};
 use crate::telemetry::{transition_span, TransitionKind};
 
 /// Shutdown stage of BFD sessions: after the VRRP instances (stage 0), so that a stopping
@@ -422,11 +423,21 @@ impl BfdSessionActor {
                     }
                 }
                 Action::StateChanged { from, to, diag } => self.state_changed(from, to, diag),
-                Action::Discarded(r) => self.count(match r {
-                    DiscardReason::WrongDiscriminator { .. } => "rx_wrong_discriminator",
-                    DiscardReason::AuthenticationNotInUse => "rx_auth_not_in_use",
-                    DiscardReason::LocalAdminDown => "rx_while_admin_down",
-                }),
+                Action::Discarded(r) => {
+                    let (counter, reason) = match r {
+                        DiscardReason::WrongDiscriminator { .. } => {
+                            ("rx_wrong_discriminator", BfdDrop::WrongDiscriminator)
+                        }
+                        DiscardReason::AuthenticationNotInUse => {
+                            ("rx_auth_not_in_use", BfdDrop::Auth)
+                        }
+                        DiscardReason::LocalAdminDown => {
+                            ("rx_while_admin_down", BfdDrop::AdminDown)
+                        }
+                    };
+                    self.count(counter);
+                    count_bfd_drop(reason);
+                }
             }
         }
     }
@@ -493,6 +504,7 @@ impl BfdSessionActor {
         self.count("rx_packets");
         if rx.src.ip() != self.spec.neighbor || rx.port != self.spec.port() {
             self.count("rx_wrong_source");
+            count_bfd_drop(BfdDrop::WrongSource);
             tracing::debug!(
                 "BFD_Instance({}) discarding packet from {} (not the neighbor)",
                 self.spec.name,
@@ -504,6 +516,7 @@ impl BfdSessionActor {
             match rx.ttl {
                 Some(t) if t < min => {
                     self.count("rx_ttl_drop");
+                    count_bfd_drop(BfdDrop::Ttl);
                     tracing::debug!(
                         "BFD_Instance({}) packet {}({t}) < {min} - discarding",
                         self.spec.name,

@@ -17,6 +17,7 @@ use actix::{Message, Recipient};
 
 use super::packet::ControlPacket;
 use super::socket::{Datagram, RxSocket};
+use crate::telemetry::metrics::{count_bfd_drop, BfdDrop};
 
 /// A decoded control packet for one session, with its reception metadata.
 #[derive(Message, Clone, Debug)]
@@ -185,7 +186,10 @@ async fn receive_loop(sock: RxSocket, table: Table) {
     loop {
         match sock.recv().await {
             Ok(d) => deliver(&table, d),
-            Err(e) if e.kind() == io::ErrorKind::InvalidData => bump(|s| s.malformed += 1),
+            Err(e) if e.kind() == io::ErrorKind::InvalidData => {
+                bump(|s| s.malformed += 1);
+                count_bfd_drop(BfdDrop::Malformed);
+            }
             Err(e) => {
                 tracing::warn!("BFD socket (port {}) receive error: {e}", sock.port());
                 tokio::time::sleep(std::time::Duration::from_millis(100)).await;
@@ -200,6 +204,7 @@ fn deliver(table: &Table, d: Datagram) {
         Ok(p) => p,
         Err(e) => {
             bump(|s| s.malformed += 1);
+            count_bfd_drop(BfdDrop::Malformed);
             tracing::debug!("BFD: discarding packet from {}: {e}", d.src);
             return;
         }
@@ -231,6 +236,7 @@ fn deliver(table: &Table, d: Datagram) {
         }),
         None => {
             bump(|s| s.no_session += 1);
+            count_bfd_drop(BfdDrop::NoSession);
             tracing::debug!(
                 "BFD: no session for packet from {} (your discriminator {})",
                 d.src,

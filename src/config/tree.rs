@@ -230,4 +230,46 @@ mod tests {
         let (_, d) = tree("a {\n}\n}\n");
         assert_eq!(d.errors().next().unwrap().location.line, 3);
     }
+
+    /// Issue #19: keepalived breaks a line only at its braces (lib/parser.c `read_line`: the
+    /// text before a `{`/`}`, the brace, the rest), so `script "/x" interval 7` stays one
+    /// statement; the `script` keyword takes the first word and ignores the rest, with a
+    /// located warning (it used to become the script's user, silently).
+    #[test]
+    fn one_line_block_splits_at_braces_only_and_the_script_keeps_its_default_user() {
+        let text = "vrrp_script chk { script \"/x\" interval 7 }\n";
+        let (t, d) = tree(text);
+        assert!(d.is_empty(), "{d:?}");
+        assert_eq!(t.len(), 1);
+        assert_eq!(
+            (t[0].keyword.as_str(), t[0].arg(0)),
+            ("vrrp_script", Some("chk"))
+        );
+        let c = t[0].children();
+        assert_eq!(c.len(), 1);
+        assert_eq!(c[0].keyword, "script");
+        assert_eq!(
+            c[0].arg_texts().collect::<Vec<_>>(),
+            ["/x", "interval", "7"]
+        );
+
+        let loaded = crate::config::load_str("t.conf", text, &Default::default());
+        let s = &loaded.config.vrrp_scripts[0];
+        let script = s.script.as_ref().expect("script");
+        assert_eq!(script.argv, ["/x"]);
+        assert_eq!(script.user, None, "'interval 7' is not a user");
+        assert_eq!(s.user, None);
+        assert_eq!(s.interval, std::time::Duration::from_secs(1));
+        let w: Vec<String> = loaded
+            .diagnostics
+            .iter()
+            .map(|d| format!("{}:{}: {}", d.location.file, d.location.line, d.message))
+            .collect();
+        assert!(
+            w.iter().any(|m| m.starts_with("t.conf:1:")
+                && m.contains("'interval 7' after the script is ignored")),
+            "{w:?}"
+        );
+        assert!(!loaded.diagnostics.has_errors(), "{w:?}");
+    }
 }

@@ -602,6 +602,65 @@ pub fn stats(d: &VrrpDump<'_>) -> String {
     s
 }
 
+/// `keepalived_drops.stats` (written with `keepalived.stats`, whose layout stays keepalived
+/// 2.2.7's for the exporters that parse it): every dropped packet under its reason — per
+/// instance the reasons keepalived's layout has no line for, then the VRRP packets no instance
+/// took and every BFD drop. ("Address List" in `keepalived.stats` counts accepted adverts whose
+/// list differs: RFC 9568; keepalived 2.2.7 drops them.)
+pub fn drops_stats(d: &VrrpDump<'_>) -> String {
+    let mut s = String::new();
+    for v in d.instances {
+        let rt = Runtime::of(v);
+        let c = |n: &str| rt.counter(n);
+        let _ = writeln!(s, "VRRP Instance: {}", v.instance.name);
+        let _ = writeln!(s, "  Packet Errors:");
+        let _ = writeln!(s, "    Length: {}", c("packet_len_err"));
+        let _ = writeln!(s, "    TTL: {}", c("ip_ttl_err"));
+        let _ = writeln!(s, "    Version: {}", c("vers_err"));
+        let _ = writeln!(s, "    Invalid Type: {}", c("invalid_type_rcvd"));
+        let _ = writeln!(s, "    Checksum: {}", c("chk_err"));
+        let _ = writeln!(s, "    VRID: {}", c("vrid_err"));
+        let _ = writeln!(
+            s,
+            "    Advertisement Interval: {}",
+            c("advert_interval_err")
+        );
+        let _ = writeln!(s, "    Unicast Source: {}", c("unicast_src_err"));
+        let _ = writeln!(s, "    Owner: {}", c("owner_ignored"));
+        let _ = writeln!(s, "  Authentication Errors:");
+        let _ = writeln!(s, "    Invalid Type: {}", c("invalid_authtype"));
+        let _ = writeln!(s, "    Type Mismatch: {}", c("authtype_mismatch"));
+        let _ = writeln!(s, "    Failure: {}", c("auth_failure"));
+        let _ = writeln!(
+            s,
+            "  Accepted with another address list: {}",
+            c("addr_list_err")
+        );
+    }
+    drops_section(
+        &mut s,
+        &crate::telemetry::metrics::vrrp_unmatched_drops(),
+        &crate::telemetry::metrics::bfd_drops(),
+    );
+    s
+}
+
+/// keepalived-rs: the packets dropped before they reached an instance, and every BFD drop.
+fn drops_section(
+    s: &mut String,
+    vrrp: &[(crate::telemetry::RxDrop, u64)],
+    bfd: &[(crate::telemetry::metrics::BfdDrop, u64)],
+) {
+    let _ = writeln!(s, "VRRP packets not for any instance:");
+    for (r, n) in vrrp {
+        let _ = writeln!(s, "  {}: {n}", r.as_str());
+    }
+    let _ = writeln!(s, "BFD packets dropped:");
+    for (r, n) in bfd {
+        let _ = writeln!(s, "  {}: {n}", r.as_str());
+    }
+}
+
 /// `Wed Dec  2 00:16:02.877619 2026` (UTC), keepalived's `ctime_us_r` layout.
 pub fn ctime_utc(t: SystemTime) -> String {
     let d = t.duration_since(UNIX_EPOCH).unwrap_or_default();

@@ -264,6 +264,55 @@ fn stats_text_is_keepalived_2_2_7_layout() {
     assert_eq!(text.matches("VRRP Instance: ").count(), 2);
 }
 
+/// Issue #19: every dropped packet has a line in the stats dump (`keepalived_drops.stats`,
+/// beside keepalived's layout): the per-instance reasons, the VRRP packets no instance took,
+/// every BFD drop.
+#[test]
+fn drops_stats_counts_every_drop() {
+    use crate::telemetry::metrics::{count_bfd_drop, count_vrrp_unmatched, BfdDrop};
+    use crate::telemetry::RxDrop;
+    let (cfg, v) = sample();
+    let (s, f) = (BTreeMap::new(), BTreeMap::new());
+    count_vrrp_unmatched(RxDrop::Vrid);
+    count_bfd_drop(BfdDrop::NoSession);
+    let d = dump(&cfg, &v, &s, &f);
+    // keepalived's layout is untouched.
+    assert!(!stats(&d).contains("Checksum"));
+    let text = drops_stats(&d);
+    let block: Vec<&str> = text.lines().take(7).collect();
+    assert_eq!(
+        block,
+        [
+            "VRRP Instance: VI_1",
+            "  Packet Errors:",
+            "    Length: 0",
+            "    TTL: 3",
+            "    Version: 0",
+            "    Invalid Type: 0",
+            "    Checksum: 0",
+        ]
+    );
+    assert_eq!(text.matches("VRRP Instance: ").count(), 2);
+    let count = |section: &str, reason: &str| -> u64 {
+        let rest = text.split(section).nth(1).expect(section);
+        rest.lines()
+            .find_map(|l| l.trim().strip_prefix(&format!("{reason}: ")))
+            .and_then(|n| n.parse().ok())
+            .expect(reason)
+    };
+    assert!(
+        count("VRRP packets not for any instance:", "vrid") >= 1,
+        "{text}"
+    );
+    assert!(count("BFD packets dropped:", "no_session") >= 1, "{text}");
+    for r in RxDrop::ALL {
+        count("VRRP packets not for any instance:", r.as_str());
+    }
+    for r in BfdDrop::ALL {
+        count("BFD packets dropped:", r.as_str());
+    }
+}
+
 /// mehdy/keepalived-exporter's ParseVRRPData and ParseVRRPScript (internal/collector/
 /// parser.go), transcribed: what it extracts from our keepalived.data.
 type Parsed = BTreeMap<String, BTreeMap<String, Vec<String>>>;

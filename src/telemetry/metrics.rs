@@ -102,13 +102,17 @@ pub enum RxDrop {
     Interval,
     /// Packet too short or length inconsistent with the address count (`length`).
     Length,
-    /// Address list differs from our configured VIPs (`addr_list`).
-    AddrList,
+    /// Unicast advert from an address that is not a configured peer (`unicast_src`).
+    UnicastSource,
+    /// Advert received by an address owner that ignores them (`owner`).
+    Owner,
+    /// Malformed IP header: nothing to attribute the packet to (`ip_header`).
+    IpHeader,
 }
 
 impl RxDrop {
     /// Every reason, in discriminant order.
-    pub const ALL: [RxDrop; 11] = [
+    pub const ALL: [RxDrop; 13] = [
         RxDrop::Ttl,
         RxDrop::Version,
         RxDrop::Type,
@@ -119,8 +123,33 @@ impl RxDrop {
         RxDrop::AuthInvalid,
         RxDrop::Interval,
         RxDrop::Length,
-        RxDrop::AddrList,
+        RxDrop::UnicastSource,
+        RxDrop::Owner,
+        RxDrop::IpHeader,
     ];
+
+    /// The reason of a per-instance drop counter (keepalived's names: [`DecodeError::counter`]
+    /// and [`DropReason::counter`]); `None` for a name that is not a drop.
+    ///
+    /// [`DecodeError::counter`]: crate::vrrp::packet::DecodeError::counter
+    /// [`DropReason::counter`]: crate::vrrp::validate::DropReason::counter
+    pub fn for_counter(counter: &str) -> Option<RxDrop> {
+        Some(match counter {
+            "ip_ttl_err" => RxDrop::Ttl,
+            "vers_err" => RxDrop::Version,
+            "invalid_type_rcvd" => RxDrop::Type,
+            "chk_err" => RxDrop::Checksum,
+            "vrid_err" => RxDrop::Vrid,
+            "auth_failure" => RxDrop::Auth,
+            "authtype_mismatch" => RxDrop::AuthType,
+            "invalid_authtype" => RxDrop::AuthInvalid,
+            "advert_interval_err" => RxDrop::Interval,
+            "packet_len_err" => RxDrop::Length,
+            "unicast_src_err" => RxDrop::UnicastSource,
+            "owner_ignored" => RxDrop::Owner,
+            _ => return None,
+        })
+    }
 
     /// The `reason` label value.
     pub fn as_str(self) -> &'static str {
@@ -135,7 +164,9 @@ impl RxDrop {
             RxDrop::AuthInvalid => "auth_invalid",
             RxDrop::Interval => "interval",
             RxDrop::Length => "length",
-            RxDrop::AddrList => "addr_list",
+            RxDrop::UnicastSource => "unicast_src",
+            RxDrop::Owner => "owner",
+            RxDrop::IpHeader => "ip_header",
         }
     }
 }
@@ -349,6 +380,123 @@ impl Collector for IpvsCollector {
     }
 }
 
+/// Why a received BFD packet was dropped (`reason` of `keepalived_bfd_rx_dropped_total`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum BfdDrop {
+    /// Not a valid control packet (§6.8.6 packet-local checks) (`malformed`).
+    Malformed,
+    /// No session has its discriminator or addresses (`no_session`).
+    NoSession,
+    /// From another address or port than the session's neighbour (`wrong_source`).
+    WrongSource,
+    /// TTL / hop limit below the session's minimum (GTSM) (`ttl`).
+    Ttl,
+    /// Your Discriminator is not the session's (`wrong_discriminator`).
+    WrongDiscriminator,
+    /// Authentication present but not in use (`auth`).
+    Auth,
+    /// Received while the session is administratively down (`admin_down`).
+    AdminDown,
+}
+
+impl BfdDrop {
+    /// Every reason, in discriminant order.
+    pub const ALL: [BfdDrop; 7] = [
+        BfdDrop::Malformed,
+        BfdDrop::NoSession,
+        BfdDrop::WrongSource,
+        BfdDrop::Ttl,
+        BfdDrop::WrongDiscriminator,
+        BfdDrop::Auth,
+        BfdDrop::AdminDown,
+    ];
+
+    /// The `reason` label value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BfdDrop::Malformed => "malformed",
+            BfdDrop::NoSession => "no_session",
+            BfdDrop::WrongSource => "wrong_source",
+            BfdDrop::Ttl => "ttl",
+            BfdDrop::WrongDiscriminator => "wrong_discriminator",
+            BfdDrop::Auth => "auth",
+            BfdDrop::AdminDown => "admin_down",
+        }
+    }
+}
+
+/// Process-wide totals of the packets dropped where no per-object handle exists (the shared
+/// VRRP and BFD receive paths) and of every BFD drop: for `/metrics` and the stats dump,
+/// with or without `--metrics-listen`.
+static BFD_DROPS: [AtomicU64; BfdDrop::ALL.len()] =
+    [const { AtomicU64::new(0) }; BfdDrop::ALL.len()];
+static VRRP_UNMATCHED: [AtomicU64; RxDrop::ALL.len()] =
+    [const { AtomicU64::new(0) }; RxDrop::ALL.len()];
+
+/// Counts a dropped BFD packet (every BFD drop goes through here).
+pub fn count_bfd_drop(reason: BfdDrop) {
+    BFD_DROPS[reason as usize].fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// Counts a VRRP packet dropped before it matched an instance (also in
+/// [`Metrics::vrrp_rx_drop_unmatched`] when metrics are served).
+pub fn count_vrrp_unmatched(reason: RxDrop) {
+    VRRP_UNMATCHED[reason as usize].fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// BFD drops so far, by reason.
+pub fn bfd_drops() -> Vec<(BfdDrop, u64)> {
+    BfdDrop::ALL
+        .iter()
+        .map(|r| {
+            (
+                *r,
+                BFD_DROPS[*r as usize].load(std::sync::atomic::Ordering::Relaxed),
+            )
+        })
+        .collect()
+}
+
+/// VRRP packets dropped before they matched an instance so far, by reason.
+pub fn vrrp_unmatched_drops() -> Vec<(RxDrop, u64)> {
+    RxDrop::ALL
+        .iter()
+        .map(|r| {
+            (
+                *r,
+                VRRP_UNMATCHED[*r as usize].load(std::sync::atomic::Ordering::Relaxed),
+            )
+        })
+        .collect()
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct BfdDropLabels {
+    reason: &'static str,
+}
+
+/// `keepalived_bfd_rx_dropped_total{reason}` from the process-wide counters.
+#[derive(Debug)]
+struct BfdDropCollector;
+
+impl Collector for BfdDropCollector {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        let mut e = encoder.encode_descriptor(
+            "bfd_rx_dropped",
+            "Received BFD packets dropped, by reason (all sessions, and packets no session took)",
+            None,
+            MetricType::Counter,
+        )?;
+        for (reason, n) in bfd_drops() {
+            let l = BfdDropLabels {
+                reason: reason.as_str(),
+            };
+            ConstCounter::new(n).encode(e.encode_family(&l)?)?;
+        }
+        Ok(())
+    }
+}
+
 /// Registers `m` under `keepalived_<name>` and records the sample names it exports.
 fn reg(r: &mut Registry, names: &mut Vec<String>, name: &str, help: &str, m: impl Metric) {
     let full = format!("keepalived_{name}");
@@ -402,6 +550,7 @@ struct Families {
     vrrp_adverts_received: Family<VrrpLabels, Counter>,
     vrrp_pri_zero_sent: Family<VrrpLabels, Counter>,
     vrrp_pri_zero_received: Family<VrrpLabels, Counter>,
+    vrrp_addr_list_mismatch: Family<VrrpLabels, Counter>,
     vrrp_become_master: Family<VrrpLabels, Counter>,
     vrrp_release_master: Family<VrrpLabels, Counter>,
     vrrp_master_changes: Family<VrrpLabels, Counter>,
@@ -504,6 +653,7 @@ impl Metrics {
             vrrp_adverts_received: Family::default(),
             vrrp_pri_zero_sent: Family::default(),
             vrrp_pri_zero_received: Family::default(),
+            vrrp_addr_list_mismatch: Family::default(),
             vrrp_become_master: Family::default(),
             vrrp_release_master: Family::default(),
             vrrp_master_changes: Family::default(),
@@ -605,6 +755,13 @@ impl Metrics {
             "vrrp_priority_zero_received",
             "VRRP advertisements received with priority 0",
             f.vrrp_pri_zero_received.clone(),
+        );
+        reg(
+            &mut r,
+            &mut names,
+            "vrrp_addr_list_mismatch",
+            "VRRP advertisements accepted although their address list differs from ours (RFC 9568; keepalived 2.2.7 drops them)",
+            f.vrrp_addr_list_mismatch.clone(),
         );
         reg(
             &mut r,
@@ -814,6 +971,8 @@ impl Metrics {
             "Restarts of supervised actors by their supervisor",
             f.actor_restarts.clone(),
         );
+        r.register_collector(Box::new(BfdDropCollector));
+        names.push("keepalived_bfd_rx_dropped_total".into());
         let ipvs = Arc::new(Mutex::new(Vec::new()));
         r.register_collector(Box::new(IpvsCollector {
             snapshot: ipvs.clone(),
@@ -1196,6 +1355,7 @@ struct VrrpInner {
     received: Counter,
     pri_zero_sent: Counter,
     pri_zero_received: Counter,
+    addr_list_mismatch: Counter,
     become_master: Counter,
     release_master: Counter,
     master_changes: Counter,
@@ -1245,6 +1405,7 @@ impl VrrpMetrics {
             received: f.vrrp_adverts_received.get_or_create_owned(&labels),
             pri_zero_sent: f.vrrp_pri_zero_sent.get_or_create_owned(&labels),
             pri_zero_received: f.vrrp_pri_zero_received.get_or_create_owned(&labels),
+            addr_list_mismatch: f.vrrp_addr_list_mismatch.get_or_create_owned(&labels),
             become_master: f.vrrp_become_master.get_or_create_owned(&labels),
             release_master: f.vrrp_release_master.get_or_create_owned(&labels),
             master_changes: f.vrrp_master_changes.get_or_create_owned(&labels),
@@ -1270,6 +1431,7 @@ impl VrrpMetrics {
             &f.vrrp_adverts_received,
             &f.vrrp_pri_zero_sent,
             &f.vrrp_pri_zero_received,
+            &f.vrrp_addr_list_mismatch,
             &f.vrrp_become_master,
             &f.vrrp_release_master,
             &f.vrrp_master_changes,
@@ -1376,6 +1538,12 @@ impl VrrpMetrics {
         if priority == 0 {
             self.0.pri_zero_received.inc();
         }
+    }
+
+    /// An advert accepted although its address list differs from ours (RFC 9568; keepalived
+    /// 2.2.7 drops it).
+    pub fn addr_list_mismatch(&self) {
+        self.0.addr_list_mismatch.inc();
     }
 
     /// One received packet dropped.
@@ -1551,6 +1719,117 @@ mod tests {
         for (i, r) in RxDrop::ALL.iter().enumerate() {
             assert_eq!(*r as usize, i);
         }
+        for (i, r) in BfdDrop::ALL.iter().enumerate() {
+            assert_eq!(*r as usize, i);
+        }
+    }
+
+    /// Issue #19: every drop of the receive checks has its true reason (an undefined v2
+    /// auth type was counted as `length`).
+    #[test]
+    fn every_receive_drop_has_its_true_reason() {
+        use crate::vrrp::packet::DecodeError;
+        use crate::vrrp::validate::DropReason;
+        let decode = [
+            (
+                DecodeError::Truncated {
+                    expected: 8,
+                    actual: 2,
+                },
+                RxDrop::Length,
+            ),
+            (
+                DecodeError::Oversized {
+                    expected: 8,
+                    actual: 20,
+                },
+                RxDrop::Length,
+            ),
+            (DecodeError::Version(4), RxDrop::Version),
+            (DecodeError::V2OverIpv6, RxDrop::Version),
+            (DecodeError::Type(2), RxDrop::Type),
+            (DecodeError::AuthType(5), RxDrop::AuthInvalid),
+            (
+                DecodeError::Checksum {
+                    received: 1,
+                    computed: 2,
+                },
+                RxDrop::Checksum,
+            ),
+            (DecodeError::ChecksumFamily, RxDrop::Checksum),
+        ];
+        for (e, want) in decode {
+            assert_eq!(RxDrop::for_counter(e.counter()), Some(want), "{e:?}");
+        }
+        let validate = [
+            (DropReason::Ttl { received: 1 }, RxDrop::Ttl),
+            (
+                DropReason::Version {
+                    expected: 3,
+                    received: 2,
+                },
+                RxDrop::Version,
+            ),
+            (DropReason::Vrid(9), RxDrop::Vrid),
+            (
+                DropReason::AuthTypeMismatch {
+                    expected: 1,
+                    received: 0,
+                },
+                RxDrop::AuthType,
+            ),
+            (
+                DropReason::IntervalMismatch {
+                    ours_s: 1,
+                    received_s: 2,
+                },
+                RxDrop::Interval,
+            ),
+            (DropReason::AuthFailure, RxDrop::Auth),
+            (DropReason::UnknownSource, RxDrop::UnicastSource),
+            (DropReason::OwnerIgnoresAdverts, RxDrop::Owner),
+        ];
+        for (r, want) in validate {
+            assert_eq!(RxDrop::for_counter(r.counter()), Some(want), "{r:?}");
+        }
+        // Not drops: accepted adverts are counted elsewhere.
+        assert_eq!(RxDrop::for_counter("advert_rcvd"), None);
+        assert_eq!(RxDrop::for_counter("addr_list_err"), None);
+        // Every reason has its own label value.
+        let labels: HashSet<&str> = RxDrop::ALL.iter().map(|r| r.as_str()).collect();
+        assert_eq!(labels.len(), RxDrop::ALL.len());
+    }
+
+    #[test]
+    fn an_accepted_address_list_mismatch_is_not_a_drop_and_bfd_drops_are_exported() {
+        let m = Metrics::new();
+        let h = m.vrrp_instance("VI_1", "eth0", 51);
+        h.addr_list_mismatch();
+        let t = m.encode(Format::Text);
+        assert!(
+            t.contains("keepalived_vrrp_addr_list_mismatch_total{iname=\"VI_1\",intf=\"eth0\",vrid=\"51\"} 1"),
+            "{t}"
+        );
+        assert!(!t.contains("reason=\"addr_list\""), "{t}");
+        let before = bfd_drops()[BfdDrop::Ttl as usize].1;
+        count_bfd_drop(BfdDrop::Ttl);
+        let after = bfd_drops()[BfdDrop::Ttl as usize].1;
+        assert!(after > before);
+        let t = m.encode(Format::Text);
+        assert!(
+            t.contains("# TYPE keepalived_bfd_rx_dropped_total counter\n"),
+            "{t}"
+        );
+        let line = t
+            .lines()
+            .find(|l| l.starts_with("keepalived_bfd_rx_dropped_total{reason=\"ttl\"}"))
+            .expect("ttl series");
+        let n: u64 = line
+            .rsplit(' ')
+            .next()
+            .and_then(|v| v.parse().ok())
+            .expect("value");
+        assert!(n >= after, "{line}");
     }
 
     #[test]

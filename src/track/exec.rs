@@ -15,7 +15,10 @@
 //! - `enable_script_security`: a script run as root (uid or gid 0, or a set-uid/gid-root file)
 //!   whose path, symlink target, or any parent directory is writable by a non-root user is
 //!   refused; without it keepalived only warns ([`check_script_security`] is pure over an
-//!   `lstat` closure so it is testable).
+//!   `lstat` closure so it is testable). With it, a line whose first word is not a program
+//!   (`FOO=1 /x.sh`, `exec /x.sh`: the shell fallback above) is refused too, since the program
+//!   the shell would run is never checked (keepalived disables it: "Cannot find script in
+//!   path"); only keepalived's `</path` open check, alone on its line, still goes to `sh -c`.
 
 use crate::config::model::{GlobalDefs, ScriptSpec, ScriptUser};
 use std::ffi::{CStr, CString};
@@ -379,6 +382,11 @@ pub enum SecurityIssue {
     /// A component is owned by, or writable by, a non-root user.
     #[error("{0} is owned or writable by a non-root user")]
     Writable(PathBuf),
+    /// The line's first word is not a file (a shell builtin such as `exec`, an assignment
+    /// such as `FOO=1`, shell syntax): the program the shell would run cannot be checked.
+    /// keepalived disables such a script ("Cannot find script ... in path").
+    #[error("its first word `{0}` is not a program found by path or in PATH: what the shell would run cannot be checked")]
+    NotAProgram(String),
 }
 
 /// keepalived's `check_security`: walks `/`, each parent directory and the file itself (not
@@ -486,6 +494,40 @@ pub struct PreparedScript {
     pub security: SecurityVerdict,
 }
 
+/// keepalived's `</path` form (a check that a file can be opened, run by the shell): safe
+/// under `enable_script_security` only when the line is that one redirection and nothing else
+/// (no second command, substitution, or other word the shell would run).
+pub fn is_safe_redirect_check(line: &str) -> bool {
+    let Some(rest) = line.trim().strip_prefix('<') else {
+        return false;
+    };
+    let target = rest.trim_start_matches([' ', '\t']);
+    target.starts_with('/')
+        && !target.chars().any(|c| {
+            c.is_whitespace()
+                || matches!(
+                    c,
+                    ';' | '&'
+                        | '|'
+                        | '$'
+                        | '`'
+                        | '('
+                        | ')'
+                        | '<'
+                        | '>'
+                        | '\\'
+                        | '\''
+                        | '"'
+                        | '*'
+                        | '?'
+                        | '['
+                        | '{'
+                        | '~'
+                        | '#'
+                )
+        })
+}
+
 /// Searches `PATH` (glibc's default when unset) for an executable regular file.
 fn search_path(name: &str, uid: u32, gid: u32) -> Option<PathBuf> {
     let path = std::env::var_os("PATH").unwrap_or_else(|| "/bin:/usr/bin".into());
@@ -516,7 +558,11 @@ impl PreparedScript {
         enable_script_security: bool,
     ) -> Result<Self, ExecError> {
         let argv0 = command.argv.first().ok_or(ExecError::Empty)?.clone();
-        let path = if argv0.contains('/') {
+        // keepalived's `</path` open check (checked before the path: it contains a '/').
+        let redirect = argv0.starts_with('<') || argv0.starts_with('>');
+        let path = if redirect {
+            None
+        } else if argv0.contains('/') {
             let p = PathBuf::from(&argv0);
             let abs = if p.is_absolute() {
                 p
@@ -524,13 +570,18 @@ impl PreparedScript {
                 std::env::current_dir().map(|d| d.join(&p)).unwrap_or(p)
             };
             Some(abs)
-        } else if argv0.starts_with('<') || argv0.starts_with('>') {
-            None
         } else {
             search_path(&argv0, user.uid, user.gid)
         };
         let Some(path) = path else {
             let line = command.shell.clone();
+            if enable_script_security && !is_safe_redirect_check(&line) {
+                // Never hand a line nobody checked to a shell as root.
+                return Err(ExecError::Insecure {
+                    script: line,
+                    issue: SecurityIssue::NotAProgram(argv0),
+                });
+            }
             return Ok(Self {
                 command,
                 user,
@@ -1012,5 +1063,66 @@ mod tests {
             supplementary: false,
         })
         .is_err());
+    }
+
+    fn root() -> ResolvedUser {
+        ResolvedUser {
+            uid: 0,
+            gid: 0,
+            groups: vec![0],
+            name: Some("root".into()),
+        }
+    }
+
+    #[test]
+    fn lines_whose_first_word_is_not_a_program_are_refused_under_script_security() {
+        for line in [
+            "FOO=1 /tmp/x.sh",
+            "exec /tmp/x.sh",
+            "cd /tmp && ./x.sh",
+            "<x; /tmp/x.sh",
+            "< /etc/passwd; /tmp/x.sh",
+            "< /etc/passwd /tmp/x.sh",
+        ] {
+            let cmd = ScriptCommand {
+                argv: crate::config::model::split_command(line),
+                shell: line.into(),
+            };
+            let r = PreparedScript::prepare(cmd.clone(), root(), true);
+            assert!(
+                matches!(
+                    &r,
+                    Err(ExecError::Insecure {
+                        issue: SecurityIssue::NotAProgram(_),
+                        ..
+                    })
+                ),
+                "{line}: {r:?}"
+            );
+            // Without enable_script_security the shell fallback stays (keepalived warns).
+            let p = PreparedScript::prepare(cmd, root(), false).expect(line);
+            assert_eq!(p.launch, Launch::Shell(line.into()));
+        }
+        // keepalived's open check, alone on its line, is still run by the shell.
+        for line in ["</etc/passwd", "< /dev/null"] {
+            let cmd = ScriptCommand {
+                argv: crate::config::model::split_command(line),
+                shell: line.into(),
+            };
+            let p = PreparedScript::prepare(cmd, root(), true).expect(line);
+            assert_eq!(p.launch, Launch::Shell(line.into()));
+        }
+    }
+
+    #[test]
+    fn redirect_check_is_one_redirection_and_nothing_else() {
+        assert!(is_safe_redirect_check("</dev/tcp/10.0.0.1/80"));
+        assert!(is_safe_redirect_check("  <  /etc/keepalived/flag "));
+        assert!(!is_safe_redirect_check("<etc/passwd"));
+        assert!(!is_safe_redirect_check("</a /b"));
+        assert!(!is_safe_redirect_check("</a|/b"));
+        assert!(!is_safe_redirect_check("</a`/b`"));
+        assert!(!is_safe_redirect_check(">/a"));
+        assert!(!is_safe_redirect_check("/a"));
     }
 }

@@ -272,6 +272,125 @@ pub fn ref_weight(r: &TrackRef, own_weight: i32, own_reverse: bool) -> (i32, boo
     )
 }
 
+/// keepalived-rs's default BFD hold-down (`bfd_hold_down` in `global_defs`).
+pub const DEFAULT_BFD_HOLD_DOWN: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// One BFD tracker as [`BfdHoldDown`] remembers it.
+#[derive(Clone, Debug)]
+struct Held {
+    /// The state the priority is computed from.
+    shown: TrackerState,
+    /// The state last reported by the session.
+    observed: TrackerState,
+    /// When the session last went from a known state to a worse one.
+    last_drop: Option<std::time::Instant>,
+    /// A raise is being held (logged once per hold).
+    holding: bool,
+}
+
+/// What [`BfdHoldDown::apply`] did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct HoldOutcome {
+    /// When the earliest held raise may be applied (recompute then).
+    pub next: Option<std::time::Instant>,
+    /// Trackers whose raise has just started being held.
+    pub held: Vec<String>,
+    /// Trackers whose held raise has just been applied.
+    pub released: Vec<String>,
+}
+
+/// The BFD hold-down (issue #19): a `track_bfd` whose state got worse for the instance
+/// (Down with a weight, or FAULT with weight 0) acts at once, but the raise that follows is
+/// applied only `hold` after the last drop. A single transient or spoofed Down then moves the
+/// VIP once at most, instead of to the backup and back within milliseconds, and a train of
+/// Downs keeps the priority low until `hold` after the last one. A first state after Unknown
+/// (start, new session) is never held. `hold` zero switches it off.
+#[derive(Clone, Debug, Default)]
+pub struct BfdHoldDown {
+    hold: std::time::Duration,
+    trackers: std::collections::HashMap<String, Held>,
+}
+
+/// How good an effect is for the instance (FAULT worst).
+fn rank(e: Effect) -> i64 {
+    match e {
+        Effect::Fault => i64::MIN,
+        Effect::Pending => 0,
+        Effect::Adjust(d) => d,
+    }
+}
+
+impl BfdHoldDown {
+    /// A hold-down of `hold`.
+    pub fn new(hold: std::time::Duration) -> Self {
+        Self {
+            hold,
+            trackers: Default::default(),
+        }
+    }
+
+    /// The configured hold.
+    pub fn hold(&self) -> std::time::Duration {
+        self.hold
+    }
+
+    /// Replaces each BFD input's state by the one the priority is computed from at `now`.
+    pub fn apply(&mut self, now: std::time::Instant, inputs: &mut [TrackInput]) -> HoldOutcome {
+        let mut out = HoldOutcome::default();
+        for t in inputs.iter_mut() {
+            let TrackValue::Bool(observed) = t.value else {
+                continue;
+            };
+            if t.kind != TrackerKind::Bfd {
+                continue;
+            }
+            let effect = |s: TrackerState| {
+                rank(contribution(&TrackInput {
+                    value: TrackValue::Bool(s),
+                    ..t.clone()
+                }))
+            };
+            let h = self.trackers.entry(t.name.clone()).or_insert(Held {
+                shown: observed,
+                observed,
+                last_drop: None,
+                holding: false,
+            });
+            if h.observed != TrackerState::Unknown && effect(observed) < effect(h.observed) {
+                h.last_drop = Some(now);
+            }
+            h.observed = observed;
+            let until = h.last_drop.map(|d| d + self.hold);
+            if effect(observed) > effect(h.shown) {
+                match until {
+                    Some(u) if now < u && !self.hold.is_zero() => {
+                        if !h.holding {
+                            h.holding = true;
+                            out.held.push(t.name.clone());
+                        }
+                        out.next = Some(out.next.map_or(u, |n: std::time::Instant| n.min(u)));
+                    }
+                    _ => {
+                        if h.holding {
+                            out.released.push(t.name.clone());
+                        }
+                        h.holding = false;
+                        h.shown = observed;
+                    }
+                }
+            } else {
+                if h.holding && effect(observed) == effect(h.shown) {
+                    // Back to what is shown before the hold ended: nothing to release.
+                    h.holding = false;
+                }
+                h.shown = observed;
+            }
+            t.value = TrackValue::Bool(h.shown);
+        }
+        out
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::TrackerKind::*;
@@ -502,5 +621,110 @@ mod tests {
         assert_eq!(file_weight(&file, &r(Some(-3), true, false)), (-3, true));
         assert_eq!(ref_weight(&r(None, false, false), 0, false), (0, false));
         assert_eq!(ref_weight(&r(Some(7), true, false), 0, false), (7, true));
+    }
+
+    fn bfd(weight: i32, up: bool) -> Vec<TrackInput> {
+        vec![TrackInput::boolean(
+            TrackerKind::Bfd,
+            "b",
+            weight,
+            false,
+            TrackerState::from(up),
+        )]
+    }
+
+    fn shown(
+        h: &mut BfdHoldDown,
+        now: std::time::Instant,
+        weight: i32,
+        up: bool,
+    ) -> (u8, HoldOutcome) {
+        let mut i = bfd(weight, up);
+        let o = h.apply(now, &mut i);
+        (effective_priority(100, &i).effective, o)
+    }
+
+    #[test]
+    fn bfd_drop_is_immediate_and_the_raise_waits_for_the_hold_down() {
+        use std::time::{Duration, Instant};
+        let t0 = Instant::now();
+        let ms = |n: u64| t0 + Duration::from_millis(n);
+        let mut h = BfdHoldDown::new(Duration::from_secs(1));
+        // Start: Unknown -> Up is not held.
+        let mut i = vec![TrackInput::boolean(
+            TrackerKind::Bfd,
+            "b",
+            -20,
+            false,
+            TrackerState::Unknown,
+        )];
+        h.apply(t0, &mut i);
+        assert_eq!(shown(&mut h, t0, -20, true).0, 100);
+        // One Down: the drop at once.
+        assert_eq!(shown(&mut h, ms(10), -20, false).0, 80);
+        // Up 9 ms later: held, until 1 s after the drop.
+        let (p, o) = shown(&mut h, ms(19), -20, true);
+        assert_eq!(p, 80);
+        assert_eq!(o.held, ["b"]);
+        assert_eq!(o.next, Some(ms(1010)));
+        let (p, o) = shown(&mut h, ms(500), -20, true);
+        assert_eq!((p, o.held.len(), o.next), (80, 0, Some(ms(1010))));
+        // Another Down during the hold restarts it.
+        assert_eq!(shown(&mut h, ms(600), -20, false).0, 80);
+        let (p, o) = shown(&mut h, ms(610), -20, true);
+        assert_eq!((p, o.next), (80, Some(ms(1600))));
+        assert_eq!(shown(&mut h, ms(1599), -20, true).0, 80);
+        // The hold has passed: raised, once.
+        let (p, o) = shown(&mut h, ms(1600), -20, true);
+        assert_eq!(
+            (p, o.released.clone(), o.next),
+            (100, vec!["b".to_string()], None)
+        );
+        let (p, o) = shown(&mut h, ms(1700), -20, true);
+        assert_eq!((p, o), (100, HoldOutcome::default()));
+    }
+
+    #[test]
+    fn bfd_hold_down_covers_fault_and_positive_weights_and_can_be_off() {
+        use std::time::{Duration, Instant};
+        let t0 = Instant::now();
+        let ms = |n: u64| t0 + Duration::from_millis(n);
+        // weight 0: FAULT at once, cleared after the hold.
+        let mut h = BfdHoldDown::new(Duration::from_secs(1));
+        let fault = |h: &mut BfdHoldDown, t, up| {
+            let mut i = bfd(0, up);
+            h.apply(t, &mut i);
+            effective_priority(100, &i).fault
+        };
+        assert!(!fault(&mut h, t0, true));
+        assert!(fault(&mut h, ms(1), false));
+        assert!(fault(&mut h, ms(5), true));
+        assert!(!fault(&mut h, ms(1001), true));
+        // weight +20: Down loses the bonus at once; it comes back after the hold.
+        let mut h = BfdHoldDown::new(Duration::from_secs(1));
+        assert_eq!(shown(&mut h, t0, 20, true).0, 120);
+        assert_eq!(shown(&mut h, ms(1), 20, false).0, 100);
+        assert_eq!(shown(&mut h, ms(2), 20, true).0, 100);
+        assert_eq!(shown(&mut h, ms(1001), 20, true).0, 120);
+        // Off: the raise is immediate.
+        let mut h = BfdHoldDown::new(Duration::ZERO);
+        assert_eq!(shown(&mut h, t0, -20, true).0, 100);
+        assert_eq!(shown(&mut h, ms(1), -20, false).0, 80);
+        assert_eq!(shown(&mut h, ms(2), -20, true).0, 100);
+        // Other kinds are never held.
+        let mut h = BfdHoldDown::new(Duration::from_secs(1));
+        let mut i = vec![TrackInput::boolean(
+            TrackerKind::Script,
+            "s",
+            -20,
+            false,
+            TrackerState::Up,
+        )];
+        h.apply(t0, &mut i);
+        i[0].value = TrackValue::Bool(TrackerState::Down);
+        h.apply(ms(1), &mut i);
+        i[0].value = TrackValue::Bool(TrackerState::Up);
+        h.apply(ms(2), &mut i);
+        assert_eq!(effective_priority(100, &i).effective, 100);
     }
 }

@@ -18,7 +18,9 @@ use crate::telemetry::{
     transition_span, Cause, Metrics, RxDrop, TransitionKind, VrrpMetrics, VrrpState,
 };
 use crate::track::notify::NotifyTarget;
-use crate::track::priority::{effective_priority, TrackInput, TrackerKind, TrackerState};
+use crate::track::priority::{
+    effective_priority, BfdHoldDown, TrackInput, TrackerKind, TrackerState,
+};
 use crate::vrrp::events::FaultReason;
 use crate::vrrp::events::{Action, Event, ReceivedAdvert, State, Timer};
 use crate::vrrp::fsm::Instance;
@@ -171,6 +173,12 @@ pub struct VrrpDurable {
     /// What was installed (while `vips_installed`): a successor with another configuration
     /// removes what it does not want itself.
     pub installed: VirtualSet,
+    /// Started with the daemon's first configuration and not yet cleaned: before anything
+    /// else the instance removes its whole virtual set (VIPs, excluded VIPs, routes, rules)
+    /// from the kernel, as keepalived does at start: a previous run killed without cleanup
+    /// (kill -9, OOM, crash) may have left them, and an instance that comes up BACKUP would
+    /// otherwise keep them for ever.
+    pub startup_clear: bool,
 }
 
 /// What an instance installs as MASTER: VIPs and excluded VIPs (on its interface unless they
@@ -291,6 +299,10 @@ pub struct InstanceActor {
     /// preempting a few adverts later).
     prio_cause: Option<(Cause, Instant)>,
     values: HashMap<TrackKey, TrackValue>,
+    /// The BFD hold-down (`bfd_hold_down`): a track_bfd raise waits after a drop.
+    bfd_hold: BfdHoldDown,
+    /// The recompute at the end of a held BFD raise.
+    bfd_hold_timer: Option<SpawnHandle>,
     links: HashMap<String, bool>,
     /// The VIPs' interface (the vmac, else the configured interface) is up.
     own_up: bool,
@@ -357,6 +369,8 @@ impl InstanceActor {
             cause: Cause::none(),
             prio_cause: None,
             values: HashMap::new(),
+            bfd_hold: BfdHoldDown::default(),
+            bfd_hold_timer: None,
             links: HashMap::new(),
             own_up: true,
             base_up: true,
@@ -492,6 +506,30 @@ impl InstanceActor {
         }
     }
 
+    /// At the daemon's start, removes what a previous run may have left of this instance's
+    /// virtual set (queued first, so any later add comes after it; an address another
+    /// instance claims by then is kept).
+    fn clear_at_startup(&mut self) {
+        let pending = self
+            .durable
+            .update(|d| std::mem::take(&mut d.startup_clear));
+        if !pending {
+            return;
+        }
+        let set = self.virtual_set();
+        if is_empty(&set) {
+            return;
+        }
+        tracing::info!(
+            instance = %self.name(),
+            "removing at start what a previous run may have left: {} address(es), {} route(s), {} rule(s)",
+            set.addresses.len(),
+            set.routes.len(),
+            set.rules.len()
+        );
+        self.kernel_op(KernelOp::Remove(set));
+    }
+
     /// Opens the socket and starts the state machine, given the configured interface
     /// (`base`, whose addresses are the instance's own) and, with `use_vmac`, the vmac.
     fn bring_up(
@@ -538,6 +576,9 @@ impl InstanceActor {
             src: cfg.src,
         };
         self.refresh.disarm();
+        if let Some(m) = &self.metrics {
+            pool::set_metrics(m.clone());
+        }
         match pool::register(
             key,
             &cfg,
@@ -566,7 +607,7 @@ impl InstanceActor {
     /// the changes to the core (starting it once nothing is pending).
     fn recompute(&mut self, ctx: &mut Context<Self>) {
         self.settle(ctx);
-        let inputs: Vec<TrackInput> = self
+        let mut inputs: Vec<TrackInput> = self
             .spec
             .trackers
             .iter()
@@ -597,6 +638,7 @@ impl InstanceActor {
                 }
             })
             .collect();
+        self.hold_bfd_raises(ctx, &mut inputs);
         let out = effective_priority(self.spec.instance.priority, &inputs);
         let links_up = self.own_up && self.base_up;
         let own_down = !links_up && !self.spec.instance.dont_track_primary;
@@ -712,6 +754,36 @@ impl InstanceActor {
             // After the adds the resume queued.
             self.release(&stale);
             self.kernel_op(KernelOp::Remove(stale));
+        }
+    }
+
+    /// The BFD hold-down: a drop acts at once; a raise after it waits (a recompute is
+    /// scheduled for when it may be applied).
+    fn hold_bfd_raises(&mut self, ctx: &mut Context<Self>, inputs: &mut [TrackInput]) {
+        if self.bfd_hold.hold() != self.spec.global.bfd_hold_down {
+            self.bfd_hold = BfdHoldDown::new(self.spec.global.bfd_hold_down);
+        }
+        let now = Instant::now();
+        let o = self.bfd_hold.apply(now, inputs);
+        for name in &o.held {
+            tracing::info!(
+                instance = %self.name(),
+                "track_bfd {name} is up again: priority held down for bfd_hold_down ({:?} after its last Down)",
+                self.bfd_hold.hold()
+            );
+        }
+        for name in &o.released {
+            tracing::info!(instance = %self.name(), "track_bfd {name}: hold-down over, priority raised");
+        }
+        if let Some(h) = self.bfd_hold_timer.take() {
+            ctx.cancel_future(h);
+        }
+        if let Some(at) = o.next {
+            let wait = at.saturating_duration_since(now) + Duration::from_millis(1);
+            self.bfd_hold_timer = Some(ctx.run_later(wait, |act, ctx| {
+                act.bfd_hold_timer = None;
+                guarded(act, ctx, |act, ctx| act.recompute(ctx));
+            }));
         }
     }
 
@@ -1239,7 +1311,9 @@ impl InstanceActor {
             Err(e) => {
                 self.count(e.counter());
                 if let Some(m) = &self.m {
-                    m.rx_drop(rx_drop(e.counter()));
+                    if let Some(r) = RxDrop::for_counter(e.counter()) {
+                        m.rx_drop(r);
+                    }
                 }
                 tracing::debug!(instance = %self.spec.instance.name, "dropped packet from {}: {e}", rx.src);
                 return;
@@ -1276,7 +1350,9 @@ impl InstanceActor {
             Verdict::Drop(r) => {
                 self.count(r.counter());
                 if let Some(m) = &self.m {
-                    m.rx_drop(rx_drop(r.counter()));
+                    if let Some(r) = RxDrop::for_counter(r.counter()) {
+                        m.rx_drop(r);
+                    }
                 }
                 tracing::debug!(instance = %self.spec.instance.name, "dropped advert from {}: {r}", rx.src);
             }
@@ -1287,8 +1363,9 @@ impl InstanceActor {
                 }
                 if notes.vip_mismatch {
                     self.count("addr_list_err");
+                    // Accepted (RFC 9568): counted apart from the drops.
                     if let Some(m) = &self.m {
-                        m.rx_drop(RxDrop::AddrList);
+                        m.addr_list_mismatch();
                     }
                     tracing::warn!(instance = %self.spec.instance.name, "advert from {} has a different address list (accepted)", rx.src);
                 }
@@ -1421,6 +1498,7 @@ impl Actor for InstanceActor {
     fn started(&mut self, ctx: &mut Context<Self>) {
         guarded(self, ctx, |act, ctx| {
             act.start_kernel_queue();
+            act.clear_at_startup();
             let i = act.spec.instance.clone();
             act.m = act.metrics.as_ref().map(|m| {
                 let h = m.vrrp_instance(&i.name, i.interface.as_deref().unwrap_or(""), i.vrid);
@@ -1570,22 +1648,6 @@ fn vrrp_state(s: State) -> VrrpState {
     }
 }
 
-/// keepalived counter name -> metrics drop reason.
-fn rx_drop(counter: &str) -> RxDrop {
-    match counter {
-        "ip_ttl_err" => RxDrop::Ttl,
-        "vers_err" => RxDrop::Version,
-        "vrid_err" => RxDrop::Vrid,
-        "chk_err" => RxDrop::Checksum,
-        "authtype_mismatch" => RxDrop::AuthType,
-        "auth_failure" => RxDrop::Auth,
-        "advert_interval_err" => RxDrop::Interval,
-        "addr_list_err" => RxDrop::AddrList,
-        "type_err" | "invalid_type_rcvd" => RxDrop::Type,
-        _ => RxDrop::Length,
-    }
-}
-
 fn value_state(v: Option<&TrackValue>) -> TrackerState {
     match v {
         Some(TrackValue::State(s)) => *s,
@@ -1695,8 +1757,18 @@ impl Handler<Shutdown> for InstanceActor {
                 // from the durable state: no priority 0, the VIPs stay.
                 tracing::info!(instance = %act.name(), "replaced: handing over as MASTER, VIPs kept");
             } else {
+                let held = act.durable.get().vips_installed;
                 // The core sends the priority-0 advert (if MASTER) and asks to remove the VIPs.
                 act.event(ctx, Event::Shutdown);
+                if msg.reason == ShutdownReason::Terminate && !held {
+                    // Not holding them: whatever of its virtual set is in the kernel anyway
+                    // (a startup removal that failed, an operator's copy) is not left behind
+                    // by a daemon that exits; an address another instance claims stays.
+                    let set = act.virtual_set();
+                    if !is_empty(&set) {
+                        act.kernel_op(KernelOp::Remove(set));
+                    }
+                }
             }
         });
         // Stop receiving, then wait until the kernel queue has done everything asked so far.

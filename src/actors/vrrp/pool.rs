@@ -119,6 +119,26 @@ struct Shared {
 thread_local! {
     static POOL: RefCell<HashMap<SocketKey, Shared>> = RefCell::new(HashMap::new());
     static UNKNOWN_VRID: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+    /// The daemon's metrics when they are served (the first registration that has them).
+    static METRICS: RefCell<Option<std::sync::Arc<crate::telemetry::Metrics>>> = const { RefCell::new(None) };
+}
+
+/// Counts a packet no instance on `ifname` could take: process-wide (stats dump) and, when
+/// metrics are served, in `keepalived_vrrp_rx_dropped_unmatched_total{intf,reason}`.
+fn unmatched(ifname: &str, reason: crate::telemetry::RxDrop) {
+    crate::telemetry::metrics::count_vrrp_unmatched(reason);
+    METRICS.with(|m| {
+        if let Some(m) = m.borrow().as_ref() {
+            m.vrrp_rx_drop_unmatched(ifname, reason);
+        }
+    });
+}
+
+/// Gives the pool of this thread the daemon's served metrics.
+pub fn set_metrics(m: std::sync::Arc<crate::telemetry::Metrics>) {
+    METRICS.with(|x| {
+        x.borrow_mut().get_or_insert(m);
+    });
 }
 
 /// Packets received for a VRID no instance on that socket has.
@@ -165,7 +185,7 @@ const COALESCE: Duration = Duration::from_millis(1);
 
 /// Reads the socket for as long as any instance is registered on it, handing each advert
 /// to the instance of its VRID.
-async fn receive_loop(sock: Rc<VrrpSocket>, table: Table) {
+async fn receive_loop(sock: Rc<VrrpSocket>, table: Table, ifname: String) {
     let mut buf = vec![0u8; 2048];
     let mut last: Option<Instant> = None;
     let mut rx = None;
@@ -185,10 +205,13 @@ async fn receive_loop(sock: Rc<VrrpSocket>, table: Table) {
         let r = receiver
             .recv_all(&mut buf, |r, buf| {
                 // Malformed IP headers are dropped here (nothing to attribute them to).
-                let Ok(meta) = r else { return };
+                let Ok(meta) = r else {
+                    unmatched(&ifname, crate::telemetry::RxDrop::IpHeader);
+                    return;
+                };
                 first.get_or_insert(meta.at);
                 latest = Some(meta.at);
-                dispatch(&table, &meta, buf);
+                dispatch(&table, &meta, buf, &ifname);
             })
             .await;
         match r {
@@ -215,7 +238,7 @@ async fn receive_loop(sock: Rc<VrrpSocket>, table: Table) {
 
 /// Hands one received message to the instance of its VRID (or only notes its arrival, see
 /// [`Refresh`]).
-fn dispatch(table: &Table, meta: &RecvMeta, buf: &[u8]) {
+fn dispatch(table: &Table, meta: &RecvMeta, buf: &[u8], ifname: &str) {
     let payload = buf.get(meta.start..meta.end).unwrap_or_default();
     // VRID is the second byte of both v2 and v3 headers.
     let vrid = payload.get(1).copied();
@@ -227,7 +250,18 @@ fn dispatch(table: &Table, meta: &RecvMeta, buf: &[u8]) {
                 e.recipient.do_send(Packet(meta.to_received(buf)));
             }
         }
-        None => UNKNOWN_VRID.with(|c| c.set(c.get() + 1)),
+        None => {
+            UNKNOWN_VRID.with(|c| c.set(c.get() + 1));
+            // Too short to carry a VRID (an empty VRRP packet), or a VRID nobody here has.
+            unmatched(
+                ifname,
+                if vrid.is_none() {
+                    crate::telemetry::RxDrop::Length
+                } else {
+                    crate::telemetry::RxDrop::Vrid
+                },
+            );
+        }
     }
 }
 
@@ -248,7 +282,7 @@ pub fn register(
             let (s2, t2) = (sock.clone(), table.clone());
             // The loop outlives any one instance: it runs on the arbiter until the last
             // registration on this socket is dropped.
-            let task = actix_rt::spawn(receive_loop(s2, t2));
+            let task = actix_rt::spawn(receive_loop(s2, t2, key.ifname.clone()));
             p.insert(
                 key.clone(),
                 Shared {
@@ -307,6 +341,33 @@ mod tests {
             at: Instant::now(),
         };
         (r, m)
+    }
+
+    /// Issue #19: packets for an unknown VRID and empty VRRP packets were counted nowhere.
+    #[test]
+    fn packets_no_instance_takes_are_counted_by_reason() {
+        use crate::telemetry::metrics::{vrrp_unmatched_drops, Format};
+        use crate::telemetry::RxDrop;
+        let get = |r: RxDrop| vrrp_unmatched_drops()[r as usize].1;
+        let metrics = std::sync::Arc::new(crate::telemetry::Metrics::new());
+        set_metrics(metrics.clone());
+        let table: Table = Rc::new(RefCell::new(HashMap::new()));
+        let (len0, vrid0) = (get(RxDrop::Length), get(RxDrop::Vrid));
+        let (_, m) = rx(&[], 255);
+        dispatch(&table, &m, &[], "eth9");
+        let (r, m) = rx(&[0x31, 7, 100, 1, 0, 10, 0xab, 0xcd, 10, 1, 1, 7], 255);
+        dispatch(&table, &m, &r.payload, "eth9");
+        assert!(get(RxDrop::Length) > len0);
+        assert!(get(RxDrop::Vrid) > vrid0);
+        let t = metrics.encode(Format::Text);
+        for reason in ["length", "vrid"] {
+            assert!(
+                t.contains(&format!(
+                    "keepalived_vrrp_rx_dropped_unmatched_total{{intf=\"eth9\",reason=\"{reason}\"}} 1"
+                )),
+                "{t}"
+            );
+        }
     }
 
     #[test]

@@ -92,6 +92,12 @@ pub fn build(g: &mut GlobalDefs, children: &[Node], d: &mut Diagnostics) {
                     g.vrrp_garp_master_delay = t;
                 }
             }
+            // keepalived-rs only (issue #19): see GlobalDefs::bfd_hold_down.
+            "bfd_hold_down" => {
+                if let Some(t) = v::secs_arg(n, 0.0, 3600.0, d) {
+                    g.bfd_hold_down = t;
+                }
+            }
             "vrrp_garp_master_repeat" => {
                 if let Some(x) = v::int_arg::<u32>(n, 0, 255, d) {
                     g.vrrp_garp_master_repeat = x;

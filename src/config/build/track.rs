@@ -31,7 +31,27 @@ pub fn script(name: &str, block: &Node, children: &[Node], d: &mut Diagnostics) 
         }
         span(&mut s.spans, n);
         match n.keyword.as_str() {
-            "script" => s.script = v::script(n, d),
+            "script" => {
+                // keepalived 2.2.7 (vrrp_vscript_script_handler) takes the command from the
+                // first word only: no user here (that is the `user` keyword), and whatever
+                // follows is ignored (e.g. `interval 7` of a one-line block
+                // `vrrp_script chk { script "/x" interval 7 }`, whose braces are the only
+                // line breaks keepalived makes).
+                s.script = v::script(n, d).map(|mut sc| {
+                    sc.user = None;
+                    sc
+                });
+                if n.args.len() > 1 {
+                    let rest: Vec<&str> = n.arg_texts().skip(1).collect();
+                    d.warning(
+                        &n.loc,
+                        format!(
+                            "vrrp_script {name}: '{}' after the script is ignored, as keepalived ignores it (quote the whole command to pass arguments; put other keywords on lines of their own)",
+                            rest.join(" ")
+                        ),
+                    );
+                }
+            }
             "interval" => s.interval = v::secs_arg(n, 0.001, 1e6, d).unwrap_or(s.interval),
             "timeout" => timeout = v::secs_arg(n, 0.001, 1e6, d),
             "weight" => {

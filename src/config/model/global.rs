@@ -66,6 +66,9 @@ pub struct GlobalDefs {
     pub vrrp_garp_master_delay: Duration,
     /// `vrrp_garp_master_repeat` (default 5).
     pub vrrp_garp_master_repeat: u32,
+    /// `bfd_hold_down` (keepalived-rs; default 1 s, 0 = off): after a `track_bfd` lowered an
+    /// instance's priority (or faulted it), its raise waits this long after the last Down.
+    pub bfd_hold_down: Duration,
     /// `vrrp_garp_lower_prio_delay` (default: master delay).
     pub vrrp_garp_lower_prio_delay: Option<Duration>,
     /// `vrrp_garp_lower_prio_repeat` (default: master repeat).
@@ -132,6 +135,7 @@ impl Default for GlobalDefs {
             vrrp_version: 2,
             vrrp_garp_master_delay: Duration::from_secs(5),
             vrrp_garp_master_repeat: 5,
+            bfd_hold_down: crate::track::priority::DEFAULT_BFD_HOLD_DOWN,
             vrrp_garp_lower_prio_delay: None,
             vrrp_garp_lower_prio_repeat: None,
             vrrp_garp_master_refresh: None,
