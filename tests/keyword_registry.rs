@@ -377,3 +377,60 @@ fn docs_page_is_the_registry() {
         "docs/keywords.md differs from the registry: run KEEPALIVED_RS_BLESS=1 cargo test --test keyword_registry"
     );
 }
+
+/// Every keyword a block builder matches on (`"kw" =>` arms in src/config/build/) is in the
+/// registry, so no builder accepts a keyword the registry does not know (such an arm would be
+/// dead: `keywords::accept` turns the keyword away as unknown first). Value words matched in
+/// the same files (forwarding methods, families, tracker options) are listed here.
+#[test]
+fn every_builder_arm_is_registered() {
+    const VALUE_WORDS: &[&str] = &[
+        "NAT",
+        "DR",
+        "TUN",
+        "inet",
+        "inet6",
+        "min_ttl",
+        "max_ttl",
+        "reverse",
+        "noreverse",
+    ];
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/config/build");
+    let mut missing = Vec::new();
+    for file in [
+        "mod.rs",
+        "global.rs",
+        "vrrp.rs",
+        "track.rs",
+        "lvs.rs",
+        "bfd.rs",
+    ] {
+        let text = std::fs::read_to_string(dir.join(file)).expect("builder source");
+        for line in text.lines() {
+            let l = line.trim_start();
+            // Arms: `"kw" => ...` or `"kw" | "kw2" => ...` (also continued lines `| "kw" =>`).
+            let l = l.trim_start_matches("| ");
+            if !l.starts_with('"') || !l.contains("=>") {
+                continue;
+            }
+            let pats = &l[..l.find("=>").unwrap_or(0)];
+            for kw in pats.split('|').map(|p| p.trim().trim_matches('"')) {
+                if kw.is_empty()
+                    || VALUE_WORDS.contains(&kw)
+                    || !kw
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+                {
+                    continue;
+                }
+                if !KEYWORDS.iter().any(|k| k.keyword == kw) {
+                    missing.push(format!("{file}: {kw}"));
+                }
+            }
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "builder arms not in the registry: {missing:#?}"
+    );
+}

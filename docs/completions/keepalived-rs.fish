@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_keepalived_rs_global_optspecs
-    string join \n f/use-file= P/vrrp C/check B/no_bfd all l/log-console D/log-detail S/log-facility= g/log-file= G/no-syslog X/release-vips V/dont-release-vrrp I/dont-release-ipvs R/dont-respawn n/dont-fork d/dump-conf p/pid= r/vrrp_pid= c/checkers_pid= b/bfd_pid= a/address-monitoring e/all-config i/config-id= t/config-test= u/umask= signum= status= metrics-listen= no-config-watch list-keywords v/version h/help
+    string join \n f/use-file= P/vrrp C/check B/no_bfd all l/log-console D/log-detail S/log-facility= g/log-file= G/no-syslog X/release-vips V/dont-release-vrrp I/dont-release-ipvs R/dont-respawn n/dont-fork d/dump-conf p/pid= r/vrrp_pid= c/checkers_pid= b/bfd_pid= a/address-monitoring e/all-config i/config-id= t/config-test= u/umask= signum= status= metrics-listen= no-config-watch list-keywords strict v/version h/help
 end
 
 function __fish_keepalived_rs_needs_command
@@ -54,6 +54,7 @@ complete -c keepalived-rs -n "__fish_keepalived_rs_needs_command" -s a -l addres
 complete -c keepalived-rs -n "__fish_keepalived_rs_needs_command" -s e -l all-config -d 'Fail if any configuration file (include) is missing'
 complete -c keepalived-rs -n "__fish_keepalived_rs_needs_command" -l no-config-watch -d 'Do not watch the configuration files for changes (SIGHUP still reloads)'
 complete -c keepalived-rs -n "__fish_keepalived_rs_needs_command" -l list-keywords -d 'Print every keepalived.conf keyword with what keepalived-rs does with it (implemented, partial, equivalent, unsupported and what is lost), tab-separated, and exit'
+complete -c keepalived-rs -n "__fish_keepalived_rs_needs_command" -l strict -d 'Refuse the configuration where keepalived would log a problem and recover (bad value defaulted or ignored, bad object skipped, dangling reference dropped)'
 complete -c keepalived-rs -n "__fish_keepalived_rs_needs_command" -s v -l version -d 'Print version and exit'
 complete -c keepalived-rs -n "__fish_keepalived_rs_needs_command" -s h -l help -d 'Print help'
 complete -c keepalived-rs -n "__fish_keepalived_rs_needs_command" -f -a "genhash" -d 'Print the MD5 digest of a URL\'s body, for HTTP_GET/SSL_GET `digest` (like keepalived\'s genhash)'

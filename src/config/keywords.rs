@@ -608,6 +608,7 @@ pub static KEYWORDS: &[Keyword] = &[
     unsup_new("virtual_server>real_server>HTTP_GET", "tls_compliant", "the TLS connection is closed without a close_notify alert"),
     unsup_new("virtual_server>real_server>SSL_GET>url", "tls_compliant", "the TLS connection is closed without a close_notify alert"),
     unsup_new("virtual_server>real_server>HTTP_GET>url", "tls_compliant", "the TLS connection is closed without a close_notify alert"),
+    imp_new("global_defs", "bfd_hold_down", "(keepalived-rs only) after a BFD-driven priority drop, how long the priority stays down before it is raised again (default 1 s, 0 = off): a transient or spoofed BFD Down costs one move, not a bounce"),
     imp_new("global_defs", "json_dump_file", "dump file path for the JSON dump"),
     imp_new("global_defs", "state_dump_file", "dump file path for SIGUSR1"),
     imp_new("global_defs", "stats_dump_file", "dump file path for SIGUSR2"),

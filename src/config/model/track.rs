@@ -52,4 +52,3 @@ pub struct TrackFile {
     /// `init_file [VALUE] [overwrite]`.
     pub init_file: Option<(i64, bool)>,
 }
-
