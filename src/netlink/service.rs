@@ -447,8 +447,18 @@ impl NetlinkService {
         self.add_route_via(spec, Some(oif)).await
     }
 
+    /// The interface index of each `nexthop ... dev D` (kernel lookup: multipath routes are rare).
+    async fn nexthop_oifs(&mut self, spec: &RouteSpec) -> Result<Vec<Option<u32>>> {
+        let mut v = Vec::with_capacity(spec.attrs.nexthops.len());
+        for n in &spec.attrs.nexthops {
+            v.push(self.oif(&n.dev).await?);
+        }
+        Ok(v)
+    }
+
     async fn add_route_via(&mut self, spec: &RouteSpec, oif: Option<u32>) -> Result<Change> {
-        let m = msg::route_message(spec, oif, false)?;
+        let nh = self.nexthop_oifs(spec).await?;
+        let m = msg::route_message(spec, oif, &nh, false)?;
         match self
             .ack(
                 "add route",
@@ -470,7 +480,12 @@ impl NetlinkService {
             Err(NetlinkError::NoSuchInterface(_)) => return Ok(Change::AlreadyAbsent),
             Err(e) => return Err(e),
         };
-        let m = msg::route_message(spec, oif, true)?;
+        let nh = match self.nexthop_oifs(spec).await {
+            Ok(nh) => nh,
+            Err(NetlinkError::NoSuchInterface(_)) => return Ok(Change::AlreadyAbsent),
+            Err(e) => return Err(e),
+        };
+        let m = msg::route_message(spec, oif, &nh, true)?;
         match self
             .ack("delete route", RouteNetlinkMessage::DelRoute(m), 0)
             .await

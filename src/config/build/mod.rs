@@ -105,6 +105,7 @@ pub fn build_config(nodes: &[Node], d: &mut Diagnostics) -> Config {
             _ => unknown(n, "the top level", d),
         }
     }
+    net::number_rules(&mut cfg, d);
     cfg
 }
 
