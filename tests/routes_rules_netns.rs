@@ -343,6 +343,30 @@ fn routes_and_rules_installed_as_written() {
     ] {
         assert!(log.contains(want), "{want:?} not in\n{log}");
     }
+    // Leaving MASTER (stop) removes exactly the virtual routes and rules: the delete requests
+    // carry the same nexthops/metrics/selectors and the kernel finds them.
+    lab.signal("ours", libc::SIGTERM);
+    assert!(
+        lab.wait_exit("ours", Duration::from_secs(10)).is_some(),
+        "{}",
+        lab.logs(&["ours"])
+    );
+    let (after_r, after_u) = (routes(&lab, 1), rules(&lab, 1));
+    assert!(
+        !after_r.iter().any(|l| l.contains("10.253.")),
+        "virtual routes left: {after_r:#?}\n{}",
+        lab.logs(&["ours"])
+    );
+    assert!(
+        !after_u.iter().any(|l| l.contains("10.253.")),
+        "virtual rules left: {after_u:#?}\n{}",
+        lab.logs(&["ours"])
+    );
+    assert_eq!(
+        after_r.len(),
+        ROUTES.len(),
+        "static routes stay: {after_r:#?}"
+    );
 }
 
 /// Differences keepalived 2.2.7 is known to have with the reference (and so with us), each
