@@ -3,14 +3,16 @@
 use std::net::IpAddr;
 
 use ipnet::IpNet;
+use netlink_packet_core::DefaultNla;
 use netlink_packet_route::address::{
     AddressAttribute, AddressFlags, AddressHeaderFlags, AddressMessage, AddressScope, CacheInfo,
 };
 use netlink_packet_route::link::{LinkAttribute, LinkFlags, LinkInfo as NlLinkInfo, LinkMessage};
 use netlink_packet_route::route::{
-    RouteAddress, RouteAttribute, RouteFlags, RouteHeader, RouteMessage, RouteMetric,
-    RouteMplsTtlPropagation, RouteNextHop, RouteNextHopFlags, RoutePreference, RouteProtocol,
-    RouteRealm, RouteScope, RouteType,
+    MplsLabel, RouteAddress, RouteAttribute, RouteFlags, RouteHeader, RouteIp6Tunnel,
+    RouteIp6TunnelFlags, RouteIpTunnel, RouteIpTunnelFlags, RouteLwEnCapType, RouteLwTunnelEncap,
+    RouteMessage, RouteMetric, RouteMplsIpTunnel, RouteMplsTtlPropagation, RouteNextHop,
+    RouteNextHopFlags, RoutePreference, RouteProtocol, RouteRealm, RouteScope, RouteType,
 };
 use netlink_packet_route::rule::{
     RuleAction as NlRuleAction, RuleAttribute, RuleFlags, RuleMessage, RulePortRange, RuleUidRange,
@@ -20,8 +22,8 @@ use netlink_packet_route::IpProtocol;
 
 use super::error::{NetlinkError, Result};
 use super::types::{
-    AddressInfo, AddressSpec, LinkInfo, MacAddr, RouteAttrs, RouteKind, RouteMetrics, RouteSpec,
-    RuleAction, RuleSelectors, RuleSpec, Scope, RTPROT_KEEPALIVED,
+    AddressInfo, AddressSpec, Encap, LinkInfo, MacAddr, RouteAttrs, RouteKind, RouteMetrics,
+    RouteSpec, RuleAction, RuleSelectors, RuleSpec, Scope, RTPROT_KEEPALIVED,
 };
 
 /// `INFINITY_LIFE_TIME` of the kernel.
@@ -252,6 +254,9 @@ fn route_attrs(m: &mut RouteMessage, a: &RouteAttrs, nh_oifs: &[Option<u32>]) ->
             RouteMplsTtlPropagation::Disabled
         }));
     }
+    if let Some(e) = &a.encap {
+        m.attributes.extend(encap_attrs(e));
+    }
     if !a.nexthops.is_empty() {
         let mut hops = Vec::with_capacity(a.nexthops.len());
         for (i, n) in a.nexthops.iter().enumerate() {
@@ -281,11 +286,102 @@ fn route_attrs(m: &mut RouteMessage, a: &RouteAttrs, nh_oifs: &[Option<u32>]) ->
             if let Some(r) = n.realms {
                 h.attributes.push(RouteAttribute::Realm(realm(r)));
             }
+            if let Some(e) = &n.encap {
+                h.attributes.extend(encap_attrs(e));
+            }
             hops.push(h);
         }
         m.attributes.push(RouteAttribute::MultiPath(hops));
     }
     Ok(())
+}
+
+/// RTA_ENCAP (nested, in keepalived 2.2.7's order) and RTA_ENCAP_TYPE.
+fn encap_attrs(e: &Encap) -> [RouteAttribute; 2] {
+    let (kind, nest) = match e {
+        Encap::Mpls(labels) => {
+            let n = labels.len();
+            let stack = labels
+                .iter()
+                .enumerate()
+                .map(|(i, l)| MplsLabel {
+                    label: *l,
+                    traffic_class: 0,
+                    bottom_of_stack: i + 1 == n,
+                    ttl: 0,
+                })
+                .collect();
+            (
+                RouteLwEnCapType::Mpls,
+                vec![RouteLwTunnelEncap::Mpls(RouteMplsIpTunnel::Destination(
+                    stack,
+                ))],
+            )
+        }
+        Encap::Ila(locator) => (
+            RouteLwEnCapType::Ila,
+            // ILA_ATTR_LOCATOR (1): the locator in network order
+            vec![RouteLwTunnelEncap::Other(DefaultNla::new(
+                1,
+                locator.to_be_bytes().to_vec(),
+            ))],
+        ),
+        Encap::Ip(x) if !x.v6 => {
+            let mut v = Vec::new();
+            if let Some(id) = x.id {
+                v.push(RouteIpTunnel::Id(id));
+            }
+            if let Some(IpAddr::V4(a)) = x.dst {
+                v.push(RouteIpTunnel::Destination(a));
+            }
+            if let Some(IpAddr::V4(a)) = x.src {
+                v.push(RouteIpTunnel::Source(a));
+            }
+            if let Some(t) = x.tos {
+                v.push(RouteIpTunnel::Tos(t));
+            }
+            if let Some(t) = x.ttl {
+                v.push(RouteIpTunnel::Ttl(t));
+            }
+            if let Some(f) = x.flags {
+                v.push(RouteIpTunnel::Flags(RouteIpTunnelFlags::from_bits_retain(
+                    f,
+                )));
+            }
+            (
+                RouteLwEnCapType::Ip,
+                v.into_iter().map(RouteLwTunnelEncap::Ip).collect(),
+            )
+        }
+        Encap::Ip(x) => {
+            let mut v = Vec::new();
+            if let Some(id) = x.id {
+                v.push(RouteIp6Tunnel::Id(id));
+            }
+            if let Some(IpAddr::V6(a)) = x.dst {
+                v.push(RouteIp6Tunnel::Destination(a));
+            }
+            if let Some(IpAddr::V6(a)) = x.src {
+                v.push(RouteIp6Tunnel::Source(a));
+            }
+            if let Some(t) = x.tos {
+                v.push(RouteIp6Tunnel::Tc(t));
+            }
+            if let Some(t) = x.ttl {
+                v.push(RouteIp6Tunnel::Hoplimit(t));
+            }
+            if let Some(f) = x.flags {
+                v.push(RouteIp6Tunnel::Flags(
+                    RouteIp6TunnelFlags::from_bits_retain(f),
+                ));
+            }
+            (
+                RouteLwEnCapType::Ip6,
+                v.into_iter().map(RouteLwTunnelEncap::Ip6).collect(),
+            )
+        }
+    };
+    [RouteAttribute::Encap(nest), RouteAttribute::EncapType(kind)]
 }
 
 fn realm(r: u32) -> RouteRealm {
@@ -776,6 +872,58 @@ mod tests {
         // a weight outside 1..=256 cannot be sent
         r.attrs.nexthops[0].weight = Some(0);
         assert!(route_message(&r, None, &[Some(9), None], false).is_err());
+    }
+
+    #[test]
+    fn encap_attributes() {
+        let mut r = RouteSpec::new("10.4.0.0/16".parse().unwrap());
+        r.attrs.encap = Some(Encap::Mpls(vec![100, 200]));
+        let m = route_message(&r, Some(1), &[], false).unwrap();
+        assert!(m
+            .attributes
+            .contains(&RouteAttribute::EncapType(RouteLwEnCapType::Mpls)));
+        let labels = m
+            .attributes
+            .iter()
+            .find_map(|a| match a {
+                RouteAttribute::Encap(v) => Some(v.clone()),
+                _ => None,
+            })
+            .unwrap();
+        match &labels[..] {
+            [RouteLwTunnelEncap::Mpls(RouteMplsIpTunnel::Destination(l))] => {
+                assert_eq!(
+                    l.iter()
+                        .map(|x| (x.label, x.bottom_of_stack))
+                        .collect::<Vec<_>>(),
+                    [(100, false), (200, true)]
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+        r.attrs.encap = Some(Encap::Ila(0x2001_0000_0000_0001));
+        let m = route_message(&r, Some(1), &[], false).unwrap();
+        assert!(m
+            .attributes
+            .contains(&RouteAttribute::Encap(vec![RouteLwTunnelEncap::Other(
+                DefaultNla::new(1, vec![0x20, 1, 0, 0, 0, 0, 0, 1])
+            )])));
+        r.attrs.encap = Some(Encap::Ip(crate::netlink::EncapIp {
+            v6: false,
+            id: Some(5),
+            dst: Some(v4("1.2.3.4")),
+            ttl: Some(9),
+            ..Default::default()
+        }));
+        let m = route_message(&r, Some(1), &[], false).unwrap();
+        assert!(m.attributes.contains(&RouteAttribute::Encap(vec![
+            RouteLwTunnelEncap::Ip(RouteIpTunnel::Id(5)),
+            RouteLwTunnelEncap::Ip(RouteIpTunnel::Destination("1.2.3.4".parse().unwrap())),
+            RouteLwTunnelEncap::Ip(RouteIpTunnel::Ttl(9)),
+        ])));
+        assert!(m
+            .attributes
+            .contains(&RouteAttribute::EncapType(RouteLwEnCapType::Ip)));
     }
 
     #[test]

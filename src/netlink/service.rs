@@ -18,7 +18,8 @@ use std::os::fd::AsRawFd;
 use futures::channel::mpsc::UnboundedReceiver;
 use futures::StreamExt;
 use netlink_packet_core::{
-    NetlinkMessage, NetlinkPayload, NLM_F_ACK, NLM_F_CREATE, NLM_F_EXCL, NLM_F_REQUEST,
+    NetlinkMessage, NetlinkPayload, NLM_F_ACK, NLM_F_APPEND, NLM_F_CREATE, NLM_F_EXCL,
+    NLM_F_REQUEST,
 };
 use netlink_packet_route::link::{LinkMessage, MacVlanMode};
 use netlink_packet_route::RouteNetlinkMessage;
@@ -459,12 +460,15 @@ impl NetlinkService {
     async fn add_route_via(&mut self, spec: &RouteSpec, oif: Option<u32>) -> Result<Change> {
         let nh = self.nexthop_oifs(spec).await?;
         let m = msg::route_message(spec, oif, &nh, false)?;
+        // keepalived's default is `prepend` (create only); an identical route is EEXIST
+        // either way.
+        let how = match spec.attrs.mode {
+            RouteMode::Prepend => NLM_F_CREATE,
+            RouteMode::Add => NLM_F_CREATE | NLM_F_EXCL,
+            RouteMode::Append => NLM_F_CREATE | NLM_F_APPEND,
+        };
         match self
-            .ack(
-                "add route",
-                RouteNetlinkMessage::NewRoute(m),
-                NLM_F_CREATE | NLM_F_EXCL,
-            )
+            .ack("add route", RouteNetlinkMessage::NewRoute(m), how)
             .await
         {
             Ok(()) => Ok(Change::Applied),

@@ -218,6 +218,44 @@ impl RouteMetrics {
     }
 }
 
+/// Lightweight tunnel encapsulation of a route or nexthop (`encap ...`, RTA_ENCAP).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Encap {
+    /// `encap mpls LABEL[/LABEL]` (bottom of stack on the last).
+    Mpls(Vec<u32>),
+    /// `encap ip ...` / `encap ip6 ...`.
+    Ip(EncapIp),
+    /// `encap ila LOCATOR` (four 16-bit hex groups, the first in the high bits).
+    Ila(u64),
+}
+
+/// `encap ip|ip6 [id N] [dst A] [src A] [tos|tc T] [ttl|hoplimit N] [flags N]`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+pub struct EncapIp {
+    /// `ip6` (LWTUNNEL_ENCAP_IP6) rather than `ip`.
+    pub v6: bool,
+    pub id: Option<u64>,
+    pub dst: Option<IpAddr>,
+    pub src: Option<IpAddr>,
+    /// `tos` (ip) / `tc` (ip6).
+    pub tos: Option<u8>,
+    /// `ttl` (ip) / `hoplimit` (ip6).
+    pub ttl: Option<u8>,
+    pub flags: Option<u16>,
+}
+
+/// How a route is added when one with the same destination, tos and metric exists:
+/// keepalived's default `prepend` (NLM_F_CREATE), `add` (fails: NLM_F_EXCL) or `append`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RouteMode {
+    #[default]
+    Prepend,
+    Add,
+    Append,
+}
+
 /// One `nexthop` of a multipath route (`nexthop via A dev D weight W onlink realms R`).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 pub struct NextHop {
@@ -228,6 +266,8 @@ pub struct NextHop {
     pub onlink: bool,
     /// `realms` (IPv4): `FROM << 16 | TO`.
     pub realms: Option<u32>,
+    /// `encap ...` of this nexthop.
+    pub encap: Option<Encap>,
 }
 
 /// What a route line says beyond destination, gateway, device, source, table, metric, scope
@@ -249,6 +289,10 @@ pub struct RouteAttrs {
     pub ttl_propagate: Option<bool>,
     /// `nexthop ...` (or keepalived's old `via A or B`): one RTA_MULTIPATH route.
     pub nexthops: Vec<NextHop>,
+    /// `encap ...`.
+    pub encap: Option<Encap>,
+    /// `add` / `append` / `prepend` (default).
+    pub mode: RouteMode,
 }
 
 /// One `virtual_routes` / `static_routes` line.

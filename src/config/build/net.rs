@@ -2,8 +2,8 @@
 
 use super::super::diag::Diagnostics;
 use super::super::model::{
-    AddressSpec, Broadcast, NextHop, RouteAttrs, RouteSpec, RouteType, RuleAction, RuleSelectors,
-    RuleSpec, Scope,
+    AddressSpec, Broadcast, Encap, EncapIp, NextHop, RouteAttrs, RouteMode, RouteSpec, RouteType,
+    RuleAction, RuleSelectors, RuleSpec, Scope,
 };
 use super::super::tree::Node;
 use super::super::values;
@@ -545,7 +545,7 @@ fn route_words(
                 shown = false;
             }
             "onlink" => r.onlink = true,
-            "encap" => return Err(unsupported("encap", "route")),
+            "encap" => a.encap = Some(encap(&mut c)?),
             "expires" => {
                 fam.set(true, "expires (IPv6 only)")?;
                 a.expires = Some(u32_of("expires", c.value(key)?)?);
@@ -621,8 +621,9 @@ fn route_words(
                     v => return Err(format!("ttl-propagate value '{v}' not recognised")),
                 })
             }
-            "add" | "prepend" => {}
-            "append" => return Err(unsupported("append", "route")),
+            "add" => a.mode = RouteMode::Add,
+            "prepend" => a.mode = RouteMode::Prepend,
+            "append" => a.mode = RouteMode::Append,
             "or" => {
                 notes.push("\"or\" for routes is deprecated, use \"nexthop\"".into());
                 let v = c.value(key)?;
@@ -723,6 +724,86 @@ fn route_words(
     Ok(r)
 }
 
+/// `encap mpls L[/L]`, `encap ila LOCATOR`, `encap ip|ip6 [id N] [dst A] [src A] [tos|tc T]
+/// [ttl|hoplimit N] [flags N]` (the words after `encap`; keepalived 2.2.7's parse_encap).
+fn encap(c: &mut Words) -> Result<Encap, Refusal> {
+    let t = c.value("encap")?;
+    match t {
+        "mpls" => {
+            let v = c.value("encap mpls")?;
+            let labels: Option<Vec<u32>> = v
+                .split('/')
+                .map(|l| num(l).filter(|x| *x < 1 << 20).map(|x| x as u32))
+                .collect();
+            match labels {
+                Some(l) if !l.is_empty() && l.len() <= 2 => Ok(Encap::Mpls(l)),
+                _ => Err(format!(
+                    "invalid mpls address '{v}' for encapsulation (1 or 2 labels)"
+                )),
+            }
+        }
+        "ila" => {
+            let v = c.value("encap ila")?;
+            let groups: Vec<&str> = v.split(':').collect();
+            let parsed: Option<Vec<u64>> = groups
+                .iter()
+                .map(|g| {
+                    (!g.is_empty() && g.len() <= 4)
+                        .then(|| u64::from_str_radix(g, 16).ok())
+                        .flatten()
+                })
+                .collect();
+            match parsed {
+                Some(g) if g.len() == 4 => Ok(Encap::Ila(
+                    (g[0] << 48) | (g[1] << 32) | (g[2] << 16) | g[3],
+                )),
+                _ => Err(format!("invalid locator '{v}' for ila encapsulation")),
+            }
+        }
+        "ip" | "ip6" => {
+            let v6 = t == "ip6";
+            let mut x = EncapIp {
+                v6,
+                ..Default::default()
+            };
+            let fam_ok = |a: &std::net::IpAddr| a.is_ipv6() == v6;
+            while let Some(k) = c.peek() {
+                let known = matches!(k, "id" | "dst" | "src" | "flags")
+                    || (!v6 && matches!(k, "tos" | "ttl"))
+                    || (v6 && matches!(k, "tc" | "hoplimit"));
+                if !known {
+                    break;
+                }
+                c.i += 1;
+                let val = c.value(k)?;
+                let key = format!("encap {t} {k}");
+                match k {
+                    "id" => x.id = Some(num_max(&key, val, u64::MAX)?),
+                    "dst" | "src" => {
+                        let a = addr_of(&key, val)?;
+                        if !fam_ok(&a) {
+                            return Err(format!("{key} {a}: wrong address family for {t}"));
+                        }
+                        if k == "dst" {
+                            x.dst = Some(a);
+                        } else {
+                            x.src = Some(a);
+                        }
+                    }
+                    "tos" | "tc" => x.tos = Some(dsfield_of(val)?),
+                    "ttl" | "hoplimit" => x.ttl = Some(num_max(&key, val, 255)? as u8),
+                    _ => x.flags = Some(num_max(&key, val, 0xffff)? as u16),
+                }
+            }
+            if x.dst.is_none() && x.id.is_none() {
+                return Err(format!("address or id missing for {t} encapsulation"));
+            }
+            Ok(Encap::Ip(x))
+        }
+        other => Err(format!("unknown encap type '{other}'")),
+    }
+}
+
 /// `nexthop [via [inet|inet6] A] [dev D] [weight W] [onlink] [realms R] nexthop ...` to the end
 /// of the line.
 fn nexthops(c: &mut Words, fam: &mut Family, out: &mut Vec<NextHop>) -> Result<(), Refusal> {
@@ -763,7 +844,10 @@ fn nexthops(c: &mut Words, fam: &mut Family, out: &mut Vec<NextHop>) -> Result<(
                     h.realms = Some(realms_of(c.value(key)?)?);
                     fam.set(false, "nexthop realms (IPv4 only)")?;
                 }
-                "encap" => return Err(unsupported("nexthop encap", "route")),
+                "encap" => {
+                    c.i += 1;
+                    h.encap = Some(encap(c)?);
+                }
                 "as" => return Err(unsupported("nexthop as [to]", "route")),
                 _ => break,
             }
@@ -1239,17 +1323,75 @@ mod tests {
     }
 
     #[test]
+    fn route_encap_and_mode() {
+        let r = one_route(
+            "10.5.0.0/16 via 10.0.0.1 encap ip id 5 dst 1.2.3.4 src 1.2.3.5 tos 8 ttl 9 flags 1 \
+             dev eth0 append",
+        );
+        assert_eq!(
+            r.attrs.encap,
+            Some(Encap::Ip(EncapIp {
+                v6: false,
+                id: Some(5),
+                dst: Some(ip("1.2.3.4")),
+                src: Some(ip("1.2.3.5")),
+                tos: Some(8),
+                ttl: Some(9),
+                flags: Some(1),
+            }))
+        );
+        assert_eq!(r.dev.as_deref(), Some("eth0"));
+        assert_eq!(r.attrs.mode, RouteMode::Append);
+        let r = one_route("10.5.0.0/16 encap ip6 id 6 dst fd00::4 tc 3 hoplimit 2 dev eth0 add");
+        assert_eq!(
+            r.attrs.encap,
+            Some(Encap::Ip(EncapIp {
+                v6: true,
+                id: Some(6),
+                dst: Some(ip("fd00::4")),
+                tos: Some(3),
+                ttl: Some(2),
+                ..Default::default()
+            }))
+        );
+        assert_eq!(r.attrs.mode, RouteMode::Add);
+        let r = one_route("10.5.0.0/16 encap mpls 100/200 via 10.0.0.1");
+        assert_eq!(r.attrs.encap, Some(Encap::Mpls(vec![100, 200])));
+        assert_eq!(r.attrs.mode, RouteMode::Prepend);
+        let r = one_route("fd05::/64 encap ila 2001:0:0:1 via fd00::1");
+        assert_eq!(r.attrs.encap, Some(Encap::Ila(0x2001_0000_0000_0001)));
+        let r = one_route(
+            "10.6.0.0/16 nexthop via 10.0.0.1 encap mpls 16 nexthop via 10.0.0.2 weight 4",
+        );
+        assert_eq!(r.attrs.nexthops[0].encap, Some(Encap::Mpls(vec![16])));
+        assert_eq!(r.attrs.nexthops[1].weight, Some(4));
+    }
+
+    #[test]
     fn routes_refused_with_a_located_warning() {
-        refused_route(
-            "10.5.0.0/16 encap mpls 100 via 10.0.0.1",
-            "`encap` is not supported",
-        );
-        refused_route(
-            "10.5.0.0/16 nexthop via 10.0.0.1 encap ip id 5 dst 1.2.3.4",
-            "`nexthop encap` is not supported",
-        );
         refused_route("10.5.0.0/16 dev eth0 vrf red", "`vrf` is not supported");
-        refused_route("10.5.0.0/16 dev eth0 append", "`append` is not supported");
+        refused_route(
+            "10.5.0.0/16 dev eth0 as to 10.1.1.1",
+            "`as [to]` is not supported",
+        );
+        refused_route("10.5.0.0/16 dev eth0 encap foo", "unknown encap type 'foo'");
+        refused_route(
+            "10.5.0.0/16 dev eth0 encap ip ttl 3",
+            "address or id missing",
+        );
+        refused_route(
+            "10.5.0.0/16 dev eth0 encap ip dst fd00::1",
+            "wrong address family",
+        );
+        refused_route(
+            "10.5.0.0/16 dev eth0 encap mpls 1/2/3",
+            "invalid mpls address",
+        );
+        refused_route(
+            "10.5.0.0/16 dev eth0 encap mpls 1048576",
+            "invalid mpls address",
+        );
+        refused_route("10.5.0.0/16 dev eth0 encap ila 1:2:3", "invalid locator");
         refused_route("10.5.0.0/16 dev eth0 features foo", "`features foo`");
         refused_route("10.5.0.0/16 dev eth0 mtu abc", "mtu 'abc'");
         refused_route("10.5.0.0/16 dev eth0 hoplimit 300", "hoplimit '300'");
@@ -1261,7 +1403,7 @@ mod tests {
         refused_route("blackhole 10.6.0.0/16 via 10.0.0.1", "gateway");
         refused_route("192.168.100./24 dev eth0", "destination '192.168.100./24'");
         // the configuration stays usable (keepalived skips such a line and runs)
-        let l = load("static_routes {\n10.5.0.0/16 encap mpls 100 via 10.0.0.1\n}\n");
+        let l = load("static_routes {\n10.5.0.0/16 encap bogus via 10.0.0.1\n}\n");
         assert!(!l.diagnostics.has_errors());
     }
 

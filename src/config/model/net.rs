@@ -104,7 +104,9 @@ impl AddressSpec {
     }
 }
 
-pub use crate::netlink::{NextHop, RouteAttrs, RouteMetrics, RuleAction, RuleSelectors};
+pub use crate::netlink::{
+    Encap, EncapIp, NextHop, RouteAttrs, RouteMetrics, RouteMode, RuleAction, RuleSelectors,
+};
 
 /// Route type (`blackhole`, `unreachable`, `prohibit`, `throw`, or a normal unicast route).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
