@@ -632,14 +632,23 @@ fn route_words(
                 }
                 let ip = addr_of("or", v)?;
                 fam.set(ip.is_ipv6(), "or")?;
+                let first = r.via.take();
                 a.nexthops.push(NextHop {
-                    via: r.via.take(),
+                    via: first,
                     ..Default::default()
                 });
                 a.nexthops.push(NextHop {
                     via: Some(ip),
                     ..Default::default()
                 });
+                // shown (dumps) as what it means
+                for h in [first, Some(ip)] {
+                    r.options.push("nexthop".into());
+                    if let Some(g) = h {
+                        r.options.extend(["via".to_string(), g.to_string()]);
+                    }
+                }
+                shown = false;
             }
             "nexthop" => {
                 if !a.nexthops.is_empty() {
@@ -1310,6 +1319,10 @@ mod tests {
             [ip("192.168.100.252"), ip("192.168.100.253")]
         );
         assert_eq!(r[0].via, None);
+        assert_eq!(
+            r[0].options.join(" "),
+            "nexthop via 192.168.100.252 nexthop via 192.168.100.253"
+        );
         assert!(d.iter().any(|m| m.contains("deprecated")), "{d:?}");
         refused_route(
             "10.4.0.0/16 nexthop via 10.0.0.1 weight 0",
