@@ -494,3 +494,54 @@ fn side_by_side_with_keepalived() {
         lab.logs(&["ka"])
     );
 }
+
+/// A reload that changes only a virtual route's weights and a metric, and a virtual rule's
+/// port range, replaces them in the kernel (the old ones go, the new ones are as written).
+#[test]
+fn reload_replaces_changed_virtual_routes_and_rules() {
+    if lab::skip(false) {
+        return;
+    }
+    let _g = lab::serial();
+    let mut lab = Lab::new(1);
+    prepare(&lab, 1);
+    let text = conf(71);
+    let c = lab.write("ours.conf", &text);
+    lab.start_rs(1, "ours", OURS, &c);
+    assert!(
+        lab.wait_for(Duration::from_secs(15), || complete(&lab, 1)),
+        "{}",
+        lab.logs(&["ours"])
+    );
+    let changed = text
+        .replace("dev d1 weight 3 nexthop", "dev d1 weight 5 nexthop")
+        .replace("mtu 1300 initcwnd 20", "mtu 1280 initcwnd 20")
+        .replace("dport 53-54 priority 300", "dport 53-60 priority 300");
+    assert_ne!(changed, text);
+    lab.rewrite(&c, &changed);
+    assert!(
+        lab.reload("ours", Duration::from_secs(10)),
+        "{}",
+        lab.logs(&["ours"])
+    );
+    let ok = |lab: &Lab| {
+        let r = routes(lab, 1);
+        let u = rules(lab, 1);
+        let v1: Vec<_> = r.iter().filter(|l| l.contains("10.253.1.0/24")).collect();
+        let v2: Vec<_> = r.iter().filter(|l| l.contains("10.253.2.0/24")).collect();
+        let vu: Vec<_> = u.iter().filter(|l| l.contains("10.253.0.0/16")).collect();
+        v1.len() == 1
+            && v1[0].contains("dev d1 weight 5 nexthop")
+            && v2.len() == 1
+            && v2[0].contains("mtu 1280")
+            && vu.len() == 1
+            && vu[0].contains("dport 53-60")
+    };
+    assert!(
+        lab.wait_for(Duration::from_secs(10), || ok(&lab)),
+        "routes {:#?}\nrules {:#?}\n{}",
+        routes(&lab, 1),
+        rules(&lab, 1),
+        lab.logs(&["ours"])
+    );
+}
