@@ -1123,8 +1123,8 @@ fn rule_words(
 pub fn number_rules(cfg: &mut super::super::model::Config, d: &mut Diagnostics) {
     let mut all: Vec<&mut RuleSpec> = cfg.static_rules.iter_mut().collect();
     for i in cfg.instances.iter_mut() {
-        if let Some(i) = std::sync::Arc::get_mut(i) {
-            all.extend(i.virtual_rules.iter_mut());
+        if i.virtual_rules.iter().any(|r| r.priority.is_none()) {
+            all.extend(std::sync::Arc::make_mut(i).virtual_rules.iter_mut());
         }
     }
     all.sort_by(|a, b| a.loc.cmp(&b.loc));
@@ -1492,6 +1492,24 @@ mod tests {
         refused_rule("to 192.168.100./24 table 1", "not a valid IP address");
         refused_rule("from 10.0.0.1 bogus table 1", "unknown rule option 'bogus'");
         refused_rule("from 10.0.0.1 fwmark 1/x table 1", "fwmark");
+    }
+
+    #[test]
+    fn virtual_rules_are_numbered_after_static_ones_in_file_order() {
+        let l = load(
+            "static_rules {\n from 10.0.0.1 table 1\n}\n\
+             vrrp_instance A {\n interface eth0\n virtual_router_id 1\n priority 100\n \
+             virtual_ipaddress {\n 10.0.0.9\n }\n virtual_rules {\n from 10.0.0.2 table 1\n \
+             to fd00::1 table 1\n }\n}\n",
+        );
+        assert!(!l.diagnostics.has_errors(), "{:?}", l.diagnostics);
+        assert_eq!(l.config.static_rules[0].priority, Some(16384));
+        let v: Vec<_> = l.config.instances[0]
+            .virtual_rules
+            .iter()
+            .map(|r| r.priority)
+            .collect();
+        assert_eq!(v, [Some(16383), Some(16384)]);
     }
 
     #[test]
