@@ -495,10 +495,15 @@ fn route_words(
                 shown = false;
             }
             "as" => {
+                // keepalived 2.2.7: "as to" is for MPLS routes only, ignored with a message
                 if c.peek() == Some("to") {
                     c.i += 1;
                 }
-                return Err(unsupported("as [to]", "route"));
+                let v = c.value(key)?;
+                notes.push(format!(
+                    "\"as to {v}\" is for MPLS routes only: ignored, as keepalived 2.2.7 does"
+                ));
+                shown = false;
             }
             "via" | "gw" => {
                 if key == "gw" {
@@ -592,7 +597,10 @@ fn route_words(
             }
             "features" => match c.value(key)? {
                 "ecn" => a.metrics.features |= 1,
-                other => return Err(unsupported(&format!("features {other}"), "route")),
+                other => notes.push(format!(
+                    "feature '{other}' is not supported (only ecn): ignored, as keepalived \
+                     2.2.7 does"
+                )),
             },
             "quickack" => a.metrics.quickack = Some(num_max(key, c.value(key)?, 1)? as u32),
             "fastopen_no_cookie" => {
@@ -1038,7 +1046,15 @@ fn rule_words(
                 s.l3mdev = true;
                 set_action(RuleAction::Table, &mut action)?;
             }
-            "protocol" => protocol_given = Some(num_max(key, c.value(key)?, 255)? as u8),
+            "protocol" => {
+                let v = c.value(key)?;
+                match num_max(key, v, 255) {
+                    Ok(p) => protocol_given = Some(p as u8),
+                    // keepalived 2.2.7 logs it and carries on (a tracked rule gets protocol
+                    // keepalived anyway)
+                    Err(e) => notes.push(format!("{e}: ignored, as keepalived 2.2.7 does")),
+                }
+            }
             "ipproto" => s.ipproto = Some(ipproto_of(c.value(key)?)?),
             "sport" => s.sport = Some(port_range(key, c.value(key)?)?),
             "dport" => s.dport = Some(port_range(key, c.value(key)?)?),
@@ -1381,12 +1397,39 @@ mod tests {
     }
 
     #[test]
+    fn keepalived_recoveries_that_do_not_widen() {
+        for (line, note) in [
+            (
+                "10.5.0.0/16 dev eth0 as to 10.1.1.1",
+                "MPLS routes only: ignored",
+            ),
+            (
+                "10.5.0.0/16 dev eth0 as 10.1.1.1",
+                "MPLS routes only: ignored",
+            ),
+            (
+                "10.5.0.0/16 dev eth0 features foo",
+                "feature 'foo' is not supported",
+            ),
+        ] {
+            let (r, d) = routes(line);
+            assert_eq!(r.len(), 1, "{line}: {d:?}");
+            assert_eq!(r[0].dev.as_deref(), Some("eth0"));
+            assert!(
+                d.iter()
+                    .any(|m| m.contains("t.conf:2: warning: route:") && m.contains(note)),
+                "{line}: {d:?}"
+            );
+        }
+        let (r, d) = rules("from 10.0.0.1 protocol x table 1 priority 1");
+        assert_eq!(r[0].sel.protocol, Some(RTPROT_KEEPALIVED));
+        assert!(d.iter().any(|m| m.contains("protocol 'x'")), "{d:?}");
+    }
+
+    #[test]
     fn routes_refused_with_a_located_warning() {
         refused_route("10.5.0.0/16 dev eth0 vrf red", "`vrf` is not supported");
-        refused_route(
-            "10.5.0.0/16 dev eth0 as to 10.1.1.1",
-            "`as [to]` is not supported",
-        );
+
         refused_route("10.5.0.0/16 dev eth0 encap foo", "unknown encap type 'foo'");
         refused_route(
             "10.5.0.0/16 dev eth0 encap ip ttl 3",
@@ -1405,7 +1448,7 @@ mod tests {
             "invalid mpls address",
         );
         refused_route("10.5.0.0/16 dev eth0 encap ila 1:2:3", "invalid locator");
-        refused_route("10.5.0.0/16 dev eth0 features foo", "`features foo`");
+
         refused_route("10.5.0.0/16 dev eth0 mtu abc", "mtu 'abc'");
         refused_route("10.5.0.0/16 dev eth0 hoplimit 300", "hoplimit '300'");
         refused_route("10.5.0.0/16 via fd00::1", "cannot mix");
@@ -1482,10 +1525,7 @@ mod tests {
         refused_rule("from 10.0.0.1 uidrange 5 table 1 priority 1", "uidrange");
         refused_rule("from 10.0.0.1 dport 99999 table 1 priority 1", "dport");
         refused_rule("from 10.0.0.1 ipproto nosuch table 1 priority 1", "ipproto");
-        refused_rule(
-            "from 10.0.0.1 protocol x table 1 priority 1",
-            "protocol 'x'",
-        );
+
         refused_rule("from 10.0.0.1 realms 1 nop priority 1", "non-table");
         refused_rule("l3mdev table 5 priority 1", "more than one");
         refused_rule("from 10.0.0.1 to fd00::1 table 1 priority 1", "cannot mix");
