@@ -110,7 +110,8 @@ pub fn route_spec(r: &model::RouteSpec, default_dev: &str) -> nl::RouteSpec {
     if dst.prefix_len() == 0
         && (r.via.is_some_and(|v| v.is_ipv6()) || r.src.is_some_and(|s| s.is_ipv6()))
     {
-        // (the builder already settles the family from every word; kept for old dumps)
+        // (the builder already settles the family from every word; this covers specs made
+        // elsewhere)
         dst = ipnet::IpNet::V6(Default::default());
     }
     let mut s = nl::RouteSpec::new(dst.trunc());
