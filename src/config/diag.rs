@@ -152,6 +152,17 @@ impl Diagnostics {
         self.push(sev, loc, msg);
     }
 
+    /// A recovery whose message already says what keepalived does (e.g. "..., ignored, as
+    /// keepalived 2.2.7 does"): a warning, or an error under `--strict`.
+    pub fn recovery_note(&mut self, loc: &Location, message: impl Into<String>) {
+        if self.strict {
+            let m = format!("{} (refused by --strict)", message.into());
+            self.push(Severity::Error, loc, m);
+        } else {
+            self.push(Severity::Warning, loc, message.into());
+        }
+    }
+
     /// A bad value: recovered as the enclosing object says (see [`Self::with_recovery`]),
     /// by default by ignoring the keyword, as keepalived does.
     pub fn bad_value(&mut self, loc: &Location, problem: impl AsRef<str>) {

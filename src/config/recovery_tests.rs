@@ -253,7 +253,7 @@ fn invalid_rule_is_skipped() {
     let c = recovered(
         &l,
         8,
-        "to: '192.168.100./24' is not a valid IP address: skipping this rule",
+        "rule: to '192.168.100./24' is not a valid IP address: the rule is not installed",
     );
     assert_eq!(vi(&c).virtual_rules.len(), 1);
 }
@@ -263,7 +263,7 @@ fn invalid_route_is_skipped() {
     let l = load(&instance(
         "    virtual_routes {\n        10.9.0.0/16 via 10.0.0.300\n        10.8.0.0/16 via 10.0.0.254\n    }",
     ));
-    let c = recovered(&l, 8, "skipping this route");
+    let c = recovered(&l, 8, "the route is not installed");
     assert_eq!(vi(&c).virtual_routes.len(), 1);
 }
 

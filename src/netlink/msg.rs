@@ -3,21 +3,27 @@
 use std::net::IpAddr;
 
 use ipnet::IpNet;
+use netlink_packet_core::DefaultNla;
 use netlink_packet_route::address::{
     AddressAttribute, AddressFlags, AddressHeaderFlags, AddressMessage, AddressScope, CacheInfo,
 };
 use netlink_packet_route::link::{LinkAttribute, LinkFlags, LinkInfo as NlLinkInfo, LinkMessage};
 use netlink_packet_route::route::{
-    RouteAddress, RouteAttribute, RouteFlags, RouteHeader, RouteMessage, RouteProtocol, RouteScope,
-    RouteType,
+    MplsLabel, RouteAddress, RouteAttribute, RouteFlags, RouteHeader, RouteIp6Tunnel,
+    RouteIp6TunnelFlags, RouteIpTunnel, RouteIpTunnelFlags, RouteLwEnCapType, RouteLwTunnelEncap,
+    RouteMessage, RouteMetric, RouteMplsIpTunnel, RouteMplsTtlPropagation, RouteNextHop,
+    RouteNextHopFlags, RoutePreference, RouteProtocol, RouteRealm, RouteScope, RouteType,
 };
-use netlink_packet_route::rule::{RuleAction as NlRuleAction, RuleAttribute, RuleMessage};
+use netlink_packet_route::rule::{
+    RuleAction as NlRuleAction, RuleAttribute, RuleFlags, RuleMessage, RulePortRange, RuleUidRange,
+};
 use netlink_packet_route::AddressFamily;
+use netlink_packet_route::IpProtocol;
 
 use super::error::{NetlinkError, Result};
 use super::types::{
-    AddressInfo, AddressSpec, LinkInfo, MacAddr, RouteKind, RouteSpec, RuleAction, RuleSpec, Scope,
-    RTPROT_KEEPALIVED,
+    AddressInfo, AddressSpec, Encap, LinkInfo, MacAddr, RouteAttrs, RouteKind, RouteMetrics,
+    RouteSpec, RuleAction, RuleSelectors, RuleSpec, Scope, RTPROT_KEEPALIVED,
 };
 
 /// `INFINITY_LIFE_TIME` of the kernel.
@@ -114,6 +120,7 @@ fn route_type(kind: RouteKind) -> RouteType {
         RouteKind::Unreachable => RouteType::Unreachable,
         RouteKind::Prohibit => RouteType::Prohibit,
         RouteKind::Throw => RouteType::Throw,
+        RouteKind::Other(n) => RouteType::from(n),
     }
 }
 
@@ -125,11 +132,21 @@ fn same_family(a: &IpNet, b: &IpAddr) -> bool {
 }
 
 /// RTM_NEWROUTE (`delete = false`) or RTM_DELROUTE (`delete = true`) body. `oif` is the resolved
-/// `dev`. Deletion uses scope "nowhere" (the kernel's wildcard) unless a scope was given, and
+/// `dev`, `nh_oifs` the resolved `dev` of each `nexthop` (same order; missing = none).
+/// Deletion uses scope "nowhere" (the kernel's wildcard) unless a scope was given, and
 /// keeps the protocol so that only routes we installed are removed.
-pub fn route_message(spec: &RouteSpec, oif: Option<u32>, delete: bool) -> Result<RouteMessage> {
+pub fn route_message(
+    spec: &RouteSpec,
+    oif: Option<u32>,
+    nh_oifs: &[Option<u32>],
+    delete: bool,
+) -> Result<RouteMessage> {
     let dst_ip = spec.dst.addr();
-    for (what, ip) in [("via", spec.via), ("src", spec.src)] {
+    let nh_vias = spec.attrs.nexthops.iter().map(|n| ("nexthop via", n.via));
+    for (what, ip) in [("via", spec.via), ("src", spec.src)]
+        .into_iter()
+        .chain(nh_vias)
+    {
         if let Some(ip) = ip {
             if !same_family(&spec.dst, &ip) {
                 return Err(NetlinkError::Invalid(format!(
@@ -160,7 +177,12 @@ pub fn route_message(spec: &RouteSpec, oif: Option<u32>, delete: bool) -> Result
         Some(s) => RouteScope::from(s.as_u8()),
         None if delete => RouteScope::NoWhere,
         None => {
-            if spec.kind == RouteKind::Unicast && spec.via.is_none() && dst_ip.is_ipv4() {
+            if spec.kind == RouteKind::Unicast
+                && spec.via.is_none()
+                && spec.attrs.nexthops.is_empty()
+                && !spec.onlink
+                && dst_ip.is_ipv4()
+            {
                 RouteScope::Link
             } else {
                 RouteScope::Universe
@@ -191,7 +213,216 @@ pub fn route_message(spec: &RouteSpec, oif: Option<u32>, delete: bool) -> Result
     if let Some(metric) = spec.metric {
         m.attributes.push(RouteAttribute::Priority(metric));
     }
+    route_attrs(&mut m, &spec.attrs, nh_oifs)?;
     Ok(m)
+}
+
+/// The attributes of [`RouteAttrs`]: source prefix, tos, realms, metrics, pref, expires,
+/// ttl-propagate and the RTA_MULTIPATH nexthops.
+fn route_attrs(m: &mut RouteMessage, a: &RouteAttrs, nh_oifs: &[Option<u32>]) -> Result<()> {
+    if let Some(from) = &a.from {
+        if matches!(from, IpNet::V4(_)) != (m.header.address_family == AddressFamily::Inet) {
+            return Err(NetlinkError::Invalid(format!(
+                "route from {from}: another address family"
+            )));
+        }
+        m.header.source_prefix_length = from.prefix_len();
+        m.attributes
+            .push(RouteAttribute::Source(RouteAddress::from(from.network())));
+    }
+    if let Some(tos) = a.tos {
+        m.header.tos = tos;
+    }
+    if let Some(r) = a.realms {
+        m.attributes.push(RouteAttribute::Realm(realm(r)));
+    }
+    let metrics = route_metrics(&a.metrics);
+    if !metrics.is_empty() {
+        m.attributes.push(RouteAttribute::Metrics(metrics));
+    }
+    if let Some(p) = a.pref {
+        m.attributes
+            .push(RouteAttribute::Preference(RoutePreference::from(p)));
+    }
+    if let Some(e) = a.expires {
+        m.attributes.push(RouteAttribute::Expires(e));
+    }
+    if let Some(t) = a.ttl_propagate {
+        m.attributes.push(RouteAttribute::TtlPropagate(if t {
+            RouteMplsTtlPropagation::Enabled
+        } else {
+            RouteMplsTtlPropagation::Disabled
+        }));
+    }
+    if let Some(e) = &a.encap {
+        m.attributes.extend(encap_attrs(e));
+    }
+    if !a.nexthops.is_empty() {
+        let mut hops = Vec::with_capacity(a.nexthops.len());
+        for (i, n) in a.nexthops.iter().enumerate() {
+            let mut h = RouteNextHop::default();
+            if let Some(w) = n.weight {
+                if !(1..=256).contains(&w) {
+                    return Err(NetlinkError::Invalid(format!("nexthop weight {w}")));
+                }
+                h.hops = (w - 1) as u8;
+            }
+            if n.onlink {
+                h.flags |= RouteNextHopFlags::Onlink;
+            }
+            match (nh_oifs.get(i).copied().flatten(), &n.dev) {
+                (Some(ifindex), _) => h.interface_index = ifindex,
+                (None, Some(dev)) => {
+                    return Err(NetlinkError::Invalid(format!(
+                        "nexthop dev {dev}: interface index not resolved"
+                    )))
+                }
+                (None, None) => {}
+            }
+            if let Some(gw) = n.via {
+                h.attributes
+                    .push(RouteAttribute::Gateway(RouteAddress::from(gw)));
+            }
+            if let Some(r) = n.realms {
+                h.attributes.push(RouteAttribute::Realm(realm(r)));
+            }
+            if let Some(e) = &n.encap {
+                h.attributes.extend(encap_attrs(e));
+            }
+            hops.push(h);
+        }
+        m.attributes.push(RouteAttribute::MultiPath(hops));
+    }
+    Ok(())
+}
+
+/// RTA_ENCAP (nested, in keepalived 2.2.7's order) and RTA_ENCAP_TYPE.
+fn encap_attrs(e: &Encap) -> [RouteAttribute; 2] {
+    let (kind, nest) = match e {
+        Encap::Mpls(labels) => {
+            let n = labels.len();
+            let stack = labels
+                .iter()
+                .enumerate()
+                .map(|(i, l)| MplsLabel {
+                    label: *l,
+                    traffic_class: 0,
+                    bottom_of_stack: i + 1 == n,
+                    ttl: 0,
+                })
+                .collect();
+            (
+                RouteLwEnCapType::Mpls,
+                vec![RouteLwTunnelEncap::Mpls(RouteMplsIpTunnel::Destination(
+                    stack,
+                ))],
+            )
+        }
+        Encap::Ila(locator) => (
+            RouteLwEnCapType::Ila,
+            // ILA_ATTR_LOCATOR (1): the locator in network order
+            vec![RouteLwTunnelEncap::Other(DefaultNla::new(
+                1,
+                locator.to_be_bytes().to_vec(),
+            ))],
+        ),
+        Encap::Ip(x) if !x.v6 => {
+            let mut v = Vec::new();
+            if let Some(id) = x.id {
+                v.push(RouteIpTunnel::Id(id));
+            }
+            if let Some(IpAddr::V4(a)) = x.dst {
+                v.push(RouteIpTunnel::Destination(a));
+            }
+            if let Some(IpAddr::V4(a)) = x.src {
+                v.push(RouteIpTunnel::Source(a));
+            }
+            if let Some(t) = x.tos {
+                v.push(RouteIpTunnel::Tos(t));
+            }
+            if let Some(t) = x.ttl {
+                v.push(RouteIpTunnel::Ttl(t));
+            }
+            if let Some(f) = x.flags {
+                v.push(RouteIpTunnel::Flags(RouteIpTunnelFlags::from_bits_retain(
+                    f,
+                )));
+            }
+            (
+                RouteLwEnCapType::Ip,
+                v.into_iter().map(RouteLwTunnelEncap::Ip).collect(),
+            )
+        }
+        Encap::Ip(x) => {
+            let mut v = Vec::new();
+            if let Some(id) = x.id {
+                v.push(RouteIp6Tunnel::Id(id));
+            }
+            if let Some(IpAddr::V6(a)) = x.dst {
+                v.push(RouteIp6Tunnel::Destination(a));
+            }
+            if let Some(IpAddr::V6(a)) = x.src {
+                v.push(RouteIp6Tunnel::Source(a));
+            }
+            if let Some(t) = x.tos {
+                v.push(RouteIp6Tunnel::Tc(t));
+            }
+            if let Some(t) = x.ttl {
+                v.push(RouteIp6Tunnel::Hoplimit(t));
+            }
+            if let Some(f) = x.flags {
+                v.push(RouteIp6Tunnel::Flags(
+                    RouteIp6TunnelFlags::from_bits_retain(f),
+                ));
+            }
+            (
+                RouteLwEnCapType::Ip6,
+                v.into_iter().map(RouteLwTunnelEncap::Ip6).collect(),
+            )
+        }
+    };
+    [RouteAttribute::Encap(nest), RouteAttribute::EncapType(kind)]
+}
+
+fn realm(r: u32) -> RouteRealm {
+    RouteRealm {
+        source: (r >> 16) as u16,
+        destination: (r & 0xffff) as u16,
+    }
+}
+
+/// RTA_METRICS in the order keepalived 2.2.7 emits them (RTAX_LOCK last, only with others).
+fn route_metrics(x: &RouteMetrics) -> Vec<RouteMetric> {
+    let mut v = Vec::new();
+    if let Some(c) = &x.congctl {
+        v.push(RouteMetric::CcAlgo(c.clone()));
+    }
+    type Plain = (Option<u32>, fn(u32) -> RouteMetric);
+    let plain: [Plain; 15] = [
+        (x.rtt, RouteMetric::Rtt),
+        (x.rttvar, RouteMetric::RttVar),
+        (x.rto_min, RouteMetric::RtoMin),
+        (
+            (x.features != 0).then_some(x.features),
+            RouteMetric::Features,
+        ),
+        (x.mtu, RouteMetric::Mtu),
+        (x.window, RouteMetric::Window),
+        (x.ssthresh, RouteMetric::SsThresh),
+        (x.cwnd, RouteMetric::Cwnd),
+        (x.advmss, RouteMetric::Advmss),
+        (x.reordering, RouteMetric::Reordering),
+        (x.hoplimit, RouteMetric::Hoplimit),
+        (x.initcwnd, RouteMetric::InitCwnd),
+        (x.initrwnd, RouteMetric::InitRwnd),
+        (x.quickack, RouteMetric::QuickAck),
+        (x.fastopen_no_cookie, RouteMetric::FastopenNoCookie),
+    ];
+    v.extend(plain.into_iter().filter_map(|(val, f)| val.map(f)));
+    if !v.is_empty() && x.lock != 0 {
+        v.push(RouteMetric::Lock(x.lock));
+    }
+    v
 }
 
 /// RTM_NEWRULE / RTM_DELRULE body.
@@ -212,7 +443,7 @@ pub fn rule_message(spec: &RuleSpec) -> Result<RuleMessage> {
     };
     m.header.action = match spec.action {
         RuleAction::Table => {
-            if spec.table.is_none() {
+            if spec.table.is_none() && !spec.sel.l3mdev {
                 return Err(NetlinkError::Invalid("rule without table".into()));
             }
             NlRuleAction::ToTable
@@ -220,6 +451,7 @@ pub fn rule_message(spec: &RuleSpec) -> Result<RuleMessage> {
         RuleAction::Blackhole => NlRuleAction::Blackhole,
         RuleAction::Unreachable => NlRuleAction::Unreachable,
         RuleAction::Prohibit => NlRuleAction::Prohibit,
+        RuleAction::Nop => NlRuleAction::Nop,
         RuleAction::Goto(target) => {
             m.attributes.push(RuleAttribute::Goto(target));
             NlRuleAction::Goto
@@ -260,7 +492,55 @@ pub fn rule_message(spec: &RuleSpec) -> Result<RuleMessage> {
     if let Some(o) = &spec.oif {
         m.attributes.push(RuleAttribute::Oifname(o.clone()));
     }
+    rule_selectors(&mut m, &spec.sel);
     Ok(m)
+}
+
+fn rule_selectors(m: &mut RuleMessage, x: &RuleSelectors) {
+    if x.invert {
+        m.header.flags |= RuleFlags::Invert;
+    }
+    if let Some(tos) = x.tos {
+        m.header.tos = tos;
+    }
+    if let Some(r) = x.realms {
+        m.attributes.push(RuleAttribute::Realm(realm(r)));
+    }
+    if let Some(p) = x.suppress_prefixlength {
+        m.attributes.push(RuleAttribute::SuppressPrefixLen(p));
+    }
+    if let Some(g) = x.suppress_ifgroup {
+        m.attributes.push(RuleAttribute::SuppressIfGroup(g));
+    }
+    if let Some(t) = x.tunnel_id {
+        m.attributes.push(RuleAttribute::TunId(t));
+    }
+    if let Some((start, end)) = x.uidrange {
+        m.attributes
+            .push(RuleAttribute::UidRange(RuleUidRange { start, end }));
+    }
+    if x.l3mdev {
+        m.attributes.push(RuleAttribute::L3MDev(true));
+    }
+    if let Some(p) = x.protocol {
+        m.attributes
+            .push(RuleAttribute::Protocol(RouteProtocol::from(p)));
+    }
+    if let Some(p) = x.ipproto {
+        m.attributes
+            .push(RuleAttribute::IpProtocol(IpProtocol::from(p)));
+    }
+    if let Some((start, end)) = x.sport {
+        m.attributes
+            .push(RuleAttribute::SourcePortRange(RulePortRange { start, end }));
+    }
+    if let Some((start, end)) = x.dport {
+        m.attributes
+            .push(RuleAttribute::DestinationPortRange(RulePortRange {
+                start,
+                end,
+            }));
+    }
 }
 
 /// Our view of an RTM_NEWLINK. `None` for messages that are not about a link itself
@@ -329,6 +609,7 @@ pub fn parse_address(m: &AddressMessage) -> Option<AddressInfo> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::netlink::NextHop;
     use netlink_packet_core::{Emitable, NetlinkHeader, NetlinkMessage, NLM_F_REQUEST};
     use netlink_packet_route::RouteNetlinkMessage;
     use std::net::{Ipv4Addr, Ipv6Addr};
@@ -433,7 +714,7 @@ mod tests {
         // dev-only v4 unicast route: scope link, main table, proto keepalived
         let mut r = RouteSpec::new("10.9.0.0/16".parse().unwrap());
         r.dev = Some("eth0".into());
-        let m = route_message(&r, Some(4), false).unwrap();
+        let m = route_message(&r, Some(4), &[], false).unwrap();
         assert_eq!(m.header.scope, RouteScope::Link);
         assert_eq!(m.header.table, 254);
         assert_eq!(m.header.kind, RouteType::Unicast);
@@ -445,7 +726,7 @@ mod tests {
                 "10.9.0.0".parse().unwrap()
             ))));
         // deletion without explicit scope uses the kernel's wildcard
-        let d = route_message(&r, Some(4), true).unwrap();
+        let d = route_message(&r, Some(4), &[], true).unwrap();
         assert_eq!(d.header.scope, RouteScope::NoWhere);
 
         // via + big table + metric + src
@@ -454,7 +735,7 @@ mod tests {
         r.src = Some(v4("10.0.0.5"));
         r.table = Some(1000);
         r.metric = Some(50);
-        let m = route_message(&r, None, false).unwrap();
+        let m = route_message(&r, None, &[], false).unwrap();
         assert_eq!(m.header.scope, RouteScope::Universe);
         assert_eq!(m.header.table, 0);
         assert_eq!(m.header.destination_prefix_length, 0);
@@ -468,13 +749,13 @@ mod tests {
         // blackhole v6
         let mut r = RouteSpec::new("fd00:1::/64".parse().unwrap());
         r.kind = RouteKind::Blackhole;
-        let m = route_message(&r, None, false).unwrap();
+        let m = route_message(&r, None, &[], false).unwrap();
         assert_eq!(m.header.kind, RouteType::BlackHole);
         assert_eq!(m.header.scope, RouteScope::Universe);
         assert_eq!(m.header.address_family, AddressFamily::Inet6);
         r.via = Some("fd00::1".parse().unwrap());
         assert!(matches!(
-            route_message(&r, None, false),
+            route_message(&r, None, &[], false),
             Err(NetlinkError::Invalid(_))
         ));
 
@@ -482,7 +763,7 @@ mod tests {
         let mut r = RouteSpec::new("10.0.0.0/8".parse().unwrap());
         r.via = Some("fd00::1".parse().unwrap());
         assert!(matches!(
-            route_message(&r, None, false),
+            route_message(&r, None, &[], false),
             Err(NetlinkError::Invalid(_))
         ));
     }
@@ -528,6 +809,181 @@ mod tests {
             ..Default::default()
         };
         assert!(rule_message(&mixed).is_err());
+    }
+
+    #[test]
+    fn multipath_metrics_and_attrs() {
+        let mut r = RouteSpec::new("10.4.0.0/16".parse().unwrap());
+        r.attrs.nexthops = vec![
+            NextHop {
+                via: Some(v4("10.0.0.1")),
+                dev: Some("a".into()),
+                weight: Some(2),
+                ..Default::default()
+            },
+            NextHop {
+                via: Some(v4("10.0.1.1")),
+                onlink: true,
+                realms: Some(5),
+                ..Default::default()
+            },
+        ];
+        r.attrs.metrics.mtu = Some(1400);
+        r.attrs.metrics.rtt = Some(2400);
+        r.attrs.metrics.lock = 1 << 2;
+        r.attrs.tos = Some(0x10);
+        r.attrs.realms = Some((1 << 16) | 2);
+        // a nexthop dev that was not resolved is an error, not a hop without device
+        assert!(route_message(&r, None, &[], false).is_err());
+        let m = route_message(&r, None, &[Some(9), None], false).unwrap();
+        // gateways only in the nexthops: universe scope, as iproute2 and the kernel need
+        assert_eq!(m.header.scope, RouteScope::Universe);
+        assert_eq!(m.header.tos, 0x10);
+        let hops = m
+            .attributes
+            .iter()
+            .find_map(|a| match a {
+                RouteAttribute::MultiPath(h) => Some(h.clone()),
+                _ => None,
+            })
+            .unwrap();
+        assert_eq!(hops.len(), 2);
+        assert_eq!((hops[0].hops, hops[0].interface_index), (1, 9));
+        assert!(hops[0]
+            .attributes
+            .contains(&RouteAttribute::Gateway(RouteAddress::from(v4("10.0.0.1")))));
+        assert_eq!((hops[1].hops, hops[1].interface_index), (0, 0));
+        assert!(hops[1].flags.contains(RouteNextHopFlags::Onlink));
+        assert!(hops[1]
+            .attributes
+            .contains(&RouteAttribute::Realm(RouteRealm {
+                source: 0,
+                destination: 5
+            })));
+        assert!(m.attributes.contains(&RouteAttribute::Metrics(vec![
+            RouteMetric::Rtt(2400),
+            RouteMetric::Mtu(1400),
+            RouteMetric::Lock(4),
+        ])));
+        assert!(m.attributes.contains(&RouteAttribute::Realm(RouteRealm {
+            source: 1,
+            destination: 2
+        })));
+        // a weight outside 1..=256 cannot be sent
+        r.attrs.nexthops[0].weight = Some(0);
+        assert!(route_message(&r, None, &[Some(9), None], false).is_err());
+    }
+
+    #[test]
+    fn encap_attributes() {
+        let mut r = RouteSpec::new("10.4.0.0/16".parse().unwrap());
+        r.attrs.encap = Some(Encap::Mpls(vec![100, 200]));
+        let m = route_message(&r, Some(1), &[], false).unwrap();
+        assert!(m
+            .attributes
+            .contains(&RouteAttribute::EncapType(RouteLwEnCapType::Mpls)));
+        let labels = m
+            .attributes
+            .iter()
+            .find_map(|a| match a {
+                RouteAttribute::Encap(v) => Some(v.clone()),
+                _ => None,
+            })
+            .unwrap();
+        match &labels[..] {
+            [RouteLwTunnelEncap::Mpls(RouteMplsIpTunnel::Destination(l))] => {
+                assert_eq!(
+                    l.iter()
+                        .map(|x| (x.label, x.bottom_of_stack))
+                        .collect::<Vec<_>>(),
+                    [(100, false), (200, true)]
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+        r.attrs.encap = Some(Encap::Ila(0x2001_0000_0000_0001));
+        let m = route_message(&r, Some(1), &[], false).unwrap();
+        assert!(m
+            .attributes
+            .contains(&RouteAttribute::Encap(vec![RouteLwTunnelEncap::Other(
+                DefaultNla::new(1, vec![0x20, 1, 0, 0, 0, 0, 0, 1])
+            )])));
+        r.attrs.encap = Some(Encap::Ip(crate::netlink::EncapIp {
+            v6: false,
+            id: Some(5),
+            dst: Some(v4("1.2.3.4")),
+            ttl: Some(9),
+            ..Default::default()
+        }));
+        let m = route_message(&r, Some(1), &[], false).unwrap();
+        assert!(m.attributes.contains(&RouteAttribute::Encap(vec![
+            RouteLwTunnelEncap::Ip(RouteIpTunnel::Id(5)),
+            RouteLwTunnelEncap::Ip(RouteIpTunnel::Destination("1.2.3.4".parse().unwrap())),
+            RouteLwTunnelEncap::Ip(RouteIpTunnel::Ttl(9)),
+        ])));
+        assert!(m
+            .attributes
+            .contains(&RouteAttribute::EncapType(RouteLwEnCapType::Ip)));
+    }
+
+    #[test]
+    fn rule_selectors_attributes() {
+        let spec = RuleSpec {
+            from: Some("10.1.0.0/16".parse().unwrap()),
+            table: Some(100),
+            priority: Some(10),
+            sel: RuleSelectors {
+                invert: true,
+                tos: Some(8),
+                uidrange: Some((1000, 2000)),
+                protocol: Some(18),
+                ipproto: Some(6),
+                sport: Some((1, 2)),
+                dport: Some((80, 80)),
+                suppress_prefixlength: Some(0),
+                suppress_ifgroup: Some(3),
+                tunnel_id: Some(42),
+                realms: Some(7),
+                l3mdev: false,
+            },
+            ..Default::default()
+        };
+        let m = rule_message(&spec).unwrap();
+        assert!(m.header.flags.contains(RuleFlags::Invert));
+        assert_eq!(m.header.tos, 8);
+        for a in [
+            RuleAttribute::UidRange(RuleUidRange {
+                start: 1000,
+                end: 2000,
+            }),
+            RuleAttribute::Protocol(RouteProtocol::from(18)),
+            RuleAttribute::IpProtocol(IpProtocol::from(6u8)),
+            RuleAttribute::SourcePortRange(RulePortRange { start: 1, end: 2 }),
+            RuleAttribute::DestinationPortRange(RulePortRange { start: 80, end: 80 }),
+            RuleAttribute::SuppressPrefixLen(0),
+            RuleAttribute::SuppressIfGroup(3),
+            RuleAttribute::TunId(42),
+        ] {
+            assert!(m.attributes.contains(&a), "{a:?} missing");
+        }
+        let nop = RuleSpec {
+            priority: Some(3),
+            action: RuleAction::Nop,
+            ..Default::default()
+        };
+        assert_eq!(rule_message(&nop).unwrap().header.action, NlRuleAction::Nop);
+        let l3 = RuleSpec {
+            priority: Some(3),
+            sel: RuleSelectors {
+                l3mdev: true,
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        assert!(rule_message(&l3)
+            .unwrap()
+            .attributes
+            .contains(&RuleAttribute::L3MDev(true)));
     }
 
     /// The RTM_NEWADDR we send for a v6 VIP, byte for byte (same layout iproute2 produces for

@@ -18,7 +18,8 @@ use std::os::fd::AsRawFd;
 use futures::channel::mpsc::UnboundedReceiver;
 use futures::StreamExt;
 use netlink_packet_core::{
-    NetlinkMessage, NetlinkPayload, NLM_F_ACK, NLM_F_CREATE, NLM_F_EXCL, NLM_F_REQUEST,
+    NetlinkMessage, NetlinkPayload, NLM_F_ACK, NLM_F_APPEND, NLM_F_CREATE, NLM_F_EXCL,
+    NLM_F_REQUEST,
 };
 use netlink_packet_route::link::{LinkMessage, MacVlanMode};
 use netlink_packet_route::RouteNetlinkMessage;
@@ -447,14 +448,27 @@ impl NetlinkService {
         self.add_route_via(spec, Some(oif)).await
     }
 
+    /// The interface index of each `nexthop ... dev D` (kernel lookup: multipath routes are rare).
+    async fn nexthop_oifs(&mut self, spec: &RouteSpec) -> Result<Vec<Option<u32>>> {
+        let mut v = Vec::with_capacity(spec.attrs.nexthops.len());
+        for n in &spec.attrs.nexthops {
+            v.push(self.oif(&n.dev).await?);
+        }
+        Ok(v)
+    }
+
     async fn add_route_via(&mut self, spec: &RouteSpec, oif: Option<u32>) -> Result<Change> {
-        let m = msg::route_message(spec, oif, false)?;
+        let nh = self.nexthop_oifs(spec).await?;
+        let m = msg::route_message(spec, oif, &nh, false)?;
+        // keepalived's default is `prepend` (create only); an identical route is EEXIST
+        // either way.
+        let how = match spec.attrs.mode {
+            RouteMode::Prepend => NLM_F_CREATE,
+            RouteMode::Add => NLM_F_CREATE | NLM_F_EXCL,
+            RouteMode::Append => NLM_F_CREATE | NLM_F_APPEND,
+        };
         match self
-            .ack(
-                "add route",
-                RouteNetlinkMessage::NewRoute(m),
-                NLM_F_CREATE | NLM_F_EXCL,
-            )
+            .ack("add route", RouteNetlinkMessage::NewRoute(m), how)
             .await
         {
             Ok(()) => Ok(Change::Applied),
@@ -470,7 +484,12 @@ impl NetlinkService {
             Err(NetlinkError::NoSuchInterface(_)) => return Ok(Change::AlreadyAbsent),
             Err(e) => return Err(e),
         };
-        let m = msg::route_message(spec, oif, true)?;
+        let nh = match self.nexthop_oifs(spec).await {
+            Ok(nh) => nh,
+            Err(NetlinkError::NoSuchInterface(_)) => return Ok(Change::AlreadyAbsent),
+            Err(e) => return Err(e),
+        };
+        let m = msg::route_message(spec, oif, &nh, true)?;
         match self
             .ack("delete route", RouteNetlinkMessage::DelRoute(m), 0)
             .await

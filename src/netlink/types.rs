@@ -5,6 +5,7 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::str::FromStr;
 
 use ipnet::IpNet;
+use serde::{Deserialize, Serialize};
 
 /// `RTPROT_KEEPALIVED`: the route/rule protocol keepalived tags its routes with
 /// (`/etc/iproute2/rt_protos` knows it as `keepalived`).
@@ -177,6 +178,121 @@ pub enum RouteKind {
     Unreachable,
     Prohibit,
     Throw,
+    /// Any other `RTN_*` type by number (`local` 2, `broadcast` 3, `anycast` 4, `multicast` 5,
+    /// `nat` 10, `xresolve` 11, or a bare number).
+    Other(u8),
+}
+
+/// The `RTA_METRICS` of a route (`mtu`, `advmss`, `rtt` ... as `ip route` and keepalived 2.2.7
+/// take them); `None` = not given. Times are in the kernel's units (already converted).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+pub struct RouteMetrics {
+    pub mtu: Option<u32>,
+    pub window: Option<u32>,
+    /// `rtt`, in 1/8 ms.
+    pub rtt: Option<u32>,
+    /// `rttvar`, in 1/4 ms.
+    pub rttvar: Option<u32>,
+    pub ssthresh: Option<u32>,
+    pub cwnd: Option<u32>,
+    pub advmss: Option<u32>,
+    pub reordering: Option<u32>,
+    pub hoplimit: Option<u32>,
+    pub initcwnd: Option<u32>,
+    /// `features`: RTAX_FEATURE_* bits (`ecn` = 1); 0 = not given.
+    pub features: u32,
+    /// `rto_min`, in ms.
+    pub rto_min: Option<u32>,
+    pub initrwnd: Option<u32>,
+    pub quickack: Option<u32>,
+    /// `congctl NAME`.
+    pub congctl: Option<String>,
+    pub fastopen_no_cookie: Option<u32>,
+    /// `RTAX_LOCK`: bit `1 << RTAX_x` for each metric given with `lock`.
+    pub lock: u32,
+}
+
+impl RouteMetrics {
+    pub fn is_empty(&self) -> bool {
+        *self == RouteMetrics::default()
+    }
+}
+
+/// Lightweight tunnel encapsulation of a route or nexthop (`encap ...`, RTA_ENCAP).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Encap {
+    /// `encap mpls LABEL[/LABEL]` (bottom of stack on the last).
+    Mpls(Vec<u32>),
+    /// `encap ip ...` / `encap ip6 ...`.
+    Ip(EncapIp),
+    /// `encap ila LOCATOR` (four 16-bit hex groups, the first in the high bits).
+    Ila(u64),
+}
+
+/// `encap ip|ip6 [id N] [dst A] [src A] [tos|tc T] [ttl|hoplimit N] [flags N]`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+pub struct EncapIp {
+    /// `ip6` (LWTUNNEL_ENCAP_IP6) rather than `ip`.
+    pub v6: bool,
+    pub id: Option<u64>,
+    pub dst: Option<IpAddr>,
+    pub src: Option<IpAddr>,
+    /// `tos` (ip) / `tc` (ip6).
+    pub tos: Option<u8>,
+    /// `ttl` (ip) / `hoplimit` (ip6).
+    pub ttl: Option<u8>,
+    pub flags: Option<u16>,
+}
+
+/// How a route is added when one with the same destination, tos and metric exists:
+/// keepalived's default `prepend` (NLM_F_CREATE), `add` (fails: NLM_F_EXCL) or `append`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RouteMode {
+    #[default]
+    Prepend,
+    Add,
+    Append,
+}
+
+/// One `nexthop` of a multipath route (`nexthop via A dev D weight W onlink realms R`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+pub struct NextHop {
+    pub via: Option<IpAddr>,
+    pub dev: Option<String>,
+    /// `weight` 1..=256 as written (the kernel's `rtnh_hops` is weight - 1).
+    pub weight: Option<u16>,
+    pub onlink: bool,
+    /// `realms` (IPv4): `FROM << 16 | TO`.
+    pub realms: Option<u32>,
+    /// `encap ...` of this nexthop.
+    pub encap: Option<Encap>,
+}
+
+/// What a route line says beyond destination, gateway, device, source, table, metric, scope
+/// and type.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+pub struct RouteAttrs {
+    /// `from PREFIX` (IPv6 source-specific route, RTA_SRC).
+    pub from: Option<IpNet>,
+    /// `tos` / `dsfield` (rtm_tos).
+    pub tos: Option<u8>,
+    /// `realms` (IPv4, RTA_FLOW): `FROM << 16 | TO`.
+    pub realms: Option<u32>,
+    pub metrics: RouteMetrics,
+    /// `pref low|medium|high|N` (IPv6 router preference, RTA_PREF).
+    pub pref: Option<u8>,
+    /// `expires SECS` (IPv6, RTA_EXPIRES).
+    pub expires: Option<u32>,
+    /// `ttl-propagate enabled|disabled` (RTA_TTL_PROPAGATE).
+    pub ttl_propagate: Option<bool>,
+    /// `nexthop ...` (or keepalived's old `via A or B`): one RTA_MULTIPATH route.
+    pub nexthops: Vec<NextHop>,
+    /// `encap ...`.
+    pub encap: Option<Encap>,
+    /// `add` / `append` / `prepend` (default).
+    pub mode: RouteMode,
 }
 
 /// One `virtual_routes` / `static_routes` line.
@@ -201,6 +317,8 @@ pub struct RouteSpec {
     pub onlink: bool,
     /// `protocol`; [`RTPROT_KEEPALIVED`] when None.
     pub protocol: Option<u8>,
+    /// Everything else (metrics, nexthops, realms ...).
+    pub attrs: RouteAttrs,
 }
 
 impl RouteSpec {
@@ -216,12 +334,14 @@ impl RouteSpec {
             kind: RouteKind::Unicast,
             onlink: false,
             protocol: None,
+            attrs: RouteAttrs::default(),
         }
     }
 }
 
 /// What a rule does with matching packets.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum RuleAction {
     /// `table N` / `lookup N`
     #[default]
@@ -229,8 +349,39 @@ pub enum RuleAction {
     Blackhole,
     Unreachable,
     Prohibit,
+    /// `nop`
+    Nop,
     /// `goto PRIORITY`
     Goto(u32),
+}
+
+/// A rule's selectors beyond from/to/fwmark/iif/oif/priority (`ip rule` words).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+pub struct RuleSelectors {
+    /// `not`: FIB_RULE_INVERT.
+    pub invert: bool,
+    /// `tos` / `dsfield`.
+    pub tos: Option<u8>,
+    /// `realms` (IPv4): `FROM << 16 | TO`.
+    pub realms: Option<u32>,
+    /// `uidrange START-END`.
+    pub uidrange: Option<(u32, u32)>,
+    /// `l3mdev`.
+    pub l3mdev: bool,
+    /// `protocol` (FRA_PROTOCOL).
+    pub protocol: Option<u8>,
+    /// `ipproto`.
+    pub ipproto: Option<u8>,
+    /// `sport START[-END]`.
+    pub sport: Option<(u16, u16)>,
+    /// `dport START[-END]`.
+    pub dport: Option<(u16, u16)>,
+    /// `suppress_prefixlength`.
+    pub suppress_prefixlength: Option<u32>,
+    /// `suppress_ifgroup`.
+    pub suppress_ifgroup: Option<u32>,
+    /// `tunnel-id`.
+    pub tunnel_id: Option<u64>,
 }
 
 /// One `virtual_rules` / `static_rules` line.
@@ -250,6 +401,8 @@ pub struct RuleSpec {
     /// `oif`
     pub oif: Option<String>,
     pub action: RuleAction,
+    /// uidrange, ipproto, ports, suppressors ...
+    pub sel: RuleSelectors,
 }
 
 impl RuleSpec {

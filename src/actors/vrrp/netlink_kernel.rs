@@ -110,12 +110,16 @@ pub fn route_spec(r: &model::RouteSpec, default_dev: &str) -> nl::RouteSpec {
     if dst.prefix_len() == 0
         && (r.via.is_some_and(|v| v.is_ipv6()) || r.src.is_some_and(|s| s.is_ipv6()))
     {
+        // (the builder already settles the family from every word; this covers specs made
+        // elsewhere)
         dst = ipnet::IpNet::V6(Default::default());
     }
     let mut s = nl::RouteSpec::new(dst.trunc());
     s.via = r.via;
     s.dev = r.dev.clone().or_else(|| {
-        (r.via.is_none() && r.route_type == model::RouteType::Unicast)
+        (r.via.is_none()
+            && r.attrs.nexthops.is_empty()
+            && r.route_type == model::RouteType::Unicast)
             .then(|| default_dev.to_string())
     });
     s.src = r.src;
@@ -128,8 +132,11 @@ pub fn route_spec(r: &model::RouteSpec, default_dev: &str) -> nl::RouteSpec {
         model::RouteType::Unreachable => nl::RouteKind::Unreachable,
         model::RouteType::Prohibit => nl::RouteKind::Prohibit,
         model::RouteType::Throw => nl::RouteKind::Throw,
+        model::RouteType::Other(t) => nl::RouteKind::Other(t),
     };
-    s.onlink = r.options.iter().any(|o| o == "onlink");
+    s.onlink = r.onlink;
+    s.protocol = r.protocol;
+    s.attrs = r.attrs.clone();
     s
 }
 
@@ -145,7 +152,8 @@ pub fn rule_spec(r: &model::RuleSpec) -> nl::RuleSpec {
         fwmask: r.fwmark.and_then(|(_, k)| k),
         iif: r.iif.clone(),
         oif: r.oif.clone(),
-        ..Default::default()
+        action: r.action,
+        sel: r.sel.clone(),
     }
 }
 

@@ -101,6 +101,7 @@ pub fn build_config(nodes: &[Node], d: &mut Diagnostics) -> Config {
             _ => not_handled(n, d),
         }
     }
+    net::number_rules(&mut cfg, d);
     cfg
 }
 

@@ -104,6 +104,10 @@ impl AddressSpec {
     }
 }
 
+pub use crate::netlink::{
+    Encap, EncapIp, NextHop, RouteAttrs, RouteMetrics, RouteMode, RuleAction, RuleSelectors,
+};
+
 /// Route type (`blackhole`, `unreachable`, `prohibit`, `throw`, or a normal unicast route).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -118,6 +122,9 @@ pub enum RouteType {
     Prohibit,
     /// `throw`.
     Throw,
+    /// Another `RTN_*` type (`local`, `broadcast`, `anycast`, `multicast`, `nat`, `xresolve`,
+    /// or a number).
+    Other(u8),
 }
 
 /// A route line (`virtual_routes`, `static_routes`) in ip-route syntax.
@@ -133,17 +140,23 @@ pub struct RouteSpec {
     pub dev: Option<String>,
     /// `src`.
     pub src: Option<IpAddr>,
-    /// `table` (number; names resolved by the caller).
+    /// `table` (number; names resolved by the builder).
     pub table: Option<u32>,
     /// `metric` / `priority` / `preference`.
     pub metric: Option<u32>,
     /// `scope`.
     pub scope: Option<Scope>,
-    /// `protocol`.
-    pub protocol: Option<String>,
+    /// `protocol` as installed (keepalived's rule: RTPROT_KEEPALIVED unless `no_track`).
+    pub protocol: Option<u8>,
+    /// `onlink`.
+    pub onlink: bool,
+    /// `from`, `tos`, `realms`, metrics (`mtu`, `advmss` ...), `pref`, `nexthop` list ...
+    pub attrs: RouteAttrs,
     /// `no_track`.
     pub no_track: bool,
-    /// Everything else, kept verbatim (mtu, advmss, nexthop lists, encap ...).
+    /// `track_group` (static routes).
+    pub track_group: Option<String>,
+    /// The words after the fields above, as written (for dumps; their meaning is in `attrs`).
     pub options: Vec<String>,
     /// Where.
     pub loc: Location,
@@ -162,15 +175,22 @@ pub struct RuleSpec {
     pub priority: Option<u32>,
     /// `fwmark MARK[/MASK]`.
     pub fwmark: Option<(u32, Option<u32>)>,
-    /// `iif`.
+    /// `iif` / `dev`.
     pub iif: Option<String>,
     /// `oif`.
     pub oif: Option<String>,
     /// `inet6` given (family when no address says it).
     pub inet6: bool,
+    /// `table`, `goto`, `nop`, `blackhole`, `unreachable`, `prohibit` (`type X`).
+    pub action: RuleAction,
+    /// `not`, `tos`, `realms`, `uidrange`, `l3mdev`, `protocol`, `ipproto`, `sport`, `dport`,
+    /// `suppress_*`, `tunnel-id`.
+    pub sel: RuleSelectors,
     /// `no_track`.
     pub no_track: bool,
-    /// Everything else, kept verbatim.
+    /// `track_group` (static rules).
+    pub track_group: Option<String>,
+    /// The words after the fields above, as written (for dumps; their meaning is in `sel`).
     pub options: Vec<String>,
     /// Where.
     pub loc: Location,
