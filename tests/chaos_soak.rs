@@ -1,7 +1,8 @@
 //! Chaos soak: an HA pair (ours/ours, then ours/keepalived 2.2.7) run through a seeded random
 //! schedule of what production pairs live through — switch-port flaps, packet loss (nftables
 //! random drop; netem delay too where the kernel has it), SIGHUP storms with valid, invalid and
-//! half-written files, vrrp_script flaps, kill -9 and restart of either daemon — while a sampler
+//! half-written files, vrrp_script flaps, kill -9 and restart of either daemon, and (in a third
+//! phase, ours/ours with `track_bfd`) BFD blips — while a sampler
 //! records every host's ownership of the VIP every few milliseconds.
 //!
 //! Invariants, checked on the whole timeline after the run:
@@ -12,7 +13,7 @@
 //! - a restarted daemon that does not become MASTER does not keep the VIP its killed run left;
 //! - our daemons' memory and file descriptors stay flat over their lifetime.
 //!
-//! One minute runs in the suite (half per pair); `scripts/chaos-soak.sh --minutes N [--seed S]`
+//! One minute runs in the suite (40% per pair, 20% for the BFD phase); `scripts/chaos-soak.sh --minutes N [--seed S]`
 //! runs longer. The seed is printed: `KEEPALIVED_RS_SOAK_SEED=S` replays a schedule.
 
 mod common;
@@ -88,28 +89,61 @@ struct Pair {
     windows: Vec<Window>,
     log: Vec<String>,
     netem: bool,
+    /// BFD phase: a BFD session between the hosts tracked by h1.
+    bfd: bool,
 }
 
-fn conf(pair_vrid: u8, prio: u8, vip: &str, flag: &Path) -> String {
+/// A BFD session to the peer (`neighbor`, from `source`) whose Down lowers the priority by 60
+/// (`track_bfd`), for the BFD phase.
+struct Bfd {
+    source: String,
+    neighbor: String,
+}
+
+fn conf(pair_vrid: u8, prio: u8, vip: &str, flag: &Path, bfd: Option<&Bfd>) -> String {
+    let (bfd_block, track_bfd) = match bfd {
+        Some(b) => (
+            format!(
+                "bfd_instance peer {{\n neighbor_ip {}\n source_ip {}\n min_rx 50\n min_tx 50\n \
+                 multiplier 3\n}}\n",
+                b.neighbor, b.source
+            ),
+            " track_bfd {\n  peer weight -60\n }\n",
+        ),
+        None => (String::new(), ""),
+    };
     format!(
         "global_defs {{\n router_id soak{prio}\n vrrp_version 3\n}}\n\
          vrrp_script chk {{\n script \"/bin/sh -c 'test ! -e {flag}'\"\n interval 0.2\n \
          fall 1\n rise 1\n weight -60\n}}\n\
+         {bfd_block}\
          vrrp_instance VI {{\n state BACKUP\n interface eth0\n virtual_router_id {pair_vrid}\n \
-         priority {prio}\n advert_int {ADVERT}\n track_script {{\n  chk\n }}\n \
+         priority {prio}\n advert_int {ADVERT}\n track_script {{\n  chk\n }}\n{track_bfd} \
          virtual_ipaddress {{\n  {vip}/24 dev eth0\n }}\n}}\n",
         flag = flag.display()
     )
 }
 
 impl Pair {
-    fn new(impls: [Impl; 2], vrid: u8) -> Self {
+    fn new(impls: [Impl; 2], vrid: u8, bfd: bool) -> Self {
         let lab = Lab::new(2);
         let vip = lab.vip4(200);
         let flags = [lab.dir.join("flag1"), lab.dir.join("flag2")];
+        let (a, b) = (lab.ip4(1), lab.ip4(2));
+        let bfd_of = |source: &str, neighbor: &str| Bfd {
+            source: source.to_string(),
+            neighbor: neighbor.to_string(),
+        };
+        let (b1, b2) = (bfd_of(&a, &b), bfd_of(&b, &a));
         let confs = [
-            lab.write("h1.conf", &conf(vrid, 150, &vip, &flags[0])),
-            lab.write("h2.conf", &conf(vrid, 100, &vip, &flags[1])),
+            lab.write(
+                "h1.conf",
+                &conf(vrid, 150, &vip, &flags[0], bfd.then_some(&b1)),
+            ),
+            lab.write(
+                "h2.conf",
+                &conf(vrid, 100, &vip, &flags[1], bfd.then_some(&b2)),
+            ),
         ];
         // Probe netem once (some kernels, like this project's CI VM, have no sch_netem).
         let probe = lab.exec(
@@ -134,6 +168,7 @@ impl Pair {
             windows: Vec::new(),
             log: Vec::new(),
             netem,
+            bfd,
         }
     }
 
@@ -244,9 +279,13 @@ fn hup_storm(p: &mut Pair, h: usize, rng: &mut Rng) {
     p.lab.signal(&name, libc::SIGHUP);
 }
 
-fn run_pair(impls: [Impl; 2], vrid: u8, secs: f64, seed: u64) -> Vec<String> {
+/// After a disturbance in the BFD phase, the session's own recovery (slow Down/Init at 1 s,
+/// then Up) and the priority hold-down (`bfd_hold_down`, 1 s) come before the last move.
+const BFD_SETTLE: f64 = 3.0;
+
+fn run_pair(impls: [Impl; 2], vrid: u8, secs: f64, seed: u64, bfd: bool) -> Vec<String> {
     let mut rng = Rng(seed | 1);
-    let mut p = Pair::new(impls, vrid);
+    let mut p = Pair::new(impls, vrid, bfd);
     let alive = Arc::new(Mutex::new([true, true]));
     let samples = Arc::new(Mutex::new(Vec::new()));
     let stop = Arc::new(AtomicBool::new(false));
@@ -298,7 +337,26 @@ fn run_pair(impls: [Impl; 2], vrid: u8, secs: f64, seed: u64) -> Vec<String> {
         std::thread::sleep(rng.secs(0.8, 2.0));
         let h = rng.below(2) as usize;
         let t0 = p.now();
-        match rng.below(6) {
+        let action = rng.below(if p.bfd { 7 } else { 6 });
+        match action {
+            6 => {
+                let d = rng.secs(0.2, 0.4);
+                p.note(format!(
+                    "BFD blip: h{} drops BFD for {:.2}s",
+                    h + 1,
+                    d.as_secs_f64()
+                ));
+                let rules = "add table inet blip\nadd chain inet blip in { type filter hook input \
+                             priority 0; }\nadd rule inet blip in udp dport 3784 drop\n";
+                let f = p.lab.write("blip.nft", rules);
+                p.lab
+                    .must_exec(h + 1, &["nft", "-f", &f.display().to_string()]);
+                std::thread::sleep(d);
+                let _ = p
+                    .lab
+                    .exec(h + 1, &["nft", "delete", "table", "inet", "blip"]);
+                p.window(t0, "BFD blip");
+            }
             0 => {
                 let d = rng.secs(0.3, 2.0);
                 p.note(format!(
@@ -417,7 +475,8 @@ fn run_pair(impls: [Impl; 2], vrid: u8, secs: f64, seed: u64) -> Vec<String> {
     stop.store(true, Ordering::Relaxed);
     let _ = th.join();
     let samples = samples.lock().expect("samples").clone();
-    problems.extend(check(&samples, &p.windows, end));
+    let settle = MASTER_DOWN + MARGIN + if p.bfd { BFD_SETTLE } else { 0.0 };
+    problems.extend(check(&samples, &p.windows, end, settle));
     if !problems.is_empty() {
         println!("soak schedule:\n{}", p.log.join("\n"));
         for n in p.names.clone() {
@@ -434,8 +493,7 @@ fn run_pair(impls: [Impl; 2], vrid: u8, secs: f64, seed: u64) -> Vec<String> {
 }
 
 /// The invariants over the sampled timeline: returns the violations (grouped in runs).
-fn check(samples: &[Sample], windows: &[Window], end: f64) -> Vec<String> {
-    let settle = MASTER_DOWN + MARGIN;
+fn check(samples: &[Sample], windows: &[Window], end: f64, settle: f64) -> Vec<String> {
     let allowed = |t: f64| windows.iter().find(|w| t >= w.from && t <= w.to + settle);
     let mut out = Vec::new();
     let mut bad_since: Option<(f64, String)> = None;
@@ -514,12 +572,20 @@ fn chaos_soak_pairs_keep_one_owner() {
     let secs = soak_secs();
     let seed = seed();
     println!("soak: {secs} s, seed {seed} (KEEPALIVED_RS_SOAK_SEED={seed} replays it)");
-    let mut problems = run_pair([Impl::Ours, Impl::Ours], 71, secs / 2.0, seed);
+    let mut problems = run_pair([Impl::Ours, Impl::Ours], 71, secs * 0.4, seed, false);
     problems.extend(run_pair(
         [Impl::Ours, Impl::Keepalived],
         72,
-        secs / 2.0,
+        secs * 0.4,
         seed.rotate_left(17),
+        false,
+    ));
+    problems.extend(run_pair(
+        [Impl::Ours, Impl::Ours],
+        73,
+        secs * 0.2,
+        seed.rotate_left(31),
+        true,
     ));
     assert!(problems.is_empty(), "chaos soak violations: {problems:#?}");
 }
@@ -545,7 +611,7 @@ fn checker_flags_two_owners_and_none_outside_windows() {
         to: 8.9,
         what: "port cut".into(),
     }];
-    let v = check(&samples, &windows, 20.0);
+    let v = check(&samples, &windows, 20.0, MASTER_DOWN + MARGIN);
     assert_eq!(v.len(), 3, "{v:#?}");
     assert!(v[0].contains("two hosts") && v[0].contains("1.000"));
     assert!(v[1].contains("no host"));
