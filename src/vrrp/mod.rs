@@ -8,6 +8,7 @@
 
 #![warn(missing_docs)]
 
+pub mod ah;
 pub mod checksum;
 pub mod events;
 pub mod fsm;

@@ -1344,6 +1344,7 @@ impl InstanceActor {
             src: rx.src,
             allowed_sources: check_src.then_some(self.peers.as_slice()),
             owner_ignores_adverts: false,
+            ah: None,
         };
         let verdict = validate(&adv, &ctxv);
         match verdict {
