@@ -341,16 +341,7 @@ fn authentication(n: &Node, d: &mut Diagnostics) -> Option<Authentication> {
     let pass = pass.unwrap_or_default();
     match kind {
         Some((k, _)) if k.eq_ignore_ascii_case("PASS") => Some(Authentication::Pass(pass)),
-        // Never run unauthenticated what the operator configured to authenticate.
-        Some((k, loc)) if k.eq_ignore_ascii_case("AH") => {
-            d.error(
-                &loc,
-                "auth_type AH (IPsec Authentication Header) is not supported by keepalived-rs \
-                 yet: refusing to send this instance's adverts unauthenticated (use PASS, or keep \
-                 keepalived for this instance)",
-            );
-            None
-        }
+        Some((k, _)) if k.eq_ignore_ascii_case("AH") => Some(Authentication::Ah(pass)),
         Some((k, loc)) => {
             d.recover(
                 &loc,
