@@ -15,8 +15,14 @@ const KEY: &str = "ahsecret99";
 const METRICS: &str = "127.0.0.1:9657";
 
 fn conf(vrid: u8, prio: u8, vip: &str, pass: &str, state: &str) -> String {
-    let extra =
-        format!("    authentication {{\n        auth_type AH\n        auth_pass {pass}\n    }}\n");
+    conf_with(vrid, prio, vip, pass, state, "")
+}
+
+/// [`conf`] with more instance lines (e.g. unicast peers).
+fn conf_with(vrid: u8, prio: u8, vip: &str, pass: &str, state: &str, more: &str) -> String {
+    let extra = format!(
+        "    authentication {{\n        auth_type AH\n        auth_pass {pass}\n    }}\n{more}"
+    );
     vrrp_conf("", vrid, prio, 2, "1", &[format!("{vip}/24")], &extra)
         .replace("state BACKUP", &format!("state {state}"))
 }
@@ -35,7 +41,7 @@ fn start_ours(lab: &mut Lab, name: &str, conf: &std::path::Path) {
 /// h1 runs keepalived-rs, h2 keepalived; `ours_master`: ours has priority 150, keepalived
 /// 100, or the other way round. Both are written `state MASTER` (cleared with AH, as keepalived
 /// does, or the lower one would start as a master the other drops as a replay).
-fn scenario(ours_master: bool) {
+fn scenario(ours_master: bool, unicast: bool) {
     if lab::skip_without(true, &["tshark"]) {
         return;
     }
@@ -43,8 +49,26 @@ fn scenario(ours_master: bool) {
     let mut lab = Lab::new(2);
     let vip = lab.vip4(100);
     let (p1, p2) = if ours_master { (150, 100) } else { (100, 150) };
-    let c1 = lab.write("h1.conf", &conf(51, p1, &vip, KEY, "MASTER"));
-    let c2 = lab.write("h2.conf", &conf(51, p2, &vip, KEY, "MASTER"));
+    // Unicast: the TTL is left out of the ICV (keepalived's rule), the rest is the same.
+    let uc = |me: usize, peer: usize| {
+        if unicast {
+            format!(
+                "    unicast_src_ip {}\n    unicast_peer {{\n        {}\n    }}\n",
+                lab.ip4(me),
+                lab.ip4(peer)
+            )
+        } else {
+            String::new()
+        }
+    };
+    let c1 = lab.write(
+        "h1.conf",
+        &conf_with(51, p1, &vip, KEY, "MASTER", &uc(1, 2)),
+    );
+    let c2 = lab.write(
+        "h2.conf",
+        &conf_with(51, p2, &vip, KEY, "MASTER", &uc(2, 1)),
+    );
     // Our adverts as the peer sees them.
     let cap = lab.capture_pcap(2, "cap", "ip proto 51", 120, "ah.pcap");
     start_ours(&mut lab, "ours", &c1);
@@ -192,12 +216,105 @@ fn check_dissection(cap: &str, ours: &str) {
 
 #[test]
 fn ah_ours_master_keepalived_backup() {
-    scenario(true);
+    scenario(true, false);
 }
 
 #[test]
 fn ah_keepalived_master_ours_backup() {
-    scenario(false);
+    scenario(false, false);
+}
+
+#[test]
+fn ah_unicast_ours_master_keepalived_backup() {
+    scenario(true, true);
+}
+
+#[test]
+fn ah_unicast_keepalived_master_ours_backup() {
+    scenario(false, true);
+}
+
+/// The IPv4 datagrams of a capture (pcapng converted to pcap by tshark, Ethernet frames).
+fn datagrams(lab: &Lab, cap: &str) -> Vec<Vec<u8>> {
+    let pcap = lab.dir.join("replay.pcap").display().to_string();
+    let o = lab::run(&["tshark", "-r", cap, "-F", "pcap", "-w", &pcap]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let d = std::fs::read(&pcap).expect("pcap");
+    let mut out = Vec::new();
+    let mut off = 24;
+    while off + 16 <= d.len() {
+        let incl = u32::from_le_bytes([d[off + 8], d[off + 9], d[off + 10], d[off + 11]]) as usize;
+        off += 16;
+        if let Some(frame) = d.get(off..off + incl) {
+            if frame.len() > 14 && frame[12..14] == [0x08, 0x00] {
+                out.push(frame[14..].to_vec());
+            }
+        }
+        off += incl;
+    }
+    out
+}
+
+/// A replayed advert (a real one of keepalived's, captured and sent again from its host) is
+/// dropped by ours as a replay and counted (`reason="auth"`), while keepalived's fresh adverts
+/// keep ours BACKUP.
+#[test]
+fn ah_replayed_advert_is_dropped_and_counted() {
+    if lab::skip_without(true, &["tshark", "python3"]) {
+        return;
+    }
+    let _g = lab::serial();
+    let mut lab = Lab::new(2);
+    let vip = lab.vip4(100);
+    let c1 = lab.write("h1.conf", &conf(53, 100, &vip, KEY, "BACKUP"));
+    let c2 = lab.write("h2.conf", &conf(53, 150, &vip, KEY, "BACKUP"));
+    start_ours(&mut lab, "ours", &c1);
+    lab.start_keepalived(2, "ka", &c2);
+    let logs = |lab: &Lab| lab.logs(&["ours", "ka"]);
+    assert!(
+        lab.wait_for(Duration::from_secs(20), || lab.owners(&vip) == vec![2]),
+        "keepalived did not become the only master: {:?}\n{}",
+        lab.owners(&vip),
+        logs(&lab)
+    );
+    let cap = lab.capture_pcap(1, "cap", "ip proto 51", 30, "ka.pcap");
+    // Two adverts (they come once a second).
+    std::thread::sleep(Duration::from_millis(2500));
+    lab.stop_capture("cap");
+    let grams = datagrams(&lab, &cap);
+    assert!(grams.len() >= 2, "no adverts captured: {}", lab.log("cap"));
+    let drops = |lab: &Lab| {
+        metric(
+            &lab.scrape(1, 9657),
+            "keepalived_vrrp_rx_dropped_total",
+            "reason=\"auth\"",
+        )
+        .unwrap_or(0.0)
+    };
+    assert_eq!(drops(&lab), 0.0, "auth drops before any replay");
+    // Send the first captured advert again, three times, from keepalived's host.
+    let hex: String = grams[0].iter().map(|b| format!("{b:02x}")).collect();
+    let script = "import socket,sys\n\
+        s=socket.socket(socket.AF_INET,socket.SOCK_RAW,socket.IPPROTO_RAW)\n\
+        s.setsockopt(socket.SOL_SOCKET,socket.SO_BINDTODEVICE,b'eth0')\n\
+        s.setsockopt(socket.IPPROTO_IP,socket.IP_MULTICAST_LOOP,0)\n\
+        p=bytes.fromhex(sys.argv[1])\n\
+        [s.sendto(p,('224.0.0.18',0)) for _ in range(3)]\n";
+    lab.must_exec(2, &["python3", "-c", script, &hex]);
+    assert!(
+        lab.wait_for(Duration::from_secs(5), || drops(&lab) >= 3.0),
+        "replays not counted: {}\n{}",
+        lab.scrape(1, 9657),
+        logs(&lab)
+    );
+    // keepalived's own adverts still pass: ours stays BACKUP.
+    assert!(
+        lab.holds_for(Duration::from_secs(3), || lab.owners(&vip) == vec![2]),
+        "owners changed: {:?}\n{}",
+        lab.owners(&vip),
+        logs(&lab)
+    );
+    assert_eq!(drops(&lab), 3.0, "more than the replays dropped");
 }
 
 /// keepalived (priority 150) and ours (100) with different keys: each drops the other's
