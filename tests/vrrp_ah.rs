@@ -365,3 +365,48 @@ fn ah_wrong_key_is_dropped_and_counted() {
         logs(&lab)
     );
 }
+
+/// A MASTER replaced on reload (a socket-level change: `mcast_src_ip`) resumes with the
+/// sequence numbers where its predecessor left them; restarted from 1, keepalived (backup)
+/// would drop every advert as a replay and take over.
+#[test]
+fn ah_master_replaced_on_reload_continues_its_sequence() {
+    if lab::skip(true) {
+        return;
+    }
+    let _g = lab::serial();
+    let mut lab = Lab::new(2);
+    let vip = lab.vip4(100);
+    let c1 = lab.write("h1.conf", &conf(54, 150, &vip, KEY, "BACKUP"));
+    let c2 = lab.write("h2.conf", &conf(54, 100, &vip, KEY, "BACKUP"));
+    start_ours(&mut lab, "ours", &c1);
+    lab.start_keepalived(2, "ka", &c2);
+    let logs = |lab: &Lab| lab.logs(&["ours", "ka"]);
+    assert!(
+        lab.wait_for(Duration::from_secs(20), || lab.owners(&vip) == vec![1]),
+        "ours did not become the only master: {:?}\n{}",
+        lab.owners(&vip),
+        logs(&lab)
+    );
+    // A few adverts, so that keepalived's counter is well above 1.
+    assert!(lab.holds_for(Duration::from_secs(3), || lab.owners(&vip) == vec![1]));
+    let src = format!("    mcast_src_ip {}\n", lab.ip4(1));
+    lab.rewrite(&c1, &conf_with(54, 150, &vip, KEY, "BACKUP", &src));
+    assert!(lab.reload("ours", Duration::from_secs(5)), "{}", logs(&lab));
+    let log = lab.log("ours");
+    assert!(
+        log.contains("1 replaced") && log.contains("(resume)"),
+        "not replaced / resumed\n{log}"
+    );
+    assert!(
+        lab.holds_for(Duration::from_secs(5), || lab.owners(&vip) == vec![1]),
+        "keepalived took over after the replacement: {:?}\n{}",
+        lab.owners(&vip),
+        logs(&lab)
+    );
+    assert!(
+        !lab.log("ka").contains("already processed"),
+        "keepalived dropped adverts as replays\n{}",
+        logs(&lab)
+    );
+}
