@@ -85,8 +85,9 @@ Where keepalived logs a problem and carries on (a value out of range, an unknown
 dangling reference), keepalived\-rs does the same with a located warning naming the recovery;
 \fB\-\-strict\fR makes such problems errors, for linting.
 .SH AUTHENTICATION
-\fBauth_type AH\fR is refused with an error until keepalived\-rs implements it: an instance
-configured to authenticate never sends unauthenticated adverts.
+\fBauth_type AH\fR works as in keepalived 2.2.7 (VRRPv2 over IPv4): adverts inside an IP
+Authentication Header (protocol 51) with HMAC\-MD5\-96 keyed with the first 8 characters of
+\fBauth_pass\fR; an initial \fBstate MASTER\fR is cleared with a warning, as keepalived does.
 "#,
     );
     for (title, status) in [

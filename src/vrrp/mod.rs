@@ -5,9 +5,13 @@
 //! Typical receive path in the actor:
 //! [`ip::parse_ipv4`] (IPv4 raw socket) → [`packet::decode`] → [`validate::validate`] →
 //! [`fsm::Instance::handle`] with [`events::Event::AdvertReceived`].
+//! With `auth_type AH` the datagram is first split by [`ah::split`]; the VRRP message after
+//! the AH is decoded, and the AH checks ([`ah::AhPacket::verify`], [`ah::SeqCounter::check`])
+//! go into [`validate::RxContext::ah`]. Sending wraps the encoded advert with [`ah::encode`].
 
 #![warn(missing_docs)]
 
+pub mod ah;
 pub mod checksum;
 pub mod events;
 pub mod fsm;

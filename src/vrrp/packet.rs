@@ -124,6 +124,13 @@ impl V2Auth {
         data: [0; AUTH_DATA_LEN],
     };
 
+    /// `auth_type AH`: type 2 in the VRRP header, zero data (the AH carries the ICV, see
+    /// [`super::ah`]).
+    pub const AH: V2Auth = V2Auth {
+        auth_type: AuthType::Ah,
+        data: [0; AUTH_DATA_LEN],
+    };
+
     /// PASS authentication as keepalived builds it: the first 8 bytes of `password`,
     /// NUL padded.
     pub fn pass(password: &[u8]) -> Self {

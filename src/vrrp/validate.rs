@@ -54,6 +54,10 @@ pub struct RxContext<'a> {
     pub allowed_sources: Option<&'a [IpAddr]>,
     /// We are the address owner and `owner_ignore_adverts` is set.
     pub owner_ignores_adverts: bool,
+    /// `auth_type AH`: the outcome of the AH checks (ICV, SPI, sequence number, see
+    /// [`super::ah`]), applied where keepalived applies them: after the auth type check,
+    /// before the interval check. `None` without AH.
+    pub ah: Option<Result<(), DropReason>>,
 }
 
 /// Why a packet is dropped.
@@ -87,6 +91,25 @@ pub enum DropReason {
     /// v2 PASS data differs.
     #[error("invalid password")]
     AuthFailure,
+    /// AH: the HMAC-MD5-96 ICV does not verify (wrong key or altered packet).
+    #[error("IPSEC-AH: invalid HMAC-MD5 value (fields mutation or bad password)")]
+    AhIcv,
+    /// AH: the SPI is not the IP source address.
+    #[error("IPSEC-AH: invalid SPI {spi:#010x}, expect the source {src:#010x}")]
+    AhSpi {
+        /// Received SPI.
+        spi: u32,
+        /// IP source as a number.
+        src: u32,
+    },
+    /// AH: sequence number not above the last one sent or accepted (replay).
+    #[error("IPSEC-AH: sequence number {seq} already processed (local {last})")]
+    AhReplay {
+        /// Received.
+        seq: u32,
+        /// Ours.
+        last: u32,
+    },
     /// v2 advert interval differs from ours (RFC 3768: MUST discard).
     #[error("advert interval mismatch: ours {ours_s} s, received {received_s} s")]
     IntervalMismatch {
@@ -111,11 +134,27 @@ impl DropReason {
             DropReason::Version { .. } => "vers_err",
             DropReason::Vrid(_) => "vrid_err",
             DropReason::AuthTypeMismatch { .. } => "authtype_mismatch",
-            DropReason::AuthFailure => "auth_failure",
+            DropReason::AuthFailure
+            | DropReason::AhIcv
+            | DropReason::AhSpi { .. }
+            | DropReason::AhReplay { .. } => "auth_failure",
             DropReason::IntervalMismatch { .. } => "advert_interval_err",
             DropReason::UnknownSource => "unicast_src_err",
             DropReason::OwnerIgnoresAdverts => "owner_ignored",
         }
+    }
+}
+
+impl DropReason {
+    /// Whether keepalived applies this check after the authentication (so a packet dropped
+    /// for it has passed the AH checks, and its sequence number counts).
+    pub fn after_auth(&self) -> bool {
+        matches!(
+            self,
+            DropReason::IntervalMismatch { .. }
+                | DropReason::UnknownSource
+                | DropReason::OwnerIgnoresAdverts
+        )
     }
 }
 
@@ -208,6 +247,9 @@ fn check(adv: &Advertisement, ctx: &RxContext<'_>) -> Result<AcceptNotes, DropRe
                 && !constant_time_eq(&a.auth.data, &ctx.auth.data)
             {
                 return Err(DropReason::AuthFailure);
+            }
+            if let Some(Err(r)) = ctx.ah {
+                return Err(r);
             }
             if Duration::from_secs(u64::from(a.advert_int_s)) != ctx.advert_int {
                 return Err(DropReason::IntervalMismatch {

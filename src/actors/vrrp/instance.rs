@@ -7,7 +7,7 @@ use super::kernel::LinkEvent;
 use super::kernel::{InterfaceInfo, Kernel, VirtualSet, VmacRequest};
 use super::kernel_queue::{KernelOp, KernelQueue};
 use super::notifier::Notifier;
-use super::params::{advert_epoch, destinations, instance_params, v2_auth, vmac_request};
+use super::params::{advert_epoch, ah_key, destinations, instance_params, v2_auth, vmac_request};
 use super::pool::{self, Packet, Refresh, Registration, SocketKey};
 use super::socket::SocketConfig;
 use super::sync::{SyncCommand, SyncHub};
@@ -21,6 +21,7 @@ use crate::track::notify::NotifyTarget;
 use crate::track::priority::{
     effective_priority, BfdHoldDown, TrackInput, TrackerKind, TrackerState,
 };
+use crate::vrrp::ah::{self, AhKey, SeqCounter};
 use crate::vrrp::events::FaultReason;
 use crate::vrrp::events::{Action, Event, ReceivedAdvert, State, Timer};
 use crate::vrrp::fsm::Instance;
@@ -85,6 +86,8 @@ pub fn needs_restart(o: &VrrpInstance, n: &VrrpInstance) -> bool {
         || o.vmac_xmit_base != n.vmac_xmit_base
         || o.unicast_ttl != n.unicast_ttl
         || o.is_unicast() != n.is_unicast()
+        // AH uses its own socket (IP protocol 51).
+        || ah_key(o).is_some() != ah_key(n).is_some()
 }
 
 /// Applies a changed configuration to the running instance; answers false when the change
@@ -179,6 +182,12 @@ pub struct VrrpDurable {
     /// (kill -9, OOM, crash) may have left them, and an instance that comes up BACKUP would
     /// otherwise keep them for ever.
     pub startup_clear: bool,
+    /// `auth_type AH`: the sequence-number counter and the last IP identification sent (a
+    /// successor continues them, as keepalived keeps its counter across a reload: peers
+    /// would drop a restarted count as replays).
+    pub ah_seq: SeqCounter,
+    /// See `ah_seq`.
+    pub ah_ip_id: u16,
 }
 
 /// What an instance installs as MASTER: VIPs and excluded VIPs (on its interface unless they
@@ -277,6 +286,8 @@ pub struct InstanceActor {
     /// Tasks forwarding tracker and link broadcasts into the mailbox (aborted on drop).
     forwarders: Vec<AbortOnDrop>,
     auth: V2Auth,
+    /// `auth_type AH`: the HMAC key (adverts go out and come in inside an AH).
+    ah: Option<AhKey>,
     dsts: Vec<IpAddr>,
     vips: Vec<IpAddr>,
     src: Option<IpAddr>,
@@ -334,6 +345,7 @@ impl InstanceActor {
         let i = &spec.instance;
         let vips = i.virtual_ipaddress.iter().map(|a| a.addr.addr()).collect();
         let auth = v2_auth(i);
+        let ah = ah_key(i);
         let dsts = destinations(i, &spec.global);
         let vmac = vmac_request(i, &spec.global);
         let owner = owner_of(i);
@@ -352,6 +364,7 @@ impl InstanceActor {
             clock: Instant::now(),
             forwarders: Vec::new(),
             auth,
+            ah,
             dsts,
             vips,
             src: None,
@@ -569,11 +582,13 @@ impl InstanceActor {
             src: i.unicast_src_ip.or(i.mcast_src_ip),
             group,
             unicast_ttl: i.unicast_ttl.unwrap_or(255),
+            ah: self.ah.is_some(),
         };
         let key = SocketKey {
             ifname: cfg.ifname.clone(),
             v6,
             src: cfg.src,
+            ah: cfg.ah,
         };
         self.refresh.disarm();
         if let Some(m) = &self.metrics {
@@ -1002,6 +1017,20 @@ impl InstanceActor {
         let ifindex = self.iface.ifindex;
         let mut sent = 0;
         let mut failed = 0;
+        // AH: one IP identification and sequence number per advert (every unicast peer gets
+        // the same ones, as from keepalived).
+        let ah = self.ah.map(|key| {
+            let (seq, id) = self
+                .durable
+                .update(|d| (d.ah_seq.next_send(), ah::next_ip_id(&mut d.ah_ip_id)));
+            (key, seq, id)
+        });
+        let unicast = self.spec.instance.is_unicast();
+        let ttl = if unicast {
+            self.spec.instance.unicast_ttl.unwrap_or(255)
+        } else {
+            255
+        };
         for k in 0..self.dsts.len() {
             let dst = self.dsts[k];
             if !self
@@ -1038,7 +1067,22 @@ impl InstanceActor {
                 continue;
             };
             let Some(reg) = &self.reg else { return };
-            match reg.sock.try_send_from(bytes, src, dst, ifindex) {
+            let res = match (ah, src, dst) {
+                (Some((key, seq, id)), IpAddr::V4(s4), IpAddr::V4(d4)) => {
+                    let p = ah::SendParams {
+                        src: s4,
+                        dst: d4,
+                        id,
+                        ttl,
+                        seq,
+                        unicast,
+                    };
+                    reg.sock
+                        .try_send_from(&ah::encode(bytes, &p, &key), src, dst, ifindex)
+                }
+                _ => reg.sock.try_send_from(bytes, src, dst, ifindex),
+            };
+            match res {
                 Ok(()) => sent += 1,
                 Err(e) => {
                     failed += 1;
@@ -1228,6 +1272,9 @@ impl InstanceActor {
                     if new_master {
                         self.count("become_master");
                     }
+                    if t.to == State::Master && self.ah.is_some() {
+                        self.durable.update(|d| d.ah_seq.becoming_master());
+                    }
                     if t.from == State::Master {
                         self.count("release_master");
                     }
@@ -1300,13 +1347,37 @@ impl InstanceActor {
             return;
         }
         let v2 = i.version == crate::config::model::VrrpVersion::V2;
+        let unicast = i.is_unicast();
+        // AH: the socket hands on the whole datagram; the VRRP message follows the AH.
+        let mut ah_rx = None;
+        let vrrp: &[u8] = match self.ah {
+            Some(key) => match ah::split(&rx.payload) {
+                // An AH for another protocol is not ours: ignored (as keepalived).
+                Ok(p) if p.next_header != ah::IPPROTO_VRRP => return,
+                Ok(p) => {
+                    ah_rx = Some((p, key));
+                    p.vrrp
+                }
+                Err(e) => {
+                    self.count(e.counter());
+                    if let Some(m) = &self.m {
+                        if let Some(r) = RxDrop::for_counter(e.counter()) {
+                            m.rx_drop(r);
+                        }
+                    }
+                    tracing::debug!(instance = %self.spec.instance.name, "dropped packet from {}: {e}", rx.src);
+                    return;
+                }
+            },
+            None => &rx.payload,
+        };
         let mode = match (v2, rx.src, rx.dst) {
             (true, _, _) => ChecksumMode::MessageOnly,
             (_, IpAddr::V6(_), _) => ChecksumMode::Kernel,
             (_, src, Some(dst)) => ChecksumMode::Standard { src, dst },
             (_, _, None) => ChecksumMode::MessageOnly,
         };
-        let adv = match packet::decode(&rx.payload, family, mode) {
+        let adv = match packet::decode(vrrp, family, mode) {
             Ok(a) => a,
             Err(e) => {
                 self.count(e.counter());
@@ -1319,7 +1390,6 @@ impl InstanceActor {
                 return;
             }
         };
-        let unicast = i.is_unicast();
         let ttl_check = if unicast {
             match i.unicast_peers.iter().find(|p| p.addr == rx.src) {
                 Some(p) if p.min_ttl.is_some() || p.max_ttl.is_some() => TtlCheck::Range {
@@ -1344,8 +1414,43 @@ impl InstanceActor {
             src: rx.src,
             allowed_sources: check_src.then_some(self.peers.as_slice()),
             owner_ignores_adverts: false,
+            // ICV, SPI, then the sequence number above the counter.
+            ah: ah_rx.map(|(p, key)| {
+                p.verify(&key, unicast)
+                    .and_then(|()| self.durable.lock().ah_seq.check(p.seq))
+            }),
         };
         let verdict = validate(&adv, &ctxv);
+        if let (Some((p, _)), Some(Ok(()))) = (ah_rx, ctxv.ah) {
+            // Past the AH checks (keepalived takes the number even if a later check drops).
+            let passed = match verdict {
+                Verdict::Accept(_) => true,
+                Verdict::Drop(r) => r.after_auth(),
+            };
+            if passed {
+                let state = self.core.as_ref().map(|c| c.state());
+                let ours = self.core.as_ref().map(|c| c.effective_priority());
+                let prio = adv.priority();
+                let cmp = ip_order(rx.src, self.src);
+                self.durable.update(|d| {
+                    d.ah_seq.accepted(p.seq, state == Some(State::Backup));
+                    // A master syncs its counter on a lower-priority advert (keepalived).
+                    if state == Some(State::Master)
+                        && prio != 0
+                        && matches!(verdict, Verdict::Accept(_))
+                    {
+                        if let Some(ours) = ours {
+                            use std::cmp::Ordering;
+                            if prio < ours || (prio == ours && cmp == Ordering::Less) {
+                                d.ah_seq.lower_priority_heard(p.seq);
+                            } else if prio > ours || cmp == Ordering::Greater {
+                                d.ah_seq.higher_priority_heard();
+                            }
+                        }
+                    }
+                });
+            }
+        }
         match verdict {
             Verdict::Drop(r) => {
                 self.count(r.counter());
@@ -1376,7 +1481,9 @@ impl InstanceActor {
                 let radv = ReceivedAdvert::from_packet(rx.src, &adv);
                 // Timed from its arrival in the kernel, however late it was read.
                 let refresh_only = self.event_at(ctx, rx.at, Event::AdvertReceived(radv));
-                if refresh_only && !notes.vip_mismatch && !notes.priority_zero {
+                // Never with AH: each advert's sequence number must be checked.
+                if refresh_only && !notes.vip_mismatch && !notes.priority_zero && self.ah.is_none()
+                {
                     // The next identical adverts only need their arrival time recorded.
                     self.refresh.arm(&rx);
                     self.refresh_adv = Some(radv);
@@ -1418,6 +1525,7 @@ impl InstanceActor {
         let i = self.spec.instance.clone();
         self.vips = i.virtual_ipaddress.iter().map(|a| a.addr.addr()).collect();
         self.auth = v2_auth(&i);
+        self.ah = ah_key(&i);
         self.dsts = destinations(&i, &self.spec.global);
         self.peers = i.unicast_peers.iter().map(|p| p.addr).collect();
         self.adv_cache.clear();
@@ -1645,6 +1753,15 @@ fn vrrp_state(s: State) -> VrrpState {
         State::Backup => VrrpState::Backup,
         State::Master => VrrpState::Master,
         State::Fault => VrrpState::Fault,
+    }
+}
+
+/// The order of a packet's source and ours (IPv4 numerically), as elections compare them.
+fn ip_order(theirs: IpAddr, ours: Option<IpAddr>) -> std::cmp::Ordering {
+    match (theirs, ours) {
+        (IpAddr::V4(a), Some(IpAddr::V4(b))) => u32::from(a).cmp(&u32::from(b)),
+        (IpAddr::V6(a), Some(IpAddr::V6(b))) => u128::from(a).cmp(&u128::from(b)),
+        _ => std::cmp::Ordering::Equal,
     }
 }
 

@@ -3,6 +3,7 @@
 
 use super::kernel::VmacRequest;
 use crate::config::model::{self, GlobalDefs, InitialState as CfgState, VrrpInstance, VrrpVersion};
+use crate::vrrp::ah::AhKey;
 use crate::vrrp::packet::{V2Auth, Version};
 use crate::vrrp::params::{GarpParams, InitialState, InstanceParams};
 use std::net::IpAddr;
@@ -84,11 +85,24 @@ pub fn advert_epoch() -> std::time::Instant {
     *EPOCH.get_or_init(std::time::Instant::now)
 }
 
-/// The v2 authentication to send and expect.
+/// The v2 authentication to send and expect (AH: type 2 in the VRRP header, the AH itself
+/// comes from [`ah_key`]).
 pub fn v2_auth(i: &VrrpInstance) -> V2Auth {
     match (&i.authentication, i.version) {
         (Some(model::Authentication::Pass(p)), VrrpVersion::V2) => V2Auth::pass(p.as_bytes()),
+        (Some(model::Authentication::Ah(_)), VrrpVersion::V2) if ah_key(i).is_some() => V2Auth::AH,
         _ => V2Auth::NONE,
+    }
+}
+
+/// `auth_type AH`: the HMAC key (first 8 bytes of `auth_pass`), for a VRRPv2 IPv4 instance
+/// (keepalived ignores authentication with version 3, and AH with IPv6).
+pub fn ah_key(i: &VrrpInstance) -> Option<AhKey> {
+    match (&i.authentication, i.version, i.family) {
+        (Some(model::Authentication::Ah(p)), VrrpVersion::V2, model::Family::V4) => {
+            Some(AhKey::from_pass(p.as_bytes()))
+        }
+        _ => None,
     }
 }
 
@@ -212,8 +226,50 @@ mod tests {
             destinations(&i, &g),
             ["224.0.0.18".parse::<IpAddr>().unwrap()]
         );
+        let (i, _) = inst("authentication {\n auth_type AH\n auth_pass ahsecret99\n }");
+        assert_eq!(v2_auth(&i), V2Auth::AH);
+        assert_eq!(ah_key(&i), Some(AhKey::from_pass(b"ahsecret")));
+        let (i, _) = inst("version 3\n authentication {\n auth_type AH\n auth_pass x\n }");
+        assert_eq!((v2_auth(&i), ah_key(&i)), (V2Auth::NONE, None));
         let (i, g) = inst("unicast_src_ip 10.1.1.10\n unicast_peer {\n 10.1.1.11\n 10.1.1.12\n }");
         assert_eq!(destinations(&i, &g).len(), 2);
+    }
+
+    #[test]
+    fn ah_config_adjustments_like_keepalived() {
+        let load = |body: &str| {
+            let text = format!("vrrp_instance V {{\n interface eth0\n virtual_router_id 9\n{body}\n virtual_ipaddress {{\n 10.1.1.1\n }}\n}}\n");
+            let l = load_str("ah.conf", &text, &LoadOptions::default());
+            assert!(!l.diagnostics.has_errors(), "{:?}", l.diagnostics);
+            let warnings: Vec<String> = l.diagnostics.iter().map(|d| d.to_string()).collect();
+            ((*l.config.instances[0]).clone(), l.config.global, warnings)
+        };
+        let ah = " authentication {\n auth_type AH\n auth_pass ahsecret99\n }";
+        // state MASTER is cleared (located warning); nopreempt then works as with BACKUP.
+        let (i, g, w) = load(&format!(" state MASTER\n priority 150\n nopreempt\n{ah}"));
+        assert_eq!(i.initial_state, Some(CfgState::Backup));
+        let p = instance_params(&i, &g, "10.1.1.10".parse().unwrap());
+        assert_eq!((p.initial_state, p.preempt), (InitialState::Backup, false));
+        assert!(
+            w.iter().any(|w| w.starts_with("ah.conf:4: warning:")
+                && w.contains("initial state MASTER is incompatible with AH")),
+            "{w:?}"
+        );
+        assert!(
+            w.iter().any(|w| w.contains("longer than 8 characters")),
+            "{w:?}"
+        );
+        // The address owner keeps MASTER.
+        let (i, _, _) = load(&format!(" state MASTER\n{ah}"));
+        assert_eq!((i.initial_state, i.priority), (Some(CfgState::Master), 255));
+        // Version 3: authentication ignored, state kept.
+        let (i, _, _) = load(&format!(" state MASTER\n priority 150\n version 3\n{ah}"));
+        assert_eq!(i.initial_state, Some(CfgState::Master));
+        assert_eq!(ah_key(&i), None);
+        // No password: authentication ignored, as keepalived, with a warning.
+        let (i, _, w) = load(" authentication {\n auth_type AH\n }");
+        assert_eq!((i.authentication.clone(), ah_key(&i)), (None, None));
+        assert!(w.iter().any(|w| w.contains("without auth_pass")), "{w:?}");
     }
 
     #[test]

@@ -26,6 +26,8 @@ pub struct SocketKey {
     pub v6: bool,
     /// Bound source address, if any.
     pub src: Option<IpAddr>,
+    /// `auth_type AH` (IP protocol 51) rather than VRRP (112).
+    pub ah: bool,
 }
 
 /// A backup's "the same advert again" filter, shared by the socket's receive loop and the
@@ -240,8 +242,7 @@ async fn receive_loop(sock: Rc<VrrpSocket>, table: Table, ifname: String) {
 /// [`Refresh`]).
 fn dispatch(table: &Table, meta: &RecvMeta, buf: &[u8], ifname: &str) {
     let payload = buf.get(meta.start..meta.end).unwrap_or_default();
-    // VRID is the second byte of both v2 and v3 headers.
-    let vrid = payload.get(1).copied();
+    let vrid = meta.vrid;
     // Sent while borrowed: do_send never re-enters the table.
     let table = table.borrow();
     match vrid.and_then(|v| table.get(&v)) {
@@ -336,6 +337,7 @@ mod tests {
             src,
             dst: Some(dst),
             ttl: Some(ttl),
+            vrid: payload.get(1).copied(),
             start: 0,
             end: payload.len(),
             at: Instant::now(),

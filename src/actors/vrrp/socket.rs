@@ -1,6 +1,11 @@
 //! VRRP sockets: raw IP protocol 112 for IPv4 and IPv6, multicast (224.0.0.18 / ff02::12, joined
 //! on the instance's interface only) or unicast, TTL / hop limit 255 on send, and the received
 //! TTL / hop limit reported so the receive checks can drop anything not 255.
+//!
+//! `auth_type AH` instances (VRRPv2, IPv4) use a raw IP protocol 51 socket instead, as
+//! keepalived does (its socket pool is keyed by protocol too): it receives whole datagrams
+//! (header and AH are needed for the ICV) and sends datagrams we build ourselves
+//! (IP_HDRINCL: the ICV covers the IP header's identification, TTL and addresses).
 
 use socket2::{Domain, InterfaceIndexOrAddress, Protocol, SockAddr, Socket, Type};
 use std::io;
@@ -13,6 +18,8 @@ use crate::rawsock;
 
 /// IP protocol number of VRRP.
 pub const IPPROTO_VRRP: i32 = 112;
+/// IP protocol number of the Authentication Header.
+pub const IPPROTO_AH: i32 = 51;
 
 /// How an instance's socket is set up.
 #[derive(Clone, Debug)]
@@ -27,6 +34,8 @@ pub struct SocketConfig {
     pub group: Option<IpAddr>,
     /// TTL / hop limit for unicast sends (keepalived: 255 unless `unicast_ttl`).
     pub unicast_ttl: u8,
+    /// `auth_type AH`: a protocol-51 socket with IP_HDRINCL (IPv4 only).
+    pub ah: bool,
 }
 
 /// A received VRRP packet with what the receive checks need.
@@ -38,7 +47,8 @@ pub struct Received {
     pub dst: Option<IpAddr>,
     /// TTL (IPv4 header) or hop limit (IPV6_HOPLIMIT ancillary data); `None` when unknown.
     pub ttl: Option<u8>,
-    /// The VRRP message (IPv4 header stripped).
+    /// The VRRP message (IPv4 header stripped); on an AH socket the whole IPv4 datagram
+    /// (header, AH, VRRP).
     pub payload: Vec<u8>,
     /// When the kernel received it (else when it was read).
     pub at: Instant,
@@ -49,6 +59,7 @@ pub struct Received {
 pub struct VrrpSocket {
     sock: Socket,
     v6: bool,
+    ah: bool,
 }
 
 /// The socket registered with the runtime for receiving. Dropping it takes the socket out of
@@ -57,13 +68,16 @@ pub struct VrrpSocket {
 pub struct Receiver<'a> {
     fd: AsyncFd<std::os::fd::BorrowedFd<'a>>,
     v6: bool,
+    ah: bool,
 }
 
 impl VrrpSocket {
     /// Opens and configures the socket for one instance (IPv4 or IPv6 by the group / source).
     pub fn open(cfg: &SocketConfig, v6: bool) -> io::Result<Self> {
         let domain = if v6 { Domain::IPV6 } else { Domain::IPV4 };
-        let sock = Socket::new(domain, Type::RAW, Some(Protocol::from(IPPROTO_VRRP)))?;
+        let ah = cfg.ah && !v6;
+        let proto = if ah { IPPROTO_AH } else { IPPROTO_VRRP };
+        let sock = Socket::new(domain, Type::RAW, Some(Protocol::from(proto)))?;
         sock.set_nonblocking(true)?;
         sock.bind_device(Some(cfg.ifname.as_bytes()))?;
         if v6 {
@@ -95,6 +109,10 @@ impl VrrpSocket {
             // RFC 5798: IP precedence "internetwork control".
             sock.set_tos_v4(0xc0)?;
             set_multicast_ifindex_v4(&sock, cfg.ifindex)?;
+            if ah {
+                // We build the IP header (TTL, TOS and ID included: the ICV covers them).
+                sock.set_header_included_v4(true)?;
+            }
             if let Some(IpAddr::V4(src)) = cfg.src {
                 sock.bind(&SockAddr::from(SocketAddr::new(IpAddr::V4(src), 0)))?;
             }
@@ -104,7 +122,7 @@ impl VrrpSocket {
         // Kernel receive times: an advert read late (a burst is drained at once) still
         // times the master-down timer from its arrival.
         let _ = rawsock::set_int(&sock, libc::SOL_SOCKET, libc::SO_TIMESTAMPNS, 1);
-        Ok(Self { sock, v6 })
+        Ok(Self { sock, v6, ah })
     }
 
     /// Registers the socket with the runtime for receiving.
@@ -113,7 +131,11 @@ impl VrrpSocket {
         // SAFETY: the borrowed descriptor stays open while the Receiver (which borrows the
         // socket) exists, and the AsyncFd deregisters it when the Receiver is dropped.
         let fd = unsafe { AsyncFd::register(self.sock.as_fd())? };
-        Ok(Receiver { fd, v6: self.v6 })
+        Ok(Receiver {
+            fd,
+            v6: self.v6,
+            ah: self.ah,
+        })
     }
 
     /// Joins another multicast group on `ifindex`.
@@ -127,7 +149,8 @@ impl VrrpSocket {
     }
 
     /// Sends from a chosen source address (IP_PKTINFO / IPV6_PKTINFO), so an unbound socket
-    /// that receives multicast still sends from the primary / link-local address.
+    /// that receives multicast still sends from the primary / link-local address. On an AH
+    /// socket `payload` is the whole IPv4 datagram (its header names the source).
     pub fn try_send_from(
         &self,
         payload: &[u8],
@@ -224,7 +247,7 @@ impl Receiver<'_> {
         let mut guard = self.fd.readable().await?;
         let mut n = 0;
         while n < MAX_BATCH {
-            match guard.try_io(|s| recv_into(s.get_ref().as_raw_fd(), self.v6, buf)) {
+            match guard.try_io(|s| recv_into(s.get_ref().as_raw_fd(), self.v6, self.ah, buf)) {
                 Ok(Err(e)) if e.kind() != io::ErrorKind::InvalidData => return Err(e),
                 Ok(r) => {
                     n += 1;
@@ -264,7 +287,9 @@ pub struct RecvMeta {
     pub dst: Option<IpAddr>,
     /// TTL / hop limit, if known.
     pub ttl: Option<u8>,
-    /// The VRRP message is `buf[start..end]`.
+    /// VRID of the VRRP message (for the demultiplexer), if long enough.
+    pub vrid: Option<u8>,
+    /// The VRRP message (AH socket: the whole datagram) is `buf[start..end]`.
     pub start: usize,
     /// End of the message.
     pub end: usize,
@@ -286,7 +311,7 @@ impl RecvMeta {
 }
 
 /// Receives one datagram into `buf` (no allocation).
-fn recv_into(fd: std::os::fd::RawFd, v6: bool, buf: &mut [u8]) -> io::Result<RecvMeta> {
+fn recv_into(fd: std::os::fd::RawFd, v6: bool, ah: bool, buf: &mut [u8]) -> io::Result<RecvMeta> {
     let msg = rawsock::recvmsg(fd, buf)?;
     let n = msg.len.min(buf.len());
     let data = &buf[..n];
@@ -301,6 +326,7 @@ fn recv_into(fd: std::os::fd::RawFd, v6: bool, buf: &mut [u8]) -> io::Result<Rec
             src,
             dst: None,
             ttl: hop_limit,
+            vrid: data.get(1).copied(),
             start: 0,
             end: n,
             at,
@@ -322,11 +348,19 @@ fn recv_into(fd: std::os::fd::RawFd, v6: bool, buf: &mut [u8]) -> io::Result<Rec
         } else {
             data.len()
         };
+        // VRID: the second byte of VRRP, after the AH on an AH socket (which hands the whole
+        // datagram on: the ICV covers the header).
+        let (start, vrid_at) = if ah {
+            (0, ihl + crate::vrrp::ah::AH_LEN + 1)
+        } else {
+            (ihl, ihl + 1)
+        };
         Ok(RecvMeta {
             src: IpAddr::V4(src),
             dst: Some(IpAddr::V4(dst)),
             ttl: Some(data[8]),
-            start: ihl,
+            vrid: data.get(..end).and_then(|d| d.get(vrid_at)).copied(),
+            start,
             end,
             at,
         })

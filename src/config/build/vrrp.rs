@@ -270,21 +270,58 @@ pub fn instance(
             ok
         });
     }
-    if let Some(Authentication::Pass(p)) = &i.authentication {
+    if let Some(Authentication::Pass(p) | Authentication::Ah(p)) = &i.authentication {
+        let loc = i
+            .spans
+            .get("authentication")
+            .cloned()
+            .unwrap_or_else(|| i.loc.clone());
         if p.len() > 8 {
-            let loc = i
-                .spans
-                .get("authentication")
-                .cloned()
-                .unwrap_or_else(|| i.loc.clone());
             d.recover(
                 &loc,
                 format!("vrrp_instance {name}: auth_pass is longer than 8 characters"),
                 "using its first 8",
             );
         }
+        if p.is_empty() && i.version == VrrpVersion::V2 {
+            // keepalived: "Authentication specified but no password given. Ignoring".
+            d.recover(
+                &loc,
+                format!("vrrp_instance {name}: authentication without auth_pass"),
+                "ignoring the authentication (adverts go out unauthenticated)",
+            );
+            i.authentication = None;
+        }
     }
+    ah_initial_state(&mut i, name, d);
     i
+}
+
+/// keepalived: with `auth_type AH` (VRRPv2) an initial `state MASTER` is cleared unless the
+/// instance is the address owner: a backup must hear an advert (its AH sequence number) before
+/// it takes over, or the current master would drop its adverts as replays.
+fn ah_initial_state(i: &mut VrrpInstance, name: &str, d: &mut Diagnostics) {
+    if matches!(i.authentication, Some(Authentication::Ah(_)))
+        && i.version == VrrpVersion::V2
+        && i.family == Family::V4
+        && i.initial_state == Some(InitialState::Master)
+        && i.priority != 255
+    {
+        let loc = i
+            .spans
+            .get("state")
+            .cloned()
+            .unwrap_or_else(|| i.loc.clone());
+        d.recover(
+            &loc,
+            format!(
+                "vrrp_instance {name}: initial state MASTER is incompatible with AH \
+                 authentication (the AH sequence number is learnt from the master's adverts)"
+            ),
+            "starting as BACKUP",
+        );
+        i.initial_state = Some(InitialState::Backup);
+    }
 }
 
 fn authentication(n: &Node, d: &mut Diagnostics) -> Option<Authentication> {
@@ -304,16 +341,7 @@ fn authentication(n: &Node, d: &mut Diagnostics) -> Option<Authentication> {
     let pass = pass.unwrap_or_default();
     match kind {
         Some((k, _)) if k.eq_ignore_ascii_case("PASS") => Some(Authentication::Pass(pass)),
-        // Never run unauthenticated what the operator configured to authenticate.
-        Some((k, loc)) if k.eq_ignore_ascii_case("AH") => {
-            d.error(
-                &loc,
-                "auth_type AH (IPsec Authentication Header) is not supported by keepalived-rs \
-                 yet: refusing to send this instance's adverts unauthenticated (use PASS, or keep \
-                 keepalived for this instance)",
-            );
-            None
-        }
+        Some((k, _)) if k.eq_ignore_ascii_case("AH") => Some(Authentication::Ah(pass)),
         Some((k, loc)) => {
             d.recover(
                 &loc,

@@ -185,6 +185,7 @@ fn whole_ipv4_packet_parses_and_validates() {
         src: g.src,
         allowed_sources: None,
         owner_ignores_adverts: false,
+        ah: None,
     };
     assert_eq!(validate(&adv, &ctx), Verdict::Accept(Default::default()));
 }

@@ -46,3 +46,4 @@ fn no_garp() -> GarpParams {
         lower_prio_repeat: 0,
     }
 }
+mod ah;

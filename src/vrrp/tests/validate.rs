@@ -24,6 +24,7 @@ fn ctx(version: Version) -> RxContext<'static> {
         src: SRC,
         allowed_sources: None,
         owner_ignores_adverts: false,
+        ah: None,
     }
 }
 
@@ -238,4 +239,37 @@ fn unicast_source_and_owner() {
     assert!(matches!(validate(&a, &c), Verdict::Accept(_)));
     c.owner_ignores_adverts = true;
     assert_eq!(dropped(validate(&a, &c)), DropReason::OwnerIgnoresAdverts);
+}
+
+#[test]
+fn ah_checks_apply_between_auth_type_and_interval() {
+    let mut c = ctx(Version::V2);
+    c.auth = V2Auth::AH;
+    c.ah = Some(Ok(()));
+    let good = v2(100, 1, V2Auth::AH, GOOD);
+    assert!(matches!(validate(&good, &c), Verdict::Accept(_)));
+    // A failed AH check drops with auth_failure, even when the interval also differs ...
+    c.ah = Some(Err(DropReason::AhIcv));
+    assert_eq!(dropped(validate(&good, &c)), DropReason::AhIcv);
+    let slow = v2(100, 2, V2Auth::AH, GOOD);
+    let r = dropped(validate(&slow, &c));
+    assert_eq!(
+        (r, r.counter(), r.after_auth()),
+        (DropReason::AhIcv, "auth_failure", false)
+    );
+    // ... but an advert without auth type 2 in the VRRP header is an auth type mismatch first.
+    let none = v2(100, 1, V2Auth::NONE, GOOD);
+    assert_eq!(dropped(validate(&none, &c)).counter(), "authtype_mismatch");
+    // With AH passed, the interval check still drops (after authentication: the sequence
+    // number counts).
+    c.ah = Some(Ok(()));
+    let r = dropped(validate(&slow, &c));
+    assert!(matches!(r, DropReason::IntervalMismatch { .. }) && r.after_auth());
+    // The AH result does not matter for other auth types.
+    let mut p = ctx(Version::V2);
+    p.ah = None;
+    assert!(matches!(
+        validate(&v2(100, 1, V2Auth::pass(b"secret12"), GOOD), &p),
+        Verdict::Accept(_)
+    ));
 }
