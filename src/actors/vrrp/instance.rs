@@ -307,6 +307,38 @@ pub struct InstanceActor {
     claims: Option<VipClaims>,
     /// Our name in the claims (the instance's identity).
     owner: String,
+    /// keepalived's `-V` and `-X`.
+    release: ReleaseOptions,
+    /// Stopping under `-V`: the shutdown's priority-0 advert and removals are skipped.
+    keeping: bool,
+}
+
+/// keepalived's `-V/--dont-release-vrrp` and `-X/--release-vips`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ReleaseOptions {
+    /// `-V`: when the daemon stops, VIPs, virtual routes/rules and the vmac stay, and no
+    /// priority-0 advert is sent (keepalived skips its whole restore at exit).
+    pub dont_release_vrrp: bool,
+    /// `-X`: VIPs are removed by the "leave MASTER" path even if this run did not add
+    /// them. Here leaving MASTER always removes them; what is left is the start as BACKUP
+    /// or FAULT (see [`Self::clears_at_startup`]).
+    pub release_vips: bool,
+}
+
+impl ReleaseOptions {
+    /// Whether a shutdown for `reason` gives the addresses up (priority 0, removals,
+    /// vmac deleted). keepalived's `-V` only spares the daemon's stop: an instance removed
+    /// by a reload releases as always.
+    pub fn releases_on(self, reason: ShutdownReason) -> bool {
+        !(self.dont_release_vrrp && reason == ShutdownReason::Terminate)
+    }
+
+    /// Whether an instance that starts as BACKUP or FAULT removes its configured VIPs even
+    /// though it did not add them: keepalived's init goes through its "leave MASTER" path,
+    /// which removes VIPs not marked as ours only under `-X` or `-V` (left by a `-V` run).
+    pub fn clears_at_startup(self) -> bool {
+        self.dont_release_vrrp || self.release_vips
+    }
 }
 
 impl InstanceActor {
@@ -367,7 +399,15 @@ impl InstanceActor {
             sync_reported: None,
             claims: None,
             owner,
+            release: ReleaseOptions::default(),
+            keeping: false,
         }
+    }
+
+    /// keepalived's `-V`/`-X` for this instance.
+    pub fn with_release(mut self, release: ReleaseOptions) -> Self {
+        self.release = release;
+        self
     }
 
     /// Shares VIP ownership with the other instances through `claims`.
@@ -643,6 +683,8 @@ impl InstanceActor {
         let mut actions = Vec::new();
         // What a resumed predecessor installed that this configuration does not have.
         let mut stale = None;
+        // -X/-V: a start that is not a resume clears the VIPs a previous run left.
+        let mut fresh_start = false;
         if !self.started_core {
             if out.pending {
                 return;
@@ -677,6 +719,7 @@ impl InstanceActor {
                     self.durable.update(|d| d.vips_installed = false);
                 }
                 actions.extend(core.handle(now, Event::Startup));
+                fresh_start = true;
             }
             self.started_core = true;
             self.faulted = fault;
@@ -708,6 +751,14 @@ impl InstanceActor {
             }
         }
         self.apply(ctx, &mut actions);
+        let master = self.core.as_ref().map(|c| c.state()) == Some(State::Master);
+        if fresh_start && !master && self.release.clears_at_startup() {
+            let mut leftovers = self.virtual_set();
+            leftovers.routes.clear();
+            leftovers.rules.clear();
+            tracing::info!(instance = %self.name(), "not MASTER at start: removing VIPs a previous run may have left (-X/-V)");
+            self.kernel_op(KernelOp::Remove(leftovers));
+        }
         if let Some(stale) = stale {
             // After the adds the resume queued.
             self.release(&stale);
@@ -1162,6 +1213,8 @@ impl InstanceActor {
                     self.durable.update(|d| d.state = Some(t.to));
                     self.last_transition = SystemTime::now();
                 }
+                // -V: a stopping MASTER says nothing; the VIPs stay where they are.
+                Action::SendAdvert { .. } if self.keeping => {}
                 Action::SendAdvert { priority } => self.send_advert(priority),
                 Action::SetTimer { timer, at } => self.set_timer(ctx, timer, at),
                 Action::CancelTimer { timer } => self.cancel_timer(ctx, timer),
@@ -1174,12 +1227,11 @@ impl InstanceActor {
                         d.installed = set;
                     });
                 }
+                Action::RemoveVips if self.keeping => {}
                 Action::RemoveVips => {
                     let set = self.virtual_set();
                     self.release(&set);
-                    if !self.spec.global.extra.0.contains_key("__dont_release_vrrp") {
-                        self.kernel_op(KernelOp::Remove(set));
-                    }
+                    self.kernel_op(KernelOp::Remove(set));
                     self.durable.update(|d| d.vips_installed = false);
                 }
                 Action::SendGratuitous { count } => self.kernel_op(KernelOp::Garp(
@@ -1696,6 +1748,13 @@ impl Handler<Shutdown> for InstanceActor {
                 // Its successor (same identity, new socket-level settings) resumes as MASTER
                 // from the durable state: no priority 0, the VIPs stay.
                 tracing::info!(instance = %act.name(), "replaced: handing over as MASTER, VIPs kept");
+            } else if !act.release.releases_on(msg.reason) {
+                // -V: STOP is still notified; no priority 0, addresses and vmac stay.
+                act.keeping = true;
+                if master {
+                    tracing::info!(instance = %act.name(), "stopping as MASTER with --dont-release-vrrp: no priority 0, VIPs and virtual routes/rules kept");
+                }
+                act.event(ctx, Event::Shutdown);
             } else {
                 // The core sends the priority-0 advert (if MASTER) and asks to remove the VIPs.
                 act.event(ctx, Event::Shutdown);
@@ -1705,7 +1764,7 @@ impl Handler<Shutdown> for InstanceActor {
         self.reg = None;
         // The vmac goes with the instance, after its VIPs (a restarted or replaced instance
         // adopts it).
-        if msg.reason != ShutdownReason::Replaced {
+        if msg.reason != ShutdownReason::Replaced && !self.keeping {
             if let Some(v) = &self.vmac {
                 self.kernel_op(KernelOp::DeleteVmac(v.name.clone()));
             }
@@ -1723,6 +1782,32 @@ impl Handler<Shutdown> for InstanceActor {
             }
             .into_actor(self),
         )
+    }
+}
+
+#[cfg(test)]
+mod release_tests {
+    use super::*;
+
+    #[test]
+    fn dont_release_vrrp_spares_only_the_daemon_stop() {
+        let v = ReleaseOptions {
+            dont_release_vrrp: true,
+            release_vips: false,
+        };
+        assert!(!v.releases_on(ShutdownReason::Terminate));
+        assert!(v.releases_on(ShutdownReason::Removed));
+        assert!(v.releases_on(ShutdownReason::Replaced));
+        assert!(v.clears_at_startup());
+        let d = ReleaseOptions::default();
+        assert!(d.releases_on(ShutdownReason::Terminate));
+        assert!(!d.clears_at_startup());
+        let x = ReleaseOptions {
+            dont_release_vrrp: false,
+            release_vips: true,
+        };
+        assert!(x.releases_on(ShutdownReason::Terminate));
+        assert!(x.clears_at_startup());
     }
 }
 
