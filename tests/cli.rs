@@ -1,7 +1,18 @@
-//! The command-line contract: keepalived's flags, `-t` output and exit codes, `-d` JSON.
+//! The command-line contract: keepalived's flags, `-t` output and exit codes, `-d` JSON; the
+//! daemon options proved in network namespaces: `-V` keeps the VIPs at stop (no priority 0),
+//! `-X` clears leftover VIPs of an instance that starts in FAULT, `-s NAME` runs in the named
+//! namespace, `-u` / `-g` / `-a` on the files and lines they produce.
 
+mod common;
+
+use common::lab::{self, Lab};
+use std::io::{BufRead, BufReader};
+use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
-use std::process::Command;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+const WAIT: Duration = Duration::from_secs(20);
 
 fn bin() -> Command {
     Command::new(env!("CARGO_BIN_EXE_keepalived-rs"))
@@ -202,4 +213,319 @@ fn keepalived_flags_are_accepted() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+/// A configuration big enough that its JSON overflows a pipe's buffer.
+fn big_conf(dir: &Path) -> std::path::PathBuf {
+    let text: String = (1..=200)
+        .map(|i| {
+            GOOD.replace("VI_1", &format!("VI_{i}"))
+                .replace("51", &i.to_string())
+        })
+        .collect();
+    write(dir, "big.conf", &text)
+}
+
+#[test]
+fn dump_into_a_closed_pipe_exits_quietly() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = big_conf(dir.path());
+    for extra in [&[][..], &["-t"][..]] {
+        let mut child = bin()
+            .args(extra)
+            .arg("-d")
+            .arg("-f")
+            .arg(&f)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        // `| head -1`: one line read, then the reader is gone.
+        let mut first = String::new();
+        let mut out = BufReader::new(child.stdout.take().unwrap());
+        out.read_line(&mut first).unwrap();
+        drop(out);
+        let o = child.wait_with_output().unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(first.trim(), "{");
+        assert_eq!(o.status.code(), Some(0), "{extra:?}: {err}");
+        assert!(!err.contains("panicked"), "{extra:?}: {err}");
+    }
+}
+
+#[test]
+fn config_test_with_dump_does_both() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = write(
+        dir.path(),
+        "k.conf",
+        &GOOD.replace("priority 100", "priority abc"),
+    );
+    let out = bin().args(["-t", "-d", "-f"]).arg(&f).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    // The test's diagnostics and status...
+    assert_eq!(out.status.code(), Some(5), "{err}");
+    assert!(err.contains(":5: error: priority"), "{err}");
+    assert!(err.contains("configuration test failed"), "{err}");
+    // ...and the dump.
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["instances"][0]["vrid"], 51);
+}
+
+#[test]
+fn snmp_and_internal_options_are_refused_with_a_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = write(dir.path(), "k.conf", GOOD);
+    for (flags, says) in [
+        (&["-x"][..], "SNMP is not supported"),
+        (&["--snmp"][..], "SNMP is not supported"),
+        (&["-A", "/run/agentx"][..], "SNMP is not supported"),
+        (&["--config-fd=3"][..], "--config-fd"),
+        (&["--debug=TpM"][..], "--debug"),
+        (&["--no-mem-check"][..], "--no-mem-check"),
+    ] {
+        // With -t too: a refused option is never ignored.
+        let out = bin()
+            .args(flags)
+            .args(["-t", "-f"])
+            .arg(&f)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{flags:?}: {err}");
+        assert!(err.contains(says), "{flags:?}: {err}");
+    }
+}
+
+#[test]
+fn genhash_mode_runs_genhash_with_the_rest() {
+    // Nothing listens on port 1: genhash's own error, not an option error.
+    let out = bin()
+        .args(["-T", "-s", "127.0.0.1", "-p", "1", "-u", "/"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.starts_with("genhash: 127.0.0.1:1/"), "{err}");
+    let out = bin()
+        .args(["-T", "-S", "-s", "127.0.0.1", "-u", "/"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("not supported"), "{err}");
+}
+
+/// One instance alone on eth0: MASTER after its down timer.
+fn solo_conf(vip: &str, extra: &str) -> String {
+    lab::vrrp_conf("", 42, 100, 3, "0.1", &[format!("{vip}/24")], extra)
+}
+
+fn prio0_from(lab: &Lab, cap: &str, src: &str) -> usize {
+    lab.adverts(cap)
+        .iter()
+        .filter(|a| a.src == src && a.vrid == 42 && a.prio == 0)
+        .count()
+}
+
+#[test]
+fn dont_release_vrrp_keeps_vips_at_stop_and_sends_no_priority_0() {
+    if lab::skip_without(false, &["tshark"]) {
+        return;
+    }
+    let _g = lab::serial();
+    let mut lab = Lab::new(1);
+    let vip = lab.vip4(42);
+    let conf = lab.write("k.conf", &solo_conf(&vip, ""));
+    let bin = env!("CARGO_BIN_EXE_keepalived-rs");
+    let me = lab.ip4(1);
+    for (round, keep) in [("v", true), ("plain", false)] {
+        let cap = format!("cap-{round}");
+        lab.capture_vrrp(1, &cap);
+        let flags: &[&str] = if keep {
+            &["-n", "-l", "-D", "-G", "-V"]
+        } else {
+            &["-n", "-l", "-D", "-G"]
+        };
+        lab.start_rs_with(1, round, &[], bin, flags, &conf);
+        assert!(
+            lab.wait_for(WAIT, || lab.has_addr(1, &vip)),
+            "{round}: never MASTER: {}",
+            lab.log(round)
+        );
+        // MASTER adverts are on the wire before we stop it.
+        assert!(lab.wait_for(WAIT, || lab
+            .adverts(&cap)
+            .iter()
+            .any(|a| a.src == me && a.prio == 100)));
+        lab.signal(round, libc::SIGTERM);
+        let st = lab.wait_exit(round, WAIT);
+        assert!(st.is_some_and(|s| s.success()), "{round}: {st:?}");
+        if keep {
+            assert!(
+                lab.has_addr(1, &vip),
+                "-V removed the VIP: {}",
+                lab.log(round)
+            );
+            // Once it exited nothing more can come; the capture has had the time of a few
+            // adverts to show a priority 0 it would have sent before exiting.
+            let seen_more = lab.wait_for(Duration::from_millis(500), || {
+                prio0_from(&lab, &cap, &me) > 0
+            });
+            assert!(!seen_more, "-V sent priority 0: {}", lab.log(&cap));
+        } else {
+            assert!(!lab.has_addr(1, &vip), "VIP left: {}", lab.log(round));
+            assert!(
+                lab.wait_for(WAIT, || prio0_from(&lab, &cap, &me) > 0),
+                "no priority 0 at stop: {}",
+                lab.log(&cap)
+            );
+        }
+        lab.stop_capture(&cap);
+    }
+}
+
+#[test]
+fn release_vips_clears_leftovers_of_an_instance_starting_in_fault() {
+    if lab::skip(false) {
+        return;
+    }
+    let _g = lab::serial();
+    let mut lab = Lab::new(1);
+    let vip = lab.vip4(43);
+    // The tracked interface is down: the instance starts in FAULT.
+    lab.must_exec(
+        1,
+        &[
+            "ip", "link", "add", "trk0", "type", "veth", "peer", "name", "trk1",
+        ],
+    );
+    let track = "    track_interface {\n        trk0\n    }\n";
+    let conf = lab.write("k.conf", &solo_conf(&vip, track));
+    let bin = env!("CARGO_BIN_EXE_keepalived-rs");
+    for (name, flag) in [("plain", None), ("x", Some("-X"))] {
+        // What a previous run (say, with -V) left.
+        let _ = lab.exec(
+            1,
+            &["ip", "addr", "add", &format!("{vip}/24"), "dev", "eth0"],
+        );
+        let mut flags = vec!["-n", "-l", "-D", "-G"];
+        flags.extend(flag);
+        lab.start_rs_with(1, name, &[], bin, &flags, &conf);
+        assert!(
+            lab.wait_for(WAIT, || lab.log(name).contains("-> FAULT")),
+            "{name}: not FAULT: {}",
+            lab.log(name)
+        );
+        if flag.is_some() {
+            assert!(
+                lab.wait_for(WAIT, || !lab.has_addr(1, &vip)),
+                "-X left the VIP: {}",
+                lab.log(name)
+            );
+        } else {
+            // keepalived without -X/-V leaves an address it did not add.
+            assert!(
+                lab.holds_for(Duration::from_millis(500), || lab.has_addr(1, &vip)),
+                "removed without -X: {}",
+                lab.log(name)
+            );
+        }
+        lab.signal(name, libc::SIGTERM);
+        assert!(lab.wait_exit(name, WAIT).is_some());
+    }
+}
+
+#[test]
+fn namespace_option_runs_the_daemon_in_the_named_namespace() {
+    if lab::skip(false) {
+        return;
+    }
+    let _g = lab::serial();
+    let lab = Lab::new(1);
+    let vip = lab.vip4(44);
+    let conf = lab.write("k.conf", &solo_conf(&vip, ""));
+    let ns = lab.ns(1).to_string();
+    // From the host's namespace, without -p: keepalived's per-namespace pid file.
+    let mut child = bin()
+        .args(["-n", "-l", "-G", "-s", &ns, "-f"])
+        .arg(&conf)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    struct Kill(u32);
+    impl Drop for Kill {
+        fn drop(&mut self) {
+            // SAFETY: a signal to the child we started.
+            unsafe { libc::kill(self.0 as i32, libc::SIGKILL) };
+        }
+    }
+    let _k = Kill(child.id());
+    let pid_file = format!("/run/keepalived-rs/{ns}/keepalived-rs.pid");
+    assert!(
+        lab.wait_for(WAIT, || lab.has_addr(1, &vip)),
+        "VIP not in {ns}"
+    );
+    let host = lab::run(&["ip", "-o", "addr", "show"]);
+    assert!(!String::from_utf8_lossy(&host.stdout).contains(&format!("{vip}/")));
+    let pid = std::fs::read_to_string(&pid_file).unwrap_or_default();
+    assert_eq!(pid.trim(), child.id().to_string(), "{pid_file}");
+    // SAFETY: a signal to the child we started.
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    assert!(lab.wait_for(WAIT, || matches!(child.try_wait(), Ok(Some(_)))));
+    assert!(!lab.has_addr(1, &vip));
+    assert!(!Path::new(&pid_file).exists());
+    let _ = std::fs::remove_dir(format!("/run/keepalived-rs/{ns}"));
+}
+
+#[test]
+fn umask_log_file_and_address_monitoring() {
+    if lab::skip(false) {
+        return;
+    }
+    let _g = lab::serial();
+    let mut lab = Lab::new(1);
+    let vip = lab.vip4(45);
+    let conf = lab.write("k.conf", &solo_conf(&vip, ""));
+    let log = lab.dir.join("ka.log");
+    let g = format!("-g{}", log.display());
+    let bin = env!("CARGO_BIN_EXE_keepalived-rs");
+    lab.start_rs_with(
+        1,
+        "d",
+        &[],
+        bin,
+        &["-n", "-G", "-u", "077", "-a", &g],
+        &conf,
+    );
+    assert!(
+        lab.wait_for(WAIT, || lab.has_addr(1, &vip)),
+        "{}",
+        lab.log("d")
+    );
+    let text = || std::fs::read_to_string(&log).unwrap_or_default();
+    // -g: keepalived's `DAY MON DD HH:MM:SS.NNNNNNNNN YYYY: message` lines, transitions included.
+    assert!(
+        lab.wait_for(WAIT, || text()
+            .contains("VRRP_Instance(VI_42) BACKUP -> MASTER")),
+        "{}",
+        text()
+    );
+    // -a: the netlink reflector's line for the VIP we added.
+    let added = format!("Netlink reflector reports IP {vip} added to eth0");
+    assert!(lab.wait_for(WAIT, || text().contains(&added)), "{}", text());
+    let line = text()
+        .lines()
+        .find(|l| l.contains(&added))
+        .unwrap()
+        .to_string();
+    let (ts, _) = line.split_once(": ").unwrap();
+    assert_eq!(ts.split(' ').count(), 5, "{line}");
+    // -u 077: the files we create are ours alone.
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&log), 0o600);
+    assert_eq!(mode(&lab.dir.join("d.pid")), 0o600);
+    lab.signal("d", libc::SIGTERM);
+    assert!(lab.wait_exit("d", WAIT).is_some_and(|s| s.success()));
 }
