@@ -147,7 +147,7 @@ pub struct Args {
     /// Refused: SNMP is not supported by keepalived-rs yet.
     #[arg(short = 'A', long = "snmp-agent-socket", value_name = "FILE")]
     pub snmp_agent_socket: Option<String>,
-    /// Refused: internal to keepalived's child processes (not a user option in 2.2.7).
+    /// Refused: internal to keepalived's reload check child (not in its --help).
     #[arg(long = "config-fd", value_name = "FD", hide = true)]
     pub config_fd: Option<String>,
     /// Refused: keepalived's build-time debugging options (--debug, --perf, -L,
@@ -242,8 +242,8 @@ impl Args {
             Some(format!("-A/--snmp-agent-socket: {snmp}"))
         } else if self.config_fd.is_some() {
             Some(
-                "--config-fd: internal to keepalived's child processes, not an option of \
-                 keepalived-rs (one process)"
+                "--config-fd: internal to keepalived (its reload_check_config child writes \
+                 the consolidated configuration there); keepalived-rs has no such child"
                     .into(),
             )
         } else if self.debug.is_some() {

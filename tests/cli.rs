@@ -491,14 +491,13 @@ fn umask_log_file_and_address_monitoring() {
     let log = lab.dir.join("ka.log");
     let g = format!("-g{}", log.display());
     let bin = env!("CARGO_BIN_EXE_keepalived-rs");
-    lab.start_rs_with(
-        1,
-        "d",
-        &[],
-        bin,
-        &["-n", "-G", "-u", "077", "-a", &g],
-        &conf,
+    let (vrrp_pid, chk_pid) = (lab.dir.join("vrrp.pid"), lab.dir.join("chk.pid"));
+    let (r, c) = (
+        vrrp_pid.display().to_string(),
+        chk_pid.display().to_string(),
     );
+    let flags = ["-n", "-G", "-u", "077", "-a", &g, "-m", "-r", &r, "-c", &c];
+    lab.start_rs_with(1, "d", &[], bin, &flags, &conf);
     assert!(
         lab.wait_for(WAIT, || lab.has_addr(1, &vip)),
         "{}",
@@ -526,6 +525,43 @@ fn umask_log_file_and_address_monitoring() {
     let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode(&log), 0o600);
     assert_eq!(mode(&lab.dir.join("d.pid")), 0o600);
+    // -r: one process runs VRRP, its pid is the VRRP pid; -c: no checker runs, no file.
+    let pid = lab.pid("d").unwrap().to_string();
+    assert_eq!(std::fs::read_to_string(&vrrp_pid).unwrap().trim(), pid);
+    assert!(!chk_pid.exists());
+    // -m: "Max core file size  SOFT  HARD  bytes": the soft limit (0 by default here) is
+    // raised.
+    let limits = std::fs::read_to_string(format!("/proc/{pid}/limits")).unwrap();
+    let soft = limits
+        .lines()
+        .find(|l| l.starts_with("Max core file size"))
+        .and_then(|l| l.split_whitespace().nth(4));
+    assert_eq!(soft, Some("unlimited"), "{limits}");
     lab.signal("d", libc::SIGTERM);
     assert!(lab.wait_exit("d", WAIT).is_some_and(|s| s.success()));
+}
+
+#[test]
+fn dont_respawn_stops_the_daemon_when_an_instance_crashes() {
+    if lab::skip(false) {
+        return;
+    }
+    let _g = lab::serial();
+    let mut lab = Lab::new(1);
+    let vip = lab.vip4(46);
+    let conf = lab.write("k.conf", &solo_conf(&vip, ""));
+    let bin = env!("CARGO_BIN_EXE_keepalived-rs");
+    let env = ["KEEPALIVED_RS_FAULT_INJECTION=1"];
+    lab.start_rs_with(1, "r", &env, bin, &["-n", "-l", "-G", "-R"], &conf);
+    assert!(
+        lab.wait_for(WAIT, || lab.has_addr(1, &vip)),
+        "{}",
+        lab.log("r")
+    );
+    lab.signal("r", keepalived_rs::actors::fault::trigger_signal());
+    let st = lab.wait_exit("r", WAIT);
+    assert!(st.is_some_and(|s| s.success()), "{st:?}: {}", lab.log("r"));
+    assert!(lab.log("r").contains("crashed: exiting (--dont-respawn)"));
+    // A normal stop: the VIP is released.
+    assert!(!lab.has_addr(1, &vip));
 }
