@@ -1,5 +1,6 @@
 //! The command-line contract: keepalived's flags, `-t` output and exit codes, `-d` JSON; the
-//! daemon options proved in network namespaces: `-V` keeps the VIPs at stop (no priority 0),
+//! daemon options proved in network namespaces: `-V` keeps the VIPs and virtual routes at
+//! stop (no priority 0),
 //! `-X` clears leftover VIPs of an instance that starts in FAULT, `-s NAME` runs in the named
 //! namespace, `-u` / `-g` / `-a` on the files and lines they produce.
 
@@ -336,9 +337,15 @@ fn dont_release_vrrp_keeps_vips_at_stop_and_sends_no_priority_0() {
     let _g = lab::serial();
     let mut lab = Lab::new(1);
     let vip = lab.vip4(42);
-    let conf = lab.write("k.conf", &solo_conf(&vip, ""));
+    let route = format!("10.{}.77.0/24", lab.net());
+    let routes = format!("    virtual_routes {{\n        {route} dev eth0\n    }}\n");
+    let conf = lab.write("k.conf", &solo_conf(&vip, &routes));
     let bin = env!("CARGO_BIN_EXE_keepalived-rs");
     let me = lab.ip4(1);
+    let has_route = |lab: &Lab| {
+        let o = lab.exec(1, &["ip", "route", "show", &route]);
+        !String::from_utf8_lossy(&o.stdout).trim().is_empty()
+    };
     for (round, keep) in [("v", true), ("plain", false)] {
         let cap = format!("cap-{round}");
         lab.capture_vrrp(1, &cap);
@@ -353,6 +360,7 @@ fn dont_release_vrrp_keeps_vips_at_stop_and_sends_no_priority_0() {
             "{round}: never MASTER: {}",
             lab.log(round)
         );
+        assert!(lab.wait_for(WAIT, || has_route(&lab)), "{round}: no route");
         // MASTER adverts are on the wire before we stop it.
         assert!(lab.wait_for(WAIT, || lab
             .adverts(&cap)
@@ -367,6 +375,7 @@ fn dont_release_vrrp_keeps_vips_at_stop_and_sends_no_priority_0() {
                 "-V removed the VIP: {}",
                 lab.log(round)
             );
+            assert!(has_route(&lab), "-V removed the virtual route");
             // Once it exited nothing more can come; the capture has had the time of a few
             // adverts to show a priority 0 it would have sent before exiting.
             let seen_more = lab.wait_for(Duration::from_millis(500), || {
@@ -375,6 +384,7 @@ fn dont_release_vrrp_keeps_vips_at_stop_and_sends_no_priority_0() {
             assert!(!seen_more, "-V sent priority 0: {}", lab.log(&cap));
         } else {
             assert!(!lab.has_addr(1, &vip), "VIP left: {}", lab.log(round));
+            assert!(!has_route(&lab), "virtual route left");
             assert!(
                 lab.wait_for(WAIT, || prio0_from(&lab, &cap, &me) > 0),
                 "no priority 0 at stop: {}",
