@@ -1,6 +1,6 @@
 //! The command-line contract: keepalived's flags, `-t` output and exit codes, `-d` JSON; the
-//! daemon options proved in network namespaces: `-V` keeps the VIPs and virtual routes at
-//! stop (no priority 0),
+//! daemon options proved in network namespaces: `-V` keeps the VIPs, virtual routes and vmac
+//! at stop (no priority 0),
 //! `-X` clears leftover VIPs of an instance that starts in FAULT, `-s NAME` runs in the named
 //! namespace, `-u` / `-g` / `-a` on the files and lines they produce.
 
@@ -338,10 +338,15 @@ fn dont_release_vrrp_keeps_vips_at_stop_and_sends_no_priority_0() {
     let mut lab = Lab::new(1);
     let vip = lab.vip4(42);
     let route = format!("10.{}.77.0/24", lab.net());
-    let routes = format!("    virtual_routes {{\n        {route} dev eth0\n    }}\n");
-    let conf = lab.write("k.conf", &solo_conf(&vip, &routes));
+    let extra = format!("    use_vmac\n    virtual_routes {{\n        {route} dev eth0\n    }}\n");
+    let conf = lab.write("k.conf", &solo_conf(&vip, &extra));
     let bin = env!("CARGO_BIN_EXE_keepalived-rs");
     let me = lab.ip4(1);
+    let has_vmac = |lab: &Lab| {
+        lab.exec(1, &["ip", "link", "show", "vrrp.42"])
+            .status
+            .success()
+    };
     let has_route = |lab: &Lab| {
         let o = lab.exec(1, &["ip", "route", "show", &route]);
         !String::from_utf8_lossy(&o.stdout).trim().is_empty()
@@ -376,6 +381,7 @@ fn dont_release_vrrp_keeps_vips_at_stop_and_sends_no_priority_0() {
                 lab.log(round)
             );
             assert!(has_route(&lab), "-V removed the virtual route");
+            assert!(has_vmac(&lab), "-V removed the vmac");
             // Once it exited nothing more can come; the capture has had the time of a few
             // adverts to show a priority 0 it would have sent before exiting.
             let seen_more = lab.wait_for(Duration::from_millis(500), || {
@@ -385,6 +391,7 @@ fn dont_release_vrrp_keeps_vips_at_stop_and_sends_no_priority_0() {
         } else {
             assert!(!lab.has_addr(1, &vip), "VIP left: {}", lab.log(round));
             assert!(!has_route(&lab), "virtual route left");
+            assert!(!has_vmac(&lab), "vmac left");
             assert!(
                 lab.wait_for(WAIT, || prio0_from(&lab, &cap, &me) > 0),
                 "no priority 0 at stop: {}",
