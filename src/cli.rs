@@ -455,6 +455,50 @@ pub fn enter_namespace(name: &str) -> Result<(), String> {
             std::io::Error::last_os_error()
         ));
     }
+    if let Err(e) = remount_sys() {
+        eprintln!("namespace {name}: /sys still shows the previous namespace's interfaces: {e}");
+    }
+    Ok(())
+}
+
+/// As `ip netns exec`: a private mount namespace whose /sys is the new network namespace's
+/// (interfaces are looked up under /sys/class/net).
+fn remount_sys() -> std::io::Result<()> {
+    let err = std::io::Error::last_os_error;
+    // SAFETY: plain syscalls on constant C strings; we are still single-threaded (unshare
+    // of the mount namespace requires it), and the mounts only affect this process.
+    unsafe {
+        if libc::unshare(libc::CLONE_NEWNS) != 0 {
+            return Err(err());
+        }
+        let none = c"none".as_ptr();
+        let root = c"/".as_ptr();
+        let sys = c"/sys".as_ptr();
+        // Our mounts must not propagate back to the host's namespace.
+        if libc::mount(
+            none,
+            root,
+            std::ptr::null(),
+            libc::MS_REC | libc::MS_SLAVE,
+            std::ptr::null(),
+        ) != 0
+        {
+            return Err(err());
+        }
+        if libc::umount2(sys, libc::MNT_DETACH) != 0 {
+            return Err(err());
+        }
+        if libc::mount(
+            c"sysfs".as_ptr(),
+            sys,
+            c"sysfs".as_ptr(),
+            0,
+            std::ptr::null(),
+        ) != 0
+        {
+            return Err(err());
+        }
+    }
     Ok(())
 }
 

@@ -494,6 +494,22 @@ fn namespace_option_runs_the_daemon_in_the_named_namespace() {
     assert!(!lab.has_addr(1, &vip));
     assert!(!Path::new(&pid_file).exists());
     let _ = std::fs::remove_dir(format!("/run/keepalived-rs/{ns}"));
+    // -t -s: interfaces are those of the namespace (only it has nsonly0).
+    lab.must_exec(
+        1,
+        &[
+            "ip", "link", "add", "nsonly0", "type", "veth", "peer", "name", "nsonly1",
+        ],
+    );
+    let conf = lab.write("t.conf", &GOOD.replace("interface lo", "interface nsonly0"));
+    let warned = |flags: &[&str]| {
+        let o = bin().args(flags).arg("-f").arg(&conf).output().unwrap();
+        let err = String::from_utf8_lossy(&o.stderr).into_owned();
+        assert_eq!(o.status.code(), Some(0), "{err}");
+        err.contains("interface 'nsonly0' does not exist")
+    };
+    assert!(!warned(&["-t", "-s", &ns]));
+    assert!(warned(&["-t"]));
 }
 
 #[test]
