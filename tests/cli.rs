@@ -598,3 +598,39 @@ fn dont_respawn_stops_the_daemon_when_an_instance_crashes() {
     // A normal stop: the VIP is released.
     assert!(!lab.has_addr(1, &vip));
 }
+
+#[test]
+fn a_reload_bringing_the_first_virtual_server_starts_the_checkers() {
+    if lab::skip(false) {
+        return;
+    }
+    let _g = lab::serial();
+    let mut lab = Lab::new(1);
+    let vip = lab.vip4(47);
+    let base = solo_conf(&vip, "");
+    let conf = lab.write("k.conf", &base);
+    let mark = lab.dir.join("checked");
+    let bin = env!("CARGO_BIN_EXE_keepalived-rs");
+    let flags = ["-n", "-l", "-G", "--no-config-watch"];
+    lab.start_rs_with(1, "c", &[], bin, &flags, &conf);
+    assert!(
+        lab.wait_for(WAIT, || lab.has_addr(1, &vip)),
+        "{}",
+        lab.log("c")
+    );
+    // keepalived starts its checker process when a reload brings virtual servers.
+    let vs = format!(
+        "virtual_server {vip} 80 {{\n    delay_loop 1\n    real_server {} 80 {{\n        MISC_CHECK {{\n            misc_path \"/bin/touch {}\"\n        }}\n    }}\n}}\n",
+        lab.ip4(1),
+        mark.display()
+    );
+    lab.rewrite(&conf, &format!("{base}{vs}"));
+    assert!(lab.reload("c", WAIT), "{}", lab.log("c"));
+    assert!(
+        lab.wait_for(WAIT, || mark.exists()),
+        "the check never ran: {}",
+        lab.log("c")
+    );
+    lab.signal("c", libc::SIGTERM);
+    assert!(lab.wait_exit("c", WAIT).is_some());
+}

@@ -106,6 +106,9 @@ pub struct Factory {
     registry: crate::bfd::BfdRegistry,
     subsystems: Subsystems,
     lvs: Option<crate::lvs::LvsHandle>,
+    /// Starts the checkers when a reload brings the first virtual server (keepalived starts
+    /// its checker process then); `None` without the checker subsystem.
+    lvs_starter: Option<LvsStarter>,
     kernel: Arc<dyn Kernel>,
     hub: TrackerHub,
     sync: SyncHub,
@@ -366,18 +369,71 @@ impl Factory {
             actix::spawn(async move {
                 l.reload(&c).await;
             });
+        } else if let Some(starter) = self
+            .lvs_starter
+            .as_ref()
+            .filter(|_| !loaded.config.virtual_servers.is_empty())
+        {
+            tracing::info!("virtual servers configured: starting the checkers");
+            let lvs = starter.start(&loaded.config, &self.registry);
+            let (netlink, l) = (starter.netlink.clone(), lvs.clone());
+            actix::spawn(async move { feed_vips(&netlink, l).await });
+            self.lvs = Some(lvs);
         }
         self.config = Arc::new(loaded.config);
         Ok(desired)
     }
 }
 
+/// What starting the LVS side needs, at start or on the first reload with virtual servers.
+struct LvsStarter {
+    checkers: tokio::runtime::Handle,
+    writer: tokio::runtime::Handle,
+    dont_release_ipvs: bool,
+    object_metrics: Option<Arc<crate::telemetry::Metrics>>,
+    metrics: Arc<crate::telemetry::Metrics>,
+    netlink: crate::netlink::NetlinkHandle,
+}
+
+impl LvsStarter {
+    /// Starts the director for `cfg`, fed with BFD states (the caller feeds the present
+    /// addresses: [`feed_vips`]).
+    fn start(&self, cfg: &Config, registry: &crate::bfd::BfdRegistry) -> crate::lvs::LvsHandle {
+        let opts = crate::lvs::LvsOptions::new(cfg, self.checkers.clone())
+            .with_writer_runtime(self.writer.clone())
+            .dont_release_ipvs(self.dont_release_ipvs);
+        let opts = match &self.object_metrics {
+            Some(m) => opts.with_metrics(m.clone()),
+            None => opts,
+        };
+        let lvs = crate::lvs::start_lvs(cfg, opts);
+        // gen2brain/keepalived_exporter's IPVS counters, read from the kernel per scrape.
+        self.metrics
+            .add_scrape_hook(Arc::new(crate::lvs::stats::IpvsStatsHook::default()));
+        feed_bfd_to_lvs(registry, lvs.clone());
+        lvs
+    }
+}
+
+/// Feeds BFD session states (the current ones, then every change) to the checkers.
+fn feed_bfd_to_lvs(registry: &crate::bfd::BfdRegistry, lvs: crate::lvs::LvsHandle) {
+    let mut rx = registry.subscribe();
+    for (name, _) in registry.all() {
+        lvs.set_bfd(&name, registry.is_up(&name));
+    }
+    tokio::spawn(async move {
+        loop {
+            match rx.recv().await {
+                Ok(ev) => lvs.set_bfd(&ev.name, ev.up),
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
+            }
+        }
+    });
+}
+
 /// Feeds BFD session states into the tracker hub (`track_bfd`).
-fn feed_bfd(
-    registry: &crate::bfd::BfdRegistry,
-    hub: &TrackerHub,
-    lvs: Option<crate::lvs::LvsHandle>,
-) {
+fn feed_bfd(registry: &crate::bfd::BfdRegistry, hub: &TrackerHub) {
     use super::vrrp::trackers::{TrackKey, TrackValue};
     use crate::track::priority::TrackerState;
     let mut rx = registry.subscribe();
@@ -391,9 +447,6 @@ fn feed_bfd(
                     } else {
                         TrackerState::Down
                     };
-                    if let Some(l) = &lvs {
-                        l.set_bfd(&ev.name, ev.up);
-                    }
                     hub.set(TrackKey::Bfd(ev.name), TrackValue::State(s));
                 }
                 Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
@@ -724,29 +777,29 @@ pub fn run(args: Args) -> i32 {
             None => crate::bfd::BfdRegistry::new(),
         };
         let hub = TrackerHub::start_with_metrics(&cfg, object_metrics.clone());
-        let lvs = if subsystems.check && (run_all || !cfg.virtual_servers.is_empty()) {
-            let checkers = crate::lvs::runtime_of(arbiters.get(Domain::Checkers))
-                .await
-                .ok_or_else(|| anyhow::anyhow!("checker arbiter is not running"))?;
-            let netlink_rt = crate::lvs::runtime_of(arbiters.get(Domain::Netlink))
-                .await
-                .ok_or_else(|| anyhow::anyhow!("netlink arbiter is not running"))?;
-            let opts = crate::lvs::LvsOptions::new(&cfg, checkers)
-                .with_writer_runtime(netlink_rt)
-                .dont_release_ipvs(dont_release_ipvs);
-            let opts = match &object_metrics {
-                Some(m) => opts.with_metrics(m.clone()),
-                None => opts,
-            };
-            Some(crate::lvs::start_lvs(&cfg, opts))
+        let lvs_starter = if subsystems.check {
+            Some(LvsStarter {
+                checkers: crate::lvs::runtime_of(arbiters.get(Domain::Checkers))
+                    .await
+                    .ok_or_else(|| anyhow::anyhow!("checker arbiter is not running"))?,
+                writer: crate::lvs::runtime_of(arbiters.get(Domain::Netlink))
+                    .await
+                    .ok_or_else(|| anyhow::anyhow!("netlink arbiter is not running"))?,
+                dont_release_ipvs,
+                object_metrics: object_metrics.clone(),
+                metrics: metrics.clone(),
+                netlink: netlink.clone(),
+            })
         } else {
             None
         };
-        if lvs.is_some() {
-            // gen2brain/keepalived_exporter's IPVS counters, read from the kernel per scrape.
-            metrics.add_scrape_hook(Arc::new(crate::lvs::stats::IpvsStatsHook::default()));
-        }
-        feed_bfd(&registry, &hub, lvs.clone());
+        // --all: the checkers run even without virtual servers (a reload adding the first
+        // one starts them otherwise).
+        let lvs = lvs_starter
+            .as_ref()
+            .filter(|_| run_all || !cfg.virtual_servers.is_empty())
+            .map(|s| s.start(&cfg, &registry));
+        feed_bfd(&registry, &hub);
         if let Some(l) = lvs.clone() {
             feed_vips(&netlink, l).await;
         }
@@ -771,6 +824,7 @@ pub fn run(args: Args) -> i32 {
             registry,
             subsystems,
             lvs,
+            lvs_starter,
             kernel,
             hub,
             sync,
