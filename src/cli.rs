@@ -76,8 +76,8 @@ pub struct Args {
     /// Do not remove IPVS services on exit.
     #[arg(short = 'I', long = "dont-release-ipvs")]
     pub dont_release_ipvs: bool,
-    /// Do not restart what crashed: a crashed VRRP instance, BFD session or checker stops
-    /// the daemon (keepalived: a dead child process ends keepalived).
+    /// Do not restart what crashed: a crashed VRRP instance stops the daemon (keepalived: a
+    /// dead child process ends keepalived). BFD sessions and checkers do not report crashes.
     #[arg(short = 'R', long = "dont-respawn")]
     pub dont_respawn: bool,
     /// Stay in the foreground (the default; keepalived-rs never forks).
