@@ -399,7 +399,18 @@ pub fn attached_optional_values(argv: Vec<OsString>) -> Vec<OsString> {
 pub fn parse(argv: Vec<OsString>) -> Args {
     use clap::{CommandFactory, FromArgMatches};
     let argv = genhash_argv(&argv).unwrap_or_else(|| attached_optional_values(argv));
-    let matches = Args::command().get_matches_from(argv);
+    let matches = match Args::command().try_get_matches_from(argv) {
+        Ok(m) => m,
+        Err(e) => {
+            use clap::error::ErrorKind;
+            if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
+                e.exit();
+            }
+            // keepalived exits 1 on an unknown option or a missing parameter.
+            let _ = e.print();
+            std::process::exit(exit::FATAL);
+        }
+    };
     let mut args = match Args::from_arg_matches(&matches) {
         Ok(a) => a,
         Err(e) => e.exit(),

@@ -299,6 +299,19 @@ fn snmp_and_internal_options_are_refused_with_a_reason() {
 }
 
 #[test]
+fn unknown_options_and_missing_parameters_exit_1_as_keepalived() {
+    for flags in [&["--frobnicate"][..], &["-f"][..], &["-Z"][..]] {
+        let out = bin().args(flags).output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{flags:?}: {err}");
+        assert!(err.starts_with("error:"), "{flags:?}: {err}");
+    }
+    let out = bin().arg("-h").output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("--dont-release-vrrp"));
+}
+
+#[test]
 fn genhash_mode_runs_genhash_with_the_rest() {
     // Nothing listens on port 1: genhash's own error, not an option error.
     let out = bin()
