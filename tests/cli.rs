@@ -476,10 +476,15 @@ fn namespace_option_runs_the_daemon_in_the_named_namespace() {
     let vip = lab.vip4(44);
     let conf = lab.write("k.conf", &solo_conf(&vip, ""));
     let ns = lab.ns(1).to_string();
+    // Syslog goes to our socket: its ident names the namespace, as keepalived's does.
+    let sock = lab.dir.join("syslog.sock");
+    let syslog = std::os::unix::net::UnixDatagram::bind(&sock).unwrap();
+    syslog.set_read_timeout(Some(WAIT)).unwrap();
     // From the host's namespace, without -p: keepalived's per-namespace pid file.
     let mut child = bin()
-        .args(["-n", "-l", "-G", "-s", &ns, "-f"])
+        .args(["-n", "-s", &ns, "-f"])
         .arg(&conf)
+        .env("KEEPALIVED_RS_SYSLOG_SOCKET", &sock)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -492,6 +497,10 @@ fn namespace_option_runs_the_daemon_in_the_named_namespace() {
         }
     }
     let _k = Kill(child.id());
+    let mut buf = [0u8; 2048];
+    let n = syslog.recv(&mut buf).unwrap();
+    let line = String::from_utf8_lossy(&buf[..n]);
+    assert!(line.contains(&format!(" Keepalived_rs_{ns}[")), "{line}");
     let pid_file = format!("/run/keepalived-rs/{ns}/keepalived-rs.pid");
     assert!(
         lab.wait_for(WAIT, || lab.has_addr(1, &vip)),

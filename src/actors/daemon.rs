@@ -625,6 +625,9 @@ pub fn run(args: Args) -> i32 {
         facility,
     };
     let tmp = crate::telemetry::dump::tmp_dir(std::env::var("TMPDIR").ok().as_deref());
+    if let Some(ns) = &args.namespace {
+        crate::telemetry::logging::set_namespace(ns);
+    }
     if let Some(name) = &args.log_file {
         let path = crate::telemetry::logging::log_file_path(name, &tmp, args.namespace.as_deref());
         if let Err(e) = crate::telemetry::logging::open_log_file(&path) {

@@ -218,6 +218,14 @@ pub const SYSLOG_SOCKET_ENV: &str = "KEEPALIVED_RS_SYSLOG_SOCKET";
 /// The syslog ident (keepalived uses `Keepalived_vrrp` & co).
 pub const IDENT: &str = "Keepalived_rs";
 
+/// The syslog ident under `-s NAME`: keepalived appends `_NAME` to its ident.
+static NAMESPACE_IDENT: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+/// Logs to syslog as `Keepalived_rs_NAME` (call before [`init`]).
+pub fn set_namespace(name: &str) {
+    let _ = NAMESPACE_IDENT.set(format!("{IDENT}_{name}"));
+}
+
 /// One syslog datagram as glibc's `syslog(3)` writes it (RFC 3164):
 /// `<PRI>Mmm dd hh:mm:ss IDENT[PID]: MESSAGE`, PRI = facility | severity.
 pub fn format_syslog(
@@ -227,8 +235,20 @@ pub fn format_syslog(
     pid: u32,
     msg: &str,
 ) -> String {
+    format_syslog_as(IDENT, facility, severity, timestamp, pid, msg)
+}
+
+/// [`format_syslog`] with another ident.
+pub fn format_syslog_as(
+    ident: &str,
+    facility: libc::c_int,
+    severity: libc::c_int,
+    timestamp: &str,
+    pid: u32,
+    msg: &str,
+) -> String {
     format!(
-        "<{}>{timestamp} {IDENT}[{pid}]: {}",
+        "<{}>{timestamp} {ident}[{pid}]: {}",
         facility | severity,
         msg.replace('\0', " ")
     )
@@ -267,6 +287,7 @@ pub struct SyslogLayer {
     dgram: Option<std::os::unix::net::UnixDatagram>,
     stream: std::sync::Mutex<Option<std::os::unix::net::UnixStream>>,
     pid: u32,
+    ident: String,
 }
 
 impl SyslogLayer {
@@ -289,6 +310,10 @@ impl SyslogLayer {
             dgram,
             stream: std::sync::Mutex::new(None),
             pid: std::process::id(),
+            ident: NAMESPACE_IDENT
+                .get()
+                .cloned()
+                .unwrap_or_else(|| IDENT.to_string()),
         }
     }
 
@@ -350,7 +375,8 @@ impl<S: Subscriber> Layer<S> for SyslogLayer {
         };
         let mut line = Line(String::new());
         event.record(&mut line);
-        self.send(&format_syslog(
+        self.send(&format_syslog_as(
+            &self.ident,
             self.facility,
             severity,
             &local_timestamp(),
@@ -413,6 +439,17 @@ mod tests {
         assert_eq!(
             format_syslog(libc::LOG_DAEMON, libc::LOG_ERR, &ts, 1, "x"),
             "<27>Dec  2 00:16:02 Keepalived_rs[1]: x"
+        );
+        assert_eq!(
+            super::format_syslog_as(
+                "Keepalived_rs_blue",
+                libc::LOG_DAEMON,
+                libc::LOG_ERR,
+                &ts,
+                1,
+                "x"
+            ),
+            "<27>Dec  2 00:16:02 Keepalived_rs_blue[1]: x"
         );
     }
 
