@@ -699,8 +699,19 @@ fn emit(out: &str, lines: &[String], code: i32) -> i32 {
     let text = lines.join("\n") + "\n";
     if out.is_empty() {
         let _ = std::io::stderr().write_all(text.as_bytes());
-    } else if let Err(e) = std::fs::write(out, text) {
-        eprintln!("cannot write {out}: {e}");
+        return code;
+    }
+    // As keepalived: appended to (created 0644, never through a symlink).
+    use std::os::unix::fs::OpenOptionsExt;
+    let written = std::fs::OpenOptions::new()
+        .append(true)
+        .create(true)
+        .mode(0o644)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(out)
+        .and_then(|mut f| f.write_all(text.as_bytes()));
+    if let Err(e) = written {
+        eprintln!("Unable to open config-test log file {out}: {e}");
         return exit::FATAL;
     }
     code

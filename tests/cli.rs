@@ -125,6 +125,20 @@ fn config_test_to_file() {
     assert_eq!(out.status.code(), Some(5));
     let text = std::fs::read_to_string(&report).unwrap();
     assert!(text.contains(":4: error: virtual_router_id"), "{text}");
+    // keepalived appends to the file: a second test adds its report after the first.
+    let again = bin()
+        .arg(format!("-t{}", report.display()))
+        .arg("-f")
+        .arg(&f)
+        .output()
+        .unwrap();
+    assert_eq!(again.status.code(), Some(5));
+    let text = std::fs::read_to_string(&report).unwrap();
+    assert_eq!(
+        text.matches("configuration test failed").count(),
+        2,
+        "{text}"
+    );
 }
 
 #[test]
