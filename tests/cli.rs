@@ -488,19 +488,24 @@ fn namespace_option_runs_the_daemon_in_the_named_namespace() {
     let _g = lab::serial();
     let lab = Lab::new(1);
     let vip = lab.vip4(44);
-    let conf = lab.write("k.conf", &solo_conf(&vip, ""));
+    // -s overrides the configuration's namespace (which we do not act on).
+    let conf = lab.write(
+        "k.conf",
+        &format!("net_namespace elsewhere\n{}", solo_conf(&vip, "")),
+    );
     let ns = lab.ns(1).to_string();
     // Syslog goes to our socket: its ident names the namespace, as keepalived's does.
     let sock = lab.dir.join("syslog.sock");
     let syslog = std::os::unix::net::UnixDatagram::bind(&sock).unwrap();
     syslog.set_read_timeout(Some(WAIT)).unwrap();
     // From the host's namespace, without -p: keepalived's per-namespace pid file.
+    let console = std::fs::File::create(lab.dir.join("ns.log")).unwrap();
     let mut child = bin()
-        .args(["-n", "-s", &ns, "-f"])
+        .args(["-n", "-l", "-s", &ns, "-f"])
         .arg(&conf)
         .env("KEEPALIVED_RS_SYSLOG_SOCKET", &sock)
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stderr(console)
         .spawn()
         .unwrap();
     struct Kill(u32);
@@ -515,6 +520,13 @@ fn namespace_option_runs_the_daemon_in_the_named_namespace() {
     let n = syslog.recv(&mut buf).unwrap();
     let line = String::from_utf8_lossy(&buf[..n]);
     assert!(line.contains(&format!(" Keepalived_rs_{ns}[")), "{line}");
+    let overriding =
+        format!("Overriding config net_namespace 'elsewhere' with command line namespace '{ns}'");
+    assert!(
+        lab.wait_for(WAIT, || std::fs::read_to_string(lab.dir.join("ns.log"))
+            .unwrap_or_default()
+            .contains(&overriding))
+    );
     let pid_file = format!("/run/keepalived-rs/{ns}/keepalived-rs.pid");
     assert!(
         lab.wait_for(WAIT, || lab.has_addr(1, &vip)),

@@ -654,6 +654,24 @@ pub fn run(args: Args) -> i32 {
             eprintln!("{d}");
         }
     }
+    let config_ns = loaded
+        .config
+        .root_extra
+        .0
+        .get("net_namespace")
+        .and_then(|v| v.last())
+        .and_then(|a| a.first())
+        .cloned();
+    match (&config_ns, &args.namespace) {
+        (Some(c), Some(ns)) => tracing::info!(
+            "Overriding config net_namespace '{c}' with command line namespace '{ns}'"
+        ),
+        (Some(c), None) => tracing::warn!(
+            "net_namespace '{c}' in the configuration is not acted on: running in the \
+             current network namespace (start with -s {c} to run in it)"
+        ),
+        _ => {}
+    }
     if loaded.diagnostics.has_errors() {
         eprintln!(
             "{}: configuration has errors, not starting (see keepalived-rs -t)",
