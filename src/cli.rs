@@ -339,7 +339,7 @@ pub fn parse_umask(text: &str) -> Option<u32> {
 }
 
 /// Writes `text` to stdout; a reader that went away (`| head`) is not an error.
-fn print_out(text: &str) -> std::io::Result<()> {
+pub fn print_out(text: &str) -> std::io::Result<()> {
     let mut out = std::io::stdout().lock();
     match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
         Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e),
