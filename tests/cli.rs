@@ -1,6 +1,6 @@
 //! The command-line contract: keepalived's flags, `-t` output and exit codes, `-d` JSON; the
 //! daemon options proved in network namespaces: `-V` keeps the VIPs, virtual routes and vmac
-//! at stop (no priority 0),
+//! at stop (no priority 0), as keepalived 2.2.7 does in the same test,
 //! `-X` clears leftover VIPs of an instance that starts in FAULT, `-s NAME` runs in the named
 //! namespace, `-u` / `-g` / `-a` on the files and lines they produce.
 
@@ -378,7 +378,12 @@ fn dont_release_vrrp_keeps_vips_at_stop_and_sends_no_priority_0() {
         let o = lab.exec(1, &["ip", "route", "show", &route]);
         !String::from_utf8_lossy(&o.stdout).trim().is_empty()
     };
-    for (round, keep) in [("v", true), ("plain", false)] {
+    // keepalived 2.2.7 itself first (when installed): what -V is measured against.
+    let mut rounds = vec![("v", true), ("plain", false)];
+    if lab::have("keepalived") {
+        rounds.insert(0, ("keepalived-v", true));
+    }
+    for (round, keep) in rounds {
         let cap = format!("cap-{round}");
         lab.capture_vrrp(1, &cap);
         let flags: &[&str] = if keep {
@@ -386,7 +391,31 @@ fn dont_release_vrrp_keeps_vips_at_stop_and_sends_no_priority_0() {
         } else {
             &["-n", "-l", "-D", "-G"]
         };
-        lab.start_rs_with(1, round, &[], bin, flags, &conf);
+        if round == "keepalived-v" {
+            let d = lab.dir.display().to_string();
+            let (c, p, r, k) = (
+                conf.display().to_string(),
+                format!("{d}/ka.pid"),
+                format!("{d}/ka.vrrp.pid"),
+                format!("{d}/ka.chk.pid"),
+            );
+            let args = [
+                "keepalived",
+                "-n",
+                "-l",
+                "-D",
+                "-V",
+                "-f",
+                &c,
+                "-p",
+                &p,
+                "-r",
+                &r,
+            ];
+            lab.spawn(1, round, &[&args[..], &["-c", &k]].concat());
+        } else {
+            lab.start_rs_with(1, round, &[], bin, flags, &conf);
+        }
         assert!(
             lab.wait_for(WAIT, || lab.has_addr(1, &vip)),
             "{round}: never MASTER: {}",
