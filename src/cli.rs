@@ -65,12 +65,12 @@ pub struct Args {
     /// Do not log through syslog.
     #[arg(short = 'G', long = "no-syslog")]
     pub no_syslog: bool,
-    /// Remove an instance's VIPs when it starts as BACKUP/FAULT, even those this process did
-    /// not add (leaving MASTER always removes them).
+    /// Drop VIPs on transitions (equivalent no-op: leaving MASTER always removes the VIPs
+    /// this run added; keepalived needs -X for those it lost track of after a reload).
     #[arg(short = 'X', long = "release-vips")]
     pub release_vips: bool,
     /// Do not remove VIPs, virtual routes/rules and vmacs on exit, nor send priority 0 (an
-    /// instance starting as BACKUP/FAULT removes VIPs left over, as with -X).
+    /// instance a reload adds, starting as BACKUP/FAULT, removes VIPs left over).
     #[arg(short = 'V', long = "dont-release-vrrp")]
     pub dont_release_vrrp: bool,
     /// Do not remove IPVS services on exit.

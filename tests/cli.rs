@@ -459,13 +459,13 @@ fn dont_release_vrrp_keeps_vips_at_stop_and_sends_no_priority_0() {
 }
 
 #[test]
-fn release_vips_clears_leftovers_of_an_instance_starting_in_fault() {
+fn leftover_vips_are_cleared_at_start_and_with_v_on_reload() {
     if lab::skip(false) {
         return;
     }
     let _g = lab::serial();
     let mut lab = Lab::new(1);
-    let vip = lab.vip4(43);
+    let (vip, other) = (lab.vip4(43), lab.vip4(49));
     // The tracked interface is down: the instance starts in FAULT.
     lab.must_exec(
         1,
@@ -474,38 +474,112 @@ fn release_vips_clears_leftovers_of_an_instance_starting_in_fault() {
         ],
     );
     let track = "    track_interface {\n        trk0\n    }\n";
-    let conf = lab.write("k.conf", &solo_conf(&vip, track));
+    let faulty = solo_conf(&vip, track);
+    // Another instance (MASTER alone) so that keepalived's reload is a VRRP reload.
+    let base = lab::vrrp_conf("", 9, 100, 3, "0.1", &[format!("{other}/24")], "")
+        .replace("global_defs {\n    router_id lab\n    \n}\n", "");
     let bin = env!("CARGO_BIN_EXE_keepalived-rs");
-    for (name, flag) in [("plain", None), ("x", Some("-X"))] {
-        // What a previous run (say, with -V) left.
-        let _ = lab.exec(
-            1,
-            &["ip", "addr", "add", &format!("{vip}/24"), "dev", "eth0"],
-        );
-        let mut flags = vec!["-n", "-l", "-D", "-G"];
-        flags.extend(flag);
-        lab.start_rs_with(1, name, &[], bin, &flags, &conf);
-        assert!(
-            lab.wait_for(WAIT, || lab.log(name).contains("-> FAULT")),
-            "{name}: not FAULT: {}",
-            lab.log(name)
-        );
-        if flag.is_some() {
-            assert!(
-                lab.wait_for(WAIT, || !lab.has_addr(1, &vip)),
-                "-X left the VIP: {}",
-                lab.log(name)
+    let mut daemons = vec![false];
+    if lab::have("keepalived") {
+        // keepalived 2.2.7 first: what we are measured against.
+        daemons.insert(0, true);
+    }
+    let mut n = 0;
+    for ka in daemons {
+        // (at daemon start or added by a reload, flag, removed?)
+        for (reload, flag, removed) in [
+            (false, None, true),
+            (true, None, false),
+            (true, Some("-X"), false),
+            (true, Some("-V"), true),
+        ] {
+            n += 1;
+            let name = format!("{}{n}", if ka { "ka" } else { "rs" });
+            // What a previous run (killed, or stopped with -V) left.
+            let _ = lab.exec(
+                1,
+                &["ip", "addr", "add", &format!("{vip}/24"), "dev", "eth0"],
             );
-        } else {
-            // keepalived without -X/-V leaves an address it did not add.
+            let first = if reload { base.clone() } else { faulty.clone() };
+            let conf = lab.write(&format!("{name}.conf"), &first);
+            let c = conf.display().to_string();
+            let pid = |s: &str| lab.dir.join(format!("{name}.{s}")).display().to_string();
+            let (p, r, k) = (pid("pid"), pid("vrrp.pid"), pid("chk.pid"));
+            let mut args = if ka {
+                vec![
+                    "keepalived",
+                    "-n",
+                    "-l",
+                    "-D",
+                    "-f",
+                    &c,
+                    "-p",
+                    &p,
+                    "-r",
+                    &r,
+                    "-c",
+                    &k,
+                ]
+            } else {
+                vec![
+                    bin,
+                    "-n",
+                    "-l",
+                    "-D",
+                    "-G",
+                    "--no-config-watch",
+                    "-f",
+                    &c,
+                    "-p",
+                    &p,
+                ]
+            };
+            args.extend(flag);
+            lab.spawn(1, &name, &args);
+            if reload {
+                assert!(
+                    lab.wait_for(WAIT, || lab.has_addr(1, &other)),
+                    "{}",
+                    lab.log(&name)
+                );
+                assert!(
+                    lab.has_addr(1, &vip),
+                    "{name}: not configured yet, but removed"
+                );
+                lab.rewrite(&conf, &format!("{base}{faulty}"));
+                lab.signal(&name, libc::SIGHUP);
+            }
+            let fault = |l: &str| {
+                l.lines().any(|l| {
+                    l.contains("VI_42") && (l.contains("-> FAULT") || l.contains("entering FAULT"))
+                })
+            };
             assert!(
-                lab.holds_for(Duration::from_millis(500), || lab.has_addr(1, &vip)),
-                "removed without -X: {}",
-                lab.log(name)
+                lab.wait_for(WAIT, || fault(&lab.log(&name))),
+                "{name}: not FAULT: {}",
+                lab.log(&name)
+            );
+            if removed {
+                assert!(
+                    lab.wait_for(WAIT, || !lab.has_addr(1, &vip)),
+                    "{name} (reload {reload}, {flag:?}) left the VIP: {}",
+                    lab.log(&name)
+                );
+            } else {
+                assert!(
+                    lab.holds_for(Duration::from_millis(500), || lab.has_addr(1, &vip)),
+                    "{name} (reload {reload}, {flag:?}) removed the VIP: {}",
+                    lab.log(&name)
+                );
+            }
+            lab.signal(&name, libc::SIGTERM);
+            assert!(lab.wait_exit(&name, WAIT).is_some());
+            // -V leaves the other instance's VIP too.
+            let _ = lab.exec(
+                1,
+                &["ip", "addr", "del", &format!("{other}/24"), "dev", "eth0"],
             );
         }
-        lab.signal(name, libc::SIGTERM);
-        assert!(lab.wait_exit(name, WAIT).is_some());
     }
 }
 

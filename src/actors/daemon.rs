@@ -135,8 +135,10 @@ pub struct Factory {
     durables: std::collections::HashMap<ObjectId, Durable<VrrpDurable>>,
     /// The running configuration's global settings.
     global: Arc<GlobalDefs>,
-    /// `-V`, `-X`.
+    /// `-V`.
     release: ReleaseOptions,
+    /// A reload happened: new instances are not part of the daemon's start.
+    reloaded: bool,
 }
 
 impl ChildFactory<ObjectId, ChildSpec> for Factory {
@@ -191,7 +193,10 @@ impl ChildFactory<ObjectId, ChildSpec> for Factory {
                 let notifier = self.notifier.clone();
                 let metrics = self.object_metrics.clone();
                 let claims = self.claims.clone();
-                let release = self.release;
+                let release = ReleaseOptions {
+                    daemon_start: !self.reloaded,
+                    ..self.release
+                };
                 let opts = ChildOptions::new(key.to_string()).events(self.events.clone());
                 let h = spawn_child(&self.vrrp, opts, move |_| {
                     InstanceActor::new(spec, kernel, Some(hub), Some(notifier), metrics, d)
@@ -345,6 +350,7 @@ impl Factory {
     }
 
     fn reload_inner(&mut self) -> anyhow::Result<Vec<(ObjectId, ChildSpec)>> {
+        self.reloaded = true;
         let loaded = config::load(&self.path, &self.load);
         for d in loaded.diagnostics.iter() {
             tracing::warn!("{d}");
@@ -763,7 +769,7 @@ pub fn run(args: Args) -> i32 {
     let dont_release_ipvs = args.dont_release_ipvs;
     let release = ReleaseOptions {
         dont_release_vrrp: args.dont_release_vrrp,
-        release_vips: args.release_vips,
+        daemon_start: false,
     };
     let (address_monitoring, dont_respawn) = (args.address_monitoring, args.dont_respawn);
     let control_path = super::control::socket_path(&pid_file);
@@ -863,6 +869,7 @@ pub fn run(args: Args) -> i32 {
             durables: Default::default(),
             global: global.clone(),
             release,
+            reloaded: false,
         };
         let root = actix::Actor::start(Root::new(
             factory,

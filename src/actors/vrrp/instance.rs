@@ -313,16 +313,16 @@ pub struct InstanceActor {
     keeping: bool,
 }
 
-/// keepalived's `-V/--dont-release-vrrp` and `-X/--release-vips`.
+/// keepalived's `-V/--dont-release-vrrp`, and whether the instance is part of the daemon's
+/// start. (keepalived's `-X/--release-vips` makes it remove, on leaving MASTER, VIPs it
+/// added but lost track of after a reload; here leaving MASTER always removes them.)
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct ReleaseOptions {
     /// `-V`: when the daemon stops, VIPs, virtual routes/rules and the vmac stay, and no
     /// priority-0 advert is sent (keepalived skips its whole restore at exit).
     pub dont_release_vrrp: bool,
-    /// `-X`: VIPs are removed by the "leave MASTER" path even if this run did not add
-    /// them. Here leaving MASTER always removes them; what is left is the start as BACKUP
-    /// or FAULT (see [`Self::clears_at_startup`]).
-    pub release_vips: bool,
+    /// The instance belongs to the daemon's first configuration (not added by a reload).
+    pub daemon_start: bool,
 }
 
 impl ReleaseOptions {
@@ -334,10 +334,13 @@ impl ReleaseOptions {
     }
 
     /// Whether an instance that starts as BACKUP or FAULT removes its configured VIPs even
-    /// though it did not add them: keepalived's init goes through its "leave MASTER" path,
-    /// which removes VIPs not marked as ours only under `-X` or `-V` (left by a `-V` run).
+    /// though it did not add them (left by a previous run, killed or stopped with `-V`).
+    /// keepalived does at daemon start, whatever the flags (its startup restore of the
+    /// interfaces that already existed); for an instance a reload adds, its init goes
+    /// through the "leave MASTER" path, which removes addresses it did not add only under
+    /// `-V` (measured: not under `-X`).
     pub fn clears_at_startup(self) -> bool {
-        self.dont_release_vrrp || self.release_vips
+        self.daemon_start || self.dont_release_vrrp
     }
 }
 
@@ -756,7 +759,7 @@ impl InstanceActor {
             let mut leftovers = self.virtual_set();
             leftovers.routes.clear();
             leftovers.rules.clear();
-            tracing::info!(instance = %self.name(), "not MASTER at start: removing VIPs a previous run may have left (-X/-V)");
+            tracing::info!(instance = %self.name(), "not MASTER at start: removing VIPs a previous run may have left");
             self.kernel_op(KernelOp::Remove(leftovers));
         }
         if let Some(stale) = stale {
@@ -1793,7 +1796,7 @@ mod release_tests {
     fn dont_release_vrrp_spares_only_the_daemon_stop() {
         let v = ReleaseOptions {
             dont_release_vrrp: true,
-            release_vips: false,
+            ..ReleaseOptions::default()
         };
         assert!(!v.releases_on(ShutdownReason::Terminate));
         assert!(v.releases_on(ShutdownReason::Removed));
@@ -1802,12 +1805,11 @@ mod release_tests {
         let d = ReleaseOptions::default();
         assert!(d.releases_on(ShutdownReason::Terminate));
         assert!(!d.clears_at_startup());
-        let x = ReleaseOptions {
-            dont_release_vrrp: false,
-            release_vips: true,
+        let start = ReleaseOptions {
+            daemon_start: true,
+            ..ReleaseOptions::default()
         };
-        assert!(x.releases_on(ShutdownReason::Terminate));
-        assert!(x.clears_at_startup());
+        assert!(start.clears_at_startup());
     }
 }
 
