@@ -307,7 +307,7 @@ pub struct InstanceActor {
     claims: Option<VipClaims>,
     /// Our name in the claims (the instance's identity).
     owner: String,
-    /// keepalived's `-V` and `-X`.
+    /// keepalived's `-V`, and whether the instance belongs to the daemon's start.
     release: ReleaseOptions,
     /// Stopping under `-V`: the shutdown's priority-0 advert and removals are skipped.
     keeping: bool,
@@ -407,7 +407,7 @@ impl InstanceActor {
         }
     }
 
-    /// keepalived's `-V`/`-X` for this instance.
+    /// keepalived's `-V` and the daemon's start, for this instance.
     pub fn with_release(mut self, release: ReleaseOptions) -> Self {
         self.release = release;
         self
@@ -686,7 +686,8 @@ impl InstanceActor {
         let mut actions = Vec::new();
         // What a resumed predecessor installed that this configuration does not have.
         let mut stale = None;
-        // -X/-V: a start that is not a resume clears the VIPs a previous run left.
+        // Daemon start (or -V): a start that is not a resume clears the VIPs a previous
+        // run left.
         let mut fresh_start = false;
         if !self.started_core {
             if out.pending {
