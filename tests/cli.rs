@@ -785,3 +785,36 @@ fn a_reload_bringing_the_first_virtual_server_starts_the_checkers() {
     lab.signal("c", libc::SIGTERM);
     assert!(lab.wait_exit("c", WAIT).is_some());
 }
+
+#[test]
+fn all_runs_the_checkers_without_virtual_servers() {
+    if lab::skip(false) {
+        return;
+    }
+    let _g = lab::serial();
+    let mut lab = Lab::new(1);
+    let vip = lab.vip4(48);
+    let conf = lab.write("k.conf", &solo_conf(&vip, ""));
+    let bin = env!("CARGO_BIN_EXE_keepalived-rs");
+    for (name, all) in [("plain", false), ("all", true)] {
+        let mut flags = vec!["-n", "-l", "-G"];
+        if all {
+            flags.push("--all");
+        }
+        lab.start_rs_with(1, name, &[], bin, &flags, &conf);
+        assert!(
+            lab.wait_for(WAIT, || lab.has_addr(1, &vip)),
+            "{}",
+            lab.log(name)
+        );
+        lab.signal(name, libc::SIGTERM);
+        assert!(lab.wait_exit(name, WAIT).is_some());
+        // The checkers' director reports its stop only if it ran.
+        assert_eq!(
+            lab.log(name).contains("LVS director stopped"),
+            all,
+            "{name}: {}",
+            lab.log(name)
+        );
+    }
+}
