@@ -2,8 +2,9 @@
 
 use crate::config::{self, LoadOptions};
 use clap::Parser;
+use std::ffi::OsString;
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// Exit codes (keepalived's where it has one).
 pub mod exit {
@@ -21,7 +22,8 @@ pub mod exit {
 
 /// keepalived-rs: VRRP, LVS health checking and BFD, configured by keepalived.conf.
 #[derive(Parser, Debug, Clone)]
-#[command(name = "keepalived-rs", disable_version_flag = true, about, long_about = None)]
+// keepalived parses with getopt: a flag given twice is fine, the last value wins.
+#[command(name = "keepalived-rs", disable_version_flag = true, args_override_self = true, about, long_about = None)]
 pub struct Args {
     /// Use the specified configuration file.
     #[arg(
@@ -40,7 +42,8 @@ pub struct Args {
     /// Do not run the BFD subsystem.
     #[arg(short = 'B', long = "no_bfd")]
     pub no_bfd: bool,
-    /// Run all subsystems even if they have no configuration.
+    /// Run all subsystems even if they have no configuration (and despite -P/-C/-B given
+    /// before it, as keepalived).
     #[arg(long = "all")]
     pub all: bool,
     /// Log messages to the console (stderr).
@@ -52,48 +55,52 @@ pub struct Args {
     /// Syslog facility: 0-7, local0-7, user or daemon.
     #[arg(short = 'S', long = "log-facility", value_name = "FACILITY")]
     pub log_facility: Option<String>,
-    /// Also log to this file.
-    #[arg(short = 'g', long = "log-file", value_name = "FILE")]
-    pub log_file: Option<PathBuf>,
+    /// Also log to FILE (`-gFILE` or `--log-file=FILE`; default $TMPDIR/keepalived.log; a
+    /// relative name is in $TMPDIR; with -s NAME the name gets `_NAME` before its extension).
+    #[arg(short = 'g', long = "log-file", value_name = "FILE", num_args = 0..=1, require_equals = true, default_missing_value = "")]
+    pub log_file: Option<String>,
+    /// Flush the log file on write (equivalent no-op: every line is written at once).
+    #[arg(long = "flush-log-file")]
+    pub flush_log_file: bool,
     /// Do not log through syslog.
     #[arg(short = 'G', long = "no-syslog")]
     pub no_syslog: bool,
-    /// Drop VIPs on transitions caused by signals.
+    /// Drop VIPs on transitions (equivalent no-op: leaving MASTER always removes the VIPs
+    /// this run added; keepalived needs -X for those it lost track of after a reload).
     #[arg(short = 'X', long = "release-vips")]
     pub release_vips: bool,
-    /// Do not remove VIPs and virtual routes on exit.
+    /// Do not remove VIPs, virtual routes/rules and vmacs on exit, nor send priority 0 (an
+    /// instance a reload adds, starting as BACKUP/FAULT, removes VIPs left over).
     #[arg(short = 'V', long = "dont-release-vrrp")]
     pub dont_release_vrrp: bool,
     /// Do not remove IPVS services on exit.
     #[arg(short = 'I', long = "dont-release-ipvs")]
     pub dont_release_ipvs: bool,
-    /// Do not restart crashed subsystems (accepted for compatibility; actors are always supervised).
+    /// Do not restart what crashed: a crashed VRRP instance stops the daemon (keepalived: a
+    /// dead child process ends keepalived). BFD sessions and checkers do not report crashes.
     #[arg(short = 'R', long = "dont-respawn")]
     pub dont_respawn: bool,
     /// Stay in the foreground (the default; keepalived-rs never forks).
     #[arg(short = 'n', long = "dont-fork")]
     pub dont_fork: bool,
-    /// Print the parsed configuration (JSON) and exit.
+    /// Print the parsed configuration (JSON) and exit (with -t: after the test). Unlike
+    /// keepalived, which dumps to its log and runs, the daemon is not started.
     #[arg(short = 'd', long = "dump-conf")]
     pub dump_conf: bool,
-    /// Pid file.
-    #[arg(
-        short = 'p',
-        long = "pid",
-        value_name = "FILE",
-        default_value = "/run/keepalived-rs.pid"
-    )]
-    pub pid: PathBuf,
-    /// VRRP pid file (accepted for compatibility; there is one process).
+    /// Pid file (default /run/keepalived-rs.pid; with -s NAME,
+    /// /run/keepalived-rs/NAME/keepalived-rs.pid).
+    #[arg(short = 'p', long = "pid", value_name = "FILE")]
+    pub pid: Option<PathBuf>,
+    /// VRRP pid file: our pid is written there too while VRRP runs (one process).
     #[arg(short = 'r', long = "vrrp_pid", value_name = "FILE")]
     pub vrrp_pid: Option<PathBuf>,
-    /// Checker pid file (accepted for compatibility; there is one process).
+    /// Checker pid file: our pid is written there too while checkers run (one process).
     #[arg(short = 'c', long = "checkers_pid", value_name = "FILE")]
     pub checkers_pid: Option<PathBuf>,
-    /// BFD pid file (accepted for compatibility; there is one process).
+    /// BFD pid file: our pid is written there too while BFD runs (one process).
     #[arg(short = 'b', long = "bfd_pid", value_name = "FILE")]
     pub bfd_pid: Option<PathBuf>,
-    /// Log every address added or removed through netlink.
+    /// Log every address added or removed, as netlink reports it.
     #[arg(short = 'a', long = "address-monitoring")]
     pub address_monitoring: bool,
     /// Fail if any configuration file (include) is missing.
@@ -105,9 +112,19 @@ pub struct Args {
     /// Test the configuration and exit; diagnostics go to stderr or to FILE.
     #[arg(short = 't', long = "config-test", value_name = "FILE", num_args = 0..=1, require_equals = true, default_missing_value = "")]
     pub config_test: Option<String>,
-    /// umask for created files.
-    #[arg(short = 'u', long = "umask", value_name = "NUM")]
+    /// umask for created files (pid, dump and log files), numeric: 022 octal, 0x12 hex, 18
+    /// decimal (an invalid one is reported and ignored, as keepalived).
+    #[arg(short = 'u', long = "umask", value_name = "MASK")]
     pub umask: Option<String>,
+    /// Run in network namespace NAME (/run/netns/NAME), entered before anything else.
+    #[arg(short = 's', long = "namespace", value_name = "NAME")]
+    pub namespace: Option<String>,
+    /// Produce a core dump if we terminate abnormally (core size limit raised to unlimited).
+    #[arg(short = 'm', long = "core-dump")]
+    pub core_dump: bool,
+    /// As -m, and set /proc/sys/kernel/core_pattern to PATN (default `core`) while we run.
+    #[arg(short = 'M', long = "core-dump-pattern", value_name = "PATN", num_args = 0..=1, require_equals = true, default_missing_value = "core")]
+    pub core_dump_pattern: Option<String>,
     /// Print the signal number for STOP, RELOAD, DATA, STATS, STATS_CLEAR or JSON and exit.
     #[arg(long = "signum", value_name = "SIGFUNC")]
     pub signum: Option<String>,
@@ -132,6 +149,31 @@ pub struct Args {
     /// Print version and exit.
     #[arg(short = 'v', long = "version")]
     pub version: bool,
+    /// Refused: SNMP is not supported by keepalived-rs yet.
+    #[arg(short = 'x', long = "snmp")]
+    pub snmp: bool,
+    /// Refused: SNMP is not supported by keepalived-rs yet.
+    #[arg(short = 'A', long = "snmp-agent-socket", value_name = "FILE")]
+    pub snmp_agent_socket: Option<String>,
+    /// Refused: internal to keepalived's reload check child (not in its --help).
+    #[arg(long = "config-fd", value_name = "FD", hide = true)]
+    pub config_fd: Option<String>,
+    /// Refused: keepalived's build-time debugging options (--debug, --perf, -L,
+    /// --no-mem-check) have no keepalived-rs equivalent.
+    #[arg(long = "debug", value_name = "OPTS", num_args = 0..=1, require_equals = true, default_missing_value = "", hide = true)]
+    pub debug: Option<String>,
+    /// See --debug.
+    #[arg(long = "perf", value_name = "TYPE", num_args = 0..=1, require_equals = true, default_missing_value = "", hide = true)]
+    pub perf: Option<String>,
+    /// See --debug.
+    #[arg(short = 'L', long = "mem-check-log", hide = true)]
+    pub mem_check_log: bool,
+    /// See --debug.
+    #[arg(long = "no-mem-check", hide = true)]
+    pub no_mem_check: bool,
+    /// The order of -P, -C, -B and --all (filled by [`parse`]; see [`daemon_mode`]).
+    #[arg(skip)]
+    pub mode_flags: Vec<ModeFlag>,
     /// Subcommands (keepalived's companion tools).
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -152,7 +194,7 @@ pub enum Command {
         #[arg(short = 'u', long = "url")]
         url: String,
         /// Host header (virtual host).
-        #[arg(short = 'V', long = "virtualhost")]
+        #[arg(short = 'V', long = "virtualhost", alias = "use-virtualhost")]
         virtualhost: Option<String>,
         /// HTTP protocol: 1.0, 1.0C or 1.1.
         #[arg(short = 'P', long = "protocol", default_value = "1.0")]
@@ -160,6 +202,19 @@ pub enum Command {
         /// Also print the status code and body length.
         #[arg(short = 'v', long = "verbose")]
         verbose: bool,
+        /// Refused: keepalived genhash's -S/--use-ssl, -I/--use-sni, -m/--fwmark and
+        /// -t/--timeout are not supported by this genhash.
+        #[arg(short = 'S', long = "use-ssl")]
+        use_ssl: bool,
+        /// See --use-ssl.
+        #[arg(short = 'I', long = "use-sni", hide = true)]
+        use_sni: bool,
+        /// See --use-ssl.
+        #[arg(short = 'm', long = "fwmark", value_name = "MARK", hide = true)]
+        fwmark: Option<String>,
+        /// See --use-ssl.
+        #[arg(short = 't', long = "timeout", value_name = "SECS", hide = true)]
+        timeout: Option<String>,
     },
 }
 
@@ -177,25 +232,315 @@ impl Args {
         o.strict = self.strict;
         o
     }
+
+    /// The pid file: `-p`, else keepalived's naming under `-s NAME` (its own directory per
+    /// namespace), else `/run/keepalived-rs.pid`.
+    pub fn pid_file(&self) -> PathBuf {
+        pid_file(self.pid.as_deref(), self.namespace.as_deref())
+    }
+
+    /// The keepalived option given that keepalived-rs refuses, with why.
+    pub fn refused(&self) -> Option<String> {
+        let snmp = "SNMP is not supported by keepalived-rs yet (use --metrics-listen for \
+                    Prometheus metrics, --status or SIGUSR1/SIGUSR2/the JSON signal for state)";
+        let build = "is one of keepalived's build-time debugging options; keepalived-rs has \
+                     none (use -D or KEEPALIVED_RS_LOG=debug)";
+        if self.snmp {
+            Some(format!("-x/--snmp: {snmp}"))
+        } else if self.snmp_agent_socket.is_some() {
+            Some(format!("-A/--snmp-agent-socket: {snmp}"))
+        } else if self.config_fd.is_some() {
+            Some(
+                "--config-fd: internal to keepalived (its reload_check_config child writes \
+                 the consolidated configuration there); keepalived-rs has no such child"
+                    .into(),
+            )
+        } else if self.debug.is_some() {
+            Some(format!("--debug {build}"))
+        } else if self.perf.is_some() {
+            Some(format!("--perf {build}"))
+        } else if self.mem_check_log {
+            Some(format!("-L/--mem-check-log {build}"))
+        } else if self.no_mem_check {
+            Some(format!("--no-mem-check {build}"))
+        } else {
+            None
+        }
+    }
+}
+
+/// See [`Args::pid_file`].
+pub fn pid_file(pid: Option<&Path>, namespace: Option<&str>) -> PathBuf {
+    match (pid, namespace) {
+        (Some(p), _) => p.to_path_buf(),
+        (None, Some(ns)) => PathBuf::from(format!("/run/keepalived-rs/{ns}/keepalived-rs.pid")),
+        (None, None) => PathBuf::from("/run/keepalived-rs.pid"),
+    }
+}
+
+/// Which subsystems keepalived runs after its options, in command-line order: all three by
+/// default, `-P` drops the checkers, `-C` drops VRRP, `-B` drops BFD, `--all` brings all
+/// three back (and runs them even without configuration).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DaemonMode {
+    /// VRRP.
+    pub vrrp: bool,
+    /// Health checkers.
+    pub check: bool,
+    /// BFD.
+    pub bfd: bool,
+    /// `--all`: run them even if the configuration has nothing for them.
+    pub all: bool,
+}
+
+/// One of the options [`DaemonMode`] depends on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ModeFlag {
+    /// `-P`.
+    VrrpOnly,
+    /// `-C`.
+    CheckOnly,
+    /// `-B`.
+    NoBfd,
+    /// `--all`.
+    All,
+}
+
+/// Applies the flags in the order given.
+pub fn daemon_mode(flags: &[ModeFlag]) -> DaemonMode {
+    let mut m = DaemonMode {
+        vrrp: true,
+        check: true,
+        bfd: true,
+        all: false,
+    };
+    for f in flags {
+        match f {
+            ModeFlag::VrrpOnly => m.check = false,
+            ModeFlag::CheckOnly => m.vrrp = false,
+            ModeFlag::NoBfd => m.bfd = false,
+            ModeFlag::All => {
+                m = DaemonMode {
+                    vrrp: true,
+                    check: true,
+                    bfd: true,
+                    all: true,
+                }
+            }
+        }
+    }
+    m
+}
+
+/// keepalived's `--umask`: a number as C's `strtoll(.., 0)` reads it (`0x` hex, leading `0`
+/// octal, else decimal), within 0777.
+pub fn parse_umask(text: &str) -> Option<u32> {
+    let t = text.trim_start();
+    let t = t.strip_prefix('+').unwrap_or(t);
+    let v = if let Some(h) = t.strip_prefix("0x").or_else(|| t.strip_prefix("0X")) {
+        u32::from_str_radix(h, 16).ok()?
+    } else if t.len() > 1 && t.starts_with('0') {
+        u32::from_str_radix(&t[1..], 8).ok()?
+    } else {
+        t.parse::<u32>().ok()?
+    };
+    (v & !0o777 == 0).then_some(v)
+}
+
+/// Writes `text` to stdout; a reader that went away (`| head`) is not an error.
+pub fn print_out(text: &str) -> std::io::Result<()> {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e),
+        _ => Ok(()),
+    }
+}
+
+/// keepalived's `-T`/`--genhash`: genhash mode with the options after it (those before are
+/// ignored, with a warning). Returns the command line of our `genhash` subcommand.
+pub fn genhash_argv(argv: &[OsString]) -> Option<Vec<OsString>> {
+    let at = argv
+        .iter()
+        .skip(1)
+        .position(|a| a == "-T" || a == "--genhash")?
+        + 1;
+    if at > 1 {
+        eprintln!(
+            "Warning -- `{}` not used as first option, previous options ignored",
+            argv[at].to_string_lossy()
+        );
+    }
+    let mut out = vec![argv[0].clone(), OsString::from("genhash")];
+    out.extend(argv[at + 1..].iter().cloned());
+    Some(out)
+}
+
+/// getopt's optional arguments are attached to their short option (`-gFILE`, `-t/tmp/out`,
+/// `-Mcore.%p`): spelled as the long option, which clap reads the same way.
+pub fn attached_optional_values(argv: Vec<OsString>) -> Vec<OsString> {
+    let mut out = Vec::with_capacity(argv.len());
+    let mut rest = false;
+    for a in argv {
+        let s = a.to_string_lossy();
+        if rest || s == "--" || s == "genhash" {
+            rest = true;
+            out.push(a);
+            continue;
+        }
+        let long = match s.get(..2) {
+            Some("-g") => "--log-file",
+            Some("-t") => "--config-test",
+            Some("-M") => "--core-dump-pattern",
+            _ => "",
+        };
+        match s.get(2..) {
+            Some(v) if !long.is_empty() && !v.is_empty() && !v.starts_with('=') => {
+                out.push(OsString::from(format!("{long}={v}")));
+            }
+            _ => out.push(a),
+        }
+    }
+    out
+}
+
+/// Parses the command line (with keepalived's `-T`) and records the order of the flags
+/// that depend on it.
+pub fn parse(argv: Vec<OsString>) -> Args {
+    use clap::{CommandFactory, FromArgMatches};
+    let argv = genhash_argv(&argv).unwrap_or_else(|| attached_optional_values(argv));
+    let matches = match Args::command().try_get_matches_from(argv) {
+        Ok(m) => m,
+        Err(e) => {
+            use clap::error::ErrorKind;
+            if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
+                e.exit();
+            }
+            // keepalived exits 1 on an unknown option or a missing parameter.
+            let _ = e.print();
+            std::process::exit(exit::FATAL);
+        }
+    };
+    let mut args = match Args::from_arg_matches(&matches) {
+        Ok(a) => a,
+        Err(e) => e.exit(),
+    };
+    let mut flags: Vec<(usize, ModeFlag)> = Vec::new();
+    for (id, f) in [
+        ("vrrp", ModeFlag::VrrpOnly),
+        ("check", ModeFlag::CheckOnly),
+        ("no_bfd", ModeFlag::NoBfd),
+        ("all", ModeFlag::All),
+    ] {
+        if matches.get_flag(id) {
+            if let Some(ix) = matches.indices_of(id) {
+                flags.extend(ix.map(|i| (i, f)));
+            }
+        }
+    }
+    flags.sort_by_key(|(i, _)| *i);
+    args.mode_flags = flags.into_iter().map(|(_, f)| f).collect();
+    args
 }
 
 /// Entry point used by `main`; returns the process exit code.
 pub fn main() -> i32 {
-    let args = Args::parse();
+    let args = parse(std::env::args_os().collect());
     run(args)
+}
+
+/// `-u`: applied before any file is created.
+fn apply_umask(text: &str) {
+    match parse_umask(text) {
+        // SAFETY: umask only sets the process's file creation mask.
+        Some(m) => unsafe {
+            libc::umask(m as libc::mode_t);
+        },
+        None => eprintln!("Invalid --umask option {text}"),
+    }
+}
+
+/// `-s NAME`: enter the network namespace `/run/netns/NAME` (as `ip netns` names them).
+pub fn enter_namespace(name: &str) -> Result<(), String> {
+    use std::os::fd::AsRawFd;
+    if name.is_empty() || name.contains('/') || name == "." || name == ".." {
+        return Err(format!("invalid network namespace name '{name}'"));
+    }
+    let path = format!("/run/netns/{name}");
+    let f = std::fs::File::open(&path).map_err(|e| format!("Failed to open {path}: {e}"))?;
+    // SAFETY: setns on a descriptor we own; it only changes this thread's (and later
+    // threads') network namespace, and no other thread is running yet.
+    if unsafe { libc::setns(f.as_raw_fd(), libc::CLONE_NEWNET) } != 0 {
+        return Err(format!(
+            "Unable to set network namespace {name}: {}",
+            std::io::Error::last_os_error()
+        ));
+    }
+    if let Err(e) = remount_sys() {
+        eprintln!("namespace {name}: /sys still shows the previous namespace's interfaces: {e}");
+    }
+    Ok(())
+}
+
+/// As `ip netns exec`: a private mount namespace whose /sys is the new network namespace's
+/// (interfaces are looked up under /sys/class/net).
+fn remount_sys() -> std::io::Result<()> {
+    let err = std::io::Error::last_os_error;
+    // SAFETY: plain syscalls on constant C strings; we are still single-threaded (unshare
+    // of the mount namespace requires it), and the mounts only affect this process.
+    unsafe {
+        if libc::unshare(libc::CLONE_NEWNS) != 0 {
+            return Err(err());
+        }
+        let none = c"none".as_ptr();
+        let root = c"/".as_ptr();
+        let sys = c"/sys".as_ptr();
+        // Our mounts must not propagate back to the host's namespace.
+        if libc::mount(
+            none,
+            root,
+            std::ptr::null(),
+            libc::MS_REC | libc::MS_SLAVE,
+            std::ptr::null(),
+        ) != 0
+        {
+            return Err(err());
+        }
+        if libc::umount2(sys, libc::MNT_DETACH) != 0 {
+            return Err(err());
+        }
+        if libc::mount(
+            c"sysfs".as_ptr(),
+            sys,
+            c"sysfs".as_ptr(),
+            0,
+            std::ptr::null(),
+        ) != 0
+        {
+            return Err(err());
+        }
+    }
+    Ok(())
 }
 
 /// Runs the command line.
 pub fn run(args: Args) -> i32 {
+    if let Some(why) = args.refused() {
+        eprintln!("keepalived-rs: {why}");
+        return exit::FATAL;
+    }
     if args.version {
-        println!(
-            "keepalived-rs v{} (keepalived.conf compatible, VRRP v2/v3, LVS, BFD)",
+        let text = format!(
+            "keepalived-rs v{} (keepalived.conf compatible, VRRP v2/v3, LVS, BFD)\n\
+             keepalived features: --enable-json --enable-bfd --with-init=systemd\n",
             env!("CARGO_PKG_VERSION")
         );
         // keepalived prints its configure options; exporters look for --enable-json there
         // before relying on the JSON dump signal.
-        println!("keepalived features: --enable-json --enable-bfd --with-init=systemd");
-        return exit::OK;
+        return if print_out(&text).is_ok() {
+            exit::OK
+        } else {
+            exit::FATAL
+        };
     }
     if let Some(Command::Genhash {
         server,
@@ -204,12 +549,29 @@ pub fn run(args: Args) -> i32 {
         virtualhost,
         protocol,
         verbose,
+        use_ssl,
+        use_sni,
+        fwmark,
+        timeout,
     }) = &args.command
     {
+        if *use_ssl || *use_sni || fwmark.is_some() || timeout.is_some() {
+            eprintln!(
+                "genhash: -S/--use-ssl, -I/--use-sni, -m/--fwmark and -t/--timeout are not \
+                 supported by keepalived-rs genhash (plain HTTP only)"
+            );
+            return exit::FATAL;
+        }
         let Some(proto) = crate::check::http::HttpProtocol::parse(protocol) else {
             eprintln!("genhash: protocol must be 1.0, 1.0C or 1.1");
             return exit::FATAL;
         };
+        // genhash prints with `println!`: a closed stdout ends it quietly, as the C tool. Its
+        // TCP writes use MSG_NOSIGNAL, so only the pipe can raise SIGPIPE.
+        // SAFETY: restoring a signal's default disposition.
+        unsafe {
+            libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+        }
         return crate::check::genhash::run(
             server,
             *port,
@@ -227,8 +589,11 @@ pub fn run(args: Args) -> i32 {
     if let Some(f) = &args.signum {
         return match signum(f) {
             Some(n) => {
-                println!("{n}");
-                exit::OK
+                if print_out(&format!("{n}\n")).is_ok() {
+                    exit::OK
+                } else {
+                    exit::FATAL
+                }
             }
             None => {
                 eprintln!(
@@ -241,30 +606,54 @@ pub fn run(args: Args) -> i32 {
     if let Some(what) = &args.status {
         return status(&args, what);
     }
+    if let Some(u) = &args.umask {
+        apply_umask(u);
+    }
+    // Before anything else: interfaces are checked, sockets opened and threads started in it.
+    if let Some(ns) = &args.namespace {
+        if let Err(e) = enter_namespace(ns) {
+            eprintln!("{e} - exiting");
+            return exit::FATAL;
+        }
+    }
     if let Some(out) = &args.config_test {
-        return config_test(&args, out);
+        let code = config_test(&args, out);
+        if args.dump_conf && code != exit::TEST_NO_FILE {
+            let _ = dump_conf(&args);
+        }
+        return code;
     }
     if args.dump_conf {
-        let loaded = config::load(&args.use_file, &args.load_options(false));
+        return dump_conf(&args);
+    }
+    crate::actors::daemon::run(args)
+}
+
+/// `-d`: the configuration as understood, as JSON on stdout.
+fn dump_conf(args: &Args) -> i32 {
+    let loaded = config::load(&args.use_file, &args.load_options(false));
+    if args.config_test.is_none() {
         for diag in loaded.diagnostics.iter() {
             eprintln!("{diag}");
         }
-        return match serde_json::to_string_pretty(&loaded.config) {
-            Ok(s) => {
-                println!("{s}");
-                if loaded.diagnostics.has_errors() {
-                    exit::CONFIG
-                } else {
-                    exit::OK
-                }
-            }
-            Err(e) => {
-                eprintln!("cannot serialise configuration: {e}");
-                exit::FATAL
-            }
-        };
     }
-    crate::actors::daemon::run(args)
+    match serde_json::to_string_pretty(&loaded.config) {
+        Ok(s) => {
+            if let Err(e) = print_out(&(s + "\n")) {
+                eprintln!("cannot write the configuration: {e}");
+                return exit::FATAL;
+            }
+            if loaded.diagnostics.has_errors() {
+                exit::CONFIG
+            } else {
+                exit::OK
+            }
+        }
+        Err(e) => {
+            eprintln!("cannot serialise configuration: {e}");
+            exit::FATAL
+        }
+    }
 }
 
 /// `--status`: ask the daemon running with this pid file.
@@ -274,11 +663,11 @@ fn status(args: &Args, what: &str) -> i32 {
         eprintln!("--status: unknown request '{what}' (json, data, stats)");
         return exit::FATAL;
     }
-    let path = control::socket_path(&args.pid);
+    let path = control::socket_path(&args.pid_file());
     match control::query(&path, what, std::time::Duration::from_secs(10)) {
         Ok(text) => {
-            let mut out = std::io::stdout().lock();
-            if out.write_all(text.as_bytes()).is_err() {
+            if let Err(e) = print_out(&text) {
+                eprintln!("--status: {e}");
                 return exit::FATAL;
             }
             exit::OK
@@ -324,8 +713,19 @@ fn emit(out: &str, lines: &[String], code: i32) -> i32 {
     let text = lines.join("\n") + "\n";
     if out.is_empty() {
         let _ = std::io::stderr().write_all(text.as_bytes());
-    } else if let Err(e) = std::fs::write(out, text) {
-        eprintln!("cannot write {out}: {e}");
+        return code;
+    }
+    // As keepalived: appended to (created 0644, never through a symlink).
+    use std::os::unix::fs::OpenOptionsExt;
+    let written = std::fs::OpenOptions::new()
+        .append(true)
+        .create(true)
+        .mode(0o644)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(out)
+        .and_then(|mut f| f.write_all(text.as_bytes()));
+    if let Err(e) = written {
+        eprintln!("Unable to open config-test log file {out}: {e}");
         return exit::FATAL;
     }
     code
@@ -342,4 +742,134 @@ pub fn signum(func: &str) -> Option<i32> {
         "JSON" => crate::actors::signals::json_signal(),
         _ => return None,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn os(v: &[&str]) -> Vec<OsString> {
+        v.iter().map(OsString::from).collect()
+    }
+
+    #[test]
+    fn umask_is_read_as_strtoll_base_0() {
+        assert_eq!(parse_umask("022"), Some(0o022));
+        assert_eq!(parse_umask("0077"), Some(0o077));
+        assert_eq!(parse_umask("18"), Some(18));
+        assert_eq!(parse_umask("0x12"), Some(0x12));
+        assert_eq!(parse_umask("0"), Some(0));
+        assert_eq!(parse_umask("0777"), Some(0o777));
+        assert_eq!(parse_umask("01000"), None);
+        assert_eq!(parse_umask("-1"), None);
+        assert_eq!(parse_umask("08"), None);
+        assert_eq!(parse_umask("22x"), None);
+        assert_eq!(parse_umask(""), None);
+    }
+
+    #[test]
+    fn daemon_mode_follows_the_order_of_the_flags() {
+        use ModeFlag::*;
+        let m = |f: &[ModeFlag]| {
+            let d = daemon_mode(f);
+            (d.vrrp, d.check, d.bfd, d.all)
+        };
+        assert_eq!(m(&[]), (true, true, true, false));
+        // keepalived: -P drops only the checkers, -C only VRRP.
+        assert_eq!(m(&[VrrpOnly]), (true, false, true, false));
+        assert_eq!(m(&[CheckOnly]), (false, true, true, false));
+        assert_eq!(m(&[CheckOnly, NoBfd]), (false, true, false, false));
+        assert_eq!(m(&[VrrpOnly, All]), (true, true, true, true));
+        assert_eq!(m(&[All, VrrpOnly]), (true, false, true, true));
+    }
+
+    #[test]
+    fn mode_flags_are_recorded_in_order() {
+        let a = parse(os(&["k", "--all", "-P", "-B"]));
+        assert_eq!(
+            a.mode_flags,
+            [ModeFlag::All, ModeFlag::VrrpOnly, ModeFlag::NoBfd]
+        );
+        let a = parse(os(&["k", "-P", "--all"]));
+        assert_eq!(a.mode_flags, [ModeFlag::VrrpOnly, ModeFlag::All]);
+    }
+
+    #[test]
+    fn optional_values_attach_as_getopt() {
+        let a = parse(os(&["k", "-g/var/log/k.log", "-Mcore.%p", "-t/tmp/out"]));
+        assert_eq!(a.log_file.as_deref(), Some("/var/log/k.log"));
+        assert_eq!(a.core_dump_pattern.as_deref(), Some("core.%p"));
+        assert_eq!(a.config_test.as_deref(), Some("/tmp/out"));
+        assert_eq!(a.checkers_pid, None);
+        let a = parse(os(&["k", "-g", "-M", "-t", "-DD"]));
+        assert_eq!(a.log_file.as_deref(), Some(""));
+        assert_eq!(a.core_dump_pattern.as_deref(), Some("core"));
+        assert_eq!(a.config_test.as_deref(), Some(""));
+        assert!(a.log_detail);
+    }
+
+    #[test]
+    fn genhash_mode_takes_the_options_after_t() {
+        assert_eq!(
+            genhash_argv(&os(&["k", "-T", "-s", "h", "-u", "/"])),
+            Some(os(&["k", "genhash", "-s", "h", "-u", "/"]))
+        );
+        assert_eq!(
+            genhash_argv(&os(&["k", "-n", "--genhash", "-s", "h"])),
+            Some(os(&["k", "genhash", "-s", "h"]))
+        );
+        assert_eq!(genhash_argv(&os(&["k", "-n"])), None);
+        let a = parse(os(&[
+            "k",
+            "-T",
+            "-s",
+            "h",
+            "-u",
+            "/x",
+            "--use-virtualhost",
+            "v",
+            "-t",
+            "3",
+        ]));
+        assert!(matches!(
+            a.command,
+            Some(Command::Genhash { virtualhost: Some(v), timeout: Some(_), .. }) if v == "v"
+        ));
+    }
+
+    #[test]
+    fn pid_file_under_a_namespace() {
+        assert_eq!(
+            pid_file(None, None),
+            PathBuf::from("/run/keepalived-rs.pid")
+        );
+        assert_eq!(
+            pid_file(None, Some("blue")),
+            PathBuf::from("/run/keepalived-rs/blue/keepalived-rs.pid")
+        );
+        assert_eq!(
+            pid_file(Some(Path::new("/x.pid")), Some("blue")),
+            PathBuf::from("/x.pid")
+        );
+    }
+
+    #[test]
+    fn refused_options_say_why() {
+        for argv in [
+            &["k", "-x"][..],
+            &["k", "-A", "/s"],
+            &["k", "--config-fd", "3"],
+            &["k", "--debug"],
+            &["k", "--perf=run"],
+            &["k", "-L"],
+            &["k", "--no-mem-check"],
+        ] {
+            let a = parse(os(argv));
+            assert!(a.refused().is_some(), "{argv:?}");
+        }
+        assert!(parse(os(&["k", "-x"]))
+            .refused()
+            .is_some_and(|w| w.contains("SNMP is not supported")));
+        assert_eq!(parse(os(&["k", "-n", "-V", "-X", "-a"])).refused(), None);
+    }
 }

@@ -35,7 +35,7 @@ _keepalived__rs() {
 
     case "${cmd}" in
         keepalived__rs)
-            opts="-f -P -C -B -l -D -S -g -G -X -V -I -R -n -d -p -r -c -b -a -e -i -t -u -v -h --use-file --vrrp --check --no_bfd --all --log-console --log-detail --log-facility --log-file --no-syslog --release-vips --dont-release-vrrp --dont-release-ipvs --dont-respawn --dont-fork --dump-conf --pid --vrrp_pid --checkers_pid --bfd_pid --address-monitoring --all-config --config-id --config-test --umask --signum --status --metrics-listen --no-config-watch --list-keywords --strict --version --help genhash help"
+            opts="-f -P -C -B -l -D -S -g -G -X -V -I -R -n -d -p -r -c -b -a -e -i -t -u -s -m -M -v -x -A -L -h --use-file --vrrp --check --no_bfd --all --log-console --log-detail --log-facility --log-file --flush-log-file --no-syslog --release-vips --dont-release-vrrp --dont-release-ipvs --dont-respawn --dont-fork --dump-conf --pid --vrrp_pid --checkers_pid --bfd_pid --address-monitoring --all-config --config-id --config-test --umask --namespace --core-dump --core-dump-pattern --signum --status --metrics-listen --no-config-watch --list-keywords --strict --version --snmp --snmp-agent-socket --config-fd --debug --perf --mem-check-log --no-mem-check --help genhash help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -121,6 +121,22 @@ _keepalived__rs() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --namespace)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -s)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --core-dump-pattern)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -M)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --signum)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -133,6 +149,26 @@ _keepalived__rs() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --snmp-agent-socket)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -A)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config-fd)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --debug)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --perf)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -141,7 +177,7 @@ _keepalived__rs() {
             return 0
             ;;
         keepalived__subcmd__rs__subcmd__genhash)
-            opts="-s -p -u -V -P -v -h --server --port --url --virtualhost --protocol --verbose --help"
+            opts="-s -p -u -V -P -v -S -I -m -t -h --server --port --url --virtualhost --protocol --verbose --use-ssl --use-sni --fwmark --timeout --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -184,6 +220,22 @@ _keepalived__rs() {
                     return 0
                     ;;
                 -P)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --fwmark)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -m)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -t)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

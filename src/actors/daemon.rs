@@ -2,7 +2,9 @@
 //! SIGTERM/SIGINT, reload on SIGHUP.
 
 use super::vrrp::claims::{owner_of, VipClaims};
-use super::vrrp::instance::{virtual_set_of, InstanceActor, InstanceSpec, VrrpDurable};
+use super::vrrp::instance::{
+    virtual_set_of, InstanceActor, InstanceSpec, ReleaseOptions, VrrpDurable,
+};
 use super::vrrp::kernel::Kernel;
 use super::vrrp::sync::SyncHub;
 use super::vrrp::trackers::TrackerHub;
@@ -104,6 +106,9 @@ pub struct Factory {
     registry: crate::bfd::BfdRegistry,
     subsystems: Subsystems,
     lvs: Option<crate::lvs::LvsHandle>,
+    /// Starts the checkers when a reload brings the first virtual server (keepalived starts
+    /// its checker process then); `None` without the checker subsystem.
+    lvs_starter: Option<LvsStarter>,
     kernel: Arc<dyn Kernel>,
     hub: TrackerHub,
     sync: SyncHub,
@@ -134,6 +139,10 @@ pub struct Factory {
     /// before anything else, what a previous run of the daemon may have left (keepalived's
     /// `vrrp_restore_interfaces_startup`).
     initial: bool,
+    /// `-V`.
+    release: ReleaseOptions,
+    /// A reload happened: new instances are not part of the daemon's start.
+    reloaded: bool,
 }
 
 impl ChildFactory<ObjectId, ChildSpec> for Factory {
@@ -193,11 +202,16 @@ impl ChildFactory<ObjectId, ChildSpec> for Factory {
                 let notifier = self.notifier.clone();
                 let metrics = self.object_metrics.clone();
                 let claims = self.claims.clone();
+                let release = ReleaseOptions {
+                    daemon_start: !self.reloaded,
+                    ..self.release
+                };
                 let opts = ChildOptions::new(key.to_string()).events(self.events.clone());
                 let h = spawn_child(&self.vrrp, opts, move |_| {
                     InstanceActor::new(spec, kernel, Some(hub), Some(notifier), metrics, d)
                         .with_sync(sync)
                         .with_claims(claims)
+                        .with_release(release)
                 })?;
                 self.durables.insert(key.clone(), durable.clone());
                 Ok(h.with_durable(durable))
@@ -372,6 +386,7 @@ impl Factory {
         &mut self,
         watched: Option<&[u8]>,
     ) -> anyhow::Result<Vec<(ObjectId, ChildSpec)>> {
+        self.reloaded = true;
         let loaded = config::load(&self.path, &self.load);
         if let Some(before) = watched {
             if std::fs::read(&self.path).unwrap_or_default() != before {
@@ -404,18 +419,71 @@ impl Factory {
             actix::spawn(async move {
                 l.reload(&c).await;
             });
+        } else if let Some(starter) = self
+            .lvs_starter
+            .as_ref()
+            .filter(|_| !loaded.config.virtual_servers.is_empty())
+        {
+            tracing::info!("virtual servers configured: starting the checkers");
+            let lvs = starter.start(&loaded.config, &self.registry);
+            let (netlink, l) = (starter.netlink.clone(), lvs.clone());
+            actix::spawn(async move { feed_vips(&netlink, l).await });
+            self.lvs = Some(lvs);
         }
         self.config = Arc::new(loaded.config);
         Ok(desired)
     }
 }
 
+/// What starting the LVS side needs, at start or on the first reload with virtual servers.
+struct LvsStarter {
+    checkers: tokio::runtime::Handle,
+    writer: tokio::runtime::Handle,
+    dont_release_ipvs: bool,
+    object_metrics: Option<Arc<crate::telemetry::Metrics>>,
+    metrics: Arc<crate::telemetry::Metrics>,
+    netlink: crate::netlink::NetlinkHandle,
+}
+
+impl LvsStarter {
+    /// Starts the director for `cfg`, fed with BFD states (the caller feeds the present
+    /// addresses: [`feed_vips`]).
+    fn start(&self, cfg: &Config, registry: &crate::bfd::BfdRegistry) -> crate::lvs::LvsHandle {
+        let opts = crate::lvs::LvsOptions::new(cfg, self.checkers.clone())
+            .with_writer_runtime(self.writer.clone())
+            .dont_release_ipvs(self.dont_release_ipvs);
+        let opts = match &self.object_metrics {
+            Some(m) => opts.with_metrics(m.clone()),
+            None => opts,
+        };
+        let lvs = crate::lvs::start_lvs(cfg, opts);
+        // gen2brain/keepalived_exporter's IPVS counters, read from the kernel per scrape.
+        self.metrics
+            .add_scrape_hook(Arc::new(crate::lvs::stats::IpvsStatsHook::default()));
+        feed_bfd_to_lvs(registry, lvs.clone());
+        lvs
+    }
+}
+
+/// Feeds BFD session states (the current ones, then every change) to the checkers.
+fn feed_bfd_to_lvs(registry: &crate::bfd::BfdRegistry, lvs: crate::lvs::LvsHandle) {
+    let mut rx = registry.subscribe();
+    for (name, _) in registry.all() {
+        lvs.set_bfd(&name, registry.is_up(&name));
+    }
+    tokio::spawn(async move {
+        loop {
+            match rx.recv().await {
+                Ok(ev) => lvs.set_bfd(&ev.name, ev.up),
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
+            }
+        }
+    });
+}
+
 /// Feeds BFD session states into the tracker hub (`track_bfd`).
-fn feed_bfd(
-    registry: &crate::bfd::BfdRegistry,
-    hub: &TrackerHub,
-    lvs: Option<crate::lvs::LvsHandle>,
-) {
+fn feed_bfd(registry: &crate::bfd::BfdRegistry, hub: &TrackerHub) {
     use super::vrrp::trackers::{TrackKey, TrackValue};
     use crate::track::priority::TrackerState;
     let mut rx = registry.subscribe();
@@ -429,9 +497,6 @@ fn feed_bfd(
                     } else {
                         TrackerState::Down
                     };
-                    if let Some(l) = &lvs {
-                        l.set_bfd(&ev.name, ev.up);
-                    }
                     hub.set(TrackKey::Bfd(ev.name), TrackValue::State(s));
                 }
                 Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
@@ -441,13 +506,27 @@ fn feed_bfd(
     });
 }
 
-/// Counts crashes and restarts of supervised children in the metrics.
-fn count_supervision(events: &EventBus, metrics: Arc<crate::telemetry::Metrics>) {
+/// Counts crashes and restarts of supervised children in the metrics; with `-R`
+/// (`dont_respawn`) a crash stops the daemon, as keepalived exits when a child dies.
+fn count_supervision(
+    events: &EventBus,
+    metrics: Arc<crate::telemetry::Metrics>,
+    dont_respawn: bool,
+) {
     let mut rx = events.subscribe();
     tokio::spawn(async move {
         loop {
             match rx.recv().await {
                 Ok(ev) => match ev.kind {
+                    SupervisionEventKind::Crashed { .. } if dont_respawn => {
+                        metrics.actor_crashed(&ev.child);
+                        tracing::error!("{} crashed: exiting (--dont-respawn)", ev.child);
+                        // SAFETY: raise only queues a signal to ourselves; the signal
+                        // listener turns it into the normal stop.
+                        unsafe {
+                            libc::raise(libc::SIGTERM);
+                        }
+                    }
                     SupervisionEventKind::Crashed { .. } => metrics.actor_crashed(&ev.child),
                     SupervisionEventKind::Restarted { .. } => metrics.actor_restarted(&ev.child),
                     SupervisionEventKind::Terminated => {}
@@ -513,14 +592,98 @@ async fn feed_vips(netlink: &crate::netlink::NetlinkHandle, lvs: crate::lvs::Lvs
     });
 }
 
+/// `-a`: logs every address added or removed, as keepalived's netlink reflector does.
+fn log_address_changes(netlink: &crate::netlink::NetlinkHandle) {
+    use crate::netlink::NetlinkEvent;
+    let mut rx = netlink.subscribe();
+    tokio::spawn(async move {
+        loop {
+            let (a, what) = match rx.recv().await {
+                Ok(NetlinkEvent::AddressAdded(a)) => (a, "added to"),
+                Ok(NetlinkEvent::AddressRemoved(a)) => (a, "removed from"),
+                Ok(_) => continue,
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
+                    tracing::warn!("address monitoring: {n} netlink event(s) not logged");
+                    continue;
+                }
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
+            };
+            let dev = a
+                .ifname
+                .clone()
+                .unwrap_or_else(|| format!("if{}", a.ifindex));
+            tracing::info!("Netlink reflector reports IP {} {what} {dev}", a.addr);
+        }
+    });
+}
+
+/// `-M`: sets the kernel's core_pattern while we run, and puts the previous one back.
+struct CorePattern(Option<String>);
+
+impl CorePattern {
+    const PATH: &'static str = "/proc/sys/kernel/core_pattern";
+
+    fn set(pattern: &str) -> Self {
+        let orig = std::fs::read_to_string(Self::PATH).ok();
+        match std::fs::write(Self::PATH, pattern) {
+            Ok(()) => CorePattern(orig),
+            Err(e) => {
+                tracing::warn!("Unable to read/write core_pattern: {e}");
+                CorePattern(None)
+            }
+        }
+    }
+}
+
+impl Drop for CorePattern {
+    fn drop(&mut self) {
+        if let Some(p) = &self.0 {
+            let _ = std::fs::write(Self::PATH, p.trim_end_matches('\n'));
+        }
+    }
+}
+
+/// `-m`: no limit on the core file size.
+fn unlimited_core() {
+    let rlim = libc::rlimit {
+        rlim_cur: libc::RLIM_INFINITY,
+        rlim_max: libc::RLIM_INFINITY,
+    };
+    // SAFETY: setrlimit reads the struct we pass.
+    if unsafe { libc::setrlimit(libc::RLIMIT_CORE, &rlim) } != 0 {
+        tracing::warn!(
+            "Failed to set core file size: {}",
+            std::io::Error::last_os_error()
+        );
+    }
+}
+
 /// Runs the daemon in the foreground until SIGTERM/SIGINT.
 pub fn run(args: Args) -> i32 {
+    // keepalived reports a bad -S and logs with its default facility.
+    let facility = args.log_facility.clone().filter(|f| {
+        let ok = crate::telemetry::logging::facility(Some(f)).is_ok();
+        if !ok {
+            eprintln!("Invalid log facility '{f}'");
+        }
+        ok
+    });
     let opts = crate::telemetry::logging::LogOptions {
         console: args.log_console,
         detail: args.log_detail,
         no_syslog: args.no_syslog,
-        facility: args.log_facility.clone(),
+        facility,
     };
+    let tmp = crate::telemetry::dump::tmp_dir(std::env::var("TMPDIR").ok().as_deref());
+    if let Some(ns) = &args.namespace {
+        crate::telemetry::logging::set_namespace(ns);
+    }
+    if let Some(name) = &args.log_file {
+        let path = crate::telemetry::logging::log_file_path(name, &tmp, args.namespace.as_deref());
+        if let Err(e) = crate::telemetry::logging::open_log_file(&path) {
+            eprintln!("{e}");
+        }
+    }
     let telemetry = match crate::telemetry::init(&opts) {
         Ok(t) => t,
         Err(e) => {
@@ -541,6 +704,17 @@ pub fn run(args: Args) -> i32 {
             eprintln!("{d}");
         }
     }
+    let config_ns = loaded.config.net_namespace.clone();
+    match (&config_ns, &args.namespace) {
+        (Some(c), Some(ns)) => tracing::info!(
+            "Overriding config net_namespace '{c}' with command line namespace '{ns}'"
+        ),
+        (Some(c), None) => tracing::warn!(
+            "net_namespace '{c}' in the configuration is not acted on: running in the \
+             current network namespace (start with -s {c} to run in it)"
+        ),
+        _ => {}
+    }
     if loaded.diagnostics.has_errors() {
         eprintln!(
             "{}: configuration has errors, not starting (see keepalived-rs -t)",
@@ -548,13 +722,61 @@ pub fn run(args: Args) -> i32 {
         );
         return exit::CONFIG;
     }
-    let _pid = match super::pidfile::PidFile::acquire(&args.pid) {
+    let pid_file = args.pid_file();
+    let _pid = match super::pidfile::PidFile::acquire(&pid_file) {
         Ok(p) => p,
         Err(e) => {
             eprintln!("{e}");
             return exit::FATAL;
         }
     };
+    // keepalived: -P only VRRP, -C only checkers, -B no BFD, --all all of them even without
+    // configuration (in command-line order).
+    let mode = crate::cli::daemon_mode(&args.mode_flags);
+    let subsystems = Subsystems {
+        vrrp: mode.vrrp,
+        check: mode.check,
+        bfd: mode.bfd,
+    };
+    let run_all = mode.all;
+    // -r/-c/-b: one process runs every subsystem; its pid goes in the file of each one that
+    // runs, as keepalived writes its children's.
+    let cfg_ref = &loaded.config;
+    let mut _child_pids = Vec::new();
+    for (file, runs) in [
+        (
+            &args.vrrp_pid,
+            subsystems.vrrp && (run_all || !cfg_ref.instances.is_empty()),
+        ),
+        (
+            &args.checkers_pid,
+            subsystems.check && (run_all || !cfg_ref.virtual_servers.is_empty()),
+        ),
+        (
+            &args.bfd_pid,
+            subsystems.bfd && (run_all || !crate::bfd::bfd_children(cfg_ref).is_empty()),
+        ),
+    ] {
+        if let (Some(f), true) = (file, runs) {
+            match super::pidfile::PidFile::acquire(f) {
+                Ok(p) => _child_pids.push(p),
+                Err(e) => {
+                    eprintln!("{e}");
+                    return exit::FATAL;
+                }
+            }
+        }
+    }
+    let _core_pattern = args.core_dump_pattern.as_deref().map(|p| {
+        unlimited_core();
+        CorePattern::set(p)
+    });
+    if args.core_dump {
+        unlimited_core();
+    }
+    if args.flush_log_file && args.log_file.is_none() {
+        tracing::warn!("--flush-log-file without -g: there is no log file to flush");
+    }
     // Few threads, each allocating little: one malloc arena per thread would be most of our
     // resident memory (glibc default: 8 per core).
     #[cfg(target_env = "gnu")]
@@ -581,14 +803,13 @@ pub fn run(args: Args) -> i32 {
     };
     let path = args.use_file.clone();
     let metrics_listen = args.metrics_listen;
-    // keepalived: -P only VRRP, -C only checkers, -B no BFD.
-    let subsystems = Subsystems {
-        vrrp: !args.check || args.vrrp,
-        check: !args.vrrp || args.check,
-        bfd: !args.no_bfd && (!args.check || args.vrrp),
-    };
     let dont_release_ipvs = args.dont_release_ipvs;
-    let control_path = super::control::socket_path(&args.pid);
+    let release = ReleaseOptions {
+        dont_release_vrrp: args.dont_release_vrrp,
+        daemon_start: false,
+    };
+    let (address_monitoring, dont_respawn) = (args.address_monitoring, args.dont_respawn);
+    let control_path = super::control::socket_path(&pid_file);
     let sd = match crate::telemetry::systemd::SdNotify::from_env() {
         Ok(s) => s.map(Arc::new),
         Err(e) => {
@@ -601,13 +822,15 @@ pub fn run(args: Args) -> i32 {
         std::env::var("WATCHDOG_PID").ok().as_deref(),
         std::process::id(),
     );
-    let tmp = crate::telemetry::dump::tmp_dir(std::env::var("TMPDIR").ok().as_deref());
     let started = rt.block_on(async move {
         let (netlink, _netlink_task) =
             crate::netlink::spawn(crate::netlink::NetlinkConfig::default()).await?;
         let kernel: Arc<dyn Kernel> = Arc::new(super::vrrp::netlink_kernel::NetlinkKernel::new(
             netlink.clone(),
         ));
+        if address_monitoring {
+            log_address_changes(&netlink);
+        }
         install_static(&netlink, &cfg).await;
         let metrics = Arc::new(crate::telemetry::Metrics::new());
         // Nobody reads per-object series without the endpoint: they would only cost memory
@@ -618,29 +841,29 @@ pub fn run(args: Args) -> i32 {
             None => crate::bfd::BfdRegistry::new(),
         };
         let hub = TrackerHub::start_with_metrics(&cfg, object_metrics.clone());
-        let lvs = if subsystems.check && !cfg.virtual_servers.is_empty() {
-            let checkers = crate::lvs::runtime_of(arbiters.get(Domain::Checkers))
-                .await
-                .ok_or_else(|| anyhow::anyhow!("checker arbiter is not running"))?;
-            let netlink_rt = crate::lvs::runtime_of(arbiters.get(Domain::Netlink))
-                .await
-                .ok_or_else(|| anyhow::anyhow!("netlink arbiter is not running"))?;
-            let opts = crate::lvs::LvsOptions::new(&cfg, checkers)
-                .with_writer_runtime(netlink_rt)
-                .dont_release_ipvs(dont_release_ipvs);
-            let opts = match &object_metrics {
-                Some(m) => opts.with_metrics(m.clone()),
-                None => opts,
-            };
-            Some(crate::lvs::start_lvs(&cfg, opts))
+        let lvs_starter = if subsystems.check {
+            Some(LvsStarter {
+                checkers: crate::lvs::runtime_of(arbiters.get(Domain::Checkers))
+                    .await
+                    .ok_or_else(|| anyhow::anyhow!("checker arbiter is not running"))?,
+                writer: crate::lvs::runtime_of(arbiters.get(Domain::Netlink))
+                    .await
+                    .ok_or_else(|| anyhow::anyhow!("netlink arbiter is not running"))?,
+                dont_release_ipvs,
+                object_metrics: object_metrics.clone(),
+                metrics: metrics.clone(),
+                netlink: netlink.clone(),
+            })
         } else {
             None
         };
-        if lvs.is_some() {
-            // gen2brain/keepalived_exporter's IPVS counters, read from the kernel per scrape.
-            metrics.add_scrape_hook(Arc::new(crate::lvs::stats::IpvsStatsHook::default()));
-        }
-        feed_bfd(&registry, &hub, lvs.clone());
+        // --all: the checkers run even without virtual servers (a reload adding the first
+        // one starts them otherwise).
+        let lvs = lvs_starter
+            .as_ref()
+            .filter(|_| run_all || !cfg.virtual_servers.is_empty())
+            .map(|s| s.start(&cfg, &registry));
+        feed_bfd(&registry, &hub);
         if let Some(l) = lvs.clone() {
             feed_vips(&netlink, l).await;
         }
@@ -657,7 +880,7 @@ pub fn run(args: Args) -> i32 {
         let claims = VipClaims::new();
         let global = Arc::new(cfg.global.clone());
         let events = EventBus::default();
-        count_supervision(&events, metrics.clone());
+        count_supervision(&events, metrics.clone(), dont_respawn);
         super::trim::start();
         let factory = Factory {
             vrrp: arbiters.get(Domain::Vrrp).clone(),
@@ -665,6 +888,7 @@ pub fn run(args: Args) -> i32 {
             registry,
             subsystems,
             lvs,
+            lvs_starter,
             kernel,
             hub,
             sync,
@@ -682,6 +906,8 @@ pub fn run(args: Args) -> i32 {
             durables: Default::default(),
             global: global.clone(),
             initial: true,
+            release,
+            reloaded: false,
         };
         let root = actix::Actor::start(Root::new(
             factory,

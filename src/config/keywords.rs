@@ -99,7 +99,7 @@ const fn unsup_new(b: &'static str, k: &'static str, t: &'static str) -> Keyword
 #[rustfmt::skip]
 pub static KEYWORDS: &[Keyword] = &[
     unsup("(root)", "linkbeat_use_polling", "link state is read from netlink only; interfaces whose driver does not report carrier changes are not polled (MII/ethtool)"),
-    unsup("(root)", "net_namespace", "the daemon runs in the network namespace it is started in: start it there (`ip netns exec NAME` or `-s NAME`)"),
+    part("(root)", "net_namespace", "the daemon does not enter the namespace itself: start it with -s NAME (which, as keepalived's -s, overrides this keyword; the log says which applies)"),
     unsup("(root)", "net_namespace_ipvs", "IPVS is programmed in the daemon's own network namespace"),
     equiv("(root)", "namespace_with_ipsets", "keepalived-rs creates no ipsets, so there is nothing to place in a namespace"),
     unsup("(root)", "use_pid_dir", "the pid file stays where -p puts it (default /run/keepalived-rs.pid), not under /run/keepalived/"),

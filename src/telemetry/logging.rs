@@ -1,4 +1,5 @@
-//! Structured logs (tracing) to stderr and/or syslog with keepalived's `-S` facility.
+//! Structured logs (tracing) to stderr and/or syslog with keepalived's `-S` facility, and to
+//! keepalived's `-g` log file.
 
 use super::otel::Otel;
 use std::fmt::Write as _;
@@ -78,12 +79,112 @@ pub fn init_with(opts: &LogOptions, otel: Option<&Otel>) -> Result<(), String> {
         Some(SyslogLayer::new(facility(opts.facility.as_deref())?).with_filter(log_filter(opts)))
     };
     let otel = otel.map(|o| o.layer());
+    let file = LOG_FILE
+        .get()
+        .map(|f| FileLayer(f.clone()).with_filter(log_filter(opts)));
     let _ = tracing_subscriber::registry()
         .with(otel)
         .with(console)
         .with(syslog)
+        .with(file)
         .try_init();
     Ok(())
+}
+
+/// The `-g` log file, opened before [`init`] (which then logs to it too).
+static LOG_FILE: std::sync::OnceLock<std::sync::Arc<std::fs::File>> = std::sync::OnceLock::new();
+
+/// keepalived's `-g` file name: a relative `name` is in `tmp`; with a network namespace
+/// `_NAMESPACE` goes before the extension (`keepalived.log` -> `/tmp/keepalived_ns1.log`).
+pub fn log_file_path(
+    name: &str,
+    tmp: &std::path::Path,
+    namespace: Option<&str>,
+) -> std::path::PathBuf {
+    let name = if name.is_empty() {
+        "keepalived.log"
+    } else {
+        name
+    };
+    let full = if name.starts_with('/') {
+        std::path::PathBuf::from(name)
+    } else {
+        tmp.join(name)
+    };
+    let Some(ns) = namespace else {
+        return full;
+    };
+    let file = full
+        .file_name()
+        .map(|f| f.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let renamed = match file.rfind('.') {
+        Some(dot) => format!("{}_{ns}{}", &file[..dot], &file[dot..]),
+        None => format!("{file}_{ns}"),
+    };
+    full.with_file_name(renamed)
+}
+
+/// Opens the `-g` log file for appending (created `0666 & !umask` as keepalived, never
+/// through a symlink); every line is written at once (keepalived's `--flush-log-file`).
+pub fn open_log_file(path: &std::path::Path) -> Result<(), String> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let f = std::fs::OpenOptions::new()
+        .append(true)
+        .create(true)
+        .mode(0o666)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
+        .open(path)
+        .map_err(|e| format!("Unable to open '{}': {e}", path.display()))?;
+    let _ = LOG_FILE.set(std::sync::Arc::new(f));
+    Ok(())
+}
+
+/// keepalived's log file line: `Mon Dec 07 05:30:00.123456789 2026: message`.
+pub fn format_file_line(ts: &str, msg: &str) -> String {
+    format!("{ts}: {msg}\n")
+}
+
+fn file_timestamp() -> String {
+    const DAY: [&str; 7] = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
+    const MO: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    // SAFETY: localtime_r writes into the tm we own.
+    let tm = unsafe {
+        let secs = now.as_secs() as libc::time_t;
+        let mut tm: libc::tm = std::mem::zeroed();
+        if libc::localtime_r(&secs, &mut tm).is_null() {
+            return String::new();
+        }
+        tm
+    };
+    format!(
+        "{} {} {:02} {:02}:{:02}:{:02}.{:09} {}",
+        DAY[tm.tm_wday.clamp(0, 6) as usize],
+        MO[tm.tm_mon.clamp(0, 11) as usize],
+        tm.tm_mday,
+        tm.tm_hour,
+        tm.tm_min,
+        tm.tm_sec,
+        now.subsec_nanos(),
+        tm.tm_year + 1900
+    )
+}
+
+/// Writes every event to the `-g` file, one `write(2)` per line.
+struct FileLayer(std::sync::Arc<std::fs::File>);
+
+impl<S: Subscriber> Layer<S> for FileLayer {
+    fn on_event(&self, event: &Event<'_>, _ctx: Context<'_, S>) {
+        use std::io::Write;
+        let mut line = Line(String::new());
+        event.record(&mut line);
+        let _ = (&*self.0).write_all(format_file_line(&file_timestamp(), &line.0).as_bytes());
+    }
 }
 
 /// The console format: `TIME LEVEL message fields`, one line per event, without the
@@ -117,6 +218,14 @@ pub const SYSLOG_SOCKET_ENV: &str = "KEEPALIVED_RS_SYSLOG_SOCKET";
 /// The syslog ident (keepalived uses `Keepalived_vrrp` & co).
 pub const IDENT: &str = "Keepalived_rs";
 
+/// The syslog ident under `-s NAME`: keepalived appends `_NAME` to its ident.
+static NAMESPACE_IDENT: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+/// Logs to syslog as `Keepalived_rs_NAME` (call before [`init`]).
+pub fn set_namespace(name: &str) {
+    let _ = NAMESPACE_IDENT.set(format!("{IDENT}_{name}"));
+}
+
 /// One syslog datagram as glibc's `syslog(3)` writes it (RFC 3164):
 /// `<PRI>Mmm dd hh:mm:ss IDENT[PID]: MESSAGE`, PRI = facility | severity.
 pub fn format_syslog(
@@ -126,8 +235,20 @@ pub fn format_syslog(
     pid: u32,
     msg: &str,
 ) -> String {
+    format_syslog_as(IDENT, facility, severity, timestamp, pid, msg)
+}
+
+/// [`format_syslog`] with another ident.
+pub fn format_syslog_as(
+    ident: &str,
+    facility: libc::c_int,
+    severity: libc::c_int,
+    timestamp: &str,
+    pid: u32,
+    msg: &str,
+) -> String {
     format!(
-        "<{}>{timestamp} {IDENT}[{pid}]: {}",
+        "<{}>{timestamp} {ident}[{pid}]: {}",
         facility | severity,
         msg.replace('\0', " ")
     )
@@ -166,6 +287,7 @@ pub struct SyslogLayer {
     dgram: Option<std::os::unix::net::UnixDatagram>,
     stream: std::sync::Mutex<Option<std::os::unix::net::UnixStream>>,
     pid: u32,
+    ident: String,
 }
 
 impl SyslogLayer {
@@ -188,6 +310,10 @@ impl SyslogLayer {
             dgram,
             stream: std::sync::Mutex::new(None),
             pid: std::process::id(),
+            ident: NAMESPACE_IDENT
+                .get()
+                .cloned()
+                .unwrap_or_else(|| IDENT.to_string()),
         }
     }
 
@@ -249,7 +375,8 @@ impl<S: Subscriber> Layer<S> for SyslogLayer {
         };
         let mut line = Line(String::new());
         event.record(&mut line);
-        self.send(&format_syslog(
+        self.send(&format_syslog_as(
+            &self.ident,
             self.facility,
             severity,
             &local_timestamp(),
@@ -273,6 +400,33 @@ mod tests {
     }
 
     #[test]
+    fn log_file_names_like_keepalived() {
+        use super::log_file_path;
+        use std::path::{Path, PathBuf};
+        let tmp = Path::new("/tmp");
+        assert_eq!(
+            log_file_path("", tmp, None),
+            PathBuf::from("/tmp/keepalived.log")
+        );
+        assert_eq!(
+            log_file_path("ka.log", tmp, None),
+            PathBuf::from("/tmp/ka.log")
+        );
+        assert_eq!(
+            log_file_path("/var/log/k.log", tmp, None),
+            PathBuf::from("/var/log/k.log")
+        );
+        assert_eq!(
+            log_file_path("", tmp, Some("blue")),
+            PathBuf::from("/tmp/keepalived_blue.log")
+        );
+        assert_eq!(
+            log_file_path("/a.b/klog", tmp, Some("n")),
+            PathBuf::from("/a.b/klog_n")
+        );
+    }
+
+    #[test]
     fn syslog_lines_like_glibc() {
         use super::{format_syslog, rfc3164_time};
         let ts = rfc3164_time(11, 2, 0, 16, 2);
@@ -285,6 +439,17 @@ mod tests {
         assert_eq!(
             format_syslog(libc::LOG_DAEMON, libc::LOG_ERR, &ts, 1, "x"),
             "<27>Dec  2 00:16:02 Keepalived_rs[1]: x"
+        );
+        assert_eq!(
+            super::format_syslog_as(
+                "Keepalived_rs_blue",
+                libc::LOG_DAEMON,
+                libc::LOG_ERR,
+                &ts,
+                1,
+                "x"
+            ),
+            "<27>Dec  2 00:16:02 Keepalived_rs_blue[1]: x"
         );
     }
 

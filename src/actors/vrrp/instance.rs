@@ -330,6 +330,41 @@ pub struct InstanceActor {
     claims: Option<VipClaims>,
     /// Our name in the claims (the instance's identity).
     owner: String,
+    /// keepalived's `-V`, and whether the instance belongs to the daemon's start.
+    release: ReleaseOptions,
+    /// Stopping under `-V`: the shutdown's priority-0 advert and removals are skipped.
+    keeping: bool,
+}
+
+/// keepalived's `-V/--dont-release-vrrp`, and whether the instance is part of the daemon's
+/// start. (keepalived's `-X/--release-vips` makes it remove, on leaving MASTER, VIPs it
+/// added but lost track of after a reload; here leaving MASTER always removes them.)
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ReleaseOptions {
+    /// `-V`: when the daemon stops, VIPs, virtual routes/rules and the vmac stay, and no
+    /// priority-0 advert is sent (keepalived skips its whole restore at exit).
+    pub dont_release_vrrp: bool,
+    /// The instance belongs to the daemon's first configuration (not added by a reload).
+    pub daemon_start: bool,
+}
+
+impl ReleaseOptions {
+    /// Whether a shutdown for `reason` gives the addresses up (priority 0, removals,
+    /// vmac deleted). keepalived's `-V` only spares the daemon's stop: an instance removed
+    /// by a reload releases as always.
+    pub fn releases_on(self, reason: ShutdownReason) -> bool {
+        !(self.dont_release_vrrp && reason == ShutdownReason::Terminate)
+    }
+
+    /// Whether an instance that starts as BACKUP or FAULT removes its configured VIPs even
+    /// though it did not add them (left by a previous run, killed or stopped with `-V`).
+    /// keepalived does at daemon start, whatever the flags (its startup restore of the
+    /// interfaces that already existed); for an instance a reload adds, its init goes
+    /// through the "leave MASTER" path, which removes addresses it did not add only under
+    /// `-V` (measured: not under `-X`).
+    pub fn clears_at_startup(self) -> bool {
+        self.daemon_start || self.dont_release_vrrp
+    }
 }
 
 impl InstanceActor {
@@ -394,7 +429,15 @@ impl InstanceActor {
             sync_reported: None,
             claims: None,
             owner,
+            release: ReleaseOptions::default(),
+            keeping: false,
         }
+    }
+
+    /// keepalived's `-V` and the daemon's start, for this instance.
+    pub fn with_release(mut self, release: ReleaseOptions) -> Self {
+        self.release = release;
+        self
     }
 
     /// Shares VIP ownership with the other instances through `claims`.
@@ -700,6 +743,9 @@ impl InstanceActor {
         let mut actions = Vec::new();
         // What a resumed predecessor installed that this configuration does not have.
         let mut stale = None;
+        // Daemon start (or -V): a start that is not a resume clears the VIPs a previous
+        // run left.
+        let mut fresh_start = false;
         if !self.started_core {
             if out.pending {
                 return;
@@ -734,6 +780,7 @@ impl InstanceActor {
                     self.durable.update(|d| d.vips_installed = false);
                 }
                 actions.extend(core.handle(now, Event::Startup));
+                fresh_start = true;
             }
             self.started_core = true;
             self.faulted = fault;
@@ -765,6 +812,14 @@ impl InstanceActor {
             }
         }
         self.apply(ctx, &mut actions);
+        let master = self.core.as_ref().map(|c| c.state()) == Some(State::Master);
+        if fresh_start && !master && self.release.clears_at_startup() {
+            let mut leftovers = self.virtual_set();
+            leftovers.routes.clear();
+            leftovers.rules.clear();
+            tracing::info!(instance = %self.name(), "not MASTER at start: removing VIPs a previous run may have left");
+            self.kernel_op(KernelOp::Remove(leftovers));
+        }
         if let Some(stale) = stale {
             // After the adds the resume queued.
             self.release(&stale);
@@ -1281,6 +1336,8 @@ impl InstanceActor {
                     self.durable.update(|d| d.state = Some(t.to));
                     self.last_transition = SystemTime::now();
                 }
+                // -V: a stopping MASTER says nothing; the VIPs stay where they are.
+                Action::SendAdvert { .. } if self.keeping => {}
                 Action::SendAdvert { priority } => self.send_advert(priority),
                 Action::SetTimer { timer, at } => self.set_timer(ctx, timer, at),
                 Action::CancelTimer { timer } => self.cancel_timer(ctx, timer),
@@ -1293,6 +1350,7 @@ impl InstanceActor {
                         d.installed = set;
                     });
                 }
+                Action::RemoveVips if self.keeping => {}
                 Action::RemoveVips => {
                     let set = self.virtual_set();
                     self.release(&set);
@@ -1873,6 +1931,13 @@ impl Handler<Shutdown> for InstanceActor {
                 // Its successor (same identity, new socket-level settings) resumes as MASTER
                 // from the durable state: no priority 0, the VIPs stay.
                 tracing::info!(instance = %act.name(), "replaced: handing over as MASTER, VIPs kept");
+            } else if !act.release.releases_on(msg.reason) {
+                // -V: STOP is still notified; no priority 0, addresses and vmac stay.
+                act.keeping = true;
+                if master {
+                    tracing::info!(instance = %act.name(), "stopping as MASTER with --dont-release-vrrp: no priority 0, VIPs and virtual routes/rules kept");
+                }
+                act.event(ctx, Event::Shutdown);
             } else {
                 let held = act.durable.get().vips_installed;
                 // The core sends the priority-0 advert (if MASTER) and asks to remove the VIPs.
@@ -1892,7 +1957,7 @@ impl Handler<Shutdown> for InstanceActor {
         self.reg = None;
         // The vmac goes with the instance, after its VIPs (a restarted or replaced instance
         // adopts it).
-        if msg.reason != ShutdownReason::Replaced {
+        if msg.reason != ShutdownReason::Replaced && !self.keeping {
             if let Some(v) = &self.vmac {
                 self.kernel_op(KernelOp::DeleteVmac(v.name.clone()));
             }
@@ -1910,6 +1975,31 @@ impl Handler<Shutdown> for InstanceActor {
             }
             .into_actor(self),
         )
+    }
+}
+
+#[cfg(test)]
+mod release_tests {
+    use super::*;
+
+    #[test]
+    fn dont_release_vrrp_spares_only_the_daemon_stop() {
+        let v = ReleaseOptions {
+            dont_release_vrrp: true,
+            ..ReleaseOptions::default()
+        };
+        assert!(!v.releases_on(ShutdownReason::Terminate));
+        assert!(v.releases_on(ShutdownReason::Removed));
+        assert!(v.releases_on(ShutdownReason::Replaced));
+        assert!(v.clears_at_startup());
+        let d = ReleaseOptions::default();
+        assert!(d.releases_on(ShutdownReason::Terminate));
+        assert!(!d.clears_at_startup());
+        let start = ReleaseOptions {
+            daemon_start: true,
+            ..ReleaseOptions::default()
+        };
+        assert!(start.clears_at_startup());
     }
 }
 

@@ -93,6 +93,7 @@ pub fn build_config(nodes: &[Node], d: &mut Diagnostics) -> Config {
                     }
                 }
             }
+            "net_namespace" => cfg.net_namespace = values::arg(n, 0, d).map(str::to_string),
             "bfd_instance" => {
                 if let Some((name, c)) = named_block(n, d) {
                     cfg.bfd_instances.push(bfd::instance(name, n, c, d));

@@ -21,18 +21,6 @@ impl Spans {
     }
 }
 
-/// Keywords keepalived accepts that we parse but do not model: keyword -> argument lists.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct Extra(pub BTreeMap<String, Vec<Vec<String>>>);
-
-impl Extra {
-    /// Records one occurrence.
-    pub fn push(&mut self, keyword: &str, args: Vec<String>) {
-        self.0.entry(keyword.to_string()).or_default().push(args);
-    }
-}
-
 /// A user (and optional group) a script runs as: `user [:][group]`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ScriptUser {

@@ -47,8 +47,8 @@ pub struct Config {
     pub virtual_servers: Vec<VirtualServer>,
     /// `bfd_instance` blocks.
     pub bfd_instances: Vec<BfdInstance>,
-    /// Root-level keywords accepted but not modelled (`net_namespace`, `instance`, ...).
-    pub root_extra: Extra,
+    /// `net_namespace NAME` (not entered by the daemon itself: `-s NAME` does, and overrides it).
+    pub net_namespace: Option<String>,
 }
 
 impl Config {
