@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_keepalived_rs_global_optspecs
-    string join \n f/use-file= P/vrrp C/check B/no_bfd all l/log-console D/log-detail S/log-facility= g/log-file= G/no-syslog X/release-vips V/dont-release-vrrp I/dont-release-ipvs R/dont-respawn n/dont-fork d/dump-conf p/pid= r/vrrp_pid= c/checkers_pid= b/bfd_pid= a/address-monitoring e/all-config i/config-id= t/config-test= u/umask= signum= status= metrics-listen= no-config-watch list-keywords v/version h/help
+    string join \n f/use-file= P/vrrp C/check B/no_bfd all l/log-console D/log-detail S/log-facility= g/log-file= G/no-syslog X/release-vips V/dont-release-vrrp I/dont-release-ipvs R/dont-respawn n/dont-fork d/dump-conf p/pid= r/vrrp_pid= c/checkers_pid= b/bfd_pid= a/address-monitoring e/all-config i/config-id= t/config-test= u/umask= signum= status= reload-plan= json metrics-listen= no-config-watch list-keywords v/version h/help
 end
 
 function __fish_keepalived_rs_needs_command
@@ -36,6 +36,7 @@ complete -c keepalived-rs -n "__fish_keepalived_rs_needs_command" -s t -l config
 complete -c keepalived-rs -n "__fish_keepalived_rs_needs_command" -s u -l umask -d 'umask for created files' -r
 complete -c keepalived-rs -n "__fish_keepalived_rs_needs_command" -l signum -d 'Print the signal number for STOP, RELOAD, DATA, STATS, STATS_CLEAR or JSON and exit' -r
 complete -c keepalived-rs -n "__fish_keepalived_rs_needs_command" -l status -d 'Print the state of the daemon running with this `-p` (its JSON dump, or `data` / `stats`), asked over its control socket (the pid file\'s name with `.sock`), and exit' -r
+complete -c keepalived-rs -n "__fish_keepalived_rs_needs_command" -l reload-plan -d 'Ask the daemon running with this `-p` what a reload of the `-f` file (without `-f`: its own file) would do, without applying it; `text` (default) or `json`. Exit 0: nothing would change, 1: something would, 5: the file would be rejected' -r
 complete -c keepalived-rs -n "__fish_keepalived_rs_needs_command" -l metrics-listen -d 'Serve Prometheus metrics at http://ADDR:PORT/metrics' -r
 complete -c keepalived-rs -n "__fish_keepalived_rs_needs_command" -s P -l vrrp -d 'Only run the VRRP subsystem'
 complete -c keepalived-rs -n "__fish_keepalived_rs_needs_command" -s C -l check -d 'Only run the health-checker (LVS) subsystem'
@@ -52,6 +53,7 @@ complete -c keepalived-rs -n "__fish_keepalived_rs_needs_command" -s n -l dont-f
 complete -c keepalived-rs -n "__fish_keepalived_rs_needs_command" -s d -l dump-conf -d 'Print the parsed configuration (JSON) and exit'
 complete -c keepalived-rs -n "__fish_keepalived_rs_needs_command" -s a -l address-monitoring -d 'Log every address added or removed through netlink'
 complete -c keepalived-rs -n "__fish_keepalived_rs_needs_command" -s e -l all-config -d 'Fail if any configuration file (include) is missing'
+complete -c keepalived-rs -n "__fish_keepalived_rs_needs_command" -l json -d 'With --reload-plan: print JSON'
 complete -c keepalived-rs -n "__fish_keepalived_rs_needs_command" -l no-config-watch -d 'Do not watch the configuration files for changes (SIGHUP still reloads)'
 complete -c keepalived-rs -n "__fish_keepalived_rs_needs_command" -l list-keywords -d 'Print every keepalived.conf keyword with what keepalived-rs does with it (implemented, partial, equivalent, unsupported and what is lost), tab-separated, and exit'
 complete -c keepalived-rs -n "__fish_keepalived_rs_needs_command" -s v -l version -d 'Print version and exit'
