@@ -6,8 +6,10 @@
 //! ([`super::root::decide`], with the factory's `can_update`, i.e. the instance's
 //! [`restart_reasons`]) against what is running; the VIPs, routes and rules an in-place update
 //! would change are the instance's own set difference ([`set_minus`]), the virtual servers,
-//! real servers and checkers the director's keys and checker matching ([`crate::lvs::plan`],
-//! [`crate::lvs::state::match_checkers`]), scripts and sync groups [`crate::config::diff`].
+//! real servers and checkers the director's keys and checker decision ([`crate::lvs::plan`],
+//! [`crate::lvs::state::checker_fates`]), scripts the tracker hub's
+//! ([`super::vrrp::trackers::script_fate`]), sync groups (matched by name, updated in place)
+//! [`crate::config::diff`].
 //! This module turns those decisions into a report (pure functions, unit-tested); the report
 //! travels as JSON over the control socket and is rendered as text by the client.
 
@@ -292,7 +294,7 @@ pub fn build(
         |n| running.config.sync_groups.iter().find(|g| &g.name == n),
         |n| new.sync_groups.iter().find(|g| &g.name == n),
     );
-    scripts(&mut p, &d.scripts);
+    scripts(&mut p, running.config, new);
     lvs(&mut p, running.config, new);
     p.global_changed = d.global_changed;
     p.static_changed = d.static_changed;
@@ -579,34 +581,37 @@ fn named<T: Serialize>(
     }
 }
 
-/// Scripts: a changed command is a new script (its result is not kept), shown as replaced.
-fn scripts(p: &mut ReloadPlan, changes: &[Change<String>]) {
-    let added: Vec<&String> = changes
-        .iter()
-        .filter_map(|c| match c {
-            Change::Added(k) => Some(k),
-            _ => None,
-        })
+/// Scripts: the tracker hub's own decision ([`script_fate`]).
+fn scripts(p: &mut ReloadPlan, old: &Config, new: &Config) {
+    use super::vrrp::trackers::{script_configs, script_fate, ScriptFate};
+    let (o, n) = (script_configs(old), script_configs(new));
+    let mut names: Vec<&String> = n
+        .keys()
+        .chain(o.keys().filter(|k| !n.contains_key(*k)))
         .collect();
-    let removed: Vec<&String> = changes
-        .iter()
-        .filter_map(|c| match c {
-            Change::Removed(k) => Some(k),
-            _ => None,
-        })
-        .collect();
-    for c in changes {
-        let (fate, detail) = match c {
-            Change::Unchanged(_) => (Fate::Unchanged, vec![]),
-            Change::InPlace(_) => (Fate::Updated, vec![]),
-            Change::Added(k) if removed.contains(&k) => {
-                (Fate::Replaced, vec!["script command changed".to_string()])
+    names.sort();
+    names.dedup();
+    let find = |c: &'_ Config, name: &str| c.vrrp_scripts.iter().find(|s| s.name == name).cloned();
+    for name in names {
+        let (fate, detail) = match script_fate(o.get(name), n.get(name)) {
+            None => continue,
+            Some(ScriptFate::Kept) => (Fate::Unchanged, vec![]),
+            Some(ScriptFate::Resumed) => {
+                let mut d = match (find(old, name), find(new, name)) {
+                    (Some(a), Some(b)) => changed_settings(&a, &b),
+                    _ => vec![],
+                };
+                d.push("restarted with its last result kept".into());
+                (Fate::Updated, d)
             }
-            Change::Added(_) => (Fate::Added, vec![]),
-            Change::Removed(k) if added.contains(&k) => continue,
-            Change::Removed(_) => (Fate::Removed, vec![]),
+            Some(ScriptFate::Restarted) => (
+                Fate::Replaced,
+                vec!["script command or user changed: restarted from its initial state".into()],
+            ),
+            Some(ScriptFate::Started) => (Fate::Added, vec![]),
+            Some(ScriptFate::Stopped) => (Fate::Removed, vec![]),
         };
-        p.objects.push(object("vrrp_script", c.key(), fate, detail));
+        p.objects.push(object("vrrp_script", name, fate, detail));
     }
 }
 
@@ -652,25 +657,26 @@ fn lvs(p: &mut ReloadPlan, old: &Config, new: &Config) {
                 }
             };
             p.objects.push(object("real_server", &rname, fate, vec![]));
-            let matches = or.map(|or| crate::lvs::state::match_checkers(or, nr));
+            use crate::lvs::state::{checker_fates, CheckerFate};
+            let fates = checker_fates(or, nr);
             for (ci, c) in nr.checkers.iter().enumerate() {
                 let cname = format!("{rname} {}#{}", c.kind, ci + 1);
-                // As the director: the same plan keeps the running task; a changed one on a
-                // matched checker restarts it with the old checker's state.
-                let inherited = or.zip(matches.as_ref().and_then(|m| m[ci]));
-                let (fate, detail) = match inherited {
-                    Some((or, oi)) if or.checkers[oi] == *c => (Fate::Unchanged, vec![]),
-                    Some(_) => (
+                let (fate, detail) = match fates[ci] {
+                    CheckerFate::Keep(_) => (Fate::Unchanged, vec![]),
+                    CheckerFate::Resume(_) => (
                         Fate::Replaced,
-                        vec!["settings changed; restarted with the old checker's state".into()],
+                        vec!["settings changed: restarted with the old checker's state".into()],
                     ),
-                    None => (Fate::Added, vec![]),
+                    CheckerFate::Fresh => (Fate::Added, vec![]),
                 };
                 p.objects.push(object("checker", &cname, fate, detail));
             }
-            if let (Some(or), Some(m)) = (or, &matches) {
+            if let Some(or) = or {
                 for (oi, c) in or.checkers.iter().enumerate() {
-                    if !m.contains(&Some(oi)) {
+                    let used = fates.iter().any(
+                        |f| matches!(f, CheckerFate::Keep(j) | CheckerFate::Resume(j) if *j == oi),
+                    );
+                    if !used {
                         let cname = format!("{rname} {}#{}", c.kind, oi + 1);
                         p.objects
                             .push(object("checker", &cname, Fate::Removed, vec![]));
@@ -934,7 +940,12 @@ mod tests {
         let (f, d) = fate(&p, "vrrp_script", "chk");
         assert_eq!(
             (f, d),
-            (Fate::Replaced, vec!["script command changed".to_string()])
+            (
+                Fate::Replaced,
+                vec![
+                    "script command or user changed: restarted from its initial state".to_string()
+                ]
+            )
         );
         assert_eq!(fate(&p, "vrrp_sync_group", "G").0, Fate::Unchanged);
         let rs = |ip: &str| format!("[10.0.0.1]:tcp:80 -> [{ip}]:tcp:80");
@@ -949,5 +960,22 @@ mod tests {
             fate(&p, "virtual_server", "[10.0.0.1]:tcp:80").0,
             Fate::Unchanged
         );
+        // Same command, another interval: the hub restarts it with its result kept; a
+        // checker with other settings is restarted with its state.
+        let a = base("/bin/true", 100, 1, "10.0.1.2");
+        let b = a
+            .replace("script \"/bin/true\"", "script \"/bin/true\"\n interval 7")
+            .replace(
+                " real_server 10.0.1.1 80 {\n  weight 1\n  TCP_CHECK {\n",
+                " real_server 10.0.1.1 80 {\n  weight 1\n  TCP_CHECK {\n   connect_timeout 9\n",
+            );
+        assert_ne!(a, b);
+        let p = plan_of(&a, &b, &[]);
+        let (f, d) = fate(&p, "vrrp_script", "chk");
+        assert_eq!(f, Fate::Updated, "{d:?}");
+        assert!(d.iter().any(|x| x.starts_with("interval")), "{d:?}");
+        let (f, _) = fate(&p, "checker", &format!("{} TCP_CHECK#1", rs("10.0.1.1")));
+        assert_eq!(f, Fate::Replaced);
+        assert_eq!(fate(&p, "real_server", &rs("10.0.1.1")).0, Fate::Unchanged);
     }
 }
