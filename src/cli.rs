@@ -117,7 +117,7 @@ pub struct Args {
     pub status: Option<String>,
     /// Ask the daemon running with this `-p` what a reload of the `-f` file (without `-f`: its
     /// own file) would do, without applying it; `text` (default) or `json`. Exit 0: nothing
-    /// would change, 1: something would, 5: the file would be rejected.
+    /// would change, 1: something would, 5: the file would be rejected, 3: no answer.
     #[arg(long = "reload-plan", value_name = "FORMAT", num_args = 0..=1, require_equals = true, default_missing_value = "text")]
     pub reload_plan: Option<String>,
     /// With --reload-plan: print JSON.

@@ -2,7 +2,8 @@
 //! reload of FILE would do, and the following real reload does exactly that. On each edit
 //! (a VIP added, a priority changed, a VRID changed, an instance removed, the same file, an
 //! invalid file), in a network namespace:
-//! - the plan's exit status (0 nothing, 1 changes, 5 rejected) and its objects;
+//! - the plan's exit status (0 nothing, 1 changes, 5 rejected; 3 with no daemon) and its
+//!   objects;
 //! - then the file is put in place and SIGHUP sent: the reconcile's counts ("reconciled
 //!   children started= stopped= replaced= updated= unchanged=") are the plan's, and the
 //!   address events `ip monitor` sees are exactly the plan's VIP additions and removals
@@ -277,4 +278,11 @@ fn the_plan_is_what_the_reload_does() {
     assert_eq!(out.status.code(), Some(5), "{text}");
     assert!(text.contains("REJECTED"), "{text}");
     assert!(text.contains(&conf.display().to_string()), "{text}");
+    // No daemon there: 3, not 1 ("something would change").
+    let out = Command::new(OURS)
+        .args(["--reload-plan", "-p"])
+        .arg(lab.dir.join("nobody.pid"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3));
 }

@@ -36,7 +36,7 @@ complete -c keepalived-rs -n "__fish_keepalived_rs_needs_command" -s t -l config
 complete -c keepalived-rs -n "__fish_keepalived_rs_needs_command" -s u -l umask -d 'umask for created files' -r
 complete -c keepalived-rs -n "__fish_keepalived_rs_needs_command" -l signum -d 'Print the signal number for STOP, RELOAD, DATA, STATS, STATS_CLEAR or JSON and exit' -r
 complete -c keepalived-rs -n "__fish_keepalived_rs_needs_command" -l status -d 'Print the state of the daemon running with this `-p` (its JSON dump, or `data` / `stats`), asked over its control socket (the pid file\'s name with `.sock`), and exit' -r
-complete -c keepalived-rs -n "__fish_keepalived_rs_needs_command" -l reload-plan -d 'Ask the daemon running with this `-p` what a reload of the `-f` file (without `-f`: its own file) would do, without applying it; `text` (default) or `json`. Exit 0: nothing would change, 1: something would, 5: the file would be rejected' -r
+complete -c keepalived-rs -n "__fish_keepalived_rs_needs_command" -l reload-plan -d 'Ask the daemon running with this `-p` what a reload of the `-f` file (without `-f`: its own file) would do, without applying it; `text` (default) or `json`. Exit 0: nothing would change, 1: something would, 5: the file would be rejected, 3: no answer' -r
 complete -c keepalived-rs -n "__fish_keepalived_rs_needs_command" -l metrics-listen -d 'Serve Prometheus metrics at http://ADDR:PORT/metrics' -r
 complete -c keepalived-rs -n "__fish_keepalived_rs_needs_command" -s P -l vrrp -d 'Only run the VRRP subsystem'
 complete -c keepalived-rs -n "__fish_keepalived_rs_needs_command" -s C -l check -d 'Only run the health-checker (LVS) subsystem'

@@ -275,6 +275,7 @@ impl ChildFactory<ObjectId, ChildSpec> for Factory {
                     config: &self.config,
                     children: children.iter().map(|c| (c.key, c.config)).collect(),
                     installed: &installed,
+                    check: self.subsystems.check,
                 };
                 super::plan::build(&file, &running, &loaded.config, &loaded.diagnostics, d)
             }

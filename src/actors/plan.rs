@@ -116,6 +116,10 @@ pub const EXIT_NOTHING: i32 = 0;
 pub const EXIT_CHANGES: i32 = 1;
 /// The file would be rejected.
 pub const EXIT_REJECTED: i32 = 5;
+/// No plan: the daemon could not be asked (not running with this `-p`, a bad answer) or an
+/// unknown format. Not 1,
+/// which says "something would change".
+pub const EXIT_NO_ANSWER: i32 = 3;
 
 impl ReloadPlan {
     /// True when the reload would change something.
@@ -262,6 +266,8 @@ pub struct Running<'a> {
     pub children: Vec<(&'a ObjectId, &'a ChildSpec)>,
     /// Whether the instance with this key has its VIPs installed now.
     pub installed: &'a dyn Fn(&ObjectId) -> bool,
+    /// The checkers (LVS) run (not `-P`).
+    pub check: bool,
 }
 
 /// The plan of a reload from `running` to `new` (loaded from `file` with `diags`), given the
@@ -295,7 +301,9 @@ pub fn build(
         |n| new.sync_groups.iter().find(|g| &g.name == n),
     );
     scripts(&mut p, running.config, new);
-    lvs(&mut p, running.config, new);
+    if running.check {
+        lvs(&mut p, running.config, new);
+    }
     p.global_changed = d.global_changed;
     p.static_changed = d.static_changed;
     p
@@ -713,7 +721,7 @@ pub fn ask(args: &crate::cli::Args, format: &str) -> i32 {
         ("text", false) => false,
         (other, _) => {
             eprintln!("--reload-plan: unknown format '{other}' (text, json)");
-            return crate::cli::exit::FATAL;
+            return EXIT_NO_ANSWER;
         }
     };
     let request = if args.use_file.as_os_str() == DEFAULT_FILE {
@@ -727,14 +735,14 @@ pub fn ask(args: &crate::cli::Args, format: &str) -> i32 {
         Ok(a) => a,
         Err(e) => {
             eprintln!("{e}");
-            return crate::cli::exit::FATAL;
+            return EXIT_NO_ANSWER;
         }
     };
     let plan: ReloadPlan = match serde_json::from_str(&answer) {
         Ok(p) => p,
         Err(e) => {
             eprintln!("unexpected answer from the daemon: {e}");
-            return crate::cli::exit::FATAL;
+            return EXIT_NO_ANSWER;
         }
     };
     let out = if json {
@@ -800,6 +808,7 @@ mod tests {
             config: &o.config,
             children: running_children.iter().map(|(k, c)| (k, c)).collect(),
             installed: &held,
+            check: true,
         };
         build("k.conf", &running, &n.config, &n.diagnostics, &decisions)
     }
