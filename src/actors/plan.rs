@@ -117,8 +117,7 @@ pub const EXIT_CHANGES: i32 = 1;
 /// The file would be rejected.
 pub const EXIT_REJECTED: i32 = 5;
 /// No plan: the daemon could not be asked (not running with this `-p`, a bad answer) or an
-/// unknown format. Not 1,
-/// which says "something would change".
+/// unknown format. Not 1, which says "something would change".
 pub const EXIT_NO_ANSWER: i32 = 3;
 
 impl ReloadPlan {

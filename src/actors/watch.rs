@@ -1,9 +1,9 @@
 //! Reload when the configuration changes on disk, the way deployments change it:
 //!
-//! - the directories holding the configuration files and the include directories (the ones
-//!   include globs expand in: files appearing and disappearing) are watched, not the files
-//!   (editors and config managers replace files: vim's backup-rename, `sed -i`, a temporary file
-//!   renamed into place);
+//! - the directories holding the configuration files and the directories include globs expand
+//!   in (files matching the glob appearing, changing, disappearing; others are ignored) are
+//!   watched, not the files (editors and config managers replace files: vim's backup-rename,
+//!   `sed -i`, a temporary file renamed into place);
 //! - symlinks are followed to their targets, every link of the way (a link, the directory it
 //!   points into, a link among the target's parent directories): the directory of each link and
 //!   of the final target is watched, and the chains are resolved again after every change, so a
@@ -20,7 +20,7 @@
 use super::ControlSignal;
 use actix::Recipient;
 use notify::{RecursiveMode, Watcher};
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -49,8 +49,10 @@ const MAX_LINKS: usize = 40;
 pub struct WatchSet {
     /// Names whose creation, removal, rename or write matters.
     pub names: BTreeSet<PathBuf>,
-    /// Include directories (canonical): any file appearing, changing or leaving matters.
-    pub include_dirs: BTreeSet<PathBuf>,
+    /// Include directories (canonical), with the file-name patterns of the globs that expand
+    /// in them: a matching file appearing, changing or leaving matters (any file when a
+    /// directory itself is listed).
+    pub include_dirs: BTreeMap<PathBuf, Vec<glob::Pattern>>,
     /// The directories to watch (canonical).
     pub dirs: BTreeSet<PathBuf>,
 }
@@ -61,11 +63,24 @@ impl WatchSet {
         let mut s = WatchSet::default();
         for f in files {
             let mut names = Vec::new();
-            chain(f, &mut names, 0);
-            if f.is_dir() {
-                let dir = f.canonicalize().unwrap_or_else(|_| f.clone());
-                s.dirs.insert(dir.clone());
-                s.include_dirs.insert(dir);
+            let pattern = glob_pattern(f);
+            let dir = match &pattern {
+                Some(_) => f.parent().map(Path::to_path_buf),
+                None => f.is_dir().then(|| f.clone()),
+            };
+            match &dir {
+                Some(d) => chain(d, &mut names, 0),
+                None => chain(f, &mut names, 0),
+            }
+            if let Some(d) = dir {
+                let d = d.canonicalize().unwrap_or(d);
+                s.dirs.insert(d.clone());
+                let patterns = s.include_dirs.entry(d).or_default();
+                match pattern {
+                    Some(p) => patterns.push(p),
+                    // The whole directory: a pattern matching anything.
+                    None => patterns.extend(glob::Pattern::new("*")),
+                }
             }
             for n in names {
                 if let Some(p) = n.parent() {
@@ -86,10 +101,28 @@ impl WatchSet {
     }
 
     fn matters(&self, p: &Path) -> bool {
+        let matches = |d: &Path| {
+            let name = p
+                .file_name()
+                .map(|n| n.to_string_lossy())
+                .unwrap_or_default();
+            self.include_dirs
+                .get(d)
+                .is_some_and(|pats| pats.iter().any(|x| x.matches(&name)))
+        };
         self.names.contains(p)
-            || self.include_dirs.contains(p)
-            || p.parent().is_some_and(|d| self.include_dirs.contains(d))
+            || self.include_dirs.contains_key(p)
+            || p.parent().is_some_and(matches)
     }
+}
+
+/// An include glob as the loader lists it (`DIR/*.conf`): its file-name pattern.
+fn glob_pattern(f: &Path) -> Option<glob::Pattern> {
+    let name = f.file_name()?.to_str()?;
+    if !name.contains(['*', '?', '[']) {
+        return None;
+    }
+    glob::Pattern::new(name).ok()
 }
 
 /// `p` made absolute (relative to the working directory) without resolving links.
@@ -277,7 +310,23 @@ fn snapshot(files: &[PathBuf]) -> Snapshot {
     files
         .iter()
         .map(|f| {
-            let c = if f.is_dir() {
+            let c = if glob_pattern(f).is_some() {
+                // An include glob: the files it matches now.
+                let mut entries: Vec<(PathBuf, Vec<u8>)> = glob::glob(&f.to_string_lossy())
+                    .map(|paths| {
+                        paths
+                            .filter_map(Result::ok)
+                            .filter(|p| p.is_file())
+                            .map(|p| {
+                                let b = std::fs::read(&p).unwrap_or_default();
+                                (p, b)
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                entries.sort();
+                Content::Dir(entries)
+            } else if f.is_dir() {
                 let mut entries: Vec<(PathBuf, Vec<u8>)> = std::fs::read_dir(f)
                     .map(|rd| {
                         rd.filter_map(Result::ok)
@@ -314,13 +363,15 @@ fn carry(applied: &Snapshot, list: &[PathBuf]) -> Snapshot {
                 return (f.clone(), c.clone());
             }
             let in_dir = applied.iter().find_map(|(p, c)| match c {
-                Content::Dir(entries) if f.parent() == Some(p.as_path()) => Some(
+                Content::Dir(entries)
+                    if f.parent() == Some(p.as_path())
+                        || (glob_pattern(p).is_some() && f.parent() == p.parent()) =>
+                {
                     entries
                         .iter()
                         .find(|(q, _)| q == f)
                         .map(|(_, b)| Content::File(b.clone()))
-                        .unwrap_or(Content::Missing),
-                ),
+                }
                 _ => None,
             });
             match in_dir {
@@ -376,10 +427,11 @@ mod tests {
         let main = d.path().join("k.conf");
         std::fs::write(&main, "include conf.d/*.conf\n").unwrap();
         std::fs::write(dir.join("a.conf"), "a").unwrap();
-        let applied = snapshot(&[main.clone(), dir.clone()]);
+        let glob = dir.join("*.conf");
+        let applied = snapshot(&[main.clone(), glob.clone()]);
         // Written again after the load listed it: the carried content is the applied one.
         std::fs::write(dir.join("a.conf"), "b").unwrap();
-        let list = [main.clone(), dir.join("a.conf"), dir.clone()];
+        let list = [main.clone(), dir.join("a.conf"), glob.clone()];
         let carried = carry(&applied, &list);
         assert_eq!(
             carried[1],
@@ -464,6 +516,18 @@ mod tests {
         // A file appearing in the include directory.
         let create = notify::EventKind::Create(notify::event::CreateKind::File);
         assert!(s.relevant(&ev(create, &root.join("srv/conf.d/new.conf"))));
+        // A glob as the loader lists it: only matching names matter, and only they are read.
+        std::fs::write(root.join("srv/conf.d/a.conf"), "a").unwrap();
+        std::fs::write(root.join("srv/conf.d/README"), "r").unwrap();
+        let glob = root.join("srv/conf.d/*.conf");
+        let s = WatchSet::resolve(std::slice::from_ref(&glob));
+        assert!(s.dirs.contains(&root.join("srv/conf.d")));
+        assert!(s.relevant(&ev(create, &root.join("srv/conf.d/new.conf"))));
+        assert!(!s.relevant(&ev(create, &root.join("srv/conf.d/README"))));
+        assert_eq!(
+            snapshot(std::slice::from_ref(&glob))[0].1,
+            Content::Dir(vec![(root.join("srv/conf.d/a.conf"), b"a".to_vec())])
+        );
         // A link loop ends.
         symlink(root.join("loop2"), root.join("loop1")).unwrap();
         symlink(root.join("loop1"), root.join("loop2")).unwrap();

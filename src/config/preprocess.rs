@@ -632,11 +632,10 @@ impl<'a> Preprocessor<'a> {
                 dir.join(&alt)
             };
             let full_s = full.display().to_string();
-            // The directory a glob expands in is watched for files appearing and leaving.
-            if let Some(d) = glob_dir(&full) {
-                if !self.include_dirs.contains(&d) {
-                    self.include_dirs.push(d);
-                }
+            // A glob is listed (after the files) for watching its directory: matching files
+            // appearing and leaving.
+            if glob_dir(&full).is_some() && !self.include_dirs.contains(&full) {
+                self.include_dirs.push(full.clone());
             }
             match glob::glob(&full_s) {
                 Ok(paths) => {
@@ -819,15 +818,15 @@ mod tests {
         let mut diags = Diagnostics::default();
         let opts = PreprocessOptions::default();
         let (_, files) = preprocess_files(&main, &opts, &mut diags);
-        // The files read, then the directories globs expand in (even one matching nothing yet).
+        // The files read, then the globs (even one matching nothing yet).
         assert_eq!(
             files,
             [
                 main.clone(),
                 dir.join("conf.d/a.conf"),
                 dir.join("one.conf"),
-                dir.join("conf.d"),
-                dir.join("empty.d"),
+                dir.join("conf.d/*.conf"),
+                dir.join("empty.d/*.conf"),
             ]
         );
         assert_eq!(glob_dir(Path::new("/e/*/x.conf")), None);
