@@ -132,6 +132,14 @@ pub struct Args {
     /// `stats`), asked over its control socket (the pid file's name with `.sock`), and exit.
     #[arg(long = "status", value_name = "WHAT", num_args = 0..=1, require_equals = true, default_missing_value = "json")]
     pub status: Option<String>,
+    /// Ask the daemon running with this `-p` what a reload of the `-f` file (without `-f`: its
+    /// own file) would do, without applying it; `text` (default) or `json`. Exit 0: nothing
+    /// would change, 1: something would, 5: the file would be rejected, 3: no answer.
+    #[arg(long = "reload-plan", value_name = "FORMAT", num_args = 0..=1, require_equals = true, default_missing_value = "text")]
+    pub reload_plan: Option<String>,
+    /// With --reload-plan: print JSON.
+    #[arg(long = "json")]
+    pub json: bool,
     /// Serve Prometheus metrics at http://ADDR:PORT/metrics.
     #[arg(long = "metrics-listen", value_name = "ADDR:PORT")]
     pub metrics_listen: Option<std::net::SocketAddr>,
@@ -605,6 +613,9 @@ pub fn run(args: Args) -> i32 {
     }
     if let Some(what) = &args.status {
         return status(&args, what);
+    }
+    if let Some(format) = &args.reload_plan {
+        return crate::actors::plan::ask(&args, format);
     }
     if let Some(u) = &args.umask {
         apply_umask(u);

@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_keepalived_rs_global_optspecs
-    string join \n f/use-file= P/vrrp C/check B/no_bfd all l/log-console D/log-detail S/log-facility= g/log-file= flush-log-file G/no-syslog X/release-vips V/dont-release-vrrp I/dont-release-ipvs R/dont-respawn n/dont-fork d/dump-conf p/pid= r/vrrp_pid= c/checkers_pid= b/bfd_pid= a/address-monitoring e/all-config i/config-id= t/config-test= u/umask= s/namespace= m/core-dump M/core-dump-pattern= signum= status= metrics-listen= no-config-watch list-keywords strict v/version x/snmp A/snmp-agent-socket= config-fd= debug= perf= L/mem-check-log no-mem-check h/help
+    string join \n f/use-file= P/vrrp C/check B/no_bfd all l/log-console D/log-detail S/log-facility= g/log-file= flush-log-file G/no-syslog X/release-vips V/dont-release-vrrp I/dont-release-ipvs R/dont-respawn n/dont-fork d/dump-conf p/pid= r/vrrp_pid= c/checkers_pid= b/bfd_pid= a/address-monitoring e/all-config i/config-id= t/config-test= u/umask= s/namespace= m/core-dump M/core-dump-pattern= signum= status= reload-plan= json metrics-listen= no-config-watch list-keywords strict v/version x/snmp A/snmp-agent-socket= config-fd= debug= perf= L/mem-check-log no-mem-check h/help
 end
 
 function __fish_keepalived_rs_needs_command
@@ -38,6 +38,7 @@ complete -c keepalived-rs -n "__fish_keepalived_rs_needs_command" -s s -l namesp
 complete -c keepalived-rs -n "__fish_keepalived_rs_needs_command" -s M -l core-dump-pattern -d 'As -m, and set /proc/sys/kernel/core_pattern to PATN (default `core`) while we run' -r
 complete -c keepalived-rs -n "__fish_keepalived_rs_needs_command" -l signum -d 'Print the signal number for STOP, RELOAD, DATA, STATS, STATS_CLEAR or JSON and exit' -r
 complete -c keepalived-rs -n "__fish_keepalived_rs_needs_command" -l status -d 'Print the state of the daemon running with this `-p` (its JSON dump, or `data` / `stats`), asked over its control socket (the pid file\'s name with `.sock`), and exit' -r
+complete -c keepalived-rs -n "__fish_keepalived_rs_needs_command" -l reload-plan -d 'Ask the daemon running with this `-p` what a reload of the `-f` file (without `-f`: its own file) would do, without applying it; `text` (default) or `json`. Exit 0: nothing would change, 1: something would, 5: the file would be rejected, 3: no answer' -r
 complete -c keepalived-rs -n "__fish_keepalived_rs_needs_command" -l metrics-listen -d 'Serve Prometheus metrics at http://ADDR:PORT/metrics' -r
 complete -c keepalived-rs -n "__fish_keepalived_rs_needs_command" -s A -l snmp-agent-socket -d 'Refused: SNMP is not supported by keepalived-rs yet' -r
 complete -c keepalived-rs -n "__fish_keepalived_rs_needs_command" -l config-fd -d 'Refused: internal to keepalived\'s reload check child (not in its --help)' -r
@@ -60,6 +61,7 @@ complete -c keepalived-rs -n "__fish_keepalived_rs_needs_command" -s d -l dump-c
 complete -c keepalived-rs -n "__fish_keepalived_rs_needs_command" -s a -l address-monitoring -d 'Log every address added or removed, as netlink reports it'
 complete -c keepalived-rs -n "__fish_keepalived_rs_needs_command" -s e -l all-config -d 'Fail if any configuration file (include) is missing'
 complete -c keepalived-rs -n "__fish_keepalived_rs_needs_command" -s m -l core-dump -d 'Produce a core dump if we terminate abnormally (core size limit raised to unlimited)'
+complete -c keepalived-rs -n "__fish_keepalived_rs_needs_command" -l json -d 'With --reload-plan: print JSON'
 complete -c keepalived-rs -n "__fish_keepalived_rs_needs_command" -l no-config-watch -d 'Do not watch the configuration files for changes (SIGHUP still reloads)'
 complete -c keepalived-rs -n "__fish_keepalived_rs_needs_command" -l list-keywords -d 'Print every keepalived.conf keyword with what keepalived-rs does with it (implemented, partial, equivalent, unsupported and what is lost), tab-separated, and exit'
 complete -c keepalived-rs -n "__fish_keepalived_rs_needs_command" -l strict -d 'Refuse the configuration where keepalived would log a problem and recover (bad value defaulted or ignored, bad object skipped, dangling reference dropped)'

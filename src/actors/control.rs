@@ -5,7 +5,8 @@
 //! temporary name, restricted, then renamed), so several daemons side by side each have their
 //! own. The protocol is one request line, one answer, then the daemon closes:
 //!
-//! - request: `json` (also an empty line), `data` or `stats`;
+//! - request: `json` (also an empty line), `data` or `stats`; or `plan [FILE]`, the reload
+//!   plan of FILE (default: the running configuration's file) as JSON ([`super::plan`]);
 //! - answer: `ok\n` and the dump's text, or `error: MESSAGE\n`.
 //!
 //! The daemon answers through the root ([`Query`]), which gathers from the actors without
@@ -19,14 +20,14 @@ use std::time::Duration;
 use actix::Recipient;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
-use super::root::{DumpKind, Query};
+use super::root::{DumpKind, PlanQuery, Query};
 
 /// Bound on reading a request and on writing an answer.
 const IO_TIMEOUT: Duration = Duration::from_secs(2);
 /// Bound on the daemon's rendering of an answer.
 const ANSWER_TIMEOUT: Duration = Duration::from_secs(5);
-/// Longest request line accepted.
-const MAX_REQUEST: usize = 64;
+/// Longest request line accepted (`plan` and a path).
+const MAX_REQUEST: usize = 4200;
 
 /// The control socket of the daemon whose pid file is `pid`: `NAME.pid` -> `NAME.sock`,
 /// anything else -> `PATH.sock`.
@@ -47,6 +48,25 @@ pub fn parse_request(line: &str) -> Option<DumpKind> {
         "data" => Some(DumpKind::Data),
         "stats" => Some(DumpKind::Stats),
         _ => None,
+    }
+}
+
+/// A request of any kind.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Request {
+    /// A dump.
+    Dump(DumpKind),
+    /// A reload plan of this file (None: the running configuration's).
+    Plan(Option<PathBuf>),
+}
+
+/// A request line.
+pub fn parse(line: &str) -> Option<Request> {
+    let line = line.trim_end_matches(['\r', '\n']);
+    match line.split_once(' ') {
+        None if line == "plan" => Some(Request::Plan(None)),
+        Some(("plan", f)) if !f.is_empty() => Some(Request::Plan(Some(PathBuf::from(f)))),
+        _ => parse_request(line).map(Request::Dump),
     }
 }
 
@@ -100,7 +120,11 @@ impl Drop for ControlSocket {
 
 /// Binds `path` (replacing a stale socket: the caller holds the pid file, so no live daemon
 /// owns it) with mode 0600 and serves requests through `root`. Call inside the actix System.
-pub fn bind(path: &Path, root: Recipient<Query>) -> Result<ControlSocket, ControlError> {
+pub fn bind(
+    path: &Path,
+    root: Recipient<Query>,
+    plans: Recipient<PlanQuery>,
+) -> Result<ControlSocket, ControlError> {
     let io = |source| ControlError::Io {
         path: path.to_path_buf(),
         source,
@@ -130,9 +154,9 @@ pub fn bind(path: &Path, root: Recipient<Query>) -> Result<ControlSocket, Contro
         loop {
             match listener.accept().await {
                 Ok((stream, _)) => {
-                    let root = root.clone();
+                    let (root, plans) = (root.clone(), plans.clone());
                     actix::spawn(async move {
-                        if let Err(e) = serve(stream, root).await {
+                        if let Err(e) = serve(stream, root, plans).await {
                             tracing::debug!("control socket client: {e}");
                         }
                     });
@@ -150,24 +174,35 @@ pub fn bind(path: &Path, root: Recipient<Query>) -> Result<ControlSocket, Contro
     })
 }
 
-async fn serve(stream: tokio::net::UnixStream, root: Recipient<Query>) -> io::Result<()> {
+async fn serve(
+    stream: tokio::net::UnixStream,
+    root: Recipient<Query>,
+    plans: Recipient<PlanQuery>,
+) -> io::Result<()> {
     let (rd, mut wr) = stream.into_split();
     let mut line = String::new();
     let mut limited = BufReader::new(tokio::io::AsyncReadExt::take(rd, MAX_REQUEST as u64));
     tokio::time::timeout(IO_TIMEOUT, limited.read_line(&mut line))
         .await
         .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "no request"))??;
-    let answer = match parse_request(&line) {
+    let asked = match parse(&line) {
+        None => None,
+        Some(Request::Dump(kind)) => {
+            Some(tokio::time::timeout(ANSWER_TIMEOUT, root.send(Query(kind))).await)
+        }
+        Some(Request::Plan(file)) => {
+            Some(tokio::time::timeout(ANSWER_TIMEOUT, plans.send(PlanQuery(file))).await)
+        }
+    };
+    let answer = match asked {
         None => format!(
-            "error: unknown request {:?} (json, data, stats)\n",
+            "error: unknown request {:?} (json, data, stats, plan [FILE])\n",
             line.trim()
         ),
-        Some(kind) => match tokio::time::timeout(ANSWER_TIMEOUT, root.send(Query(kind))).await {
-            Ok(Ok(Ok(text))) => format!("ok\n{text}"),
-            Ok(Ok(Err(e))) => format!("error: {e}\n"),
-            Ok(Err(e)) => format!("error: {e}\n"),
-            Err(_) => "error: the daemon did not answer in time\n".to_string(),
-        },
+        Some(Ok(Ok(Ok(text)))) => format!("ok\n{text}"),
+        Some(Ok(Ok(Err(e)))) => format!("error: {e}\n"),
+        Some(Ok(Err(e))) => format!("error: {e}\n"),
+        Some(Err(_)) => "error: the daemon did not answer in time\n".to_string(),
     };
     tokio::time::timeout(IO_TIMEOUT, async {
         wr.write_all(answer.as_bytes()).await?;
@@ -232,6 +267,17 @@ mod tests {
         assert_eq!(parse_request("stats\r\n"), Some(DumpKind::Stats));
         assert_eq!(parse_request("stats_clear"), None);
         assert_eq!(parse_request("rm -rf /"), None);
+    }
+
+    #[test]
+    fn plan_requests() {
+        assert_eq!(parse("plan\n"), Some(Request::Plan(None)));
+        assert_eq!(
+            parse("plan /etc/k a.conf\n"),
+            Some(Request::Plan(Some(PathBuf::from("/etc/k a.conf"))))
+        );
+        assert_eq!(parse("stats\n"), Some(Request::Dump(DumpKind::Stats)));
+        assert_eq!(parse("planet"), None);
     }
 
     #[test]

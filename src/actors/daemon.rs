@@ -99,6 +99,18 @@ fn vrrp_children(cfg: &Config, global: &Arc<GlobalDefs>) -> Vec<(ObjectId, Child
         .collect()
 }
 
+/// Whether a changed child takes its new configuration in place (the factory's
+/// `can_update`): a VRRP instance unless a socket-level setting changed; a BFD session never
+/// (it hands itself over to its replacement without a flap).
+pub fn in_place(old: &ChildSpec, new: &ChildSpec) -> bool {
+    match (old, new) {
+        (ChildSpec::Vrrp(o), ChildSpec::Vrrp(n)) => {
+            !super::vrrp::instance::needs_restart(&o.instance, &n.instance)
+        }
+        _ => false,
+    }
+}
+
 /// Starts children on the right arbiter and reloads the configuration.
 pub struct Factory {
     vrrp: ArbiterHandle,
@@ -143,6 +155,10 @@ pub struct Factory {
     release: ReleaseOptions,
     /// A reload happened: new instances are not part of the daemon's start.
     reloaded: bool,
+    /// The configuration watcher's file list, renewed by every load (None: not watching).
+    watched_files: Option<tokio::sync::watch::Sender<Vec<PathBuf>>>,
+    /// The file a reload plan is being made of, loaded (between `plan_load` and `plan_render`).
+    planned: Option<(PathBuf, config::Loaded)>,
 }
 
 impl ChildFactory<ObjectId, ChildSpec> for Factory {
@@ -222,6 +238,12 @@ impl ChildFactory<ObjectId, ChildSpec> for Factory {
         }
     }
 
+    fn can_update(&self, _key: &ObjectId, old: &ChildSpec, new: &ChildSpec) -> bool {
+        // Socket-level settings replace an instance; a BFD session hands itself over to its
+        // replacement without a flap.
+        in_place(old, new)
+    }
+
     fn update(
         &mut self,
         _key: &ObjectId,
@@ -229,22 +251,50 @@ impl ChildFactory<ObjectId, ChildSpec> for Factory {
         new: &ChildSpec,
         handle: &ChildHandle,
     ) -> bool {
-        match new {
-            ChildSpec::Vrrp(spec) => match handle.addr::<InstanceActor>() {
-                // The actor applies it on its own thread; a change it cannot apply in place is
-                // reported, and the next reload replaces it (rare: socket-level settings).
-                Some(addr) => {
-                    if Self::needs_restart(_old, new) {
-                        return false;
-                    }
-                    addr.do_send(super::vrrp::instance::Reconfigure(spec.clone()));
-                    true
-                }
-                None => false,
-            },
-            // A BFD session hands itself over to its replacement without a flap.
-            ChildSpec::Bfd(_) => false,
+        match (new, handle.addr::<InstanceActor>()) {
+            // The actor applies it on its own thread.
+            (ChildSpec::Vrrp(spec), Some(addr)) => {
+                addr.do_send(super::vrrp::instance::Reconfigure(spec.clone()));
+                true
+            }
+            _ => false,
         }
+    }
+
+    fn plan_load(&mut self, path: Option<&std::path::Path>) -> Option<Vec<(ObjectId, ChildSpec)>> {
+        let path = path.unwrap_or(&self.path).to_path_buf();
+        let loaded = config::load(&path, &self.load);
+        let desired = (!loaded.diagnostics.has_errors()).then(|| {
+            let global = self.global_for(&loaded.config.global);
+            children(&loaded.config, &global, self.subsystems)
+        });
+        self.planned = Some((path, loaded));
+        desired
+    }
+
+    fn plan_render(
+        &mut self,
+        decisions: Option<&super::ReconcilePlan<ObjectId, ChildSpec>>,
+        children: &[ChildView<'_, ObjectId, ChildSpec>],
+    ) -> Result<String, String> {
+        let (path, loaded) = self.planned.take().ok_or("no plan loaded")?;
+        let file = path.display().to_string();
+        let plan = match decisions {
+            None => super::plan::rejected(&file, &loaded.diagnostics),
+            Some(d) => {
+                let durables = &self.durables;
+                let installed =
+                    |k: &ObjectId| durables.get(k).is_some_and(|d| d.get().vips_installed);
+                let running = super::plan::Running {
+                    config: &self.config,
+                    children: children.iter().map(|c| (c.key, c.config)).collect(),
+                    installed: &installed,
+                    check: self.subsystems.check,
+                };
+                super::plan::build(&file, &running, &loaded.config, &loaded.diagnostics, d)
+            }
+        };
+        serde_json::to_string(&plan).map_err(|e| e.to_string())
     }
 
     fn shutdown_started(&mut self) {
@@ -324,12 +374,14 @@ impl Factory {
         super::dumps::gather(kind, targets, sources)
     }
 
-    /// Socket-level settings that an instance cannot change in place.
-    fn needs_restart(old: &ChildSpec, new: &ChildSpec) -> bool {
-        let (ChildSpec::Vrrp(o), ChildSpec::Vrrp(n)) = (old, new) else {
-            return true;
-        };
-        super::vrrp::instance::needs_restart(&o.instance, &n.instance)
+    /// The global settings for a new configuration: the running ones (shared, compared by
+    /// pointer) when they did not change.
+    fn global_for(&self, new: &GlobalDefs) -> Arc<GlobalDefs> {
+        if crate::config::diff::same_ignoring_locations(&*self.global, new) {
+            self.global.clone()
+        } else {
+            Arc::new(new.clone())
+        }
     }
 
     /// Before any instance hears of the new configuration: every instance that is MASTER
@@ -388,6 +440,16 @@ impl Factory {
     ) -> anyhow::Result<Vec<(ObjectId, ChildSpec)>> {
         self.reloaded = true;
         let loaded = config::load(&self.path, &self.load);
+        if let Some(w) = &self.watched_files {
+            // Include globs may match other files now: the watcher follows the new list.
+            w.send_if_modified(|l| {
+                let changed = *l != loaded.files;
+                if changed {
+                    l.clone_from(&loaded.files);
+                }
+                changed
+            });
+        }
         if let Some(before) = watched {
             if std::fs::read(&self.path).unwrap_or_default() != before {
                 anyhow::bail!(
@@ -407,9 +469,7 @@ impl Factory {
             );
         }
         tracing::info!("reloading {}", self.path.display());
-        if !crate::config::diff::same_ignoring_locations(&*self.global, &loaded.config.global) {
-            self.global = Arc::new(loaded.config.global.clone());
-        }
+        self.global = self.global_for(&loaded.config.global);
         let desired = children(&loaded.config, &self.global, self.subsystems);
         self.claim_for_masters(&desired);
         self.hub.reconcile(&loaded.config);
@@ -796,11 +856,8 @@ pub fn run(args: Args) -> i32 {
     };
     let arbiters = rt.arbiters();
     let cfg = loaded.config;
-    let watch_files = if args.no_config_watch {
-        Vec::new()
-    } else {
-        loaded.files.clone()
-    };
+    let watch_files = (!args.no_config_watch && !loaded.files.is_empty())
+        .then(|| tokio::sync::watch::channel(loaded.files.clone()));
     let path = args.use_file.clone();
     let metrics_listen = args.metrics_listen;
     let dont_release_ipvs = args.dont_release_ipvs;
@@ -908,6 +965,8 @@ pub fn run(args: Args) -> i32 {
             initial: true,
             release,
             reloaded: false,
+            watched_files: watch_files.as_ref().map(|(tx, _)| tx.clone()),
+            planned: None,
         };
         let root = actix::Actor::start(Root::new(
             factory,
@@ -926,11 +985,10 @@ pub fn run(args: Args) -> i32 {
             }
             tracing::info!("started {} object(s)", r.started.len());
         }
-        let watcher = if watch_files.is_empty() {
-            None
-        } else {
-            match super::watch::watch(
-                &watch_files,
+        let watcher = match watch_files {
+            None => None,
+            Some((_, files)) => match super::watch::watch(
+                files,
                 root.clone().recipient(),
                 std::time::Duration::from_millis(200),
             ) {
@@ -939,9 +997,13 @@ pub fn run(args: Args) -> i32 {
                     tracing::warn!("cannot watch the configuration files: {e}");
                     None
                 }
-            }
+            },
         };
-        let control = match super::control::bind(&control_path, root.clone().recipient()) {
+        let control = match super::control::bind(
+            &control_path,
+            root.clone().recipient(),
+            root.clone().recipient(),
+        ) {
             Ok(c) => {
                 tracing::info!("control socket {}", c.path().display());
                 Some(c)

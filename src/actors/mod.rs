@@ -23,6 +23,7 @@ pub mod guard;
 pub mod ids;
 pub mod panic_hook;
 pub mod pidfile;
+pub mod plan;
 pub mod root;
 pub mod runtime;
 pub mod signals;
@@ -37,9 +38,9 @@ pub use durable::Durable;
 pub use guard::{guarded, panic_message};
 pub use ids::{Family, ObjectId};
 pub use root::{
-    ChildConfig, ChildFactory, ChildInfo, ChildKey, ChildView, DumpKind, Heartbeat, ListChildren,
-    Query, Reconcile, ReconcileReport, ReloadRefused, Root, RootOptions, RootStopping,
-    ShutdownReport, StopAll,
+    decide, ChildConfig, ChildFactory, ChildInfo, ChildKey, ChildView, Decision, DumpKind,
+    Heartbeat, ListChildren, PlanQuery, Query, Reconcile, ReconcilePlan, ReconcileReport,
+    ReloadRefused, Root, RootOptions, RootStopping, ShutdownReport, StopAll,
 };
 pub use runtime::{ActorRuntime, Arbiters, Domain, RuntimeConfig};
 pub use signals::{control_for_signal, listen_signals, ControlSignal, SignalListener};

@@ -85,12 +85,40 @@ pub trait ChildFactory<K, C>: 'static {
         previous: Option<&ChildHandle>,
     ) -> anyhow::Result<ChildHandle>;
 
-    /// A child's config changed but its identity did not: apply `new` to the running child in
-    /// place (no restart, no state change) and return true, or return false to have it
-    /// replaced. The default replaces.
+    /// Whether a child whose config changed (same identity) can take `new` in place: the
+    /// decision [`decide`] asks, for a reload and for a reload plan alike (so it must not act).
+    /// The default leaves it to [`update`](Self::update).
+    fn can_update(&self, key: &K, old: &C, new: &C) -> bool {
+        let _ = (key, old, new);
+        true
+    }
+
+    /// A child's config changed but its identity did not, and [`can_update`](Self::can_update)
+    /// said yes: apply `new` to the running child in place (no restart, no state change) and
+    /// return true, or return false to have it replaced (e.g. the child is gone). The default
+    /// replaces.
     fn update(&mut self, key: &K, old: &C, new: &C, handle: &ChildHandle) -> bool {
         let _ = (key, old, new, handle);
         false
+    }
+
+    /// A reload plan ([`PlanQuery`]): load `path` (None: the running configuration's file)
+    /// without applying anything and return its desired list, or None when the file would be
+    /// rejected. [`plan_render`](Self::plan_render) follows.
+    fn plan_load(&mut self, path: Option<&std::path::Path>) -> Option<Vec<(K, C)>> {
+        let _ = path;
+        None
+    }
+
+    /// The reload plan's text: `decisions` is what a reconcile would do with the desired list
+    /// of [`plan_load`](Self::plan_load) (None: rejected).
+    fn plan_render(
+        &mut self,
+        decisions: Option<&ReconcilePlan<K, C>>,
+        children: &[ChildView<'_, K, C>],
+    ) -> Result<String, String> {
+        let _ = (decisions, children);
+        Err("reload plans are not supported".to_string())
     }
 
     /// SIGHUP: the new desired list, or an error (then the running config is kept).
@@ -211,6 +239,96 @@ impl<K> Default for ReconcileReport<K> {
             timed_out: Vec::new(),
         }
     }
+}
+
+/// What a reconcile does with one desired child.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Decision {
+    /// Same key, equal config: not touched.
+    Unchanged,
+    /// Same key, changed config the factory can take in place.
+    Update,
+    /// Same key, changed config the factory cannot take in place: stopped, started again.
+    Replace,
+    /// New key: started.
+    Start,
+}
+
+/// The decisions of one reconcile, before anything is done ([`decide`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReconcilePlan<K, C> {
+    /// The desired children in order (later duplicates dropped), each with its decision.
+    pub desired: Vec<(K, C, Decision)>,
+    /// Running keys no longer desired: stopped.
+    pub removed: Vec<K>,
+}
+
+impl<K, C> ReconcilePlan<K, C> {
+    /// How many desired children get `d`.
+    pub fn count(&self, d: Decision) -> usize {
+        self.desired.iter().filter(|(_, _, x)| *x == d).count()
+    }
+
+    /// True when the reconcile would touch nothing.
+    pub fn is_noop(&self) -> bool {
+        self.removed.is_empty() && self.count(Decision::Unchanged) == self.desired.len()
+    }
+}
+
+/// What a reconcile decides (pure; the root's reconcile and the reload plan both use it):
+/// against the `running` children, each desired `(key, config)` is unchanged (equal config),
+/// updated in place (`in_place(key, old, new)` says it can be), replaced, or started; running
+/// keys not desired are removed. Later duplicates in `desired` win, the first one's place kept.
+pub fn decide<'a, K, C>(
+    running: impl IntoIterator<Item = (&'a K, &'a C)>,
+    desired: Vec<(K, C)>,
+    mut in_place: impl FnMut(&K, &C, &C) -> bool,
+) -> ReconcilePlan<K, C>
+where
+    K: ChildKey,
+    C: ChildConfig,
+{
+    let running: HashMap<&K, &C> = running.into_iter().collect();
+    let mut wanted: HashMap<K, C> = HashMap::with_capacity(desired.len());
+    let mut order: Vec<K> = Vec::with_capacity(desired.len());
+    for (k, c) in desired {
+        if wanted.insert(k.clone(), c).is_some() {
+            tracing::warn!(key = ?k, "duplicate child key in desired list; last one wins");
+        } else {
+            order.push(k);
+        }
+    }
+    let mut removed: Vec<K> = running
+        .keys()
+        .filter(|k| !wanted.contains_key(**k))
+        .map(|k| (*k).clone())
+        .collect();
+    removed.sort_by_key(|k| format!("{k:?}"));
+    let mut out = Vec::with_capacity(order.len());
+    for k in order {
+        let c = wanted.remove(&k).expect("ordered keys are in the map");
+        let d = match running.get(&k) {
+            Some(o) if **o == c => Decision::Unchanged,
+            Some(o) if in_place(&k, o, &c) => Decision::Update,
+            Some(_) => Decision::Replace,
+            None => Decision::Start,
+        };
+        out.push((k, c, d));
+    }
+    ReconcilePlan {
+        desired: out,
+        removed,
+    }
+}
+
+/// Ask for a reload plan of a file (None: the running configuration's own) without applying
+/// it: answered with the factory's rendering ([`ChildFactory::plan_render`]).
+#[derive(Debug, Clone)]
+pub struct PlanQuery(pub Option<std::path::PathBuf>);
+
+impl Message for PlanQuery {
+    type Result = Result<String, String>;
 }
 
 /// Stop every child (graceful shutdown) and reply with a report.
@@ -362,44 +480,46 @@ where
             return Box::pin(fut::ready(Err(RootStopping)));
         }
         // Later duplicates win (the config layer should have rejected them already).
-        let mut wanted: HashMap<K, C> = HashMap::with_capacity(desired.len());
-        let mut order: Vec<K> = Vec::with_capacity(desired.len());
-        for (k, c) in desired {
-            if wanted.insert(k.clone(), c).is_some() {
-                tracing::warn!(key = ?k, "duplicate child key in desired list; last one wins");
-            } else {
-                order.push(k);
-            }
-        }
+        let factory = &self.factory;
+        let plan = decide(
+            self.children.iter().map(|(k, e)| (k, &e.config)),
+            desired,
+            |k, o, n| factory.can_update(k, o, n),
+        );
         let mut report = ReconcileReport::default();
         let mut leaving: Vec<(K, Entry<C>, ShutdownReason)> = Vec::new();
-        let removed: Vec<K> = self
-            .children
-            .keys()
-            .filter(|k| !wanted.contains_key(*k))
-            .cloned()
-            .collect();
-        for k in removed {
+        for k in plan.removed {
             let e = self.children.remove(&k).expect("key listed from the map");
             leaving.push((k, e, ShutdownReason::Removed));
         }
         let mut to_start: Vec<(K, C)> = Vec::new();
-        for k in order {
-            let c = wanted.remove(&k).expect("ordered keys are in the map");
-            match self.children.get(&k) {
-                Some(e) if e.config == c => report.unchanged += 1,
-                Some(e) if self.factory.update(&k, &e.config, &c, &e.handle) => {
-                    if let Some(e) = self.children.get_mut(&k) {
+        for (k, c, d) in plan.desired {
+            match d {
+                Decision::Unchanged => report.unchanged += 1,
+                Decision::Update => {
+                    let e = self
+                        .children
+                        .get_mut(&k)
+                        .expect("decided on a running child");
+                    if self.factory.update(&k, &e.config, &c, &e.handle) {
                         e.config = c;
+                        report.updated.push(k);
+                    } else {
+                        // It could not take it after all (e.g. it is gone): replaced.
+                        let e = self.children.remove(&k).expect("just looked up");
+                        leaving.push((k.clone(), e, ShutdownReason::Replaced));
+                        to_start.push((k, c));
                     }
-                    report.updated.push(k);
                 }
-                Some(_) => {
-                    let e = self.children.remove(&k).expect("just looked up");
+                Decision::Replace => {
+                    let e = self
+                        .children
+                        .remove(&k)
+                        .expect("decided on a running child");
                     leaving.push((k.clone(), e, ShutdownReason::Replaced));
                     to_start.push((k, c));
                 }
-                None => to_start.push((k, c)),
+                Decision::Start => to_start.push((k, c)),
             }
         }
         leaving.sort_by_key(|(_, e, _)| std::cmp::Reverse(e.seq));
@@ -658,6 +778,38 @@ where
     }
 }
 
+impl<K, C> Handler<PlanQuery> for Root<K, C>
+where
+    K: ChildKey,
+    C: ChildConfig,
+{
+    type Result = Result<String, String>;
+
+    fn handle(&mut self, msg: PlanQuery, _ctx: &mut Context<Self>) -> Self::Result {
+        let children = &self.children;
+        let factory = &mut self.factory;
+        let planned = catch_unwind(AssertUnwindSafe(|| {
+            let desired = factory.plan_load(msg.0.as_deref());
+            let decisions = desired.map(|d| {
+                let f = &*factory;
+                decide(
+                    children.iter().map(|(k, e)| (k, &e.config)),
+                    d,
+                    |k, o, n| f.can_update(k, o, n),
+                )
+            });
+            let views = Self::views(children);
+            factory.plan_render(decisions.as_ref(), &views)
+        }));
+        planned.unwrap_or_else(|p| {
+            Err(format!(
+                "reload plan panicked: {}",
+                panic_message(p.as_ref())
+            ))
+        })
+    }
+}
+
 impl<K, C> Handler<Heartbeat> for Root<K, C>
 where
     K: ChildKey,
@@ -671,6 +823,34 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn decide_sorts_children_into_unchanged_updated_replaced_started_removed() {
+        let running: Vec<(u32, &str)> = vec![(1, "a"), (2, "b"), (3, "c"), (4, "d")];
+        let desired = vec![(1, "a"), (2, "B"), (3, "x"), (5, "e"), (5, "E")];
+        // In place only when the new config is upper case.
+        let plan = decide(running.iter().map(|(k, c)| (k, c)), desired, |_, _, n| {
+            n.chars().all(|c| c.is_ascii_uppercase())
+        });
+        assert_eq!(
+            plan.desired,
+            [
+                (1, "a", Decision::Unchanged),
+                (2, "B", Decision::Update),
+                (3, "x", Decision::Replace),
+                (5, "E", Decision::Start),
+            ]
+        );
+        assert_eq!(plan.removed, [4]);
+        assert!(!plan.is_noop());
+        assert_eq!(plan.count(Decision::Unchanged), 1);
+        let same = decide(
+            running.iter().map(|(k, c)| (k, c)),
+            running.clone(),
+            |_, _, _| panic!("equal configs are never asked about"),
+        );
+        assert!(same.is_noop());
+    }
 
     #[test]
     fn report_default_is_empty() {

@@ -147,6 +147,35 @@ pub fn same_ignoring_locations<T: Serialize>(a: &T, b: &T) -> bool {
     same_json(a, b)
 }
 
+/// The top-level fields that differ between `a` and `b` once locations are ignored, with
+/// their old and new values (serialised), in field order.
+pub fn changed_fields<T: Serialize>(
+    a: &T,
+    b: &T,
+) -> Vec<(String, serde_json::Value, serde_json::Value)> {
+    let mut x = serde_json::to_value(a).unwrap_or_default();
+    let mut y = serde_json::to_value(b).unwrap_or_default();
+    strip_locations(&mut x);
+    strip_locations(&mut y);
+    match (x, y) {
+        (serde_json::Value::Object(x), serde_json::Value::Object(mut y)) => {
+            let mut out = Vec::new();
+            for (k, v) in x {
+                let w = y.remove(&k).unwrap_or_default();
+                if v != w {
+                    out.push((k, v, w));
+                }
+            }
+            for (k, w) in y {
+                out.push((k, serde_json::Value::Null, w));
+            }
+            out
+        }
+        (x, y) if x != y => vec![(String::new(), x, y)],
+        _ => Vec::new(),
+    }
+}
+
 fn same_json<T: Serialize>(a: &T, b: &T) -> bool {
     let mut x = serde_json::to_value(a).unwrap_or_default();
     let mut y = serde_json::to_value(b).unwrap_or_default();
@@ -312,6 +341,18 @@ mod tests {
             .instances
             .iter()
             .any(|c| matches!(c, Change::Added(k) if k.vrid == 3)));
+    }
+
+    #[test]
+    fn changed_fields_name_the_keywords() {
+        let a = cfg(&inst("A", 1, 100, "10.0.0.1"));
+        let b = cfg(&("\n".to_string() + &inst("A", 1, 150, "10.0.0.1")));
+        let f = changed_fields(&*a.instances[0], &*b.instances[0]);
+        let names: Vec<&str> = f.iter().map(|(k, _, _)| k.as_str()).collect();
+        assert_eq!(names, ["priority"], "{f:?}");
+        assert_eq!(f[0].1, serde_json::json!(100));
+        assert_eq!(f[0].2, serde_json::json!(150));
+        assert!(changed_fields(&*a.instances[0], &*a.instances[0]).is_empty());
     }
 
     #[test]

@@ -40,7 +40,8 @@ pub struct Loaded {
     pub config: Config,
     /// Errors and warnings, located.
     pub diagnostics: Diagnostics,
-    /// Every file read, and directories searched by includes (for change watching).
+    /// Every file read, then the include globs (`DIR/*.conf`: the watcher watches DIR for
+    /// matching files appearing and leaving).
     pub files: Vec<std::path::PathBuf>,
 }
 

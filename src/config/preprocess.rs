@@ -632,6 +632,11 @@ impl<'a> Preprocessor<'a> {
                 dir.join(&alt)
             };
             let full_s = full.display().to_string();
+            // A glob is listed (after the files) for watching its directory: matching files
+            // appearing and leaving.
+            if glob_dir(&full).is_some() && !self.include_dirs.contains(&full) {
+                self.include_dirs.push(full.clone());
+            }
             match glob::glob(&full_s) {
                 Ok(paths) => {
                     let mut found: Vec<PathBuf> = paths
@@ -659,6 +664,16 @@ impl<'a> Preprocessor<'a> {
             self.file(&f, Some(loc), depth + 1);
         }
     }
+}
+
+/// The directory a glob pattern's file names are matched in: the pattern's parent when only
+/// its last component has wildcards (`conf.d/*.conf`), None for a plain file name or a
+/// pattern with wildcards in its directories (not watched).
+fn glob_dir(pattern: &Path) -> Option<PathBuf> {
+    let magic = |s: &std::ffi::OsStr| s.to_string_lossy().contains(['*', '?', '[']);
+    let name = pattern.file_name()?;
+    let dir = pattern.parent()?;
+    (magic(name) && !magic(dir.as_os_str())).then(|| dir.to_path_buf())
 }
 
 /// Recognises `include FILE` and keepalived's checked variants.
@@ -784,6 +799,39 @@ mod tests {
         };
         let lines = preprocess_str("t.conf", text, &opts, &mut d);
         (lines.into_iter().map(|l| l.text).collect(), d)
+    }
+
+    #[test]
+    fn include_glob_directories_are_listed_for_watching() {
+        let d = tempfile::tempdir().unwrap();
+        let dir = d.path();
+        std::fs::create_dir_all(dir.join("conf.d")).unwrap();
+        std::fs::create_dir_all(dir.join("empty.d")).unwrap();
+        std::fs::write(dir.join("conf.d/a.conf"), "x\n").unwrap();
+        std::fs::write(dir.join("one.conf"), "y\n").unwrap();
+        let main = dir.join("k.conf");
+        std::fs::write(
+            &main,
+            "include conf.d/*.conf\ninclude empty.d/*.conf\ninclude one.conf\n",
+        )
+        .unwrap();
+        let mut diags = Diagnostics::default();
+        let opts = PreprocessOptions::default();
+        let (_, files) = preprocess_files(&main, &opts, &mut diags);
+        // The files read, then the globs (even one matching nothing yet).
+        assert_eq!(
+            files,
+            [
+                main.clone(),
+                dir.join("conf.d/a.conf"),
+                dir.join("one.conf"),
+                dir.join("conf.d/*.conf"),
+                dir.join("empty.d/*.conf"),
+            ]
+        );
+        assert_eq!(glob_dir(Path::new("/e/*/x.conf")), None);
+        assert_eq!(glob_dir(Path::new("/e/x.conf")), None);
+        assert_eq!(glob_dir(Path::new("/e/x?.conf")), Some(PathBuf::from("/e")));
     }
 
     #[test]

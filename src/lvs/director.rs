@@ -3,6 +3,7 @@
 
 use super::fifo;
 use super::plan::{self, CheckSpec, CheckerPlan, Plan, VsKey, VsPlan};
+use super::state::CheckerFate;
 use super::state::{effective_weight, Effect, VsState, WeightAdj};
 use super::{IpvsSink, LvsOptions};
 use crate::check::file::evaluate;
@@ -412,29 +413,29 @@ impl Director {
                         .position(|o| o.key == rp.key)
                         .map(|ori| (oi, ori))
                 });
-                let matches = old_rs.map(|(oi, ori)| {
-                    super::state::match_checkers(&old_plans[oi].real_servers[ori], rp)
-                });
+                let fates = super::state::checker_fates(
+                    old_rs.map(|(oi, ori)| &old_plans[oi].real_servers[ori]),
+                    rp,
+                );
                 let mut rs_ids = Vec::with_capacity(rp.checkers.len());
                 for (ci, cp) in rp.checkers.iter().enumerate() {
-                    let inherited = match (old_rs, matches.as_ref().and_then(|m| m[ci])) {
-                        (Some((oi, ori)), Some(oc)) => Some((oi, ori, oc)),
+                    let inherited = match (old_rs, fates[ci]) {
+                        (Some((oi, ori)), CheckerFate::Keep(oc) | CheckerFate::Resume(oc)) => {
+                            Some((oi, ori, oc))
+                        }
                         _ => None,
                     };
                     // Same plan (and same real server): keep the running task.
-                    if let Some((oi, ori, oc)) = inherited {
-                        let old_cp = &old_plans[oi].real_servers[ori].checkers[oc];
+                    if let (Some((oi, ori, oc)), CheckerFate::Keep(_)) = (inherited, fates[ci]) {
                         let old_id = old_ids[oi][ori][oc];
-                        if old_cp == cp {
-                            if let Some(mut slot) = old_slots.remove(&old_id) {
-                                slot.vs = vi;
-                                slot.rs = ri;
-                                slot.chk = ci;
-                                self.slots.insert(old_id, slot);
-                                rs_ids.push(old_id);
-                                report.checkers_kept += 1;
-                                continue;
-                            }
+                        if let Some(mut slot) = old_slots.remove(&old_id) {
+                            slot.vs = vi;
+                            slot.rs = ri;
+                            slot.chk = ci;
+                            self.slots.insert(old_id, slot);
+                            rs_ids.push(old_id);
+                            report.checkers_kept += 1;
+                            continue;
                         }
                     }
                     let id = self.next_id;

@@ -321,6 +321,36 @@ impl VsState {
     }
 }
 
+/// What a reload does with one checker of a real server (the director's reload and the
+/// reload plan).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CheckerFate {
+    /// The same plan on the same real server: the running task goes on (old index).
+    Keep(usize),
+    /// Matched to an old checker with other settings: restarted, inheriting its state and
+    /// checking at once (old index).
+    Resume(usize),
+    /// New: starts fresh.
+    Fresh,
+}
+
+/// The fate of each checker of `new`, the same real server's plan before being `old` (None: a
+/// new real server).
+pub fn checker_fates(old: Option<&RsPlan>, new: &RsPlan) -> Vec<CheckerFate> {
+    let Some(old) = old else {
+        return vec![CheckerFate::Fresh; new.checkers.len()];
+    };
+    match_checkers(old, new)
+        .into_iter()
+        .zip(&new.checkers)
+        .map(|(m, c)| match m {
+            Some(j) if old.checkers[j] == *c => CheckerFate::Keep(j),
+            Some(j) => CheckerFate::Resume(j),
+            None => CheckerFate::Fresh,
+        })
+        .collect()
+}
+
 /// For each new checker, the index of the old checker whose state it inherits: the first
 /// unused one with an identical plan, else the unused one of the same type at the same rank.
 pub fn match_checkers(old: &RsPlan, new: &RsPlan) -> Vec<Option<usize>> {

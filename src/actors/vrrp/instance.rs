@@ -78,16 +78,35 @@ impl PartialEq for InstanceSpec {
 
 /// Socket-level settings an instance cannot change in place (a change replaces the actor).
 pub fn needs_restart(o: &VrrpInstance, n: &VrrpInstance) -> bool {
-    o.version != n.version
-        || o.unicast_src_ip != n.unicast_src_ip
-        || o.mcast_src_ip != n.mcast_src_ip
-        || o.mcast_dst_ip != n.mcast_dst_ip
-        || o.use_vmac != n.use_vmac
-        || o.vmac_xmit_base != n.vmac_xmit_base
-        || o.unicast_ttl != n.unicast_ttl
-        || o.is_unicast() != n.is_unicast()
-        // AH uses its own socket (IP protocol 51).
-        || ah_key(o).is_some() != ah_key(n).is_some()
+    !restart_reasons(o, n).is_empty()
+}
+
+/// The socket-level settings that differ between `o` and `n` (keepalived.conf keywords): any
+/// of them replaces the actor instead of updating it in place.
+pub fn restart_reasons(o: &VrrpInstance, n: &VrrpInstance) -> Vec<&'static str> {
+    let mut out = Vec::new();
+    let mut check = |differs: bool, what: &'static str| {
+        if differs {
+            out.push(what);
+        }
+    };
+    check(o.version != n.version, "version");
+    check(o.unicast_src_ip != n.unicast_src_ip, "unicast_src_ip");
+    check(o.mcast_src_ip != n.mcast_src_ip, "mcast_src_ip");
+    check(o.mcast_dst_ip != n.mcast_dst_ip, "mcast_dst_ip");
+    check(o.use_vmac != n.use_vmac, "use_vmac");
+    check(o.vmac_xmit_base != n.vmac_xmit_base, "vmac_xmit_base");
+    check(o.unicast_ttl != n.unicast_ttl, "unicast_ttl");
+    check(
+        o.is_unicast() != n.is_unicast(),
+        "unicast_peer (unicast <-> multicast)",
+    );
+    // AH uses its own socket (IP protocol 51).
+    check(
+        ah_key(o).is_some() != ah_key(n).is_some(),
+        "authentication (to or from AH)",
+    );
+    out
 }
 
 /// Applies a changed configuration to the running instance; answers false when the change
@@ -209,7 +228,7 @@ pub fn virtual_set_of(i: &VrrpInstance) -> VirtualSet {
 }
 
 /// The entries of `a` that are not in `b` (locations ignored).
-fn set_minus(a: &VirtualSet, b: &VirtualSet) -> VirtualSet {
+pub(crate) fn set_minus(a: &VirtualSet, b: &VirtualSet) -> VirtualSet {
     let strip_r = |r: &crate::config::model::RouteSpec| {
         let mut r = r.clone();
         r.loc = Default::default();

@@ -72,6 +72,46 @@ pub struct TrackerHub {
     metrics: Option<Arc<crate::telemetry::Metrics>>,
 }
 
+/// The runnable vrrp_scripts of a configuration, by name.
+pub fn script_configs(cfg: &Config) -> HashMap<String, ScriptRunnerConfig> {
+    cfg.vrrp_scripts
+        .iter()
+        .filter_map(|s| ScriptRunnerConfig::from_script(s).map(|c| (s.name.clone(), c)))
+        .collect()
+}
+
+/// What a reload does with one vrrp_script (the hub's reconcile and the reload plan).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ScriptFate {
+    /// Same settings: the runner goes on, with its result.
+    Kept,
+    /// Same command and user, other settings (interval, timeout, rise, fall...): restarted
+    /// with the new settings, its result kept (keepalived #366: a script starting over made
+    /// the priority dip on reload).
+    Resumed,
+    /// Another command or user: restarted from its initial state.
+    Restarted,
+    /// New.
+    Started,
+    /// Gone.
+    Stopped,
+}
+
+/// The fate of a script configured `old` before and `new` after a reload (None: neither).
+pub fn script_fate(
+    old: Option<&ScriptRunnerConfig>,
+    new: Option<&ScriptRunnerConfig>,
+) -> Option<ScriptFate> {
+    Some(match (old, new) {
+        (None, None) => return None,
+        (None, Some(_)) => ScriptFate::Started,
+        (Some(_), None) => ScriptFate::Stopped,
+        (Some(o), Some(n)) if o == n => ScriptFate::Kept,
+        (Some(o), Some(n)) if o.command == n.command && o.user == n.user => ScriptFate::Resumed,
+        (Some(_), Some(_)) => ScriptFate::Restarted,
+    })
+}
+
 impl TrackerHub {
     /// Starts the hub (inside a tokio runtime) for `cfg`.
     pub fn start(cfg: &Config) -> Self {
@@ -180,23 +220,10 @@ impl TrackerHub {
         let Ok(mut inner) = self.inner.lock() else {
             return;
         };
-        let wanted: HashMap<String, ScriptRunnerConfig> = cfg
-            .vrrp_scripts
-            .iter()
-            .filter_map(|s| ScriptRunnerConfig::from_script(s).map(|c| (s.name.clone(), c)))
-            .collect();
-        // Same command and user, other settings (interval, timeout, rise, fall...): the
-        // runner restarts with the new settings but keeps the result (keepalived #366: a
-        // script starting over made the priority dip on reload).
-        let same_script = |a: &ScriptRunnerConfig, b: &ScriptRunnerConfig| {
-            a.command == b.command && a.user == b.user
-        };
+        let wanted = script_configs(cfg);
         let mut carried: HashMap<String, bool> = HashMap::new();
         for (name, (old, _)) in inner.scripts.iter() {
-            let Some(new) = wanted.get(name) else {
-                continue;
-            };
-            if new != old && same_script(old, new) {
+            if script_fate(Some(old), wanted.get(name)) == Some(ScriptFate::Resumed) {
                 let ok = match inner.values.get(&TrackKey::Script(name.clone())) {
                     Some(TrackValue::State(TrackerState::Up)) => Some(true),
                     Some(TrackValue::State(TrackerState::Down)) => Some(false),
@@ -209,7 +236,7 @@ impl TrackerHub {
         }
         let metrics = self.metrics.clone();
         inner.scripts.retain(|name, (c, _)| {
-            let keep = wanted.get(name) == Some(c);
+            let keep = script_fate(Some(c), wanted.get(name)) == Some(ScriptFate::Kept);
             if !keep && !wanted.contains_key(name) {
                 if let Some(m) = &metrics {
                     m.remove_script(name);
