@@ -312,35 +312,15 @@ fn snapshot(files: &[PathBuf]) -> Snapshot {
         .map(|f| {
             let c = if glob_pattern(f).is_some() {
                 // An include glob: the files it matches now.
-                let mut entries: Vec<(PathBuf, Vec<u8>)> = glob::glob(&f.to_string_lossy())
-                    .map(|paths| {
-                        paths
-                            .filter_map(Result::ok)
-                            .filter(|p| p.is_file())
-                            .map(|p| {
-                                let b = std::fs::read(&p).unwrap_or_default();
-                                (p, b)
-                            })
-                            .collect()
-                    })
+                let paths = glob::glob(&f.to_string_lossy())
+                    .map(|paths| paths.filter_map(Result::ok).collect())
                     .unwrap_or_default();
-                entries.sort();
-                Content::Dir(entries)
+                Content::Dir(read_files(paths))
             } else if f.is_dir() {
-                let mut entries: Vec<(PathBuf, Vec<u8>)> = std::fs::read_dir(f)
-                    .map(|rd| {
-                        rd.filter_map(Result::ok)
-                            .map(|e| e.path())
-                            .filter(|p| p.is_file())
-                            .map(|p| {
-                                let b = std::fs::read(&p).unwrap_or_default();
-                                (p, b)
-                            })
-                            .collect()
-                    })
+                let paths = std::fs::read_dir(f)
+                    .map(|rd| rd.filter_map(Result::ok).map(|e| e.path()).collect())
                     .unwrap_or_default();
-                entries.sort();
-                Content::Dir(entries)
+                Content::Dir(read_files(paths))
             } else {
                 match std::fs::read(f) {
                     Ok(b) => Content::File(b),
@@ -397,6 +377,20 @@ fn emptied<'a>(before: &Snapshot, now: &'a Snapshot) -> Option<&'a PathBuf> {
             _ => None,
         }
     })
+}
+
+/// The regular files among `paths` with their contents (unreadable as empty), sorted by path.
+fn read_files(paths: Vec<PathBuf>) -> Vec<(PathBuf, Vec<u8>)> {
+    let mut entries: Vec<(PathBuf, Vec<u8>)> = paths
+        .into_iter()
+        .filter(|p| p.is_file())
+        .map(|p| {
+            let b = std::fs::read(&p).unwrap_or_default();
+            (p, b)
+        })
+        .collect();
+    entries.sort();
+    entries
 }
 
 #[cfg(test)]
