@@ -525,6 +525,17 @@ impl InstanceActor {
         *self.counters.entry(c).or_default() += 1;
     }
 
+    /// A received packet dropped under `counter`: counted for the stats dump and /metrics.
+    fn drop_rx(&mut self, counter: &'static str, src: IpAddr, e: &dyn std::fmt::Display) {
+        self.count(counter);
+        if let Some(m) = &self.m {
+            if let Some(r) = RxDrop::for_counter(counter) {
+                m.rx_drop(r);
+            }
+        }
+        tracing::debug!(instance = %self.spec.instance.name, "dropped packet from {src}: {e}");
+    }
+
     /// The configured interface.
     fn ifname(&self) -> String {
         self.spec
@@ -1436,13 +1447,7 @@ impl InstanceActor {
                     p.vrrp
                 }
                 Err(e) => {
-                    self.count(e.counter());
-                    if let Some(m) = &self.m {
-                        if let Some(r) = RxDrop::for_counter(e.counter()) {
-                            m.rx_drop(r);
-                        }
-                    }
-                    tracing::debug!(instance = %self.spec.instance.name, "dropped packet from {}: {e}", rx.src);
+                    self.drop_rx(e.counter(), rx.src, &e);
                     return;
                 }
             },
@@ -1457,13 +1462,7 @@ impl InstanceActor {
         let adv = match packet::decode(vrrp, family, mode) {
             Ok(a) => a,
             Err(e) => {
-                self.count(e.counter());
-                if let Some(m) = &self.m {
-                    if let Some(r) = RxDrop::for_counter(e.counter()) {
-                        m.rx_drop(r);
-                    }
-                }
-                tracing::debug!(instance = %self.spec.instance.name, "dropped packet from {}: {e}", rx.src);
+                self.drop_rx(e.counter(), rx.src, &e);
                 return;
             }
         };
