@@ -22,4 +22,4 @@ while [[ $# -gt 0 ]]; do
 done
 export KEEPALIVED_RS_SOAK_SECS=$((minutes * 60))
 [[ -n $seed ]] && export KEEPALIVED_RS_SOAK_SEED=$seed
-exec cargo test --release --test chaos_soak chaos_soak_pairs_keep_one_owner -- --nocapture
+exec cargo test --test chaos_soak chaos_soak_pairs_keep_one_owner -- --nocapture
