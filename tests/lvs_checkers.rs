@@ -18,7 +18,9 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, UdpSocket};
 use tokio::task::JoinHandle;
 
-const FAST: &str = "delay_loop 0.2\n    connect_timeout 0.5\n    retry 0\n    warmup 0";
+/// Fast checker timings, and the protocol keepalived would otherwise default to UDP.
+const FAST: &str =
+    "protocol TCP\n    delay_loop 0.2\n    connect_timeout 0.5\n    retry 0\n    warmup 0";
 
 fn ip(s: &str) -> IpAddr {
     s.parse().unwrap()
@@ -490,6 +492,7 @@ async fn reload_keeps_state_and_a_fixed_server_comes_back() {
         format!(
             r#"
 virtual_server 10.0.0.1 80 {{
+    protocol TCP
     delay_loop 30
     connect_timeout 0.5
     retry 0
@@ -539,7 +542,7 @@ virtual_server 10.0.0.1 80 {{
     // A virtual server removed by reload leaves IPVS.
     let r = lvs
         .reload(&config(
-            "virtual_server 10.0.0.2 80 {\n    real_server 127.0.5.9 80 {\n    }\n}\n",
+            "virtual_server 10.0.0.2 80 {\n    protocol TCP\n    real_server 127.0.5.9 80 {\n    }\n}\n",
         ))
         .await;
     assert_eq!((r.added, r.removed), (1, 1));
@@ -715,6 +718,7 @@ async fn reload_brings_back_a_real_server_whose_checker_was_fixed() {
         format!(
             r#"
 virtual_server 10.0.0.1 80 {{
+    protocol TCP
     delay_loop 1
     connect_timeout 0.5
     retry 0

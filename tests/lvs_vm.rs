@@ -215,6 +215,7 @@ fn guest_director_follows_real_servers() {
         use keepalived_rs::lvs::{start_lvs, LvsOptions};
         let text = r#"
 virtual_server 10.10.10.1 80 {
+    protocol TCP
     delay_loop 0.5
     connect_timeout 1
     retry 0
@@ -234,6 +235,7 @@ virtual_server 10.10.10.1 80 {
     }
 }
 virtual_server 10.10.10.2 80 {
+    protocol TCP
     delay_loop 0.5
     connect_timeout 1
     retry 0
@@ -257,6 +259,7 @@ virtual_server fwmark 7 {
     }
 }
 virtual_server 10.10.10.3 80 {
+    protocol TCP
     ! Debian 6.1 has no ip_vs_twos (6.2+): the kernel refuses this service, an error on this
     ! service only, logged and retried while the others are programmed.
     lb_algo twos
@@ -353,7 +356,7 @@ fn guest_daemon_serves_ipvs_counters() {
     let conf = "/tmp/ka-ipvs.conf";
     std::fs::write(
         conf,
-        "virtual_server 10.20.0.1 80 {\n    lb_algo rr\n    lb_kind NAT\n    real_server 192.168.100.21 8080 {\n        weight 2\n    }\n    real_server 192.168.100.22 8080 {\n    }\n}\n",
+        "virtual_server 10.20.0.1 80 {\n    protocol TCP\n    lb_algo rr\n    lb_kind NAT\n    real_server 192.168.100.21 8080 {\n        weight 2\n    }\n    real_server 192.168.100.22 8080 {\n    }\n}\n",
     )
     .unwrap();
     let mut daemon = Command::new(GUEST_DAEMON)

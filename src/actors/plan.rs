@@ -936,7 +936,7 @@ mod tests {
     fn scripts_sync_groups_and_real_servers() {
         let base = |cmd: &str, prio: u8, weight: u8, rs2: &str| {
             format!(
-                "vrrp_script chk {{\n script \"{cmd}\"\n}}\nvrrp_sync_group G {{\n group {{\n  VI_1\n }}\n}}\n{}virtual_server 10.0.0.1 80 {{\n lb_algo rr\n real_server 10.0.1.1 80 {{\n  weight {weight}\n  TCP_CHECK {{\n  }}\n }}\n real_server {rs2} 80 {{\n  TCP_CHECK {{\n  }}\n }}\n}}\n",
+                "vrrp_script chk {{\n script \"{cmd}\"\n}}\nvrrp_sync_group G {{\n group {{\n  VI_1\n }}\n}}\n{}virtual_server 10.0.0.1 80 {{\n    protocol TCP\n lb_algo rr\n real_server 10.0.1.1 80 {{\n  weight {weight}\n  TCP_CHECK {{\n  }}\n }}\n real_server {rs2} 80 {{\n  TCP_CHECK {{\n  }}\n }}\n}}\n",
                 inst("VI_1", 1, prio, &["10.0.0.1/24"], " track_script {\n  chk\n }\n")
             )
         };

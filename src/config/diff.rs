@@ -375,7 +375,7 @@ mod tests {
     fn real_server_changes() {
         let vs = |rs: &str| {
             cfg(&format!(
-                "virtual_server 10.0.0.1 80 {{\n lb_algo rr\n {rs}\n}}\n"
+                "virtual_server 10.0.0.1 80 {{\n    protocol TCP\n lb_algo rr\n {rs}\n}}\n"
             ))
         };
         let a = vs("real_server 10.0.1.1 80 {\n weight 1\n TCP_CHECK {\n }\n}\nreal_server 10.0.1.2 80 {\n TCP_CHECK {\n }\n}");

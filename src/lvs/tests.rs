@@ -106,6 +106,7 @@ fn checker_defaults_follow_keepalived() {
     let p = load(
         r#"
 virtual_server 10.0.0.1 80 {
+    protocol TCP
     delay_loop 10
     real_server 192.168.1.1 80 {
         HTTP_GET { url { path / } }
@@ -152,6 +153,7 @@ fn four_servers(extra_vs: &str, extra_rs: &str) -> Plan {
     load(&format!(
         r#"
 virtual_server 10.0.0.1 80 {{
+    protocol TCP
     {extra_vs}
     real_server 192.168.1.1 80 {{
         weight 1
@@ -337,6 +339,7 @@ fn migrate_keeps_states_by_identity() {
     let old = load(
         r#"
 virtual_server 10.0.0.1 80 {
+    protocol TCP
     real_server 192.168.1.1 80 { MISC_CHECK { misc_path "/bin/false" } }
     real_server 192.168.1.2 80 { TCP_CHECK { } }
     real_server 192.168.1.3 80 { TCP_CHECK { } }
@@ -346,6 +349,7 @@ virtual_server 10.0.0.1 80 {
     let new = load(
         r#"
 virtual_server 10.0.0.1 80 {
+    protocol TCP
     real_server 192.168.1.4 80 { TCP_CHECK { } }
     real_server 192.168.1.3 80 { TCP_CHECK { } }
     real_server 192.168.1.1 80 { MISC_CHECK { misc_path "/bin/true" } }

@@ -132,7 +132,20 @@ pub fn virtual_server(n: &Node, children: &[Node], d: &mut Diagnostics) -> Optio
     d.with_recovery("skipping the virtual_server", |d| {
         virtual_server_block(n, head, d)
     })?;
-    virtual_server_block(n, children, d)
+    let mut vs = virtual_server_block(n, children, d)?;
+    // keepalived 2.2.7 (check_data.c): an address virtual server without `protocol` would get
+    // the kernel's default, UDP, so keepalived sets UDP explicitly and says so.
+    if vs.spans.get("protocol").is_none() {
+        if let VsAddress::Addr { ip, port } = &vs.address {
+            d.recover(
+                &n.loc,
+                format!("virtual_server {ip} {port}: no protocol set"),
+                "defaulting to UDP",
+            );
+            vs.protocol = Protocol::Udp;
+        }
+    }
+    Some(vs)
 }
 
 fn virtual_server_block(n: &Node, children: &[Node], d: &mut Diagnostics) -> Option<VirtualServer> {
