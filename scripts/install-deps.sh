@@ -10,6 +10,7 @@
 #   qemu-system-x86 busybox-static cpio   the IPVS test VM (see notes/ipvs-vm.md)
 #   prometheus       promtool, to lint /metrics output and the scrape config
 #   python3          helper scripts
+#   lintian man-db systemd   checking the Debian package (lintian, man -w, systemd-analyze)
 #
 # usage: sudo scripts/install-deps.sh [EXTRA_PACKAGE...]
 #   e.g. sudo scripts/install-deps.sh shellcheck
@@ -34,6 +35,9 @@ PACKAGES=(
     kmod
     cpio
     prometheus
+    lintian
+    man-db
+    systemd
     python3
     "$@"
 )

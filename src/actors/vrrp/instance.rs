@@ -1207,9 +1207,7 @@ impl InstanceActor {
                 Action::RemoveVips => {
                     let set = self.virtual_set();
                     self.release(&set);
-                    if !self.spec.global.extra.0.contains_key("__dont_release_vrrp") {
-                        self.kernel_op(KernelOp::Remove(set));
-                    }
+                    self.kernel_op(KernelOp::Remove(set));
                     self.durable.update(|d| d.vips_installed = false);
                 }
                 Action::SendGratuitous { count } => self.kernel_op(KernelOp::Garp(

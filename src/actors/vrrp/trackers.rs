@@ -58,6 +58,8 @@ struct Inner {
     scripts: HashMap<String, (ScriptRunnerConfig, ScriptRunner)>,
     files: Option<FileWatcher>,
     file_set: Vec<WatchedFile>,
+    /// Whether the first configuration was applied (`init_file ... overwrite` only at start).
+    reconciled: bool,
 }
 
 /// Shared, cheap to clone.
@@ -90,6 +92,7 @@ impl TrackerHub {
             scripts: HashMap::new(),
             files: None,
             file_set: Vec::new(),
+            reconciled: false,
         }));
         let hub = TrackerHub {
             tx,
@@ -250,6 +253,23 @@ impl TrackerHub {
             };
             inner.scripts.insert(name, (c, runner));
         }
+        // `init_file [V] [overwrite]`, as keepalived: a missing file is created (at start and on
+        // reload); an existing one is overwritten only at start and only with `overwrite`.
+        for t in &cfg.track_files {
+            if let (Some((value, overwrite)), Some(path)) = (t.init_file, &t.file) {
+                let overwrite = overwrite && !inner.reconciled;
+                match crate::track::file::init_file(std::path::Path::new(path), value, overwrite) {
+                    Ok(true) => {
+                        tracing::info!("track_file {}: initialised {path} to {value}", t.name)
+                    }
+                    Ok(false) => {}
+                    Err(e) => {
+                        tracing::error!("track_file {}: cannot initialise {path}: {e}", t.name)
+                    }
+                }
+            }
+        }
+        inner.reconciled = true;
         let files: Vec<WatchedFile> = cfg
             .track_files
             .iter()

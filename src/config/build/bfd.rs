@@ -1,10 +1,11 @@
 //! `bfd_instance NAME { ... }`.
 
 use super::super::diag::Diagnostics;
+use super::super::keywords;
 use super::super::model::{BfdInstance, Spans};
 use super::super::tree::Node;
 use super::super::values::{self as v};
-use super::{span, unknown};
+use super::{not_handled, span};
 use std::time::Duration;
 
 /// Builds one bfd_instance with keepalived's defaults.
@@ -26,11 +27,12 @@ pub fn instance(name: &str, block: &Node, children: &[Node], d: &mut Diagnostics
         multihop: false,
         weight: 0,
         reverse: false,
-        vrrp_only: false,
-        checker_only: false,
         disabled: false,
     };
     for n in children {
+        if !keywords::accept("bfd_instance", n, d) {
+            continue;
+        }
         span(&mut b.spans, n);
         match n.keyword.as_str() {
             "neighbor_ip" | "neighbour_ip" => b.neighbor_ip = v::ip_arg(n, d),
@@ -48,10 +50,8 @@ pub fn instance(name: &str, block: &Node, children: &[Node], d: &mut Diagnostics
                 b.weight = v::int_arg(n, -253, 253, d).unwrap_or(0);
                 b.reverse = n.arg(1) == Some("reverse");
             }
-            "vrrp" => b.vrrp_only = true,
-            "checker" => b.checker_only = true,
             "disabled" => b.disabled = true,
-            _ => unknown(n, "bfd_instance", d),
+            _ => not_handled(n, d),
         }
     }
     if b.neighbor_ip.is_none()

@@ -1,114 +1,18 @@
 //! `global_defs { ... }`.
 
 use super::super::diag::Diagnostics;
+use super::super::keywords;
 use super::super::model::{GlobalDefs, NotifyFifo, SmtpServer};
 use super::super::tree::Node;
 use super::super::values::{self as v};
-use super::{keep, span, unknown};
-
-/// Keywords keepalived accepts in global_defs that we keep without acting on them.
-const ACCEPTED: &[&str] = &[
-    "process_names",
-    "process_name",
-    "vrrp_process_name",
-    "checker_process_name",
-    "lvs_process_name",
-    "bfd_process_name",
-    "tmp_config_directory",
-    "config_save_dir",
-    "umask",
-    "use_symlink_paths",
-    "set_supplementary_groups",
-    "startup_script_timeout",
-    "shutdown_script_timeout",
-    "default_interface",
-    "random_seed",
-    "iproute_usr_dir",
-    "iproute_etc_dir",
-    "no_email_faults",
-    "no_checker_emails",
-    "checker_log_all_failures",
-    "fifo_write_vrrp_states_on_reload",
-    "vrrp_garp_extra_if",
-    "vrrp_vmac_garp_intvl",
-    "vrrp_owner_ignore_adverts",
-    "v3_checksum_as_v2",
-    "vrrp_delay_after_boot",
-    "log_unknown_vrids",
-    "vmac_addr_prefix",
-    "disable_local_igmp",
-    "vrrp_rx_bufs_policy",
-    "vrrp_rx_bufs_multiplier",
-    "vrrp_netlink_cmd_rcv_bufs",
-    "vrrp_netlink_cmd_rcv_bufs_force",
-    "vrrp_netlink_monitor_rcv_bufs",
-    "vrrp_netlink_monitor_rcv_bufs_force",
-    "process_monitor_rcv_bufs",
-    "process_monitor_rcv_bufs_force",
-    "vrrp_iptables",
-    "vrrp_ipsets",
-    "nftables",
-    "nftables_priority",
-    "nftables_counters",
-    "nftables_ifindex",
-    "nftables_ipvs",
-    "nftables_ipvs_priority",
-    "nftables_ipvs_start_fwmark",
-    "lvs_sync_daemon",
-    "lvs_timeouts",
-    "rs_init_notifies",
-    "min_auto_priority_delay",
-    "vrrp_priority",
-    "checker_priority",
-    "bfd_priority",
-    "vrrp_no_swap",
-    "checker_no_swap",
-    "bfd_no_swap",
-    "vrrp_rt_priority",
-    "checker_rt_priority",
-    "bfd_rt_priority",
-    "vrrp_cpu_affinity",
-    "checker_cpu_affinity",
-    "bfd_cpu_affinity",
-    "vrrp_rlimit_rttime",
-    "checker_rlimit_rttime",
-    "bfd_rlimit_rttime",
-    "vrrp_rlimit_rtime",
-    "checker_rlimit_rtime",
-    "bfd_rlimit_rtime",
-    "snmp_socket",
-    "enable_snmp_vrrp",
-    "enable_snmp_keepalived",
-    "enable_snmp_checker",
-    "enable_snmp_rfc",
-    "enable_snmp_rfcv2",
-    "enable_snmp_rfcv3",
-    "enable_traps",
-    "snmp_vs_stats_update_interval",
-    "snmp_rs_stats_update_interval",
-    "enable_dbus",
-    "dbus_service_name",
-    "dbus_no_interface_name",
-    "reload_check_config",
-    "reload_time_file",
-    "reload_repeat",
-    "reload_file",
-    "data_use_instance",
-    "json_version",
-    "include_check",
-    "linkbeat_use_polling",
-    "vrrp_notify_fifo_script",
-    "lvs_notify_fifo_script",
-    "notify_fifo_script",
-    "lvs_flush_onstop",
-    "vrrp_track_process_init",
-    "instance",
-    "net_namespace",
-];
+use super::{not_handled, span};
 
 /// Fills `g` from the block's children.
 pub fn build(g: &mut GlobalDefs, children: &[Node], d: &mut Diagnostics) {
     for n in children {
+        if !keywords::accept("global_defs", n, d) {
+            continue;
+        }
         span(&mut g.spans, n);
         match n.keyword.as_str() {
             "router_id" => g.router_id = v::arg(n, 0, d).map(str::to_string),
@@ -142,7 +46,6 @@ pub fn build(g: &mut GlobalDefs, children: &[Node], d: &mut Diagnostics) {
             }
             "smtp_alert" => g.smtp_alert = v::bool_arg(n, d),
             "smtp_alert_vrrp" => g.smtp_alert_vrrp = v::bool_arg(n, d),
-            "smtp_alert_checker" => g.smtp_alert_checker = v::bool_arg(n, d),
             "script_user" => {
                 g.script_user = v::script_user(n, 0);
                 if g.script_user.is_none() {
@@ -233,11 +136,6 @@ pub fn build(g: &mut GlobalDefs, children: &[Node], d: &mut Diagnostics) {
             "vrrp_check_unicast_src" => {
                 g.vrrp_check_unicast_src = v::bool_arg(n, d).unwrap_or(true)
             }
-            "vrrp_startup_delay" => g.vrrp_startup_delay = v::secs_arg(n, 0.0, 3600.0, d),
-            "vrrp_notify_priority_changes" => {
-                g.vrrp_notify_priority_changes = v::bool_arg(n, d).unwrap_or(true)
-            }
-            "dynamic_interfaces" => g.dynamic_interfaces = true,
             "vmac_prefix" => {
                 if let Some(p) = v::arg(n, 0, d) {
                     g.vmac_prefix = p.to_string();
@@ -245,20 +143,16 @@ pub fn build(g: &mut GlobalDefs, children: &[Node], d: &mut Diagnostics) {
             }
             "lvs_flush" => g.lvs_flush = v::bool_arg(n, d).unwrap_or(true),
             "lvs_flush_on_stop" => g.lvs_flush_on_stop = true,
-            "max_auto_priority" => {
-                g.max_auto_priority = if n.arg(0).is_some() {
-                    v::int_arg(n, -1, 99, d)
-                } else {
-                    Some(99)
-                }
-            }
             "state_dump_file" => g.state_dump_file = v::arg(n, 0, d).map(str::to_string),
             "stats_dump_file" => g.stats_dump_file = v::arg(n, 0, d).map(str::to_string),
             "json_dump_file" => g.json_dump_file = v::arg(n, 0, d).map(str::to_string),
-            "startup_script" => g.startup_script = v::script(n, d),
-            "shutdown_script" => g.shutdown_script = v::script(n, d),
-            kw if ACCEPTED.contains(&kw) => keep(&mut g.extra, n),
-            _ => unknown(n, "global_defs", d),
+            "no_email_faults" => g.no_email_faults = true,
+            "json_version" => {
+                if let Some(x) = v::int_arg::<u8>(n, 1, 2, d) {
+                    g.json_version = x;
+                }
+            }
+            _ => not_handled(n, d),
         }
     }
 }

@@ -1,31 +1,17 @@
 //! `virtual_server_group`, `virtual_server`, `real_server` and checker blocks.
 
 use super::super::diag::Diagnostics;
+use super::super::keywords;
 use super::super::model::{
-    CheckDefaults, CheckKind, Checker, CheckerCommon, Extra, Family, ForwardMethod, Protocol,
-    RealServer, Scheduler, SorryServer, Spans, UrlCheck, VirtualServer, VirtualServerGroup,
-    VsAddress, VsgEntry,
+    CheckDefaults, CheckKind, Checker, CheckerCommon, Family, ForwardMethod, Protocol, RealServer,
+    Scheduler, SorryServer, Spans, UrlCheck, VirtualServer, VirtualServerGroup, VsAddress,
+    VsgEntry,
 };
 use super::super::tree::Node;
 use super::super::values::{self as v};
-use super::{block, keep, span, unknown};
+use super::{block, not_handled, span};
 use std::net::IpAddr;
 use std::time::Duration;
-
-const VS_ACCEPTED: &[&str] = &[
-    "hashed",
-    "snmp_name",
-    "sh-port",
-    "sh-fallback",
-    "mh-port",
-    "mh-fallback",
-    "flag-1",
-    "flag-2",
-    "flag-3",
-    "sorry_server_lvs_method",
-    "lvs_sync_daemon",
-    "weight",
-];
 
 /// Options shared by virtual servers, real servers and checkers. Returns true if handled.
 fn check_default(c: &mut CheckDefaults, n: &Node, d: &mut Diagnostics) -> bool {
@@ -38,7 +24,6 @@ fn check_default(c: &mut CheckDefaults, n: &Node, d: &mut Diagnostics) -> bool {
         "alpha" => c.alpha = v::bool_arg(n, d),
         "inhibit_on_failure" => c.inhibit_on_failure = v::bool_arg(n, d),
         "virtualhost" => c.virtualhost = v::arg(n, 0, d).map(str::to_string),
-        "smtp_alert" => c.smtp_alert = v::bool_arg(n, d),
         _ => return false,
     }
     true
@@ -193,9 +178,11 @@ pub fn virtual_server(n: &Node, children: &[Node], d: &mut Diagnostics) -> Optio
         ops: false,
         defaults: CheckDefaults::default(),
         real_servers: Vec::new(),
-        extra: Extra::default(),
     };
     for c in children {
+        if !keywords::accept("virtual_server", c, d) {
+            continue;
+        }
         span(&mut vs.spans, c);
         if check_default(&mut vs.defaults, c, d) {
             continue;
@@ -260,8 +247,7 @@ pub fn virtual_server(n: &Node, children: &[Node], d: &mut Diagnostics) -> Optio
             kw if kw.starts_with("flag-") || kw.starts_with("sh-") || kw.starts_with("mh-") => {
                 vs.flags.push(kw.to_string());
             }
-            kw if VS_ACCEPTED.contains(&kw) => keep(&mut vs.extra, c),
-            _ => unknown(c, "virtual_server", d),
+            _ => not_handled(c, d),
         }
     }
     Some(vs)
@@ -288,6 +274,9 @@ fn real_server(n: &Node, children: &[Node], d: &mut Diagnostics) -> Option<RealS
         checkers: Vec::new(),
     };
     for c in children {
+        if !keywords::accept("virtual_server>real_server", c, d) {
+            continue;
+        }
         span(&mut rs.spans, c);
         if check_default(&mut rs.defaults, c, d) {
             continue;
@@ -299,14 +288,13 @@ fn real_server(n: &Node, children: &[Node], d: &mut Diagnostics) -> Option<RealS
             "notify_down" => rs.notify_down = v::script(c, d),
             "uthreshold" => rs.uthreshold = v::int_arg(c, 0u32, u32::MAX, d),
             "lthreshold" => rs.lthreshold = v::int_arg(c, 0u32, u32::MAX, d),
-            "snmp_name" => {}
             "TCP_CHECK" | "HTTP_GET" | "SSL_GET" | "SMTP_CHECK" | "DNS_CHECK" | "MISC_CHECK"
-            | "UDP_CHECK" | "PING_CHECK" | "ICMP_CHECK" | "FILE_CHECK" | "BFD_CHECK" => {
+            | "UDP_CHECK" | "PING_CHECK" | "FILE_CHECK" | "BFD_CHECK" => {
                 let empty: &[Node] = &[];
                 let cc = c.children.as_deref().unwrap_or(empty);
                 rs.checkers.push(checker(c, cc, d));
             }
-            _ => unknown(c, "real_server", d),
+            _ => not_handled(c, d),
         }
     }
     Some(rs)
@@ -320,7 +308,6 @@ fn checker(n: &Node, children: &[Node], d: &mut Diagnostics) -> Checker {
             http_protocol: None,
             enable_sni: false,
             sni_name: None,
-            fast_recovery: false,
             urls: Vec::new(),
         },
         "SMTP_CHECK" => CheckKind::Smtp { helo_name: None },
@@ -349,7 +336,11 @@ fn checker(n: &Node, children: &[Node], d: &mut Diagnostics) -> Checker {
         _ => CheckKind::Ping,
     };
     let mut common = CheckerCommon::default();
+    let path = checker_block(&n.keyword);
     for c in children {
+        if !keywords::accept(&path, c, d) {
+            continue;
+        }
         if check_default(&mut common.defaults, c, d) {
             continue;
         }
@@ -376,14 +367,6 @@ fn checker(n: &Node, children: &[Node], d: &mut Diagnostics) -> Checker {
                 common.bind_port = v::arg(c, 0, d).and_then(|p| v::port(&c.loc, "bind_port", p, d));
                 continue;
             }
-            "fwmark" => {
-                common.fwmark = v::int_arg(c, 0u32, u32::MAX, d);
-                continue;
-            }
-            "log_all_failures" => {
-                common.log_all_failures = v::bool_arg(c, d).unwrap_or(true);
-                continue;
-            }
             _ => {}
         }
         let handled = match &mut kind {
@@ -391,12 +374,11 @@ fn checker(n: &Node, children: &[Node], d: &mut Diagnostics) -> Checker {
                 http_protocol,
                 enable_sni,
                 sni_name,
-                fast_recovery,
                 urls,
                 ..
             } => match kw {
                 "url" => {
-                    urls.push(url(c, d));
+                    urls.push(url(c, &path, d));
                     true
                 }
                 "http_protocol" => {
@@ -411,11 +393,6 @@ fn checker(n: &Node, children: &[Node], d: &mut Diagnostics) -> Checker {
                     *sni_name = v::arg(c, 0, d).map(str::to_string);
                     true
                 }
-                "fast_recovery" => {
-                    *fast_recovery = v::bool_arg(c, d).unwrap_or(true);
-                    true
-                }
-                "tls_compliant" => true,
                 _ => false,
             },
             CheckKind::Smtp { helo_name } => match kw {
@@ -424,7 +401,6 @@ fn checker(n: &Node, children: &[Node], d: &mut Diagnostics) -> Checker {
                     true
                 }
                 // Legacy `host { connect_ip ... }` sub-blocks: accepted, not modelled.
-                "host" => true,
                 _ => false,
             },
             CheckKind::Dns { qtype, name } => match kw {
@@ -528,7 +504,7 @@ fn checker(n: &Node, children: &[Node], d: &mut Diagnostics) -> Checker {
             CheckKind::Tcp | CheckKind::Ping => false,
         };
         if !handled {
-            unknown(c, &n.keyword, d);
+            not_handled(c, d);
         }
     }
     match &kind {
@@ -551,7 +527,12 @@ fn checker(n: &Node, children: &[Node], d: &mut Diagnostics) -> Checker {
     }
 }
 
-fn url(n: &Node, d: &mut Diagnostics) -> UrlCheck {
+/// The registry's block path of a checker block.
+fn checker_block(keyword: &str) -> String {
+    format!("virtual_server>real_server>{keyword}")
+}
+
+fn url(n: &Node, checker_path: &str, d: &mut Diagnostics) -> UrlCheck {
     let mut u = UrlCheck {
         loc: n.loc.clone(),
         ..UrlCheck::default()
@@ -559,7 +540,11 @@ fn url(n: &Node, d: &mut Diagnostics) -> UrlCheck {
     let Some(children) = block(n, d) else {
         return u;
     };
+    let path = format!("{checker_path}>url");
     for c in children {
+        if !keywords::accept(&path, c, d) {
+            continue;
+        }
         match c.keyword.as_str() {
             "path" => u.path = v::arg(c, 0, d).unwrap_or_default().to_string(),
             "digest" => {
@@ -590,11 +575,7 @@ fn url(n: &Node, d: &mut Diagnostics) -> UrlCheck {
                 }
             }
             "virtualhost" => u.virtualhost = v::arg(c, 0, d).map(str::to_string),
-            "regex" => u.regex = v::arg(c, 0, d).map(str::to_string),
-            "regex_no_match" => u.regex_no_match = true,
-            "regex_options" | "regex_stack" | "regex_min_offset" | "regex_max_offset"
-            | "tls_compliant" => {}
-            _ => unknown(c, "url", d),
+            _ => not_handled(c, d),
         }
     }
     if u.path.is_empty() {

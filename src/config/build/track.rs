@@ -1,10 +1,11 @@
 //! `vrrp_script`, `track_file`, `vrrp_track_process`.
 
 use super::super::diag::Diagnostics;
-use super::super::model::{Spans, TrackFile, TrackProcess, VrrpScript};
+use super::super::keywords;
+use super::super::model::{Spans, TrackFile, VrrpScript};
 use super::super::tree::Node;
 use super::super::values::{self as v};
-use super::{span, unknown};
+use super::{not_handled, span};
 use std::time::Duration;
 
 /// `vrrp_script NAME { script ...; interval; timeout; weight; rise; fall; user; init_fail }`.
@@ -25,6 +26,9 @@ pub fn script(name: &str, block: &Node, children: &[Node], d: &mut Diagnostics) 
     };
     let mut timeout = None;
     for n in children {
+        if !keywords::accept("vrrp_script", n, d) {
+            continue;
+        }
         span(&mut s.spans, n);
         match n.keyword.as_str() {
             "script" => {
@@ -59,7 +63,7 @@ pub fn script(name: &str, block: &Node, children: &[Node], d: &mut Diagnostics) 
             "fall" => s.fall = v::int_arg(n, 1u32, u32::MAX, d).unwrap_or(1),
             "user" => s.user = v::script_user(n, 0),
             "init_fail" => s.init_fail = true,
-            _ => unknown(n, "vrrp_script", d),
+            _ => not_handled(n, d),
         }
     }
     s.timeout = timeout.unwrap_or(s.interval);
@@ -81,6 +85,9 @@ pub fn file(name: &str, block: &Node, children: &[Node], d: &mut Diagnostics) ->
         init_file: None,
     };
     for n in children {
+        if !keywords::accept(block.keyword.as_str(), n, d) {
+            continue;
+        }
         span(&mut t.spans, n);
         match n.keyword.as_str() {
             "file" => t.file = v::arg(n, 0, d).map(str::to_string),
@@ -101,59 +108,11 @@ pub fn file(name: &str, block: &Node, children: &[Node], d: &mut Diagnostics) ->
                 }
                 t.init_file = Some((value, overwrite));
             }
-            _ => unknown(n, "track_file", d),
+            _ => not_handled(n, d),
         }
     }
     if t.file.is_none() {
         d.error(&block.loc, format!("track_file {name}: no 'file' given"));
     }
     t
-}
-
-/// `vrrp_track_process NAME { process ...; weight; quorum; ... }`.
-pub fn process(name: &str, block: &Node, children: &[Node], d: &mut Diagnostics) -> TrackProcess {
-    let mut p = TrackProcess {
-        name: name.to_string(),
-        loc: block.loc.clone(),
-        spans: Spans::default(),
-        process: None,
-        params: Vec::new(),
-        param_match: None,
-        weight: 0,
-        reverse: false,
-        quorum: 1,
-        quorum_max: None,
-        delay: None,
-        fork_delay: None,
-        terminate_delay: None,
-        full_command: false,
-    };
-    for n in children {
-        span(&mut p.spans, n);
-        match n.keyword.as_str() {
-            "process" => {
-                p.process = v::arg(n, 0, d).map(str::to_string);
-                p.params = n.arg_texts().skip(1).map(str::to_string).collect();
-            }
-            "param_match" => p.param_match = v::arg(n, 0, d).map(str::to_string),
-            "weight" => {
-                p.weight = v::int_arg(n, -254, 254, d).unwrap_or(0);
-                p.reverse = n.arg(1) == Some("reverse");
-            }
-            "quorum" => p.quorum = v::int_arg(n, 0u32, 65535, d).unwrap_or(1),
-            "quorum_max" => p.quorum_max = v::int_arg(n, 0u32, 65535, d),
-            "delay" => p.delay = v::secs_arg(n, 0.0, 1e6, d),
-            "fork_delay" => p.fork_delay = v::secs_arg(n, 0.0, 1e6, d),
-            "terminate_delay" => p.terminate_delay = v::secs_arg(n, 0.0, 1e6, d),
-            "full_command" => p.full_command = true,
-            _ => unknown(n, "vrrp_track_process", d),
-        }
-    }
-    if p.process.is_none() {
-        d.error(
-            &block.loc,
-            format!("vrrp_track_process {name}: no 'process' given"),
-        );
-    }
-    p
 }

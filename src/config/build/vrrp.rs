@@ -1,40 +1,15 @@
 //! `vrrp_instance` and `vrrp_sync_group`.
 
 use super::super::diag::{Diagnostics, Location};
+use super::super::keywords;
 use super::super::model::{
-    Authentication, Extra, Family, GlobalDefs, InitialState, NotifyScripts, Spans, SyncGroup,
-    Tracking, UnicastPeer, Vmac, VrrpInstance, VrrpVersion,
+    Authentication, Family, GlobalDefs, InitialState, NotifyScripts, Spans, SyncGroup, Tracking,
+    UnicastPeer, Vmac, VrrpInstance, VrrpVersion,
 };
 use super::super::tree::Node;
 use super::super::values::{self as v};
-use super::{block, keep, net, span, track_refs, unknown};
+use super::{block, net, not_handled, span, track_refs};
 use std::time::Duration;
-
-/// Accepted vrrp_instance keywords we keep without acting on them (yet).
-const ACCEPTED: &[&str] = &[
-    "debug",
-    "native_ipv6",
-    "no_virtual_ipaddress",
-    "promote_secondaries",
-    "unicast_fault_no_peer",
-    "check_unicast_src",
-    "track_src_ip",
-    "vrf",
-    "old_unicast_checksum",
-    "v3_checksum_as_v2",
-    "use_vmac_addr",
-    "use_ipvlan",
-    "garp_extra_if",
-    "vmac_garp_intvl",
-    "timer_expired_backup",
-    "thread_timer_expired",
-    "owner_ignore_adverts",
-    "kernel_rx_buf_size",
-    "linkbeat_use_polling",
-    "lvs_sync_daemon_interface",
-    "auth_hmac",
-    "preempt",
-];
 
 /// Handles a notify keyword shared by instances and groups; false when `n` is not one.
 fn notify(ns: &mut NotifyScripts, n: &Node, d: &mut Diagnostics) -> bool {
@@ -51,7 +26,6 @@ fn notify(ns: &mut NotifyScripts, n: &Node, d: &mut Diagnostics) -> bool {
                 ns.deleted = v::script(n, d);
             }
         }
-        "notify_priority_changes" => ns.priority_changes = v::bool_arg(n, d).unwrap_or(true),
         _ => return false,
     }
     true
@@ -63,7 +37,6 @@ fn tracking(t: &mut Tracking, n: &Node, d: &mut Diagnostics) -> bool {
         "track_interface" => t.interfaces.extend(track_refs(n, d, -254, 254)),
         "track_script" => t.scripts.extend(track_refs(n, d, -254, 254)),
         "track_file" => t.files.extend(track_refs(n, d, -254, 254)),
-        "track_process" => t.processes.extend(track_refs(n, d, -254, 254)),
         "track_bfd" => t.bfd.extend(track_refs(n, d, -254, 254)),
         _ => return false,
     }
@@ -123,11 +96,13 @@ pub fn instance(
         down_timer_adverts: g.vrrp_down_timer_adverts,
         lower_prio_no_advert: g.vrrp_lower_prio_no_advert,
         higher_prio_send_advert: g.vrrp_higher_prio_send_advert,
-        extra: Extra::default(),
     };
     let mut version_given = false;
     let mut advert_raw: Option<(f64, Location)> = None;
     for n in children {
+        if !keywords::accept("vrrp_instance", n, d) {
+            continue;
+        }
         span(&mut i.spans, n);
         if notify(&mut i.notify, n, d) || tracking(&mut i.tracking, n, d) {
             continue;
@@ -161,8 +136,6 @@ pub fn instance(
             }
             "nopreempt" => i.preempt = false,
             "preempt_delay" => i.preempt_delay = v::secs_arg(n, 0.0, 1000.0, d).unwrap_or_default(),
-            "accept" => i.accept = Some(true),
-            "no_accept" => i.accept = Some(false),
             "strict_mode" => i.strict = v::bool_arg(n, d).unwrap_or(true),
             // keepalived quirk: any valid BOOL, even "false", sets it. We honour the value.
             "skip_check_adv_addr" => i.skip_check_adv_addr = v::bool_arg(n, d).unwrap_or(true),
@@ -229,8 +202,7 @@ pub fn instance(
             "down_timer_adverts" => i.down_timer_adverts = v::int_arg(n, 1u8, 100, d).unwrap_or(3),
             "lower_prio_no_advert" => i.lower_prio_no_advert = v::bool_arg(n, d),
             "higher_prio_send_advert" => i.higher_prio_send_advert = v::bool_arg(n, d),
-            kw if ACCEPTED.contains(&kw) => keep(&mut i.extra, n),
-            _ => unknown(n, "vrrp_instance", d),
+            _ => not_handled(n, d),
         }
     }
 
@@ -324,16 +296,28 @@ fn authentication(n: &Node, d: &mut Diagnostics) -> Option<Authentication> {
     let mut kind: Option<(String, Location)> = None;
     let mut pass: Option<String> = None;
     for c in children {
+        if !keywords::accept("vrrp_instance>authentication", c, d) {
+            continue;
+        }
         match c.keyword.as_str() {
             "auth_type" => kind = v::arg(c, 0, d).map(|s| (s.to_string(), c.loc.clone())),
             "auth_pass" => pass = v::arg(c, 0, d).map(str::to_string),
-            _ => unknown(c, "authentication", d),
+            _ => not_handled(c, d),
         }
     }
     let pass = pass.unwrap_or_default();
     match kind {
         Some((k, _)) if k.eq_ignore_ascii_case("PASS") => Some(Authentication::Pass(pass)),
-        Some((k, _)) if k.eq_ignore_ascii_case("AH") => Some(Authentication::Ah(pass)),
+        // Never run unauthenticated what the operator configured to authenticate.
+        Some((k, loc)) if k.eq_ignore_ascii_case("AH") => {
+            d.error(
+                &loc,
+                "auth_type AH (IPsec Authentication Header) is not supported by keepalived-rs \
+                 yet: refusing to send this instance's adverts unauthenticated (use PASS, or keep \
+                 keepalived for this instance)",
+            );
+            None
+        }
         Some((k, loc)) => {
             d.error(&loc, format!("auth_type: '{k}' is not PASS or AH"));
             None
@@ -426,9 +410,27 @@ pub fn sync_group(name: &str, blk: &Node, children: &[Node], d: &mut Diagnostics
         notify: NotifyScripts::default(),
         smtp_alert: None,
         sync_group_tracking_weight: false,
-        extra: Extra::default(),
     };
     for n in children {
+        // Old form without `group { }`: a bare member name in the block. keepalived 2.2.7
+        // treats it as an unknown keyword (the instance is not a member); so do we, saying so.
+        if n.args.is_empty()
+            && n.children.is_none()
+            && keywords::lookup("vrrp_sync_group", &n.keyword).is_none()
+        {
+            d.warning(
+                &n.loc,
+                format!(
+                    "vrrp_sync_group {name}: '{}' outside 'group {{ }}' is ignored, as keepalived \
+                     does: it is not a member (list members in 'group {{ ... }}')",
+                    n.keyword
+                ),
+            );
+            continue;
+        }
+        if !keywords::accept("vrrp_sync_group", n, d) {
+            continue;
+        }
         span(&mut g.spans, n);
         if notify(&mut g.notify, n, d) || tracking(&mut g.tracking, n, d) {
             continue;
@@ -442,20 +444,7 @@ pub fn sync_group(name: &str, blk: &Node, children: &[Node], d: &mut Diagnostics
             }
             "smtp_alert" => g.smtp_alert = v::bool_arg(n, d),
             "sync_group_tracking_weight" | "global_tracking" => g.sync_group_tracking_weight = true,
-            // Old form without `group { }`: member names directly in the block.
-            kw if n.args.is_empty()
-                && n.children.is_none()
-                && !kw.contains(|c: char| c.is_whitespace()) =>
-            {
-                d.warning(
-                    &n.loc,
-                    format!(
-                        "vrrp_sync_group {name}: member '{kw}' outside 'group {{ }}' is deprecated"
-                    ),
-                );
-                g.members.push((kw.to_string(), n.loc.clone()));
-            }
-            _ => unknown(n, "vrrp_sync_group", d),
+            _ => not_handled(n, d),
         }
     }
     if g.members.len() == 1 {

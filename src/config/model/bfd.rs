@@ -41,10 +41,6 @@ pub struct BfdInstance {
     pub weight: i32,
     /// `reverse`.
     pub reverse: bool,
-    /// `vrrp`: deliver events to VRRP only.
-    pub vrrp_only: bool,
-    /// `checker`: deliver events to checkers only.
-    pub checker_only: bool,
     /// `disabled`.
     pub disabled: bool,
 }

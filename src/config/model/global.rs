@@ -1,6 +1,6 @@
 //! `global_defs`.
 
-use super::common::{Extra, ScriptSpec, ScriptUser, Spans};
+use super::common::{ScriptSpec, ScriptUser, Spans};
 use serde::{Deserialize, Serialize};
 use std::net::IpAddr;
 use std::time::Duration;
@@ -46,8 +46,6 @@ pub struct GlobalDefs {
     pub smtp_alert: Option<bool>,
     /// `smtp_alert_vrrp`.
     pub smtp_alert_vrrp: Option<bool>,
-    /// `smtp_alert_checker`.
-    pub smtp_alert_checker: Option<bool>,
     /// `script_user`.
     pub script_user: Option<ScriptUser>,
     /// `enable_script_security`.
@@ -94,32 +92,22 @@ pub struct GlobalDefs {
     pub vrrp_strict: bool,
     /// `vrrp_check_unicast_src`.
     pub vrrp_check_unicast_src: bool,
-    /// `vrrp_startup_delay`.
-    pub vrrp_startup_delay: Option<Duration>,
-    /// `vrrp_notify_priority_changes`.
-    pub vrrp_notify_priority_changes: bool,
-    /// `dynamic_interfaces`.
-    pub dynamic_interfaces: bool,
     /// `vmac_prefix` (default "vrrp").
     pub vmac_prefix: String,
     /// `lvs_flush`.
     pub lvs_flush: bool,
     /// `lvs_flush_on_stop`.
     pub lvs_flush_on_stop: bool,
-    /// `max_auto_priority`.
-    pub max_auto_priority: Option<i32>,
     /// `state_dump_file`, `stats_dump_file`, `json_dump_file`.
     pub state_dump_file: Option<String>,
     /// See `state_dump_file`.
     pub stats_dump_file: Option<String>,
     /// See `state_dump_file`.
     pub json_dump_file: Option<String>,
-    /// `startup_script`.
-    pub startup_script: Option<ScriptSpec>,
-    /// `shutdown_script`.
-    pub shutdown_script: Option<ScriptSpec>,
-    /// Accepted keywords we do not act on (SNMP, DBus, scheduling, firewall ...).
-    pub extra: Extra,
+    /// `no_email_faults`: no e-mail for FAULT transitions.
+    pub no_email_faults: bool,
+    /// `json_version` (1 or 2; default 1): layout of the JSON dump.
+    pub json_version: u8,
 }
 
 impl Default for GlobalDefs {
@@ -134,7 +122,6 @@ impl Default for GlobalDefs {
             smtp_connect_timeout: Duration::from_secs(30),
             smtp_alert: None,
             smtp_alert_vrrp: None,
-            smtp_alert_checker: None,
             script_user: None,
             enable_script_security: false,
             notify_fifo: None,
@@ -158,19 +145,14 @@ impl Default for GlobalDefs {
             vrrp_skip_check_adv_addr: false,
             vrrp_strict: false,
             vrrp_check_unicast_src: false,
-            vrrp_startup_delay: None,
-            vrrp_notify_priority_changes: false,
-            dynamic_interfaces: false,
             vmac_prefix: "vrrp".into(),
             lvs_flush: false,
             lvs_flush_on_stop: false,
-            max_auto_priority: None,
             state_dump_file: None,
             stats_dump_file: None,
             json_dump_file: None,
-            startup_script: None,
-            shutdown_script: None,
-            extra: Extra::default(),
+            no_email_faults: false,
+            json_version: 1,
         }
     }
 }

@@ -1,6 +1,6 @@
 //! `virtual_server_group`, `virtual_server`, `real_server` and the health checkers.
 
-use super::common::{Extra, ScriptSpec, ScriptUser, Spans};
+use super::common::{ScriptSpec, ScriptUser, Spans};
 use super::vrrp::Family;
 use crate::config::diag::Location;
 use serde::{Deserialize, Serialize};
@@ -186,8 +186,6 @@ pub struct CheckDefaults {
     pub inhibit_on_failure: Option<bool>,
     /// `virtualhost`.
     pub virtualhost: Option<String>,
-    /// `smtp_alert`.
-    pub smtp_alert: Option<bool>,
 }
 
 /// `virtual_server ... { ... }`.
@@ -237,8 +235,6 @@ pub struct VirtualServer {
     pub defaults: CheckDefaults,
     /// `real_server` blocks.
     pub real_servers: Vec<RealServer>,
-    /// Accepted keywords not modelled.
-    pub extra: Extra,
 }
 
 /// `real_server IP [PORT] { ... }`.
@@ -283,10 +279,6 @@ pub struct CheckerCommon {
     pub bind_if: Option<String>,
     /// `bind_port`.
     pub bind_port: Option<u16>,
-    /// `fwmark`.
-    pub fwmark: Option<u32>,
-    /// `log_all_failures`.
-    pub log_all_failures: bool,
     /// Overrides of timing and retry defaults.
     pub defaults: CheckDefaults,
 }
@@ -302,10 +294,6 @@ pub struct UrlCheck {
     pub status_codes: Vec<(u16, u16)>,
     /// `virtualhost`.
     pub virtualhost: Option<String>,
-    /// `regex`.
-    pub regex: Option<String>,
-    /// `regex_no_match`.
-    pub regex_no_match: bool,
     /// Where.
     pub loc: Location,
 }
@@ -325,8 +313,6 @@ pub enum CheckKind {
         enable_sni: bool,
         /// `sni_name`.
         sni_name: Option<String>,
-        /// `fast_recovery`.
-        fast_recovery: bool,
         /// `url` blocks.
         urls: Vec<UrlCheck>,
     },

@@ -1,6 +1,6 @@
 //! `vrrp_instance` and `vrrp_sync_group`.
 
-use super::common::{Extra, ScriptSpec, Spans, TrackRef};
+use super::common::{ScriptSpec, Spans, TrackRef};
 use super::net::{AddressSpec, RouteSpec, RuleSpec};
 use crate::config::diag::Location;
 use serde::{Deserialize, Serialize};
@@ -198,8 +198,6 @@ pub struct VrrpInstance {
     pub lower_prio_no_advert: Option<bool>,
     /// `higher_prio_send_advert`.
     pub higher_prio_send_advert: Option<bool>,
-    /// Accepted keywords not modelled.
-    pub extra: Extra,
 }
 
 impl VrrpInstance {
@@ -260,6 +258,4 @@ pub struct SyncGroup {
     pub smtp_alert: Option<bool>,
     /// `sync_group_tracking_weight` / `global_tracking`.
     pub sync_group_tracking_weight: bool,
-    /// Accepted keywords not modelled.
-    pub extra: Extra,
 }

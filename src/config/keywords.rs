@@ -1,0 +1,748 @@
+//! The keyword registry: every keyword of keepalived 2.2.7's configuration parsers (and the
+//! newer spellings keepalived-rs also accepts), each with what keepalived-rs does with it.
+//!
+//! This table is the one place that decides which keywords the configuration builders accept:
+//! a builder asks [`accept`] before it looks at a keyword. An *implemented* keyword is handled by
+//! its builder; a *partial* one too, with a located warning saying what is missing; an
+//! *equivalent* keyword needs no action (the reason is in the table); an *unsupported* one gives
+//! `FILE:LINE: warning: 'KW' is not supported by keepalived-rs: CONSEQUENCE` and is not stored.
+//! A keyword that is not in the table is unknown (a warning, as keepalived gives).
+//! `keepalived-rs --list-keywords` prints the table; tests check it against keepalived 2.2.7's
+//! keyword list (`tests/fixtures/keepalived-2.2.7-keywords.csv`) and that every implemented
+//! keyword changes the model that `-d` prints.
+
+use super::diag::Diagnostics;
+use super::tree::Node;
+use serde::Serialize;
+
+/// What keepalived-rs does with a keyword.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    /// Parsed into the model and acted on as keepalived does.
+    Implemented,
+    /// Acted on, but part of what keepalived does is missing (the text says what).
+    Partial,
+    /// No action is the right equivalent of what keepalived does (the text says why).
+    Equivalent,
+    /// Not acted on: a warning says what the operator loses.
+    Unsupported,
+}
+
+impl Status {
+    /// The word used in listings.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Implemented => "implemented",
+            Status::Partial => "partial",
+            Status::Equivalent => "equivalent",
+            Status::Unsupported => "unsupported",
+        }
+    }
+}
+
+/// One keyword of one block.
+#[derive(Clone, Copy, Debug, Serialize)]
+pub struct Keyword {
+    /// The block path as keepalived's parser nests it, e.g. `vrrp_instance`,
+    /// `virtual_server>real_server>HTTP_GET>url`; `(root)` for top-level keywords.
+    pub block: &'static str,
+    /// The keyword.
+    pub keyword: &'static str,
+    /// What keepalived-rs does with it.
+    pub status: Status,
+    /// Implemented: what it sets. Partial: what is missing. Equivalent: why no action is
+    /// right. Unsupported: what the operator loses.
+    pub text: &'static str,
+    /// In keepalived 2.2.7's parsers (false: a newer keepalived's keyword we also accept).
+    pub in_2_2_7: bool,
+}
+
+const fn entry(
+    block: &'static str,
+    keyword: &'static str,
+    status: Status,
+    text: &'static str,
+    in_2_2_7: bool,
+) -> Keyword {
+    Keyword {
+        block,
+        keyword,
+        status,
+        text,
+        in_2_2_7,
+    }
+}
+const fn imp(b: &'static str, k: &'static str, t: &'static str) -> Keyword {
+    entry(b, k, Status::Implemented, t, true)
+}
+const fn imp_new(b: &'static str, k: &'static str, t: &'static str) -> Keyword {
+    entry(b, k, Status::Implemented, t, false)
+}
+const fn part(b: &'static str, k: &'static str, t: &'static str) -> Keyword {
+    entry(b, k, Status::Partial, t, true)
+}
+const fn equiv(b: &'static str, k: &'static str, t: &'static str) -> Keyword {
+    entry(b, k, Status::Equivalent, t, true)
+}
+const fn equiv_new(b: &'static str, k: &'static str, t: &'static str) -> Keyword {
+    entry(b, k, Status::Equivalent, t, false)
+}
+const fn unsup(b: &'static str, k: &'static str, t: &'static str) -> Keyword {
+    entry(b, k, Status::Unsupported, t, true)
+}
+const fn unsup_new(b: &'static str, k: &'static str, t: &'static str) -> Keyword {
+    entry(b, k, Status::Unsupported, t, false)
+}
+
+/// Every keyword, grouped by block.
+#[rustfmt::skip]
+pub static KEYWORDS: &[Keyword] = &[
+    unsup("(root)", "linkbeat_use_polling", "link state is read from netlink only; interfaces whose driver does not report carrier changes are not polled (MII/ethtool)"),
+    unsup("(root)", "net_namespace", "the daemon runs in the network namespace it is started in: start it there (`ip netns exec NAME` or `-s NAME`)"),
+    unsup("(root)", "net_namespace_ipvs", "IPVS is programmed in the daemon's own network namespace"),
+    equiv("(root)", "namespace_with_ipsets", "keepalived-rs creates no ipsets, so there is nothing to place in a namespace"),
+    unsup("(root)", "use_pid_dir", "the pid file stays where -p puts it (default /run/keepalived-rs.pid), not under /run/keepalived/"),
+    unsup("(root)", "instance", "pid and dump file names do not carry an instance name; give each daemon its own -p file"),
+    equiv("(root)", "child_wait_time", "keepalived-rs is one process with no children to wait for at exit"),
+    imp("(root)", "global_defs", "container"),
+    unsup("global_defs", "process_names", "the process keeps the name keepalived-rs (one process, no per-subsystem children to name)"),
+    unsup("global_defs", "process_name", "the process keeps the name keepalived-rs (one process, no per-subsystem children to name)"),
+    unsup("global_defs", "vrrp_process_name", "the process keeps the name keepalived-rs (one process, no per-subsystem children to name)"),
+    unsup("global_defs", "checker_process_name", "the process keeps the name keepalived-rs (one process, no per-subsystem children to name)"),
+    unsup("global_defs", "lvs_process_name", "the process keeps the name keepalived-rs (one process, no per-subsystem children to name)"),
+    unsup("global_defs", "bfd_process_name", "the process keeps the name keepalived-rs (one process, no per-subsystem children to name)"),
+    imp("global_defs", "router_id", "track/smtp.rs:SmtpConfig::from_global (VRRP e-mail alerts)"),
+    imp("global_defs", "notification_email_from", "track/smtp.rs:SmtpConfig::from_global (VRRP e-mail alerts)"),
+    imp("global_defs", "smtp_server", "track/smtp.rs:SmtpConfig::from_global (VRRP e-mail alerts)"),
+    imp("global_defs", "smtp_helo_name", "track/smtp.rs:SmtpConfig::from_global (VRRP e-mail alerts)"),
+    imp("global_defs", "smtp_connect_timeout", "track/smtp.rs:SmtpConfig::from_global (VRRP e-mail alerts)"),
+    imp("global_defs", "notification_email", "track/smtp.rs:SmtpConfig::from_global (VRRP e-mail alerts)"),
+    part("global_defs", "smtp_alert", "e-mail alerts are sent for VRRP changes only: real-server (checker) changes send no e-mail"),
+    unsup("global_defs", "startup_script", "the script is not run at start"),
+    unsup("global_defs", "startup_script_timeout", "the start-up script is not run, so it has no timeout"),
+    unsup("global_defs", "shutdown_script", "the script is not run at stop"),
+    unsup("global_defs", "shutdown_script_timeout", "the shutdown script is not run, so it has no timeout"),
+    unsup("global_defs", "max_auto_priority", "the daemon is not given real-time scheduling priority"),
+    unsup("global_defs", "min_auto_priority_delay", "the daemon is not given real-time scheduling priority"),
+    imp("global_defs", "smtp_alert_vrrp", "track/smtp.rs:smtp_alert_enabled"),
+    unsup("global_defs", "smtp_alert_checker", "no e-mail alerts for real-server (checker) changes"),
+    unsup("global_defs", "checker_log_all_failures", "only checker state changes are logged, not every failed attempt"),
+    equiv("global_defs", "dynamic_interfaces", "interfaces that appear and disappear are always followed: instances wait for a missing interface and start when it appears"),
+    imp("global_defs", "no_email_faults", "track/smtp.rs:76 (reads global.extra[\"no_email_faults\"])"),
+    unsup("global_defs", "default_interface", "addresses, routes and instances without `dev`/`interface` get no default interface"),
+    unsup("global_defs", "disable_local_igmp", "IGMP reports from vmac interfaces are not suppressed"),
+    unsup("global_defs", "lvs_timeouts", "IPVS tcp/tcpfin/udp connection timeouts stay at the kernel's values"),
+    imp("global_defs", "lvs_flush", "lvs/mod.rs:new -> ipvs/writer.rs"),
+    imp("global_defs", "lvs_flush_on_stop", "lvs/mod.rs:new -> ipvs/writer.rs"),
+    unsup("global_defs", "lvs_flush_onstop", "(old spelling of lvs_flush_on_stop)"),
+    unsup("global_defs", "lvs_sync_daemon", "the IPVS connection sync daemon is not started: established connections through the director are lost on failover"),
+    imp("global_defs", "vrrp_mcast_group4", "actors/vrrp/params.rs:destinations"),
+    imp("global_defs", "vrrp_mcast_group6", "actors/vrrp/params.rs:destinations"),
+    imp("global_defs", "vrrp_garp_master_delay", "actors/vrrp/params.rs:instance_params"),
+    imp("global_defs", "vrrp_garp_master_repeat", "actors/vrrp/params.rs:instance_params"),
+    imp("global_defs", "vrrp_garp_master_refresh", "actors/vrrp/params.rs:instance_params"),
+    imp("global_defs", "vrrp_garp_master_refresh_repeat", "actors/vrrp/params.rs:instance_params"),
+    imp("global_defs", "vrrp_garp_lower_prio_delay", "actors/vrrp/params.rs:instance_params"),
+    imp("global_defs", "vrrp_garp_lower_prio_repeat", "actors/vrrp/params.rs:instance_params"),
+    imp("global_defs", "vrrp_down_timer_adverts", "copied to instances (config/build/vrrp.rs:instance) -> vrrp/fsm.rs:master_down_interval"),
+    imp("global_defs", "vrrp_garp_interval", "actors/vrrp/instance.rs:garp_interval"),
+    imp("global_defs", "vrrp_gna_interval", "actors/vrrp/instance.rs:garp_interval"),
+    imp("global_defs", "vrrp_min_garp", "actors/vrrp/params.rs:instance_params"),
+    unsup("global_defs", "vrrp_garp_extra_if", "no periodic gratuitous ARP/NA on the parent interface of vmac interfaces"),
+    unsup("global_defs", "vrrp_vmac_garp_intvl", "no periodic gratuitous ARP/NA on the parent interface of vmac interfaces"),
+    imp("global_defs", "vrrp_lower_prio_no_advert", "copied to instances -> actors/vrrp/params.rs:instance_params -> vrrp/fsm.rs:master_rx"),
+    imp("global_defs", "vrrp_higher_prio_send_advert", "copied to instances -> actors/vrrp/params.rs:instance_params -> vrrp/fsm.rs:master_rx"),
+    imp("global_defs", "vrrp_version", "copied to instances -> actors/vrrp/instance.rs:advert/receive"),
+    unsup("global_defs", "vrrp_iptables", "no firewall rules are installed: traffic to VIPs is not dropped on a non-owner MASTER or a BACKUP (no accept-mode enforcement)"),
+    unsup("global_defs", "vrrp_ipsets", "no firewall rules are installed: traffic to VIPs is not dropped on a non-owner MASTER or a BACKUP (no accept-mode enforcement)"),
+    unsup("global_defs", "nftables", "no firewall rules are installed: traffic to VIPs is not dropped on a non-owner MASTER or a BACKUP (no accept-mode enforcement)"),
+    unsup("global_defs", "nftables_priority", "no firewall rules are installed: traffic to VIPs is not dropped on a non-owner MASTER or a BACKUP (no accept-mode enforcement)"),
+    unsup("global_defs", "nftables_ifindex", "no firewall rules are installed: traffic to VIPs is not dropped on a non-owner MASTER or a BACKUP (no accept-mode enforcement)"),
+    unsup("global_defs", "nftables_ipvs", "no nftables fwmark rules are installed for IPVS virtual servers"),
+    unsup("global_defs", "nftables_ipvs_priority", "no nftables fwmark rules are installed for IPVS virtual servers"),
+    unsup("global_defs", "nftables_ipvs_start_fwmark", "no nftables fwmark rules are installed for IPVS virtual servers"),
+    unsup("global_defs", "nftables_counters", "no firewall rules are installed: traffic to VIPs is not dropped on a non-owner MASTER or a BACKUP (no accept-mode enforcement)"),
+    imp("global_defs", "vrrp_check_unicast_src", "actors/vrrp/instance.rs:receive"),
+    imp("global_defs", "vrrp_skip_check_adv_addr", "copied to instances -> actors/vrrp/instance.rs:receive (check_vips)"),
+    part("global_defs", "vrrp_strict", "its checks apply, but no firewall rules drop traffic to the VIPs of a non-owner MASTER (keepalived installs nftables/iptables drop rules)"),
+    unsup("global_defs", "vrrp_priority", "the process's nice value is not changed"),
+    unsup("global_defs", "vrrp_no_swap", "the process's memory is not locked against swapping"),
+    unsup("global_defs", "vrrp_rt_priority", "no real-time scheduling is set"),
+    unsup("global_defs", "vrrp_cpu_affinity", "no CPU affinity is set"),
+    unsup("global_defs", "vrrp_rlimit_rttime", "no real-time CPU limit is set (keepalived-rs does not use real-time scheduling)"),
+    unsup("global_defs", "vrrp_rlimit_rtime", "no real-time CPU limit is set (keepalived-rs does not use real-time scheduling)"),
+    imp("global_defs", "notify_fifo", "actors/vrrp/notifier.rs:new -> track/notify.rs"),
+    unsup("global_defs", "notify_fifo_script", "the FIFO reader script is not started: the FIFO is written, but nothing reads it unless started separately"),
+    imp("global_defs", "vrrp_notify_fifo", "actors/vrrp/notifier.rs:new -> track/notify.rs"),
+    unsup("global_defs", "vrrp_notify_fifo_script", "the FIFO reader script is not started: the FIFO is written, but nothing reads it unless started separately"),
+    unsup("global_defs", "vrrp_notify_priority_changes", "no priority-change lines are written to the notify FIFO"),
+    unsup("global_defs", "fifo_write_vrrp_states_on_reload", "instance states are not written again to the notify FIFO after a reload"),
+    imp("global_defs", "lvs_notify_fifo", "lvs/director.rs:open_fifos"),
+    unsup("global_defs", "lvs_notify_fifo_script", "the FIFO reader script is not started: the FIFO is written, but nothing reads it unless started separately"),
+    unsup("global_defs", "checker_priority", "the process's nice value is not changed"),
+    unsup("global_defs", "checker_no_swap", "the process's memory is not locked against swapping"),
+    unsup("global_defs", "checker_rt_priority", "no real-time scheduling is set"),
+    unsup("global_defs", "checker_cpu_affinity", "no CPU affinity is set"),
+    unsup("global_defs", "checker_rlimit_rttime", "no real-time CPU limit is set (keepalived-rs does not use real-time scheduling)"),
+    unsup("global_defs", "checker_rlimit_rtime", "no real-time CPU limit is set (keepalived-rs does not use real-time scheduling)"),
+    unsup("global_defs", "bfd_priority", "the process's nice value is not changed"),
+    unsup("global_defs", "bfd_no_swap", "the process's memory is not locked against swapping"),
+    unsup("global_defs", "bfd_rt_priority", "no real-time scheduling is set"),
+    unsup("global_defs", "bfd_cpu_affinity", "no CPU affinity is set"),
+    unsup("global_defs", "bfd_rlimit_rttime", "no real-time CPU limit is set (keepalived-rs does not use real-time scheduling)"),
+    unsup("global_defs", "bfd_rlimit_rtime", "no real-time CPU limit is set (keepalived-rs does not use real-time scheduling)"),
+    unsup("global_defs", "snmp_socket", "no SNMP (AgentX) subagent: the MIBs are not served and no traps are sent (use the Prometheus /metrics endpoint)"),
+    unsup("global_defs", "enable_traps", "no SNMP (AgentX) subagent: the MIBs are not served and no traps are sent (use the Prometheus /metrics endpoint)"),
+    unsup("global_defs", "enable_snmp_vrrp", "no SNMP (AgentX) subagent: the MIBs are not served and no traps are sent (use the Prometheus /metrics endpoint)"),
+    unsup("global_defs", "enable_snmp_keepalived", "no SNMP (AgentX) subagent: the MIBs are not served and no traps are sent (use the Prometheus /metrics endpoint)"),
+    unsup("global_defs", "enable_snmp_rfc", "no SNMP (AgentX) subagent: the MIBs are not served and no traps are sent (use the Prometheus /metrics endpoint)"),
+    unsup("global_defs", "enable_snmp_rfcv2", "no SNMP (AgentX) subagent: the MIBs are not served and no traps are sent (use the Prometheus /metrics endpoint)"),
+    unsup("global_defs", "enable_snmp_rfcv3", "no SNMP (AgentX) subagent: the MIBs are not served and no traps are sent (use the Prometheus /metrics endpoint)"),
+    unsup("global_defs", "enable_snmp_checker", "no SNMP (AgentX) subagent: the MIBs are not served and no traps are sent (use the Prometheus /metrics endpoint)"),
+    unsup("global_defs", "enable_dbus", "no DBus interface (org.keepalived.Vrrp1) is offered"),
+    unsup("global_defs", "dbus_service_name", "no DBus interface (org.keepalived.Vrrp1) is offered"),
+    imp("global_defs", "script_user", "track/exec.rs:from_global/user_for"),
+    imp("global_defs", "enable_script_security", "track/exec.rs:from_global, track/runner.rs:run_loop, track/notify.rs:run_one"),
+    equiv("global_defs", "vrrp_netlink_cmd_rcv_bufs", "keepalived-rs sizes its netlink receive buffers itself and re-reads the kernel's state after an overrun"),
+    equiv("global_defs", "vrrp_netlink_cmd_rcv_bufs_force", "keepalived-rs sizes its netlink receive buffers itself and re-reads the kernel's state after an overrun"),
+    equiv("global_defs", "vrrp_netlink_monitor_rcv_bufs", "keepalived-rs sizes its netlink receive buffers itself and re-reads the kernel's state after an overrun"),
+    equiv("global_defs", "vrrp_netlink_monitor_rcv_bufs_force", "keepalived-rs sizes its netlink receive buffers itself and re-reads the kernel's state after an overrun"),
+    equiv("global_defs", "process_monitor_rcv_bufs", "keepalived-rs sizes its netlink receive buffers itself and re-reads the kernel's state after an overrun"),
+    equiv("global_defs", "process_monitor_rcv_bufs_force", "keepalived-rs sizes its netlink receive buffers itself and re-reads the kernel's state after an overrun"),
+    equiv("global_defs", "lvs_netlink_cmd_rcv_bufs", "keepalived-rs sizes its netlink receive buffers itself and re-reads the kernel's state after an overrun"),
+    equiv("global_defs", "lvs_netlink_cmd_rcv_bufs_force", "keepalived-rs sizes its netlink receive buffers itself and re-reads the kernel's state after an overrun"),
+    equiv("global_defs", "lvs_netlink_monitor_rcv_bufs", "keepalived-rs sizes its netlink receive buffers itself and re-reads the kernel's state after an overrun"),
+    equiv("global_defs", "lvs_netlink_monitor_rcv_bufs_force", "keepalived-rs sizes its netlink receive buffers itself and re-reads the kernel's state after an overrun"),
+    unsup("global_defs", "rs_init_notifies", "notify_up/notify_down are not run for the real servers' initial states at start"),
+    equiv("global_defs", "no_checker_emails", "keepalived-rs never sends checker e-mails, which is what this asks for"),
+    unsup("global_defs", "vrrp_rx_bufs_policy", "VRRP sockets keep keepalived-rs's own receive buffer size"),
+    unsup("global_defs", "vrrp_rx_bufs_multiplier", "VRRP sockets keep keepalived-rs's own receive buffer size"),
+    unsup("global_defs", "vrrp_startup_delay", "instances start at once instead of waiting the delay after boot"),
+    unsup("global_defs", "log_unknown_vrids", "adverts for unknown VRIDs are not logged (they are counted on /metrics)"),
+    imp("global_defs", "vmac_prefix", "actors/vrrp/params.rs:vmac_request/resolve_vmacs"),
+    unsup("global_defs", "vmac_addr_prefix", "the vmac MAC address prefix is not applied"),
+    unsup("global_defs", "umask", "files are created with the process's umask (set it with -u or the unit's UMask=)"),
+    unsup("global_defs", "random_seed", "${_RANDOM} is not seeded, so its values differ between runs"),
+    equiv("global_defs", "reload_check_config", "every reload is parsed and checked before anything changes; an invalid file is rejected and logged"),
+    unsup("global_defs", "reload_time_file", "no reload is scheduled from a time file"),
+    unsup("global_defs", "reload_repeat", "no reload is scheduled from a time file"),
+    unsup("global_defs", "reload_file", "reloads read the main configuration file given with -f"),
+    unsup("global_defs", "include_check", "includes are not checked for readability or match (a missing include is a warning)"),
+    unsup("global_defs", "config_save_dir", "the configuration is not saved on reload"),
+    equiv("global_defs", "tmp_config_directory", "keepalived-rs reads the configuration in one process, so it needs no temporary copy"),
+    unsup("global_defs", "data_use_instance", "dump file names do not carry the instance name"),
+    unsup("(root)", "track_group", "static addresses, routes and rules are not tracked: losing one does not put the listed VRRP instances in FAULT"),
+    unsup("track_group", "group", "static addresses, routes and rules are not tracked: losing one does not put the listed VRRP instances in FAULT"),
+    part("(root)", "static_ipaddress", "installed once at start: not restored when removed from outside, and `track_group`/`no_track` are ignored"),
+    part("(root)", "static_routes", "installed once at start: not restored when removed from outside, and `track_group`/`no_track` are ignored"),
+    part("(root)", "static_rules", "installed once at start: not restored when removed from outside, and `track_group`/`no_track` are ignored"),
+    imp("(root)", "vrrp_sync_group", "actors/vrrp/sync.rs, vrrp/sync.rs"),
+    imp("vrrp_sync_group", "group", "actors/vrrp/sync.rs:reconcile, vrrp/sync.rs"),
+    imp("vrrp_sync_group", "track_interface", "actors/vrrp/instance.rs:track_defs (group trackers applied to members)"),
+    imp("vrrp_sync_group", "track_script", "actors/vrrp/instance.rs:track_defs (group trackers applied to members)"),
+    imp("vrrp_sync_group", "track_file", "actors/vrrp/instance.rs:track_defs (group trackers applied to members)"),
+    unsup("vrrp_sync_group", "track_process", "process tracking is not supported: the instance's priority and state do not follow the tracked processes (keepalived puts it in FAULT, or changes its priority, while a process is missing)"),
+    imp("vrrp_sync_group", "track_bfd", "actors/vrrp/instance.rs:track_defs (group trackers applied to members)"),
+    imp("vrrp_sync_group", "notify_backup", "actors/vrrp/sync.rs -> track/notify.rs:state_notification"),
+    imp("vrrp_sync_group", "notify_master", "actors/vrrp/sync.rs -> track/notify.rs:state_notification"),
+    imp("vrrp_sync_group", "notify_fault", "actors/vrrp/sync.rs -> track/notify.rs:state_notification"),
+    imp("vrrp_sync_group", "notify_stop", "actors/vrrp/sync.rs -> track/notify.rs:state_notification"),
+    imp("vrrp_sync_group", "notify", "actors/vrrp/sync.rs -> track/notify.rs:state_notification"),
+    imp("vrrp_sync_group", "smtp_alert", "actors/vrrp/sync.rs:report"),
+    imp("vrrp_sync_group", "global_tracking", "actors/vrrp/instance.rs:track_defs (keep_weights)"),
+    imp("vrrp_sync_group", "sync_group_tracking_weight", "actors/vrrp/instance.rs:track_defs (keep_weights)"),
+    unsup("vrrp_sync_group", "notify_priority_changes", "no priority-change notifications are sent"),
+    unsup("(root)", "garp_group", "gratuitous ARP/NA are not paced per interface group: each instance follows its own garp/gna settings"),
+    unsup("garp_group", "garp_interval", "gratuitous ARP/NA are not paced per interface group: each instance follows its own garp/gna settings"),
+    unsup("garp_group", "gna_interval", "gratuitous ARP/NA are not paced per interface group: each instance follows its own garp/gna settings"),
+    unsup("garp_group", "interface", "gratuitous ARP/NA are not paced per interface group: each instance follows its own garp/gna settings"),
+    unsup("garp_group", "interfaces", "gratuitous ARP/NA are not paced per interface group: each instance follows its own garp/gna settings"),
+    unsup("(root)", "linkbeat_interfaces", "link state is read from netlink only; interfaces whose driver does not report carrier changes are not polled (MII/ethtool)"),
+    imp("(root)", "vrrp_instance", "actors/vrrp/instance.rs"),
+    imp("vrrp_instance", "use_vmac", "actors/vrrp/params.rs:vmac_request, actors/vrrp/instance.rs:virtual_set_of"),
+    unsup("vrrp_instance", "use_vmac_addr", "VIPs are added to the parent interface, not to the vmac's address list"),
+    imp("vrrp_instance", "vmac_xmit_base", "actors/vrrp/instance.rs:socket_ifname/bring_up"),
+    unsup("vrrp_instance", "use_ipvlan", "no ipvlan interface is created: VIPs are added to the instance's interface"),
+    imp("vrrp_instance", "unicast_peer", "actors/vrrp/params.rs:destinations, actors/vrrp/instance.rs:receive (min_ttl/max_ttl)"),
+    unsup("vrrp_instance", "unicast_fault_no_peer", "an instance with no unicast peers is not put in FAULT"),
+    unsup("vrrp_instance", "check_unicast_src", "adverts from unicast sources that are not configured peers are accepted"),
+    unsup("vrrp_instance", "old_unicast_checksum", "unicast adverts use the standard checksum: peers running old keepalived versions that need the old unicast checksum will not accept them"),
+    equiv("vrrp_instance", "native_ipv6", "IPv6 instances already use VRRPv3 with their link-local address"),
+    imp("vrrp_instance", "state", "actors/vrrp/params.rs:instance_params -> vrrp/fsm.rs:on_startup"),
+    imp("vrrp_instance", "interface", "actors/vrrp/instance.rs:ifname/bring_up"),
+    unsup("vrrp_instance", "vrf", "the instance's sockets and addresses are not bound to the VRF"),
+    imp("vrrp_instance", "dont_track_primary", "actors/vrrp/instance.rs:recompute"),
+    imp("vrrp_instance", "track_interface", "actors/vrrp/instance.rs:track_defs -> track/priority.rs"),
+    imp("vrrp_instance", "track_script", "actors/vrrp/instance.rs:track_defs -> track/priority.rs"),
+    imp("vrrp_instance", "track_file", "actors/vrrp/instance.rs:track_defs -> track/priority.rs"),
+    unsup("vrrp_instance", "track_process", "process tracking is not supported: the instance's priority and state do not follow the tracked processes (keepalived puts it in FAULT, or changes its priority, while a process is missing)"),
+    imp("vrrp_instance", "track_bfd", "actors/vrrp/instance.rs:track_defs -> track/priority.rs"),
+    imp("vrrp_instance", "mcast_src_ip", "actors/vrrp/instance.rs:bring_up (advert source)"),
+    imp("vrrp_instance", "unicast_src_ip", "actors/vrrp/instance.rs:bring_up (advert source)"),
+    imp("vrrp_instance", "mcast_dst_ip", "actors/vrrp/params.rs:destinations"),
+    unsup("vrrp_instance", "track_src_ip", "the advert source address is not tracked: its loss does not put the instance in FAULT"),
+    imp("vrrp_instance", "virtual_router_id", "actors/vrrp/instance.rs (vrid), vrrp/packet.rs"),
+    imp("vrrp_instance", "unicast_ttl", "actors/vrrp/socket.rs:open"),
+    imp("vrrp_instance", "version", "actors/vrrp/instance.rs:advert/receive"),
+    imp("vrrp_instance", "priority", "actors/vrrp/params.rs:instance_params, track/priority.rs"),
+    imp("vrrp_instance", "advert_int", "actors/vrrp/instance.rs:advert, vrrp/fsm.rs"),
+    imp("vrrp_instance", "virtual_ipaddress", "actors/vrrp/instance.rs:virtual_set_of -> actors/vrrp/netlink_kernel.rs:address_spec (peer/home/no_track/track_group/autojoin options not applied)"),
+    imp("vrrp_instance", "virtual_ipaddress_excluded", "actors/vrrp/instance.rs:virtual_set_of -> actors/vrrp/netlink_kernel.rs:address_spec (peer/home/no_track/track_group/autojoin options not applied)"),
+    unsup("vrrp_instance", "promote_secondaries", "the interface's promote_secondaries setting is not changed: removing a VIP may remove its secondaries"),
+    unsup("vrrp_instance", "linkbeat_use_polling", "link state is read from netlink only; interfaces whose driver does not report carrier changes are not polled (MII/ethtool)"),
+    imp("vrrp_instance", "virtual_routes", "the instance's routes, installed on MASTER and removed otherwise"),
+    imp("vrrp_instance", "virtual_rules", "the instance's policy rules, installed on MASTER and removed otherwise"),
+    equiv("vrrp_instance", "accept", "keepalived-rs installs no firewall rules, so traffic to VIPs is always accepted: accept mode is what you get"),
+    unsup("vrrp_instance", "no_accept", "no firewall rules are installed: traffic to VIPs is always accepted, also by a non-owner MASTER"),
+    imp("vrrp_instance", "skip_check_adv_addr", "actors/vrrp/instance.rs:receive"),
+    part("vrrp_instance", "strict_mode", "its checks apply, but no firewall rules drop traffic to the VIPs of a non-owner MASTER (keepalived installs nftables/iptables drop rules)"),
+    equiv("vrrp_instance", "preempt", "preemption is already the default (a `nopreempt` given in the same instance still wins)"),
+    imp("vrrp_instance", "nopreempt", "actors/vrrp/params.rs:instance_params -> vrrp/fsm.rs:backup_rx"),
+    imp("vrrp_instance", "preempt_delay", "actors/vrrp/params.rs:instance_params -> vrrp/fsm.rs:backup_rx"),
+    equiv("vrrp_instance", "debug", "keepalived only records this level (it never changes behaviour); logging detail is set with -D"),
+    imp("vrrp_instance", "notify_backup", "track/notify.rs:state_notification"),
+    imp("vrrp_instance", "notify_master", "track/notify.rs:state_notification"),
+    imp("vrrp_instance", "notify_fault", "track/notify.rs:state_notification"),
+    imp("vrrp_instance", "notify_stop", "track/notify.rs:state_notification"),
+    imp("vrrp_instance", "notify_deleted", "track/notify.rs:state_notification"),
+    imp("vrrp_instance", "notify", "track/notify.rs:state_notification"),
+    imp("vrrp_instance", "notify_master_rx_lower_pri", "track/notify.rs:event_notification"),
+    imp("vrrp_instance", "smtp_alert", "actors/vrrp/instance.rs:apply -> track/smtp.rs"),
+    unsup("vrrp_instance", "notify_priority_changes", "no priority-change notifications are sent"),
+    unsup("vrrp_instance", "lvs_sync_daemon_interface", "the IPVS connection sync daemon is not started: established connections through the director are lost on failover"),
+    imp("vrrp_instance", "garp_master_delay", "actors/vrrp/params.rs:instance_params"),
+    imp("vrrp_instance", "garp_master_refresh", "actors/vrrp/params.rs:instance_params"),
+    imp("vrrp_instance", "garp_master_repeat", "actors/vrrp/params.rs:instance_params"),
+    imp("vrrp_instance", "garp_master_refresh_repeat", "actors/vrrp/params.rs:instance_params"),
+    imp("vrrp_instance", "garp_lower_prio_delay", "actors/vrrp/params.rs:instance_params"),
+    imp("vrrp_instance", "garp_lower_prio_repeat", "actors/vrrp/params.rs:instance_params"),
+    imp("vrrp_instance", "down_timer_adverts", "vrrp/fsm.rs:master_down_interval"),
+    unsup("vrrp_instance", "garp_extra_if", "no periodic gratuitous ARP/NA on the parent interface of vmac interfaces"),
+    unsup("vrrp_instance", "vmac_garp_intvl", "no periodic gratuitous ARP/NA on the parent interface of vmac interfaces"),
+    imp("vrrp_instance", "lower_prio_no_advert", "vrrp/fsm.rs:master_rx"),
+    imp("vrrp_instance", "higher_prio_send_advert", "vrrp/fsm.rs:master_rx"),
+    unsup("vrrp_instance", "kernel_rx_buf_size", "VRRP sockets keep keepalived-rs's own receive buffer size"),
+    imp("vrrp_instance", "authentication", "actors/vrrp/params.rs:v2_auth (PASS)"),
+    imp("vrrp_instance>authentication", "auth_type", "PASS: simple-password authentication of VRRPv2 adverts; AH is refused with an error until it is implemented"),
+    imp("vrrp_instance>authentication", "auth_pass", "actors/vrrp/params.rs:v2_auth (PASS)"),
+    imp("(root)", "vrrp_script", "actors/vrrp/trackers.rs -> track/runner.rs"),
+    imp("vrrp_script", "script", "track/runner.rs (ScriptSpec/interval/timeout/rise/fall/init_fail), track/priority.rs:script_weight"),
+    imp("vrrp_script", "interval", "track/runner.rs (ScriptSpec/interval/timeout/rise/fall/init_fail), track/priority.rs:script_weight"),
+    imp("vrrp_script", "timeout", "track/runner.rs (ScriptSpec/interval/timeout/rise/fall/init_fail), track/priority.rs:script_weight"),
+    imp("vrrp_script", "weight", "track/runner.rs (ScriptSpec/interval/timeout/rise/fall/init_fail), track/priority.rs:script_weight"),
+    imp("vrrp_script", "rise", "track/runner.rs (ScriptSpec/interval/timeout/rise/fall/init_fail), track/priority.rs:script_weight"),
+    imp("vrrp_script", "fall", "track/runner.rs (ScriptSpec/interval/timeout/rise/fall/init_fail), track/priority.rs:script_weight"),
+    imp("vrrp_script", "user", "track/runner.rs (ScriptSpec/interval/timeout/rise/fall/init_fail), track/priority.rs:script_weight"),
+    imp("vrrp_script", "init_fail", "track/runner.rs (ScriptSpec/interval/timeout/rise/fall/init_fail), track/priority.rs:script_weight"),
+    unsup("(root)", "vrrp_track_process", "process tracking is not supported: the instance's priority and state do not follow the tracked processes (keepalived puts it in FAULT, or changes its priority, while a process is missing)"),
+    unsup("vrrp_track_process", "process", "process tracking is not supported: the instance's priority and state do not follow the tracked processes (keepalived puts it in FAULT, or changes its priority, while a process is missing)"),
+    unsup("vrrp_track_process", "param_match", "process tracking is not supported: the instance's priority and state do not follow the tracked processes (keepalived puts it in FAULT, or changes its priority, while a process is missing)"),
+    unsup("vrrp_track_process", "weight", "process tracking is not supported: the instance's priority and state do not follow the tracked processes (keepalived puts it in FAULT, or changes its priority, while a process is missing)"),
+    unsup("vrrp_track_process", "quorum", "process tracking is not supported: the instance's priority and state do not follow the tracked processes (keepalived puts it in FAULT, or changes its priority, while a process is missing)"),
+    unsup("vrrp_track_process", "quorum_max", "process tracking is not supported: the instance's priority and state do not follow the tracked processes (keepalived puts it in FAULT, or changes its priority, while a process is missing)"),
+    unsup("vrrp_track_process", "delay", "process tracking is not supported: the instance's priority and state do not follow the tracked processes (keepalived puts it in FAULT, or changes its priority, while a process is missing)"),
+    unsup("vrrp_track_process", "terminate_delay", "process tracking is not supported: the instance's priority and state do not follow the tracked processes (keepalived puts it in FAULT, or changes its priority, while a process is missing)"),
+    unsup("vrrp_track_process", "fork_delay", "process tracking is not supported: the instance's priority and state do not follow the tracked processes (keepalived puts it in FAULT, or changes its priority, while a process is missing)"),
+    unsup("vrrp_track_process", "full_command", "process tracking is not supported: the instance's priority and state do not follow the tracked processes (keepalived puts it in FAULT, or changes its priority, while a process is missing)"),
+    unsup("(root)", "interface_up_down_delays", "link changes act at once: no per-interface down/up delay"),
+    unsup("(root)", "SSL", "SSL_GET connects without a client certificate and does not verify the server against a CA"),
+    unsup("SSL", "password", "SSL_GET connects without a client certificate and does not verify the server against a CA"),
+    unsup("SSL", "ca", "SSL_GET connects without a client certificate and does not verify the server against a CA"),
+    unsup("SSL", "certificate", "SSL_GET connects without a client certificate and does not verify the server against a CA"),
+    unsup("SSL", "key", "SSL_GET connects without a client certificate and does not verify the server against a CA"),
+    imp("(root)", "virtual_server_group", "lvs/plan.rs:service_keys (ranges expanded per address, fwmark entries)"),
+    imp("(root)", "virtual_server", "lvs/plan.rs:vs_plan -> lvs/director.rs"),
+    imp("virtual_server", "ip_family", "lvs/plan.rs:service_keys"),
+    imp("virtual_server", "retry", "lvs/plan.rs:checker_plan (Defaults::pick: checker > real_server > virtual_server)"),
+    imp("virtual_server", "delay_before_retry", "lvs/plan.rs:checker_plan (Defaults::pick: checker > real_server > virtual_server)"),
+    imp("virtual_server", "warmup", "lvs/plan.rs:checker_plan (Defaults::pick: checker > real_server > virtual_server)"),
+    imp("virtual_server", "connect_timeout", "lvs/plan.rs:checker_plan (Defaults::pick: checker > real_server > virtual_server)"),
+    imp("virtual_server", "delay_loop", "lvs/plan.rs:checker_plan (Defaults::pick: checker > real_server > virtual_server)"),
+    imp("virtual_server", "inhibit_on_failure", "lvs/plan.rs:rs_plan"),
+    imp("virtual_server", "lb_algo", "lvs/plan.rs:service_of -> ipvs/service.rs"),
+    imp("virtual_server", "lvs_sched", "lvs/plan.rs:service_of -> ipvs/service.rs"),
+    equiv("virtual_server", "hashed", "digests in `digest` are already compared as configured"),
+    imp("virtual_server", "ops", "lvs/plan.rs:service_of (ONE_PACKET)"),
+    imp("virtual_server", "flag-1", "lvs/plan.rs:service_of (SCHED1/2/3 flags)"),
+    imp("virtual_server", "flag-2", "lvs/plan.rs:service_of (SCHED1/2/3 flags)"),
+    imp("virtual_server", "flag-3", "lvs/plan.rs:service_of (SCHED1/2/3 flags)"),
+    imp("virtual_server", "sh-port", "lvs/plan.rs:service_of (SCHED1/2/3 flags)"),
+    imp("virtual_server", "sh-fallback", "lvs/plan.rs:service_of (SCHED1/2/3 flags)"),
+    imp("virtual_server", "mh-port", "lvs/plan.rs:service_of (SCHED1/2/3 flags)"),
+    imp("virtual_server", "mh-fallback", "lvs/plan.rs:service_of (SCHED1/2/3 flags)"),
+    imp("virtual_server", "lb_kind", "lvs/plan.rs:rs_plan -> ipvs/dest.rs"),
+    imp("virtual_server", "lvs_method", "lvs/plan.rs:rs_plan -> ipvs/dest.rs"),
+    imp("virtual_server", "persistence_engine", "lvs/plan.rs:service_of"),
+    imp("virtual_server", "persistence_timeout", "lvs/plan.rs:service_of"),
+    imp("virtual_server", "persistence_granularity", "lvs/plan.rs:service_of"),
+    imp("virtual_server", "protocol", "lvs/plan.rs:service_keys"),
+    imp("virtual_server", "ha_suspend", "lvs/director.rs:update_suspension"),
+    unsup("virtual_server", "smtp_alert", "no e-mail alerts for real-server changes"),
+    imp("virtual_server", "virtualhost", "lvs/plan.rs:checker_plan (Defaults::pick: checker > real_server > virtual_server)"),
+    unsup("virtual_server", "snmp_name", "no SNMP (AgentX) subagent: the MIBs are not served and no traps are sent (use the Prometheus /metrics endpoint)"),
+    imp("virtual_server", "alpha", "lvs/plan.rs:checker_plan (Defaults::pick: checker > real_server > virtual_server)"),
+    imp("virtual_server", "omega", "lvs/director.rs:shutdown"),
+    imp("virtual_server", "quorum_up", "lvs/state.rs:update_quorum, lvs/director.rs:announce_quorum"),
+    imp("virtual_server", "quorum_down", "lvs/state.rs:update_quorum, lvs/director.rs:announce_quorum"),
+    imp("virtual_server", "quorum", "lvs/state.rs:update_quorum, lvs/director.rs:announce_quorum"),
+    imp("virtual_server", "hysteresis", "lvs/state.rs:update_quorum, lvs/director.rs:announce_quorum"),
+    unsup("virtual_server", "weight", "real servers without their own `weight` get 1, not this default"),
+    imp("virtual_server", "sorry_server", "lvs/plan.rs:vs_plan (SorryPlan)"),
+    imp("virtual_server", "sorry_server_inhibit", "lvs/plan.rs:vs_plan (SorryPlan)"),
+    unsup("virtual_server", "sorry_server_lvs_method", "the sorry server uses the virtual server's lb_kind"),
+    imp("virtual_server", "real_server", "lvs/plan.rs:rs_plan"),
+    imp("virtual_server>real_server", "weight", "lvs/plan.rs:rs_plan -> ipvs/dest.rs"),
+    imp("virtual_server>real_server", "lvs_method", "lvs/plan.rs:rs_plan -> ipvs/dest.rs"),
+    imp("virtual_server>real_server", "uthreshold", "lvs/plan.rs:rs_plan -> ipvs/dest.rs"),
+    imp("virtual_server>real_server", "lthreshold", "lvs/plan.rs:rs_plan -> ipvs/dest.rs"),
+    imp("virtual_server>real_server", "inhibit_on_failure", "lvs/plan.rs:rs_plan -> ipvs/dest.rs"),
+    imp("virtual_server>real_server", "notify_up", "lvs/director.rs:announce_rs"),
+    imp("virtual_server>real_server", "notify_down", "lvs/director.rs:announce_rs"),
+    imp("virtual_server>real_server", "alpha", "lvs/plan.rs:checker_plan (Defaults::pick)"),
+    imp("virtual_server>real_server", "retry", "lvs/plan.rs:checker_plan (Defaults::pick)"),
+    imp("virtual_server>real_server", "delay_before_retry", "lvs/plan.rs:checker_plan (Defaults::pick)"),
+    imp("virtual_server>real_server", "warmup", "lvs/plan.rs:checker_plan (Defaults::pick)"),
+    imp("virtual_server>real_server", "connect_timeout", "lvs/plan.rs:checker_plan (Defaults::pick)"),
+    imp("virtual_server>real_server", "delay_loop", "lvs/plan.rs:checker_plan (Defaults::pick)"),
+    unsup("virtual_server>real_server", "smtp_alert", "no e-mail alerts for real-server changes"),
+    imp("virtual_server>real_server", "virtualhost", "lvs/plan.rs:checker_plan (Defaults::pick)"),
+    unsup("virtual_server>real_server", "snmp_name", "no SNMP (AgentX) subagent: the MIBs are not served and no traps are sent (use the Prometheus /metrics endpoint)"),
+    imp("virtual_server>real_server", "MISC_CHECK", "lvs/plan.rs:checker_plan -> check/runner.rs"),
+    imp("virtual_server>real_server>MISC_CHECK", "retry", "lvs/plan.rs:checker_plan (CheckParams) -> check/schedule.rs"),
+    imp("virtual_server>real_server>MISC_CHECK", "delay_before_retry", "lvs/plan.rs:checker_plan (CheckParams) -> check/schedule.rs"),
+    imp("virtual_server>real_server>MISC_CHECK", "warmup", "lvs/plan.rs:checker_plan (CheckParams) -> check/schedule.rs"),
+    imp("virtual_server>real_server>MISC_CHECK", "delay_loop", "lvs/plan.rs:checker_plan (CheckParams) -> check/schedule.rs"),
+    imp("virtual_server>real_server>MISC_CHECK", "alpha", "lvs/plan.rs:checker_plan (CheckParams) -> check/schedule.rs"),
+    unsup("virtual_server>real_server>MISC_CHECK", "log_all_failures", "only checker state changes are logged, not every failed attempt"),
+    imp("virtual_server>real_server>MISC_CHECK", "misc_path", "lvs/plan.rs:checker_plan -> check/misc.rs"),
+    imp("virtual_server>real_server>MISC_CHECK", "misc_timeout", "lvs/plan.rs:checker_plan (CheckSpec::Misc.timeout)"),
+    imp("virtual_server>real_server>MISC_CHECK", "misc_dynamic", "check/misc.rs:check"),
+    imp("virtual_server>real_server>MISC_CHECK", "user", "lvs/plan.rs:checker_plan (script.user)"),
+    imp("virtual_server>real_server", "SMTP_CHECK", "lvs/plan.rs:checker_plan -> check/runner.rs"),
+    imp("virtual_server>real_server>SMTP_CHECK", "helo_name", "lvs/plan.rs:checker_plan -> check/smtp.rs"),
+    imp("virtual_server>real_server>SMTP_CHECK", "connect_ip", "lvs/plan.rs:checker_plan (target address)"),
+    imp("virtual_server>real_server>SMTP_CHECK", "connect_port", "lvs/plan.rs:checker_plan (target address)"),
+    imp("virtual_server>real_server>SMTP_CHECK", "bindto", "lvs/plan.rs:checker_plan -> check/tcp.rs:socket_for"),
+    imp("virtual_server>real_server>SMTP_CHECK", "bind_port", "lvs/plan.rs:checker_plan -> check/tcp.rs:socket_for"),
+    imp("virtual_server>real_server>SMTP_CHECK", "bind_if", "lvs/plan.rs:checker_plan -> check/tcp.rs:socket_for"),
+    imp("virtual_server>real_server>SMTP_CHECK", "connect_timeout", "lvs/plan.rs:checker_plan (TcpTarget.timeout)"),
+    unsup("virtual_server>real_server>SMTP_CHECK", "fwmark", "checker probes are sent without the firewall mark (SO_MARK)"),
+    imp("virtual_server>real_server>SMTP_CHECK", "retry", "lvs/plan.rs:checker_plan (CheckParams) -> check/schedule.rs"),
+    imp("virtual_server>real_server>SMTP_CHECK", "delay_before_retry", "lvs/plan.rs:checker_plan (CheckParams) -> check/schedule.rs"),
+    imp("virtual_server>real_server>SMTP_CHECK", "warmup", "lvs/plan.rs:checker_plan (CheckParams) -> check/schedule.rs"),
+    imp("virtual_server>real_server>SMTP_CHECK", "delay_loop", "lvs/plan.rs:checker_plan (CheckParams) -> check/schedule.rs"),
+    imp("virtual_server>real_server>SMTP_CHECK", "alpha", "lvs/plan.rs:checker_plan (CheckParams) -> check/schedule.rs"),
+    unsup("virtual_server>real_server>SMTP_CHECK", "log_all_failures", "only checker state changes are logged, not every failed attempt"),
+    unsup("virtual_server>real_server>SMTP_CHECK", "host", "the SMTP_CHECK host entries are not checked: only the real server's own address is"),
+    unsup("virtual_server>real_server>SMTP_CHECK>host", "connect_ip", "the SMTP_CHECK host entries are not checked: only the real server's own address is"),
+    unsup("virtual_server>real_server>SMTP_CHECK>host", "connect_port", "the SMTP_CHECK host entries are not checked: only the real server's own address is"),
+    unsup("virtual_server>real_server>SMTP_CHECK>host", "bindto", "the SMTP_CHECK host entries are not checked: only the real server's own address is"),
+    unsup("virtual_server>real_server>SMTP_CHECK>host", "bind_port", "the SMTP_CHECK host entries are not checked: only the real server's own address is"),
+    unsup("virtual_server>real_server>SMTP_CHECK>host", "bind_if", "the SMTP_CHECK host entries are not checked: only the real server's own address is"),
+    unsup("virtual_server>real_server>SMTP_CHECK>host", "connect_timeout", "the SMTP_CHECK host entries are not checked: only the real server's own address is"),
+    unsup("virtual_server>real_server>SMTP_CHECK>host", "fwmark", "the SMTP_CHECK host entries are not checked: only the real server's own address is"),
+    unsup("virtual_server>real_server>SMTP_CHECK>host", "retry", "the SMTP_CHECK host entries are not checked: only the real server's own address is"),
+    unsup("virtual_server>real_server>SMTP_CHECK>host", "delay_before_retry", "the SMTP_CHECK host entries are not checked: only the real server's own address is"),
+    unsup("virtual_server>real_server>SMTP_CHECK>host", "warmup", "the SMTP_CHECK host entries are not checked: only the real server's own address is"),
+    unsup("virtual_server>real_server>SMTP_CHECK>host", "delay_loop", "the SMTP_CHECK host entries are not checked: only the real server's own address is"),
+    unsup("virtual_server>real_server>SMTP_CHECK>host", "alpha", "the SMTP_CHECK host entries are not checked: only the real server's own address is"),
+    unsup("virtual_server>real_server>SMTP_CHECK>host", "log_all_failures", "the SMTP_CHECK host entries are not checked: only the real server's own address is"),
+    imp("virtual_server>real_server", "TCP_CHECK", "lvs/plan.rs:checker_plan -> check/runner.rs"),
+    imp("virtual_server>real_server>TCP_CHECK", "connect_ip", "lvs/plan.rs:checker_plan (target address)"),
+    imp("virtual_server>real_server>TCP_CHECK", "connect_port", "lvs/plan.rs:checker_plan (target address)"),
+    imp("virtual_server>real_server>TCP_CHECK", "bindto", "lvs/plan.rs:checker_plan -> check/tcp.rs:socket_for"),
+    imp("virtual_server>real_server>TCP_CHECK", "bind_port", "lvs/plan.rs:checker_plan -> check/tcp.rs:socket_for"),
+    imp("virtual_server>real_server>TCP_CHECK", "bind_if", "lvs/plan.rs:checker_plan -> check/tcp.rs:socket_for"),
+    imp("virtual_server>real_server>TCP_CHECK", "connect_timeout", "lvs/plan.rs:checker_plan (TcpTarget.timeout)"),
+    unsup("virtual_server>real_server>TCP_CHECK", "fwmark", "checker probes are sent without the firewall mark (SO_MARK)"),
+    imp("virtual_server>real_server>TCP_CHECK", "retry", "lvs/plan.rs:checker_plan (CheckParams) -> check/schedule.rs"),
+    imp("virtual_server>real_server>TCP_CHECK", "delay_before_retry", "lvs/plan.rs:checker_plan (CheckParams) -> check/schedule.rs"),
+    imp("virtual_server>real_server>TCP_CHECK", "warmup", "lvs/plan.rs:checker_plan (CheckParams) -> check/schedule.rs"),
+    imp("virtual_server>real_server>TCP_CHECK", "delay_loop", "lvs/plan.rs:checker_plan (CheckParams) -> check/schedule.rs"),
+    imp("virtual_server>real_server>TCP_CHECK", "alpha", "lvs/plan.rs:checker_plan (CheckParams) -> check/schedule.rs"),
+    unsup("virtual_server>real_server>TCP_CHECK", "log_all_failures", "only checker state changes are logged, not every failed attempt"),
+    imp("virtual_server>real_server", "PING_CHECK", "lvs/plan.rs:checker_plan -> check/runner.rs"),
+    imp("virtual_server>real_server>PING_CHECK", "connect_ip", "lvs/plan.rs:checker_plan (target address)"),
+    imp("virtual_server>real_server>PING_CHECK", "connect_port", "lvs/plan.rs:checker_plan (target address)"),
+    imp("virtual_server>real_server>PING_CHECK", "bindto", "lvs/plan.rs:checker_plan -> check/tcp.rs:socket_for"),
+    imp("virtual_server>real_server>PING_CHECK", "bind_port", "lvs/plan.rs:checker_plan -> check/tcp.rs:socket_for"),
+    imp("virtual_server>real_server>PING_CHECK", "bind_if", "lvs/plan.rs:checker_plan -> check/tcp.rs:socket_for"),
+    imp("virtual_server>real_server>PING_CHECK", "connect_timeout", "lvs/plan.rs:checker_plan (TcpTarget.timeout)"),
+    unsup("virtual_server>real_server>PING_CHECK", "fwmark", "checker probes are sent without the firewall mark (SO_MARK)"),
+    imp("virtual_server>real_server>PING_CHECK", "retry", "lvs/plan.rs:checker_plan (CheckParams) -> check/schedule.rs"),
+    imp("virtual_server>real_server>PING_CHECK", "delay_before_retry", "lvs/plan.rs:checker_plan (CheckParams) -> check/schedule.rs"),
+    imp("virtual_server>real_server>PING_CHECK", "warmup", "lvs/plan.rs:checker_plan (CheckParams) -> check/schedule.rs"),
+    imp("virtual_server>real_server>PING_CHECK", "delay_loop", "lvs/plan.rs:checker_plan (CheckParams) -> check/schedule.rs"),
+    imp("virtual_server>real_server>PING_CHECK", "alpha", "lvs/plan.rs:checker_plan (CheckParams) -> check/schedule.rs"),
+    unsup("virtual_server>real_server>PING_CHECK", "log_all_failures", "only checker state changes are logged, not every failed attempt"),
+    imp("virtual_server>real_server", "UDP_CHECK", "lvs/plan.rs:checker_plan -> check/runner.rs"),
+    imp("virtual_server>real_server>UDP_CHECK", "connect_ip", "lvs/plan.rs:checker_plan (target address)"),
+    imp("virtual_server>real_server>UDP_CHECK", "connect_port", "lvs/plan.rs:checker_plan (target address)"),
+    imp("virtual_server>real_server>UDP_CHECK", "bindto", "lvs/plan.rs:checker_plan -> check/tcp.rs:socket_for"),
+    imp("virtual_server>real_server>UDP_CHECK", "bind_port", "lvs/plan.rs:checker_plan -> check/tcp.rs:socket_for"),
+    imp("virtual_server>real_server>UDP_CHECK", "bind_if", "lvs/plan.rs:checker_plan -> check/tcp.rs:socket_for"),
+    imp("virtual_server>real_server>UDP_CHECK", "connect_timeout", "lvs/plan.rs:checker_plan (TcpTarget.timeout)"),
+    unsup("virtual_server>real_server>UDP_CHECK", "fwmark", "checker probes are sent without the firewall mark (SO_MARK)"),
+    imp("virtual_server>real_server>UDP_CHECK", "retry", "lvs/plan.rs:checker_plan (CheckParams) -> check/schedule.rs"),
+    imp("virtual_server>real_server>UDP_CHECK", "delay_before_retry", "lvs/plan.rs:checker_plan (CheckParams) -> check/schedule.rs"),
+    imp("virtual_server>real_server>UDP_CHECK", "warmup", "lvs/plan.rs:checker_plan (CheckParams) -> check/schedule.rs"),
+    imp("virtual_server>real_server>UDP_CHECK", "delay_loop", "lvs/plan.rs:checker_plan (CheckParams) -> check/schedule.rs"),
+    imp("virtual_server>real_server>UDP_CHECK", "alpha", "lvs/plan.rs:checker_plan (CheckParams) -> check/schedule.rs"),
+    unsup("virtual_server>real_server>UDP_CHECK", "log_all_failures", "only checker state changes are logged, not every failed attempt"),
+    imp("virtual_server>real_server>UDP_CHECK", "payload", "lvs/plan.rs:checker_plan -> check/udp.rs:check"),
+    imp("virtual_server>real_server>UDP_CHECK", "require_reply", "lvs/plan.rs:checker_plan -> check/udp.rs:check"),
+    imp("virtual_server>real_server>UDP_CHECK", "min_reply_length", "lvs/plan.rs:checker_plan -> check/udp.rs:check"),
+    imp("virtual_server>real_server>UDP_CHECK", "max_reply_length", "lvs/plan.rs:checker_plan -> check/udp.rs:check"),
+    imp("virtual_server>real_server", "HTTP_GET", "lvs/plan.rs:checker_plan -> check/runner.rs"),
+    imp("virtual_server>real_server>HTTP_GET", "connect_ip", "lvs/plan.rs:checker_plan (target address)"),
+    imp("virtual_server>real_server>HTTP_GET", "connect_port", "lvs/plan.rs:checker_plan (target address)"),
+    imp("virtual_server>real_server>HTTP_GET", "bindto", "lvs/plan.rs:checker_plan -> check/tcp.rs:socket_for"),
+    imp("virtual_server>real_server>HTTP_GET", "bind_port", "lvs/plan.rs:checker_plan -> check/tcp.rs:socket_for"),
+    imp("virtual_server>real_server>HTTP_GET", "bind_if", "lvs/plan.rs:checker_plan -> check/tcp.rs:socket_for"),
+    imp("virtual_server>real_server>HTTP_GET", "connect_timeout", "lvs/plan.rs:checker_plan (TcpTarget.timeout)"),
+    unsup("virtual_server>real_server>HTTP_GET", "fwmark", "checker probes are sent without the firewall mark (SO_MARK)"),
+    imp("virtual_server>real_server>HTTP_GET", "retry", "lvs/plan.rs:checker_plan (CheckParams) -> check/schedule.rs"),
+    imp("virtual_server>real_server>HTTP_GET", "delay_before_retry", "lvs/plan.rs:checker_plan (CheckParams) -> check/schedule.rs"),
+    imp("virtual_server>real_server>HTTP_GET", "warmup", "lvs/plan.rs:checker_plan (CheckParams) -> check/schedule.rs"),
+    imp("virtual_server>real_server>HTTP_GET", "delay_loop", "lvs/plan.rs:checker_plan (CheckParams) -> check/schedule.rs"),
+    imp("virtual_server>real_server>HTTP_GET", "alpha", "lvs/plan.rs:checker_plan (CheckParams) -> check/schedule.rs"),
+    unsup("virtual_server>real_server>HTTP_GET", "log_all_failures", "only checker state changes are logged, not every failed attempt"),
+    imp("virtual_server>real_server>HTTP_GET", "nb_get_retry", "lvs/plan.rs:checker_plan (CheckParams) -> check/schedule.rs"),
+    imp("virtual_server>real_server>HTTP_GET", "virtualhost", "lvs/plan.rs:checker_plan (Host header/SNI)"),
+    imp("virtual_server>real_server>HTTP_GET", "http_protocol", "lvs/plan.rs:checker_plan (HttpProtocol)"),
+    imp("virtual_server>real_server>HTTP_GET", "enable_sni", "lvs/plan.rs:checker_plan (sni)"),
+    unsup("virtual_server>real_server>HTTP_GET", "fast_recovery", "a real server is brought back only after the checker's normal retries succeed"),
+    imp("virtual_server>real_server>HTTP_GET", "url", "lvs/plan.rs:checker_plan -> check/http_get.rs"),
+    imp("virtual_server>real_server>HTTP_GET>url", "path", "lvs/plan.rs:checker_plan (UrlSpec) -> check/http_get.rs"),
+    imp("virtual_server>real_server>HTTP_GET>url", "digest", "lvs/plan.rs:checker_plan (UrlSpec) -> check/http_get.rs"),
+    imp("virtual_server>real_server>HTTP_GET>url", "status_code", "lvs/plan.rs:checker_plan (UrlSpec) -> check/http_get.rs"),
+    imp("virtual_server>real_server>HTTP_GET>url", "virtualhost", "lvs/plan.rs:checker_plan (UrlSpec) -> check/http_get.rs"),
+    unsup("virtual_server>real_server>HTTP_GET>url", "regex", "the response body is not matched against a regex: the check passes on the status code (and digest) alone"),
+    unsup("virtual_server>real_server>HTTP_GET>url", "regex_no_match", "the response body is not matched against a regex: the check passes on the status code (and digest) alone"),
+    unsup("virtual_server>real_server>HTTP_GET>url", "regex_options", "the response body is not matched against a regex: the check passes on the status code (and digest) alone"),
+    unsup("virtual_server>real_server>HTTP_GET>url", "regex_min_offset", "the response body is not matched against a regex: the check passes on the status code (and digest) alone"),
+    unsup("virtual_server>real_server>HTTP_GET>url", "regex_max_offset", "the response body is not matched against a regex: the check passes on the status code (and digest) alone"),
+    unsup("virtual_server>real_server>HTTP_GET>url", "regex_stack", "the response body is not matched against a regex: the check passes on the status code (and digest) alone"),
+    imp("virtual_server>real_server", "SSL_GET", "lvs/plan.rs:checker_plan -> check/runner.rs"),
+    imp("virtual_server>real_server>SSL_GET", "connect_ip", "lvs/plan.rs:checker_plan (target address)"),
+    imp("virtual_server>real_server>SSL_GET", "connect_port", "lvs/plan.rs:checker_plan (target address)"),
+    imp("virtual_server>real_server>SSL_GET", "bindto", "lvs/plan.rs:checker_plan -> check/tcp.rs:socket_for"),
+    imp("virtual_server>real_server>SSL_GET", "bind_port", "lvs/plan.rs:checker_plan -> check/tcp.rs:socket_for"),
+    imp("virtual_server>real_server>SSL_GET", "bind_if", "lvs/plan.rs:checker_plan -> check/tcp.rs:socket_for"),
+    imp("virtual_server>real_server>SSL_GET", "connect_timeout", "lvs/plan.rs:checker_plan (TcpTarget.timeout)"),
+    unsup("virtual_server>real_server>SSL_GET", "fwmark", "checker probes are sent without the firewall mark (SO_MARK)"),
+    imp("virtual_server>real_server>SSL_GET", "retry", "lvs/plan.rs:checker_plan (CheckParams) -> check/schedule.rs"),
+    imp("virtual_server>real_server>SSL_GET", "delay_before_retry", "lvs/plan.rs:checker_plan (CheckParams) -> check/schedule.rs"),
+    imp("virtual_server>real_server>SSL_GET", "warmup", "lvs/plan.rs:checker_plan (CheckParams) -> check/schedule.rs"),
+    imp("virtual_server>real_server>SSL_GET", "delay_loop", "lvs/plan.rs:checker_plan (CheckParams) -> check/schedule.rs"),
+    imp("virtual_server>real_server>SSL_GET", "alpha", "lvs/plan.rs:checker_plan (CheckParams) -> check/schedule.rs"),
+    unsup("virtual_server>real_server>SSL_GET", "log_all_failures", "only checker state changes are logged, not every failed attempt"),
+    imp("virtual_server>real_server>SSL_GET", "nb_get_retry", "lvs/plan.rs:checker_plan (CheckParams) -> check/schedule.rs"),
+    imp("virtual_server>real_server>SSL_GET", "virtualhost", "lvs/plan.rs:checker_plan (Host header/SNI)"),
+    imp("virtual_server>real_server>SSL_GET", "http_protocol", "lvs/plan.rs:checker_plan (HttpProtocol)"),
+    imp("virtual_server>real_server>SSL_GET", "enable_sni", "lvs/plan.rs:checker_plan (sni)"),
+    unsup("virtual_server>real_server>SSL_GET", "fast_recovery", "a real server is brought back only after the checker's normal retries succeed"),
+    imp("virtual_server>real_server>SSL_GET", "url", "lvs/plan.rs:checker_plan -> check/http_get.rs"),
+    imp("virtual_server>real_server>SSL_GET>url", "path", "lvs/plan.rs:checker_plan (UrlSpec) -> check/http_get.rs"),
+    imp("virtual_server>real_server>SSL_GET>url", "digest", "lvs/plan.rs:checker_plan (UrlSpec) -> check/http_get.rs"),
+    imp("virtual_server>real_server>SSL_GET>url", "status_code", "lvs/plan.rs:checker_plan (UrlSpec) -> check/http_get.rs"),
+    imp("virtual_server>real_server>SSL_GET>url", "virtualhost", "lvs/plan.rs:checker_plan (UrlSpec) -> check/http_get.rs"),
+    unsup("virtual_server>real_server>SSL_GET>url", "regex", "the response body is not matched against a regex: the check passes on the status code (and digest) alone"),
+    unsup("virtual_server>real_server>SSL_GET>url", "regex_no_match", "the response body is not matched against a regex: the check passes on the status code (and digest) alone"),
+    unsup("virtual_server>real_server>SSL_GET>url", "regex_options", "the response body is not matched against a regex: the check passes on the status code (and digest) alone"),
+    unsup("virtual_server>real_server>SSL_GET>url", "regex_min_offset", "the response body is not matched against a regex: the check passes on the status code (and digest) alone"),
+    unsup("virtual_server>real_server>SSL_GET>url", "regex_max_offset", "the response body is not matched against a regex: the check passes on the status code (and digest) alone"),
+    unsup("virtual_server>real_server>SSL_GET>url", "regex_stack", "the response body is not matched against a regex: the check passes on the status code (and digest) alone"),
+    imp("virtual_server>real_server", "DNS_CHECK", "lvs/plan.rs:checker_plan -> check/runner.rs"),
+    imp("virtual_server>real_server>DNS_CHECK", "connect_ip", "lvs/plan.rs:checker_plan (target address)"),
+    imp("virtual_server>real_server>DNS_CHECK", "connect_port", "lvs/plan.rs:checker_plan (target address)"),
+    imp("virtual_server>real_server>DNS_CHECK", "bindto", "lvs/plan.rs:checker_plan -> check/tcp.rs:socket_for"),
+    imp("virtual_server>real_server>DNS_CHECK", "bind_port", "lvs/plan.rs:checker_plan -> check/tcp.rs:socket_for"),
+    imp("virtual_server>real_server>DNS_CHECK", "bind_if", "lvs/plan.rs:checker_plan -> check/tcp.rs:socket_for"),
+    imp("virtual_server>real_server>DNS_CHECK", "connect_timeout", "lvs/plan.rs:checker_plan (TcpTarget.timeout)"),
+    unsup("virtual_server>real_server>DNS_CHECK", "fwmark", "checker probes are sent without the firewall mark (SO_MARK)"),
+    imp("virtual_server>real_server>DNS_CHECK", "retry", "lvs/plan.rs:checker_plan (CheckParams) -> check/schedule.rs"),
+    imp("virtual_server>real_server>DNS_CHECK", "delay_before_retry", "lvs/plan.rs:checker_plan (CheckParams) -> check/schedule.rs"),
+    imp("virtual_server>real_server>DNS_CHECK", "warmup", "lvs/plan.rs:checker_plan (CheckParams) -> check/schedule.rs"),
+    imp("virtual_server>real_server>DNS_CHECK", "delay_loop", "lvs/plan.rs:checker_plan (CheckParams) -> check/schedule.rs"),
+    imp("virtual_server>real_server>DNS_CHECK", "alpha", "lvs/plan.rs:checker_plan (CheckParams) -> check/schedule.rs"),
+    unsup("virtual_server>real_server>DNS_CHECK", "log_all_failures", "only checker state changes are logged, not every failed attempt"),
+    imp("virtual_server>real_server>DNS_CHECK", "type", "lvs/plan.rs:checker_plan -> check/dns"),
+    imp("virtual_server>real_server>DNS_CHECK", "name", "lvs/plan.rs:checker_plan -> check/dns"),
+    imp("virtual_server>real_server", "FILE_CHECK", "lvs/plan.rs:checker_plan -> check/runner.rs"),
+    imp("virtual_server>real_server>FILE_CHECK", "track_file", "lvs/plan.rs:checker_plan (CheckSpec::File)"),
+    imp("virtual_server>real_server>FILE_CHECK", "weight", "lvs/plan.rs:checker_plan (CheckSpec::File.weight)"),
+    imp("virtual_server>real_server", "BFD_CHECK", "lvs/plan.rs:checker_plan -> check/runner.rs"),
+    imp("virtual_server>real_server>BFD_CHECK", "name", "lvs/plan.rs:checker_plan (CheckSpec::Bfd)"),
+    imp("virtual_server>real_server>BFD_CHECK", "alpha", "lvs/plan.rs:checker_plan (CheckParams) -> check/schedule.rs"),
+    imp("(root)", "bfd_instance", "bfd/actor.rs:from_config"),
+    imp("bfd_instance", "source_ip", "bfd/actor.rs:from_config"),
+    imp("bfd_instance", "neighbor_ip", "bfd/actor.rs:from_config"),
+    imp("bfd_instance", "neighbour_ip", "bfd/actor.rs:from_config"),
+    imp("bfd_instance", "min_rx", "bfd/actor.rs:from_config"),
+    imp("bfd_instance", "min_tx", "bfd/actor.rs:from_config"),
+    imp("bfd_instance", "idle_tx", "bfd/actor.rs:from_config"),
+    imp("bfd_instance", "multiplier", "bfd/actor.rs:from_config"),
+    imp("bfd_instance", "passive", "bfd/actor.rs:from_config"),
+    imp("bfd_instance", "ttl", "bfd/actor.rs:from_config"),
+    imp("bfd_instance", "hoplimit", "bfd/actor.rs:from_config"),
+    imp("bfd_instance", "max_hops", "bfd/actor.rs:from_config"),
+    imp("bfd_instance", "weight", "actors/vrrp/instance.rs:track_defs (ref_weight(r, b.weight, b.reverse))"),
+    unsup("bfd_instance", "vrrp", "the session also feeds checkers (BFD_CHECK), not only VRRP"),
+    unsup("bfd_instance", "checker", "the session also feeds VRRP (track_bfd), not only checkers"),
+    imp("(root)", "track_file", "actors/vrrp/trackers.rs -> track/file.rs:spawn_file_watcher"),
+    imp("track_file", "file", "track/file.rs:WatchedFile::from_config"),
+    imp("track_file", "weight", "track/priority.rs:file_weight"),
+    imp("track_file", "init_file", "creates the tracked file with VALUE at start when missing (or overwrites it at start with overwrite); on reload only a missing file is created"),
+    imp("(root)", "vrrp_track_file", "actors/vrrp/trackers.rs -> track/file.rs:spawn_file_watcher"),
+    imp("vrrp_track_file", "file", "track/file.rs:WatchedFile::from_config"),
+    imp("vrrp_track_file", "weight", "track/priority.rs:file_weight"),
+    imp("vrrp_track_file", "init_file", "creates the tracked file with VALUE at start when missing (or overwrites it at start with overwrite); on reload only a missing file is created"),
+    // Newer keepalived keywords (and keepalived-rs extensions) the builders also accept.
+    imp_new("bfd_instance", "multihop", "multi-hop BFD (RFC 5883, port 4784): no TTL check (keepalived 2.3)"),
+    imp_new("bfd_instance", "disabled", "(keepalived-rs only) the session starts administratively down"),
+    imp_new("virtual_server>real_server>HTTP_GET", "sni_name", "the SNI name sent (keepalived 2.3)"),
+    imp_new("virtual_server>real_server>SSL_GET", "sni_name", "the SNI name sent (keepalived 2.3)"),
+    unsup_new("virtual_server>real_server>SSL_GET", "tls_compliant", "the TLS connection is closed without a close_notify alert"),
+    unsup_new("virtual_server>real_server>HTTP_GET", "tls_compliant", "the TLS connection is closed without a close_notify alert"),
+    unsup_new("virtual_server>real_server>SSL_GET>url", "tls_compliant", "the TLS connection is closed without a close_notify alert"),
+    unsup_new("virtual_server>real_server>HTTP_GET>url", "tls_compliant", "the TLS connection is closed without a close_notify alert"),
+    imp_new("global_defs", "json_dump_file", "dump file path for the JSON dump"),
+    imp_new("global_defs", "state_dump_file", "dump file path for SIGUSR1"),
+    imp_new("global_defs", "stats_dump_file", "dump file path for SIGUSR2"),
+    imp_new("global_defs", "json_version", "layout of the JSON dump"),
+    unsup_new("global_defs", "vrrp_delay_after_boot", "instances start at once instead of waiting the delay after boot"),
+    unsup_new("global_defs", "vrrp_owner_ignore_adverts", "an address owner (priority 255) processes adverts as the RFC says"),
+    unsup_new("global_defs", "vrrp_track_process_init", "process tracking is not supported"),
+    unsup_new("global_defs", "dbus_no_interface_name", "no DBus interface (org.keepalived.Vrrp1) is offered"),
+    unsup_new("global_defs", "snmp_vs_stats_update_interval", "no SNMP (AgentX) subagent: the MIBs are not served and no traps are sent (use the Prometheus /metrics endpoint)"),
+    unsup_new("global_defs", "snmp_rs_stats_update_interval", "no SNMP (AgentX) subagent: the MIBs are not served and no traps are sent (use the Prometheus /metrics endpoint)"),
+    unsup_new("global_defs", "set_supplementary_groups", "scripts run without the user's supplementary groups"),
+    unsup_new("global_defs", "use_symlink_paths", "script paths are resolved through symbolic links for the security check"),
+    unsup_new("global_defs", "iproute_usr_dir", "route table, protocol and realm names are those of iproute2's standard files"),
+    unsup_new("global_defs", "iproute_etc_dir", "route table, protocol and realm names are those of iproute2's standard files"),
+    unsup_new("global_defs", "v3_checksum_as_v2", "VRRPv3 checksums are computed as the RFC says (with the pseudo-header)"),
+    unsup_new("vrrp_instance", "auth_hmac", "HMAC authentication (keepalived 2.4) is not supported"),
+    unsup_new("vrrp_instance", "owner_ignore_adverts", "an address owner (priority 255) processes adverts as the RFC says"),
+    unsup_new("vrrp_instance", "timer_expired_backup", "no special handling: an instance whose timer expires becomes MASTER as the RFC says"),
+    unsup_new("vrrp_instance", "thread_timer_expired", "no special handling: an instance whose timer expires becomes MASTER as the RFC says"),
+    unsup_new("vrrp_instance", "v3_checksum_as_v2", "VRRPv3 checksums are computed as the RFC says (with the pseudo-header)"),
+    equiv_new("vrrp_instance", "no_virtual_ipaddress", "ignored: an instance without virtual_ipaddress already runs without VIPs"),
+];
+
+/// The registry entry of `keyword` in `block`.
+pub fn lookup(block: &str, keyword: &str) -> Option<&'static Keyword> {
+    KEYWORDS
+        .iter()
+        .find(|k| k.keyword == keyword && k.block == block)
+}
+
+/// Decides whether the builder of `block` should handle `n`: true for implemented and partial
+/// keywords (a partial one gets a warning saying what is missing). Equivalent keywords are
+/// accepted silently, unsupported ones get a warning with their consequence, unknown ones an
+/// "unknown keyword" warning; for those three the builder does nothing (false).
+pub fn accept(block: &str, n: &Node, d: &mut Diagnostics) -> bool {
+    match lookup(block, &n.keyword) {
+        Some(k) => match k.status {
+            Status::Implemented => true,
+            Status::Partial => {
+                d.warning(
+                    &n.loc,
+                    format!(
+                        "'{}' is only partly supported by keepalived-rs: {}",
+                        n.keyword, k.text
+                    ),
+                );
+                true
+            }
+            Status::Equivalent => false,
+            Status::Unsupported => {
+                d.warning(
+                    &n.loc,
+                    format!(
+                        "'{}' is not supported by keepalived-rs: {}",
+                        n.keyword, k.text
+                    ),
+                );
+                false
+            }
+        },
+        None => {
+            d.warning(
+                &n.loc,
+                format!(
+                    "unknown keyword '{}' in {} (ignored)",
+                    n.keyword,
+                    block_label(block)
+                ),
+            );
+            false
+        }
+    }
+}
+
+/// How a block path is named in messages: its innermost block.
+fn block_label(block: &str) -> &str {
+    match block {
+        "(root)" => "the top level",
+        b => b.rsplit('>').next().unwrap_or(b),
+    }
+}
+
+/// The registry as a table for operators (`--list-keywords`): one line per keyword,
+/// `BLOCK KEYWORD STATUS TEXT`, tab-separated.
+pub fn listing() -> String {
+    let mut out = String::from("block\tkeyword\tstatus\tkeepalived\twhat keepalived-rs does\n");
+    for k in KEYWORDS {
+        out.push_str(&format!(
+            "{}\t{}\t{}\t{}\t{}\n",
+            k.block,
+            k.keyword,
+            k.status.as_str(),
+            if k.in_2_2_7 { "2.2.7" } else { "newer" },
+            k.text
+        ));
+    }
+    out
+}
+
+/// The registry as a Markdown page (`docs/keywords.md`, checked by a test): one table per block.
+pub fn markdown() -> String {
+    let mut out = String::from(
+        "# keepalived.conf keywords in keepalived-rs\n\n\
+         Generated from the keyword registry (`src/config/keywords.rs`; also \
+         `keepalived-rs --list-keywords`). Every keyword of keepalived 2.2.7's parsers is here, \
+         with the newer ones keepalived-rs also accepts (marked *newer*).\n\n\
+         - **implemented**: acted on as keepalived does (the text says what it sets);\n\
+         - **partial**: acted on, with a warning at `-t`, start and reload saying what is missing;\n\
+         - **equivalent**: no action is the right equivalent (the text says why); no warning;\n\
+         - **unsupported**: `FILE:LINE: warning: 'KW' is not supported by keepalived-rs: ...` \
+         with what is lost; nothing is stored.\n\n",
+    );
+    let mut counts = [0usize; 4];
+    for k in KEYWORDS {
+        counts[k.status as usize] += 1;
+    }
+    out.push_str(&format!(
+        "Totals: {} implemented, {} partial, {} equivalent, {} unsupported.\n",
+        counts[0], counts[1], counts[2], counts[3]
+    ));
+    let mut block = "";
+    for k in KEYWORDS {
+        if k.block != block {
+            block = k.block;
+            out.push_str(&format!(
+                "\n## {block}\n\n| keyword | status | what keepalived-rs does |\n| --- | --- | --- |\n"
+            ));
+        }
+        let newer = if k.in_2_2_7 { "" } else { " (*newer*)" };
+        out.push_str(&format!(
+            "| `{}`{newer} | {} | {} |\n",
+            k.keyword,
+            k.status.as_str(),
+            k.text.replace('|', "\\|")
+        ));
+    }
+    out
+}
