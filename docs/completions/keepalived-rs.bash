@@ -35,7 +35,7 @@ _keepalived__rs() {
 
     case "${cmd}" in
         keepalived__rs)
-            opts="-f -P -C -B -l -D -S -g -G -X -V -I -R -n -d -p -r -c -b -a -e -i -t -u -v -h --use-file --vrrp --check --no_bfd --all --log-console --log-detail --log-facility --log-file --no-syslog --release-vips --dont-release-vrrp --dont-release-ipvs --dont-respawn --dont-fork --dump-conf --pid --vrrp_pid --checkers_pid --bfd_pid --address-monitoring --all-config --config-id --config-test --umask --signum --status --metrics-listen --no-config-watch --list-keywords --version --help genhash help"
+            opts="-f -P -C -B -l -D -S -g -G -X -V -I -R -n -d -p -r -c -b -a -e -i -t -u -v -h --use-file --vrrp --check --no_bfd --all --log-console --log-detail --log-facility --log-file --no-syslog --release-vips --dont-release-vrrp --dont-release-ipvs --dont-respawn --dont-fork --dump-conf --pid --vrrp_pid --checkers_pid --bfd_pid --address-monitoring --all-config --config-id --config-test --umask --signum --status --metrics-listen --no-config-watch --list-keywords --take-over --version --help genhash help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -130,6 +130,10 @@ _keepalived__rs() {
                     return 0
                     ;;
                 --metrics-listen)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --take-over)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_keepalived_rs_global_optspecs
-    string join \n f/use-file= P/vrrp C/check B/no_bfd all l/log-console D/log-detail S/log-facility= g/log-file= G/no-syslog X/release-vips V/dont-release-vrrp I/dont-release-ipvs R/dont-respawn n/dont-fork d/dump-conf p/pid= r/vrrp_pid= c/checkers_pid= b/bfd_pid= a/address-monitoring e/all-config i/config-id= t/config-test= u/umask= signum= status= metrics-listen= no-config-watch list-keywords v/version h/help
+    string join \n f/use-file= P/vrrp C/check B/no_bfd all l/log-console D/log-detail S/log-facility= g/log-file= G/no-syslog X/release-vips V/dont-release-vrrp I/dont-release-ipvs R/dont-respawn n/dont-fork d/dump-conf p/pid= r/vrrp_pid= c/checkers_pid= b/bfd_pid= a/address-monitoring e/all-config i/config-id= t/config-test= u/umask= signum= status= metrics-listen= no-config-watch list-keywords take-over= v/version h/help
 end
 
 function __fish_keepalived_rs_needs_command
@@ -37,6 +37,7 @@ complete -c keepalived-rs -n "__fish_keepalived_rs_needs_command" -s u -l umask 
 complete -c keepalived-rs -n "__fish_keepalived_rs_needs_command" -l signum -d 'Print the signal number for STOP, RELOAD, DATA, STATS, STATS_CLEAR or JSON and exit' -r
 complete -c keepalived-rs -n "__fish_keepalived_rs_needs_command" -l status -d 'Print the state of the daemon running with this `-p` (its JSON dump, or `data` / `stats`), asked over its control socket (the pid file\'s name with `.sock`), and exit' -r
 complete -c keepalived-rs -n "__fish_keepalived_rs_needs_command" -l metrics-listen -d 'Serve Prometheus metrics at http://ADDR:PORT/metrics' -r
+complete -c keepalived-rs -n "__fish_keepalived_rs_needs_command" -l take-over -d 'Take over from the keepalived running with this pid file without moving a VIP: read its state, prepare everything, stop it silently (SIGSTOP then SIGKILL: no priority 0, nothing removed) and resume each instance as it was. Refused, keepalived left running, when the configuration cannot adopt its state' -r -F
 complete -c keepalived-rs -n "__fish_keepalived_rs_needs_command" -s P -l vrrp -d 'Only run the VRRP subsystem'
 complete -c keepalived-rs -n "__fish_keepalived_rs_needs_command" -s C -l check -d 'Only run the health-checker (LVS) subsystem'
 complete -c keepalived-rs -n "__fish_keepalived_rs_needs_command" -s B -l no_bfd -d 'Do not run the BFD subsystem'

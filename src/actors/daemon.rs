@@ -2,7 +2,9 @@
 //! SIGTERM/SIGINT, reload on SIGHUP.
 
 use super::vrrp::claims::{owner_of, VipClaims};
-use super::vrrp::instance::{virtual_set_of, InstanceActor, InstanceSpec, VrrpDurable};
+use super::vrrp::instance::{
+    virtual_set_of, Hold, HoldRelease, InstanceActor, InstanceSpec, VrrpDurable,
+};
 use super::vrrp::kernel::Kernel;
 use super::vrrp::sync::SyncHub;
 use super::vrrp::trackers::TrackerHub;
@@ -134,6 +136,10 @@ pub struct Factory {
     /// before anything else, what a previous run of the daemon may have left (keepalived's
     /// `vrrp_restore_interfaces_startup`).
     initial: bool,
+    /// `--take-over`: the state each VRRP instance starts from (keepalived's), by identity.
+    seeds: std::collections::HashMap<ObjectId, VrrpDurable>,
+    /// `--take-over`: instances start held until keepalived is stopped.
+    hold: Option<Hold>,
 }
 
 impl ChildFactory<ObjectId, ChildSpec> for Factory {
@@ -182,10 +188,10 @@ impl ChildFactory<ObjectId, ChildSpec> for Factory {
                 let durable = previous
                     .and_then(|p| p.durable::<VrrpDurable>())
                     .unwrap_or_else(|| {
-                        Durable::new(VrrpDurable {
+                        Durable::new(self.seeds.remove(key).unwrap_or(VrrpDurable {
                             startup_clear: self.initial,
                             ..VrrpDurable::default()
-                        })
+                        }))
                     });
                 let (spec, kernel, d) = (spec.clone(), self.kernel.clone(), durable.clone());
                 let hub = self.hub.clone();
@@ -193,11 +199,16 @@ impl ChildFactory<ObjectId, ChildSpec> for Factory {
                 let notifier = self.notifier.clone();
                 let metrics = self.object_metrics.clone();
                 let claims = self.claims.clone();
+                let hold = self.hold.clone();
                 let opts = ChildOptions::new(key.to_string()).events(self.events.clone());
                 let h = spawn_child(&self.vrrp, opts, move |_| {
-                    InstanceActor::new(spec, kernel, Some(hub), Some(notifier), metrics, d)
+                    let a = InstanceActor::new(spec, kernel, Some(hub), Some(notifier), metrics, d)
                         .with_sync(sync)
-                        .with_claims(claims)
+                        .with_claims(claims);
+                    match hold.clone() {
+                        Some(h) => a.with_hold(h),
+                        None => a,
+                    }
                 })?;
                 self.durables.insert(key.clone(), durable.clone());
                 Ok(h.with_durable(durable))
@@ -513,6 +524,54 @@ async fn feed_vips(netlink: &crate::netlink::NetlinkHandle, lvs: crate::lvs::Lvs
     });
 }
 
+/// `--take-over`: how each VRRP child starts, from keepalived's state and the kernel's
+/// addresses; refused (nothing touched) when the configuration cannot adopt it.
+async fn takeover_seeds(
+    netlink: &crate::netlink::NetlinkHandle,
+    ka: &[crate::takeover::KaInstance],
+    desired: &[(ObjectId, ChildSpec)],
+) -> anyhow::Result<std::collections::HashMap<ObjectId, VrrpDurable>> {
+    use crate::takeover::{plan, Start};
+    let kernel: Vec<(String, std::net::IpAddr)> = netlink
+        .addresses(None)
+        .await?
+        .into_iter()
+        .map(|a| (a.ifname.unwrap_or_default(), a.addr))
+        .collect();
+    let instances: Vec<&crate::config::model::VrrpInstance> = desired
+        .iter()
+        .filter_map(|(_, c)| match c {
+            ChildSpec::Vrrp(s) => Some(&*s.instance),
+            ChildSpec::Bfd(_) => None,
+        })
+        .collect();
+    let plan = plan(&instances, ka, &kernel)?;
+    for n in &plan.notes {
+        tracing::warn!("take-over: {n}");
+    }
+    let mut seeds = std::collections::HashMap::new();
+    for (id, c) in desired {
+        let ChildSpec::Vrrp(s) = c else { continue };
+        let start = plan.start_of(&s.instance.name);
+        tracing::info!(instance = %s.instance.name, "take-over: {}", match start {
+            Some(Start::Resume) => "resumes as MASTER, VIPs kept",
+            Some(Start::Backup) => "starts as BACKUP",
+            _ => "starts as a new instance",
+        });
+        let seed = match start {
+            Some(Start::Resume) => VrrpDurable {
+                state: Some(crate::vrrp::events::State::Master),
+                vips_installed: true,
+                installed: virtual_set_of(&s.instance),
+                startup_clear: false,
+            },
+            _ => VrrpDurable::default(),
+        };
+        seeds.insert(id.clone(), seed);
+    }
+    Ok(seeds)
+}
+
 /// Runs the daemon in the foreground until SIGTERM/SIGINT.
 pub fn run(args: Args) -> i32 {
     let opts = crate::telemetry::logging::LogOptions {
@@ -548,6 +607,32 @@ pub fn run(args: Args) -> i32 {
         );
         return exit::CONFIG;
     }
+    // --take-over: keepalived's state first (its JSON dump, a signal away); nothing of ours
+    // starts if it cannot be read.
+    let takeover = match &args.take_over {
+        Some(pidfile) => {
+            let found = crate::takeover::process::Keepalived::find(pidfile).and_then(|k| {
+                let text = k.json_dump(std::time::Duration::from_secs(5))?;
+                Ok((k, crate::takeover::parse_dump(&text)?))
+            });
+            match found {
+                Ok(t) => {
+                    tracing::info!(
+                        "take-over: keepalived pid {} reports {} VRRP instance(s)",
+                        t.0.pid,
+                        t.1.len()
+                    );
+                    Some(t)
+                }
+                Err(e) => {
+                    tracing::error!("take-over refused: {e}");
+                    eprintln!("take-over refused: {e}");
+                    return exit::FATAL;
+                }
+            }
+        }
+        None => None,
+    };
     let _pid = match super::pidfile::PidFile::acquire(&args.pid) {
         Ok(p) => p,
         Err(e) => {
@@ -605,6 +690,18 @@ pub fn run(args: Args) -> i32 {
     let started = rt.block_on(async move {
         let (netlink, _netlink_task) =
             crate::netlink::spawn(crate::netlink::NetlinkConfig::default()).await?;
+        let global = Arc::new(cfg.global.clone());
+        // --take-over: decided before anything touches the kernel; refused, keepalived runs on.
+        let (seeds, mut release) = match &takeover {
+            Some((_, ka)) => {
+                let desired = children(&cfg, &global, subsystems);
+                match takeover_seeds(&netlink, ka, &desired).await {
+                    Ok(s) => (s, Some(HoldRelease::new())),
+                    Err(e) => return Err(anyhow::anyhow!("take-over refused: {e:#}")),
+                }
+            }
+            None => (Default::default(), None),
+        };
         let kernel: Arc<dyn Kernel> = Arc::new(super::vrrp::netlink_kernel::NetlinkKernel::new(
             netlink.clone(),
         ));
@@ -655,7 +752,6 @@ pub fn run(args: Args) -> i32 {
             None => None,
         };
         let claims = VipClaims::new();
-        let global = Arc::new(cfg.global.clone());
         let events = EventBus::default();
         count_supervision(&events, metrics.clone());
         super::trim::start();
@@ -681,7 +777,10 @@ pub fn run(args: Args) -> i32 {
             claims,
             durables: Default::default(),
             global: global.clone(),
-            initial: true,
+            // A takeover adopts what keepalived installed: nothing is removed at start.
+            initial: takeover.is_none(),
+            seeds,
+            hold: release.as_ref().map(HoldRelease::hold),
         };
         let root = actix::Actor::start(Root::new(
             factory,
@@ -691,9 +790,33 @@ pub fn run(args: Args) -> i32 {
                 ..RootOptions::default()
             },
         ));
-        let report = root
-            .send(Reconcile(children(&cfg, &global, subsystems)))
-            .await?;
+        let desired = children(&cfg, &global, subsystems);
+        let vrrp_count = desired
+            .iter()
+            .filter(|(_, c)| matches!(c, ChildSpec::Vrrp(_)))
+            .count();
+        let report = root.send(Reconcile(desired)).await?;
+        if let (Some(release), Some((ka, _))) = (release.as_mut(), &takeover) {
+            // Everything is ready (sockets open, trackers running): only now is keepalived
+            // stopped, and the instances start at once.
+            let ready = release
+                .ready(vrrp_count, std::time::Duration::from_secs(5))
+                .await;
+            if ready < vrrp_count {
+                tracing::warn!(
+                    "take-over: {} of {vrrp_count} VRRP instance(s) ready; the others start when their interface is",
+                    ready
+                );
+            }
+            let stopped = ka.stop_silently();
+            release.release();
+            match stopped {
+                Ok(pids) => tracing::info!(
+                    "take-over: keepalived stopped silently (pids {pids:?}); {vrrp_count} VRRP instance(s) carry on"
+                ),
+                Err(e) => tracing::error!("take-over: {e}"),
+            }
+        }
         if let Ok(r) = &report {
             for (k, e) in &r.failed {
                 tracing::error!("{k}: failed to start: {e}");

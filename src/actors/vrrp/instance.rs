@@ -179,6 +179,68 @@ pub struct VrrpDurable {
     pub startup_clear: bool,
 }
 
+/// Instances started held (`--take-over` prepares them while keepalived still runs): each
+/// looks up its interface and opens its socket, says it is ready, then keeps its state machine
+/// in Initialize (no advert sent, none acted on, no timer) until the hold is released.
+#[derive(Clone, Debug)]
+pub struct Hold {
+    held: tokio::sync::watch::Receiver<bool>,
+    ready: tokio::sync::mpsc::UnboundedSender<String>,
+}
+
+/// The releasing end of a [`Hold`].
+#[derive(Debug)]
+pub struct HoldRelease {
+    held: tokio::sync::watch::Sender<bool>,
+    ready: tokio::sync::mpsc::UnboundedReceiver<String>,
+    template: Hold,
+}
+
+impl HoldRelease {
+    /// A new hold, held.
+    pub fn new() -> Self {
+        let (tx, rx) = tokio::sync::watch::channel(true);
+        let (rtx, rrx) = tokio::sync::mpsc::unbounded_channel();
+        HoldRelease {
+            held: tx,
+            ready: rrx,
+            template: Hold {
+                held: rx,
+                ready: rtx,
+            },
+        }
+    }
+
+    /// What an instance is started with.
+    pub fn hold(&self) -> Hold {
+        self.template.clone()
+    }
+
+    /// Waits until `n` instances have their socket open (or `timeout`); returns how many did.
+    pub async fn ready(&mut self, n: usize, timeout: Duration) -> usize {
+        let mut seen = 0;
+        let deadline = tokio::time::Instant::now() + timeout;
+        while seen < n {
+            match tokio::time::timeout_at(deadline, self.ready.recv()).await {
+                Ok(Some(_)) => seen += 1,
+                _ => break,
+            }
+        }
+        seen
+    }
+
+    /// Lets every instance start.
+    pub fn release(&self) {
+        let _ = self.held.send(false);
+    }
+}
+
+impl Default for HoldRelease {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 /// What an instance installs as MASTER: VIPs and excluded VIPs (on its interface unless they
 /// name another), virtual routes and rules.
 pub fn virtual_set_of(i: &VrrpInstance) -> VirtualSet {
@@ -313,6 +375,8 @@ pub struct InstanceActor {
     claims: Option<VipClaims>,
     /// Our name in the claims (the instance's identity).
     owner: String,
+    /// Started held: the state machine starts once released.
+    hold: Option<Hold>,
 }
 
 impl InstanceActor {
@@ -373,7 +437,40 @@ impl InstanceActor {
             sync_reported: None,
             claims: None,
             owner,
+            hold: None,
         }
+    }
+
+    /// Starts held until `hold` is released (see [`Hold`]).
+    pub fn with_hold(mut self, hold: Hold) -> Self {
+        self.hold = Some(hold);
+        self
+    }
+
+    fn held(&self) -> bool {
+        self.hold.as_ref().is_some_and(|h| *h.held.borrow())
+    }
+
+    /// While held: once released, start (the trackers' values gathered meanwhile count).
+    fn await_release(&mut self, ctx: &mut Context<Self>) {
+        let Some(h) = self.hold.clone() else {
+            return;
+        };
+        if !*h.held.borrow() {
+            self.hold = None;
+            return;
+        }
+        let mut rx = h.held.clone();
+        ctx.spawn(
+            async move {
+                let _ = rx.wait_for(|held| !*held).await;
+            }
+            .into_actor(self)
+            .map(|_, act, ctx| {
+                act.hold = None;
+                guarded(act, ctx, |act, ctx| act.recompute(ctx));
+            }),
+        );
     }
 
     /// Shares VIP ownership with the other instances through `claims`.
@@ -575,7 +672,12 @@ impl InstanceActor {
             ctx.address().recipient(),
             self.refresh.clone(),
         ) {
-            Ok(r) => self.reg = Some(r),
+            Ok(r) => {
+                self.reg = Some(r);
+                if let Some(h) = &self.hold {
+                    let _ = h.ready.send(i.name.clone());
+                }
+            }
             Err(e) => {
                 tracing::error!(instance = %i.name, "cannot open VRRP socket on {}: {e}", cfg.ifname);
                 self.schedule_retry(ctx);
@@ -666,6 +768,7 @@ impl InstanceActor {
         }
         self.pending = out.pending;
         let mine = (!self.started_core).then(|| self.virtual_set());
+        let held = self.held();
         let Some(core) = self.core.as_mut() else {
             return;
         };
@@ -674,7 +777,7 @@ impl InstanceActor {
         // What a resumed predecessor installed that this configuration does not have.
         let mut stale = None;
         if !self.started_core {
-            if out.pending {
+            if out.pending || held {
                 return;
             }
             // keepalived: a faulty instance starts in FAULT (FaultRaised before Startup).
@@ -1461,6 +1564,7 @@ impl Actor for InstanceActor {
             });
             act.metric_config();
             act.subscribe(ctx);
+            act.await_release(ctx);
             act.lookup(ctx);
         });
     }
@@ -1479,9 +1583,11 @@ impl Supervised for InstanceActor {
         );
         let sync = self.sync.take();
         let claims = self.claims.take();
+        let hold = self.hold.take();
         *self = fresh;
         self.sync = sync;
         self.claims = claims;
+        self.hold = hold;
     }
 }
 
