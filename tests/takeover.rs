@@ -326,3 +326,71 @@ fn a_changed_vrid_is_refused_and_keepalived_runs_on_untouched() {
         "{ka}"
     );
 }
+
+/// The IPVS side of a takeover, on an in-memory table (this host has no IPVS): a real server
+/// keepalived had taken out (its check failing, slowly here: it hangs until connect_timeout)
+/// stays out, where a configured start puts it in the table until its first check fails.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn checkers_start_from_the_ipvs_table_keepalived_left() {
+    use keepalived_rs::config::{load_str, LoadOptions};
+    use keepalived_rs::ipvs::writer::MemoryBackend;
+    use keepalived_rs::ipvs::{DestKey, ServiceKey};
+    use keepalived_rs::lvs::{start_lvs, Adopted, IpvsSink, LvsOptions};
+    // Both servers accept and never answer: their HTTP checks fail only after 3 s.
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = l.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((s, _)) = l.accept().await {
+            held.push(s);
+        }
+    });
+    let text = format!(
+        "virtual_server 10.0.0.1 80 {{\n    delay_loop 0.2\n    real_server 127.0.1.1 80 {{\n        HTTP_GET {{\n            connect_ip 127.0.0.1\n            connect_port {port}\n            url {{\n                path /\n                status_code 200\n            }}\n            connect_timeout 3\n            retry 0\n            warmup 0\n        }}\n    }}\n    real_server 127.0.1.2 80 {{\n        HTTP_GET {{\n            connect_ip 127.0.0.1\n            connect_port {port}\n            url {{\n                path /\n                status_code 200\n            }}\n            connect_timeout 3\n            retry 0\n            warmup 0\n        }}\n    }}\n}}\n"
+    );
+    let l = load_str("test.conf", &text, &LoadOptions::default());
+    assert!(!l.diagnostics.has_errors(), "{:?}", l.diagnostics);
+    let cfg = l.config;
+    let key = ServiceKey::tcp("10.0.0.1".parse().unwrap(), 80);
+    let up = DestKey::new("127.0.1.1".parse().unwrap(), 80);
+    let down = DestKey::new("127.0.1.2".parse().unwrap(), 80);
+    // keepalived's table: the first server in, the second taken out.
+    let mut table = Adopted::new();
+    table.insert(key, [(up, 1)].into_iter().collect());
+    let run = |adopt: bool| {
+        let mem = MemoryBackend::new();
+        let opts = LvsOptions::new(&cfg, tokio::runtime::Handle::current())
+            .with_sink(IpvsSink::Memory(mem.clone()));
+        let opts = if adopt {
+            opts.adopt(table.clone())
+        } else {
+            opts
+        };
+        (start_lvs(&cfg, opts), mem)
+    };
+    // Watches the table for 1.5 s: was the server taken out ever in it, and the other always
+    // once the service is there?
+    async fn watch(mem: &MemoryBackend, key: ServiceKey, up: DestKey, down: DestKey) -> bool {
+        let mut seen_down = false;
+        let until = tokio::time::Instant::now() + Duration::from_millis(1500);
+        while tokio::time::Instant::now() < until {
+            if let Some(w) = mem.weights(&key) {
+                assert_eq!(w.get(&up), Some(&1), "{w:?}");
+                seen_down |= w.contains_key(&down);
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert!(mem.weights(&key).is_some(), "service never programmed");
+        seen_down
+    }
+    let (h, mem) = run(true);
+    assert!(
+        !watch(&mem, key, up, down).await,
+        "the server keepalived had taken out was put back"
+    );
+    h.shutdown().await;
+    // The control: a configured start puts it in (the test can fail).
+    let (h, mem) = run(false);
+    assert!(watch(&mem, key, up, down).await);
+    h.shutdown().await;
+}

@@ -572,6 +572,43 @@ async fn takeover_seeds(
     Ok(seeds)
 }
 
+/// `--take-over`: the IPVS table keepalived left (None when it cannot be read: the checkers
+/// then start as configured).
+async fn read_ipvs() -> Option<crate::lvs::Adopted> {
+    let read = async {
+        let mut c = crate::ipvs::IpvsClient::connect().await?;
+        let mut table = crate::lvs::Adopted::new();
+        for s in c.services().await? {
+            let key = s.service.key;
+            let dests = c.destinations(&key).await?;
+            table.insert(
+                key,
+                dests
+                    .into_iter()
+                    .map(|d| (d.dest.key(), d.dest.weight))
+                    .collect(),
+            );
+        }
+        Ok::<_, crate::ipvs::IpvsError>(table)
+    };
+    match read.await {
+        Ok(t) => {
+            tracing::info!(
+                "take-over: IPVS: {} service(s), {} real server(s) adopted",
+                t.len(),
+                t.values().map(|d| d.len()).sum::<usize>()
+            );
+            Some(t)
+        }
+        Err(e) => {
+            tracing::warn!(
+                "take-over: cannot read the IPVS table ({e}); checkers start as configured"
+            );
+            None
+        }
+    }
+}
+
 /// Runs the daemon in the foreground until SIGTERM/SIGINT.
 pub fn run(args: Args) -> i32 {
     let opts = crate::telemetry::logging::LogOptions {
@@ -727,6 +764,14 @@ pub fn run(args: Args) -> i32 {
                 .dont_release_ipvs(dont_release_ipvs);
             let opts = match &object_metrics {
                 Some(m) => opts.with_metrics(m.clone()),
+                None => opts,
+            };
+            let adopted = match takeover {
+                Some(_) => read_ipvs().await,
+                None => None,
+            };
+            let opts = match adopted {
+                Some(t) => opts.adopt(t),
                 None => opts,
             };
             Some(crate::lvs::start_lvs(&cfg, opts))
