@@ -136,8 +136,9 @@ pub struct Factory {
     /// before anything else, what a previous run of the daemon may have left (keepalived's
     /// `vrrp_restore_interfaces_startup`).
     initial: bool,
-    /// `--take-over`: the state each VRRP instance starts from (keepalived's), by identity.
-    seeds: std::collections::HashMap<ObjectId, VrrpDurable>,
+    /// `--take-over`: the state each VRRP instance starts from (keepalived's), by identity
+    /// (shared with the daemon, which corrects it after stopping keepalived).
+    seeds: std::collections::HashMap<ObjectId, Durable<VrrpDurable>>,
     /// `--take-over`: instances start held until keepalived is stopped.
     hold: Option<Hold>,
 }
@@ -187,11 +188,12 @@ impl ChildFactory<ObjectId, ChildSpec> for Factory {
             ChildSpec::Vrrp(spec) => {
                 let durable = previous
                     .and_then(|p| p.durable::<VrrpDurable>())
+                    .or_else(|| self.seeds.remove(key))
                     .unwrap_or_else(|| {
-                        Durable::new(self.seeds.remove(key).unwrap_or(VrrpDurable {
+                        Durable::new(VrrpDurable {
                             startup_clear: self.initial,
                             ..VrrpDurable::default()
-                        }))
+                        })
                     });
                 let (spec, kernel, d) = (spec.clone(), self.kernel.clone(), durable.clone());
                 let hub = self.hub.clone();
@@ -530,22 +532,13 @@ async fn takeover_seeds(
     netlink: &crate::netlink::NetlinkHandle,
     ka: &[crate::takeover::KaInstance],
     desired: &[(ObjectId, ChildSpec)],
-) -> anyhow::Result<std::collections::HashMap<ObjectId, VrrpDurable>> {
+) -> anyhow::Result<(
+    crate::takeover::Plan,
+    std::collections::HashMap<ObjectId, Durable<VrrpDurable>>,
+)> {
     use crate::takeover::{plan, Start};
-    let kernel: Vec<(String, std::net::IpAddr)> = netlink
-        .addresses(None)
-        .await?
-        .into_iter()
-        .map(|a| (a.ifname.unwrap_or_default(), a.addr))
-        .collect();
-    let instances: Vec<&crate::config::model::VrrpInstance> = desired
-        .iter()
-        .filter_map(|(_, c)| match c {
-            ChildSpec::Vrrp(s) => Some(&*s.instance),
-            ChildSpec::Bfd(_) => None,
-        })
-        .collect();
-    let plan = plan(&instances, ka, &kernel)?;
+    let kernel = kernel_addresses(netlink).await?;
+    let plan = plan(&vrrp_instances(desired), ka, &kernel)?;
     for n in &plan.notes {
         tracing::warn!("take-over: {n}");
     }
@@ -558,18 +551,84 @@ async fn takeover_seeds(
             Some(Start::Backup) => "starts as BACKUP",
             _ => "starts as a new instance",
         });
-        let seed = match start {
-            Some(Start::Resume) => VrrpDurable {
-                state: Some(crate::vrrp::events::State::Master),
-                vips_installed: true,
-                installed: virtual_set_of(&s.instance),
-                startup_clear: false,
-            },
-            _ => VrrpDurable::default(),
-        };
-        seeds.insert(id.clone(), seed);
+        seeds.insert(
+            id.clone(),
+            Durable::new(seed_of(&s.instance, start == Some(&Start::Resume))),
+        );
     }
-    Ok(seeds)
+    Ok((plan, seeds))
+}
+
+/// The state a taken-over instance starts from: MASTER with its VIPs installed (it resumes),
+/// or nothing (it starts as BACKUP); never a removal at start.
+fn seed_of(i: &crate::config::model::VrrpInstance, master: bool) -> VrrpDurable {
+    if master {
+        VrrpDurable {
+            state: Some(crate::vrrp::events::State::Master),
+            vips_installed: true,
+            installed: virtual_set_of(i),
+            startup_clear: false,
+        }
+    } else {
+        VrrpDurable::default()
+    }
+}
+
+async fn kernel_addresses(
+    netlink: &crate::netlink::NetlinkHandle,
+) -> anyhow::Result<Vec<(String, std::net::IpAddr)>> {
+    Ok(netlink
+        .addresses(None)
+        .await?
+        .into_iter()
+        .map(|a| (a.ifname.unwrap_or_default(), a.addr))
+        .collect())
+}
+
+fn vrrp_instances(desired: &[(ObjectId, ChildSpec)]) -> Vec<&crate::config::model::VrrpInstance> {
+    desired
+        .iter()
+        .filter_map(|(_, c)| match c {
+            ChildSpec::Vrrp(s) => Some(&*s.instance),
+            ChildSpec::Bfd(_) => None,
+        })
+        .collect()
+}
+
+/// After keepalived is stopped, before the held instances start: what changed in the kernel
+/// since its dump corrects their starting state ([`crate::takeover::recheck`]).
+async fn takeover_recheck(
+    netlink: &crate::netlink::NetlinkHandle,
+    plan: &crate::takeover::Plan,
+    desired: &[(ObjectId, ChildSpec)],
+    seeds: &std::collections::HashMap<ObjectId, Durable<VrrpDurable>>,
+) {
+    let kernel = match kernel_addresses(netlink).await {
+        Ok(k) => k,
+        Err(e) => {
+            tracing::warn!("take-over: cannot read the kernel's addresses again: {e}");
+            return;
+        }
+    };
+    let changes = crate::takeover::recheck(plan, &vrrp_instances(desired), &plan.kernel, &kernel);
+    for (name, start) in changes {
+        let Some((id, i)) = desired.iter().find_map(|(id, c)| match c {
+            ChildSpec::Vrrp(s) if s.instance.name == name => Some((id, &s.instance)),
+            _ => None,
+        }) else {
+            continue;
+        };
+        let master = start == crate::takeover::Start::Resume;
+        tracing::warn!(
+            instance = %name,
+            "take-over: keepalived's state changed after its dump (its VIPs are {} the kernel): {}",
+            if master { "all in" } else { "no longer all in" },
+            if master { "resumes as MASTER" } else { "starts as BACKUP" }
+        );
+        if let Some(d) = seeds.get(id) {
+            d.set(seed_of(i, master));
+        }
+    }
 }
 
 /// `--take-over`: the IPVS table keepalived left (None when it cannot be read: the checkers
@@ -729,16 +788,17 @@ pub fn run(args: Args) -> i32 {
             crate::netlink::spawn(crate::netlink::NetlinkConfig::default()).await?;
         let global = Arc::new(cfg.global.clone());
         // --take-over: decided before anything touches the kernel; refused, keepalived runs on.
-        let (seeds, mut release) = match &takeover {
+        let (seeds, plan, mut release) = match &takeover {
             Some((_, ka)) => {
                 let desired = children(&cfg, &global, subsystems);
                 match takeover_seeds(&netlink, ka, &desired).await {
-                    Ok(s) => (s, Some(HoldRelease::new())),
+                    Ok((p, s)) => (s, Some(p), Some(HoldRelease::new())),
                     Err(e) => return Err(anyhow::anyhow!("take-over refused: {e:#}")),
                 }
             }
-            None => (Default::default(), None),
+            None => (Default::default(), None, None),
         };
+        let shared_seeds = seeds.clone();
         let kernel: Arc<dyn Kernel> = Arc::new(super::vrrp::netlink_kernel::NetlinkKernel::new(
             netlink.clone(),
         ));
@@ -840,7 +900,7 @@ pub fn run(args: Args) -> i32 {
             .iter()
             .filter(|(_, c)| matches!(c, ChildSpec::Vrrp(_)))
             .count();
-        let report = root.send(Reconcile(desired)).await?;
+        let report = root.send(Reconcile(desired.clone())).await?;
         if let (Some(release), Some((ka, _))) = (release.as_mut(), &takeover) {
             // Everything is ready (sockets open, trackers running): only now is keepalived
             // stopped, and the instances start at once.
@@ -854,6 +914,9 @@ pub fn run(args: Args) -> i32 {
                 );
             }
             let stopped = ka.stop_silently();
+            if let Some(plan) = &plan {
+                takeover_recheck(&netlink, plan, &desired, &shared_seeds).await;
+            }
             release.release();
             match stopped {
                 Ok(pids) => tracing::info!(

@@ -194,6 +194,8 @@ pub struct Plan {
     pub starts: Vec<(String, Start)>,
     /// Things worth a log line (instances keepalived had that stop, new ones, stray VIPs).
     pub notes: Vec<String>,
+    /// The kernel's addresses the plan was made with (for [`recheck`]).
+    pub kernel: Vec<(String, IpAddr)>,
 }
 
 impl Plan {
@@ -233,7 +235,10 @@ pub fn plan(
     ka: &[KaInstance],
     kernel: &[(String, IpAddr)],
 ) -> Result<Plan, TakeoverError> {
-    let mut p = Plan::default();
+    let mut p = Plan {
+        kernel: kernel.to_vec(),
+        ..Plan::default()
+    };
     let mut refused = Vec::new();
     let mut matched: Vec<Option<&KaInstance>> = vec![None; instances.len()];
     for k in ka {
@@ -356,6 +361,41 @@ pub fn plan(
     } else {
         Err(TakeoverError::Refused(refused))
     }
+}
+
+/// After keepalived is stopped: its state may have changed between its dump and the stop (an
+/// instance became MASTER, or gave up). The kernel's addresses, `before` (when the plan was
+/// made) and `after` (keepalived stopped), tell: an instance planned to resume whose VIPs are
+/// no longer all there starts as BACKUP; one planned as BACKUP (or new) whose VIPs were not
+/// all there and now are resumes as MASTER (VIPs that were there already, with keepalived
+/// BACKUP, are not keepalived's doing). Returns the instances whose start changes.
+pub fn recheck(
+    plan: &Plan,
+    instances: &[&VrrpInstance],
+    before: &[(String, IpAddr)],
+    after: &[(String, IpAddr)],
+) -> Vec<(String, Start)> {
+    let mut out = Vec::new();
+    for c in instances {
+        let vips: Vec<IpAddr> = c
+            .virtual_ipaddress
+            .iter()
+            .chain(&c.virtual_ipaddress_excluded)
+            .map(|a| a.addr.addr())
+            .collect();
+        if vips.is_empty() {
+            continue;
+        }
+        let holds = |k: &[(String, IpAddr)]| vips.iter().all(|v| k.iter().any(|(_, a)| a == v));
+        match (plan.start_of(&c.name), holds(before), holds(after)) {
+            (Some(Start::Resume), _, false) => out.push((c.name.clone(), Start::Backup)),
+            (Some(Start::Backup | Start::New), false, true) => {
+                out.push((c.name.clone(), Start::Resume))
+            }
+            _ => {}
+        }
+    }
+    out
 }
 
 #[cfg(test)]

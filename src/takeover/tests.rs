@@ -190,3 +190,37 @@ fn a_master_missing_from_the_configuration_is_refused() {
     );
     assert!(why.contains("left without an owner"), "{why}");
 }
+
+#[test]
+fn the_kernel_after_the_stop_corrects_a_state_changed_since_the_dump() {
+    let cfg = config(CONF);
+    let inst = resolved(&cfg);
+    let refs: Vec<_> = inst.iter().map(|i| &**i).collect();
+    let masters = plan(&refs, &parse_dump(MASTER).unwrap(), &kernel(&HELD)).unwrap();
+    let held = kernel(&HELD);
+    assert!(recheck(&masters, &refs, &held, &held).is_empty());
+    // VI_B gave up its VIP just before the stop.
+    assert_eq!(
+        recheck(
+            &masters,
+            &refs,
+            &held,
+            &kernel(&["10.77.0.100", "10.77.0.101", "10.77.0.103"])
+        ),
+        vec![("VI_B".to_string(), Start::Backup)]
+    );
+    let backups = plan(&refs, &parse_dump(BACKUP).unwrap(), &kernel(&[])).unwrap();
+    assert!(recheck(&backups, &refs, &kernel(&[]), &kernel(&[])).is_empty());
+    // VI_V became MASTER just before the stop; VI_A holds one of its two VIPs only: not MASTER.
+    assert_eq!(
+        recheck(
+            &backups,
+            &refs,
+            &kernel(&[]),
+            &kernel(&["10.77.0.103", "10.77.0.100"])
+        ),
+        vec![("VI_V".to_string(), Start::Resume)]
+    );
+    // VIPs already there while keepalived was BACKUP are not keepalived's: no MASTER.
+    assert!(recheck(&backups, &refs, &held, &held).is_empty());
+}
