@@ -708,6 +708,13 @@ pub fn run(args: Args) -> i32 {
     let takeover = match &args.take_over {
         Some(pidfile) => {
             let found = crate::takeover::process::Keepalived::find(pidfile).and_then(|k| {
+                if !k.runs_vrrp() {
+                    tracing::info!(
+                        "take-over: keepalived (pid {}) runs no VRRP socket: no VRRP state to adopt",
+                        k.pid
+                    );
+                    return Ok((k, Vec::new()));
+                }
                 let text = k.json_dump(std::time::Duration::from_secs(5))?;
                 Ok((k, crate::takeover::parse_dump(&text)?))
             });

@@ -107,6 +107,33 @@ impl Keepalived {
         out
     }
 
+    /// Whether one of keepalived's processes holds a VRRP socket (a raw socket of IP protocol
+    /// 112): keepalived runs its VRRP process only with VRRP instances, and without one writes
+    /// no JSON dump (there is then no VRRP state to adopt).
+    pub fn runs_vrrp(&self) -> bool {
+        let mut inodes = Vec::new();
+        for t in ["raw", "raw6"] {
+            let text =
+                std::fs::read_to_string(format!("/proc/{}/net/{t}", self.pid)).unwrap_or_default();
+            inodes.extend(vrrp_socket_inodes(&text));
+        }
+        !inodes.is_empty()
+            && self.processes().iter().any(|p| {
+                std::fs::read_dir(format!("/proc/{p}/fd"))
+                    .into_iter()
+                    .flatten()
+                    .flatten()
+                    .filter_map(|e| std::fs::read_link(e.path()).ok())
+                    .any(|l| {
+                        l.to_str()
+                            .and_then(|s| s.strip_prefix("socket:["))
+                            .and_then(|s| s.strip_suffix(']'))
+                            .and_then(|s| s.parse::<u64>().ok())
+                            .is_some_and(|i| inodes.contains(&i))
+                    })
+            })
+    }
+
     /// Where keepalived writes its dumps, as seen from here: its `$TMPDIR` (else /tmp) inside
     /// its own mount namespace (`/proc/PID/root`).
     pub fn dump_path(&self, name: &str) -> PathBuf {
@@ -202,6 +229,22 @@ impl Keepalived {
     }
 }
 
+/// The inodes of the raw sockets of IP protocol 112 (VRRP) in a `/proc/net/raw{,6}` table
+/// (the protocol is the local "port").
+pub fn vrrp_socket_inodes(table: &str) -> Vec<u64> {
+    table
+        .lines()
+        .skip(1)
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            let proto = f.get(1)?.rsplit_once(':')?.1;
+            (u16::from_str_radix(proto, 16).ok()? == 112)
+                .then(|| f.get(9)?.parse().ok())
+                .flatten()
+        })
+        .collect()
+}
+
 /// Polls `cond` every millisecond until it holds or `timeout` passes.
 fn wait_until(timeout: Duration, mut cond: impl FnMut() -> bool) -> bool {
     let deadline = Instant::now() + timeout;
@@ -213,5 +256,22 @@ fn wait_until(timeout: Duration, mut cond: impl FnMut() -> bool) -> bool {
             return false;
         }
         std::thread::sleep(Duration::from_millis(1));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn finds_vrrp_sockets_in_proc_net_raw() {
+        let raw = "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode ref pointer drops
+ 112: 00000000:0070 00000000:0000 07 00000000:00000000 00:00000000 00000000     0        0 1057565 2 00000000ad9631b5 0
+ 231: 00000000:0033 00000000:0000 07 00000000:00000000 00:00000000 00000000     0        0 1057566 2 00000000ad9631b5 0
+";
+        assert_eq!(super::vrrp_socket_inodes(raw), vec![1057565]);
+        let raw6 = "  sl  local_address                         remote_address                        st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode ref pointer drops
+ 112: 00000000000000000000000000000000:0070 00000000000000000000000000000000:0000 07 00000000:00000000 00:00000000 00000000     0        0 99 2 0000000000000000 0
+";
+        assert_eq!(super::vrrp_socket_inodes(raw6), vec![99]);
+        assert!(super::vrrp_socket_inodes("").is_empty());
     }
 }
