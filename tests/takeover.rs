@@ -394,3 +394,41 @@ async fn checkers_start_from_the_ipvs_table_keepalived_left() {
     assert!(watch(&mem, key, up, down).await);
     h.shutdown().await;
 }
+
+/// Nothing to take over: no pid file, or a pid file naming a process that is not keepalived.
+/// Refused with the reason, exit status 1, nothing started.
+#[test]
+fn without_a_running_keepalived_it_refuses() {
+    let dir = std::env::temp_dir().join(format!("takeover-none-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let conf = dir.join("k.conf");
+    std::fs::write(
+        &conf,
+        "vrrp_instance VI_1 {\n    interface lo\n    virtual_router_id 9\n    priority 100\n    virtual_ipaddress {\n        192.0.2.9/32\n    }\n}\n",
+    )
+    .unwrap();
+    let not_ka = dir.join("self.pid");
+    std::fs::write(&not_ka, format!("{}\n", std::process::id())).unwrap();
+    let missing = dir.join("missing.pid");
+    for (pidfile, why) in [
+        (&missing, "no keepalived to take over"),
+        (&not_ka, "not keepalived"),
+    ] {
+        let out = std::process::Command::new(OURS)
+            .args(["-n", "-l", "-G", "--no-config-watch", "--take-over"])
+            .arg(pidfile)
+            .arg("-f")
+            .arg(&conf)
+            .arg("-p")
+            .arg(dir.join("ours.pid"))
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{err}");
+        assert!(
+            err.contains("take-over refused") && err.contains(why),
+            "{err}"
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
