@@ -5,8 +5,9 @@
 //!     advert), no advert gap of h1 beyond advert_int + 60 ms, no priority 0;
 //! (b) take over the BACKUP: the same, and our BACKUP is live (it takes the VIP when the
 //!     keepalived MASTER stops);
-//! (c) a sync group of two instances and a use_vmac instance, MASTER side: the same for every
-//!     VRID, the vmac kept;
+//! (c) a sync group of two instances (tracking a script whose first result takes 1.5 s: the
+//!     takeover waits for it before stopping keepalived) and a use_vmac instance, MASTER side:
+//!     the same for every VRID, the vmac kept;
 //! (d) a configuration with a MASTER's VRID changed: refused, keepalived keeps running
 //!     untouched (pid alive, VIP in place, still advertising).
 
@@ -27,12 +28,12 @@ struct Inst {
 }
 
 /// keepalived.conf for host `me` with `insts` at priority `prio`, in sync group G1 with
-/// `sync` (names), advert_int 1.
+/// `sync` (names, tracking a script whose every run takes 1.5 s), advert_int 1.
 fn conf(lab: &Lab, prio: u8, insts: &[Inst], sync: &[&str]) -> String {
     let mut s = String::from("global_defs {\n    router_id lab\n}\n");
     if !sync.is_empty() {
         s.push_str(&format!(
-            "vrrp_sync_group G1 {{\n    group {{\n        {}\n    }}\n}}\n",
+            "vrrp_script slow {{\n    script \"/bin/sleep 1.5\"\n    interval 3\n    timeout 2\n}}\nvrrp_sync_group G1 {{\n    group {{\n        {}\n    }}\n    track_script {{\n        slow\n    }}\n}}\n",
             sync.join("\n        ")
         ));
     }

@@ -180,12 +180,15 @@ pub struct VrrpDurable {
 }
 
 /// Instances started held (`--take-over` prepares them while keepalived still runs): each
-/// looks up its interface and opens its socket, says it is ready, then keeps its state machine
-/// in Initialize (no advert sent, none acted on, no timer) until the hold is released.
+/// looks up its interface, opens its socket and waits for its trackers' first results, says it
+/// is ready, then keeps its state machine in Initialize (no advert sent, none acted on, no
+/// timer) until the hold is released.
 #[derive(Clone, Debug)]
 pub struct Hold {
     held: tokio::sync::watch::Receiver<bool>,
     ready: tokio::sync::mpsc::UnboundedSender<String>,
+    /// This instance said it is ready.
+    said: bool,
 }
 
 /// The releasing end of a [`Hold`].
@@ -207,6 +210,7 @@ impl HoldRelease {
             template: Hold {
                 held: rx,
                 ready: rtx,
+                said: false,
             },
         }
     }
@@ -216,7 +220,8 @@ impl HoldRelease {
         self.template.clone()
     }
 
-    /// Waits until `n` instances have their socket open (or `timeout`); returns how many did.
+    /// Waits until `n` instances have their socket open and their trackers' first results (or
+    /// `timeout`); returns how many did.
     pub async fn ready(&mut self, n: usize, timeout: Duration) -> usize {
         let mut seen = 0;
         let deadline = tokio::time::Instant::now() + timeout;
@@ -672,12 +677,7 @@ impl InstanceActor {
             ctx.address().recipient(),
             self.refresh.clone(),
         ) {
-            Ok(r) => {
-                self.reg = Some(r);
-                if let Some(h) = &self.hold {
-                    let _ = h.ready.send(i.name.clone());
-                }
-            }
+            Ok(r) => self.reg = Some(r),
             Err(e) => {
                 tracing::error!(instance = %i.name, "cannot open VRRP socket on {}: {e}", cfg.ifname);
                 self.schedule_retry(ctx);
@@ -777,6 +777,13 @@ impl InstanceActor {
         // What a resumed predecessor installed that this configuration does not have.
         let mut stale = None;
         if !self.started_core {
+            if held && !out.pending {
+                // Socket open (there is a core), trackers settled: ready to start at once.
+                if let Some(h) = self.hold.as_mut().filter(|h| !h.said) {
+                    h.said = true;
+                    let _ = h.ready.send(self.spec.instance.name.clone());
+                }
+            }
             if out.pending || held {
                 return;
             }
