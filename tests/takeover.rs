@@ -6,8 +6,9 @@
 //! (b) take over the BACKUP: the same, and our BACKUP is live (it takes the VIP when the
 //!     keepalived MASTER stops);
 //! (c) a sync group of two instances (tracking a script whose first result takes 1.5 s: the
-//!     takeover waits for it before stopping keepalived) and a use_vmac instance, MASTER side:
-//!     the same for every VRID, the vmac kept;
+//!     takeover waits for it before stopping keepalived), a use_vmac instance and an IPv6 (v3)
+//!     instance, MASTER side: the same for every VRID (the advert gap for the IPv4 ones, the
+//!     capture being IPv4's), the vmac kept;
 //! (d) a configuration with a MASTER's VRID changed: refused, keepalived keeps running
 //!     untouched (pid alive, VIP in place, still advertising).
 
@@ -19,12 +20,23 @@ use std::time::Duration;
 
 const OURS: &str = env!("CARGO_BIN_EXE_keepalived-rs");
 
-/// One VRRP instance (name, VRID, VIP last octet, use_vmac).
+/// One VRRP instance (name, VRID, VIP last octet or hextet, use_vmac, IPv6 with VRRP v3).
 struct Inst {
     name: &'static str,
     vrid: u8,
     vip: u8,
     vmac: bool,
+    v6: bool,
+}
+
+impl Inst {
+    fn vip(&self, lab: &Lab) -> String {
+        if self.v6 {
+            lab.vip6(u16::from(self.vip))
+        } else {
+            lab.vip4(self.vip)
+        }
+    }
 }
 
 /// keepalived.conf for host `me` with `insts` at priority `prio`, in sync group G1 with
@@ -39,11 +51,13 @@ fn conf(lab: &Lab, prio: u8, insts: &[Inst], sync: &[&str]) -> String {
     }
     for i in insts {
         s.push_str(&format!(
-            "vrrp_instance {} {{\n    state BACKUP\n    interface eth0\n{}    virtual_router_id {}\n    priority {prio}\n    advert_int 1\n    virtual_ipaddress {{\n        {}/24\n    }}\n}}\n",
+            "vrrp_instance {} {{\n    state BACKUP\n    interface eth0\n{}{}    virtual_router_id {}\n    priority {prio}\n    advert_int 1\n    virtual_ipaddress {{\n        {}/{}\n    }}\n}}\n",
             i.name,
             if i.vmac { "    use_vmac\n" } else { "" },
+            if i.v6 { "    version 3\n" } else { "" },
             i.vrid,
-            lab.vip4(i.vip)
+            i.vip(lab),
+            if i.v6 { 64 } else { 24 }
         ));
     }
     s
@@ -100,7 +114,7 @@ impl Pair {
         let c1 = lab.write("h1.conf", &conf(&lab, 150, &insts, sync));
         let c2 = lab.write("h2.conf", &conf(&lab, 100, &insts, sync));
         let p1 = start_keepalived(&mut lab, 1, "ka1", &c1);
-        let vips: Vec<String> = insts.iter().map(|i| lab.vip4(i.vip)).collect();
+        let vips: Vec<String> = insts.iter().map(|i| i.vip(&lab)).collect();
         let up = lab.wait_for(Duration::from_secs(20), || {
             vips.iter().all(|v| lab.has_addr(1, v))
         });
@@ -118,7 +132,9 @@ impl Pair {
         lab.monitor_addresses(1, "mon1");
         lab.monitor_addresses(2, "mon2");
         lab.capture_vrrp(2, "cap");
-        assert!(lab.wait_adverts("cap", 2 * n, Duration::from_secs(10)));
+        // The capture is IPv4's (VRRP over IPv6 is not in it).
+        let n4 = insts.iter().filter(|i| !i.v6).count();
+        assert!(lab.wait_adverts("cap", 2 * n4, Duration::from_secs(10)));
         Some(Pair {
             lab,
             pidfiles: [p1, p2],
@@ -157,9 +173,10 @@ impl Pair {
     fn assert_nothing_moved(&self) {
         let lab = &self.lab;
         let logs = || lab.logs(&["ours", "ka1", "ka2"]);
-        // Four more adverts per VRID: the takeover is well inside the capture.
+        // Four more adverts per IPv4 VRID: the takeover is well inside the capture.
+        let n4 = self.insts.iter().filter(|i| !i.v6).count();
         assert!(
-            lab.wait_adverts("cap", 4 * self.insts.len(), Duration::from_secs(10)),
+            lab.wait_adverts("cap", 4 * n4, Duration::from_secs(10)),
             "{}",
             logs()
         );
@@ -186,7 +203,10 @@ impl Pair {
             "priority 0 sent: {adverts:?}"
         );
         for i in &self.insts {
-            assert_eq!(lab.owners(&lab.vip4(i.vip)), vec![1], "{}", logs());
+            assert_eq!(lab.owners(&i.vip(lab)), vec![1], "{}", logs());
+            if i.v6 {
+                continue;
+            }
             let (gap, at) = max_gap(&adverts, &h1, i.vrid).expect("adverts of h1");
             assert!(
                 gap <= 1.06,
@@ -204,6 +224,7 @@ fn one() -> Vec<Inst> {
         vrid: 51,
         vip: 100,
         vmac: false,
+        v6: false,
     }]
 }
 
@@ -248,7 +269,7 @@ fn takes_over_the_backup_which_stays_a_live_backup() {
 }
 
 #[test]
-fn takes_over_a_sync_group_and_a_vmac_instance() {
+fn takes_over_a_sync_group_a_vmac_and_an_ipv6_instance() {
     let _g = lab::serial();
     let insts = vec![
         Inst {
@@ -256,18 +277,28 @@ fn takes_over_a_sync_group_and_a_vmac_instance() {
             vrid: 61,
             vip: 100,
             vmac: false,
+            v6: false,
         },
         Inst {
             name: "VI_B",
             vrid: 62,
             vip: 101,
             vmac: false,
+            v6: false,
         },
         Inst {
             name: "VI_V",
             vrid: 63,
             vip: 102,
             vmac: true,
+            v6: false,
+        },
+        Inst {
+            name: "VI_6",
+            vrid: 64,
+            vip: 0x64,
+            vmac: false,
+            v6: true,
         },
     ];
     let Some(mut p) = Pair::start(insts, &["VI_A", "VI_B"]) else {
@@ -290,7 +321,7 @@ fn takes_over_a_sync_group_and_a_vmac_instance() {
     p.assert_nothing_moved();
     assert_eq!(ifindex(&p.lab), before, "the vmac was re-created");
     let ours = p.lab.log("ours");
-    assert_eq!(ours.matches("INIT -> MASTER (resume)").count(), 3, "{ours}");
+    assert_eq!(ours.matches("INIT -> MASTER (resume)").count(), 4, "{ours}");
 }
 
 #[test]
