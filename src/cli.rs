@@ -154,6 +154,12 @@ pub struct Args {
     /// defaulted or ignored, bad object skipped, dangling reference dropped).
     #[arg(long = "strict")]
     pub strict: bool,
+    /// Take over from the keepalived running with this pid file without moving a VIP: read
+    /// its state, prepare everything, stop it silently (SIGSTOP then SIGKILL: no priority 0,
+    /// nothing removed) and resume each instance as it was. Refused, keepalived left running,
+    /// when the configuration cannot adopt its state.
+    #[arg(long = "take-over", value_name = "PIDFILE", num_args = 0..=1, default_missing_value = crate::takeover::process::DEFAULT_PIDFILE)]
+    pub take_over: Option<PathBuf>,
     /// Print version and exit.
     #[arg(short = 'v', long = "version")]
     pub version: bool,

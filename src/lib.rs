@@ -9,6 +9,7 @@
 //! - [`actors`]: the supervised actix actors, thin shells that own IO and timers.
 //! - [`telemetry`]: logging, OpenTelemetry traces, Prometheus metrics.
 //! - [`cli`]: keepalived's command line.
+//! - [`takeover`]: `--take-over`, replacing a running keepalived without moving a VIP.
 //! - `rawsock`: the raw socket calls (`setsockopt(2)`, `recvmsg(2)`) the socket-owning modules share.
 
 pub mod actors;
@@ -20,6 +21,7 @@ pub mod ipvs;
 pub mod lvs;
 pub mod netlink;
 mod rawsock;
+pub mod takeover;
 pub mod telemetry;
 pub mod track;
 pub mod vrrp;

@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_keepalived_rs_global_optspecs
-    string join \n f/use-file= P/vrrp C/check B/no_bfd all l/log-console D/log-detail S/log-facility= g/log-file= flush-log-file G/no-syslog X/release-vips V/dont-release-vrrp I/dont-release-ipvs R/dont-respawn n/dont-fork d/dump-conf p/pid= r/vrrp_pid= c/checkers_pid= b/bfd_pid= a/address-monitoring e/all-config i/config-id= t/config-test= u/umask= s/namespace= m/core-dump M/core-dump-pattern= signum= status= reload-plan= json metrics-listen= no-config-watch list-keywords strict v/version x/snmp A/snmp-agent-socket= config-fd= debug= perf= L/mem-check-log no-mem-check h/help
+    string join \n f/use-file= P/vrrp C/check B/no_bfd all l/log-console D/log-detail S/log-facility= g/log-file= flush-log-file G/no-syslog X/release-vips V/dont-release-vrrp I/dont-release-ipvs R/dont-respawn n/dont-fork d/dump-conf p/pid= r/vrrp_pid= c/checkers_pid= b/bfd_pid= a/address-monitoring e/all-config i/config-id= t/config-test= u/umask= s/namespace= m/core-dump M/core-dump-pattern= signum= status= reload-plan= json metrics-listen= no-config-watch list-keywords strict take-over= v/version x/snmp A/snmp-agent-socket= config-fd= debug= perf= L/mem-check-log no-mem-check h/help
 end
 
 function __fish_keepalived_rs_needs_command
@@ -40,6 +40,7 @@ complete -c keepalived-rs -n "__fish_keepalived_rs_needs_command" -l signum -d '
 complete -c keepalived-rs -n "__fish_keepalived_rs_needs_command" -l status -d 'Print the state of the daemon running with this `-p` (its JSON dump, or `data` / `stats`), asked over its control socket (the pid file\'s name with `.sock`), and exit' -r
 complete -c keepalived-rs -n "__fish_keepalived_rs_needs_command" -l reload-plan -d 'Ask the daemon running with this `-p` what a reload of the `-f` file (without `-f`: its own file) would do, without applying it; `text` (default) or `json`. Exit 0: nothing would change, 1: something would, 5: the file would be rejected, 3: no answer' -r
 complete -c keepalived-rs -n "__fish_keepalived_rs_needs_command" -l metrics-listen -d 'Serve Prometheus metrics at http://ADDR:PORT/metrics' -r
+complete -c keepalived-rs -n "__fish_keepalived_rs_needs_command" -l take-over -d 'Take over from the keepalived running with this pid file without moving a VIP: read its state, prepare everything, stop it silently (SIGSTOP then SIGKILL: no priority 0, nothing removed) and resume each instance as it was. Refused, keepalived left running, when the configuration cannot adopt its state' -r -F
 complete -c keepalived-rs -n "__fish_keepalived_rs_needs_command" -s A -l snmp-agent-socket -d 'Refused: SNMP is not supported by keepalived-rs yet' -r
 complete -c keepalived-rs -n "__fish_keepalived_rs_needs_command" -l config-fd -d 'Refused: internal to keepalived\'s reload check child (not in its --help)' -r
 complete -c keepalived-rs -n "__fish_keepalived_rs_needs_command" -l debug -d 'Refused: keepalived\'s build-time debugging options (--debug, --perf, -L, --no-mem-check) have no keepalived-rs equivalent' -r

@@ -3,7 +3,7 @@
 
 use super::vrrp::claims::{owner_of, VipClaims};
 use super::vrrp::instance::{
-    virtual_set_of, InstanceActor, InstanceSpec, ReleaseOptions, VrrpDurable,
+    virtual_set_of, Hold, HoldRelease, InstanceActor, InstanceSpec, ReleaseOptions, VrrpDurable,
 };
 use super::vrrp::kernel::Kernel;
 use super::vrrp::sync::SyncHub;
@@ -159,6 +159,11 @@ pub struct Factory {
     watched_files: Option<tokio::sync::watch::Sender<Vec<PathBuf>>>,
     /// The file a reload plan is being made of, loaded (between `plan_load` and `plan_render`).
     planned: Option<(PathBuf, config::Loaded)>,
+    /// `--take-over`: the state each VRRP instance starts from (keepalived's), by identity
+    /// (shared with the daemon, which corrects it after stopping keepalived).
+    seeds: std::collections::HashMap<ObjectId, Durable<VrrpDurable>>,
+    /// `--take-over`: instances start held until keepalived is stopped.
+    hold: Option<Hold>,
 }
 
 impl ChildFactory<ObjectId, ChildSpec> for Factory {
@@ -206,6 +211,7 @@ impl ChildFactory<ObjectId, ChildSpec> for Factory {
             ChildSpec::Vrrp(spec) => {
                 let durable = previous
                     .and_then(|p| p.durable::<VrrpDurable>())
+                    .or_else(|| self.seeds.remove(key))
                     .unwrap_or_else(|| {
                         Durable::new(VrrpDurable {
                             startup_clear: self.initial,
@@ -222,12 +228,17 @@ impl ChildFactory<ObjectId, ChildSpec> for Factory {
                     daemon_start: !self.reloaded,
                     ..self.release
                 };
+                let hold = self.hold.clone();
                 let opts = ChildOptions::new(key.to_string()).events(self.events.clone());
                 let h = spawn_child(&self.vrrp, opts, move |_| {
-                    InstanceActor::new(spec, kernel, Some(hub), Some(notifier), metrics, d)
+                    let a = InstanceActor::new(spec, kernel, Some(hub), Some(notifier), metrics, d)
                         .with_sync(sync)
                         .with_claims(claims)
-                        .with_release(release)
+                        .with_release(release);
+                    match hold.clone() {
+                        Some(h) => a.with_hold(h),
+                        None => a,
+                    }
                 })?;
                 self.durables.insert(key.clone(), durable.clone());
                 Ok(h.with_durable(durable))
@@ -485,7 +496,7 @@ impl Factory {
             .filter(|_| !loaded.config.virtual_servers.is_empty())
         {
             tracing::info!("virtual servers configured: starting the checkers");
-            let lvs = starter.start(&loaded.config, &self.registry);
+            let lvs = starter.start(&loaded.config, &self.registry, None);
             let (netlink, l) = (starter.netlink.clone(), lvs.clone());
             actix::spawn(async move { feed_vips(&netlink, l).await });
             self.lvs = Some(lvs);
@@ -508,12 +519,22 @@ struct LvsStarter {
 impl LvsStarter {
     /// Starts the director for `cfg`, fed with BFD states (the caller feeds the present
     /// addresses: [`feed_vips`]).
-    fn start(&self, cfg: &Config, registry: &crate::bfd::BfdRegistry) -> crate::lvs::LvsHandle {
+    /// `adopted`: with `--take-over`, the IPVS table keepalived left (reconciled, not flushed).
+    fn start(
+        &self,
+        cfg: &Config,
+        registry: &crate::bfd::BfdRegistry,
+        adopted: Option<crate::lvs::Adopted>,
+    ) -> crate::lvs::LvsHandle {
         let opts = crate::lvs::LvsOptions::new(cfg, self.checkers.clone())
             .with_writer_runtime(self.writer.clone())
             .dont_release_ipvs(self.dont_release_ipvs);
         let opts = match &self.object_metrics {
             Some(m) => opts.with_metrics(m.clone()),
+            None => opts,
+        };
+        let opts = match adopted {
+            Some(t) => opts.adopt(t),
             None => opts,
         };
         let lvs = crate::lvs::start_lvs(cfg, opts);
@@ -718,6 +739,150 @@ fn unlimited_core() {
     }
 }
 
+/// `--take-over`: how each VRRP child starts, from keepalived's state and the kernel's
+/// addresses; refused (nothing touched) when the configuration cannot adopt it.
+async fn takeover_seeds(
+    netlink: &crate::netlink::NetlinkHandle,
+    ka: &[crate::takeover::KaInstance],
+    desired: &[(ObjectId, ChildSpec)],
+) -> anyhow::Result<(
+    crate::takeover::Plan,
+    std::collections::HashMap<ObjectId, Durable<VrrpDurable>>,
+)> {
+    use crate::takeover::{plan, Start};
+    let kernel = kernel_addresses(netlink).await?;
+    let plan = plan(&vrrp_instances(desired), ka, &kernel)?;
+    for n in &plan.notes {
+        tracing::warn!("take-over: {n}");
+    }
+    let mut seeds = std::collections::HashMap::new();
+    for (id, c) in desired {
+        let ChildSpec::Vrrp(s) = c else { continue };
+        let start = plan.start_of(&s.instance.name);
+        tracing::info!(instance = %s.instance.name, "take-over: {}", match start {
+            Some(Start::Resume) => "resumes as MASTER, VIPs kept",
+            Some(Start::Backup) => "starts as BACKUP",
+            _ => "starts as a new instance",
+        });
+        seeds.insert(
+            id.clone(),
+            Durable::new(seed_of(&s.instance, start == Some(&Start::Resume))),
+        );
+    }
+    Ok((plan, seeds))
+}
+
+/// The state a taken-over instance starts from: MASTER with its VIPs installed (it resumes),
+/// or nothing (it starts as BACKUP); never a removal at start.
+fn seed_of(i: &crate::config::model::VrrpInstance, master: bool) -> VrrpDurable {
+    if master {
+        VrrpDurable {
+            state: Some(crate::vrrp::events::State::Master),
+            vips_installed: true,
+            installed: virtual_set_of(i),
+            startup_clear: false,
+            // AH: our sequence numbers start afresh (keepalived's are not in its dump).
+            ..VrrpDurable::default()
+        }
+    } else {
+        VrrpDurable::default()
+    }
+}
+
+async fn kernel_addresses(
+    netlink: &crate::netlink::NetlinkHandle,
+) -> anyhow::Result<Vec<(String, std::net::IpAddr)>> {
+    Ok(netlink
+        .addresses(None)
+        .await?
+        .into_iter()
+        .map(|a| (a.ifname.unwrap_or_default(), a.addr))
+        .collect())
+}
+
+fn vrrp_instances(desired: &[(ObjectId, ChildSpec)]) -> Vec<&crate::config::model::VrrpInstance> {
+    desired
+        .iter()
+        .filter_map(|(_, c)| match c {
+            ChildSpec::Vrrp(s) => Some(&*s.instance),
+            ChildSpec::Bfd(_) => None,
+        })
+        .collect()
+}
+
+/// After keepalived is stopped, before the held instances start: what changed in the kernel
+/// since its dump corrects their starting state ([`crate::takeover::recheck`]).
+async fn takeover_recheck(
+    netlink: &crate::netlink::NetlinkHandle,
+    plan: &crate::takeover::Plan,
+    desired: &[(ObjectId, ChildSpec)],
+    seeds: &std::collections::HashMap<ObjectId, Durable<VrrpDurable>>,
+) {
+    let kernel = match kernel_addresses(netlink).await {
+        Ok(k) => k,
+        Err(e) => {
+            tracing::warn!("take-over: cannot read the kernel's addresses again: {e}");
+            return;
+        }
+    };
+    let changes = crate::takeover::recheck(plan, &vrrp_instances(desired), &plan.kernel, &kernel);
+    for (name, start) in changes {
+        let Some((id, i)) = desired.iter().find_map(|(id, c)| match c {
+            ChildSpec::Vrrp(s) if s.instance.name == name => Some((id, &s.instance)),
+            _ => None,
+        }) else {
+            continue;
+        };
+        let master = start == crate::takeover::Start::Resume;
+        tracing::warn!(
+            instance = %name,
+            "take-over: keepalived's state changed after its dump (its VIPs are {} the kernel): {}",
+            if master { "all in" } else { "no longer all in" },
+            if master { "resumes as MASTER" } else { "starts as BACKUP" }
+        );
+        if let Some(d) = seeds.get(id) {
+            d.set(seed_of(i, master));
+        }
+    }
+}
+
+/// `--take-over`: the IPVS table keepalived left (None when it cannot be read: the checkers
+/// then start as configured).
+async fn read_ipvs() -> Option<crate::lvs::Adopted> {
+    let read = async {
+        let mut c = crate::ipvs::IpvsClient::connect().await?;
+        let mut table = crate::lvs::Adopted::new();
+        for s in c.services().await? {
+            let key = s.service.key;
+            let dests = c.destinations(&key).await?;
+            table.insert(
+                key,
+                dests
+                    .into_iter()
+                    .map(|d| (d.dest.key(), d.dest.weight))
+                    .collect(),
+            );
+        }
+        Ok::<_, crate::ipvs::IpvsError>(table)
+    };
+    match read.await {
+        Ok(t) => {
+            tracing::info!(
+                "take-over: IPVS: {} service(s), {} real server(s) adopted",
+                t.len(),
+                t.values().map(|d| d.len()).sum::<usize>()
+            );
+            Some(t)
+        }
+        Err(e) => {
+            tracing::warn!(
+                "take-over: cannot read the IPVS table ({e}); checkers start as configured"
+            );
+            None
+        }
+    }
+}
+
 /// Runs the daemon in the foreground until SIGTERM/SIGINT.
 pub fn run(args: Args) -> i32 {
     // keepalived reports a bad -S and logs with its default facility.
@@ -782,6 +947,39 @@ pub fn run(args: Args) -> i32 {
         );
         return exit::CONFIG;
     }
+    // --take-over: keepalived's state first (its JSON dump, a signal away); nothing of ours
+    // starts if it cannot be read.
+    let takeover = match &args.take_over {
+        Some(pidfile) => {
+            let found = crate::takeover::process::Keepalived::find(pidfile).and_then(|k| {
+                if !k.runs_vrrp() {
+                    tracing::info!(
+                        "take-over: keepalived (pid {}) runs no VRRP socket: no VRRP state to adopt",
+                        k.pid
+                    );
+                    return Ok((k, Vec::new()));
+                }
+                let text = k.json_dump(std::time::Duration::from_secs(5))?;
+                Ok((k, crate::takeover::parse_dump(&text)?))
+            });
+            match found {
+                Ok(t) => {
+                    tracing::info!(
+                        "take-over: keepalived pid {} reports {} VRRP instance(s)",
+                        t.0.pid,
+                        t.1.len()
+                    );
+                    Some(t)
+                }
+                Err(e) => {
+                    tracing::error!("take-over refused: {e}");
+                    eprintln!("take-over refused: {e}");
+                    return exit::FATAL;
+                }
+            }
+        }
+        None => None,
+    };
     let pid_file = args.pid_file();
     let _pid = match super::pidfile::PidFile::acquire(&pid_file) {
         Ok(p) => p,
@@ -882,6 +1080,19 @@ pub fn run(args: Args) -> i32 {
     let started = rt.block_on(async move {
         let (netlink, _netlink_task) =
             crate::netlink::spawn(crate::netlink::NetlinkConfig::default()).await?;
+        let global = Arc::new(cfg.global.clone());
+        // --take-over: decided before anything touches the kernel; refused, keepalived runs on.
+        let (seeds, plan, mut hold_release) = match &takeover {
+            Some((_, ka)) => {
+                let desired = children(&cfg, &global, subsystems);
+                match takeover_seeds(&netlink, ka, &desired).await {
+                    Ok((p, s)) => (s, Some(p), Some(HoldRelease::new())),
+                    Err(e) => return Err(anyhow::anyhow!("take-over refused: {e:#}")),
+                }
+            }
+            None => (Default::default(), None, None),
+        };
+        let shared_seeds = seeds.clone();
         let kernel: Arc<dyn Kernel> = Arc::new(super::vrrp::netlink_kernel::NetlinkKernel::new(
             netlink.clone(),
         ));
@@ -916,10 +1127,15 @@ pub fn run(args: Args) -> i32 {
         };
         // --all: the checkers run even without virtual servers (a reload adding the first
         // one starts them otherwise).
+        let lvs_wanted = lvs_starter.is_some() && (run_all || !cfg.virtual_servers.is_empty());
+        let adopted = match (&takeover, lvs_wanted) {
+            (Some(_), true) => read_ipvs().await,
+            _ => None,
+        };
         let lvs = lvs_starter
             .as_ref()
-            .filter(|_| run_all || !cfg.virtual_servers.is_empty())
-            .map(|s| s.start(&cfg, &registry));
+            .filter(|_| lvs_wanted)
+            .map(|s| s.start(&cfg, &registry, adopted));
         feed_bfd(&registry, &hub);
         if let Some(l) = lvs.clone() {
             feed_vips(&netlink, l).await;
@@ -935,7 +1151,6 @@ pub fn run(args: Args) -> i32 {
             None => None,
         };
         let claims = VipClaims::new();
-        let global = Arc::new(cfg.global.clone());
         let events = EventBus::default();
         count_supervision(&events, metrics.clone(), dont_respawn);
         super::trim::start();
@@ -962,11 +1177,14 @@ pub fn run(args: Args) -> i32 {
             claims,
             durables: Default::default(),
             global: global.clone(),
-            initial: true,
+            // A takeover adopts what keepalived installed: nothing is removed at start.
+            initial: takeover.is_none(),
             release,
             reloaded: false,
             watched_files: watch_files.as_ref().map(|(tx, _)| tx.clone()),
             planned: None,
+            seeds,
+            hold: hold_release.as_ref().map(HoldRelease::hold),
         };
         let root = actix::Actor::start(Root::new(
             factory,
@@ -976,9 +1194,36 @@ pub fn run(args: Args) -> i32 {
                 ..RootOptions::default()
             },
         ));
-        let report = root
-            .send(Reconcile(children(&cfg, &global, subsystems)))
-            .await?;
+        let desired = children(&cfg, &global, subsystems);
+        let vrrp_count = desired
+            .iter()
+            .filter(|(_, c)| matches!(c, ChildSpec::Vrrp(_)))
+            .count();
+        let report = root.send(Reconcile(desired.clone())).await?;
+        if let (Some(release), Some((ka, _))) = (hold_release.as_mut(), &takeover) {
+            // Everything is ready (sockets open, trackers running): only now is keepalived
+            // stopped, and the instances start at once.
+            let ready = release
+                .ready(vrrp_count, std::time::Duration::from_secs(5))
+                .await;
+            if ready < vrrp_count {
+                tracing::warn!(
+                    "take-over: {} of {vrrp_count} VRRP instance(s) ready; the others start when their interface is",
+                    ready
+                );
+            }
+            let stopped = ka.stop_silently();
+            if let Some(plan) = &plan {
+                takeover_recheck(&netlink, plan, &desired, &shared_seeds).await;
+            }
+            release.release();
+            match stopped {
+                Ok(pids) => tracing::info!(
+                    "take-over: keepalived stopped silently (pids {pids:?}); {vrrp_count} VRRP instance(s) carry on"
+                ),
+                Err(e) => tracing::error!("take-over: {e}"),
+            }
+        }
         if let Ok(r) = &report {
             for (k, e) in &r.failed {
                 tracing::error!("{k}: failed to start: {e}");

@@ -368,6 +368,12 @@ impl Director {
             Some(transition_span(TransitionKind::Reload, "lvs"))
         };
         let new_plan: Plan = plan::plan(cfg);
+        // A takeover's first configuration starts from the IPVS table keepalived left.
+        let adopted = if initial {
+            self.opts.adopted.clone()
+        } else {
+            None
+        };
         for w in &new_plan.warnings {
             tracing::warn!("{w}");
         }
@@ -400,7 +406,10 @@ impl Director {
                 }
                 None => {
                     report.added += 1;
-                    VsState::start(p)
+                    match &adopted {
+                        Some(t) => VsState::start_seeded(p, |rs| super::adopted_up(t, p, rs)),
+                        None => VsState::start(p),
+                    }
                 }
             };
             // Checker tasks.
@@ -451,7 +460,10 @@ impl Director {
                                 },
                             }
                         }
-                        None => Start::Fresh,
+                        None => match adopted.as_ref().and_then(|t| super::adopted_up(t, p, rp)) {
+                            Some(up) => Start::Resume { up, weight: None },
+                            None => Start::Fresh,
+                        },
                     };
                     let task = self.spawn_checker(id, p, rp, cp, start, suspend_rx.clone());
                     if task.is_some() {

@@ -62,6 +62,25 @@ pub struct LvsOptions {
     pub writer_config: WriterConfig,
     /// Prometheus metrics.
     pub metrics: Option<Arc<Metrics>>,
+    /// `--take-over`: the IPVS table keepalived left (see [`LvsOptions::adopt`]).
+    pub adopted: Option<Arc<Adopted>>,
+}
+
+/// An IPVS table as found in the kernel: each service's destinations and their weights.
+pub type Adopted = std::collections::HashMap<
+    crate::ipvs::ServiceKey,
+    std::collections::HashMap<crate::ipvs::DestKey, u32>,
+>;
+
+/// Whether real server `rs` of `vs` was alive in the adopted table: present with a weight
+/// (or configured with weight 0), down when its service is there without it or with weight 0
+/// (`inhibit_on_failure`), unknown (None) when the service is not there at all.
+pub fn adopted_up(table: &Adopted, vs: &plan::VsPlan, rs: &plan::RsPlan) -> Option<bool> {
+    let dests = table.get(&vs.services.first()?.key)?;
+    Some(match dests.get(&rs.dest_key()) {
+        Some(w) => *w > 0 || rs.weight == 0,
+        None => false,
+    })
 }
 
 impl LvsOptions {
@@ -78,7 +97,17 @@ impl LvsOptions {
                 ..WriterConfig::default()
             },
             metrics: None,
+            adopted: None,
         }
+    }
+
+    /// `--take-over`: start from the IPVS table keepalived left (`table`, read from the
+    /// kernel): its real servers' checkers start up or down as keepalived's left them (so the
+    /// writer finds nothing to change), and the table is never flushed at start.
+    pub fn adopt(mut self, table: Adopted) -> Self {
+        self.adopted = Some(Arc::new(table));
+        self.writer_config.flush_on_start = false;
+        self
     }
 
     /// keepalived's `--dont-release-ipvs`: leave our services in the kernel on shutdown.

@@ -137,7 +137,38 @@ impl VsState {
     /// `set_quorum_states`, then the start-up quorum update (which announces a quorum that
     /// starts down when a sorry server is configured).
     pub fn start(plan: &VsPlan) -> (Self, Vec<Effect>) {
-        let rs: Vec<RsState> = plan.real_servers.iter().map(fresh_rs).collect();
+        Self::start_seeded(plan, |_| None)
+    }
+
+    /// [`VsState::start`], but a real server for which `seed` knows whether it was up (a
+    /// takeover: keepalived's result, from the IPVS table it left) starts with every checker
+    /// in that state (a checker that cannot run stays down).
+    pub fn start_seeded(
+        plan: &VsPlan,
+        seed: impl Fn(&RsPlan) -> Option<bool>,
+    ) -> (Self, Vec<Effect>) {
+        let rs: Vec<RsState> = plan
+            .real_servers
+            .iter()
+            .map(|p| match seed(p) {
+                None => fresh_rs(p),
+                Some(up) => {
+                    let mut s = RsState {
+                        checkers: p
+                            .checkers
+                            .iter()
+                            .map(|c| CheckerState {
+                                up: up && !matches!(c.spec, CheckSpec::Invalid(_)),
+                                weight: WeightAdj::None,
+                            })
+                            .collect(),
+                        alive: false,
+                    };
+                    s.alive = s.compute_alive();
+                    s
+                }
+            })
+            .collect();
         let mut s = VsState {
             rs,
             quorum_up: false,

@@ -369,3 +369,48 @@ virtual_server 10.0.0.1 80 {
     assert!(fx.iter().all(|e| !matches!(e, Effect::Rs { .. })));
     assert_eq!(weights(&m.desired(n)), ws(&[("192.168.1.4:80", 1)]));
 }
+
+#[test]
+fn a_takeover_starts_real_servers_as_keepalived_left_them_in_ipvs() {
+    let p = four_servers("", "inhibit_on_failure");
+    let vs = &p.virtual_servers[0];
+    let key = vs.services[0].key;
+    let d = |a: &str| DestKey::new(ip(a), 80);
+    // keepalived's table: .1 up, .2 inhibited (weight 0), .3 missing (down), .4 up.
+    let mut dests = std::collections::HashMap::new();
+    dests.insert(d("192.168.1.1"), 1);
+    dests.insert(d("192.168.1.2"), 0);
+    dests.insert(d("192.168.1.4"), 1);
+    let mut table = super::Adopted::new();
+    table.insert(key, dests);
+    let seeds: Vec<Option<bool>> = vs
+        .real_servers
+        .iter()
+        .map(|rs| super::adopted_up(&table, vs, rs))
+        .collect();
+    assert_eq!(seeds, [Some(true), Some(false), Some(false), Some(true)]);
+    let (s, _) = VsState::start_seeded(vs, |rs| super::adopted_up(&table, vs, rs));
+    // Down servers are inhibited (weight 0), the others keep their weight: keepalived's
+    // table (.3, missing from it, comes back at weight 0 as inhibit_on_failure wants).
+    assert_eq!(
+        weights(&s.desired(vs)),
+        ws(&[
+            ("192.168.1.1:80", 1),
+            ("192.168.1.2:80", 0),
+            ("192.168.1.3:80", 0),
+            ("192.168.1.4:80", 1)
+        ])
+    );
+    // A fresh start would have put every server up.
+    let (f, _) = VsState::start(vs);
+    assert_eq!(
+        weights(&f.desired(vs))
+            .iter()
+            .filter(|(_, w)| *w == 1)
+            .count(),
+        4
+    );
+    // A service keepalived did not have: the configured start.
+    let empty = super::Adopted::new();
+    assert_eq!(super::adopted_up(&empty, vs, &vs.real_servers[0]), None);
+}

@@ -209,6 +209,73 @@ pub struct VrrpDurable {
     pub ah_ip_id: u16,
 }
 
+/// Instances started held (`--take-over` prepares them while keepalived still runs): each
+/// looks up its interface, opens its socket and waits for its trackers' first results, says it
+/// is ready, then keeps its state machine in Initialize (no advert sent, none acted on, no
+/// timer) until the hold is released.
+#[derive(Clone, Debug)]
+pub struct Hold {
+    held: tokio::sync::watch::Receiver<bool>,
+    ready: tokio::sync::mpsc::UnboundedSender<String>,
+    /// This instance said it is ready.
+    said: bool,
+}
+
+/// The releasing end of a [`Hold`].
+#[derive(Debug)]
+pub struct HoldRelease {
+    held: tokio::sync::watch::Sender<bool>,
+    ready: tokio::sync::mpsc::UnboundedReceiver<String>,
+    template: Hold,
+}
+
+impl HoldRelease {
+    /// A new hold, held.
+    pub fn new() -> Self {
+        let (tx, rx) = tokio::sync::watch::channel(true);
+        let (rtx, rrx) = tokio::sync::mpsc::unbounded_channel();
+        HoldRelease {
+            held: tx,
+            ready: rrx,
+            template: Hold {
+                held: rx,
+                ready: rtx,
+                said: false,
+            },
+        }
+    }
+
+    /// What an instance is started with.
+    pub fn hold(&self) -> Hold {
+        self.template.clone()
+    }
+
+    /// Waits until `n` instances have their socket open and their trackers' first results (or
+    /// `timeout`); returns how many did.
+    pub async fn ready(&mut self, n: usize, timeout: Duration) -> usize {
+        let mut seen = 0;
+        let deadline = tokio::time::Instant::now() + timeout;
+        while seen < n {
+            match tokio::time::timeout_at(deadline, self.ready.recv()).await {
+                Ok(Some(_)) => seen += 1,
+                _ => break,
+            }
+        }
+        seen
+    }
+
+    /// Lets every instance start.
+    pub fn release(&self) {
+        let _ = self.held.send(false);
+    }
+}
+
+impl Default for HoldRelease {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 /// What an instance installs as MASTER: VIPs and excluded VIPs (on its interface unless they
 /// name another), virtual routes and rules.
 pub fn virtual_set_of(i: &VrrpInstance) -> VirtualSet {
@@ -353,6 +420,8 @@ pub struct InstanceActor {
     release: ReleaseOptions,
     /// Stopping under `-V`: the shutdown's priority-0 advert and removals are skipped.
     keeping: bool,
+    /// Started held: the state machine starts once released.
+    hold: Option<Hold>,
 }
 
 /// keepalived's `-V/--dont-release-vrrp`, and whether the instance is part of the daemon's
@@ -450,6 +519,7 @@ impl InstanceActor {
             owner,
             release: ReleaseOptions::default(),
             keeping: false,
+            hold: None,
         }
     }
 
@@ -457,6 +527,38 @@ impl InstanceActor {
     pub fn with_release(mut self, release: ReleaseOptions) -> Self {
         self.release = release;
         self
+    }
+
+    /// Starts held until `hold` is released (see [`Hold`]).
+    pub fn with_hold(mut self, hold: Hold) -> Self {
+        self.hold = Some(hold);
+        self
+    }
+
+    fn held(&self) -> bool {
+        self.hold.as_ref().is_some_and(|h| *h.held.borrow())
+    }
+
+    /// While held: once released, start (the trackers' values gathered meanwhile count).
+    fn await_release(&mut self, ctx: &mut Context<Self>) {
+        let Some(h) = self.hold.clone() else {
+            return;
+        };
+        if !*h.held.borrow() {
+            self.hold = None;
+            return;
+        }
+        let mut rx = h.held.clone();
+        ctx.spawn(
+            async move {
+                let _ = rx.wait_for(|held| !*held).await;
+            }
+            .into_actor(self)
+            .map(|_, act, ctx| {
+                act.hold = None;
+                guarded(act, ctx, |act, ctx| act.recompute(ctx));
+            }),
+        );
     }
 
     /// Shares VIP ownership with the other instances through `claims`.
@@ -766,6 +868,7 @@ impl InstanceActor {
         }
         self.pending = out.pending;
         let mine = (!self.started_core).then(|| self.virtual_set());
+        let held = self.held();
         let Some(core) = self.core.as_mut() else {
             return;
         };
@@ -777,7 +880,14 @@ impl InstanceActor {
         // run left.
         let mut fresh_start = false;
         if !self.started_core {
-            if out.pending {
+            if held && !out.pending {
+                // Socket open (there is a core), trackers settled: ready to start at once.
+                if let Some(h) = self.hold.as_mut().filter(|h| !h.said) {
+                    h.said = true;
+                    let _ = h.ready.send(self.spec.instance.name.clone());
+                }
+            }
+            if out.pending || held {
                 return;
             }
             // keepalived: a faulty instance starts in FAULT (FaultRaised before Startup).
@@ -1692,6 +1802,7 @@ impl Actor for InstanceActor {
             });
             act.metric_config();
             act.subscribe(ctx);
+            act.await_release(ctx);
             act.lookup(ctx);
         });
     }
@@ -1710,9 +1821,11 @@ impl Supervised for InstanceActor {
         );
         let sync = self.sync.take();
         let claims = self.claims.take();
+        let hold = self.hold.take();
         *self = fresh;
         self.sync = sync;
         self.claims = claims;
+        self.hold = hold;
     }
 }
 
