@@ -378,7 +378,7 @@ async fn checkers_start_from_the_ipvs_table_keepalived_left() {
         }
     });
     let text = format!(
-        "virtual_server 10.0.0.1 80 {{\n    delay_loop 0.2\n    real_server 127.0.1.1 80 {{\n        HTTP_GET {{\n            connect_ip 127.0.0.1\n            connect_port {port}\n            url {{\n                path /\n                status_code 200\n            }}\n            connect_timeout 3\n            retry 0\n            warmup 0\n        }}\n    }}\n    real_server 127.0.1.2 80 {{\n        HTTP_GET {{\n            connect_ip 127.0.0.1\n            connect_port {port}\n            url {{\n                path /\n                status_code 200\n            }}\n            connect_timeout 3\n            retry 0\n            warmup 0\n        }}\n    }}\n}}\n"
+        "virtual_server 10.0.0.1 80 {{\n    protocol TCP\n    delay_loop 0.2\n    real_server 127.0.1.1 80 {{\n        HTTP_GET {{\n            connect_ip 127.0.0.1\n            connect_port {port}\n            url {{\n                path /\n                status_code 200\n            }}\n            connect_timeout 3\n            retry 0\n            warmup 0\n        }}\n    }}\n    real_server 127.0.1.2 80 {{\n        HTTP_GET {{\n            connect_ip 127.0.0.1\n            connect_port {port}\n            url {{\n                path /\n                status_code 200\n            }}\n            connect_timeout 3\n            retry 0\n            warmup 0\n        }}\n    }}\n}}\n"
     );
     let l = load_str("test.conf", &text, &LoadOptions::default());
     assert!(!l.diagnostics.has_errors(), "{:?}", l.diagnostics);
