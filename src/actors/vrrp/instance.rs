@@ -777,6 +777,12 @@ impl InstanceActor {
                 if let Some(m) = &self.m {
                     m.priority(out.effective, self.spec.instance.priority);
                 }
+                // keepalived: a tracker's first result changing the priority is reported
+                // while the instance is not yet MASTER.
+                let i = &self.spec.instance;
+                if let (Some(n), Some(true)) = (&self.notifier, i.notify.priority_changes) {
+                    n.priority(&i.name, State::Backup, out.effective);
+                }
                 actions.extend(core.handle(now, Event::PriorityChanged(out.effective)));
             }
             let prev = self.durable.get();
@@ -826,6 +832,10 @@ impl InstanceActor {
                 self.prio_cause = Some((span.cause(), Instant::now()));
                 if let Some(m) = &self.m {
                     m.priority(out.effective, i.priority);
+                }
+                // keepalived writes the line in the state held before the change acts.
+                if let (Some(n), Some(true)) = (&self.notifier, i.notify.priority_changes) {
+                    n.priority(&i.name, core.state(), out.effective);
                 }
                 actions.extend(core.handle(now, Event::PriorityChanged(out.effective)));
             }
