@@ -203,7 +203,7 @@ struct Twin {
 }
 
 impl Twin {
-    fn start(ka: bool) -> Twin {
+    fn start(ka: bool, weight: i32) -> Twin {
         let mut lab = Lab::new(1);
         let d = lab.dir.display().to_string();
         let (flag, fifo) = (format!("{d}/healthy"), format!("{d}/notify.fifo"));
@@ -219,7 +219,7 @@ impl Twin {
         );
         let vip = lab.vip4(100);
         let mut conf = format!(
-            "vrrp_script chk {{\n    script \"/usr/bin/test -f {flag}\"\n    interval 1\n    weight -20\n    fall 1\n    rise 1\n}}\n"
+            "vrrp_script chk {{\n    script \"/usr/bin/test -f {flag}\"\n    interval 1\n    weight {weight}\n    fall 1\n    rise 1\n}}\n"
         );
         conf.push_str(&lab::vrrp_conf(
             &format!(
@@ -272,7 +272,7 @@ fn fifo_reader_and_priority_lines_match_keepalived() {
         return;
     }
     let _g = lab::serial();
-    let mut twins = vec![Twin::start(false), Twin::start(true)];
+    let mut twins = vec![Twin::start(false, -20), Twin::start(true, -20)];
     for t in &twins {
         assert!(
             t.lab
@@ -322,6 +322,7 @@ fn fifo_reader_and_priority_lines_match_keepalived() {
     }
     let ours = twins[0].lines();
     let ka = twins[1].lines();
+    eprintln!("FIFO lines: {ours:#?}");
     assert_eq!(
         ours, ka,
         "FIFO lines differ\nours: {ours:#?}\nkeepalived: {ka:#?}"
@@ -347,4 +348,55 @@ fn fifo_reader_and_priority_lines_match_keepalived() {
             t.name
         );
     }
+}
+
+/// A positive weight: the script's first success raises the priority before the instance is
+/// MASTER (keepalived writes BACKUP_PRIORITY), then a flap writes MASTER_PRIORITY lines; the
+/// lines equal keepalived 2.2.7's.
+#[test]
+fn positive_weight_priority_lines_match_keepalived() {
+    if lab::skip(true) {
+        return;
+    }
+    let _g = lab::serial();
+    let twins = [Twin::start(false, 10), Twin::start(true, 10)];
+    for t in &twins {
+        assert!(
+            t.wait_line("INSTANCE \"VI_51\" MASTER 110"),
+            "{}: {:?}\n{}",
+            t.name,
+            t.lines(),
+            t.lab.logs(&[t.name])
+        );
+    }
+    for t in &twins {
+        std::fs::remove_file(&t.flag).unwrap();
+    }
+    for t in &twins {
+        assert!(
+            t.wait_line("INSTANCE \"VI_51\" MASTER_PRIORITY 100"),
+            "{}: {:?}\n{}",
+            t.name,
+            t.lines(),
+            t.lab.logs(&[t.name])
+        );
+    }
+    for t in &twins {
+        std::fs::write(&t.flag, "").unwrap();
+    }
+    for t in &twins {
+        assert!(
+            t.wait_line("INSTANCE \"VI_51\" MASTER_PRIORITY 110"),
+            "{}: {:?}\n{}",
+            t.name,
+            t.lines(),
+            t.lab.logs(&[t.name])
+        );
+    }
+    let (ours, ka) = (twins[0].lines(), twins[1].lines());
+    eprintln!("FIFO lines: {ours:#?}");
+    assert_eq!(
+        ours, ka,
+        "FIFO lines differ\nours: {ours:#?}\nkeepalived: {ka:#?}"
+    );
 }

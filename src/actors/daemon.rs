@@ -1108,3 +1108,39 @@ pub fn run(args: Args) -> i32 {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn notify_priority_changes_instance_then_group_then_global() {
+        let l = crate::config::load_str(
+            "p.conf",
+            "global_defs {\n vrrp_notify_priority_changes\n}\n\
+             vrrp_instance A {\n interface lo\n virtual_router_id 1\n}\n\
+             vrrp_instance B {\n interface lo\n virtual_router_id 2\n notify_priority_changes on\n}\n\
+             vrrp_instance C {\n interface lo\n virtual_router_id 3\n}\n\
+             vrrp_sync_group G {\n group {\n B\n C\n }\n notify_priority_changes off\n}\n",
+            &crate::config::LoadOptions::default(),
+        );
+        let global = Arc::new(l.config.global.clone());
+        let got: Vec<(String, Option<bool>)> = vrrp_children(&l.config, &global)
+            .into_iter()
+            .filter_map(|(_, c)| match c {
+                ChildSpec::Vrrp(s) => {
+                    Some((s.instance.name.clone(), s.instance.notify.priority_changes))
+                }
+                ChildSpec::Bfd(_) => None,
+            })
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                ("A".to_string(), Some(true)),
+                ("B".to_string(), Some(true)),
+                ("C".to_string(), Some(false)),
+            ]
+        );
+    }
+}

@@ -229,3 +229,42 @@ fn fifo(n: &Node, d: &mut Diagnostics) -> Option<NotifyFifo> {
         script: None,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::config::{load_str, LoadOptions};
+    use std::time::Duration;
+
+    #[test]
+    fn start_stop_scripts_and_fifo_scripts_in_any_order() {
+        let l = load_str(
+            "g.conf",
+            "global_defs {\n vrrp_notify_fifo_script \"/bin/r.sh a\"\n vrrp_notify_fifo /run/f\n \
+             startup_script /bin/s.sh\n startup_script /bin/other\n shutdown_script_timeout 3\n \
+             startup_script_timeout 0\n notify_fifo_script /bin/x\n vrrp_notify_priority_changes\n}\n",
+            &LoadOptions::default(),
+        );
+        let g = &l.config.global;
+        let f = g.vrrp_notify_fifo.as_ref().expect("fifo");
+        assert_eq!(
+            f.script.as_ref().map(|s| s.argv.clone()),
+            Some(vec!["/bin/r.sh".to_string(), "a".into()])
+        );
+        assert_eq!(
+            g.startup_script.as_ref().map(|s| s.command.as_str()),
+            Some("/bin/s.sh")
+        );
+        // keepalived: 0 is out of [1, 1000] and ignored (default 10 s).
+        assert_eq!(g.startup_script_timeout, Duration::from_secs(10));
+        assert_eq!(g.shutdown_script_timeout, Duration::from_secs(3));
+        assert!(g.shutdown_script.is_none());
+        assert!(g.vrrp_notify_priority_changes);
+        let text: Vec<String> = l.diagnostics.iter().map(|d| d.to_string()).collect();
+        let has = |line: usize, what: &str| {
+            text.iter()
+                .any(|t| t.starts_with(&format!("g.conf:{line}:")) && t.contains(what))
+        };
+        assert!(has(5, "already specified"), "{text:#?}");
+        assert!(has(8, "without notify_fifo"), "{text:#?}");
+    }
+}
