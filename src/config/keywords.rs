@@ -173,7 +173,7 @@ pub static KEYWORDS: &[Keyword] = &[
     unsup("global_defs", "vrrp_rlimit_rttime", "no real-time CPU limit is set (keepalived-rs does not use real-time scheduling)"),
     unsup("global_defs", "vrrp_rlimit_rtime", "no real-time CPU limit is set (keepalived-rs does not use real-time scheduling)"),
     imp("global_defs", "notify_fifo", "actors/vrrp/notifier.rs:new -> track/notify.rs"),
-    imp("global_defs", "notify_fifo_script", "actors/vrrp/notifier.rs:new -> track/notify.rs:NotifyFifo::open_with_script (started with the FIFO path as last argument, not restarted, stopped at exit)"),
+    imp("global_defs", "notify_fifo_script", "actors/vrrp/notifier.rs:new -> track/notify.rs:NotifyFifo::open_with_script (started once with the FIFO path as last argument, not restarted, stopped at exit; keepalived's VRRP and checker processes each start one)"),
     imp("global_defs", "vrrp_notify_fifo", "actors/vrrp/notifier.rs:new -> track/notify.rs"),
     imp("global_defs", "vrrp_notify_fifo_script", "actors/vrrp/notifier.rs:new -> track/notify.rs:NotifyFifo::open_with_script (started with the FIFO path as last argument, not restarted, stopped at exit)"),
     imp("global_defs", "vrrp_notify_priority_changes", "actors/vrrp/instance.rs:recompute -> notifier.rs:priority (MASTER_PRIORITY / BACKUP_PRIORITY FIFO lines; default of the instances)"),
