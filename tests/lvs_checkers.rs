@@ -683,6 +683,89 @@ virtual_server 10.0.0.1 80 {{
     lvs.shutdown().await;
 }
 
+/// `lvs_notify_fifo_script` is started with its arguments and the FIFO path last, reads the
+/// checker lines from the FIFO the director created, and is stopped (FIFO removed) at shutdown.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lvs_notify_fifo_script_reads_the_fifo() {
+    let (a, h) = tcp_server(0).await;
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("lvs.fifo");
+    let (args, out, pidf) = (
+        dir.path().join("args"),
+        dir.path().join("out"),
+        dir.path().join("pid"),
+    );
+    let reader = dir.path().join("reader.sh");
+    write_exec(
+        &reader,
+        &format!(
+            "#!/bin/sh\necho $$ > {}\necho \"$@\" > {}\nwhile read -r l; do echo \"$l\" >> {}; done < \"$2\"\n",
+            pidf.display(),
+            args.display(),
+            out.display()
+        ),
+    );
+    let text = format!(
+        r#"
+global_defs {{
+    lvs_notify_fifo {fifo}
+    lvs_notify_fifo_script "{r} tag"
+}}
+virtual_server 10.0.0.1 80 {{
+    {FAST}
+    real_server 127.0.0.1 {p} {{
+        TCP_CHECK {{
+        }}
+    }}
+}}
+"#,
+        fifo = fifo.display(),
+        r = reader.display(),
+        p = a.port()
+    );
+    let mem = MemoryBackend::new();
+    let lvs = start(&text, &mem);
+    let argsp = args.clone();
+    eventually("reader started", || {
+        let argsp = argsp.clone();
+        async move {
+            !std::fs::read_to_string(&argsp)
+                .unwrap_or_default()
+                .is_empty()
+        }
+    })
+    .await;
+    assert_eq!(
+        std::fs::read_to_string(&args).unwrap().trim(),
+        format!("tag {}", fifo.display())
+    );
+    wait_table(&mem, vs_key(), "up", |w| has(w, a, 1)).await;
+    let outp = out.clone();
+    h.abort();
+    let want = format!("RS [127.0.0.1]:tcp:{} [10.0.0.1]:tcp:80 DOWN", a.port());
+    eventually("reader got the RS line", || {
+        let (outp, want) = (outp.clone(), want.clone());
+        async move {
+            std::fs::read_to_string(&outp)
+                .unwrap_or_default()
+                .contains(&want)
+        }
+    })
+    .await;
+    let pid = std::fs::read_to_string(&pidf).unwrap().trim().to_string();
+    lvs.shutdown().await;
+    drop(lvs);
+    eventually("reader stopped", || {
+        let pid = pid.clone();
+        async move {
+            let st = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+            !matches!(st.rsplit_once(") ").and_then(|(_, r)| r.chars().next()), Some(c) if c != 'Z')
+        }
+    })
+    .await;
+    assert!(!fifo.exists(), "FIFO left behind");
+}
+
 trait NonBlock {
     fn custom_flags_nonblock(&mut self) -> &mut Self;
 }

@@ -81,11 +81,23 @@ fn vrrp_children(cfg: &Config, global: &Arc<GlobalDefs>) -> Vec<(ObjectId, Child
                 ifname: i.interface.clone().unwrap_or_default(),
             };
             let trackers = super::vrrp::instance::track_defs(cfg, i);
-            let sync_group = cfg
+            let group = cfg
                 .sync_groups
                 .iter()
-                .find(|g| g.members.iter().any(|(m, _)| m == &i.name))
-                .map(|g| g.name.clone());
+                .find(|g| g.members.iter().any(|(m, _)| m == &i.name));
+            let sync_group = group.map(|g| g.name.clone());
+            // keepalived: the instance's notify_priority_changes, else its sync group's, else
+            // the global vrrp_notify_priority_changes.
+            let resolved = Some(
+                i.notify
+                    .priority_changes
+                    .or(group.and_then(|g| g.notify.priority_changes))
+                    .unwrap_or(global.vrrp_notify_priority_changes),
+            );
+            let mut i = i.clone();
+            if i.notify.priority_changes != resolved {
+                Arc::make_mut(&mut i).notify.priority_changes = resolved;
+            }
             (
                 id,
                 ChildSpec::Vrrp(InstanceSpec {
@@ -883,6 +895,25 @@ async fn read_ipvs() -> Option<crate::lvs::Adopted> {
     }
 }
 
+/// Runs `shutdown_script` on a runtime of its own (the daemon's is gone by then).
+fn run_shutdown_script(
+    s: &crate::config::model::ScriptSpec,
+    ctx: &crate::track::exec::ScriptContext,
+    timeout: std::time::Duration,
+) {
+    match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => {
+            rt.block_on(crate::track::exec::run_start_stop_script(
+                "shutdown", s, ctx, timeout,
+            ));
+        }
+        Err(e) => tracing::error!("shutdown script not run: cannot start a runtime: {e}"),
+    }
+}
+
 /// Runs the daemon in the foreground until SIGTERM/SIGINT.
 pub fn run(args: Args) -> i32 {
     // keepalived reports a bad -S and logs with its default facility.
@@ -1077,6 +1108,21 @@ pub fn run(args: Args) -> i32 {
         std::env::var("WATCHDOG_PID").ok().as_deref(),
         std::process::id(),
     );
+    let start_stop_ctx = crate::track::exec::ScriptContext::from_global(&cfg.global);
+    let shutdown_script = cfg
+        .global
+        .shutdown_script
+        .clone()
+        .map(|s| (s, cfg.global.shutdown_script_timeout));
+    if let Some(s) = &cfg.global.startup_script {
+        // keepalived: before any subsystem starts, waited for (bounded by its timeout).
+        rt.block_on(crate::track::exec::run_start_stop_script(
+            "startup",
+            s,
+            &start_stop_ctx,
+            cfg.global.startup_script_timeout,
+        ));
+    }
     let started = rt.block_on(async move {
         let (netlink, _netlink_task) =
             crate::netlink::spawn(crate::netlink::NetlinkConfig::default()).await?;
@@ -1291,6 +1337,10 @@ pub fn run(args: Args) -> i32 {
         std::process::id()
     );
     let result = rt.run();
+    if let Some((s, timeout)) = shutdown_script {
+        // keepalived: after every subsystem stopped (VIPs released), waited for.
+        run_shutdown_script(&s, &start_stop_ctx, timeout);
+    }
     telemetry.shutdown();
     match result {
         Ok(code) => {
@@ -1301,5 +1351,41 @@ pub fn run(args: Args) -> i32 {
             eprintln!("runtime error: {e}");
             exit::FATAL
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn notify_priority_changes_instance_then_group_then_global() {
+        let l = crate::config::load_str(
+            "p.conf",
+            "global_defs {\n vrrp_notify_priority_changes\n}\n\
+             vrrp_instance A {\n interface lo\n virtual_router_id 1\n}\n\
+             vrrp_instance B {\n interface lo\n virtual_router_id 2\n notify_priority_changes on\n}\n\
+             vrrp_instance C {\n interface lo\n virtual_router_id 3\n}\n\
+             vrrp_sync_group G {\n group {\n B\n C\n }\n notify_priority_changes off\n}\n",
+            &crate::config::LoadOptions::default(),
+        );
+        let global = Arc::new(l.config.global.clone());
+        let got: Vec<(String, Option<bool>)> = vrrp_children(&l.config, &global)
+            .into_iter()
+            .filter_map(|(_, c)| match c {
+                ChildSpec::Vrrp(s) => {
+                    Some((s.instance.name.clone(), s.instance.notify.priority_changes))
+                }
+                ChildSpec::Bfd(_) => None,
+            })
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                ("A".to_string(), Some(true)),
+                ("B".to_string(), Some(true)),
+                ("C".to_string(), Some(false)),
+            ]
+        );
     }
 }

@@ -510,3 +510,15 @@ fn what_keepalived_refuses_stays_an_error() {
     let l = load(&instance("    priority"));
     assert!(l.diagnostics.has_errors());
 }
+
+#[test]
+fn notify_priority_changes_is_parsed_for_instances_and_groups() {
+    let l = load(
+        "vrrp_instance A {\n interface lo\n virtual_router_id 1\n notify_priority_changes off\n}\n\
+         vrrp_instance B {\n interface lo\n virtual_router_id 2\n}\n\
+         vrrp_sync_group G {\n group {\n A\n B\n }\n notify_priority_changes\n}\n",
+    );
+    assert_eq!(l.config.instances[0].notify.priority_changes, Some(false));
+    assert_eq!(l.config.instances[1].notify.priority_changes, None);
+    assert_eq!(l.config.sync_groups[0].notify.priority_changes, Some(true));
+}

@@ -943,8 +943,11 @@ fn instance_data(s: &mut String, v: &VrrpView) {
             let _ = writeln!(s, "   {kind} state transition script = {}", cmd_str(sc));
         }
     }
-    // keepalived-rs sends no priority-change notifications (notify_priority_changes is unsupported).
-    let _ = writeln!(s, "   Notify priority changes = false");
+    let _ = writeln!(
+        s,
+        "   Notify priority changes = {}",
+        n.priority_changes.unwrap_or(false)
+    );
 }
 
 /// `keepalived.data` (VRRP side).

@@ -832,6 +832,43 @@ async fn wait_child(
     }
 }
 
+/// What keepalived logs when a `startup_script` / `shutdown_script` run ends (`kind` is
+/// "startup" or "shutdown"); `None` for a plain success.
+pub fn start_stop_outcome_line(kind: &str, outcome: &ScriptOutcome) -> Option<String> {
+    match outcome {
+        ScriptOutcome::Exited(0) => None,
+        ScriptOutcome::Exited(c) => Some(format!("{kind} script failed, status {c}")),
+        ScriptOutcome::Signaled(s) => Some(format!("{kind} script killed by signal {s}")),
+        ScriptOutcome::TimedOut => Some(format!("{kind} script timed out")),
+        ScriptOutcome::Error(e) => Some(format!("Call of {kind} script failed: {e}")),
+    }
+}
+
+/// Runs `startup_script` / `shutdown_script` as keepalived does: as its user (script_user
+/// rules), checked by script security (an insecure or missing script is not run), waited for
+/// at most `timeout`, then its process group gets SIGTERM and, 2 s later, SIGKILL.
+pub async fn run_start_stop_script(
+    kind: &str,
+    spec: &crate::config::model::ScriptSpec,
+    ctx: &ScriptContext,
+    timeout: Duration,
+) -> ScriptOutcome {
+    let prepared = match PreparedScript::from_spec(spec, ctx) {
+        Ok(p) => p,
+        Err(e) => {
+            tracing::warn!("{}: {kind} script not run: {e}", spec.loc);
+            return ScriptOutcome::Error(e);
+        }
+    };
+    tracing::info!("Running {kind} script {}", spec.command);
+    let run = prepared.run(&RunOptions::with_timeout(timeout)).await;
+    match start_stop_outcome_line(kind, &run.outcome) {
+        Some(line) => tracing::warn!("{line} (after {:?})", run.elapsed),
+        None => tracing::info!("{kind} script succeeded"),
+    }
+    run.outcome
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -854,6 +891,22 @@ mod tests {
                 .copied()
                 .ok_or_else(|| io::Error::from(io::ErrorKind::NotFound))
         })
+    }
+
+    #[test]
+    fn start_stop_lines_are_keepalived_s() {
+        assert_eq!(
+            start_stop_outcome_line("startup", &ScriptOutcome::Exited(0)),
+            None
+        );
+        assert_eq!(
+            start_stop_outcome_line("startup", &ScriptOutcome::TimedOut).as_deref(),
+            Some("startup script timed out")
+        );
+        assert_eq!(
+            start_stop_outcome_line("shutdown", &ScriptOutcome::Exited(3)).as_deref(),
+            Some("shutdown script failed, status 3")
+        );
     }
 
     fn base() -> Vec<(&'static str, u32, u32, u32)> {

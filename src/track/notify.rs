@@ -220,7 +220,8 @@ pub struct NotifyFifo {
     path: PathBuf,
     file: File,
     created: bool,
-    reader: Option<tokio::process::Child>,
+    /// The reader script's pid (= process group) and whether it has exited.
+    reader: Option<(i32, std::sync::Arc<std::sync::atomic::AtomicBool>)>,
 }
 
 impl NotifyFifo {
@@ -277,7 +278,8 @@ impl NotifyFifo {
     }
 
     /// Opens the FIFO and starts its `*_notify_fifo_script` with the FIFO path as last argument
-    /// (it is killed when this is dropped).
+    /// (its process group gets SIGTERM when this is dropped). As in keepalived, a reader that
+    /// exits is logged and not restarted. Needs a tokio runtime.
     pub fn open_with_script(
         path: &Path,
         owner: Option<&ResolvedUser>,
@@ -290,7 +292,21 @@ impl NotifyFifo {
             .user_for(script.user.as_ref())
             .and_then(|u| PreparedScript::prepare(cmd, u, ctx.enable_script_security))
             .map_err(io::Error::other)?;
-        fifo.reader = Some(prepared.spawn().map_err(io::Error::other)?);
+        let mut child = prepared.spawn().map_err(io::Error::other)?;
+        let pid = child.id().and_then(|p| i32::try_from(p).ok()).unwrap_or(0);
+        let exited = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = exited.clone();
+        let shown = path.display().to_string();
+        tokio::spawn(async move {
+            let st = child.wait().await;
+            flag.store(true, std::sync::atomic::Ordering::SeqCst);
+            tracing::info!("notify fifo script for {shown} terminated ({st:?})");
+        });
+        tracing::info!(
+            "notify fifo script for {} started (pid {pid})",
+            path.display()
+        );
+        fifo.reader = Some((pid, exited));
         Ok(fifo)
     }
 
@@ -313,14 +329,17 @@ impl NotifyFifo {
 
 impl Drop for NotifyFifo {
     fn drop(&mut self) {
-        if let Some(pid) = self.reader.as_ref().and_then(|c| c.id()) {
-            // SAFETY: kill(2) of the reader's own process group.
-            unsafe {
-                libc::kill(-(pid as i32), libc::SIGTERM);
-            }
-        }
+        // keepalived unlinks first, so that a reader reopening in a loop cannot find it again.
         if self.created {
             let _ = std::fs::remove_file(&self.path);
+        }
+        if let Some((pid, exited)) = &self.reader {
+            if *pid > 1 && !exited.load(std::sync::atomic::Ordering::SeqCst) {
+                // SAFETY: kill(2) of the reader's own process group (not yet reaped).
+                unsafe {
+                    libc::kill(-*pid, libc::SIGTERM);
+                }
+            }
         }
     }
 }
@@ -459,6 +478,7 @@ mod tests {
             deleted_state: false,
             master_rx_lower_pri: Some(spec("/rx.sh lower")),
             generic: Some(spec("/n.sh --flag")),
+            priority_changes: None,
         }
     }
 

@@ -879,6 +879,7 @@ impl InstanceActor {
         // Daemon start (or -V): a start that is not a resume clears the VIPs a previous
         // run left.
         let mut fresh_start = false;
+        let mut prio_after_start = false;
         if !self.started_core {
             if held && !out.pending {
                 // Socket open (there is a core), trackers settled: ready to start at once.
@@ -894,15 +895,24 @@ impl InstanceActor {
             if let Some(r) = fault {
                 actions.extend(core.handle(now, Event::FaultRaised(r)));
             }
-            if out.effective != core.effective_priority() {
-                if let Some(m) = &self.m {
-                    m.priority(out.effective, self.spec.instance.priority);
-                }
-                actions.extend(core.handle(now, Event::PriorityChanged(out.effective)));
-            }
             let prev = self.durable.get();
+            let resume =
+                fault.is_none() && prev.state == Some(State::Master) && prev.vips_installed;
+            if out.effective != core.effective_priority() {
+                if resume {
+                    if let Some(m) = &self.m {
+                        m.priority(out.effective, self.spec.instance.priority);
+                    }
+                    actions.extend(core.handle(now, Event::PriorityChanged(out.effective)));
+                } else {
+                    // keepalived starts with the configured priority and applies the
+                    // trackers' first results after the start (BACKUP N, then the
+                    // BACKUP_PRIORITY line): the change follows the start, below.
+                    prio_after_start = true;
+                }
+            }
             let mine = mine.unwrap_or_default();
-            if fault.is_none() && prev.state == Some(State::Master) && prev.vips_installed {
+            if resume {
                 // A restart (or a replacement on reload) of a MASTER: carry on as MASTER at
                 // once, without a down timer, so the VIPs never move. What the predecessor
                 // installed and this configuration does not have goes, after the adds.
@@ -948,6 +958,10 @@ impl InstanceActor {
                 if let Some(m) = &self.m {
                     m.priority(out.effective, i.priority);
                 }
+                // keepalived writes the line in the state held before the change acts.
+                if let (Some(n), Some(true)) = (&self.notifier, i.notify.priority_changes) {
+                    n.priority(&i.name, core.state(), out.effective);
+                }
                 actions.extend(core.handle(now, Event::PriorityChanged(out.effective)));
             }
         }
@@ -964,6 +978,10 @@ impl InstanceActor {
             // After the adds the resume queued.
             self.release(&stale);
             self.kernel_op(KernelOp::Remove(stale));
+        }
+        if prio_after_start {
+            // Started now: this pass takes the trackers' priority as a change.
+            self.recompute(ctx);
         }
     }
 

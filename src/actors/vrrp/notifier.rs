@@ -5,7 +5,7 @@
 use crate::config::model::{GlobalDefs, NotifyScripts};
 use crate::track::exec::ScriptContext;
 use crate::track::notify::{
-    state_notification, NotifyFifo, NotifyQueue, NotifyState, NotifyTarget,
+    fifo_line, state_notification, NotifyEvent, NotifyFifo, NotifyQueue, NotifyState, NotifyTarget,
 };
 use crate::track::smtp::{SmtpAlerter, SmtpConfig};
 use crate::vrrp::events::State;
@@ -28,7 +28,18 @@ impl Notifier {
         let ctx = ScriptContext::from_global(g);
         let mut fifos = Vec::new();
         for f in [&g.notify_fifo, &g.vrrp_notify_fifo].into_iter().flatten() {
-            match NotifyFifo::open(Path::new(&f.path), None) {
+            let owner = f
+                .user
+                .as_ref()
+                .and_then(|u| crate::track::exec::resolve_user(u).ok());
+            // keepalived starts the reader script with the FIFO path as last argument.
+            let opened = match &f.script {
+                Some(s) => {
+                    NotifyFifo::open_with_script(Path::new(&f.path), owner.as_ref(), s, &ctx)
+                }
+                None => NotifyFifo::open(Path::new(&f.path), owner.as_ref()),
+            };
+            match opened {
                 Ok(fifo) => fifos.push(fifo),
                 Err(e) => tracing::error!("notify FIFO {}: {e}", f.path),
             }
@@ -60,12 +71,26 @@ impl Notifier {
         if !n.scripts.is_empty() {
             queue.get_or_insert_with(|| self.queue()).push(n.scripts);
         }
+        self.write_fifos(&n.fifo_line);
+    }
+
+    /// `notify_priority_changes`: writes keepalived's `INSTANCE "name" MASTER_PRIORITY prio`
+    /// (MASTER) or `BACKUP_PRIORITY` (any other state) line; FIFO only, no script.
+    pub fn priority(&self, name: &str, state: State, priority: u8) {
+        let event = if state == State::Master {
+            NotifyEvent::MasterPriority
+        } else {
+            NotifyEvent::BackupPriority
+        };
+        let line = fifo_line(NotifyTarget::Instance, name, event.as_str(), priority);
+        self.write_fifos(&line);
+    }
+
+    fn write_fifos(&self, line: &str) {
         for f in &self.fifos {
-            match f.write_line(&n.fifo_line) {
+            match f.write_line(line) {
                 Ok(true) => {}
-                Ok(false) => {
-                    tracing::warn!("notify FIFO full: dropped {:?}", n.fifo_line.trim_end())
-                }
+                Ok(false) => tracing::warn!("notify FIFO full: dropped {:?}", line.trim_end()),
                 Err(e) => tracing::warn!("notify FIFO write: {e}"),
             }
         }

@@ -9,6 +9,8 @@ use super::{not_handled, span};
 
 /// Fills `g` from the block's children.
 pub fn build(g: &mut GlobalDefs, children: &[Node], d: &mut Diagnostics) {
+    // `*_notify_fifo_script` may come before its `*_notify_fifo`: attached after the loop.
+    let mut fifo_scripts: Vec<(&'static str, &Node)> = Vec::new();
     for n in children {
         if !keywords::accept("global_defs", n, d) {
             continue;
@@ -58,6 +60,27 @@ pub fn build(g: &mut GlobalDefs, children: &[Node], d: &mut Diagnostics) {
             "notify_fifo" => g.notify_fifo = fifo(n, d),
             "vrrp_notify_fifo" => g.vrrp_notify_fifo = fifo(n, d),
             "lvs_notify_fifo" => g.lvs_notify_fifo = fifo(n, d),
+            "notify_fifo_script" => fifo_scripts.push(("notify_fifo", n)),
+            "vrrp_notify_fifo_script" => fifo_scripts.push(("vrrp_notify_fifo", n)),
+            "lvs_notify_fifo_script" => fifo_scripts.push(("lvs_notify_fifo", n)),
+            "vrrp_notify_priority_changes" => {
+                if let Some(b) = v::bool_arg(n, d) {
+                    g.vrrp_notify_priority_changes = b;
+                }
+            }
+            "startup_script" => start_stop_script(&mut g.startup_script, n, d),
+            "shutdown_script" => start_stop_script(&mut g.shutdown_script, n, d),
+            // keepalived: whole seconds in [1, 1000]; a bad value is ignored.
+            "startup_script_timeout" => {
+                if let Some(t) = v::int_arg::<u64>(n, 1, 1000, d) {
+                    g.startup_script_timeout = std::time::Duration::from_secs(t);
+                }
+            }
+            "shutdown_script_timeout" => {
+                if let Some(t) = v::int_arg::<u64>(n, 1, 1000, d) {
+                    g.shutdown_script_timeout = std::time::Duration::from_secs(t);
+                }
+            }
             "vrrp_mcast_group4" => {
                 if let Some(a) = v::ip_arg(n, d) {
                     if a.is_ipv4() && a.is_multicast() {
@@ -161,6 +184,41 @@ pub fn build(g: &mut GlobalDefs, children: &[Node], d: &mut Diagnostics) {
             _ => not_handled(n, d),
         }
     }
+    for (fifo_kw, n) in fifo_scripts {
+        let target = match fifo_kw {
+            "notify_fifo" => &mut g.notify_fifo,
+            "vrrp_notify_fifo" => &mut g.vrrp_notify_fifo,
+            _ => &mut g.lvs_notify_fifo,
+        };
+        match target {
+            Some(f) if f.script.is_some() => d.warning(
+                &n.loc,
+                format!("{} already specified - ignoring this one", n.keyword),
+            ),
+            Some(f) => f.script = v::script(n, d),
+            // keepalived keeps it but never starts it (no FIFO to read).
+            None => d.warning(
+                &n.loc,
+                format!("{} without {fifo_kw}: the script is not started", n.keyword),
+            ),
+        }
+    }
+}
+
+/// `startup_script` / `shutdown_script`: keepalived takes the first one given.
+fn start_stop_script(
+    slot: &mut Option<crate::config::model::ScriptSpec>,
+    n: &Node,
+    d: &mut Diagnostics,
+) {
+    if slot.is_some() {
+        d.warning(
+            &n.loc,
+            format!("{} already specified - ignoring this one", n.keyword),
+        );
+        return;
+    }
+    *slot = v::script(n, d);
 }
 
 fn fifo(n: &Node, d: &mut Diagnostics) -> Option<NotifyFifo> {
@@ -170,4 +228,43 @@ fn fifo(n: &Node, d: &mut Diagnostics) -> Option<NotifyFifo> {
         user: v::script_user(n, 1),
         script: None,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::config::{load_str, LoadOptions};
+    use std::time::Duration;
+
+    #[test]
+    fn start_stop_scripts_and_fifo_scripts_in_any_order() {
+        let l = load_str(
+            "g.conf",
+            "global_defs {\n vrrp_notify_fifo_script \"/bin/r.sh a\"\n vrrp_notify_fifo /run/f\n \
+             startup_script /bin/s.sh\n startup_script /bin/other\n shutdown_script_timeout 3\n \
+             startup_script_timeout 0\n notify_fifo_script /bin/x\n vrrp_notify_priority_changes\n}\n",
+            &LoadOptions::default(),
+        );
+        let g = &l.config.global;
+        let f = g.vrrp_notify_fifo.as_ref().expect("fifo");
+        assert_eq!(
+            f.script.as_ref().map(|s| s.argv.clone()),
+            Some(vec!["/bin/r.sh".to_string(), "a".into()])
+        );
+        assert_eq!(
+            g.startup_script.as_ref().map(|s| s.command.as_str()),
+            Some("/bin/s.sh")
+        );
+        // keepalived: 0 is out of [1, 1000] and ignored (default 10 s).
+        assert_eq!(g.startup_script_timeout, Duration::from_secs(10));
+        assert_eq!(g.shutdown_script_timeout, Duration::from_secs(3));
+        assert!(g.shutdown_script.is_none());
+        assert!(g.vrrp_notify_priority_changes);
+        let text: Vec<String> = l.diagnostics.iter().map(|d| d.to_string()).collect();
+        let has = |line: usize, what: &str| {
+            text.iter()
+                .any(|t| t.starts_with(&format!("g.conf:{line}:")) && t.contains(what))
+        };
+        assert!(has(5, "already specified"), "{text:#?}");
+        assert!(has(8, "without notify_fifo"), "{text:#?}");
+    }
 }

@@ -20,6 +20,11 @@ fn notify(ns: &mut NotifyScripts, n: &Node, d: &mut Diagnostics) -> bool {
         "notify_stop" => ns.stop = v::script(n, d),
         "notify" => ns.generic = v::script(n, d),
         "notify_master_rx_lower_pri" => ns.master_rx_lower_pri = v::script(n, d),
+        "notify_priority_changes" => {
+            if let Some(b) = v::bool_arg(n, d) {
+                ns.priority_changes = Some(b);
+            }
+        }
         "notify_deleted" => {
             ns.deleted_state = true;
             if n.arg(0).is_some() {

@@ -56,6 +56,21 @@ pub struct GlobalDefs {
     pub vrrp_notify_fifo: Option<NotifyFifo>,
     /// `lvs_notify_fifo`.
     pub lvs_notify_fifo: Option<NotifyFifo>,
+    /// `vrrp_notify_priority_changes`: default of the instances' `notify_priority_changes`.
+    #[serde(default)]
+    pub vrrp_notify_priority_changes: bool,
+    /// `startup_script`: run (and waited for) before the subsystems start.
+    #[serde(default)]
+    pub startup_script: Option<ScriptSpec>,
+    /// `startup_script_timeout` (default 10 s): the start-up script is killed after it.
+    #[serde(default = "default_start_stop_timeout")]
+    pub startup_script_timeout: Duration,
+    /// `shutdown_script`: run (and waited for) after the subsystems stopped.
+    #[serde(default)]
+    pub shutdown_script: Option<ScriptSpec>,
+    /// `shutdown_script_timeout` (default 10 s).
+    #[serde(default = "default_start_stop_timeout")]
+    pub shutdown_script_timeout: Duration,
     /// `vrrp_mcast_group4` (default 224.0.0.18).
     pub vrrp_mcast_group4: IpAddr,
     /// `vrrp_mcast_group6` (default ff02::12).
@@ -113,6 +128,11 @@ pub struct GlobalDefs {
     pub json_version: u8,
 }
 
+/// keepalived's default `startup_script_timeout` / `shutdown_script_timeout`.
+pub fn default_start_stop_timeout() -> Duration {
+    Duration::from_secs(10)
+}
+
 impl Default for GlobalDefs {
     fn default() -> Self {
         Self {
@@ -130,6 +150,11 @@ impl Default for GlobalDefs {
             notify_fifo: None,
             vrrp_notify_fifo: None,
             lvs_notify_fifo: None,
+            vrrp_notify_priority_changes: false,
+            startup_script: None,
+            startup_script_timeout: default_start_stop_timeout(),
+            shutdown_script: None,
+            shutdown_script_timeout: default_start_stop_timeout(),
             vrrp_mcast_group4: IpAddr::from([224, 0, 0, 18]),
             vrrp_mcast_group6: IpAddr::from([0xff02, 0, 0, 0, 0, 0, 0, 0x12]),
             vrrp_version: 2,

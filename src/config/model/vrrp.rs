@@ -96,6 +96,10 @@ pub struct NotifyScripts {
     pub master_rx_lower_pri: Option<ScriptSpec>,
     /// `notify`: gets `GROUP|INSTANCE name state priority` appended.
     pub generic: Option<ScriptSpec>,
+    /// `notify_priority_changes` (None: the sync group's, else the global
+    /// `vrrp_notify_priority_changes`): `MASTER_PRIORITY` / `BACKUP_PRIORITY` FIFO lines.
+    #[serde(default)]
+    pub priority_changes: Option<bool>,
 }
 
 /// The tracker references of an instance or sync group.
