@@ -163,6 +163,16 @@ pub fn track_defs(cfg: &crate::config::model::Config, i: &VrrpInstance) -> Vec<T
                 push(TrackerKind::File, &r.name, file_weight(f, r), from_group);
             }
         }
+        for r in &t.processes {
+            if let Some(p) = cfg.track_process(&r.name) {
+                push(
+                    TrackerKind::Process,
+                    &r.name,
+                    ref_weight(r, p.weight, p.reverse),
+                    from_group,
+                );
+            }
+        }
         for r in &t.interfaces {
             push(
                 TrackerKind::Interface,
@@ -709,6 +719,9 @@ impl InstanceActor {
                         TrackerKind::Bfd => {
                             value_state(self.values.get(&TrackKey::Bfd(t.name.clone())))
                         }
+                        TrackerKind::Process => {
+                            value_state(self.values.get(&TrackKey::Process(t.name.clone())))
+                        }
                         _ => TrackerState::Unknown,
                     };
                     TrackInput::boolean(kind, &t.name, t.weight, t.reverse, state)
@@ -883,6 +896,7 @@ impl InstanceActor {
             || self.spec.trackers.iter().any(|t| match (&ev.key, t.kind) {
                 (TrackKey::Script(n), TrackerKind::Script)
                 | (TrackKey::File(n), TrackerKind::File)
+                | (TrackKey::Process(n), TrackerKind::Process)
                 | (TrackKey::Bfd(n), TrackerKind::Bfd) => n == &t.name,
                 _ => false,
             });

@@ -7,6 +7,8 @@ use crate::telemetry::{transition_span, Cause, TransitionKind};
 use crate::track::exec::ScriptContext;
 use crate::track::file::{spawn_file_watcher, FileWatcher, WatchedFile};
 use crate::track::priority::TrackerState;
+use crate::track::proc_watch::{spawn_process_watcher, ProcWatcher};
+use crate::track::process::ProcSpec;
 use crate::track::runner::{
     spawn_resumed_script_runner, spawn_script_runner_with_metrics, ScriptEvent, ScriptRunner,
     ScriptRunnerConfig,
@@ -22,6 +24,8 @@ pub enum TrackKey {
     Script(String),
     /// A track_file.
     File(String),
+    /// A vrrp_track_process (Up: the count of matching processes is within its quorum).
+    Process(String),
     /// A bfd_instance (fed by the BFD side).
     Bfd(String),
     /// A sync-group member's own fault condition (Down = faulted for its own reasons).
@@ -58,6 +62,8 @@ struct Inner {
     scripts: HashMap<String, (ScriptRunnerConfig, ScriptRunner)>,
     files: Option<FileWatcher>,
     file_set: Vec<WatchedFile>,
+    processes: Option<ProcWatcher>,
+    process_set: Vec<ProcSpec>,
     /// Whether the first configuration was applied (`init_file ... overwrite` only at start).
     reconciled: bool,
 }
@@ -69,6 +75,7 @@ pub struct TrackerHub {
     inner: Arc<Mutex<Inner>>,
     script_tx: mpsc::Sender<ScriptEvent>,
     file_tx: mpsc::Sender<crate::track::file::FileEvent>,
+    process_tx: mpsc::Sender<(String, bool)>,
     metrics: Option<Arc<crate::telemetry::Metrics>>,
 }
 
@@ -127,11 +134,14 @@ impl TrackerHub {
         let (tx, _) = broadcast::channel(256);
         let (script_tx, mut script_rx) = mpsc::channel::<ScriptEvent>(1024);
         let (file_tx, mut file_rx) = mpsc::channel(1024);
+        let (process_tx, mut process_rx) = mpsc::channel::<(String, bool)>(1024);
         let inner = Arc::new(Mutex::new(Inner {
             values: HashMap::new(),
             scripts: HashMap::new(),
             files: None,
             file_set: Vec::new(),
+            processes: None,
+            process_set: Vec::new(),
             reconciled: false,
         }));
         let hub = TrackerHub {
@@ -139,6 +149,7 @@ impl TrackerHub {
             inner,
             script_tx,
             file_tx,
+            process_tx,
             metrics,
         };
         let h = hub.clone();
@@ -163,6 +174,13 @@ impl TrackerHub {
                         Some(crate::track::file::FileEvent { name, value, .. }) => {
                             tracing::info!(track_file = %name, "track_file {name} value {value}");
                             h.publish(TrackKey::File(name), TrackValue::Number(value));
+                        }
+                        None => break,
+                    },
+                    ev = process_rx.recv() => match ev {
+                        Some((name, up)) => {
+                            tracing::info!(track_process = %name, "track_process {name} {}", if up { "has quorum" } else { "lost quorum" });
+                            h.publish(TrackKey::Process(name), TrackValue::State(up.into()));
                         }
                         None => break,
                     },
@@ -318,6 +336,29 @@ impl TrackerHub {
                 }
             }
             inner.file_set = files;
+        }
+        // vrrp_track_process: one watcher for all; restarted (with a fresh scan) when the set
+        // changes. Only processes that some instance or group tracks are watched.
+        let procs: Vec<ProcSpec> = cfg
+            .track_processes
+            .iter()
+            .filter_map(ProcSpec::from_config)
+            .collect();
+        if procs != inner.process_set {
+            inner.processes = None;
+            inner
+                .values
+                .retain(|k, _| !matches!(k, TrackKey::Process(_)));
+            if !procs.is_empty() {
+                let (w, initial) = spawn_process_watcher(procs.clone(), self.process_tx.clone());
+                for (name, up) in initial {
+                    inner
+                        .values
+                        .insert(TrackKey::Process(name), TrackValue::State(up.into()));
+                }
+                inner.processes = Some(w);
+            }
+            inner.process_set = procs;
         }
     }
 }
