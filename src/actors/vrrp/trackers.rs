@@ -403,4 +403,38 @@ mod tests {
         hub.reconcile(&cfg("/bin/echo", 5));
         assert_eq!(value(&hub), Some(TrackValue::State(TrackerState::Unknown)));
     }
+
+    /// The hub with a vrrp_track_process (run as root in the initial network namespace: kernel
+    /// process events; elsewhere the /proc scan): a `sleep` started after the hub makes it Up,
+    /// killed Down, each within 3 s (the scan interval is 1 s).
+    #[tokio::test]
+    async fn a_tracked_process_goes_up_and_down() {
+        let arg = format!("100000.{:05}9", std::process::id() % 100_000);
+        let text = format!("vrrp_track_process tp {{\n process sleep {arg}\n}}\n");
+        let l = load_str("t.conf", &text, &LoadOptions::default());
+        assert!(!l.diagnostics.has_errors(), "{:?}", l.diagnostics);
+        let hub = TrackerHub::start(&l.config);
+        let key = TrackKey::Process("tp".into());
+        let get = |hub: &TrackerHub| hub.values().get(&key).copied();
+        assert_eq!(get(&hub), Some(TrackValue::State(TrackerState::Down)));
+        let wait = |want: TrackerState| {
+            let hub = hub.clone();
+            let key = key.clone();
+            async move {
+                let deadline = Instant::now() + Duration::from_secs(3);
+                while hub.values().get(&key).copied() != Some(TrackValue::State(want)) {
+                    assert!(Instant::now() < deadline, "never {want:?}");
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                }
+            }
+        };
+        let mut child = std::process::Command::new("sleep")
+            .arg(&arg)
+            .spawn()
+            .expect("sleep");
+        wait(TrackerState::Up).await;
+        child.kill().expect("kill");
+        let _ = child.wait();
+        wait(TrackerState::Down).await;
+    }
 }
