@@ -2088,3 +2088,44 @@ mod forward_tests {
         });
     }
 }
+
+#[cfg(test)]
+mod track_process_defs_tests {
+    use super::*;
+    use crate::config::{load_str, LoadOptions};
+
+    /// track_process in an instance (reference weight over the block's) and in a sync group
+    /// (applied to every member) become Process trackers with keepalived's weight and reverse.
+    #[test]
+    fn instance_and_group_track_process() {
+        let text = "vrrp_track_process a {\n process sleep\n weight -60\n}\n\
+            vrrp_track_process b {\n process nginx\n weight 10 reverse\n}\n\
+            vrrp_instance VI {\n interface lo\n virtual_router_id 1\n track_process {\n  a\n  b weight 5\n }\n}\n\
+            vrrp_instance VI2 {\n interface lo\n virtual_router_id 2\n}\n\
+            vrrp_instance VI3 {\n interface lo\n virtual_router_id 3\n track_process {\n  a\n  b weight 5\n }\n}\n\
+            vrrp_sync_group G {\n group {\n  VI\n  VI2\n }\n track_process {\n  a weight 0\n }\n}\n";
+        let l = load_str("t.conf", text, &LoadOptions::default());
+        assert!(!l.diagnostics.has_errors(), "{:?}", l.diagnostics);
+        let c = &l.config;
+        let defs = |name: &str| {
+            let i = c
+                .instances
+                .iter()
+                .find(|i| i.name == name)
+                .expect("instance");
+            track_defs(c, i)
+                .into_iter()
+                .filter(|t| t.kind == TrackerKind::Process)
+                .map(|t| (t.name, t.weight, t.reverse))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            defs("VI3"),
+            vec![("a".to_string(), -60, false), ("b".to_string(), 5, true)]
+        );
+        // In a group, a member's weighted trackers are ignored (no sync_group_tracking_weight),
+        // as keepalived does; the group's weight-0 tracker applies to every member.
+        assert_eq!(defs("VI"), vec![("a".to_string(), 0, false)]);
+        assert_eq!(defs("VI2"), vec![("a".to_string(), 0, false)]);
+    }
+}
