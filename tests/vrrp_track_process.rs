@@ -1,6 +1,7 @@
 //! `vrrp_track_process` end to end in network namespaces, where the kernel's proc connector is
 //! not available: keepalived-rs falls back to scanning /proc (and says so), and the tracked
-//! processes move its instance to FAULT (weight 0) or change its priority (weight -60) as
+//! processes move its instance to FAULT (weight 0) or change its priority (weight -60, and
+//! weight -10 after its terminate_delay) as
 //! keepalived's semantics say, seen by a real keepalived backup taking over and giving back the
 //! VIP. Side by side, keepalived 2.2.7 tracking a running process in a namespace stays FAULT
 //! (it cannot listen to process events there): the documented difference.
@@ -28,7 +29,8 @@ fn tracked_processes_fault_and_weight_in_a_namespace() {
     let arg_b = format!("100000.{id:05}2");
     let procs = format!(
         "vrrp_track_process tp_fault {{\n    process sleep {arg_a}\n}}\n\
-         vrrp_track_process tp_weight {{\n    process sleep {arg_b}\n    weight -60\n}}\n"
+         vrrp_track_process tp_weight {{\n    process sleep {arg_b}\n    weight -60\n}}\n\
+         vrrp_track_process tp_delay {{\n    process sleep {arg_b}\n    weight -10\n    terminate_delay 2\n}}\n"
     );
     let c1 = lab.write(
         "h1.conf",
@@ -41,7 +43,7 @@ fn tracked_processes_fault_and_weight_in_a_namespace() {
                 3,
                 "0.1",
                 &[format!("{vip}/24")],
-                "    track_process {\n        tp_fault\n        tp_weight\n    }\n",
+                "    track_process {\n        tp_fault\n        tp_weight\n        tp_delay\n    }\n",
             )
         ),
     );
@@ -114,7 +116,21 @@ fn tracked_processes_fault_and_weight_in_a_namespace() {
         "{}",
         lab.log("ours")
     );
-    // B back: 150 again, ours preempts.
+    // tp_delay (weight -10, terminate_delay 2) follows 2 s later: 90 -> 80.
+    assert!(
+        lab.wait_for(Duration::from_secs(6), || lab
+            .log("ours")
+            .contains("effective priority 90 -> 80")),
+        "{}",
+        lab.log("ours")
+    );
+    let later = t0.elapsed();
+    // The same scan saw both losses; tp_delay's waited its 2 s (less the log polling slack).
+    assert!(
+        later.saturating_sub(seen) >= Duration::from_millis(1800),
+        "terminate_delay not applied: 80 after {later:?}, the loss seen after {seen:?}"
+    );
+    // B back (a gain: no terminate_delay; both trackers up again): 150, ours preempts.
     lab.spawn(1, "proc_b2", &["sleep", &arg_b]);
     assert!(
         lab.wait_for(Duration::from_secs(10), || lab.owners(&vip) == vec![1]),
