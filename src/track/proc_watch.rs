@@ -193,9 +193,12 @@ pub fn read_proc_info(pid: u32, need_cmdline: bool, skip_zombie: bool) -> Option
         return None;
     }
     let comm = String::from_utf8_lossy(&stat[open + 1..close]).into_owned();
-    if skip_zombie && stat.get(close + 2) == Some(&b'Z') {
+    let rest = String::from_utf8_lossy(stat.get(close + 1..).unwrap_or_default()).into_owned();
+    let mut fields = rest.split_ascii_whitespace();
+    if skip_zombie && fields.next() == Some("Z") {
         return None;
     }
+    let ppid = fields.next().and_then(|p| p.parse().ok()).unwrap_or(0);
     let cmdline = if need_cmdline {
         let mut b = Vec::new();
         std::fs::File::open(format!("/proc/{pid}/cmdline"))
@@ -207,7 +210,11 @@ pub fn read_proc_info(pid: u32, need_cmdline: bool, skip_zombie: bool) -> Option
     } else {
         None
     };
-    Some(ProcInfo { comm, cmdline })
+    Some(ProcInfo {
+        comm,
+        cmdline,
+        ppid,
+    })
 }
 
 /// Every process of /proc (zombies skipped), at most [`MAX_SCAN_PIDS`].
@@ -416,6 +423,7 @@ mod tests {
         let me = std::process::id();
         let info = read_proc_info(me, true, true).expect("own /proc entry");
         assert!(!info.comm.is_empty());
+        assert_eq!(info.ppid, std::os::unix::process::parent_id());
         assert!(info.cmdline.is_some_and(|c| !c.is_empty()));
         assert!(scan_proc(false).iter().any(|(p, _)| *p == me));
     }

@@ -11,7 +11,9 @@
 //!   `terminate_delay` (`delay` sets both); a change back before the timer fires cancels it.
 //!   Gains and losses caused by an exec or a comm change apply at once, as keepalived does.
 //!   A periodic /proc scan (the fallback outside the initial network namespace, or after lost
-//!   events) counts a gain as a fork and a loss as an exit, as keepalived's re-initialisation.
+//!   events) tells the causes apart as far as /proc shows them: a new matching process whose
+//!   parent was counted is a fork, any other an exec; a counted process that is gone is an
+//!   exit, one that no longer matches an exec.
 
 use crate::config::model::TrackProcess;
 use std::collections::HashMap;
@@ -129,6 +131,8 @@ pub struct ProcInfo {
     pub comm: String,
     /// `/proc/PID/cmdline` (read only when a tracker needs it).
     pub cmdline: Option<Vec<u8>>,
+    /// The parent process (0: unknown).
+    pub ppid: u32,
 }
 
 /// What caused a count to change (selects the delay).
@@ -140,8 +144,6 @@ pub enum Why {
     Fork,
     /// A tracked process exited: a loss waits terminate_delay.
     Exit,
-    /// A /proc scan: a gain waits fork_delay, a loss terminate_delay.
-    Scan,
 }
 
 /// One status change to publish: tracker index into the specs, and whether it is now up.
@@ -227,8 +229,8 @@ impl ProcessTable {
             return;
         }
         let delay = match (in_q, why) {
-            (true, Why::Fork | Why::Scan) => s.fork_delay,
-            (false, Why::Exit | Why::Scan) => s.terminate_delay,
+            (true, Why::Fork) => s.fork_delay,
+            (false, Why::Exit) => s.terminate_delay,
             _ => Duration::ZERO,
         };
         if !delay.is_zero() {
@@ -282,6 +284,7 @@ impl ProcessTable {
         let info = ProcInfo {
             comm: comm.to_string(),
             cmdline: None,
+            ppid: 0,
         };
         let new: Vec<usize> = (0..self.specs.len())
             .filter(|&i| {
@@ -309,27 +312,51 @@ impl ProcessTable {
         procs: impl IntoIterator<Item = (u32, ProcInfo)>,
         now: Instant,
     ) -> Vec<Change> {
+        let mut present: HashMap<u32, u32> = HashMap::new();
         let mut seen: HashMap<u32, Vec<usize>> = HashMap::new();
         for (pid, info) in procs {
+            present.insert(pid, info.ppid);
             let set = self.matching(&info);
             if !set.is_empty() {
                 seen.insert(pid, set);
             }
         }
-        let mut counts = vec![0u32; self.specs.len()];
-        for set in seen.values() {
-            for &i in set {
-                counts[i] += 1;
+        let counted = |m: &HashMap<u32, Vec<usize>>, pid: u32, i: usize| {
+            m.get(&pid).is_some_and(|s| s.contains(&i))
+        };
+        let mut out = Vec::new();
+        for i in 0..self.specs.len() {
+            let new_count = seen.values().filter(|s| s.contains(&i)).count() as i64;
+            let delta = new_count - i64::from(self.counts[i]);
+            let why = if delta > 0 {
+                // Every new one a child of a counted one: forks; otherwise an exec.
+                let forks = seen
+                    .iter()
+                    .filter(|(p, s)| s.contains(&i) && !counted(&self.pids, **p, i))
+                    .all(|(p, _)| present.get(p).is_some_and(|pp| counted(&self.pids, *pp, i)));
+                if forks {
+                    Why::Fork
+                } else {
+                    Why::Exec
+                }
+            } else {
+                // One of the lost ones is gone: an exit; all still there: they exec'd.
+                let exit = self
+                    .pids
+                    .iter()
+                    .filter(|(p, s)| s.contains(&i) && !counted(&seen, **p, i))
+                    .any(|(p, _)| !present.contains_key(p));
+                if exit {
+                    Why::Exit
+                } else {
+                    Why::Exec
+                }
+            };
+            if delta != 0 {
+                self.adjust(i, delta, why, now, &mut out);
             }
         }
         self.pids = seen;
-        let mut out = Vec::new();
-        for (i, &c) in counts.iter().enumerate() {
-            let delta = i64::from(c) - i64::from(self.counts[i]);
-            if delta != 0 {
-                self.adjust(i, delta, Why::Scan, now, &mut out);
-            }
-        }
         out
     }
 
@@ -382,6 +409,7 @@ mod tests {
         ProcInfo {
             comm: comm.into(),
             cmdline: Some(c),
+            ppid: 1,
         }
     }
 
@@ -419,7 +447,8 @@ mod tests {
         assert!(!s.matches(&info("sleep", &["sleep", "100"])));
         assert!(!s.matches(&ProcInfo {
             comm: "sleep".into(),
-            cmdline: None
+            cmdline: None,
+            ppid: 1,
         }));
     }
 
@@ -575,19 +604,49 @@ mod tests {
     }
 
     #[test]
-    fn rescan_counts_gains_as_forks_and_losses_as_exits() {
+    fn rescan_tells_forks_from_execs_and_exits_from_execs() {
         let s = ProcSpec {
             terminate_delay: Duration::from_secs(2),
+            fork_delay: Duration::from_secs(3),
             ..spec("w")
         };
         let now = t0();
         let (mut t, init) = ProcessTable::new(vec![s, spec("v")], []);
         assert_eq!(init, vec![(0, false), (1, false)]);
-        let procs = || vec![(5, info("w", &[])), (6, info("v", &[]))];
-        assert_eq!(t.rescan(procs(), now), vec![(0, true), (1, true)]);
-        assert_eq!(t.rescan(procs(), now), vec![]);
+        let child = |pid: u32, comm: &str, ppid: u32| {
+            (
+                pid,
+                ProcInfo {
+                    ppid,
+                    ..info(comm, &[])
+                },
+            )
+        };
+        // Started (parents not counted): execs, at once despite fork_delay.
+        let procs = vec![child(5, "w", 1), child(6, "v", 1)];
+        assert_eq!(t.rescan(procs.clone(), now), vec![(0, true), (1, true)]);
+        assert_eq!(t.rescan(procs, now), vec![]);
         // Both gone: v at once, w after its terminate_delay.
         assert_eq!(t.rescan(vec![], now), vec![(1, false)]);
         assert_eq!(t.poll(now + Duration::from_secs(2)), vec![(0, false)]);
+        // w exec'd into something else (still there): at once.
+        let q = ProcSpec {
+            quorum: 2,
+            fork_delay: Duration::from_secs(3),
+            terminate_delay: Duration::from_secs(2),
+            ..spec("w")
+        };
+        let (mut t, _) = ProcessTable::new(vec![q], [child(5, "w", 1), child(7, "w", 1)]);
+        assert!(t.is_up(0));
+        assert_eq!(
+            t.rescan(vec![child(5, "w", 1), child(7, "x", 1)], now),
+            vec![(0, false)]
+        );
+        // A child of a counted w: a fork, held by fork_delay.
+        assert_eq!(
+            t.rescan(vec![child(5, "w", 1), child(8, "w", 5)], now),
+            vec![]
+        );
+        assert_eq!(t.poll(now + Duration::from_secs(3)), vec![(0, true)]);
     }
 }
