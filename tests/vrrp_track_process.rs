@@ -32,10 +32,9 @@ fn tracked_processes_fault_and_weight_in_a_namespace() {
          vrrp_track_process tp_weight {{\n    process sleep {arg_b}\n    weight -60\n}}\n\
          vrrp_track_process tp_delay {{\n    process sleep {arg_b}\n    weight -10\n    terminate_delay 2\n}}\n"
     );
-    let c1 = lab.write(
-        "h1.conf",
-        &format!(
-            "{procs}{}",
+    let ours_conf = |extra_procs: &str, tracked: &str| {
+        format!(
+            "{procs}{extra_procs}{}",
             lab::vrrp_conf(
                 "",
                 57,
@@ -43,8 +42,15 @@ fn tracked_processes_fault_and_weight_in_a_namespace() {
                 3,
                 "0.1",
                 &[format!("{vip}/24")],
-                "    track_process {\n        tp_fault\n        tp_weight\n        tp_delay\n    }\n",
+                &format!("    track_process {{\n{tracked}    }}\n"),
             )
+        )
+    };
+    let c1 = lab.write(
+        "h1.conf",
+        &ours_conf(
+            "",
+            "        tp_fault\n        tp_weight\n        tp_delay\n",
         ),
     );
     let c2 = lab.write(
@@ -150,6 +156,37 @@ fn tracked_processes_fault_and_weight_in_a_namespace() {
         lab.log("ka3").contains("process event listen"),
         "keepalived's errno 111 line missing\n{}",
         lab.log("ka3")
+    );
+    // Reload without tp_fault: out of FAULT, MASTER again.
+    lab.rewrite(&c1, &ours_conf("", "        tp_weight\n"));
+    assert!(
+        lab.reload("ours", Duration::from_secs(10)),
+        "{}",
+        lab.log("ours")
+    );
+    assert!(
+        lab.wait_for(Duration::from_secs(10), || lab.owners(&vip) == vec![1]),
+        "{}",
+        logs(&lab)
+    );
+    // Reload adding a tracker whose process is not running (weight 0): FAULT at once.
+    let arg_c = format!("100000.{id:05}3");
+    lab.rewrite(
+        &c1,
+        &ours_conf(
+            &format!("vrrp_track_process tp_new {{\n    process sleep {arg_c}\n}}\n"),
+            "        tp_weight\n        tp_new\n",
+        ),
+    );
+    assert!(
+        lab.reload("ours", Duration::from_secs(10)),
+        "{}",
+        lab.log("ours")
+    );
+    assert!(
+        lab.wait_for(Duration::from_secs(10), || lab.owners(&vip) == vec![2]),
+        "{}",
+        logs(&lab)
     );
     lab.signal("proc_b2", libc::SIGKILL);
     if std::env::var_os("SHOW_LOGS").is_some() {

@@ -352,9 +352,14 @@ impl TrackerHub {
             if !procs.is_empty() {
                 let (w, initial) = spawn_process_watcher(procs.clone(), self.process_tx.clone());
                 for (name, up) in initial {
-                    inner
-                        .values
-                        .insert(TrackKey::Process(name), TrackValue::State(up.into()));
+                    let (key, value) = (TrackKey::Process(name), TrackValue::State(up.into()));
+                    inner.values.insert(key.clone(), value);
+                    // Instances already running (a reload adding the tracker) learn it now.
+                    let _ = self.tx.send(TrackEvent {
+                        key,
+                        value,
+                        cause: Cause::none(),
+                    });
                 }
                 inner.processes = Some(w);
             }
@@ -413,8 +418,15 @@ mod tests {
         let text = format!("vrrp_track_process tp {{\n process sleep {arg}\n}}\n");
         let l = load_str("t.conf", &text, &LoadOptions::default());
         assert!(!l.diagnostics.has_errors(), "{:?}", l.diagnostics);
-        let hub = TrackerHub::start(&l.config);
+        // Added by a reload: running instances are told its initial value.
+        let empty = load_str("t.conf", "", &LoadOptions::default());
+        let hub = TrackerHub::start(&empty.config);
+        let (_, mut rx) = hub.subscribe();
+        hub.reconcile(&l.config);
         let key = TrackKey::Process("tp".into());
+        let ev = rx.try_recv().expect("initial value broadcast");
+        assert_eq!(ev.key, key);
+        assert_eq!(ev.value, TrackValue::State(TrackerState::Down));
         let get = |hub: &TrackerHub| hub.values().get(&key).copied();
         assert_eq!(get(&hub), Some(TrackValue::State(TrackerState::Down)));
         let wait = |want: TrackerState| {
