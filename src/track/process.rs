@@ -545,6 +545,21 @@ mod tests {
     }
 
     #[test]
+    fn quorum_max_0_is_up_only_without_the_process() {
+        // keepalived: `quorum_max 0` (without quorum) sets quorum 0: up while none runs.
+        let s = ProcSpec {
+            quorum: 0,
+            quorum_max: 0,
+            ..spec("w")
+        };
+        let now = t0();
+        let (mut t, init) = ProcessTable::new(vec![s], []);
+        assert_eq!(init, vec![(0, true)]);
+        assert_eq!(t.on_exec(3, Some(&info("w", &[])), now), vec![(0, false)]);
+        assert_eq!(t.on_exit(3, now), vec![(0, true)]);
+    }
+
+    #[test]
     fn exec_into_something_else_is_a_loss_and_comm_changes_count() {
         let now = t0();
         let (mut t, init) = ProcessTable::new(vec![spec("w")], [(1, info("w", &[]))]);
