@@ -63,6 +63,7 @@ fn every_keepalived_keyword_has_exactly_one_entry() {
 fn skeleton(block: &str) -> Option<String> {
     const DEFS: &str = "vrrp_script chk {\n script \"/bin/true\"\n}\n\
         track_file tf {\n file \"/tmp/keepalived-rs-registry-tf\"\n}\n\
+        vrrp_track_process tp {\n process sleep\n}\n\
         bfd_instance b1 {\n neighbor_ip 192.0.2.200\n}\n\
         vrrp_instance VI2 {\n interface lo\n virtual_router_id 52\n}\n";
     const VI: &str = " interface lo\n virtual_router_id 51\n";
@@ -87,6 +88,9 @@ fn skeleton(block: &str) -> Option<String> {
         "vrrp_script" => "vrrp_script s {\n script \"/bin/true\"\n{LINE}\n}\n".to_string(),
         "track_file" | "vrrp_track_file" => {
             format!("{block} t {{\n file \"/tmp/keepalived-rs-registry-t\"\n{{LINE}}\n}}\n")
+        }
+        "vrrp_track_process" => {
+            "vrrp_track_process p {\n process x #BASE\n{LINE}\n}\n".to_string()
         }
         "bfd_instance" => "bfd_instance b {\n neighbor_ip 192.0.2.201\n{LINE}\n}\n".to_string(),
         "virtual_server" => format!(
@@ -139,6 +143,9 @@ fn examples() -> HashMap<(&'static str, &'static str), &'static str> {
         (("(root)", "global_defs"), "global_defs {\n router_id r1\n}"),
         (("(root)", "vrrp_script"), "vrrp_script s2 {\n script \"/bin/true\"\n}"),
         (("(root)", "track_file"), "track_file t2 {\n file \"/tmp/x\"\n}"),
+        (("(root)", "vrrp_track_process"), "vrrp_track_process tp2 {\n process sleep\n}"),
+        (("vrrp_instance", "track_process"), "track_process {\n tp\n}"),
+        (("vrrp_sync_group", "track_process"), "track_process {\n tp\n}"),
         (("(root)", "vrrp_track_file"), "vrrp_track_file t2 {\n file \"/tmp/x\"\n}"),
         (("(root)", "vrrp_sync_group"), "vrrp_instance VI3 {\n interface lo\n virtual_router_id 53\n}\nvrrp_sync_group G2 {\n group {\n VI2\n VI3\n }\n}"),
         (("(root)", "vrrp_instance"), "vrrp_instance VI3 {\n interface lo\n virtual_router_id 53\n}"),

@@ -360,6 +360,48 @@ fn vrrp_script_without_script_is_removed_and_its_references_ignored() {
 }
 
 #[test]
+fn vrrp_track_process_without_process_is_removed_and_bad_values_ignored() {
+    let text = format!(
+        "vrrp_track_process tp {{\n    weight 10\n}}\nvrrp_track_process ok {{\n    process sleep\n    quorum 0\n    quorum_max 2\n    param_match whatever\n    delay 4000\n}}\n{}",
+        instance("    track_process {\n        tp\n        ok\n    }")
+    );
+    let l = load(&text);
+    let c = recovered(
+        &l,
+        1,
+        "vrrp_track_process tp: process name not specified: removing the vrrp_track_process",
+    );
+    recovered(&l, 6, "quorum 0 is out of range 1..65535: ignoring it");
+    recovered(
+        &l,
+        8,
+        "vrrp_track_process ok: invalid param_match type whatever: ignoring it",
+    );
+    recovered(
+        &l,
+        9,
+        "delay 4000 is out of range 0.000001..3600 seconds: ignoring it",
+    );
+    recovered(
+        &l,
+        18,
+        "track_process 'tp' is not defined: ignoring the reference",
+    );
+    let ok = c.track_process("ok").expect("kept");
+    assert_eq!((ok.quorum, ok.quorum_max), (1, 2));
+    assert_eq!(ok.param_match, None);
+    assert_eq!(ok.fork_delay, None);
+    assert!(c.track_process("tp").is_none());
+    let refs: Vec<&str> = vi(&c)
+        .tracking
+        .processes
+        .iter()
+        .map(|r| r.name.as_str())
+        .collect();
+    assert_eq!(refs, vec!["ok"]);
+}
+
+#[test]
 fn sync_group_undefined_member_is_ignored_and_empty_group_removed() {
     let text = format!(
         "{}vrrp_sync_group G1 {{\n    group {{\n        VI_1\n        VI_9\n    }}\n}}\nvrrp_sync_group G2 {{\n    group {{\n        VI_8\n    }}\n}}\n",

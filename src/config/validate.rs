@@ -37,6 +37,7 @@ pub fn complete(cfg: &mut Config, d: &mut Diagnostics) {
 struct Known {
     scripts: HashSet<String>,
     files: HashSet<String>,
+    processes: HashSet<String>,
     bfds: HashSet<String>,
     instances: HashSet<String>,
 }
@@ -46,6 +47,7 @@ impl Known {
         Self {
             scripts: cfg.vrrp_scripts.iter().map(|s| s.name.clone()).collect(),
             files: cfg.track_files.iter().map(|s| s.name.clone()).collect(),
+            processes: cfg.track_processes.iter().map(|s| s.name.clone()).collect(),
             bfds: cfg.bfd_instances.iter().map(|s| s.name.clone()).collect(),
             instances: cfg.instances.iter().map(|s| s.name.clone()).collect(),
         }
@@ -53,7 +55,7 @@ impl Known {
 }
 
 /// The objects keepalived removes at the end of their block: a vrrp_script without a script,
-/// a track_file without a file, a bfd_instance
+/// a track_file without a file, a vrrp_track_process without a process, a bfd_instance
 /// without a neighbor or with a source of the other family.
 fn remove_incomplete_objects(cfg: &mut Config, d: &mut Diagnostics) {
     cfg.vrrp_scripts.retain(|s| {
@@ -67,6 +69,7 @@ fn remove_incomplete_objects(cfg: &mut Config, d: &mut Diagnostics) {
         s.script.is_some()
     });
     cfg.track_files.retain(|t| t.file.is_some());
+    cfg.track_processes.retain(|p| p.process.is_some());
     cfg.bfd_instances
         .retain(|b| match (b.neighbor_ip, b.source_ip) {
             (None, _) => false,
@@ -142,6 +145,13 @@ fn complete_instance(i: &mut VrrpInstance, known: &Known, d: &mut Diagnostics) {
         d,
     );
     drop_dangling(&owner, "track_file", &mut i.tracking.files, &known.files, d);
+    drop_dangling(
+        &owner,
+        "track_process",
+        &mut i.tracking.processes,
+        &known.processes,
+        d,
+    );
     drop_dangling(&owner, "track_bfd", &mut i.tracking.bfd, &known.bfds, d);
     let at = |i: &VrrpInstance, k: &str| i.spans.get(k).cloned().unwrap_or_else(|| i.loc.clone());
 
@@ -299,6 +309,13 @@ fn complete_sync_groups(cfg: &mut Config, known: &Known, d: &mut Diagnostics) {
             d,
         );
         drop_dangling(&owner, "track_file", &mut g.tracking.files, &known.files, d);
+        drop_dangling(
+            &owner,
+            "track_process",
+            &mut g.tracking.processes,
+            &known.processes,
+            d,
+        );
         drop_dangling(&owner, "track_bfd", &mut g.tracking.bfd, &known.bfds, d);
     }
     cfg.sync_groups.retain(|g| {

@@ -9,11 +9,15 @@
 //! - [`notify`]: notify script invocations, FIFO lines, FIFO writer, ordered per-instance queue.
 //! - [`file`]: `track_file` values and the directory watcher sending [`file::FileEvent`]s.
 //! - [`smtp`]: `smtp_alert` e-mails (keepalived's subjects, dialogue and defaults).
+//! - [`process`]: `vrrp_track_process` matching, counts, quorum and delays.
+//! - [`proc_watch`]: the kernel's process events (proc connector) or a /proc scan feeding it.
 
 pub mod exec;
 pub mod file;
 pub mod notify;
 pub mod priority;
+pub mod proc_watch;
+pub mod process;
 pub mod runner;
 pub mod script_state;
 pub mod smtp;

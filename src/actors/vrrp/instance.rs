@@ -163,6 +163,16 @@ pub fn track_defs(cfg: &crate::config::model::Config, i: &VrrpInstance) -> Vec<T
                 push(TrackerKind::File, &r.name, file_weight(f, r), from_group);
             }
         }
+        for r in &t.processes {
+            if let Some(p) = cfg.track_process(&r.name) {
+                push(
+                    TrackerKind::Process,
+                    &r.name,
+                    ref_weight(r, p.weight, p.reverse),
+                    from_group,
+                );
+            }
+        }
         for r in &t.interfaces {
             push(
                 TrackerKind::Interface,
@@ -822,6 +832,9 @@ impl InstanceActor {
                         TrackerKind::Bfd => {
                             value_state(self.values.get(&TrackKey::Bfd(t.name.clone())))
                         }
+                        TrackerKind::Process => {
+                            value_state(self.values.get(&TrackKey::Process(t.name.clone())))
+                        }
                         _ => TrackerState::Unknown,
                     };
                     TrackInput::boolean(kind, &t.name, t.weight, t.reverse, state)
@@ -1022,6 +1035,7 @@ impl InstanceActor {
             || self.spec.trackers.iter().any(|t| match (&ev.key, t.kind) {
                 (TrackKey::Script(n), TrackerKind::Script)
                 | (TrackKey::File(n), TrackerKind::File)
+                | (TrackKey::Process(n), TrackerKind::Process)
                 | (TrackKey::Bfd(n), TrackerKind::Bfd) => n == &t.name,
                 _ => false,
             });
@@ -2202,5 +2216,46 @@ mod forward_tests {
             let got = addr.send(Take).await.unwrap_or_default();
             assert_eq!(got, [Msg::Lagged, Msg::Event(3), Msg::Event(4)]);
         });
+    }
+}
+
+#[cfg(test)]
+mod track_process_defs_tests {
+    use super::*;
+    use crate::config::{load_str, LoadOptions};
+
+    /// track_process in an instance (reference weight over the block's) and in a sync group
+    /// (applied to every member) become Process trackers with keepalived's weight and reverse.
+    #[test]
+    fn instance_and_group_track_process() {
+        let text = "vrrp_track_process a {\n process sleep\n weight -60\n}\n\
+            vrrp_track_process b {\n process nginx\n weight 10 reverse\n}\n\
+            vrrp_instance VI {\n interface lo\n virtual_router_id 1\n track_process {\n  a\n  b weight 5\n }\n}\n\
+            vrrp_instance VI2 {\n interface lo\n virtual_router_id 2\n}\n\
+            vrrp_instance VI3 {\n interface lo\n virtual_router_id 3\n track_process {\n  a\n  b weight 5\n }\n}\n\
+            vrrp_sync_group G {\n group {\n  VI\n  VI2\n }\n track_process {\n  a weight 0\n }\n}\n";
+        let l = load_str("t.conf", text, &LoadOptions::default());
+        assert!(!l.diagnostics.has_errors(), "{:?}", l.diagnostics);
+        let c = &l.config;
+        let defs = |name: &str| {
+            let i = c
+                .instances
+                .iter()
+                .find(|i| i.name == name)
+                .expect("instance");
+            track_defs(c, i)
+                .into_iter()
+                .filter(|t| t.kind == TrackerKind::Process)
+                .map(|t| (t.name, t.weight, t.reverse))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            defs("VI3"),
+            vec![("a".to_string(), -60, false), ("b".to_string(), 5, true)]
+        );
+        // In a group, a member's weighted trackers are ignored (no sync_group_tracking_weight),
+        // as keepalived does; the group's weight-0 tracker applies to every member.
+        assert_eq!(defs("VI"), vec![("a".to_string(), 0, false)]);
+        assert_eq!(defs("VI2"), vec![("a".to_string(), 0, false)]);
     }
 }

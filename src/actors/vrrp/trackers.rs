@@ -7,6 +7,8 @@ use crate::telemetry::{transition_span, Cause, TransitionKind};
 use crate::track::exec::ScriptContext;
 use crate::track::file::{spawn_file_watcher, FileWatcher, WatchedFile};
 use crate::track::priority::TrackerState;
+use crate::track::proc_watch::{spawn_process_watcher, ProcWatcher};
+use crate::track::process::ProcSpec;
 use crate::track::runner::{
     spawn_resumed_script_runner, spawn_script_runner_with_metrics, ScriptEvent, ScriptRunner,
     ScriptRunnerConfig,
@@ -22,6 +24,8 @@ pub enum TrackKey {
     Script(String),
     /// A track_file.
     File(String),
+    /// A vrrp_track_process (Up: the count of matching processes is within its quorum).
+    Process(String),
     /// A bfd_instance (fed by the BFD side).
     Bfd(String),
     /// A sync-group member's own fault condition (Down = faulted for its own reasons).
@@ -58,6 +62,8 @@ struct Inner {
     scripts: HashMap<String, (ScriptRunnerConfig, ScriptRunner)>,
     files: Option<FileWatcher>,
     file_set: Vec<WatchedFile>,
+    processes: Option<ProcWatcher>,
+    process_set: Vec<ProcSpec>,
     /// Whether the first configuration was applied (`init_file ... overwrite` only at start).
     reconciled: bool,
 }
@@ -69,6 +75,7 @@ pub struct TrackerHub {
     inner: Arc<Mutex<Inner>>,
     script_tx: mpsc::Sender<ScriptEvent>,
     file_tx: mpsc::Sender<crate::track::file::FileEvent>,
+    process_tx: mpsc::Sender<(String, bool)>,
     metrics: Option<Arc<crate::telemetry::Metrics>>,
 }
 
@@ -127,11 +134,14 @@ impl TrackerHub {
         let (tx, _) = broadcast::channel(256);
         let (script_tx, mut script_rx) = mpsc::channel::<ScriptEvent>(1024);
         let (file_tx, mut file_rx) = mpsc::channel(1024);
+        let (process_tx, mut process_rx) = mpsc::channel::<(String, bool)>(1024);
         let inner = Arc::new(Mutex::new(Inner {
             values: HashMap::new(),
             scripts: HashMap::new(),
             files: None,
             file_set: Vec::new(),
+            processes: None,
+            process_set: Vec::new(),
             reconciled: false,
         }));
         let hub = TrackerHub {
@@ -139,6 +149,7 @@ impl TrackerHub {
             inner,
             script_tx,
             file_tx,
+            process_tx,
             metrics,
         };
         let h = hub.clone();
@@ -163,6 +174,13 @@ impl TrackerHub {
                         Some(crate::track::file::FileEvent { name, value, .. }) => {
                             tracing::info!(track_file = %name, "track_file {name} value {value}");
                             h.publish(TrackKey::File(name), TrackValue::Number(value));
+                        }
+                        None => break,
+                    },
+                    ev = process_rx.recv() => match ev {
+                        Some((name, up)) => {
+                            tracing::info!(track_process = %name, "track_process {name} {}", if up { "has quorum" } else { "lost quorum" });
+                            h.publish(TrackKey::Process(name), TrackValue::State(up.into()));
                         }
                         None => break,
                     },
@@ -319,6 +337,34 @@ impl TrackerHub {
             }
             inner.file_set = files;
         }
+        // vrrp_track_process: one watcher for all; restarted (with a fresh scan) when the set
+        // changes. Only processes that some instance or group tracks are watched.
+        let procs: Vec<ProcSpec> = cfg
+            .track_processes
+            .iter()
+            .filter_map(ProcSpec::from_config)
+            .collect();
+        if procs != inner.process_set {
+            inner.processes = None;
+            inner
+                .values
+                .retain(|k, _| !matches!(k, TrackKey::Process(_)));
+            if !procs.is_empty() {
+                let (w, initial) = spawn_process_watcher(procs.clone(), self.process_tx.clone());
+                for (name, up) in initial {
+                    let (key, value) = (TrackKey::Process(name), TrackValue::State(up.into()));
+                    inner.values.insert(key.clone(), value);
+                    // Instances already running (a reload adding the tracker) learn it now.
+                    let _ = self.tx.send(TrackEvent {
+                        key,
+                        value,
+                        cause: Cause::none(),
+                    });
+                }
+                inner.processes = Some(w);
+            }
+            inner.process_set = procs;
+        }
     }
 }
 
@@ -361,5 +407,46 @@ mod tests {
         // Another command is another script: it starts over.
         hub.reconcile(&cfg("/bin/echo", 5));
         assert_eq!(value(&hub), Some(TrackValue::State(TrackerState::Unknown)));
+    }
+
+    /// The hub with a vrrp_track_process (run as root in the initial network namespace: kernel
+    /// process events; elsewhere the /proc scan): a `sleep` started after the hub makes it Up,
+    /// killed Down, each within 3 s (the scan interval is 1 s).
+    #[tokio::test]
+    async fn a_tracked_process_goes_up_and_down() {
+        let arg = format!("100000.{:05}9", std::process::id() % 100_000);
+        let text = format!("vrrp_track_process tp {{\n process sleep {arg}\n}}\n");
+        let l = load_str("t.conf", &text, &LoadOptions::default());
+        assert!(!l.diagnostics.has_errors(), "{:?}", l.diagnostics);
+        // Added by a reload: running instances are told its initial value.
+        let empty = load_str("t.conf", "", &LoadOptions::default());
+        let hub = TrackerHub::start(&empty.config);
+        let (_, mut rx) = hub.subscribe();
+        hub.reconcile(&l.config);
+        let key = TrackKey::Process("tp".into());
+        let ev = rx.try_recv().expect("initial value broadcast");
+        assert_eq!(ev.key, key);
+        assert_eq!(ev.value, TrackValue::State(TrackerState::Down));
+        let get = |hub: &TrackerHub| hub.values().get(&key).copied();
+        assert_eq!(get(&hub), Some(TrackValue::State(TrackerState::Down)));
+        let wait = |want: TrackerState| {
+            let hub = hub.clone();
+            let key = key.clone();
+            async move {
+                let deadline = Instant::now() + Duration::from_secs(3);
+                while hub.values().get(&key).copied() != Some(TrackValue::State(want)) {
+                    assert!(Instant::now() < deadline, "never {want:?}");
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                }
+            }
+        };
+        let mut child = std::process::Command::new("sleep")
+            .arg(&arg)
+            .spawn()
+            .expect("sleep");
+        wait(TrackerState::Up).await;
+        child.kill().expect("kill");
+        let _ = child.wait();
+        wait(TrackerState::Down).await;
     }
 }

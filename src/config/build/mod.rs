@@ -55,6 +55,11 @@ pub fn build_config(nodes: &[Node], d: &mut Diagnostics) -> Config {
                     cfg.track_files.push(track::file(name, n, c, d));
                 }
             }
+            "vrrp_track_process" => {
+                if let Some((name, c)) = named_block(n, d) {
+                    cfg.track_processes.push(track::process(name, n, c, d));
+                }
+            }
             "vrrp_sync_group" => {
                 if let Some((name, c)) = named_block(n, d) {
                     let g = vrrp::sync_group(name, n, c, d);

@@ -2,7 +2,7 @@
 
 use super::super::diag::Diagnostics;
 use super::super::keywords;
-use super::super::model::{Spans, TrackFile, VrrpScript};
+use super::super::model::{Spans, TrackFile, TrackProcess, VrrpScript};
 use super::super::tree::Node;
 use super::super::values::{self as v};
 use super::{not_handled, span};
@@ -133,4 +133,129 @@ pub fn file(name: &str, block: &Node, children: &[Node], d: &mut Diagnostics) ->
         );
     }
     t
+}
+
+/// `vrrp_track_process NAME { process NAME [params]; param_match; full_command; quorum;
+/// quorum_max; weight W [reverse]; delay; terminate_delay; fork_delay }`, with keepalived
+/// 2.2.7's checks (vrrp_parser.c `vrrp_tprocess_*`): a bad value is ignored with a warning.
+pub fn process(name: &str, block: &Node, children: &[Node], d: &mut Diagnostics) -> TrackProcess {
+    let mut p = TrackProcess {
+        name: name.to_string(),
+        loc: block.loc.clone(),
+        spans: Spans::default(),
+        process: None,
+        params: Vec::new(),
+        param_match: None,
+        weight: 0,
+        reverse: false,
+        quorum: 1,
+        quorum_max: u32::MAX,
+        fork_delay: None,
+        terminate_delay: None,
+        full_command: false,
+    };
+    for n in children {
+        if !keywords::accept("vrrp_track_process", n, d) {
+            continue;
+        }
+        span(&mut p.spans, n);
+        match n.keyword.as_str() {
+            "process" => {
+                if p.process.is_some() {
+                    d.recover(
+                        &n.loc,
+                        format!("vrrp_track_process {name}: process already set"),
+                        "ignoring this one",
+                    );
+                    continue;
+                }
+                p.process = v::arg(n, 0, d).map(str::to_string);
+                p.params = n.arg_texts().skip(1).map(str::to_string).collect();
+            }
+            "param_match" => match n.arg(0) {
+                None => p.param_match = Some("exact".into()),
+                Some(m @ ("initial" | "partial")) => p.param_match = Some(m.to_string()),
+                Some(other) => d.recover(
+                    &n.loc,
+                    format!("vrrp_track_process {name}: invalid param_match type {other}"),
+                    "ignoring it",
+                ),
+            },
+            "full_command" => p.full_command = true,
+            "weight" => {
+                if p.weight != 0 {
+                    d.recover(
+                        &n.loc,
+                        format!("vrrp_track_process {name}: weight already set"),
+                        "ignoring this one",
+                    );
+                    continue;
+                }
+                if let Some(w) = d.with_recovery("ignoring it", |d| v::int_arg(n, -254, 254, d)) {
+                    p.weight = w;
+                    match n.arg(1) {
+                        Some("reverse") => p.reverse = true,
+                        Some(o) => d.recover(
+                            &n.loc,
+                            format!("vrrp_track_process {name}: unknown weight option {o}"),
+                            "ignoring it",
+                        ),
+                        None => {}
+                    }
+                }
+            }
+            "quorum" => {
+                if let Some(q) = d.with_recovery("ignoring it", |d| v::int_arg(n, 1u32, 65535, d)) {
+                    if q > p.quorum_max {
+                        d.recover(
+                            &n.loc,
+                            format!("vrrp_track_process {name}: quorum is greater than quorum_max"),
+                            "ignoring it",
+                        );
+                    } else {
+                        p.quorum = q;
+                    }
+                }
+            }
+            "quorum_max" => {
+                if let Some(q) = d.with_recovery("ignoring it", |d| v::int_arg(n, 0u32, 65535, d)) {
+                    if (q != 0 || p.quorum > 1) && q < p.quorum {
+                        d.recover(
+                            &n.loc,
+                            format!("vrrp_track_process {name}: quorum_max is less than quorum"),
+                            "ignoring it",
+                        );
+                    } else {
+                        p.quorum_max = q;
+                        if q == 0 {
+                            p.quorum = 0;
+                        } else if p.quorum == 0 {
+                            p.quorum = 1;
+                        }
+                    }
+                }
+            }
+            k @ ("delay" | "terminate_delay" | "fork_delay") => {
+                if let Some(t) =
+                    d.with_recovery("ignoring it", |d| v::secs_arg(n, 0.000_001, 3600.0, d))
+                {
+                    if k != "fork_delay" {
+                        p.terminate_delay = Some(t);
+                    }
+                    if k != "terminate_delay" {
+                        p.fork_delay = Some(t);
+                    }
+                }
+            }
+            _ => not_handled(n, d),
+        }
+    }
+    if p.process.is_none() {
+        d.recover(
+            &block.loc,
+            format!("vrrp_track_process {name}: process name not specified"),
+            "removing the vrrp_track_process",
+        );
+    }
+    p
 }

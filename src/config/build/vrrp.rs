@@ -42,6 +42,7 @@ fn tracking(t: &mut Tracking, n: &Node, d: &mut Diagnostics) -> bool {
         "track_interface" => t.interfaces.extend(track_refs(n, d, -254, 254)),
         "track_script" => t.scripts.extend(track_refs(n, d, -254, 254)),
         "track_file" => t.files.extend(track_refs(n, d, -254, 254)),
+        "track_process" => t.processes.extend(track_refs(n, d, -254, 254)),
         "track_bfd" => t.bfd.extend(track_refs(n, d, -254, 254)),
         _ => return false,
     }

@@ -37,6 +37,8 @@ pub struct Config {
     pub vrrp_scripts: Vec<VrrpScript>,
     /// `track_file` / `vrrp_track_file` blocks.
     pub track_files: Vec<TrackFile>,
+    /// `vrrp_track_process` blocks.
+    pub track_processes: Vec<TrackProcess>,
     /// `vrrp_sync_group` blocks.
     pub sync_groups: Vec<SyncGroup>,
     /// `vrrp_instance` blocks (shared with the instance actors running them).
@@ -70,5 +72,10 @@ impl Config {
     /// The track_file named `name`.
     pub fn track_file(&self, name: &str) -> Option<&TrackFile> {
         self.track_files.iter().find(|s| s.name == name)
+    }
+
+    /// A vrrp_track_process by name.
+    pub fn track_process(&self, name: &str) -> Option<&TrackProcess> {
+        self.track_processes.iter().find(|s| s.name == name)
     }
 }

@@ -52,3 +52,34 @@ pub struct TrackFile {
     /// `init_file [VALUE] [overwrite]`.
     pub init_file: Option<(i64, bool)>,
 }
+
+/// `vrrp_track_process NAME { ... }`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TrackProcess {
+    /// Name.
+    pub name: String,
+    /// Where the block starts.
+    pub loc: Location,
+    /// Keyword locations.
+    pub spans: Spans,
+    /// `process NAME [params...]` (required: keepalived removes a block without it).
+    pub process: Option<String>,
+    /// The parameters after the process name (they imply `full_command`).
+    pub params: Vec<String>,
+    /// `param_match [initial|partial]` (bare: exact; None: exact when parameters are given).
+    pub param_match: Option<String>,
+    /// `weight` (default 0: down means FAULT).
+    pub weight: i32,
+    /// `weight W reverse`.
+    pub reverse: bool,
+    /// `quorum` (default 1).
+    pub quorum: u32,
+    /// `quorum_max` (default unlimited).
+    pub quorum_max: u32,
+    /// `fork_delay` (or `delay`).
+    pub fork_delay: Option<Duration>,
+    /// `terminate_delay` (or `delay`).
+    pub terminate_delay: Option<Duration>,
+    /// `full_command`: match the command line, not the process name (comm).
+    pub full_command: bool,
+}

@@ -111,6 +111,8 @@ pub struct Tracking {
     pub scripts: Vec<TrackRef>,
     /// `track_file`.
     pub files: Vec<TrackRef>,
+    /// `track_process`.
+    pub processes: Vec<TrackRef>,
     /// `track_bfd`.
     pub bfd: Vec<TrackRef>,
 }
