@@ -231,6 +231,17 @@ impl<'a> Preprocessor<'a> {
             );
         }
         let left = MAX_INPUT_BYTES.saturating_sub(self.input_bytes);
+        let too_big = |path: &Path| {
+            format!(
+                "{}: the configuration's files add up to more than {} MiB: not read",
+                path.display(),
+                MAX_INPUT_BYTES >> 20
+            )
+        };
+        // A regular file's size is known: one too big is not read at all.
+        if std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.len() > left) {
+            return self.refuse(&loc, too_big(path));
+        }
         let mut bytes = Vec::new();
         // `take` bounds what is read whatever the file is (a sparse file, a FIFO, /dev/zero).
         let read = std::fs::File::open(path).and_then(|f| f.take(left + 1).read_to_end(&mut bytes));
@@ -241,14 +252,7 @@ impl<'a> Preprocessor<'a> {
         }
         self.input_bytes += bytes.len() as u64;
         if bytes.len() as u64 > left {
-            return self.refuse(
-                &loc,
-                format!(
-                    "{}: the configuration's files add up to more than {} MiB: not read",
-                    path.display(),
-                    MAX_INPUT_BYTES >> 20
-                ),
-            );
+            return self.refuse(&loc, too_big(path));
         }
         let text = match String::from_utf8(bytes) {
             Ok(t) => t,
