@@ -1,7 +1,7 @@
 //! The `/metrics` endpoint over real TCP: content, content types, robustness, `promtool check
 //! metrics`, and (when the `prometheus` binary is installed) a real Prometheus scrape.
 
-use keepalived_rs::telemetry::http::{MetricsServer, MAX_REQUEST_HEAD};
+use keepalived_rs::telemetry::http::{MetricsServer, MAX_CONNECTIONS, MAX_REQUEST_HEAD};
 use keepalived_rs::telemetry::{BfdState, Metrics, RxDrop, VrrpState};
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -309,4 +309,80 @@ fn real_prometheus_scrapes_endpoint() {
     );
     let v: serde_json::Value = serde_json::from_str(body(&up)).unwrap();
     assert_eq!(v["data"]["result"][0]["value"][1], "1", "{v}");
+}
+
+/// Opens `n` slow clients: even ones connect and send nothing, odd ones send one byte of a
+/// request head per second. Each stops by itself after `for_how_long` (or when the server
+/// drops it). Returns once all are connected.
+fn slow_clients(
+    addr: SocketAddr,
+    n: usize,
+    for_how_long: Duration,
+) -> Vec<std::thread::JoinHandle<()>> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let handles = (0..n)
+        .map(|i| {
+            let tx = tx.clone();
+            std::thread::spawn(move || {
+                let s = TcpStream::connect(addr);
+                let _ = tx.send(());
+                let Ok(mut s) = s else { return };
+                let end = Instant::now() + for_how_long;
+                let head = b"GET /metrics HTTP/1.1\r\n";
+                let mut k = 0;
+                while Instant::now() < end {
+                    if i % 2 == 1 && s.write_all(&head[k % head.len()..][..1]).is_err() {
+                        return;
+                    }
+                    k += 1;
+                    std::thread::sleep(Duration::from_secs(1));
+                }
+            })
+        })
+        .collect();
+    for _ in 0..n {
+        rx.recv().unwrap();
+    }
+    handles
+}
+
+fn timed_scrape(addr: SocketAddr) -> (Duration, String) {
+    let t = Instant::now();
+    let r = http(addr, b"GET /metrics HTTP/1.1\r\nhost: x\r\n\r\n");
+    (t.elapsed(), r)
+}
+
+#[test]
+fn a_scrape_is_answered_within_a_second_with_100_slow_clients_connected() {
+    let (_rt, srv) = server(populated());
+    let addr = srv.local_addr();
+    let slow = slow_clients(addr, 100, Duration::from_secs(4));
+    for _ in 0..3 {
+        let (took, r) = timed_scrape(addr);
+        assert!(r.starts_with("HTTP/1.1 200"), "{r}");
+        assert!(
+            took < Duration::from_secs(1),
+            "scrape took {took:?} with 100 slow clients"
+        );
+    }
+    for h in slow {
+        h.join().unwrap();
+    }
+}
+
+#[test]
+fn past_the_connection_limit_the_oldest_idle_connection_makes_room() {
+    let (_rt, srv) = server(populated());
+    let addr = srv.local_addr();
+    let slow = slow_clients(addr, MAX_CONNECTIONS + 20, Duration::from_secs(4));
+    let (took, r) = timed_scrape(addr);
+    assert!(r.starts_with("HTTP/1.1 200"), "{r}");
+    assert!(
+        took < Duration::from_secs(1),
+        "scrape took {took:?} with {} slow clients",
+        MAX_CONNECTIONS + 20
+    );
+    for h in slow {
+        h.join().unwrap();
+    }
 }

@@ -327,21 +327,27 @@ impl ChildFactory<ObjectId, ChildSpec> for Factory {
     }
 
     fn reload(&mut self) -> anyhow::Result<Vec<(ObjectId, ChildSpec)>> {
-        self.reload_as(None)
+        let job = self.load_job(false);
+        self.reload_loaded(job())
     }
 
     fn reload_watched(&mut self) -> anyhow::Result<Vec<(ObjectId, ChildSpec)>> {
-        // The watcher saw the files settle; the main file is read once more around the load:
-        // empty, or different after the load than before it (still being written), it is not
-        // applied. SIGHUP applies whatever is there.
-        let before = std::fs::read(&self.path).unwrap_or_default();
-        if super::watch::is_blank(&before) {
-            anyhow::bail!(
-                "{} is empty: a change seen by the watcher is not applied (send SIGHUP to apply it)",
-                self.path.display()
-            );
+        let job = self.load_job(true);
+        self.reload_loaded(job())
+    }
+
+    fn reload_job(&mut self, watched: bool) -> Option<super::root::LoadJob> {
+        Some(self.load_job(watched))
+    }
+
+    fn reload_loaded(
+        &mut self,
+        loaded: Box<dyn std::any::Any + Send>,
+    ) -> anyhow::Result<Vec<(ObjectId, ChildSpec)>> {
+        match loaded.downcast::<LoadDone>() {
+            Ok(done) => self.reload_as(*done),
+            Err(_) => anyhow::bail!("reload: unexpected load result"),
         }
-        self.reload_as(Some(before))
     }
 
     fn reload_complete(
@@ -429,24 +435,55 @@ impl Factory {
         }
     }
 
-    /// A reload: SIGHUP (`watched` None), or the watcher's with the main file's content as
-    /// read before the load.
-    fn reload_as(
-        &mut self,
-        watched: Option<Vec<u8>>,
-    ) -> anyhow::Result<Vec<(ObjectId, ChildSpec)>> {
+    /// A reload's load (run on a thread of its own by the root): reads and builds the
+    /// configuration. A watcher's reload (`watched`) reads the main file once more around the
+    /// load: empty, or different after the load than before it (still being written), it is
+    /// not applied. SIGHUP applies whatever is there.
+    fn load_job(&mut self, watched: bool) -> super::root::LoadJob {
         self.initial = false;
         if let Some(sd) = &self.sd {
             use crate::telemetry::systemd::{monotonic_usec, reloading};
             sd.notify(&reloading(monotonic_usec()));
         }
-        let start = std::time::Instant::now();
+        let (path, opts) = (self.path.clone(), self.load.clone());
+        Box::new(move || {
+            let start = std::time::Instant::now();
+            let outcome = (|| {
+                let before = watched.then(|| std::fs::read(&path).unwrap_or_default());
+                if before.as_deref().is_some_and(super::watch::is_blank) {
+                    anyhow::bail!(
+                        "{} is empty: a change seen by the watcher is not applied (send SIGHUP to apply it)",
+                        path.display()
+                    );
+                }
+                let loaded = config::load(&path, &opts);
+                let changed = before.is_some_and(|b| std::fs::read(&path).unwrap_or_default() != b);
+                Ok((loaded, changed))
+            })();
+            Box::new(LoadDone {
+                watched,
+                start,
+                outcome,
+            }) as Box<dyn std::any::Any + Send>
+        })
+    }
+
+    /// Applies a reload's load.
+    fn reload_as(&mut self, done: LoadDone) -> anyhow::Result<Vec<(ObjectId, ChildSpec)>> {
+        let LoadDone {
+            watched,
+            start,
+            outcome,
+        } = done;
         let span = crate::telemetry::transition_span(
             crate::telemetry::TransitionKind::Reload,
             &self.path.display().to_string(),
         )
-        .reason(if watched.is_some() { "watch" } else { "sighup" });
-        let r = span.in_scope(|| self.reload_inner(watched.as_deref()));
+        .reason(if watched { "watch" } else { "sighup" });
+        let r = span.in_scope(|| {
+            let (loaded, changed) = outcome?;
+            self.reload_inner(loaded, changed)
+        });
         if let Err(e) = &r {
             span.fail(&e.to_string());
             tracing::error!("{e:#}");
@@ -459,10 +496,10 @@ impl Factory {
 
     fn reload_inner(
         &mut self,
-        watched: Option<&[u8]>,
+        loaded: config::Loaded,
+        changed_while_read: bool,
     ) -> anyhow::Result<Vec<(ObjectId, ChildSpec)>> {
         self.reloaded = true;
-        let loaded = config::load(&self.path, &self.load);
         if let Some(w) = &self.watched_files {
             // Include globs may match other files now: the watcher follows the new list.
             w.send_if_modified(|l| {
@@ -473,8 +510,8 @@ impl Factory {
                 changed
             });
         }
-        if let Some(before) = watched {
-            if std::fs::read(&self.path).unwrap_or_default() != before {
+        {
+            if changed_while_read {
                 anyhow::bail!(
                     "{} changed again while being read: not applied; the watcher reloads once it settles",
                     self.path.display()
@@ -516,6 +553,13 @@ impl Factory {
         self.config = Arc::new(loaded.config);
         Ok(desired)
     }
+}
+
+/// What a reload's load produced, on its thread ([`Factory::load_job`]).
+struct LoadDone {
+    watched: bool,
+    start: std::time::Instant,
+    outcome: anyhow::Result<(config::Loaded, bool)>,
 }
 
 /// What starting the LVS side needs, at start or on the first reload with virtual servers.

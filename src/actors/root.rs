@@ -121,6 +121,26 @@ pub trait ChildFactory<K, C>: 'static {
         Err("reload plans are not supported".to_string())
     }
 
+    /// A reload's load, to run on a thread of its own so that a slow or hostile file never
+    /// holds up the root (signals, `--status`, shutdown): `watched` as for
+    /// [`reload_watched`](Self::reload_watched). None (the default): the factory loads in
+    /// [`reload`](Self::reload) itself. What the job returns goes to
+    /// [`reload_loaded`](Self::reload_loaded) on the root's thread.
+    fn reload_job(&mut self, watched: bool) -> Option<LoadJob> {
+        let _ = watched;
+        None
+    }
+
+    /// Applies what a [`reload_job`](Self::reload_job) loaded: the new desired list, or an
+    /// error (then the running config is kept).
+    fn reload_loaded(
+        &mut self,
+        loaded: Box<dyn std::any::Any + Send>,
+    ) -> anyhow::Result<Vec<(K, C)>> {
+        let _ = loaded;
+        anyhow::bail!("reload jobs are not supported")
+    }
+
     /// SIGHUP: the new desired list, or an error (then the running config is kept).
     fn reload(&mut self) -> anyhow::Result<Vec<(K, C)>> {
         anyhow::bail!("reload is not supported")
@@ -166,6 +186,16 @@ pub trait ChildFactory<K, C>: 'static {
     fn shutdown_complete(&mut self, report: &ShutdownReport) {
         let _ = report;
     }
+}
+
+/// A reload's load, run off the root's thread ([`ChildFactory::reload_job`]).
+pub type LoadJob = Box<dyn FnOnce() -> Box<dyn std::any::Any + Send> + Send>;
+
+/// A reload job's result, back on the root's thread (None: the job panicked).
+struct JobDone(Option<Box<dyn std::any::Any + Send>>);
+
+impl Message for JobDone {
+    type Result = ();
 }
 
 /// Root settings.
@@ -396,6 +426,10 @@ pub struct Root<K, C> {
     opts: RootOptions,
     next_seq: u64,
     stopping: bool,
+    /// A reload job is running on its thread.
+    loading: bool,
+    /// A reload asked while one was loading: (watched only) done once the load is applied.
+    again: Option<ControlSignal>,
 }
 
 impl<K, C> Root<K, C>
@@ -411,6 +445,8 @@ where
             opts,
             next_seq: 0,
             stopping: false,
+            loading: false,
+            again: None,
         }
     }
 
@@ -682,40 +718,57 @@ where
 {
     type Result = AtomicResponse<Self, ()>;
 
-    fn handle(&mut self, msg: ControlSignal, _ctx: &mut Context<Self>) -> Self::Result {
+    fn handle(&mut self, msg: ControlSignal, ctx: &mut Context<Self>) -> Self::Result {
         let done = || AtomicResponse::new(Box::pin(fut::ready(())));
         match msg {
             ControlSignal::Reload | ControlSignal::WatchReload => {
                 if self.stopping {
                     return done();
                 }
+                if self.loading {
+                    // Coalesced: one more load once this one is applied (SIGHUP wins).
+                    if self.again != Some(ControlSignal::Reload) {
+                        self.again = Some(msg);
+                    }
+                    return done();
+                }
+                let watched = msg == ControlSignal::WatchReload;
                 let factory = &mut self.factory;
-                let reloaded = catch_unwind(AssertUnwindSafe(|| {
-                    if msg == ControlSignal::WatchReload {
-                        factory.reload_watched()
-                    } else {
-                        factory.reload()
+                match catch_unwind(AssertUnwindSafe(|| factory.reload_job(watched))) {
+                    Ok(Some(job)) => {
+                        self.loading = true;
+                        let (tx, rx) = futures::channel::oneshot::channel();
+                        let spawned = std::thread::Builder::new()
+                            .name("config-load".into())
+                            .spawn(move || {
+                                let r = catch_unwind(AssertUnwindSafe(job));
+                                if let Err(p) = &r {
+                                    tracing::error!(panic = %panic_message(p.as_ref()), "configuration load panicked");
+                                }
+                                let _ = tx.send(r.ok());
+                            });
+                        if let Err(e) = spawned {
+                            self.loading = false;
+                            tracing::error!(error = %e, "reload: cannot start the load thread; keeping the running configuration");
+                            self.reload_complete(Err(ReloadRefused::Rejected));
+                            return done();
+                        }
+                        ctx.spawn(fut::wrap_future(rx).map(|r, _act: &mut Self, ctx| {
+                            ctx.notify(JobDone(r.ok().flatten()));
+                        }));
+                        done()
                     }
-                }));
-                match reloaded {
-                    Ok(Ok(desired)) => {
-                        AtomicResponse::new(Box::pin(self.reconcile(desired).map(|r, act, _| {
-                            if let Err(e) = &r {
-                                tracing::warn!(error = %e, "reload ignored");
+                    Ok(None) => {
+                        let reloaded = catch_unwind(AssertUnwindSafe(|| {
+                            if watched {
+                                factory.reload_watched()
+                            } else {
+                                factory.reload()
                             }
-                            act.reload_complete(r.as_ref().map_err(|_| ReloadRefused::Stopping));
-                        })))
+                        }));
+                        self.apply_reload(reloaded)
                     }
-                    Ok(Err(e)) => {
-                        tracing::error!(error = %format!("{e:#}"), "reload rejected; keeping the running configuration");
-                        self.reload_complete(Err(ReloadRefused::Rejected));
-                        done()
-                    }
-                    Err(p) => {
-                        tracing::error!(panic = %panic_message(p.as_ref()), "reload panicked; keeping the running configuration");
-                        self.reload_complete(Err(ReloadRefused::Rejected));
-                        done()
-                    }
+                    Err(p) => self.apply_reload(Err(p)),
                 }
             }
             ControlSignal::Shutdown => {
@@ -745,11 +798,69 @@ where
     }
 }
 
+impl<K, C> Handler<JobDone> for Root<K, C>
+where
+    K: ChildKey,
+    C: ChildConfig,
+{
+    type Result = AtomicResponse<Self, ()>;
+
+    fn handle(&mut self, msg: JobDone, ctx: &mut Context<Self>) -> Self::Result {
+        self.loading = false;
+        if let Some(again) = self.again.take() {
+            if !self.stopping {
+                // Handled after this one's reconcile (the reconcile holds the mailbox).
+                ctx.notify(again);
+            }
+        }
+        if self.stopping {
+            self.reload_complete(Err(ReloadRefused::Stopping));
+            return AtomicResponse::new(Box::pin(fut::ready(())));
+        }
+        let reloaded = match msg.0 {
+            Some(loaded) => {
+                let factory = &mut self.factory;
+                catch_unwind(AssertUnwindSafe(|| factory.reload_loaded(loaded)))
+            }
+            None => Ok(Err(anyhow::anyhow!("configuration load panicked"))),
+        };
+        self.apply_reload(reloaded)
+    }
+}
+
 impl<K, C> Root<K, C>
 where
     K: ChildKey,
     C: ChildConfig,
 {
+    /// Reconciles to a reload's desired list, or reports why there is none.
+    fn apply_reload(
+        &mut self,
+        reloaded: std::thread::Result<anyhow::Result<Vec<(K, C)>>>,
+    ) -> AtomicResponse<Self, ()> {
+        let done = || AtomicResponse::new(Box::pin(fut::ready(())));
+        match reloaded {
+            Ok(Ok(desired)) => {
+                AtomicResponse::new(Box::pin(self.reconcile(desired).map(|r, act, _| {
+                    if let Err(e) = &r {
+                        tracing::warn!(error = %e, "reload ignored");
+                    }
+                    act.reload_complete(r.as_ref().map_err(|_| ReloadRefused::Stopping));
+                })))
+            }
+            Ok(Err(e)) => {
+                tracing::error!(error = %format!("{e:#}"), "reload rejected; keeping the running configuration");
+                self.reload_complete(Err(ReloadRefused::Rejected));
+                done()
+            }
+            Err(p) => {
+                tracing::error!(panic = %panic_message(p.as_ref()), "reload panicked; keeping the running configuration");
+                self.reload_complete(Err(ReloadRefused::Rejected));
+                done()
+            }
+        }
+    }
+
     fn reload_complete(&mut self, outcome: Result<&ReconcileReport<K>, ReloadRefused>) {
         let factory = &mut self.factory;
         if let Err(p) = catch_unwind(AssertUnwindSafe(|| factory.reload_complete(outcome))) {

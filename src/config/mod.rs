@@ -60,7 +60,7 @@ impl Loaded {
 pub fn load(path: &Path, opts: &LoadOptions) -> Loaded {
     let mut d = Diagnostics::with_strict(opts.strict);
     let (lines, files) = preprocess::preprocess_files(path, &opts.preprocess, &mut d);
-    let mut l = finish(&lines, opts, d);
+    let mut l = finish(lines, opts, d);
     l.files = files;
     l
 }
@@ -69,12 +69,16 @@ pub fn load(path: &Path, opts: &LoadOptions) -> Loaded {
 pub fn load_str(name: &str, text: &str, opts: &LoadOptions) -> Loaded {
     let mut d = Diagnostics::with_strict(opts.strict);
     let lines = preprocess::preprocess_str(name, text, &opts.preprocess, &mut d);
-    finish(&lines, opts, d)
+    finish(lines, opts, d)
 }
 
-fn finish(lines: &[preprocess::SourceLine], opts: &LoadOptions, mut d: Diagnostics) -> Loaded {
-    let tree = tree::build_tree(lines, &mut d);
+fn finish(lines: Vec<preprocess::SourceLine>, opts: &LoadOptions, mut d: Diagnostics) -> Loaded {
+    let tree = tree::build_tree(&lines, &mut d);
+    // Peak memory on a big generated file: the lines go before the objects are built, the
+    // tree once they are.
+    drop(lines);
     let mut config = build::build_config(&tree, &mut d);
+    drop(tree);
     validate::validate(&mut config, &mut d);
     if opts.check_host_interfaces {
         validate::check_interfaces(&config, &validate::host_has_interface, &mut d);

@@ -58,6 +58,11 @@ pub fn default_config_id() -> String {
 const MAX_INCLUDE_DEPTH: usize = 32;
 const MAX_EXPANSION_DEPTH: usize = 32;
 const MAX_LINE_LEN: usize = 1 << 20;
+/// Bytes read from files, all includes together (a file including itself twice would
+/// otherwise read 2^32 files before the depth limit stops it).
+const MAX_INPUT_BYTES: u64 = 64 << 20;
+/// Files read, all includes together (the same file included twice counts twice).
+const MAX_FILE_READS: usize = 4096;
 
 /// How much a configuration may expand to.
 #[derive(Clone, Copy, Debug)]
@@ -70,10 +75,12 @@ struct Limits {
     bytes: usize,
 }
 
-/// keepalived's man-page `~SEQ` example (65,024 instances) needs about a tenth of these.
+/// keepalived's man-page `~SEQ` example (65,024 instances of 16 lines) needs 1,040,384
+/// lines and about 30 MiB. A line becomes a tree node and part of an object, so these also
+/// bound what parsing and building may take (about 2 GiB for a million one-line instances).
 const LIMITS: Limits = Limits {
-    lines: 4_000_000,
-    bytes: 256 << 20,
+    lines: 1_100_000,
+    bytes: 64 << 20,
 };
 
 /// Reads `path` and everything it includes.
@@ -146,6 +153,10 @@ struct Preprocessor<'a> {
     files: Vec<PathBuf>,
     /// Directories searched by include patterns (a new matching file there is a change).
     include_dirs: Vec<PathBuf>,
+    /// Files read so far (see [`MAX_FILE_READS`]).
+    reads: usize,
+    /// Bytes read so far (see [`MAX_INPUT_BYTES`]).
+    input_bytes: u64,
 }
 
 impl<'a> Preprocessor<'a> {
@@ -163,6 +174,8 @@ impl<'a> Preprocessor<'a> {
             line_failed: false,
             files: Vec::new(),
             include_dirs: Vec::new(),
+            reads: 0,
+            input_bytes: 0,
         }
     }
 
@@ -191,18 +204,56 @@ impl<'a> Preprocessor<'a> {
         (self.out, self.files)
     }
 
+    /// Stops all further output with one located error (an input too big to read).
+    fn refuse(&mut self, loc: &Location, msg: String) {
+        if !self.overflow {
+            self.overflow = true;
+            self.diags.error(loc, msg);
+        }
+    }
+
     fn file(&mut self, path: &Path, from: Option<&Location>, depth: usize) {
+        use std::io::Read;
         let name: Arc<str> = Arc::from(path.display().to_string());
-        self.files.push(path.to_path_buf());
-        let bytes = match std::fs::read(path) {
-            Ok(b) => b,
-            Err(e) => {
-                let loc = from.cloned().unwrap_or_else(|| Location::file(path));
-                self.diags
-                    .error(&loc, format!("cannot read {}: {e}", path.display()));
-                return;
-            }
+        if !self.files.iter().any(|f| f == path) {
+            self.files.push(path.to_path_buf());
+        }
+        let loc = from.cloned().unwrap_or_else(|| Location::file(path));
+        self.reads += 1;
+        if self.reads > MAX_FILE_READS {
+            return self.refuse(
+                &loc,
+                format!(
+                    "more than {MAX_FILE_READS} files read through includes \
+                     (a file including itself?): not read: {}",
+                    path.display()
+                ),
+            );
+        }
+        let left = MAX_INPUT_BYTES.saturating_sub(self.input_bytes);
+        let too_big = |path: &Path| {
+            format!(
+                "{}: the configuration's files add up to more than {} MiB: not read",
+                path.display(),
+                MAX_INPUT_BYTES >> 20
+            )
         };
+        // A regular file's size is known: one too big is not read at all.
+        if std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.len() > left) {
+            return self.refuse(&loc, too_big(path));
+        }
+        let mut bytes = Vec::new();
+        // `take` bounds what is read whatever the file is (a sparse file, a FIFO, /dev/zero).
+        let read = std::fs::File::open(path).and_then(|f| f.take(left + 1).read_to_end(&mut bytes));
+        if let Err(e) = read {
+            self.diags
+                .error(&loc, format!("cannot read {}: {e}", path.display()));
+            return;
+        }
+        self.input_bytes += bytes.len() as u64;
+        if bytes.len() as u64 > left {
+            return self.refuse(&loc, too_big(path));
+        }
         let text = match String::from_utf8(bytes) {
             Ok(t) => t,
             Err(e) => {
@@ -226,6 +277,14 @@ impl<'a> Preprocessor<'a> {
             }
             let lineno = u32::try_from(i + 1).unwrap_or(u32::MAX);
             let loc = Location::new(&name, lineno);
+            if lines[i].len() > MAX_LINE_LEN {
+                self.diags.error(
+                    &loc,
+                    format!("line longer than {MAX_LINE_LEN} bytes: ignored"),
+                );
+                i += 1;
+                continue;
+            }
             let raw = super::lexer::strip_comment(lines[i]).trim();
             i += 1;
             if raw.is_empty() {
@@ -613,11 +672,10 @@ impl<'a> Preprocessor<'a> {
 
     fn include(&mut self, dir: &Path, pattern: &str, loc: &Location, depth: usize) {
         if depth >= MAX_INCLUDE_DEPTH {
-            self.diags.error(
+            return self.refuse(
                 loc,
                 format!("include nested more than {MAX_INCLUDE_DEPTH} deep (include loop?)"),
             );
-            return;
         }
         let pattern = pattern.trim().trim_matches('"');
         if pattern.is_empty() {
@@ -786,6 +844,98 @@ pub fn expand_braces(pattern: &str) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn errors(d: &Diagnostics) -> Vec<String> {
+        d.errors().map(|e| e.to_string()).collect()
+    }
+
+    #[test]
+    fn a_file_including_itself_twice_is_one_located_error() {
+        let d = tempfile::tempdir().unwrap();
+        let f = d.path().join("self.conf");
+        let line = format!("include {}\n", f.display());
+        std::fs::write(&f, format!("{line}{line}")).unwrap();
+        let mut diags = Diagnostics::default();
+        let t = std::time::Instant::now();
+        let (out, files) = preprocess_files(&f, &PreprocessOptions::default(), &mut diags);
+        assert!(
+            t.elapsed() < std::time::Duration::from_secs(5),
+            "{:?}",
+            t.elapsed()
+        );
+        assert!(out.is_empty());
+        assert_eq!(files, std::slice::from_ref(&f), "each file listed once");
+        let e = errors(&diags);
+        assert_eq!(e.len(), 1, "{e:?}");
+        assert!(
+            e[0].starts_with(&format!("{}:1:", f.display()))
+                && e[0].contains("nested more than 32"),
+            "{e:?}"
+        );
+    }
+
+    #[test]
+    fn a_wide_include_fan_out_stops_at_the_read_limit() {
+        let d = tempfile::tempdir().unwrap();
+        let (a, b, c) = (
+            d.path().join("a.conf"),
+            d.path().join("b.conf"),
+            d.path().join("c.conf"),
+        );
+        std::fs::write(&a, format!("include {}\n", b.display()).repeat(100)).unwrap();
+        std::fs::write(&b, format!("include {}\n", c.display()).repeat(100)).unwrap();
+        std::fs::write(&c, "global_defs {\n}\n").unwrap();
+        let mut diags = Diagnostics::default();
+        let out = preprocess(&a, &PreprocessOptions::default(), &mut diags);
+        assert!(out.is_empty());
+        let e = errors(&diags);
+        assert_eq!(e.len(), 1, "{e:?}");
+        assert!(
+            e[0].starts_with(&format!("{}:", b.display()))
+                && e[0].contains("more than 4096 files read"),
+            "{e:?}"
+        );
+    }
+
+    #[test]
+    fn a_huge_sparse_file_is_refused_without_reading_it_all() {
+        let d = tempfile::tempdir().unwrap();
+        let main = d.path().join("k.conf");
+        let big = d.path().join("big.conf");
+        std::fs::File::create(&big)
+            .unwrap()
+            .set_len(1 << 30)
+            .unwrap();
+        std::fs::write(
+            &main,
+            format!("global_defs {{\n}}\ninclude {}\n", big.display()),
+        )
+        .unwrap();
+        let mut diags = Diagnostics::default();
+        let out = preprocess(&main, &PreprocessOptions::default(), &mut diags);
+        assert!(out.is_empty());
+        let e = errors(&diags);
+        assert!(
+            e.iter()
+                .any(|e| e.starts_with(&format!("{}:3:", main.display()))
+                    && e.contains("more than 64 MiB")),
+            "{e:?}"
+        );
+    }
+
+    #[test]
+    fn an_overlong_line_is_a_located_error() {
+        let text = format!("global_defs {{\n}}\n{}\n", "{".repeat(MAX_LINE_LEN + 1));
+        let mut diags = Diagnostics::default();
+        let out = preprocess_str("t.conf", &text, &PreprocessOptions::default(), &mut diags);
+        assert_eq!(out.len(), 2);
+        let e = errors(&diags);
+        assert_eq!(e.len(), 1, "{e:?}");
+        assert!(
+            e[0].starts_with("t.conf:3:") && e[0].contains("line longer than"),
+            "{e:?}"
+        );
+    }
 
     fn all(d: &Diagnostics) -> String {
         d.iter().map(|x| format!("{x}\n")).collect()

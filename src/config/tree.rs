@@ -60,6 +60,19 @@ impl Node {
 
 /// Parses lines into top-level nodes; brace problems are reported in `diags`.
 pub fn build_tree(lines: &[SourceLine], diags: &mut Diagnostics) -> Vec<Node> {
+    build_tree_limited(lines, diags, MAX_NESTING)
+}
+
+/// Blocks nested deeper than this are refused (one located error, the tree stops there):
+/// keepalived's deepest real block is 4 levels (`virtual_server` / `real_server` / checker /
+/// `url`); a line of millions of `{` would otherwise hold millions of open nodes.
+pub const MAX_NESTING: usize = 64;
+
+fn build_tree_limited(
+    lines: &[SourceLine],
+    diags: &mut Diagnostics,
+    max_nesting: usize,
+) -> Vec<Node> {
     // Stack of open blocks: (node, index path) — we keep owned nodes and attach on close.
     let mut stack: Vec<Node> = Vec::new();
     let mut root: Vec<Node> = Vec::new();
@@ -114,6 +127,13 @@ pub fn build_tree(lines: &[SourceLine], diags: &mut Diagnostics) -> Vec<Node> {
             match tok {
                 Token::Word { text, quoted } => stmt.push(Arg { text, quoted }),
                 Token::Open => {
+                    if stack.len() >= max_nesting {
+                        diags.error(
+                            &line.loc,
+                            format!("blocks nested more than {max_nesting} deep: the rest of the configuration is not read"),
+                        );
+                        return root;
+                    }
                     if stmt.is_empty() {
                         // `{` on a line of its own opens a block for the previous statement.
                         let level = current(&mut root, &mut stack);
@@ -193,6 +213,25 @@ mod tests {
         let lines = preprocess_str("t.conf", text, &PreprocessOptions::default(), &mut d);
         let t = build_tree(&lines, &mut d);
         (t, d)
+    }
+
+    #[test]
+    fn nesting_is_bounded_with_one_located_error() {
+        let text = format!("a {}\n", "{".repeat(200_000));
+        let mut d = Diagnostics::default();
+        let lines = preprocess_str("t.conf", &text, &Default::default(), &mut d);
+        let _ = build_tree(&lines, &mut d);
+        let errs: Vec<String> = d.errors().map(|e| e.to_string()).collect();
+        assert!(
+            errs.iter()
+                .any(|e| e.starts_with("t.conf:1:") && e.contains("nested more than 64 deep")),
+            "{errs:?}"
+        );
+        assert!(
+            errs.len() <= MAX_NESTING + 1,
+            "bounded, not one per brace: {}",
+            errs.len()
+        );
     }
 
     #[test]

@@ -1,24 +1,33 @@
 //! `--metrics-listen ADDR:PORT`: a tiny HTTP/1.1 server for `GET /metrics`.
 //!
 //! One request per connection (`Connection: close`), request head bounded to
-//! [`MAX_REQUEST_HEAD`] bytes, read/write timeouts, at most [`MAX_CONNECTIONS`] served at once.
+//! [`MAX_REQUEST_HEAD`] bytes, read/write timeouts, at most [`MAX_CONNECTIONS`] open at once.
+//!
+//! Slow clients (slowloris) never hold up a real scraper: every connection is accepted at once
+//! and served on its own task (a scraper that sends its request is answered whatever the
+//! others do), a connection has [`READ_TIMEOUT`] to send its whole request head, and when
+//! [`MAX_CONNECTIONS`] are open the oldest one still waiting for its request is dropped to
+//! make room (the ones being answered are never dropped).
 //! Any byte sequence gets either a well-formed response or a closed connection; nothing panics.
 
 use super::metrics::{Format, Metrics};
 use std::io;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
-use tokio::task::JoinHandle;
+use tokio::task::{AbortHandle, JoinHandle};
 
 /// Largest accepted request head (request line + headers); bigger requests get 431.
 pub const MAX_REQUEST_HEAD: usize = 8 * 1024;
-/// Connections served concurrently; further ones wait in the listen backlog.
-pub const MAX_CONNECTIONS: usize = 32;
-const READ_TIMEOUT: Duration = Duration::from_secs(5);
+/// Connections open at once (bounds tasks and file descriptors); past it the oldest
+/// connection still waiting for its request is dropped.
+pub const MAX_CONNECTIONS: usize = 256;
+/// Time a connection has to send its whole request head.
+pub const READ_TIMEOUT: Duration = Duration::from_secs(5);
 const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// A running metrics endpoint. Dropping it stops the server.
@@ -53,35 +62,71 @@ impl Drop for MetricsServer {
     }
 }
 
+/// Connections still reading their request head, oldest first (the ones that may be dropped).
+type Waiting = Arc<std::sync::Mutex<std::collections::VecDeque<(Arc<AtomicBool>, AbortHandle)>>>;
+
 /// Accept loop: serves every connection of `listener` until the task is aborted.
 pub async fn serve(listener: TcpListener, metrics: Arc<Metrics>) {
     let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
+    let waiting: Waiting = Arc::default();
     loop {
-        let Ok(permit) = slots.clone().acquire_owned().await else {
-            return;
-        };
-        match listener.accept().await {
-            Ok((stream, peer)) => {
-                let metrics = metrics.clone();
-                tokio::spawn(async move {
-                    if let Err(e) = handle(stream, &metrics).await {
-                        tracing::debug!(%peer, error = %e, "metrics connection");
-                    }
-                    drop(permit);
-                });
-            }
+        let (stream, peer) = match listener.accept().await {
+            Ok(c) => c,
             Err(e) => {
                 // EMFILE/ENFILE/ECONNABORTED...: back off, never give up.
                 tracing::warn!(error = %e, "metrics endpoint: accept failed");
                 tokio::time::sleep(Duration::from_millis(100)).await;
+                continue;
             }
+        };
+        let permit = match slots.clone().try_acquire_owned() {
+            Ok(p) => p,
+            Err(_) => {
+                evict_oldest(&waiting);
+                // The evicted task releases its slot when dropped; with none waiting (every
+                // connection is being answered), the first answer frees one.
+                let Ok(p) = slots.clone().acquire_owned().await else {
+                    return;
+                };
+                p
+            }
+        };
+        let metrics = metrics.clone();
+        let reading = Arc::new(AtomicBool::new(true));
+        let flag = reading.clone();
+        let task = tokio::spawn(async move {
+            if let Err(e) = handle(stream, &metrics, &flag).await {
+                tracing::debug!(%peer, error = %e, "metrics connection");
+            }
+            drop(permit);
+        });
+        let mut w = waiting.lock().unwrap_or_else(|p| p.into_inner());
+        // Forget connections past their head (answered or closed): they are never dropped.
+        if w.len() >= MAX_CONNECTIONS {
+            w.retain(|(r, h)| r.load(Ordering::Acquire) && !h.is_finished());
+        }
+        w.push_back((reading, task.abort_handle()));
+    }
+}
+
+/// Drops the oldest connection still waiting for its request head, if any.
+fn evict_oldest(waiting: &Waiting) {
+    let mut w = waiting.lock().unwrap_or_else(|p| p.into_inner());
+    while let Some((reading, task)) = w.pop_front() {
+        if reading.load(Ordering::Acquire) && !task.is_finished() {
+            tracing::debug!(
+                "metrics endpoint: connection limit reached, dropping the oldest idle connection"
+            );
+            task.abort();
+            return;
         }
     }
 }
 
-async fn handle(mut stream: TcpStream, metrics: &Metrics) -> io::Result<()> {
+async fn handle(mut stream: TcpStream, metrics: &Metrics, reading: &AtomicBool) -> io::Result<()> {
     let mut buf = Vec::with_capacity(1024);
     let head = tokio::time::timeout(READ_TIMEOUT, read_head(&mut stream, &mut buf)).await;
+    reading.store(false, Ordering::Release);
     let response = match head {
         Err(_) => return Ok(()), // slow or silent client: just close
         Ok(Err(e)) => return Err(e),
