@@ -66,34 +66,10 @@ fn conf(lab: &Lab, prio: u8, insts: &[Inst], sync: &[&str]) -> String {
 /// Starts keepalived 2.2.7 in host i as `name` with its own $TMPDIR (its JSON dump is not
 /// shared with other tests' keepalived); returns its main pid file.
 fn start_keepalived(lab: &mut Lab, i: usize, name: &str, conf: &Path) -> PathBuf {
-    let d = lab.dir.clone();
-    let tmp = d.join(format!("{name}.tmp"));
+    let tmp = lab.dir.join(format!("{name}.tmp"));
     std::fs::create_dir_all(&tmp).unwrap();
-    let p = |s: &str| d.join(format!("{name}.{s}.pid")).display().to_string();
-    let (a, b, c) = (p("main"), p("vrrp"), p("chk"));
     let tmpdir = format!("TMPDIR={}", tmp.display());
-    let conf = conf.display().to_string();
-    lab.spawn(
-        i,
-        name,
-        &[
-            "env",
-            &tmpdir,
-            "keepalived",
-            "-n",
-            "-l",
-            "-D",
-            "-f",
-            &conf,
-            "-p",
-            &a,
-            "-r",
-            &b,
-            "-c",
-            &c,
-        ],
-    );
-    PathBuf::from(a)
+    lab.start_keepalived_with(i, name, &[&tmpdir], conf)
 }
 
 /// The pair: keepalived MASTER on h1 (priority 150), BACKUP on h2 (100), every VIP on h1,

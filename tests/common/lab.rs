@@ -300,28 +300,44 @@ impl Lab {
 
     /// Starts real keepalived in host i with `conf`; the process is named `name`.
     pub fn start_keepalived(&mut self, i: usize, name: &str, conf: &Path) {
+        self.start_keepalived_with(i, name, &[], conf);
+    }
+
+    /// Starts real keepalived in host i as `env ENV... keepalived -n -l -D -f conf` with its
+    /// pid files in the lab directory (no `env` without variables); the process is named
+    /// `name`. Returns the main pid file.
+    pub fn start_keepalived_with(
+        &mut self,
+        i: usize,
+        name: &str,
+        env: &[&str],
+        conf: &Path,
+    ) -> PathBuf {
         let d = self.dir.clone();
         let p = |s: &str| d.join(format!("{name}.{s}.pid")).display().to_string();
         let conf = conf.display().to_string();
         let (a, b, c) = (p("main"), p("vrrp"), p("chk"));
-        self.spawn(
-            i,
-            name,
-            &[
-                "keepalived",
-                "-n",
-                "-l",
-                "-D",
-                "-f",
-                &conf,
-                "-p",
-                &a,
-                "-r",
-                &b,
-                "-c",
-                &c,
-            ],
-        );
+        let mut args: Vec<&str> = Vec::new();
+        if !env.is_empty() {
+            args.push("env");
+            args.extend_from_slice(env);
+        }
+        args.extend([
+            "keepalived",
+            "-n",
+            "-l",
+            "-D",
+            "-f",
+            &conf,
+            "-p",
+            &a,
+            "-r",
+            &b,
+            "-c",
+            &c,
+        ]);
+        self.spawn(i, name, &args);
+        PathBuf::from(a)
     }
 }
 
