@@ -171,7 +171,9 @@ show() { # show SECONDS: print both hosts' addresses once a second
                 kill -0 "${pids[$h]}" 2>/dev/null || { echo "daemon on $h exited" >&2; return 1; }
             done
         fi
-        sleep 1
+        # In `wait`, a SIGTERM runs its trap at once (and not while bash parses a $(...)).
+        sleep 1 &
+        wait $!
     done
 }
 

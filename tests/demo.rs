@@ -312,7 +312,14 @@ fn demo_cleans_up_when_interrupted() {
     let status = demo.wait(Duration::from_secs(20));
     let out = demo.output();
     let status = status.unwrap_or_else(|| panic!("demo.sh ignored SIGTERM:\n{out}"));
-    assert_eq!(status.code(), Some(143), "{out}");
+    // bash 5.2 may take the signal while it parses a `$(...)` and then fail to parse the
+    // trap's own text ("trap: line 2: unexpected EOF while looking for matching `)'"): it
+    // exits 2 instead of 143, after the same cleanup. That is bash's, not the demo's.
+    let bash_trap_bug = status.code() == Some(2) && out.contains("trap: line");
+    assert!(
+        status.code() == Some(143) || bash_trap_bug,
+        "{status:?}: {out}"
+    );
     assert!(out.contains("cleaned up (namespaces left: 0)"), "{out}");
     assert!(namespaces(&tag).is_empty(), "{:?}", namespaces(&tag));
 }
