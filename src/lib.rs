@@ -1,27 +1,26 @@
 //! keepalived-rs: a drop-in, actor-based successor to keepalived.
 //!
-//! Layering (each folder is one domain):
+//! Layering, from the ground up (a module imports only from the ones listed before it):
+//! - `rawsock`: the raw socket calls (`setsockopt(2)`, `recvmsg(2)`) the socket owners share.
 //! - [`config`]: keepalived.conf grammar -> typed, serde model with file:line on every value.
-//! - [`vrrp`], [`bfd`]: sans-IO protocol cores (codecs + pure state machines).
-//! - [`check`]: real-server health-checker state machines.
-//! - [`ipvs`]: our own IPVS generic-netlink module.
-//! - [`netlink`]: the single owner of addresses, routes, rules and links.
-//! - [`actors`]: the supervised actix actors, thin shells that own IO and timers.
-//! - [`telemetry`]: logging, OpenTelemetry traces, Prometheus metrics.
-//! - [`cli`]: keepalived's command line.
-//! - [`takeover`]: `--take-over`, replacing a running keepalived without moving a VIP.
-//! - `rawsock`: the raw socket calls (`setsockopt(2)`, `recvmsg(2)`) the socket-owning modules share.
+//! - [`netlink`], [`ipvs`]: the kernel-resource owners (addresses/routes/rules/links; IPVS).
+//! - [`telemetry`]: logging, OpenTelemetry traces, the Prometheus metrics registry.
+//! - [`runtime`]: the generic supervision runtime (actix, restart with backoff, the root).
+//! - [`track`]: trackers, script execution, notify scripts, FIFOs and SMTP alerts.
+//! - [`vrrp`], [`bfd`], [`lvs`]: one protocol each, its sans-IO core at the top of the folder
+//!   and its actors (the shell owning IO and timers) in `actor/`; LVS's checkers in `lvs::check`.
+//! - [`mgmt`]: the management interfaces (dumps, control socket, /metrics).
+//! - [`daemon`]: the process (command line, composition root, reload, watch, take-over).
 
-pub mod actors;
 pub mod bfd;
-pub mod check;
-pub mod cli;
 pub mod config;
+pub mod daemon;
 pub mod ipvs;
 pub mod lvs;
+pub mod mgmt;
 pub mod netlink;
 mod rawsock;
-pub mod takeover;
+pub mod runtime;
 pub mod telemetry;
 pub mod track;
 pub mod vrrp;

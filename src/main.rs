@@ -1,3 +1,3 @@
 fn main() {
-    std::process::exit(keepalived_rs::cli::main());
+    std::process::exit(keepalived_rs::daemon::cli::main());
 }

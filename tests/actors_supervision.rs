@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use actix::prelude::*;
 use actix_rt::ArbiterHandle;
-use keepalived_rs::actors::{
+use keepalived_rs::runtime::{
     guarded, listen_signals, spawn_child, ActorRuntime, Arbiters, ChildFactory, ChildHandle,
     ChildOptions, ChildView, ControlSignal, Domain, DumpKind, Durable, EventBus, Family,
     ListChildren, ObjectId, Reconcile, RestartPolicy, Root, RootOptions, RootStopping,
@@ -277,7 +277,7 @@ impl Handler<Finish> for Instance {
     type Result = ();
     fn handle(&mut self, _: Finish, ctx: &mut Context<Self>) {
         self.probes.record(&self.name, "finish");
-        keepalived_rs::actors::finish(ctx);
+        keepalived_rs::runtime::finish(ctx);
     }
 }
 

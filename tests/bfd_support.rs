@@ -14,11 +14,11 @@ use std::sync::mpsc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use keepalived_rs::actors::{ChildHandle, ShutdownReason};
 use keepalived_rs::bfd::actor::{GetStatus, SetEnabled, SetParams};
 use keepalived_rs::bfd::{
     start_session, BfdRegistry, BfdSessionActor, BfdSessionStatus, BfdSpec, SessionParams, State,
 };
+use keepalived_rs::runtime::{ChildHandle, ShutdownReason};
 
 /// Moves the calling thread into network namespace `ns` (`/run/netns/NAME`).
 pub fn enter_netns(ns: &str) {

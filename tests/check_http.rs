@@ -1,10 +1,10 @@
 //! HTTP_GET and SSL_GET attempts against real local servers: up, wrong status, wrong digest,
 //! silent, garbage, endless body; every failure within the connect timeout.
 
-use keepalived_rs::check::http::HttpProtocol;
-use keepalived_rs::check::http_get::{check, Tls, UrlSpec};
-use keepalived_rs::check::schedule::Outcome;
-use keepalived_rs::check::tcp::TcpTarget;
+use keepalived_rs::lvs::check::http::HttpProtocol;
+use keepalived_rs::lvs::check::http_get::{check, Tls, UrlSpec};
+use keepalived_rs::lvs::check::schedule::Outcome;
+use keepalived_rs::lvs::check::tcp::TcpTarget;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::Arc;

@@ -773,7 +773,7 @@ fn dont_respawn_stops_the_daemon_when_an_instance_crashes() {
         "{}",
         lab.log("r")
     );
-    lab.signal("r", keepalived_rs::actors::fault::trigger_signal());
+    lab.signal("r", keepalived_rs::runtime::fault::trigger_signal());
     let st = lab.wait_exit("r", WAIT);
     assert!(st.is_some_and(|s| s.success()), "{st:?}: {}", lab.log("r"));
     assert!(lab.log("r").contains("crashed: exiting (--dont-respawn)"));

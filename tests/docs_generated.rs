@@ -1,11 +1,11 @@
 //! Man pages and shell completions are generated from the real command-line definition
-//! (`keepalived_rs::cli::Args`) and the keyword registry; the committed files under `docs/`
+//! (`keepalived_rs::daemon::args::Args`) and the keyword registry; the committed files under `docs/`
 //! (shipped by the Debian package) must equal what they generate, so they cannot drift.
 //! `KEEPALIVED_RS_BLESS=1 cargo test --test docs_generated` rewrites them.
 
 use clap::CommandFactory;
-use keepalived_rs::cli::Args;
 use keepalived_rs::config::keywords::{Status, KEYWORDS};
+use keepalived_rs::daemon::args::Args;
 use std::path::Path;
 
 /// keepalived-rs(8): clap's sections, then signals, files, exit status and see also.

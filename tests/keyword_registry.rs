@@ -388,7 +388,7 @@ fn docs_page_is_the_registry() {
     );
 }
 
-/// Every keyword a block builder matches on (`"kw" =>` arms in src/config/build/) is in the
+/// Every keyword a block builder matches on (`"kw" =>` arms in src/config/from_tree/) is in the
 /// registry, so no builder accepts a keyword the registry does not know (such an arm would be
 /// dead: `keywords::accept` turns the keyword away as unknown first). Value words matched in
 /// the same files (forwarding methods, families, tracker options) are listed here.
@@ -405,7 +405,7 @@ fn every_builder_arm_is_registered() {
         "reverse",
         "noreverse",
     ];
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/config/build");
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/config/from_tree");
     let mut missing = Vec::new();
     for file in [
         "mod.rs",

@@ -1,7 +1,7 @@
 //! The `/metrics` endpoint over real TCP: content, content types, robustness, `promtool check
 //! metrics`, and (when the `prometheus` binary is installed) a real Prometheus scrape.
 
-use keepalived_rs::telemetry::http::{MetricsServer, MAX_CONNECTIONS, MAX_REQUEST_HEAD};
+use keepalived_rs::mgmt::http::{MetricsServer, MAX_CONNECTIONS, MAX_REQUEST_HEAD};
 use keepalived_rs::telemetry::{BfdState, Metrics, RxDrop, VrrpState};
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};

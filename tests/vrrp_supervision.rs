@@ -94,7 +94,7 @@ fn panicking_master_instance_is_restarted_without_moving_its_vips() {
     for k in 1..=4 {
         let seen = h1_adverts(&lab, 51);
         crashed_at.push(unix_now());
-        lab.signal("ours", keepalived_rs::actors::fault::trigger_signal());
+        lab.signal("ours", keepalived_rs::runtime::fault::trigger_signal());
         assert!(
             lab.wait_for(Duration::from_secs(5), || count(
                 &lab.log("ours"),

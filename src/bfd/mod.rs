@@ -16,23 +16,20 @@
 //!   by `track_bfd` and `BFD_CHECK`.
 
 pub mod actor;
-pub mod dispatch;
 pub mod packet;
 pub mod params;
-pub mod registry;
 pub mod session;
-pub mod socket;
 pub mod timers;
 
 #[cfg(test)]
 mod tests;
 
+pub use actor::registry::{BfdEvent, BfdRegistry, BfdSnapshot};
 pub use actor::{
     bfd_children, start_session, start_session_with, BfdDurable, BfdSessionActor, BfdSessionStatus,
     BfdSpec, BFD_STAGE,
 };
 pub use packet::{AuthSection, ControlPacket, DecodeError, Diag, Flags, State};
 pub use params::SessionParams;
-pub use registry::{BfdEvent, BfdRegistry, BfdSnapshot};
 pub use session::{Action, DiscardReason, Event, RemoteInfo, Session, SessionStatus, TimerKind};
 pub use timers::{RandomSource, SplitMix64};

@@ -3,9 +3,9 @@
 //! Pipeline: [`preprocess`] (includes, `@id`, `$PARAM`, `~SEQ`) -> [`tree`] (blocks) ->
 //! [`build`] (typed [`model`], defaults applied) -> [`validate`] (cross references, ranges).
 
-pub mod build;
 pub mod diag;
 pub mod diff;
+pub mod from_tree;
 pub mod keywords;
 pub mod lexer;
 pub mod model;
@@ -77,7 +77,7 @@ fn finish(lines: Vec<preprocess::SourceLine>, opts: &LoadOptions, mut d: Diagnos
     // Peak memory on a big generated file: the lines go before the objects are built, the
     // tree once they are.
     drop(lines);
-    let mut config = build::build_config(&tree, &mut d);
+    let mut config = from_tree::build_config(&tree, &mut d);
     drop(tree);
     validate::validate(&mut config, &mut d);
     if opts.check_host_interfaces {

@@ -6,7 +6,7 @@
 //!   weights, quorum with hysteresis, sorry server, `inhibit_on_failure`) → desired destinations
 //!   and [`state::Effect`]s.
 //! - [`fifo`]: the LVS notify-FIFO lines.
-//! - `director`: the task tying them together: checker tasks ([`crate::check::runner`]) report
+//! - `director`: the task tying them together: checker tasks ([`crate::lvs::check::runner`]) report
 //!   changes, the director updates the state, announces effects (notify scripts, FIFO, logs,
 //!   spans, metrics) and hands the desired table to the IPVS writer
 //!   ([`crate::ipvs::writer`]), which owns the kernel table.
@@ -26,13 +26,14 @@
 //! # }
 //! ```
 
-mod director;
+mod actor;
+pub mod check;
 pub mod fifo;
 pub mod plan;
 pub mod state;
 pub mod stats;
 
-pub use director::{LvsHandle, LvsSnapshot, ReloadReport, RsSnapshot, VsSnapshot};
+pub use actor::{LvsHandle, LvsSnapshot, ReloadReport, RsSnapshot, VsSnapshot};
 
 use crate::config::model::Config;
 use crate::ipvs::writer::{MemoryBackend, WriterConfig};
@@ -148,7 +149,7 @@ pub async fn runtime_of(arbiter: &actix::prelude::ArbiterHandle) -> Option<tokio
 /// Starts the director (and its writer) for the `virtual_server`s of `cfg`. Call from within a
 /// tokio runtime or not: everything is spawned on the handles in `opts`.
 pub fn start_lvs(cfg: &Config, opts: LvsOptions) -> LvsHandle {
-    director::start(cfg, opts)
+    actor::start(cfg, opts)
 }
 
 #[cfg(test)]

@@ -4,9 +4,6 @@
 //! keepalived's defaults applied. Plans compare equal when nothing the director acts on
 //! changed (source locations are not part of them), which is what reload diffs on.
 
-use crate::check::http::HttpProtocol;
-use crate::check::schedule::CheckParams;
-use crate::check::tcp::TcpTarget;
 use crate::config::diag::Location;
 use crate::config::model::{
     self as cm, CheckDefaults, CheckKind, Checker, Config, RealServer, ScriptSpec, VirtualServer,
@@ -16,6 +13,9 @@ use crate::ipvs::{
     DestKey, Destination, Family, ForwardMethod, Protocol, Scheduler, Service, ServiceFlags,
     ServiceKey,
 };
+use crate::lvs::check::http::HttpProtocol;
+use crate::lvs::check::schedule::CheckParams;
+use crate::lvs::check::tcp::TcpTarget;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
@@ -140,7 +140,7 @@ pub enum CheckSpec {
         /// Connection.
         target: TcpTarget,
         /// URLs.
-        urls: Vec<crate::check::http_get::UrlSpec>,
+        urls: Vec<crate::lvs::check::http_get::UrlSpec>,
         /// SSL_GET.
         tls: bool,
         /// SNI name (`enable_sni`/`sni_name`).
@@ -176,7 +176,7 @@ pub enum CheckSpec {
         dynamic: bool,
     },
     /// UDP_CHECK.
-    Udp(crate::check::udp::UdpSpec),
+    Udp(crate::lvs::check::udp::UdpSpec),
     /// PING_CHECK.
     Ping {
         /// Target.
@@ -474,7 +474,7 @@ fn checker_plan(
             let vhost = d.pick(|x| &x.virtualhost);
             let urls = urls
                 .iter()
-                .map(|u| crate::check::http_get::UrlSpec {
+                .map(|u| crate::lvs::check::http_get::UrlSpec {
                     path: u.path.clone(),
                     digest: u.digest.as_ref().map(|s| s.to_ascii_lowercase()),
                     status: if u.status_codes.is_empty() {
@@ -543,7 +543,7 @@ fn checker_plan(
             require_reply,
             min_reply_length,
             max_reply_length,
-        } => needs_port(CheckSpec::Udp(crate::check::udp::UdpSpec {
+        } => needs_port(CheckSpec::Udp(crate::lvs::check::udp::UdpSpec {
             addr: SocketAddr::new(ip, port),
             payload: payload.clone().unwrap_or_default(),
             require_reply: require_reply.clone(),

@@ -10,8 +10,6 @@
 //! `--metrics-listen`, `http::MetricsServer::bind(addr, metrics.clone()).await?` inside the
 //! runtime; on exit `telemetry.shutdown()` (blocking: flushes spans).
 
-pub mod dump;
-pub mod http;
 pub mod logging;
 pub mod metrics;
 pub mod otel;

@@ -273,7 +273,7 @@ pub fn ref_weight(r: &TrackRef, own_weight: i32, own_reverse: bool) -> (i32, boo
 }
 
 /// keepalived-rs's default BFD hold-down (`bfd_hold_down` in `global_defs`).
-pub const DEFAULT_BFD_HOLD_DOWN: std::time::Duration = std::time::Duration::from_secs(1);
+pub use crate::config::model::DEFAULT_BFD_HOLD_DOWN;
 
 /// One BFD tracker as [`BfdHoldDown`] remembers it.
 #[derive(Clone, Debug)]

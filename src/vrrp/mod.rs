@@ -11,6 +11,7 @@
 
 #![warn(missing_docs)]
 
+pub mod actor;
 pub mod ah;
 pub mod checksum;
 pub mod events;

@@ -1,6 +1,6 @@
 //! What one running instance reports about itself (state dumps, `--status`, tests): a plain
 //! value copied out of the instance actor, formatted elsewhere
-//! ([`crate::telemetry::dump`]).
+//! ([`crate::mgmt::dumps::format`]).
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;

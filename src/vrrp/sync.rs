@@ -15,7 +15,7 @@
 //! - a member leaving MASTER for BACKUP (it heard a better master) takes the MASTER members
 //!   with it;
 //! - FAULT: any member in FAULT is a fault of every member (the instances see each other's own
-//!   fault condition; see `crate::actors::vrrp::instance`), so it is not commanded here.
+//!   fault condition; see `crate::vrrp::actor::instance`), so it is not commanded here.
 //!
 //! Group state (for notify scripts, FIFO lines, e-mails, metrics): FAULT once a member is in
 //! FAULT and none is still MASTER or BACKUP (they follow it; keepalived reports the group after

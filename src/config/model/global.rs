@@ -25,6 +25,10 @@ pub struct NotifyFifo {
     pub script: Option<ScriptSpec>,
 }
 
+/// keepalived-rs's default BFD hold-down (`bfd_hold_down`): after a BFD-driven priority drop,
+/// how long the priority stays down before it is raised again.
+pub const DEFAULT_BFD_HOLD_DOWN: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// `global_defs { ... }` with keepalived's defaults.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct GlobalDefs {
@@ -160,7 +164,7 @@ impl Default for GlobalDefs {
             vrrp_version: 2,
             vrrp_garp_master_delay: Duration::from_secs(5),
             vrrp_garp_master_repeat: 5,
-            bfd_hold_down: crate::track::priority::DEFAULT_BFD_HOLD_DOWN,
+            bfd_hold_down: DEFAULT_BFD_HOLD_DOWN,
             vrrp_garp_lower_prio_delay: None,
             vrrp_garp_lower_prio_repeat: None,
             vrrp_garp_master_refresh: None,

@@ -83,6 +83,18 @@ pub struct AddressSpec {
 }
 
 impl AddressSpec {
+    /// The address as the dumps and logs print it: `10.0.0.1` for a host address, else
+    /// `10.0.0.1/24` (keepalived-exporter's `ip_address` label).
+    pub fn text(&self) -> String {
+        if self.addr.prefix_len() == self.addr.max_prefix_len() {
+            self.addr.addr().to_string()
+        } else {
+            self.addr.to_string()
+        }
+    }
+}
+
+impl AddressSpec {
     /// The address alone, every option unset (as a line with nothing after the address).
     pub fn new(addr: IpNet, loc: Location) -> Self {
         AddressSpec {

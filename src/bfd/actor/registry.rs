@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use tokio::sync::broadcast;
 
-use super::packet::{Diag, State};
+use crate::bfd::packet::{Diag, State};
 use crate::telemetry::{BfdState, Metrics};
 
 /// A session state change, as published to subscribers.

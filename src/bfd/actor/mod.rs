@@ -1,5 +1,5 @@
 //! The BFD session actor: one per `bfd_instance`, on the BFD arbiter. It owns the sans-IO
-//! [`Session`], its send socket, its place in the receive [`dispatch`](super::dispatch)
+//! [`Session`], its send socket, its place in the receive [`dispatch`](self::dispatch)
 //! table and one timer per [`TimerKind`]; it reports state changes to the
 //! [`BfdRegistry`] (broadcast for `track_bfd` / `BFD_CHECK`, metrics, transition spans).
 //!
@@ -15,6 +15,10 @@
 //! - `Shutdown { Removed | Terminate }` sends AdminDown (diag 7), so the peer goes Down with
 //!   "neighbor signaled session down" instead of waiting for its detection time.
 
+pub mod dispatch;
+pub mod registry;
+pub mod socket;
+
 use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
@@ -22,17 +26,17 @@ use std::time::{Duration, Instant};
 use actix::prelude::*;
 use actix_rt::ArbiterHandle;
 
-use super::dispatch::{self, PeerKey, Registration, RxPacket};
+use self::dispatch::{PeerKey, Registration, RxPacket};
+use self::registry::BfdRegistry;
+use self::socket::TxSocket;
 use super::packet::{Diag, State, PORT_MULTI_HOP, PORT_SINGLE_HOP};
 use super::params::SessionParams;
-use super::registry::BfdRegistry;
 use super::session::{Action, DiscardReason, Event, Session, SessionStatus, TimerKind};
-use super::socket::TxSocket;
 use super::timers::SplitMix64;
-use crate::actors::{
+use crate::config::model::{BfdInstance, Config};
+use crate::runtime::{
     guarded, spawn_child, ChildHandle, ChildOptions, Durable, Shutdown, ShutdownReason,
 };
-use crate::config::model::{BfdInstance, Config};
 use crate::telemetry::metrics::{count_bfd_drop, BfdDrop};
 use crate::telemetry::{transition_span, TransitionKind};
 

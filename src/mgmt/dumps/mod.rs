@@ -1,5 +1,5 @@
 //! The daemon's state dumps: gather what the running actors report, format it with
-//! [`crate::telemetry::dump`], and write the files like keepalived (SIGUSR1 -> `keepalived.data`
+//! [`crate::mgmt::dumps::format`], and write the files like keepalived (SIGUSR1 -> `keepalived.data`
 //! and `keepalived_check.data` / `keepalived_bfd.data`, SIGUSR2 -> `keepalived.stats`,
 //! SIGRTMIN+2 -> `keepalived.json`).
 //!
@@ -17,17 +17,19 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+pub mod format;
+
 use actix::Addr;
 
-use super::root::DumpKind;
-use super::vrrp::instance::{GetStatus, InstanceActor, InstanceSpec};
-use super::vrrp::params::{destinations, instance_params};
-use super::vrrp::trackers::{TrackKey, TrackValue, TrackerHub};
+use self::format::{JsonVersion, TrackedView, VrrpDump, VrrpView};
 use crate::bfd::{BfdRegistry, BfdSnapshot};
 use crate::config::model::{Config, Family};
 use crate::lvs::{LvsHandle, LvsSnapshot};
-use crate::telemetry::dump::{self, JsonVersion, TrackedView, VrrpDump, VrrpView};
+use crate::runtime::root::DumpKind;
 use crate::track::priority::TrackerState;
+use crate::vrrp::actor::instance::{GetStatus, InstanceActor, InstanceSpec};
+use crate::vrrp::actor::params::{destinations, instance_params};
+use crate::vrrp::actor::trackers::{TrackKey, TrackValue, TrackerHub};
 
 /// How long one actor may take to answer.
 pub const ASK_TIMEOUT: Duration = Duration::from_secs(1);
@@ -175,42 +177,42 @@ impl Gathered {
             DumpKind::Data => {
                 let setting = g.state_dump_file.as_deref();
                 let mut out = vec![(
-                    dump::dump_path(setting, "keepalived.data", "", tmp),
-                    dump::data(&self.vrrp()),
+                    format::dump_path(setting, "keepalived.data", "", tmp),
+                    format::data(&self.vrrp()),
                 )];
                 if let Some(l) = &self.lvs {
                     out.push((
-                        dump::dump_path(setting, "keepalived.data", "_check", tmp),
-                        dump::lvs_data(l),
+                        format::dump_path(setting, "keepalived.data", "_check", tmp),
+                        format::lvs_data(l),
                     ));
                 }
                 if !self.bfd.is_empty() {
                     out.push((
-                        dump::dump_path(setting, "keepalived.data", "_bfd", tmp),
-                        dump::bfd_data(&self.bfd, self.at),
+                        format::dump_path(setting, "keepalived.data", "_bfd", tmp),
+                        format::bfd_data(&self.bfd, self.at),
                     ));
                 }
                 out
             }
             DumpKind::Stats | DumpKind::StatsClear => vec![
                 (
-                    dump::dump_path(g.stats_dump_file.as_deref(), "keepalived.stats", "", tmp),
-                    dump::stats(&self.vrrp()),
+                    format::dump_path(g.stats_dump_file.as_deref(), "keepalived.stats", "", tmp),
+                    format::stats(&self.vrrp()),
                 ),
                 // Every drop by reason, beside keepalived's layout (which exporters parse).
                 (
-                    dump::dump_path(
+                    format::dump_path(
                         g.stats_dump_file.as_deref(),
                         "keepalived.stats",
                         "_drops",
                         tmp,
                     ),
-                    dump::drops_stats(&self.vrrp()),
+                    format::drops_stats(&self.vrrp()),
                 ),
             ],
             DumpKind::Json => vec![(
-                dump::dump_path(g.json_dump_file.as_deref(), "keepalived.json", "", tmp),
-                dump::json(&self.vrrp(), JsonVersion::of(&self.config)) + "\n",
+                format::dump_path(g.json_dump_file.as_deref(), "keepalived.json", "", tmp),
+                format::json(&self.vrrp(), JsonVersion::of(&self.config)) + "\n",
             )],
         }
     }

@@ -6,7 +6,7 @@
 //! own. The protocol is one request line, one answer, then the daemon closes:
 //!
 //! - request: `json` (also an empty line), `data` or `stats`; or `plan [FILE]`, the reload
-//!   plan of FILE (default: the running configuration's file) as JSON ([`super::plan`]);
+//!   plan of FILE (default: the running configuration's file) as JSON ([`crate::daemon::plan`]);
 //! - answer: `ok\n` and the dump's text, or `error: MESSAGE\n`.
 //!
 //! The daemon answers through the root ([`Query`]), which gathers from the actors without
@@ -20,7 +20,7 @@ use std::time::Duration;
 use actix::Recipient;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
-use super::root::{DumpKind, PlanQuery, Query};
+use crate::runtime::root::{DumpKind, PlanQuery, Query};
 
 /// Bound on reading a request and on writing an answer.
 const IO_TIMEOUT: Duration = Duration::from_secs(2);

@@ -7,7 +7,7 @@
 //!   its own current-thread runtime and IO driver, so a slow checker never delays an advert.
 //!
 //! ```no_run
-//! use keepalived_rs::actors::{ActorRuntime, Domain, RuntimeConfig};
+//! use keepalived_rs::runtime::{ActorRuntime, Domain, RuntimeConfig};
 //! let rt = ActorRuntime::new(RuntimeConfig::default()).unwrap();
 //! let arbiters = rt.arbiters();
 //! rt.block_on(async move {

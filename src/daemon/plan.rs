@@ -2,25 +2,25 @@
 //! applying it.
 //!
 //! The running daemon loads the file as a reload does, builds the desired children with the
-//! reload's own code ([`super::daemon::children`]) and runs the root's own decision
-//! ([`super::root::decide`], with the factory's `can_update`, i.e. the instance's
+//! reload's own code ([`crate::daemon::children::children`]) and runs the root's own decision
+//! ([`crate::runtime::root::decide`], with the factory's `can_update`, i.e. the instance's
 //! [`restart_reasons`]) against what is running; the VIPs, routes and rules an in-place update
 //! would change are the instance's own set difference ([`set_minus`]), the virtual servers,
 //! real servers and checkers the director's keys and checker decision ([`crate::lvs::plan`],
 //! [`crate::lvs::state::checker_fates`]), scripts the tracker hub's
-//! ([`super::vrrp::trackers::script_fate`]), sync groups (matched by name, updated in place)
+//! ([`crate::vrrp::actor::trackers::script_fate`]), sync groups (matched by name, updated in place)
 //! [`crate::config::diff`].
 //! This module turns those decisions into a report (pure functions, unit-tested); the report
 //! travels as JSON over the control socket and is rendered as text by the client.
 
-use super::daemon::ChildSpec;
-use super::root::{Decision, ReconcilePlan};
-use super::vrrp::instance::{restart_reasons, set_minus, virtual_set_of, InstanceSpec};
-use super::vrrp::kernel::VirtualSet;
-use super::ObjectId;
 use crate::config::diff::{self, Change};
 use crate::config::model::{AddressSpec, Config, RouteSpec, RuleSpec};
 use crate::config::{Diagnostics, Severity};
+use crate::daemon::children::ChildSpec;
+use crate::runtime::root::{Decision, ReconcilePlan};
+use crate::runtime::ObjectId;
+use crate::vrrp::actor::instance::{restart_reasons, set_minus, virtual_set_of, InstanceSpec};
+use crate::vrrp::actor::kernel::VirtualSet;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 
@@ -590,7 +590,7 @@ fn named<T: Serialize>(
 
 /// Scripts: the tracker hub's own decision ([`script_fate`]).
 fn scripts(p: &mut ReloadPlan, old: &Config, new: &Config) {
-    use super::vrrp::trackers::{script_configs, script_fate, ScriptFate};
+    use crate::vrrp::actor::trackers::{script_configs, script_fate, ScriptFate};
     let (o, n) = (script_configs(old), script_configs(new));
     let mut names: Vec<&String> = n
         .keys()
@@ -714,7 +714,7 @@ const DEFAULT_FILE: &str = "/etc/keepalived/keepalived.conf";
 
 /// `keepalived-rs --reload-plan[=FORMAT] [--json] [-f FILE] [-p PIDFILE]`: asks the daemon
 /// and prints its plan; returns the exit status.
-pub fn ask(args: &crate::cli::Args, format: &str) -> i32 {
+pub fn ask(args: &crate::daemon::args::Args, format: &str) -> i32 {
     let json = match (format, args.json) {
         ("json", _) | (_, true) => true,
         ("text", false) => false,
@@ -729,14 +729,15 @@ pub fn ask(args: &crate::cli::Args, format: &str) -> i32 {
         let f = std::path::absolute(&args.use_file).unwrap_or_else(|_| args.use_file.clone());
         format!("plan {}", f.display())
     };
-    let path = super::control::socket_path(&args.pid_file());
-    let answer = match super::control::query(&path, &request, std::time::Duration::from_secs(10)) {
-        Ok(a) => a,
-        Err(e) => {
-            eprintln!("{e}");
-            return EXIT_NO_ANSWER;
-        }
-    };
+    let path = crate::mgmt::control::socket_path(&args.pid_file());
+    let answer =
+        match crate::mgmt::control::query(&path, &request, std::time::Duration::from_secs(10)) {
+            Ok(a) => a,
+            Err(e) => {
+                eprintln!("{e}");
+                return EXIT_NO_ANSWER;
+            }
+        };
     let plan: ReloadPlan = match serde_json::from_str(&answer) {
         Ok(p) => p,
         Err(e) => {
@@ -757,9 +758,9 @@ pub fn ask(args: &crate::cli::Args, format: &str) -> i32 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::actors::daemon::{children, in_place, Subsystems};
-    use crate::actors::root::decide;
     use crate::config::{load_str, LoadOptions};
+    use crate::daemon::children::{children, in_place, Subsystems};
+    use crate::runtime::root::decide;
     use std::sync::Arc;
 
     fn inst(name: &str, vrid: u8, prio: u8, vips: &[&str], extra: &str) -> String {

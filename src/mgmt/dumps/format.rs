@@ -253,18 +253,8 @@ fn scope_name(s: Scope) -> String {
 
 /// An address as keepalived's `format_ipaddress`: `10.0.0.1/24 brd ... dev eth0 scope global
 /// ... set` (the prefix is left out for a host address).
-/// The address as the dumps print it: `10.0.0.1` for a host address, else `10.0.0.1/24`
-/// (keepalived-exporter's `ip_address` label).
-pub fn address_text(a: &AddressSpec) -> String {
-    if a.addr.prefix_len() == a.addr.max_prefix_len() {
-        a.addr.addr().to_string()
-    } else {
-        a.addr.to_string()
-    }
-}
-
 pub fn format_address(a: &AddressSpec, default_dev: &str, set: bool) -> String {
-    let mut s = address_text(a);
+    let mut s = a.text();
     if let (IpAddr::V4(_), Some(b)) = (a.addr.addr(), a.broadcast) {
         match b {
             Broadcast::Addr(x) => {
@@ -1176,5 +1166,5 @@ pub fn dump_path(setting: Option<&str>, default_name: &str, suffix: &str, tmp: &
 }
 
 #[cfg(test)]
-#[path = "dump_tests.rs"]
+#[path = "format_tests.rs"]
 mod tests;

@@ -15,8 +15,8 @@ use std::rc::Rc;
 
 use actix::{Message, Recipient};
 
-use super::packet::ControlPacket;
 use super::socket::{Datagram, RxSocket};
+use crate::bfd::packet::ControlPacket;
 use crate::telemetry::metrics::{count_bfd_drop, BfdDrop};
 
 /// A decoded control packet for one session, with its reception metadata.

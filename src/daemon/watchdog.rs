@@ -10,7 +10,7 @@ use std::time::Duration;
 use actix::Recipient;
 use actix_rt::ArbiterHandle;
 
-use super::root::Heartbeat;
+use crate::runtime::root::Heartbeat;
 use crate::telemetry::systemd::{SdNotify, WATCHDOG};
 
 /// One liveness check: the root answers a [`Heartbeat`] and each arbiter runs a task, each

@@ -1,6 +1,6 @@
 use super::*;
-use crate::actors::vrrp::params::{destinations, instance_params};
 use crate::config::{load_str, LoadOptions};
+use crate::vrrp::actor::params::{destinations, instance_params};
 use std::net::Ipv4Addr;
 
 const CONF: &str = r#"

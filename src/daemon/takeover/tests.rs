@@ -5,9 +5,9 @@ use super::*;
 use crate::config::model::Config;
 use std::sync::Arc;
 
-const MASTER: &str = include_str!("../../tests/fixtures/takeover/master-sync-vmac.json");
-const BACKUP: &str = include_str!("../../tests/fixtures/takeover/backup-sync-vmac.json");
-const CONF: &str = include_str!("../../tests/fixtures/takeover/master-sync-vmac.conf");
+const MASTER: &str = include_str!("../../../tests/fixtures/takeover/master-sync-vmac.json");
+const BACKUP: &str = include_str!("../../../tests/fixtures/takeover/backup-sync-vmac.json");
+const CONF: &str = include_str!("../../../tests/fixtures/takeover/master-sync-vmac.conf");
 
 fn config(text: &str) -> Config {
     let dir = std::env::temp_dir().join(format!("takeover-unit-{}", std::process::id()));
@@ -24,7 +24,7 @@ fn config(text: &str) -> Config {
 
 fn resolved(cfg: &Config) -> Vec<Arc<crate::config::model::VrrpInstance>> {
     let mut v = cfg.instances.clone();
-    crate::actors::vrrp::params::resolve_vmacs(&mut v, &cfg.global);
+    crate::vrrp::actor::params::resolve_vmacs(&mut v, &cfg.global);
     v
 }
 

@@ -30,9 +30,8 @@ use actix_rt::ArbiterHandle;
 use futures::task::AtomicWaker;
 use tokio::sync::broadcast;
 
-use super::backoff::{Backoff, RestartPolicy};
-use super::durable::Durable;
-use super::guard::panic_message;
+use crate::runtime::backoff::{Backoff, RestartPolicy};
+use crate::runtime::durable::Durable;
 
 /// Why a child is asked to shut down.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -205,6 +204,17 @@ impl ChildShared {
 
 thread_local! {
     static CURRENT: RefCell<Option<Arc<ChildShared>>> = const { RefCell::new(None) };
+}
+
+/// Extracts the message of a panic payload (`&str` or `String`), or a placeholder.
+pub fn panic_message(payload: &(dyn Any + Send)) -> String {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        (*s).to_owned()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "<non-string panic payload>".to_owned()
+    }
 }
 
 /// Runs `f` with the shared state of the supervised child currently running on this thread.

@@ -27,9 +27,9 @@ use std::time::Duration;
 use actix::prelude::*;
 use futures::future::{join_all, LocalBoxFuture};
 
-use super::guard::panic_message;
-use super::signals::ControlSignal;
-use super::supervise::{ChildHandle, ShutdownOutcome, ShutdownReason};
+use crate::runtime::signals::ControlSignal;
+use crate::runtime::supervise::panic_message;
+use crate::runtime::supervise::{ChildHandle, ShutdownOutcome, ShutdownReason};
 
 /// Which dump a signal (or a control-socket client) asked for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

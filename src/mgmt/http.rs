@@ -10,7 +10,7 @@
 //! make room (the ones being answered are never dropped).
 //! Any byte sequence gets either a well-formed response or a closed connection; nothing panics.
 
-use super::metrics::{Format, Metrics};
+use crate::telemetry::metrics::{Format, Metrics};
 use std::io;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};

@@ -1,127 +1,26 @@
 //! The daemon: load the configuration, start the actor tree on the actix runtime, run until
 //! SIGTERM/SIGINT, reload on SIGHUP.
 
-use super::vrrp::claims::{owner_of, VipClaims};
-use super::vrrp::instance::{
-    virtual_set_of, Hold, HoldRelease, InstanceActor, InstanceSpec, ReleaseOptions, VrrpDurable,
-};
-use super::vrrp::kernel::Kernel;
-use super::vrrp::sync::SyncHub;
-use super::vrrp::trackers::TrackerHub;
-use super::{
+use crate::config::model::{Config, GlobalDefs};
+use crate::config::{self, LoadOptions};
+use crate::daemon::args::{exit, Args};
+use crate::daemon::children::{children, in_place, ChildSpec, Subsystems};
+use crate::runtime::{
     listen_signals, spawn_child, ActorRuntime, ChildFactory, ChildHandle, ChildOptions, ChildView,
     Domain, DumpKind, Durable, EventBus, ObjectId, Reconcile, ReloadRefused, Root, RootOptions,
     RuntimeConfig, SupervisionEventKind,
 };
-use crate::cli::{exit, Args};
-use crate::config::model::{Config, Family, GlobalDefs};
-use crate::config::{self, LoadOptions};
+use crate::vrrp::actor::claims::{owner_of, VipClaims};
+use crate::vrrp::actor::instance::{
+    virtual_set_of, Hold, HoldRelease, InstanceActor, ReleaseOptions, VrrpDurable,
+};
+use crate::vrrp::actor::kernel::Kernel;
+use crate::vrrp::actor::sync::SyncHub;
+use crate::vrrp::actor::trackers::TrackerHub;
 use actix::ArbiterHandle;
 use futures::future::LocalBoxFuture;
 use std::path::PathBuf;
 use std::sync::Arc;
-
-/// What a supervised child is configured with.
-#[derive(Clone, Debug, PartialEq)]
-pub enum ChildSpec {
-    /// A VRRP instance.
-    Vrrp(InstanceSpec),
-    /// A BFD session.
-    Bfd(crate::bfd::BfdSpec),
-}
-
-/// Which subsystems run (`-P`, `-C`, `-B`).
-#[derive(Clone, Copy, Debug)]
-pub struct Subsystems {
-    /// VRRP.
-    pub vrrp: bool,
-    /// Health checkers and IPVS.
-    pub check: bool,
-    /// BFD.
-    pub bfd: bool,
-}
-
-/// The desired children for a configuration; the VRRP instances share `global` (the running
-/// configuration's own when the global settings did not change: instance specs then compare
-/// it by pointer, which keeps a reload of 1000 instances from comparing it 1000 times).
-pub fn children(
-    cfg: &Config,
-    global: &Arc<GlobalDefs>,
-    subsystems: Subsystems,
-) -> Vec<(ObjectId, ChildSpec)> {
-    let mut out = Vec::new();
-    if subsystems.bfd {
-        out.extend(
-            crate::bfd::bfd_children(cfg)
-                .into_iter()
-                .map(|(name, spec)| (ObjectId::BfdInstance(name), ChildSpec::Bfd(spec))),
-        );
-    }
-    if subsystems.vrrp {
-        out.extend(vrrp_children(cfg, global));
-    }
-    out
-}
-
-fn vrrp_children(cfg: &Config, global: &Arc<GlobalDefs>) -> Vec<(ObjectId, ChildSpec)> {
-    // Every vmac named once for the whole configuration (a changed name restarts its
-    // instance like any use_vmac change); the other instances are shared, not copied.
-    let mut instances = cfg.instances.clone();
-    super::vrrp::params::resolve_vmacs(&mut instances, global);
-    instances
-        .iter()
-        .map(|i| {
-            let id = ObjectId::VrrpInstance {
-                vrid: i.vrid,
-                family: if i.family == Family::V4 {
-                    super::Family::V4
-                } else {
-                    super::Family::V6
-                },
-                ifname: i.interface.clone().unwrap_or_default(),
-            };
-            let trackers = super::vrrp::instance::track_defs(cfg, i);
-            let group = cfg
-                .sync_groups
-                .iter()
-                .find(|g| g.members.iter().any(|(m, _)| m == &i.name));
-            let sync_group = group.map(|g| g.name.clone());
-            // keepalived: the instance's notify_priority_changes, else its sync group's, else
-            // the global vrrp_notify_priority_changes.
-            let resolved = Some(
-                i.notify
-                    .priority_changes
-                    .or(group.and_then(|g| g.notify.priority_changes))
-                    .unwrap_or(global.vrrp_notify_priority_changes),
-            );
-            let mut i = i.clone();
-            if i.notify.priority_changes != resolved {
-                Arc::make_mut(&mut i).notify.priority_changes = resolved;
-            }
-            (
-                id,
-                ChildSpec::Vrrp(InstanceSpec {
-                    instance: i.clone(),
-                    global: global.clone(),
-                    trackers,
-                    sync_group,
-                }),
-            )
-        })
-        .collect()
-}
-
-/// Whether a changed child takes its new configuration in place (the factory's
-/// `can_update`): a VRRP instance unless a socket-level setting changed; a BFD session never
-/// (it hands itself over to its replacement without a flap).
-pub fn in_place(old: &ChildSpec, new: &ChildSpec) -> bool {
-    match (old, new) {
-        (ChildSpec::Vrrp(o), ChildSpec::Vrrp(n)) => {
-            !super::vrrp::instance::needs_restart(&o.instance, &n.instance)
-        }
-        _ => false,
-    }
-}
 
 /// Starts children on the right arbiter and reloads the configuration.
 pub struct Factory {
@@ -136,7 +35,7 @@ pub struct Factory {
     kernel: Arc<dyn Kernel>,
     hub: TrackerHub,
     sync: SyncHub,
-    notifier: Arc<super::vrrp::notifier::Notifier>,
+    notifier: Arc<crate::vrrp::actor::notifier::Notifier>,
     metrics: Arc<crate::telemetry::Metrics>,
     /// The daemon's metrics when they are served (`--metrics-listen`): only then do objects
     /// (instances, sync groups, BFD sessions, checkers) keep series of their own.
@@ -184,7 +83,7 @@ impl ChildFactory<ObjectId, ChildSpec> for Factory {
         let tmp = self.tmp.clone();
         actix::spawn(async move {
             let g = gathering.await;
-            super::dumps::write_files(g.files(kind, &tmp)).await;
+            crate::mgmt::dumps::write_files(g.files(kind, &tmp)).await;
         });
     }
 
@@ -197,7 +96,7 @@ impl ChildFactory<ObjectId, ChildSpec> for Factory {
         Box::pin(async move { Ok(gathering.await.text(kind)) })
     }
 
-    fn shutdown_complete(&mut self, _report: &super::ShutdownReport) {
+    fn shutdown_complete(&mut self, _report: &crate::runtime::ShutdownReport) {
         // Sync groups report STOP (their notifies run after the members'), checkers stop and
         // IPVS is released (unless -I) before the process exits; then the System stops (the
         // Root leaves that to us).
@@ -277,7 +176,7 @@ impl ChildFactory<ObjectId, ChildSpec> for Factory {
         match (new, handle.addr::<InstanceActor>()) {
             // The actor applies it on its own thread.
             (ChildSpec::Vrrp(spec), Some(addr)) => {
-                addr.do_send(super::vrrp::instance::Reconfigure(spec.clone()));
+                addr.do_send(crate::vrrp::actor::instance::Reconfigure(spec.clone()));
                 true
             }
             _ => false,
@@ -297,24 +196,24 @@ impl ChildFactory<ObjectId, ChildSpec> for Factory {
 
     fn plan_render(
         &mut self,
-        decisions: Option<&super::ReconcilePlan<ObjectId, ChildSpec>>,
+        decisions: Option<&crate::runtime::ReconcilePlan<ObjectId, ChildSpec>>,
         children: &[ChildView<'_, ObjectId, ChildSpec>],
     ) -> Result<String, String> {
         let (path, loaded) = self.planned.take().ok_or("no plan loaded")?;
         let file = path.display().to_string();
         let plan = match decisions {
-            None => super::plan::rejected(&file, &loaded.diagnostics),
+            None => crate::daemon::plan::rejected(&file, &loaded.diagnostics),
             Some(d) => {
                 let durables = &self.durables;
                 let installed =
                     |k: &ObjectId| durables.get(k).is_some_and(|d| d.get().vips_installed);
-                let running = super::plan::Running {
+                let running = crate::daemon::plan::Running {
                     config: &self.config,
                     children: children.iter().map(|c| (c.key, c.config)).collect(),
                     installed: &installed,
                     check: self.subsystems.check,
                 };
-                super::plan::build(&file, &running, &loaded.config, &loaded.diagnostics, d)
+                crate::daemon::plan::build(&file, &running, &loaded.config, &loaded.diagnostics, d)
             }
         };
         serde_json::to_string(&plan).map_err(|e| e.to_string())
@@ -336,7 +235,7 @@ impl ChildFactory<ObjectId, ChildSpec> for Factory {
         self.reload_loaded(job())
     }
 
-    fn reload_job(&mut self, watched: bool) -> Option<super::root::LoadJob> {
+    fn reload_job(&mut self, watched: bool) -> Option<crate::runtime::root::LoadJob> {
         Some(self.load_job(watched))
     }
 
@@ -352,7 +251,7 @@ impl ChildFactory<ObjectId, ChildSpec> for Factory {
 
     fn reload_complete(
         &mut self,
-        report: Result<&super::ReconcileReport<ObjectId>, ReloadRefused>,
+        report: Result<&crate::runtime::ReconcileReport<ObjectId>, ReloadRefused>,
     ) {
         if let Some(sd) = &self.sd {
             sd.notify(if report.is_ok() {
@@ -386,21 +285,21 @@ impl Factory {
         &self,
         kind: DumpKind,
         children: &[ChildView<'_, ObjectId, ChildSpec>],
-    ) -> impl std::future::Future<Output = super::dumps::Gathered> + 'static {
-        let targets: Vec<super::dumps::VrrpTarget> = children
+    ) -> impl std::future::Future<Output = crate::mgmt::dumps::Gathered> + 'static {
+        let targets: Vec<crate::mgmt::dumps::VrrpTarget> = children
             .iter()
             .filter_map(|c| match c.config {
                 ChildSpec::Vrrp(spec) => Some((spec.clone(), c.handle.addr::<InstanceActor>())),
                 ChildSpec::Bfd(_) => None,
             })
             .collect();
-        let sources = super::dumps::DumpSources {
+        let sources = crate::mgmt::dumps::DumpSources {
             config: self.config.clone(),
             hub: self.hub.clone(),
             bfd: self.subsystems.bfd.then(|| self.registry.clone()),
             lvs: self.lvs.clone(),
         };
-        super::dumps::gather(kind, targets, sources)
+        crate::mgmt::dumps::gather(kind, targets, sources)
     }
 
     /// The global settings for a new configuration: the running ones (shared, compared by
@@ -439,7 +338,7 @@ impl Factory {
     /// configuration. A watcher's reload (`watched`) reads the main file once more around the
     /// load: empty, or different after the load than before it (still being written), it is
     /// not applied. SIGHUP applies whatever is there.
-    fn load_job(&mut self, watched: bool) -> super::root::LoadJob {
+    fn load_job(&mut self, watched: bool) -> crate::runtime::root::LoadJob {
         self.initial = false;
         if let Some(sd) = &self.sd {
             use crate::telemetry::systemd::{monotonic_usec, reloading};
@@ -450,7 +349,10 @@ impl Factory {
             let start = std::time::Instant::now();
             let outcome = (|| {
                 let before = watched.then(|| std::fs::read(&path).unwrap_or_default());
-                if before.as_deref().is_some_and(super::watch::is_blank) {
+                if before
+                    .as_deref()
+                    .is_some_and(crate::daemon::watch::is_blank)
+                {
                     anyhow::bail!(
                         "{} is empty: a change seen by the watcher is not applied (send SIGHUP to apply it)",
                         path.display()
@@ -621,8 +523,8 @@ fn feed_bfd_to_lvs(registry: &crate::bfd::BfdRegistry, lvs: crate::lvs::LvsHandl
 
 /// Feeds BFD session states into the tracker hub (`track_bfd`).
 fn feed_bfd(registry: &crate::bfd::BfdRegistry, hub: &TrackerHub) {
-    use super::vrrp::trackers::{TrackKey, TrackValue};
     use crate::track::priority::TrackerState;
+    use crate::vrrp::actor::trackers::{TrackKey, TrackValue};
     let mut rx = registry.subscribe();
     let hub = hub.clone();
     tokio::spawn(async move {
@@ -680,7 +582,7 @@ fn count_supervision(
 /// `static_ipaddress`, `static_routes`, `static_rules`: installed once at start, whatever the
 /// VRRP state (idempotent: present ones are left alone).
 async fn install_static(netlink: &crate::netlink::NetlinkHandle, cfg: &Config) {
-    use super::vrrp::netlink_kernel::{address_spec, route_spec, rule_spec};
+    use crate::vrrp::actor::netlink_kernel::{address_spec, route_spec, rule_spec};
     for a in &cfg.static_ipaddress {
         let Some(dev) = a.dev.as_deref() else {
             tracing::error!("static_ipaddress {} ({}): no dev", a.addr, a.loc);
@@ -799,13 +701,13 @@ fn unlimited_core() {
 /// addresses; refused (nothing touched) when the configuration cannot adopt it.
 async fn takeover_seeds(
     netlink: &crate::netlink::NetlinkHandle,
-    ka: &[crate::takeover::KaInstance],
+    ka: &[crate::daemon::takeover::KaInstance],
     desired: &[(ObjectId, ChildSpec)],
 ) -> anyhow::Result<(
-    crate::takeover::Plan,
+    crate::daemon::takeover::Plan,
     std::collections::HashMap<ObjectId, Durable<VrrpDurable>>,
 )> {
-    use crate::takeover::{plan, Start};
+    use crate::daemon::takeover::{plan, Start};
     let kernel = kernel_addresses(netlink).await?;
     let plan = plan(&vrrp_instances(desired), ka, &kernel)?;
     for n in &plan.notes {
@@ -867,10 +769,10 @@ fn vrrp_instances(desired: &[(ObjectId, ChildSpec)]) -> Vec<&crate::config::mode
 }
 
 /// After keepalived is stopped, before the held instances start: what changed in the kernel
-/// since its dump corrects their starting state ([`crate::takeover::recheck`]).
+/// since its dump corrects their starting state ([`crate::daemon::takeover::recheck`]).
 async fn takeover_recheck(
     netlink: &crate::netlink::NetlinkHandle,
-    plan: &crate::takeover::Plan,
+    plan: &crate::daemon::takeover::Plan,
     desired: &[(ObjectId, ChildSpec)],
     seeds: &std::collections::HashMap<ObjectId, Durable<VrrpDurable>>,
 ) {
@@ -881,7 +783,8 @@ async fn takeover_recheck(
             return;
         }
     };
-    let changes = crate::takeover::recheck(plan, &vrrp_instances(desired), &plan.kernel, &kernel);
+    let changes =
+        crate::daemon::takeover::recheck(plan, &vrrp_instances(desired), &plan.kernel, &kernel);
     for (name, start) in changes {
         let Some((id, i)) = desired.iter().find_map(|(id, c)| match c {
             ChildSpec::Vrrp(s) if s.instance.name == name => Some((id, &s.instance)),
@@ -889,7 +792,7 @@ async fn takeover_recheck(
         }) else {
             continue;
         };
-        let master = start == crate::takeover::Start::Resume;
+        let master = start == crate::daemon::takeover::Start::Resume;
         tracing::warn!(
             instance = %name,
             "take-over: keepalived's state changed after its dump (its VIPs are {} the kernel): {}",
@@ -974,7 +877,7 @@ pub fn run(args: Args) -> i32 {
         no_syslog: args.no_syslog,
         facility,
     };
-    let tmp = crate::telemetry::dump::tmp_dir(std::env::var("TMPDIR").ok().as_deref());
+    let tmp = crate::mgmt::dumps::format::tmp_dir(std::env::var("TMPDIR").ok().as_deref());
     if let Some(ns) = &args.namespace {
         crate::telemetry::logging::set_namespace(ns);
     }
@@ -991,7 +894,7 @@ pub fn run(args: Args) -> i32 {
             return exit::FATAL;
         }
     };
-    super::panic_hook::install();
+    crate::daemon::panic_hook::install();
     let load = args.load_options(true);
     let loaded = config::load(&args.use_file, &load);
     for d in loaded.diagnostics.sorted() {
@@ -1026,7 +929,7 @@ pub fn run(args: Args) -> i32 {
     // starts if it cannot be read.
     let takeover = match &args.take_over {
         Some(pidfile) => {
-            let found = crate::takeover::process::Keepalived::find(pidfile).and_then(|k| {
+            let found = crate::daemon::takeover::process::Keepalived::find(pidfile).and_then(|k| {
                 if !k.runs_vrrp() {
                     tracing::info!(
                         "take-over: keepalived (pid {}) runs no VRRP socket: no VRRP state to adopt",
@@ -1035,7 +938,7 @@ pub fn run(args: Args) -> i32 {
                     return Ok((k, Vec::new()));
                 }
                 let text = k.json_dump(std::time::Duration::from_secs(5))?;
-                Ok((k, crate::takeover::parse_dump(&text)?))
+                Ok((k, crate::daemon::takeover::parse_dump(&text)?))
             });
             match found {
                 Ok(t) => {
@@ -1056,7 +959,7 @@ pub fn run(args: Args) -> i32 {
         None => None,
     };
     let pid_file = args.pid_file();
-    let _pid = match super::pidfile::PidFile::acquire(&pid_file) {
+    let _pid = match crate::daemon::pidfile::PidFile::acquire(&pid_file) {
         Ok(p) => p,
         Err(e) => {
             eprintln!("{e}");
@@ -1065,7 +968,7 @@ pub fn run(args: Args) -> i32 {
     };
     // keepalived: -P only VRRP, -C only checkers, -B no BFD, --all all of them even without
     // configuration (in command-line order).
-    let mode = crate::cli::daemon_mode(&args.mode_flags);
+    let mode = crate::daemon::args::daemon_mode(&args.mode_flags);
     let subsystems = Subsystems {
         vrrp: mode.vrrp,
         check: mode.check,
@@ -1091,7 +994,7 @@ pub fn run(args: Args) -> i32 {
         ),
     ] {
         if let (Some(f), true) = (file, runs) {
-            match super::pidfile::PidFile::acquire(f) {
+            match crate::daemon::pidfile::PidFile::acquire(f) {
                 Ok(p) => _child_pids.push(p),
                 Err(e) => {
                     eprintln!("{e}");
@@ -1139,7 +1042,7 @@ pub fn run(args: Args) -> i32 {
         daemon_start: false,
     };
     let (address_monitoring, dont_respawn) = (args.address_monitoring, args.dont_respawn);
-    let control_path = super::control::socket_path(&pid_file);
+    let control_path = crate::mgmt::control::socket_path(&pid_file);
     let sd = match crate::telemetry::systemd::SdNotify::from_env() {
         Ok(s) => s.map(Arc::new),
         Err(e) => {
@@ -1183,7 +1086,7 @@ pub fn run(args: Args) -> i32 {
             None => (Default::default(), None, None),
         };
         let shared_seeds = seeds.clone();
-        let kernel: Arc<dyn Kernel> = Arc::new(super::vrrp::netlink_kernel::NetlinkKernel::new(
+        let kernel: Arc<dyn Kernel> = Arc::new(crate::vrrp::actor::netlink_kernel::NetlinkKernel::new(
             netlink.clone(),
         ));
         if address_monitoring {
@@ -1230,11 +1133,11 @@ pub fn run(args: Args) -> i32 {
         if let Some(l) = lvs.clone() {
             feed_vips(&netlink, l).await;
         }
-        let notifier = super::vrrp::notifier::Notifier::new(&cfg.global);
+        let notifier = crate::vrrp::actor::notifier::Notifier::new(&cfg.global);
         let sync = SyncHub::start(&cfg, Some(notifier.clone()), object_metrics.clone());
         let server = match metrics_listen {
             Some(addr) => {
-                let s = crate::telemetry::http::MetricsServer::bind(addr, metrics.clone()).await?;
+                let s = crate::mgmt::http::MetricsServer::bind(addr, metrics.clone()).await?;
                 tracing::info!("serving Prometheus metrics on http://{addr}/metrics");
                 Some(s)
             }
@@ -1243,7 +1146,7 @@ pub fn run(args: Args) -> i32 {
         let claims = VipClaims::new();
         let events = EventBus::default();
         count_supervision(&events, metrics.clone(), dont_respawn);
-        super::trim::start();
+        crate::daemon::trim::start();
         let factory = Factory {
             vrrp: arbiters.get(Domain::Vrrp).clone(),
             bfd: arbiters.get(Domain::Bfd).clone(),
@@ -1322,7 +1225,7 @@ pub fn run(args: Args) -> i32 {
         }
         let watcher = match watch_files {
             None => None,
-            Some((_, files)) => match super::watch::watch(
+            Some((_, files)) => match crate::daemon::watch::watch(
                 files,
                 root.clone().recipient(),
                 std::time::Duration::from_millis(200),
@@ -1334,7 +1237,7 @@ pub fn run(args: Args) -> i32 {
                 }
             },
         };
-        let control = match super::control::bind(
+        let control = match crate::mgmt::control::bind(
             &control_path,
             root.clone().recipient(),
             root.clone().recipient(),
@@ -1354,7 +1257,7 @@ pub fn run(args: Args) -> i32 {
             sd.notify(&format!("READY=1\nSTATUS=running; {n} object(s) started"));
             if let Some(every) = watchdog {
                 tracing::info!("systemd watchdog: pinging every {every:?}");
-                super::watchdog::start(
+                crate::daemon::watchdog::start(
                     sd.clone(),
                     every,
                     root.clone().recipient(),
@@ -1365,7 +1268,7 @@ pub fn run(args: Args) -> i32 {
                 );
             }
         }
-        let faults = super::fault::listen()?;
+        let faults = crate::runtime::fault::listen()?;
         anyhow::Ok((listener, server, watcher, control, faults))
     });
     let _signals = match started {
@@ -1398,38 +1301,3 @@ pub fn run(args: Args) -> i32 {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn notify_priority_changes_instance_then_group_then_global() {
-        let l = crate::config::load_str(
-            "p.conf",
-            "global_defs {\n vrrp_notify_priority_changes\n}\n\
-             vrrp_instance A {\n interface lo\n virtual_router_id 1\n}\n\
-             vrrp_instance B {\n interface lo\n virtual_router_id 2\n notify_priority_changes on\n}\n\
-             vrrp_instance C {\n interface lo\n virtual_router_id 3\n}\n\
-             vrrp_sync_group G {\n group {\n B\n C\n }\n notify_priority_changes off\n}\n",
-            &crate::config::LoadOptions::default(),
-        );
-        let global = Arc::new(l.config.global.clone());
-        let got: Vec<(String, Option<bool>)> = vrrp_children(&l.config, &global)
-            .into_iter()
-            .filter_map(|(_, c)| match c {
-                ChildSpec::Vrrp(s) => {
-                    Some((s.instance.name.clone(), s.instance.notify.priority_changes))
-                }
-                ChildSpec::Bfd(_) => None,
-            })
-            .collect();
-        assert_eq!(
-            got,
-            vec![
-                ("A".to_string(), Some(true)),
-                ("B".to_string(), Some(true)),
-                ("C".to_string(), Some(false)),
-            ]
-        );
-    }
-}

@@ -17,8 +17,8 @@ use tokio::io::unix::AsyncFd;
 
 use crate::rawsock;
 
-use super::packet::SOURCE_PORT_MIN;
-use super::timers::RandomSource;
+use crate::bfd::packet::SOURCE_PORT_MIN;
+use crate::bfd::timers::RandomSource;
 
 /// Largest datagram we read (a control packet with authentication is at most 255 bytes).
 const RX_BUF: usize = 512;

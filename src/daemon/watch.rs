@@ -17,7 +17,7 @@
 //!   (logged; SIGHUP still applies it), and not at all when the content is the one last
 //!   applied (a touch, a ConfigMap update of another key: logged, nothing reloaded).
 
-use super::ControlSignal;
+use crate::runtime::ControlSignal;
 use actix::Recipient;
 use notify::{RecursiveMode, Watcher};
 use std::collections::{BTreeMap, BTreeSet};

@@ -12,8 +12,8 @@ use super::pool::{self, Packet, Refresh, Registration, SocketKey};
 use super::socket::SocketConfig;
 use super::sync::{SyncCommand, SyncHub};
 use super::trackers::{TrackEvent, TrackKey, TrackValue, TrackerHub};
-use crate::actors::{guarded, Durable, Shutdown, ShutdownReason};
 use crate::config::model::{Family as CfgFamily, GlobalDefs, VrrpInstance};
+use crate::runtime::{guarded, Durable, Shutdown, ShutdownReason};
 use crate::telemetry::{
     transition_span, Cause, Metrics, RxDrop, TransitionKind, VrrpMetrics, VrrpState,
 };
@@ -1123,8 +1123,8 @@ impl InstanceActor {
             link: self.kernel.link_events(),
             // Also outside a group: a reload may put the instance in one.
             sync: self.sync.as_ref().map(|hub| hub.subscribe()),
-            // Test builds of the environment only (see actors::fault): panic on request.
-            fault: crate::actors::fault::subscribe(),
+            // Test builds of the environment only (see runtime::fault): panic on request.
+            fault: crate::runtime::fault::subscribe(),
         };
         self.forwarders.push(feeds.forward(ctx.address()));
         self.query_tracked_interfaces(ctx);
@@ -1719,12 +1719,7 @@ impl InstanceActor {
         let excluded: Vec<(String, String)> = i
             .virtual_ipaddress_excluded
             .iter()
-            .map(|a| {
-                (
-                    crate::telemetry::dump::address_text(a),
-                    a.dev.clone().unwrap_or_else(|| dev.to_string()),
-                )
-            })
+            .map(|a| (a.text(), a.dev.clone().unwrap_or_else(|| dev.to_string())))
             .collect();
         m.config(
             super::params::garp_master_delay(i, &self.spec.global),
@@ -1910,14 +1905,14 @@ enum LinkMsg {
 struct SyncMsg(SyncCommand);
 #[derive(Message)]
 #[rtype(result = "()")]
-struct FaultMsg(crate::actors::fault::Inject);
+struct FaultMsg(crate::runtime::fault::Inject);
 
 impl Handler<FaultMsg> for InstanceActor {
     type Result = ();
 
     fn handle(&mut self, _msg: FaultMsg, ctx: &mut Context<Self>) {
         guarded(self, ctx, |act, _ctx| {
-            if crate::actors::fault::targets(act.name()) {
+            if crate::runtime::fault::targets(act.name()) {
                 panic!(
                     "fault injection: VRRP instance {} panics on request",
                     act.name()
@@ -2008,7 +2003,7 @@ struct Feeds {
     track: Option<tokio::sync::broadcast::Receiver<TrackEvent>>,
     link: Option<tokio::sync::broadcast::Receiver<LinkEvent>>,
     sync: Option<tokio::sync::broadcast::Receiver<SyncCommand>>,
-    fault: Option<tokio::sync::broadcast::Receiver<crate::actors::fault::Inject>>,
+    fault: Option<tokio::sync::broadcast::Receiver<crate::runtime::fault::Inject>>,
 }
 
 impl Feeds {

@@ -1,6 +1,7 @@
-//! The supervised actix actors: a generic runtime the protocol actors plug into.
+//! The generic supervision runtime the protocol actors plug into (nothing here knows VRRP,
+//! BFD or LVS).
 //!
-//! - [`runtime`]: the actix System over a multi-thread tokio runtime we own, with one
+//! - [`system`]: the actix System over a multi-thread tokio runtime we own, with one
 //!   [`Arbiter`](actix::Arbiter) (thread) per domain: VRRP, checkers, BFD, netlink.
 //! - [`supervise`]: [`spawn_child`] starts an actor under a supervisor that restarts it with
 //!   [`backoff`] when it panics (caught by [`guarded`]) or stops; [`Durable`] state survives.
@@ -14,37 +15,27 @@
 //! [`ChildFactory`] the daemon hands to the [`Root`].
 
 pub mod backoff;
-pub mod control;
-pub mod daemon;
-pub mod dumps;
 pub mod durable;
 pub mod fault;
 pub mod guard;
 pub mod ids;
-pub mod panic_hook;
-pub mod pidfile;
-pub mod plan;
 pub mod root;
-pub mod runtime;
 pub mod signals;
 pub mod supervise;
-pub mod trim;
-pub mod vrrp;
-pub mod watch;
-pub mod watchdog;
+pub mod system;
 
 pub use backoff::{Backoff, RestartPolicy};
 pub use durable::Durable;
-pub use guard::{guarded, panic_message};
+pub use guard::guarded;
 pub use ids::{Family, ObjectId};
 pub use root::{
     decide, ChildConfig, ChildFactory, ChildInfo, ChildKey, ChildView, Decision, DumpKind,
     Heartbeat, ListChildren, PlanQuery, Query, Reconcile, ReconcilePlan, ReconcileReport,
     ReloadRefused, Root, RootOptions, RootStopping, ShutdownReport, StopAll,
 };
-pub use runtime::{ActorRuntime, Arbiters, Domain, RuntimeConfig};
 pub use signals::{control_for_signal, listen_signals, ControlSignal, SignalListener};
 pub use supervise::{
-    finish, spawn_child, ChildHandle, ChildOptions, EventBus, Shutdown, ShutdownOutcome,
-    ShutdownReason, SuperviseError, SupervisionEvent, SupervisionEventKind,
+    finish, panic_message, spawn_child, ChildHandle, ChildOptions, EventBus, Shutdown,
+    ShutdownOutcome, ShutdownReason, SuperviseError, SupervisionEvent, SupervisionEventKind,
 };
+pub use system::{ActorRuntime, Arbiters, Domain, RuntimeConfig};

@@ -5,23 +5,11 @@
 //! restarts it (see [`spawn_child`](super::spawn_child)). The handler itself returns normally,
 //! so the rest of the arbiter is not disturbed and the sender gets a reply (`None`).
 
-use std::any::Any;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use actix::prelude::*;
 
-use super::supervise::with_current;
-
-/// Extracts the message of a panic payload (`&str` or `String`), or a placeholder.
-pub fn panic_message(payload: &(dyn Any + Send)) -> String {
-    if let Some(s) = payload.downcast_ref::<&str>() {
-        (*s).to_owned()
-    } else if let Some(s) = payload.downcast_ref::<String>() {
-        s.clone()
-    } else {
-        "<non-string panic payload>".to_owned()
-    }
-}
+use crate::runtime::supervise::{panic_message, with_current};
 
 /// Runs `body` with the actor and its context, catching a panic. On panic: logs
 /// (`tracing::error!` with actor name and message), records it for the supervisor's

@@ -155,7 +155,7 @@ async fn run(kernel: Arc<dyn Kernel>, mut rx: mpsc::UnboundedReceiver<Request>) 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::actors::vrrp::kernel::{InterfaceInfo, VmacRequest};
+    use crate::vrrp::actor::kernel::{InterfaceInfo, VmacRequest};
     use std::sync::Mutex;
 
     type Log = Arc<Mutex<Vec<String>>>;

@@ -1,0 +1,11 @@
+//! The management interfaces: how operators and their tools read the running daemon.
+//!
+//! - [`dumps`]: keepalived's state dumps (SIGUSR1 data, SIGUSR2 stats, JSON), gathered from the
+//!   actors and formatted like keepalived's ([`dumps::format`]).
+//! - [`control`]: the local control socket behind `keepalived-rs --status` and `--reload-plan`.
+//! - [`http`]: the `--metrics-listen` endpoint exposing the Prometheus registry
+//!   ([`crate::telemetry::metrics`]).
+
+pub mod control;
+pub mod dumps;
+pub mod http;
