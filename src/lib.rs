@@ -1,7 +1,7 @@
 //! keepalived-rs: a drop-in, actor-based successor to keepalived.
 //!
 //! Layering, from the ground up (a module imports only from the ones listed before it):
-//! - `rawsock`: the raw socket calls (`setsockopt(2)`, `recvmsg(2)`) the socket owners share.
+//! - `sys`: the small FFI wrappers (raw socket calls, host name) the others call.
 //! - [`config`]: keepalived.conf grammar -> typed, serde model with file:line on every value.
 //! - [`netlink`], [`ipvs`]: the kernel-resource owners (addresses/routes/rules/links; IPVS).
 //! - [`telemetry`]: logging, OpenTelemetry traces, the Prometheus metrics registry.
@@ -19,8 +19,8 @@ pub mod ipvs;
 pub mod lvs;
 pub mod mgmt;
 pub mod netlink;
-mod rawsock;
 pub mod runtime;
+mod sys;
 pub mod telemetry;
 pub mod track;
 pub mod vrrp;

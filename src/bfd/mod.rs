@@ -14,6 +14,7 @@
 //! - [`actor`]: [`BfdSessionActor`], one per `bfd_instance`, started with [`start_session`].
 //! - [`registry`]: [`BfdRegistry`], current states and the [`BfdEvent`] broadcast consumed
 //!   by `track_bfd` and `BFD_CHECK`.
+#![forbid(unsafe_code)]
 
 pub mod actor;
 pub mod packet;

@@ -2,6 +2,7 @@
 //!
 //! Pipeline: [`preprocess`] (includes, `@id`, `$PARAM`, `~SEQ`) -> [`tree`] (blocks) ->
 //! [`build`] (typed [`model`], defaults applied) -> [`validate`] (cross references, ranges).
+#![forbid(unsafe_code)]
 
 pub mod diag;
 pub mod diff;

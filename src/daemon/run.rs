@@ -1300,4 +1300,3 @@ pub fn run(args: Args) -> i32 {
         }
     }
 }
-

@@ -13,6 +13,7 @@
 //! - [`error`]: [`IpvsError`], carrying operation, service/destination, errno.
 //!
 //! Decoding never panics: malformed replies become [`IpvsError::Decode`].
+#![forbid(unsafe_code)]
 
 pub mod attrs;
 pub mod client;

@@ -5,6 +5,7 @@
 //! - [`control`]: the local control socket behind `keepalived-rs --status` and `--reload-plan`.
 //! - [`http`]: the `--metrics-listen` endpoint exposing the Prometheus registry
 //!   ([`crate::telemetry::metrics`]).
+#![forbid(unsafe_code)]
 
 pub mod control;
 pub mod dumps;

@@ -14,7 +14,7 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 
 use super::types::MacAddr;
-use crate::rawsock;
+use crate::sys::socket as rawsock;
 
 /// Ethernet header (14) + ARP for IPv4 over Ethernet (28).
 pub const GARP_FRAME_LEN: usize = 42;

@@ -33,7 +33,7 @@ use super::msg;
 use super::sysctl;
 use super::types::*;
 use super::watch::WatchState;
-use crate::rawsock;
+use crate::sys::socket as rawsock;
 
 /// Where the answer to a [`Request`] goes.
 pub type Reply<T> = oneshot::Sender<Result<T>>;

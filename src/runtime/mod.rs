@@ -13,6 +13,7 @@
 //! Context<Self>>`, `Supervised` (restore from its `Durable` in `restarting`) and
 //! `Handler<Shutdown>`, wrapping handler bodies in [`guarded`], and being started through a
 //! [`ChildFactory`] the daemon hands to the [`Root`].
+#![forbid(unsafe_code)]
 
 pub mod backoff;
 pub mod durable;

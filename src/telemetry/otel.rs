@@ -262,17 +262,6 @@ fn percent_decode(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-fn hostname() -> Option<String> {
-    let mut buf = [0u8; 256];
-    // SAFETY: buf is valid for buf.len() bytes; gethostname NUL-terminates on success.
-    let rc = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };
-    if rc != 0 {
-        return None;
-    }
-    let end = buf.iter().position(|&c| c == 0).unwrap_or(buf.len());
-    std::str::from_utf8(&buf[..end]).ok().map(str::to_string)
-}
-
 /// The trace pipeline: tracer provider with a batch processor and an OTLP/HTTP exporter.
 #[derive(Debug)]
 pub struct Otel {
@@ -304,7 +293,7 @@ impl Otel {
             .iter()
             .any(|(k, _)| k == "host.name")
         {
-            if let Some(h) = hostname() {
+            if let Some(h) = crate::sys::hostname() {
                 attrs.push(KeyValue::new("host.name", h));
             }
         }

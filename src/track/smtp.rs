@@ -401,19 +401,7 @@ impl SmtpAlerter {
 
 /// The host name (keepalived's default `router_id`, HELO name and sender domain).
 pub fn local_name() -> String {
-    let mut buf = [0u8; 256];
-    // SAFETY: buf is valid for buf.len() bytes.
-    let rc = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };
-    if rc != 0 {
-        return "localhost".to_string();
-    }
-    let end = buf.iter().position(|b| *b == 0).unwrap_or(buf.len());
-    let name = String::from_utf8_lossy(&buf[..end]).into_owned();
-    if name.is_empty() {
-        "localhost".to_string()
-    } else {
-        name
-    }
+    crate::sys::hostname().unwrap_or_else(|| "localhost".to_string())
 }
 
 fn current_user() -> Option<String> {

@@ -8,7 +8,7 @@
 //! With `auth_type AH` the datagram is first split by [`ah::split`]; the VRRP message after
 //! the AH is decoded, and the AH checks ([`ah::AhPacket::verify`], [`ah::SeqCounter::check`])
 //! go into [`validate::RxContext::ah`]. Sending wraps the encoded advert with [`ah::encode`].
-
+#![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 pub mod actor;

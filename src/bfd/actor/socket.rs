@@ -15,7 +15,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::os::fd::AsRawFd;
 use tokio::io::unix::AsyncFd;
 
-use crate::rawsock;
+use crate::sys::socket as rawsock;
 
 use crate::bfd::packet::SOURCE_PORT_MIN;
 use crate::bfd::timers::RandomSource;
@@ -52,8 +52,7 @@ impl RxSocket {
     /// info reporting. Must be called inside a tokio runtime.
     pub fn open(v6: bool, port: u16) -> io::Result<RxSocket> {
         let sock = Self::socket(v6, port)?;
-        // SAFETY: the socket is owned by the AsyncFd and its descriptor stays open until drop.
-        let fd = unsafe { AsyncFd::register(sock)? };
+        let fd = rawsock::register_owned(sock)?;
         Ok(RxSocket { fd, port })
     }
 
@@ -109,7 +108,12 @@ fn recv_one(sock: &Socket, port: u16) -> io::Result<Datagram> {
         .source()
         .map(|s| SocketAddr::new(s.ip().to_canonical(), s.port()))
         .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "no source address"))?;
-    let (ttl, dst, ifindex) = parse_cmsgs(&msg);
+    let rawsock::Ancillary {
+        hops: ttl,
+        dst,
+        ifindex,
+        ..
+    } = msg.ancillary();
     Ok(Datagram {
         payload,
         src,
@@ -118,40 +122,6 @@ fn recv_one(sock: &Socket, port: u16) -> io::Result<Datagram> {
         ttl,
         port,
     })
-}
-
-/// TTL / hop limit, destination address and interface from the ancillary data.
-fn parse_cmsgs(msg: &rawsock::Message) -> (Option<u8>, Option<IpAddr>, Option<u32>) {
-    let (mut ttl, mut dst, mut ifindex) = (None, None, None);
-    for (level, kind, data) in msg.cmsgs() {
-        match (level, kind) {
-            (libc::IPPROTO_IP, libc::IP_TTL) | (libc::IPPROTO_IPV6, libc::IPV6_HOPLIMIT) => {
-                // SAFETY: the kernel's IP_TTL / IPV6_HOPLIMIT data is a c_int.
-                let v: Option<i32> = unsafe { rawsock::cmsg_value(data) };
-                ttl = v.and_then(|v| u8::try_from(v).ok());
-            }
-            (libc::IPPROTO_IP, libc::IP_PKTINFO) => {
-                // SAFETY: the kernel's IP_PKTINFO data is an in_pktinfo.
-                let info: Option<libc::in_pktinfo> = unsafe { rawsock::cmsg_value(data) };
-                if let Some(info) = info {
-                    dst = Some(IpAddr::V4(Ipv4Addr::from(u32::from_be(
-                        info.ipi_addr.s_addr,
-                    ))));
-                    ifindex = u32::try_from(info.ipi_ifindex).ok();
-                }
-            }
-            (libc::IPPROTO_IPV6, libc::IPV6_PKTINFO) => {
-                // SAFETY: the kernel's IPV6_PKTINFO data is an in6_pktinfo.
-                let info: Option<libc::in6_pktinfo> = unsafe { rawsock::cmsg_value(data) };
-                if let Some(info) = info {
-                    dst = Some(IpAddr::V6(Ipv6Addr::from(info.ipi6_addr.s6_addr)));
-                    ifindex = Some(info.ipi6_ifindex);
-                }
-            }
-            _ => {}
-        }
-    }
-    (ttl, dst, ifindex)
 }
 
 /// The per-session send socket.

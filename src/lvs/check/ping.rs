@@ -55,8 +55,7 @@ pub async fn check(target: IpAddr, timeout: Duration, id: u16, seq: u16) -> Outc
             Socket::new(Domain::IPV4, Type::RAW, Some(Protocol::ICMPV4))?
         };
         s.set_nonblocking(true)?;
-        // SAFETY: the AsyncFd owns the socket until it is dropped.
-        Ok(unsafe { AsyncFd::register(s)? })
+        crate::sys::socket::register_owned(s)
     };
     let work = async {
         let fd = open().map_err(|e| format!("ICMP socket: {e}"))?;
@@ -65,23 +64,21 @@ pub async fn check(target: IpAddr, timeout: Duration, id: u16, seq: u16) -> Outc
         fd.get_ref()
             .send_to(&pkt, &dst)
             .map_err(|e| format!("send to {target}: {e}"))?;
-        let mut buf = [std::mem::MaybeUninit::<u8>::uninit(); 1500];
+        let mut buf = [0u8; 1500];
         loop {
             let mut g = fd.readable().await.map_err(|e| e.to_string())?;
-            let r = g.try_io(|s| s.get_ref().recv_from(&mut buf));
+            let r = g.try_io(|s| {
+                crate::sys::socket::recvmsg(std::os::fd::AsRawFd::as_raw_fd(s.get_ref()), &mut buf)
+            });
             let Ok(res) = r else { continue };
-            let (n, from) = res.map_err(|e| e.to_string())?;
-            // SAFETY: the kernel initialised n bytes.
-            let data: Vec<u8> = buf[..n]
-                .iter()
-                .map(|b| unsafe { b.assume_init() })
-                .collect();
-            let from_ip = from.as_socket().map(|s| s.ip());
+            let m = res.map_err(|e| e.to_string())?;
+            let data = &buf[..m.len.min(buf.len())];
+            let from_ip = m.source().map(|s| s.ip());
             if from_ip != Some(target) {
                 continue;
             }
             let icmp = if v6 {
-                &data[..]
+                data
             } else {
                 let ihl = usize::from(data.first().copied().unwrap_or(0) & 0x0f) * 4;
                 data.get(ihl..).unwrap_or(&[])

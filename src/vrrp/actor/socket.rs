@@ -14,7 +14,7 @@ use std::os::fd::AsRawFd;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tokio::io::unix::AsyncFd;
 
-use crate::rawsock;
+use crate::sys::socket as rawsock;
 
 /// IP protocol number of VRRP.
 pub const IPPROTO_VRRP: i32 = 112;
@@ -128,9 +128,7 @@ impl VrrpSocket {
     /// Registers the socket with the runtime for receiving.
     pub fn receiver(&self) -> io::Result<Receiver<'_>> {
         use std::os::fd::AsFd;
-        // SAFETY: the borrowed descriptor stays open while the Receiver (which borrows the
-        // socket) exists, and the AsyncFd deregisters it when the Receiver is dropped.
-        let fd = unsafe { AsyncFd::register(self.sock.as_fd())? };
+        let fd = rawsock::register_borrowed(self.sock.as_fd())?;
         Ok(Receiver {
             fd,
             v6: self.v6,
@@ -158,80 +156,7 @@ impl VrrpSocket {
         dst: IpAddr,
         ifindex: u32,
     ) -> io::Result<()> {
-        let fd = self.sock.as_raw_fd();
-        let mut iov = libc::iovec {
-            iov_base: payload.as_ptr() as *mut libc::c_void,
-            iov_len: payload.len(),
-        };
-        let mut cbuf = [0u64; 8];
-        // SAFETY: msghdr and sockaddr structs are plain data; all pointers refer to live locals.
-        unsafe {
-            let mut msg: libc::msghdr = std::mem::zeroed();
-            msg.msg_iov = &mut iov;
-            msg.msg_iovlen = 1;
-            msg.msg_control = cbuf.as_mut_ptr().cast();
-            match (src, dst) {
-                (IpAddr::V4(s4), IpAddr::V4(d4)) => {
-                    let mut sin: libc::sockaddr_in = std::mem::zeroed();
-                    sin.sin_family = libc::AF_INET as libc::sa_family_t;
-                    sin.sin_addr.s_addr = u32::from(d4).to_be();
-                    msg.msg_name = (&mut sin as *mut libc::sockaddr_in).cast();
-                    msg.msg_namelen = std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t;
-                    msg.msg_controllen =
-                        libc::CMSG_SPACE(std::mem::size_of::<libc::in_pktinfo>() as u32) as _;
-                    let c = libc::CMSG_FIRSTHDR(&msg);
-                    (*c).cmsg_level = libc::IPPROTO_IP;
-                    (*c).cmsg_type = libc::IP_PKTINFO;
-                    (*c).cmsg_len =
-                        libc::CMSG_LEN(std::mem::size_of::<libc::in_pktinfo>() as u32) as _;
-                    let info = libc::in_pktinfo {
-                        ipi_ifindex: ifindex as i32,
-                        ipi_spec_dst: libc::in_addr {
-                            s_addr: u32::from(s4).to_be(),
-                        },
-                        ipi_addr: libc::in_addr { s_addr: 0 },
-                    };
-                    std::ptr::write_unaligned(libc::CMSG_DATA(c).cast(), info);
-                    if libc::sendmsg(fd, &msg, 0) < 0 {
-                        return Err(io::Error::last_os_error());
-                    }
-                }
-                (IpAddr::V6(s6), IpAddr::V6(d6)) => {
-                    let mut sin6: libc::sockaddr_in6 = std::mem::zeroed();
-                    sin6.sin6_family = libc::AF_INET6 as libc::sa_family_t;
-                    sin6.sin6_addr.s6_addr = d6.octets();
-                    if d6.is_multicast() || is_link_local_v6(&d6) {
-                        sin6.sin6_scope_id = ifindex;
-                    }
-                    msg.msg_name = (&mut sin6 as *mut libc::sockaddr_in6).cast();
-                    msg.msg_namelen = std::mem::size_of::<libc::sockaddr_in6>() as libc::socklen_t;
-                    msg.msg_controllen =
-                        libc::CMSG_SPACE(std::mem::size_of::<libc::in6_pktinfo>() as u32) as _;
-                    let c = libc::CMSG_FIRSTHDR(&msg);
-                    (*c).cmsg_level = libc::IPPROTO_IPV6;
-                    (*c).cmsg_type = libc::IPV6_PKTINFO;
-                    (*c).cmsg_len =
-                        libc::CMSG_LEN(std::mem::size_of::<libc::in6_pktinfo>() as u32) as _;
-                    let info = libc::in6_pktinfo {
-                        ipi6_addr: libc::in6_addr {
-                            s6_addr: s6.octets(),
-                        },
-                        ipi6_ifindex: ifindex,
-                    };
-                    std::ptr::write_unaligned(libc::CMSG_DATA(c).cast(), info);
-                    if libc::sendmsg(fd, &msg, 0) < 0 {
-                        return Err(io::Error::last_os_error());
-                    }
-                }
-                _ => {
-                    return Err(io::Error::new(
-                        io::ErrorKind::InvalidInput,
-                        "source and destination families differ",
-                    ))
-                }
-            }
-        }
-        Ok(())
+        rawsock::send_from(&self.sock, payload, src, dst, ifindex)
     }
 }
 
@@ -315,7 +240,11 @@ fn recv_into(fd: std::os::fd::RawFd, v6: bool, ah: bool, buf: &mut [u8]) -> io::
     let msg = rawsock::recvmsg(fd, buf)?;
     let n = msg.len.min(buf.len());
     let data = &buf[..n];
-    let (hop_limit, stamp) = ancillary(&msg);
+    let rawsock::Ancillary {
+        hops: hop_limit,
+        stamp,
+        ..
+    } = msg.ancillary();
     let at = arrival(stamp, Instant::now(), SystemTime::now());
     if v6 {
         let src = msg
@@ -365,32 +294,6 @@ fn recv_into(fd: std::os::fd::RawFd, v6: bool, ah: bool, buf: &mut [u8]) -> io::
             at,
         })
     }
-}
-
-/// The hop limit (IPv6) and the kernel's receive time (wall clock) in the control data.
-fn ancillary(msg: &rawsock::Message) -> (Option<u8>, Option<Duration>) {
-    let (mut hops, mut stamp) = (None, None);
-    for (level, kind, data) in msg.cmsgs() {
-        match (level, kind) {
-            (libc::IPPROTO_IPV6, libc::IPV6_HOPLIMIT) => {
-                // SAFETY: the kernel's IPV6_HOPLIMIT data is a c_int.
-                let v: Option<i32> = unsafe { rawsock::cmsg_value(data) };
-                hops = v.and_then(|v| u8::try_from(v).ok());
-            }
-            (libc::SOL_SOCKET, libc::SCM_TIMESTAMPNS) => {
-                // SAFETY: the kernel's SCM_TIMESTAMPNS data is a timespec.
-                let t: Option<libc::timespec> = unsafe { rawsock::cmsg_value(data) };
-                stamp = t.and_then(|t| {
-                    u64::try_from(t.tv_sec)
-                        .ok()
-                        .zip(u32::try_from(t.tv_nsec).ok())
-                        .map(|(s, ns)| Duration::new(s, ns))
-                });
-            }
-            _ => {}
-        }
-    }
-    (hops, stamp)
 }
 
 /// The monotonic instant of a kernel receive time `stamp` (wall clock since the epoch),

@@ -1,11 +1,134 @@
-//! The raw socket calls the socket-owning modules share: `setsockopt(2)` for the options
-//! socket2 does not wrap (raw VRRP sockets, BFD's receive reporting, the GARP/NA senders, the
-//! netlink monitor's buffer) and `recvmsg(2)` with the source address and the ancillary data
-//! (VRRP's hop limit and receive time, BFD's TTL and packet info).
+//! The raw socket calls the socket-owning modules share, so that the protocols themselves
+//! carry `#![forbid(unsafe_code)]`: `setsockopt(2)` for the options socket2 does not wrap (raw
+//! VRRP sockets, BFD's receive reporting, the GARP/NA senders, the netlink monitor's buffer),
+//! `recvmsg(2)` with the source address and the ancillary data decoded ([`Ancillary`]: hop
+//! limit / TTL, receive time, packet info), `sendmsg(2)` from a chosen source address
+//! ([`send_from`]), and registering sockets with tokio's reactor ([`register_owned`],
+//! [`register_borrowed`]).
 
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
-use std::os::fd::{AsRawFd, RawFd};
+use std::os::fd::{AsRawFd, BorrowedFd, RawFd};
+use std::time::Duration;
+
+use tokio::io::unix::AsyncFd;
+
+/// Registers an owned socket with the current tokio runtime's reactor.
+pub fn register_owned(sock: socket2::Socket) -> io::Result<AsyncFd<socket2::Socket>> {
+    // SAFETY: the AsyncFd owns the socket: its descriptor stays open, and `as_raw_fd` returns
+    // the same one, until the AsyncFd is dropped or gives the socket back.
+    unsafe { AsyncFd::register(sock) }.map_err(io::Error::from)
+}
+
+/// Registers a borrowed descriptor with the current tokio runtime's reactor, for as long as
+/// the borrow lasts (the AsyncFd cannot outlive the socket it borrows).
+pub fn register_borrowed(fd: BorrowedFd<'_>) -> io::Result<AsyncFd<BorrowedFd<'_>>> {
+    // SAFETY: a BorrowedFd is open for its whole lifetime 'a, and the returned AsyncFd carries
+    // the same lifetime, so it is deregistered before the descriptor can be closed.
+    unsafe { AsyncFd::register(fd) }.map_err(io::Error::from)
+}
+
+/// Sends `payload` to `dst` from source address `src` on interface `ifindex` (IP_PKTINFO /
+/// IPV6_PKTINFO), so an unbound socket still sends from the chosen address. The scope of an
+/// IPv6 multicast or link-local destination is `ifindex`.
+pub fn send_from(
+    sock: &impl AsRawFd,
+    payload: &[u8],
+    src: IpAddr,
+    dst: IpAddr,
+    ifindex: u32,
+) -> io::Result<()> {
+    let fd = sock.as_raw_fd();
+    let mut iov = libc::iovec {
+        iov_base: payload.as_ptr() as *mut libc::c_void,
+        iov_len: payload.len(),
+    };
+    let mut cbuf = [0u64; 8];
+    // SAFETY: msghdr, sockaddr and pktinfo structs are plain data (all-zero is valid); every
+    // pointer refers to a live local of the given size; the control buffer (64 bytes, aligned
+    // for cmsghdr) holds one CMSG_SPACE of either pktinfo.
+    unsafe {
+        let mut msg: libc::msghdr = std::mem::zeroed();
+        msg.msg_iov = &mut iov;
+        msg.msg_iovlen = 1;
+        msg.msg_control = cbuf.as_mut_ptr().cast();
+        let mut sin: libc::sockaddr_in = std::mem::zeroed();
+        let mut sin6: libc::sockaddr_in6 = std::mem::zeroed();
+        match (src, dst) {
+            (IpAddr::V4(s4), IpAddr::V4(d4)) => {
+                sin.sin_family = libc::AF_INET as libc::sa_family_t;
+                sin.sin_addr.s_addr = u32::from(d4).to_be();
+                msg.msg_name = (&mut sin as *mut libc::sockaddr_in).cast();
+                msg.msg_namelen = std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t;
+                let info = libc::in_pktinfo {
+                    ipi_ifindex: ifindex as i32,
+                    ipi_spec_dst: libc::in_addr {
+                        s_addr: u32::from(s4).to_be(),
+                    },
+                    ipi_addr: libc::in_addr { s_addr: 0 },
+                };
+                put_cmsg(&mut msg, libc::IPPROTO_IP, libc::IP_PKTINFO, info);
+            }
+            (IpAddr::V6(s6), IpAddr::V6(d6)) => {
+                sin6.sin6_family = libc::AF_INET6 as libc::sa_family_t;
+                sin6.sin6_addr.s6_addr = d6.octets();
+                if d6.is_multicast() || (d6.segments()[0] & 0xffc0) == 0xfe80 {
+                    sin6.sin6_scope_id = ifindex;
+                }
+                msg.msg_name = (&mut sin6 as *mut libc::sockaddr_in6).cast();
+                msg.msg_namelen = std::mem::size_of::<libc::sockaddr_in6>() as libc::socklen_t;
+                let info = libc::in6_pktinfo {
+                    ipi6_addr: libc::in6_addr {
+                        s6_addr: s6.octets(),
+                    },
+                    ipi6_ifindex: ifindex,
+                };
+                put_cmsg(&mut msg, libc::IPPROTO_IPV6, libc::IPV6_PKTINFO, info);
+            }
+            _ => {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    "source and destination families differ",
+                ))
+            }
+        }
+        if libc::sendmsg(fd, &msg, 0) < 0 {
+            return Err(io::Error::last_os_error());
+        }
+    }
+    Ok(())
+}
+
+/// Writes one control message holding `value` at the start of `msg`'s control buffer.
+///
+/// # Safety
+/// `msg.msg_control` must point to a live buffer, aligned for `cmsghdr`, of at least
+/// `CMSG_SPACE(size_of::<T>())` bytes.
+unsafe fn put_cmsg<T: Copy>(msg: &mut libc::msghdr, level: i32, kind: i32, value: T) {
+    let size = std::mem::size_of::<T>() as u32;
+    // SAFETY: upheld by the caller: the buffer holds the header and the data.
+    unsafe {
+        msg.msg_controllen = libc::CMSG_SPACE(size) as _;
+        let c = libc::CMSG_FIRSTHDR(msg);
+        (*c).cmsg_level = level;
+        (*c).cmsg_type = kind;
+        (*c).cmsg_len = libc::CMSG_LEN(size) as _;
+        std::ptr::write_unaligned(libc::CMSG_DATA(c).cast(), value);
+    }
+}
+
+/// The ancillary data of a received datagram the protocols ask for, decoded.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Ancillary {
+    /// IP_TTL (IPv4) or IPV6_HOPLIMIT (IPv6).
+    pub hops: Option<u8>,
+    /// SCM_TIMESTAMPNS: the kernel's receive time (wall clock, since the epoch).
+    pub stamp: Option<Duration>,
+    /// IP_PKTINFO / IPV6_PKTINFO: the destination address.
+    pub dst: Option<IpAddr>,
+    /// IP_PKTINFO / IPV6_PKTINFO: the receiving interface.
+    pub ifindex: Option<u32>,
+}
 
 /// Sets option `name` at `level` on `sock` to `value` (passed by pointer with its size, as the
 /// option's C type expects: `T` must be that type, e.g. `c_int` or `ip_mreqn`).
@@ -106,7 +229,7 @@ impl Message {
     }
 
     /// Each control message the kernel filled in: (level, type, data).
-    pub fn cmsgs(&self) -> impl Iterator<Item = (i32, i32, &[u8])> + '_ {
+    fn cmsgs(&self) -> impl Iterator<Item = (i32, i32, &[u8])> + '_ {
         // SAFETY: msghdr is plain data; only the control fields are set, to our buffer and the
         // length the kernel reported, which is all CMSG_FIRSTHDR / CMSG_NXTHDR read.
         let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
@@ -140,12 +263,58 @@ impl Message {
     }
 }
 
+impl Message {
+    /// The hop limit / TTL, receive time and packet info in the ancillary data.
+    pub fn ancillary(&self) -> Ancillary {
+        let mut a = Ancillary::default();
+        for (level, kind, data) in self.cmsgs() {
+            match (level, kind) {
+                (libc::IPPROTO_IP, libc::IP_TTL) | (libc::IPPROTO_IPV6, libc::IPV6_HOPLIMIT) => {
+                    // SAFETY: the kernel's IP_TTL / IPV6_HOPLIMIT data is a c_int.
+                    let v: Option<i32> = unsafe { cmsg_value(data) };
+                    a.hops = v.and_then(|v| u8::try_from(v).ok());
+                }
+                (libc::SOL_SOCKET, libc::SCM_TIMESTAMPNS) => {
+                    // SAFETY: the kernel's SCM_TIMESTAMPNS data is a timespec.
+                    let t: Option<libc::timespec> = unsafe { cmsg_value(data) };
+                    a.stamp = t.and_then(|t| {
+                        u64::try_from(t.tv_sec)
+                            .ok()
+                            .zip(u32::try_from(t.tv_nsec).ok())
+                            .map(|(s, ns)| Duration::new(s, ns))
+                    });
+                }
+                (libc::IPPROTO_IP, libc::IP_PKTINFO) => {
+                    // SAFETY: the kernel's IP_PKTINFO data is an in_pktinfo.
+                    let info: Option<libc::in_pktinfo> = unsafe { cmsg_value(data) };
+                    if let Some(info) = info {
+                        a.dst = Some(IpAddr::V4(Ipv4Addr::from(u32::from_be(
+                            info.ipi_addr.s_addr,
+                        ))));
+                        a.ifindex = u32::try_from(info.ipi_ifindex).ok();
+                    }
+                }
+                (libc::IPPROTO_IPV6, libc::IPV6_PKTINFO) => {
+                    // SAFETY: the kernel's IPV6_PKTINFO data is an in6_pktinfo.
+                    let info: Option<libc::in6_pktinfo> = unsafe { cmsg_value(data) };
+                    if let Some(info) = info {
+                        a.dst = Some(IpAddr::V6(Ipv6Addr::from(info.ipi6_addr.s6_addr)));
+                        a.ifindex = Some(info.ipi6_ifindex);
+                    }
+                }
+                _ => {}
+            }
+        }
+        a
+    }
+}
+
 /// The value of type `T` at the start of control message data, if it is that long.
 ///
 /// # Safety
 /// `T` must be plain data for which any bytes are a valid value: the type the kernel documents
 /// for the message (`c_int`, `timespec`, `in_pktinfo`, ...).
-pub unsafe fn cmsg_value<T: Copy>(data: &[u8]) -> Option<T> {
+unsafe fn cmsg_value<T: Copy>(data: &[u8]) -> Option<T> {
     // SAFETY: size_of::<T>() bytes are read, unaligned, from a live slice at least that long;
     // the caller vouches for T.
     (data.len() >= std::mem::size_of::<T>())
