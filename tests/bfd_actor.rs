@@ -15,7 +15,7 @@
 //! Needs root and `ip netns`; skipped otherwise.
 
 mod common;
-#[path = "bfd_support.rs"]
+#[path = "common/bfd_support.rs"]
 mod support;
 
 use common::lab::Lab;

@@ -15,7 +15,7 @@
 //! otherwise. Measurements are printed (`cargo test --test bfd_frr -- --nocapture`).
 
 mod common;
-#[path = "bfd_support.rs"]
+#[path = "common/bfd_support.rs"]
 mod support;
 
 use common::lab::{must, run, Lab};

@@ -9,7 +9,7 @@
 //!   VIP does not bounce back within milliseconds; it returns (preempt) after the hold.
 
 mod common;
-#[path = "bfd_support.rs"]
+#[path = "common/bfd_support.rs"]
 mod support;
 
 use common::lab::{self, tshark_fields, Lab};

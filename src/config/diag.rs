@@ -130,16 +130,6 @@ impl Diagnostics {
         }
     }
 
-    /// Sets strict mode (`--strict`): every recovery becomes an error.
-    pub fn set_strict(&mut self, strict: bool) {
-        self.strict = strict;
-    }
-
-    /// True when recoveries are errors (`--strict`).
-    pub fn is_strict(&self) -> bool {
-        self.strict
-    }
-
     /// keepalived 2.2.7 logs `problem` and carries on with `recovery`: a warning saying so, or
     /// an error under `--strict`.
     pub fn recover(&mut self, loc: &Location, problem: impl AsRef<str>, recovery: impl AsRef<str>) {

@@ -46,16 +46,7 @@ pub struct Loaded {
     pub files: Vec<std::path::PathBuf>,
 }
 
-impl Loaded {
-    /// The config if there were no errors, else the diagnostics.
-    pub fn into_result(self) -> Result<(Config, Diagnostics), Diagnostics> {
-        if self.diagnostics.has_errors() {
-            Err(self.diagnostics)
-        } else {
-            Ok((self.config, self.diagnostics))
-        }
-    }
-}
+impl Loaded {}
 
 /// Reads, preprocesses, parses and validates `path`. Never panics on any input.
 pub fn load(path: &Path, opts: &LoadOptions) -> Loaded {

@@ -68,6 +68,8 @@ pub fn build_tree(lines: &[SourceLine], diags: &mut Diagnostics) -> Vec<Node> {
 /// `url`); a line of millions of `{` would otherwise hold millions of open nodes.
 pub const MAX_NESTING: usize = 64;
 
+// Long by design: one pass over the lines with one explicit stack; opening, closing, keyword
+// lines and one-line blocks share that stack and read best together (tests in this file).
 fn build_tree_limited(
     lines: &[SourceLine],
     diags: &mut Diagnostics,

@@ -135,6 +135,8 @@ fn drop_dangling(
 }
 
 /// keepalived's `vrrp_complete_instance` recoveries for one instance (pure on the model).
+// Long by design: the recoveries one after another in keepalived's order, so each can be read
+// against vrrp_complete_instance; each is one short step, tested in recovery_tests.rs.
 fn complete_instance(i: &mut VrrpInstance, known: &Known, d: &mut Diagnostics) {
     let owner = format!("vrrp_instance {}", i.name);
     drop_dangling(
@@ -423,6 +425,8 @@ fn unique_names(cfg: &Config, d: &mut Diagnostics) {
 /// (VRID, family, interface, multicast destination) of a multicast instance.
 type McastKey<'a> = (u8, Family, Option<&'a str>, Option<std::net::IpAddr>);
 
+// Long by design: keepalived's per-instance refusals (chk_min_cfg, duplicate VRIDs, dangling
+// references) one rule after another in its order, each a few lines with its message.
 fn instances(cfg: &Config, d: &mut Diagnostics) {
     // (vrid, family, interface, multicast destination) must be unique among multicast instances;
     // unicast instances may share a VRID when their peer sets do not overlap.

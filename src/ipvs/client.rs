@@ -85,11 +85,6 @@ impl IpvsClient {
         self.family_id
     }
 
-    /// Change the per-request timeout.
-    pub fn set_timeout(&mut self, timeout: Duration) {
-        self.transport.timeout = timeout;
-    }
-
     /// IPVS version and connection table size.
     pub async fn info(&mut self) -> Result<IpvsInfo, IpvsError> {
         let op = Operation::GetInfo;

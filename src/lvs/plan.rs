@@ -204,15 +204,7 @@ pub enum CheckSpec {
     Invalid(String),
 }
 
-impl CheckSpec {
-    /// Whether a task polls this checker (FILE/BFD/invalid are driven by events).
-    pub fn is_polled(&self) -> bool {
-        !matches!(
-            self,
-            CheckSpec::File { .. } | CheckSpec::Bfd { .. } | CheckSpec::Invalid(_)
-        )
-    }
-}
+impl CheckSpec {}
 
 fn no_loc(s: &ScriptSpec) -> ScriptSpec {
     ScriptSpec {
@@ -414,6 +406,8 @@ impl Defaults<'_> {
     }
 }
 
+// Long by design: one line per checker field, each resolved with keepalived's inheritance
+// (checker < real_server < virtual_server defaults) and default; splitting would scatter them.
 fn checker_plan(
     c: &Checker,
     rs: &RealServer,

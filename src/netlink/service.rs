@@ -90,11 +90,6 @@ pub struct NetlinkHandle {
 }
 
 impl NetlinkHandle {
-    /// For wrappers that run their own owner loop around a [`NetlinkService`].
-    pub fn from_parts(tx: mpsc::Sender<Request>, events: broadcast::Sender<NetlinkEvent>) -> Self {
-        NetlinkHandle { tx, events }
-    }
-
     /// The raw request channel.
     pub fn sender(&self) -> mpsc::Sender<Request> {
         self.tx.clone()

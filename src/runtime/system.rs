@@ -148,11 +148,6 @@ impl ActorRuntime {
         self.system.clone()
     }
 
-    /// Handle of the multi-thread tokio runtime (for code outside actors).
-    pub fn tokio_handle(&self) -> tokio::runtime::Handle {
-        self.tokio.handle().clone()
-    }
-
     /// Runs `fut` to completion on the control arbiter (actors may be started inside).
     pub fn block_on<F: Future>(&self, fut: F) -> F::Output {
         self.runner.block_on(fut)

@@ -639,6 +639,8 @@ impl Format {
 
 impl Metrics {
     /// Builds the registry with every metric family (all empty but the process ones).
+    // Long by design: one registration per metric family, in the order /metrics lists them, so
+    // a family's name, help and labels are read in one place (the dashboard test checks them).
     pub fn new() -> Self {
         let mut r = Registry::with_prefix("keepalived");
         let mut names = Vec::new();
@@ -1105,11 +1107,6 @@ impl Metrics {
     /// Counts one valid advertisement received by a registered instance.
     pub fn vrrp_advert_received(&self, instance: &str, priority: u8) {
         self.with_vrrp(instance, |h| h.advert_received(priority));
-    }
-
-    /// Records a transition of a registered instance (also sets the state gauge).
-    pub fn vrrp_transition(&self, instance: &str, from: VrrpState, to: VrrpState, reason: &str) {
-        self.with_vrrp(instance, |h| h.transition(from, to, reason));
     }
 
     /// Counts a dropped packet of a registered instance.

@@ -58,20 +58,6 @@ impl TransitionKind {
             TransitionKind::Reload => "reload",
         }
     }
-
-    /// The span name.
-    pub fn span_name(self) -> &'static str {
-        match self {
-            TransitionKind::Vrrp => "vrrp.transition",
-            TransitionKind::VrrpPriority => "vrrp.priority",
-            TransitionKind::SyncGroup => "sync_group.transition",
-            TransitionKind::Script => "script.transition",
-            TransitionKind::Checker => "checker.transition",
-            TransitionKind::Bfd => "bfd.transition",
-            TransitionKind::Ipvs => "ipvs.transition",
-            TransitionKind::Reload => "reload",
-        }
-    }
 }
 
 /// The span context of something that caused a transition. Cheap to clone, `Send + Sync`:
@@ -95,11 +81,6 @@ impl Cause {
     /// The current tracing span as a cause.
     pub fn current() -> Cause {
         Cause::of(&tracing::Span::current())
-    }
-
-    /// A cause from an OpenTelemetry span context (e.g. extracted from elsewhere).
-    pub fn from_span_context(sc: SpanContext) -> Cause {
-        Cause(sc.is_valid().then_some(sc))
     }
 
     /// Whether there is a cause.

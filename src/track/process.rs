@@ -207,11 +207,6 @@ impl ProcessTable {
         self.up[i]
     }
 
-    /// Whether any tracker needs command lines.
-    pub fn needs_cmdline(&self) -> bool {
-        self.specs.iter().any(|s| s.full_command)
-    }
-
     fn matching(&self, info: &ProcInfo) -> Vec<usize> {
         (0..self.specs.len())
             .filter(|&i| self.specs[i].matches(info))

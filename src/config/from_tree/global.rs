@@ -8,6 +8,8 @@ use super::super::values::{self as v};
 use super::{not_handled, span};
 
 /// Fills `g` from the block's children.
+// Long by design: one match arm per global_defs keyword, each with keepalived's recovery;
+// tests/keyword_registry.rs reads these arms.
 pub fn build(g: &mut GlobalDefs, children: &[Node], d: &mut Diagnostics) {
     // `*_notify_fifo_script` may come before its `*_notify_fifo`: attached after the loop.
     let mut fifo_scripts: Vec<(&'static str, &Node)> = Vec::new();

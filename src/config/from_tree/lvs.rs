@@ -148,6 +148,8 @@ pub fn virtual_server(n: &Node, children: &[Node], d: &mut Diagnostics) -> Optio
     Some(vs)
 }
 
+// Long by design: one match arm per virtual_server keyword, each with keepalived's recovery;
+// tests/keyword_registry.rs reads these arms.
 fn virtual_server_block(n: &Node, children: &[Node], d: &mut Diagnostics) -> Option<VirtualServer> {
     let address = match n.arg(0) {
         Some("fwmark") => VsAddress::Fwmark(
@@ -336,6 +338,8 @@ fn real_server(n: &Node, children: &[Node], d: &mut Diagnostics) -> Option<RealS
 }
 
 /// A checker; None (with a warning) when keepalived skips it as incomplete.
+// Long by design: one match arm per checker keyword (TCP/HTTP/SSL/SMTP/DNS/UDP/PING/MISC/FILE
+// share most), each with keepalived's recovery; tests/keyword_registry.rs reads these arms.
 fn checker(n: &Node, children: &[Node], d: &mut Diagnostics) -> Option<Checker> {
     let mut kind = match n.keyword.as_str() {
         "TCP_CHECK" => CheckKind::Tcp,

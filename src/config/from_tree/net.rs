@@ -479,6 +479,8 @@ pub fn route(n: &Node, d: &mut Diagnostics) -> Option<RouteSpec> {
     }
 }
 
+// Long by design: one match arm per word of keepalived's route grammar (vrrp_iproute.c), in
+// its order, so each keyword's recovery sits next to its parse.
 fn route_words(
     w: Vec<&str>,
     notes: &mut Vec<String>,
@@ -933,6 +935,8 @@ fn port_range(key: &str, s: &str) -> Result<(u16, u16), Refusal> {
     }
 }
 
+// Long by design: one match arm per word of keepalived's rule grammar (vrrp_iprule.c), in
+// its order, so each keyword's recovery sits next to its parse.
 fn rule_words(
     w: Vec<&str>,
     notes: &mut Vec<String>,

@@ -138,6 +138,7 @@ pub fn file(name: &str, block: &Node, children: &[Node], d: &mut Diagnostics) ->
 /// `vrrp_track_process NAME { process NAME [params]; param_match; full_command; quorum;
 /// quorum_max; weight W [reverse]; delay; terminate_delay; fork_delay }`, with keepalived
 /// 2.2.7's checks (vrrp_parser.c `vrrp_tprocess_*`): a bad value is ignored with a warning.
+// Long by design: one match arm per vrrp_track_process keyword with keepalived's checks.
 pub fn process(name: &str, block: &Node, children: &[Node], d: &mut Diagnostics) -> TrackProcess {
     let mut p = TrackProcess {
         name: name.to_string(),

@@ -50,6 +50,8 @@ fn tracking(t: &mut Tracking, n: &Node, d: &mut Diagnostics) -> bool {
 }
 
 /// Builds a vrrp_instance with keepalived's defaults.
+// Long by design: one match arm per vrrp_instance keyword (the registry's rows for the block),
+// each with keepalived's recovery; tests/keyword_registry.rs reads these arms.
 pub fn instance(
     name: &str,
     blk: &Node,

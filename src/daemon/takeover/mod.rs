@@ -230,6 +230,8 @@ fn conf_vip_ifname(i: &VrrpInstance) -> String {
 /// VIP: a MASTER of keepalived's without a configured instance of the same VRID, family and
 /// interface; a MASTER whose VIPs differ from the configuration's; a MASTER whose VIPs are not
 /// in the kernel (the dump does not match the host).
+// Long by design: the adoption rules above, checked one after another in the order the doc
+// lists them, each with its refusal message (unit tests in tests.rs, one per rule).
 pub fn plan(
     instances: &[&VrrpInstance],
     ka: &[KaInstance],

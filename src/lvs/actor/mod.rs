@@ -88,7 +88,6 @@ enum Cmd {
     Reload(Box<Config>, oneshot::Sender<ReloadReport>),
     Shutdown(oneshot::Sender<()>),
     VipPresent(IpAddr, bool),
-    Suspend(String, bool),
     Bfd(String, bool),
     Snapshot(oneshot::Sender<LvsSnapshot>),
 }
@@ -106,7 +105,6 @@ impl std::fmt::Debug for Cmd {
             Cmd::Reload(..) => f.write_str("Reload"),
             Cmd::Shutdown(_) => f.write_str("Shutdown"),
             Cmd::VipPresent(ip, p) => write!(f, "VipPresent({ip}, {p})"),
-            Cmd::Suspend(n, s) => write!(f, "Suspend({n}, {s})"),
             Cmd::Bfd(n, s) => write!(f, "Bfd({n}, {s})"),
             Cmd::Snapshot(_) => f.write_str("Snapshot"),
         }
@@ -145,12 +143,6 @@ impl LvsHandle {
         let _ = self.tx.send(Cmd::VipPresent(ip, present));
     }
 
-    /// Pauses or resumes the checks of one virtual server (by its name, e.g.
-    /// `[10.0.0.1]:tcp:80`), whatever its `ha_suspend` says.
-    pub fn set_suspended(&self, vs_name: &str, suspended: bool) {
-        let _ = self.tx.send(Cmd::Suspend(vs_name.to_string(), suspended));
-    }
-
     /// A BFD session (bfd_instance `name`) went up or down: drives its BFD_CHECKs.
     pub fn set_bfd(&self, name: &str, up: bool) {
         let _ = self.tx.send(Cmd::Bfd(name.to_string(), up));
@@ -177,10 +169,19 @@ struct Slot {
     task: Option<JoinHandle<()>>,
 }
 
+/// The previous plan while a new one is applied: its plans, states, checker ids and running
+/// checker slots (taken as they are kept), and which virtual servers the new plan kept.
+struct Previous {
+    plans: Vec<Arc<VsPlan>>,
+    states: Vec<VsState>,
+    ids: Vec<Vec<Vec<u64>>>,
+    slots: HashMap<u64, Slot>,
+    used: Vec<bool>,
+}
+
 /// Per-virtual-server runtime (kept across reloads by key).
 struct VsRuntime {
     suspend_tx: watch::Sender<bool>,
-    manual: Option<bool>,
 }
 
 struct Director {
@@ -292,14 +293,6 @@ impl Director {
                             }
                             self.update_suspension();
                         }
-                        Cmd::Suspend(name, s) => {
-                            if let Some(p) = self.plans.iter().find(|p| p.name == name) {
-                                if let Some(rt) = self.runtimes.get_mut(&p.key) {
-                                    rt.manual = Some(s);
-                                }
-                            }
-                            self.update_suspension();
-                        }
                         Cmd::Bfd(name, up) => {
                             self.bfd.insert(name.clone(), up);
                             self.refresh_event_checkers(|s| matches!(s, CheckSpec::Bfd { name: n } if *n == name));
@@ -360,13 +353,11 @@ impl Director {
 
     // ---- configuration --------------------------------------------------------------------
 
-    /// Applies a configuration (start or reload).
+    /// Applies a configuration (start or reload): each virtual server of the new plan is
+    /// started or migrated with its checkers ([`Self::apply_vs`]), what the old plan had and the
+    /// new one lacks is retired ([`Self::retire`]), then IPVS, metrics and watchers follow.
     fn apply(&mut self, cfg: &Config, initial: bool) -> ReloadReport {
-        let span = if initial {
-            None
-        } else {
-            Some(transition_span(TransitionKind::Reload, "lvs"))
-        };
+        let span = (!initial).then(|| transition_span(TransitionKind::Reload, "lvs"));
         let new_plan: Plan = plan::plan(cfg);
         // A takeover's first configuration starts from the IPVS table keepalived left.
         let adopted = if initial {
@@ -380,169 +371,26 @@ impl Director {
         self.ctx = ScriptContext::from_global(&cfg.global);
         self.open_fifos(cfg);
         let mut report = ReloadReport::default();
-
-        let old_plans = std::mem::take(&mut self.plans);
-        let old_states = std::mem::take(&mut self.states);
-        let old_ids = std::mem::take(&mut self.ids);
-        let mut old_slots = std::mem::take(&mut self.slots);
+        let mut old = Previous {
+            used: vec![false; self.plans.len()],
+            plans: std::mem::take(&mut self.plans),
+            states: std::mem::take(&mut self.states),
+            ids: std::mem::take(&mut self.ids),
+            slots: std::mem::take(&mut self.slots),
+        };
         let mut effects: Vec<(usize, Vec<Effect>)> = Vec::new();
-        let mut used_old = vec![false; old_plans.len()];
-
         for (vi, p) in new_plan.virtual_servers.iter().enumerate() {
-            let rt = self
-                .runtimes
-                .entry(p.key.clone())
-                .or_insert_with(|| VsRuntime {
-                    suspend_tx: watch::channel(false).0,
-                    manual: None,
-                });
-            let suspend_rx = rt.suspend_tx.subscribe();
-            let old_i = old_plans.iter().position(|o| o.key == p.key);
-            let (state, fx) = match old_i {
-                Some(oi) => {
-                    used_old[oi] = true;
-                    report.kept += 1;
-                    VsState::migrate(&old_plans[oi], &old_states[oi], p)
-                }
-                None => {
-                    report.added += 1;
-                    match &adopted {
-                        Some(t) => VsState::start_seeded(p, |rs| super::adopted_up(t, p, rs)),
-                        None => VsState::start(p),
-                    }
-                }
-            };
-            // Checker tasks.
-            let mut vs_ids = Vec::with_capacity(p.real_servers.len());
-            for (ri, rp) in p.real_servers.iter().enumerate() {
-                let old_rs = old_i.and_then(|oi| {
-                    old_plans[oi]
-                        .real_servers
-                        .iter()
-                        .position(|o| o.key == rp.key)
-                        .map(|ori| (oi, ori))
-                });
-                let fates = super::state::checker_fates(
-                    old_rs.map(|(oi, ori)| &old_plans[oi].real_servers[ori]),
-                    rp,
-                );
-                let mut rs_ids = Vec::with_capacity(rp.checkers.len());
-                for (ci, cp) in rp.checkers.iter().enumerate() {
-                    let inherited = match (old_rs, fates[ci]) {
-                        (Some((oi, ori)), CheckerFate::Keep(oc) | CheckerFate::Resume(oc)) => {
-                            Some((oi, ori, oc))
-                        }
-                        _ => None,
-                    };
-                    // Same plan (and same real server): keep the running task.
-                    if let (Some((oi, ori, oc)), CheckerFate::Keep(_)) = (inherited, fates[ci]) {
-                        let old_id = old_ids[oi][ori][oc];
-                        if let Some(mut slot) = old_slots.remove(&old_id) {
-                            slot.vs = vi;
-                            slot.rs = ri;
-                            slot.chk = ci;
-                            self.slots.insert(old_id, slot);
-                            rs_ids.push(old_id);
-                            report.checkers_kept += 1;
-                            continue;
-                        }
-                    }
-                    let id = self.next_id;
-                    self.next_id += 1;
-                    let start = match inherited {
-                        Some((oi, ori, oc)) => {
-                            let c = old_states[oi].rs[ori].checkers[oc];
-                            Start::Resume {
-                                up: c.up,
-                                weight: match c.weight {
-                                    WeightAdj::Absolute(a) => Some(a + 2),
-                                    _ => None,
-                                },
-                            }
-                        }
-                        None => match adopted.as_ref().and_then(|t| super::adopted_up(t, p, rp)) {
-                            Some(up) => Start::Resume { up, weight: None },
-                            None => Start::Fresh,
-                        },
-                    };
-                    let task = self.spawn_checker(id, p, rp, cp, start, suspend_rx.clone());
-                    if task.is_some() {
-                        report.checkers_started += 1;
-                    }
-                    self.slots.insert(
-                        id,
-                        Slot {
-                            vs: vi,
-                            rs: ri,
-                            chk: ci,
-                            task,
-                        },
-                    );
-                    rs_ids.push(id);
-                }
-                vs_ids.push(rs_ids);
-            }
-            self.ids.push(vs_ids);
-            self.plans.push(p.clone());
-            self.states.push(state);
-            self.dirty.insert(vi);
+            let fx = self.apply_vs(vi, p, &mut old, adopted.as_deref(), &mut report);
             effects.push((vi, fx));
         }
         // Whatever is left of the old checkers stops.
-        for (_, slot) in old_slots.drain() {
+        for (_, slot) in old.slots.drain() {
             if let Some(t) = slot.task {
                 t.abort();
             }
         }
-        // Removed real servers and virtual servers: down notifies, metrics cleanup.
-        for (oi, op) in old_plans.iter().enumerate() {
-            let kept = self.plans.iter().find(|p| p.key == op.key).cloned();
-            for (ori, orp) in op.real_servers.iter().enumerate() {
-                if kept
-                    .as_ref()
-                    .is_some_and(|p| p.real_servers.iter().any(|r| r.key == orp.key))
-                {
-                    continue;
-                }
-                if old_states[oi].rs[ori].alive {
-                    self.announce_rs(
-                        op,
-                        orp,
-                        false,
-                        effective_weight(orp, &old_states[oi].rs[ori]),
-                        "removed from the configuration",
-                    );
-                }
-                if let Some(m) = &self.opts.metrics {
-                    m.remove_real_server(&op.name, &orp.name);
-                }
-            }
-            if !used_old[oi] {
-                report.removed += 1;
-                if old_states[oi].quorum_up && !op.real_servers.is_empty() {
-                    self.announce_quorum(op, false, 0, i64::from(op.quorum), false);
-                }
-                if let Some(m) = &self.opts.metrics {
-                    m.remove_virtual_server(&op.name);
-                }
-                self.runtimes.remove(&op.key);
-            }
-        }
-        // Services no longer wanted.
-        let wanted: BTreeMap<ServiceKey, usize> = self
-            .plans
-            .iter()
-            .enumerate()
-            .flat_map(|(i, p)| p.services.iter().map(move |s| (s.key, i)))
-            .collect();
-        let gone: Vec<(ServiceKey, Option<DesiredService>)> = self
-            .services
-            .keys()
-            .filter(|k| !wanted.contains_key(k))
-            .map(|k| (*k, None))
-            .collect();
-        self.writer.set_services(gone);
-        self.services = wanted;
+        self.retire(&old, &mut report);
+        self.drop_unwanted_services();
         // Announce what start/migration found.
         for (vi, fx) in effects {
             self.announce(vi, fx, "configuration");
@@ -561,6 +409,175 @@ impl Director {
         });
         self.update_suspension();
         self.flush();
+        self.log_applied(span, &report);
+        report
+    }
+
+    /// Starts (or migrates from the previous plan) virtual server `vi` and its checkers: a
+    /// checker whose plan is unchanged keeps its running task, a changed one resumes from the
+    /// old state, a new one starts fresh (or from the adopted IPVS table at a takeover).
+    fn apply_vs(
+        &mut self,
+        vi: usize,
+        p: &Arc<VsPlan>,
+        old: &mut Previous,
+        adopted: Option<&super::Adopted>,
+        report: &mut ReloadReport,
+    ) -> Vec<Effect> {
+        let rt = self
+            .runtimes
+            .entry(p.key.clone())
+            .or_insert_with(|| VsRuntime {
+                suspend_tx: watch::channel(false).0,
+            });
+        let suspend_rx = rt.suspend_tx.subscribe();
+        let old_i = old.plans.iter().position(|o| o.key == p.key);
+        let (state, fx) = match old_i {
+            Some(oi) => {
+                old.used[oi] = true;
+                report.kept += 1;
+                VsState::migrate(&old.plans[oi], &old.states[oi], p)
+            }
+            None => {
+                report.added += 1;
+                match adopted {
+                    Some(t) => VsState::start_seeded(p, |rs| super::adopted_up(t, p, rs)),
+                    None => VsState::start(p),
+                }
+            }
+        };
+        let mut vs_ids = Vec::with_capacity(p.real_servers.len());
+        for (ri, rp) in p.real_servers.iter().enumerate() {
+            let old_rs = old_i.and_then(|oi| {
+                old.plans[oi]
+                    .real_servers
+                    .iter()
+                    .position(|o| o.key == rp.key)
+                    .map(|ori| (oi, ori))
+            });
+            let fates = super::state::checker_fates(
+                old_rs.map(|(oi, ori)| &old.plans[oi].real_servers[ori]),
+                rp,
+            );
+            let mut rs_ids = Vec::with_capacity(rp.checkers.len());
+            for (ci, cp) in rp.checkers.iter().enumerate() {
+                let inherited = match (old_rs, fates[ci]) {
+                    (Some((oi, ori)), CheckerFate::Keep(oc) | CheckerFate::Resume(oc)) => {
+                        Some((oi, ori, oc))
+                    }
+                    _ => None,
+                };
+                // Same plan (and same real server): keep the running task.
+                if let (Some((oi, ori, oc)), CheckerFate::Keep(_)) = (inherited, fates[ci]) {
+                    let old_id = old.ids[oi][ori][oc];
+                    if let Some(mut slot) = old.slots.remove(&old_id) {
+                        slot.vs = vi;
+                        slot.rs = ri;
+                        slot.chk = ci;
+                        self.slots.insert(old_id, slot);
+                        rs_ids.push(old_id);
+                        report.checkers_kept += 1;
+                        continue;
+                    }
+                }
+                let id = self.next_id;
+                self.next_id += 1;
+                let start = match inherited {
+                    Some((oi, ori, oc)) => {
+                        let c = old.states[oi].rs[ori].checkers[oc];
+                        Start::Resume {
+                            up: c.up,
+                            weight: match c.weight {
+                                WeightAdj::Absolute(a) => Some(a + 2),
+                                _ => None,
+                            },
+                        }
+                    }
+                    None => match adopted.and_then(|t| super::adopted_up(t, p, rp)) {
+                        Some(up) => Start::Resume { up, weight: None },
+                        None => Start::Fresh,
+                    },
+                };
+                let task = self.spawn_checker(id, p, rp, cp, start, suspend_rx.clone());
+                if task.is_some() {
+                    report.checkers_started += 1;
+                }
+                self.slots.insert(
+                    id,
+                    Slot {
+                        vs: vi,
+                        rs: ri,
+                        chk: ci,
+                        task,
+                    },
+                );
+                rs_ids.push(id);
+            }
+            vs_ids.push(rs_ids);
+        }
+        self.ids.push(vs_ids);
+        self.plans.push(p.clone());
+        self.states.push(state);
+        self.dirty.insert(vi);
+        fx
+    }
+
+    /// Removed real servers and virtual servers: down notifies, metrics cleanup.
+    fn retire(&mut self, old: &Previous, report: &mut ReloadReport) {
+        for (oi, op) in old.plans.iter().enumerate() {
+            let kept = self.plans.iter().find(|p| p.key == op.key).cloned();
+            for (ori, orp) in op.real_servers.iter().enumerate() {
+                if kept
+                    .as_ref()
+                    .is_some_and(|p| p.real_servers.iter().any(|r| r.key == orp.key))
+                {
+                    continue;
+                }
+                if old.states[oi].rs[ori].alive {
+                    self.announce_rs(
+                        op,
+                        orp,
+                        false,
+                        effective_weight(orp, &old.states[oi].rs[ori]),
+                        "removed from the configuration",
+                    );
+                }
+                if let Some(m) = &self.opts.metrics {
+                    m.remove_real_server(&op.name, &orp.name);
+                }
+            }
+            if !old.used[oi] {
+                report.removed += 1;
+                if old.states[oi].quorum_up && !op.real_servers.is_empty() {
+                    self.announce_quorum(op, false, 0, i64::from(op.quorum), false);
+                }
+                if let Some(m) = &self.opts.metrics {
+                    m.remove_virtual_server(&op.name);
+                }
+                self.runtimes.remove(&op.key);
+            }
+        }
+    }
+
+    /// Services the new plan no longer wants go out of IPVS.
+    fn drop_unwanted_services(&mut self) {
+        let wanted: BTreeMap<ServiceKey, usize> = self
+            .plans
+            .iter()
+            .enumerate()
+            .flat_map(|(i, p)| p.services.iter().map(move |s| (s.key, i)))
+            .collect();
+        let gone: Vec<(ServiceKey, Option<DesiredService>)> = self
+            .services
+            .keys()
+            .filter(|k| !wanted.contains_key(k))
+            .map(|k| (*k, None))
+            .collect();
+        self.writer.set_services(gone);
+        self.services = wanted;
+    }
+
+    fn log_applied(&self, span: Option<crate::telemetry::TransitionSpan>, report: &ReloadReport) {
         if let Some(s) = span {
             s.in_scope(|| {
                 tracing::info!(
@@ -579,7 +596,6 @@ impl Director {
                 self.slots.len()
             );
         }
-        report
     }
 
     fn open_fifos(&mut self, cfg: &Config) {
@@ -797,7 +813,7 @@ impl Director {
             let auto = p.ha_suspend
                 && !p.addresses.is_empty()
                 && p.addresses.iter().all(|a| self.absent_vips.contains(a));
-            let s = rt.manual.unwrap_or(auto);
+            let s = auto;
             rt.suspend_tx.send_if_modified(|v| {
                 if *v != s {
                     tracing::info!(

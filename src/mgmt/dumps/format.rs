@@ -717,6 +717,8 @@ fn tracked_lines(s: &mut String, title: &str, v: &VrrpView, kind: TrackerKind) {
     }
 }
 
+// Long by design: keepalived's `dump_vrrp` layout line by line, in its order, so the two can
+// be compared side by side (tests/daemon_dumps.rs).
 fn instance_data(s: &mut String, v: &VrrpView) {
     let i = &*v.instance;
     let p = &v.params;
@@ -941,6 +943,7 @@ fn instance_data(s: &mut String, v: &VrrpView) {
 }
 
 /// `keepalived.data` (VRRP side).
+// Long by design: keepalived's `dump_data_vrrp` layout (global section) in its order.
 pub fn data(d: &VrrpDump<'_>) -> String {
     let c = d.config;
     let g = &c.global;

@@ -143,11 +143,6 @@ pub fn set_metrics(m: std::sync::Arc<crate::telemetry::Metrics>) {
     });
 }
 
-/// Packets received for a VRID no instance on that socket has.
-pub fn unknown_vrid_count() -> u64 {
-    UNKNOWN_VRID.with(|c| c.get())
-}
-
 /// A registration; dropping it removes the instance from the dispatch table and closes the
 /// socket when no instance uses it any more.
 pub struct Registration {
