@@ -7,12 +7,12 @@
 //! - [`session`]: [`Session`], the per-session state machine driven by [`Event`]s that
 //!   returns [`Action`]s; time and randomness are injected.
 //!
-//! The IO shell (on the BFD arbiter):
-//! - [`socket`]: the shared receive socket (3784, TTL / hop limit and packet info reported)
+//! The IO shell (on the BFD arbiter), in [`actor`]:
+//! - [`actor::socket`]: the shared receive socket (3784, TTL / hop limit and packet info reported)
 //!   and the per-session send socket (source port 49152–65535, TTL 255).
-//! - [`dispatch`]: demultiplexing of received packets to sessions.
+//! - [`actor::dispatch`]: demultiplexing of received packets to sessions.
 //! - [`actor`]: [`BfdSessionActor`], one per `bfd_instance`, started with [`start_session`].
-//! - [`registry`]: [`BfdRegistry`], current states and the [`BfdEvent`] broadcast consumed
+//! - [`actor::registry`]: [`BfdRegistry`], current states and the [`BfdEvent`] broadcast consumed
 //!   by `track_bfd` and `BFD_CHECK`.
 #![forbid(unsafe_code)]
 

@@ -1,7 +1,7 @@
 //! keepalived.conf: preprocessing, grammar, typed model, validation.
 //!
 //! Pipeline: [`preprocess`] (includes, `@id`, `$PARAM`, `~SEQ`) -> [`tree`] (blocks) ->
-//! [`build`] (typed [`model`], defaults applied) -> [`validate`] (cross references, ranges).
+//! [`from_tree`] (typed [`model`], defaults applied) -> [`validate`] (cross references, ranges).
 #![forbid(unsafe_code)]
 
 pub mod diag;

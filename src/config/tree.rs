@@ -1,6 +1,6 @@
 //! Builds the nested block tree from preprocessed lines: `keyword args... { children }`.
 //!
-//! The tree knows nothing about keywords; the typed model is built from it in [`super::build`].
+//! The tree knows nothing about keywords; the typed model is built from it in [`super::from_tree`].
 
 use super::diag::{Diagnostics, Location};
 use super::lexer::{tokenize, Token};

@@ -5,7 +5,7 @@
 //! reload's own code ([`crate::daemon::children::children`]) and runs the root's own decision
 //! ([`crate::runtime::root::decide`], with the factory's `can_update`, i.e. the instance's
 //! [`restart_reasons`]) against what is running; the VIPs, routes and rules an in-place update
-//! would change are the instance's own set difference ([`set_minus`]), the virtual servers,
+//! would change are the instance's own set difference (`set_minus`), the virtual servers,
 //! real servers and checkers the director's keys and checker decision ([`crate::lvs::plan`],
 //! [`crate::lvs::state::checker_fates`]), scripts the tracker hub's
 //! ([`crate::vrrp::actor::trackers::script_fate`]), sync groups (matched by name, updated in place)

@@ -442,7 +442,7 @@ impl Service {
     }
 
     /// Every attribute of a NEW/SET request, in ipvsadm's order: key,
-    /// scheduler, [pe], flags (mask = all bits: the request states the full
+    /// scheduler, \[pe\], flags (mask = all bits: the request states the full
     /// flag set), timeout, netmask.
     pub fn to_nlas(&self) -> Vec<ServiceNla> {
         let mut nlas = self.key.to_nlas();

@@ -1,4 +1,6 @@
-//! The LVS director: health-checks real servers and keeps IPVS in step with the results.
+//! The LVS director: health-checks real servers and keeps IPVS in step with the results. The
+//! pure core at the top of this folder, the shell in `actor` (the director task) and
+//! [`check`] (the checkers: sans-IO protocol cores and their runners).
 //!
 //! - [`plan`]: pure, configuration → [`plan::Plan`] (group expansion, service settings,
 //!   destinations, resolved checkers).
@@ -6,7 +8,7 @@
 //!   weights, quorum with hysteresis, sorry server, `inhibit_on_failure`) → desired destinations
 //!   and [`state::Effect`]s.
 //! - [`fifo`]: the LVS notify-FIFO lines.
-//! - `director`: the task tying them together: checker tasks ([`crate::lvs::check::runner`]) report
+//! - `actor`: the director task tying them together: checker tasks ([`crate::lvs::check::runner`]) report
 //!   changes, the director updates the state, announces effects (notify scripts, FIFO, logs,
 //!   spans, metrics) and hands the desired table to the IPVS writer
 //!   ([`crate::ipvs::writer`]), which owns the kernel table.

@@ -4,10 +4,10 @@
 //! - [`otel`]: OTLP trace export configured from the standard `OTEL_*` variables.
 //! - [`spans`]: transition spans and the [`spans::Cause`] handle carried in actor messages.
 //! - [`metrics`]: the Prometheus registry the actors record into.
-//! - [`http`]: the `--metrics-listen` endpoint.
+//! The `--metrics-listen` endpoint that serves the registry is [`crate::mgmt::http`].
 //!
 //! Daemon start-up: `let telemetry = telemetry::init(&log_opts)?;` then, with
-//! `--metrics-listen`, `http::MetricsServer::bind(addr, metrics.clone()).await?` inside the
+//! `--metrics-listen`, `mgmt::http::MetricsServer::bind(addr, metrics.clone()).await?` inside the
 //! runtime; on exit `telemetry.shutdown()` (blocking: flushes spans).
 
 pub mod logging;

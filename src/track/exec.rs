@@ -1,6 +1,6 @@
 //! Running configured scripts the way keepalived does (`core/notify.c`).
 //!
-//! - argv[0] resolved to an executable regular file (a path, or a bare name found in `PATH`):
+//! - `argv[0]` resolved to an executable regular file (a path, or a bare name found in `PATH`):
 //!   `execve(path, argv)` without a shell; if the kernel says the file has no interpreter
 //!   (ENOEXEC, a script without `#!`), it is run by `sh -c` with each argument single-quoted
 //!   (keepalived's `system()` fallback). A bare name not found in `PATH` (a shell builtin or shell
@@ -76,7 +76,7 @@ pub enum ExecError {
 pub struct ScriptCommand {
     /// Program and arguments.
     pub argv: Vec<String>,
-    /// The line given to `sh -c` when argv[0] is not an executable file found by path or in
+    /// The line given to `sh -c` when `argv[0]` is not an executable file found by path or in
     /// `PATH`.
     pub shell: String,
 }
@@ -551,7 +551,7 @@ fn search_path(name: &str, uid: u32, gid: u32) -> Option<PathBuf> {
 }
 
 impl PreparedScript {
-    /// Resolves the user and argv[0], checks executability and script security.
+    /// Resolves the user and `argv[0]`, checks executability and script security.
     pub fn prepare(
         command: ScriptCommand,
         user: ResolvedUser,

@@ -7,7 +7,7 @@
 //! - [`exec`]: running a script as keepalived does (user, process group, timeout, security).
 //! - [`runner`]: the periodic `vrrp_script` task sending [`runner::ScriptEvent`]s.
 //! - [`notify`]: notify script invocations, FIFO lines, FIFO writer, ordered per-instance queue.
-//! - [`file`]: `track_file` values and the directory watcher sending [`file::FileEvent`]s.
+//! - [`file`](mod@file): `track_file` values and the directory watcher sending [`file::FileEvent`]s.
 //! - [`smtp`]: `smtp_alert` e-mails (keepalived's subjects, dialogue and defaults).
 //! - [`process`]: `vrrp_track_process` matching, counts, quorum and delays.
 //! - [`proc_watch`]: the kernel's process events (proc connector) or a /proc scan feeding it.

@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 /// How parameters are compared (keepalived's `param_match`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ParamMatch {
-    /// No parameter check (only the name / argv[0]).
+    /// No parameter check (only the name / `argv[0]`).
     None,
     /// Same parameters.
     Exact,
@@ -37,7 +37,7 @@ pub enum ParamMatch {
 pub struct ProcSpec {
     /// The vrrp_track_process name.
     pub name: String,
-    /// The process name (comm, or argv[0] with full_command).
+    /// The process name (comm, or `argv[0]` with full_command).
     pub path: String,
     /// The parameters, each followed by a NUL (as in /proc/PID/cmdline); None: none given.
     pub params: Option<Vec<u8>>,

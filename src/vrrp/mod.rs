@@ -1,6 +1,8 @@
-//! VRRP sans-IO core: packet codec, receive validation, timer arithmetic, effective priority
-//! and the instance state machine. No sockets, clocks or netlink here; the VRRP actor feeds
-//! events in (with the current time) and performs the returned actions.
+//! VRRP: the sans-IO core at the top of this folder (packet codec, AH, receive validation,
+//! timer arithmetic, effective priority, the instance state machine, sync groups: no sockets,
+//! clocks or netlink) and its shell in [`actor`] (the instance actor, its sockets, the
+//! trackers hub and the kernel queue), which feeds events in with the current time and
+//! performs the returned actions.
 //!
 //! Typical receive path in the actor:
 //! [`ip::parse_ipv4`] (IPv4 raw socket) → [`packet::decode`] → [`validate::validate`] →

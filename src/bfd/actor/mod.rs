@@ -1,5 +1,5 @@
 //! The BFD session actor: one per `bfd_instance`, on the BFD arbiter. It owns the sans-IO
-//! [`Session`], its send socket, its place in the receive [`dispatch`](self::dispatch)
+//! [`Session`], its send socket, its place in the receive [`dispatch`]
 //! table and one timer per [`TimerKind`]; it reports state changes to the
 //! [`BfdRegistry`] (broadcast for `track_bfd` / `BFD_CHECK`, metrics, transition spans).
 //!

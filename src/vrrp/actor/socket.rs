@@ -195,7 +195,7 @@ fn set_multicast_ifindex_v4(sock: &Socket, ifindex: u32) -> io::Result<()> {
     rawsock::set(sock, libc::IPPROTO_IP, libc::IP_MULTICAST_IF, &mreq)
 }
 
-/// Messages [`VrrpSocket::recv_all`] reads before it lets other tasks run (a flood must not
+/// Messages [`Receiver::recv_all`] reads before it lets other tasks run (a flood must not
 /// starve the instances sharing the thread).
 pub const MAX_BATCH: usize = 256;
 
