@@ -4,6 +4,7 @@
 //! - [`otel`]: OTLP trace export configured from the standard `OTEL_*` variables.
 //! - [`spans`]: transition spans and the [`spans::Cause`] handle carried in actor messages.
 //! - [`metrics`]: the Prometheus registry the actors record into.
+//!
 //! The `--metrics-listen` endpoint that serves the registry is [`crate::mgmt::http`].
 //!
 //! Daemon start-up: `let telemetry = telemetry::init(&log_opts)?;` then, with
