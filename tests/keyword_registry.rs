@@ -159,6 +159,10 @@ fn examples() -> HashMap<(&'static str, &'static str), &'static str> {
         (("global_defs", "vrrp_notify_fifo_script"), "vrrp_notify_fifo /tmp/x.fifo\n vrrp_notify_fifo_script /bin/true"),
         (("global_defs", "lvs_notify_fifo_script"), "lvs_notify_fifo /tmp/x.fifo\n lvs_notify_fifo_script /bin/true"),
         (("global_defs", "notification_email"), "notification_email {\n a@example.com\n}"),
+        // CPU 0 exists on every machine.
+        (("global_defs", "vrrp_cpu_affinity"), "vrrp_cpu_affinity 0"),
+        (("global_defs", "checker_cpu_affinity"), "checker_cpu_affinity 0"),
+        (("global_defs", "bfd_cpu_affinity"), "bfd_cpu_affinity 0"),
         (("global_defs", "notification_email_from"), "notification_email_from a@example.com"),
         (("global_defs", "vrrp_mcast_group4"), "vrrp_mcast_group4 224.0.0.19"),
         (("global_defs", "vrrp_mcast_group6"), "vrrp_mcast_group6 ff02::13"),

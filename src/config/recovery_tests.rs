@@ -564,3 +564,23 @@ fn notify_priority_changes_is_parsed_for_instances_and_groups() {
     assert_eq!(l.config.instances[1].notify.priority_changes, None);
     assert_eq!(l.config.sync_groups[0].notify.priority_changes, Some(true));
 }
+
+#[test]
+fn process_scheduling_keywords_recover_as_keepalived() {
+    let l = load(
+        "global_defs {\n    vrrp_priority 30\n    checker_rt_priority 150\n    bfd_cpu_affinity 0 99999\n    vrrp_rlimit_rtime 1\n    checker_priority -3\n}\n",
+    );
+    let c = recovered(&l, 2, "Invalid vrrp process priority specified");
+    assert_eq!(c.global.vrrp_sched.nice, 0);
+    recovered(
+        &l,
+        3,
+        "checker process real-time priority 150 greater than maximum 99",
+    );
+    assert_eq!(c.global.checker_sched.rt_priority, Some(99));
+    recovered(&l, 4, "Invalid cpu_id:99999 specified for bfd process");
+    assert!(c.global.bfd_sched.cpu_affinity.is_empty());
+    // The old spelling is read; 1 us is raised to 2 (the soft limit is half).
+    assert_eq!(c.global.vrrp_sched.rlimit_rttime, Some(2));
+    assert_eq!(c.global.checker_sched.nice, -3);
+}

@@ -1032,6 +1032,7 @@ pub fn run(args: Args) -> i32 {
     };
     let arbiters = rt.arbiters();
     let cfg = loaded.config;
+    crate::daemon::sched::apply(&arbiters, &cfg.global);
     let watch_files = (!args.no_config_watch && !loaded.files.is_empty())
         .then(|| tokio::sync::watch::channel(loaded.files.clone()));
     let path = args.use_file.clone();

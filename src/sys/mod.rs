@@ -1,7 +1,8 @@
 //! The small FFI wrappers the rest of the daemon calls instead of `libc` directly, each with
 //! its SAFETY argument: [`socket`] (setsockopt, recvmsg/sendmsg with ancillary data, reactor
-//! registration) and the host name.
+//! registration), [`sched`] (thread and process scheduling) and the host name.
 
+pub mod sched;
 pub mod socket;
 
 /// The host name (`gethostname(2)`), or `None` when it cannot be read or is not UTF-8.

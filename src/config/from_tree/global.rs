@@ -2,7 +2,7 @@
 
 use super::super::diag::Diagnostics;
 use super::super::keywords;
-use super::super::model::{GlobalDefs, NotifyFifo, SmtpServer};
+use super::super::model::{GlobalDefs, NotifyFifo, ProcessSched, SmtpServer};
 use super::super::tree::Node;
 use super::super::values::{self as v};
 use super::{not_handled, span};
@@ -183,6 +183,18 @@ pub fn build(g: &mut GlobalDefs, children: &[Node], d: &mut Diagnostics) {
                     g.json_version = x;
                 }
             }
+            k @ ("vrrp_priority" | "vrrp_no_swap" | "vrrp_rt_priority" | "vrrp_rlimit_rttime"
+            | "vrrp_rlimit_rtime" | "vrrp_cpu_affinity") => {
+                sched("vrrp", &mut g.vrrp_sched, k, n, d)
+            }
+            k @ ("checker_priority"
+            | "checker_no_swap"
+            | "checker_rt_priority"
+            | "checker_rlimit_rttime"
+            | "checker_rlimit_rtime"
+            | "checker_cpu_affinity") => sched("checker", &mut g.checker_sched, k, n, d),
+            k @ ("bfd_priority" | "bfd_no_swap" | "bfd_rt_priority" | "bfd_rlimit_rttime"
+            | "bfd_rlimit_rtime" | "bfd_cpu_affinity") => sched("bfd", &mut g.bfd_sched, k, n, d),
             _ => not_handled(n, d),
         }
     }
@@ -230,6 +242,91 @@ fn fifo(n: &Node, d: &mut Diagnostics) -> Option<NotifyFifo> {
         user: v::script_user(n, 1),
         script: None,
     })
+}
+
+/// One scheduling keyword (`{process}_{what}`), with keepalived 2.2.7's checks and recoveries
+/// (global_parser.c `get_priority`, `get_realtime_priority`, `get_rt_rlimit`,
+/// `get_cpu_affinity`).
+fn sched(process: &str, s: &mut ProcessSched, k: &str, n: &Node, d: &mut Diagnostics) {
+    let what = &k[process.len() + 1..];
+    if what == "priority" {
+        // -20..=19; keepalived resets a missing or bad value to 0 (not changed).
+        s.nice = match n.arg(0).map(|t| v::read_number(t, -20, 19)) {
+            Some(Ok(x)) => x as i8,
+            Some(Err(_)) => {
+                let p = format!("Invalid {process} process priority specified");
+                d.recover(&n.loc, p, "not changing it");
+                0
+            }
+            None => {
+                let p = format!("No {process} process priority specified");
+                d.recover(&n.loc, p, "not changing it");
+                0
+            }
+        };
+    } else if what == "no_swap" {
+        s.no_swap = true;
+    } else if what == "rt_priority" {
+        // SCHED_RR's range (1..=99): out of range is clamped, a bad value ignored.
+        let Some(t) = n.arg(0) else {
+            let p = format!("No {process} process real-time priority specified");
+            d.recover(&n.loc, p, "ignoring the keyword");
+            return;
+        };
+        match v::read_number(t, i128::from(i32::MIN), i128::from(i32::MAX)) {
+            Ok(x) if x < 1 => {
+                let p = format!("{process} process real-time priority {x} less than minimum 1");
+                d.recover(&n.loc, p, "setting to minimum");
+                s.rt_priority = Some(1);
+            }
+            Ok(x) if x > 99 => {
+                let p = format!("{process} process real-time priority {x} greater than maximum 99");
+                d.recover(&n.loc, p, "setting to maximum");
+                s.rt_priority = Some(99);
+            }
+            Ok(x) => s.rt_priority = Some(x as u8),
+            Err(_) => {
+                let p = format!("{process} process real-time priority '{t}' invalid");
+                d.recover(&n.loc, p, "ignoring the keyword");
+            }
+        }
+    } else if what.starts_with("rlimit_") {
+        // 1..=u32::MAX microseconds (1 is raised to 2: the soft limit is half); the old
+        // spelling `*_rlimit_rtime` is read too, as keepalived does.
+        let t = n.arg(0).unwrap_or("");
+        match v::read_number(t, 1, i128::from(u32::MAX)) {
+            Ok(x) => s.rlimit_rttime = Some((x as u32).max(2)),
+            Err(_) => {
+                s.rlimit_rttime = None;
+                let p = format!("Invalid {process} real-time limit - {t}");
+                d.recover(&n.loc, p, "no limit");
+            }
+        }
+    } else {
+        // cpu_affinity: CPU ids below the online count; any bad id clears the whole set.
+        s.cpu_affinity.clear();
+        let words: Vec<&str> = n.arg_texts().collect();
+        if words.is_empty() {
+            let p = format!("No {process} cpu_id set specified");
+            d.recover(&n.loc, p, "no CPU affinity");
+            return;
+        }
+        let online = std::thread::available_parallelism().map_or(1, |c| c.get()) as i128;
+        let mut set = Vec::new();
+        for w in words {
+            match v::read_number(w, 0, online - 1) {
+                Ok(c) => set.push(c as u16),
+                Err(_) => {
+                    let p = format!("Invalid cpu_id:{w} specified for {process} process");
+                    d.recover(&n.loc, p, "no CPU affinity");
+                    return;
+                }
+            }
+        }
+        set.sort_unstable();
+        set.dedup();
+        s.cpu_affinity = set;
+    }
 }
 
 #[cfg(test)]

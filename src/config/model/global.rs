@@ -130,6 +130,16 @@ pub struct GlobalDefs {
     pub no_email_faults: bool,
     /// `json_version` (1 or 2; default 1): layout of the JSON dump.
     pub json_version: u8,
+    /// `vrrp_priority`, `vrrp_no_swap`, `vrrp_rt_priority`, `vrrp_rlimit_rttime`,
+    /// `vrrp_cpu_affinity`: applied to the VRRP and netlink threads.
+    #[serde(default, skip_serializing_if = "ProcessSched::is_default")]
+    pub vrrp_sched: ProcessSched,
+    /// `checker_*` of the same: applied to the checker thread.
+    #[serde(default, skip_serializing_if = "ProcessSched::is_default")]
+    pub checker_sched: ProcessSched,
+    /// `bfd_*` of the same: applied to the BFD thread.
+    #[serde(default, skip_serializing_if = "ProcessSched::is_default")]
+    pub bfd_sched: ProcessSched,
 }
 
 /// keepalived's default `startup_script_timeout` / `shutdown_script_timeout`.
@@ -186,6 +196,34 @@ impl Default for GlobalDefs {
             json_dump_file: None,
             no_email_faults: false,
             json_version: 1,
+            vrrp_sched: ProcessSched::default(),
+            checker_sched: ProcessSched::default(),
+            bfd_sched: ProcessSched::default(),
         }
+    }
+}
+
+/// keepalived's per-process scheduling settings (`vrrp_priority`, `vrrp_no_swap`,
+/// `vrrp_rt_priority`, `vrrp_rlimit_rttime`, `vrrp_cpu_affinity` and their `checker_` and
+/// `bfd_` twins). keepalived applies them to its VRRP, checker and BFD child processes;
+/// keepalived-rs to the threads that do that work.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProcessSched {
+    /// Nice value, -20..=19 (`*_priority`); 0 leaves it alone, as keepalived.
+    pub nice: i8,
+    /// Lock the process's memory (`*_no_swap`).
+    pub no_swap: bool,
+    /// SCHED_RR priority (`*_rt_priority`); when set, `nice` is not applied (as keepalived).
+    pub rt_priority: Option<u8>,
+    /// RLIMIT_RTTIME hard limit in microseconds (`*_rlimit_rttime`; soft = half).
+    pub rlimit_rttime: Option<u32>,
+    /// CPUs the threads may run on (`*_cpu_affinity`); empty = not set.
+    pub cpu_affinity: Vec<u16>,
+}
+
+impl ProcessSched {
+    /// Nothing configured.
+    pub fn is_default(&self) -> bool {
+        *self == ProcessSched::default()
     }
 }
