@@ -14,6 +14,7 @@
 //!   not echo around the group;
 //! - a started instance is fed the fault change first, then the priority change.
 
+use crate::config::model::VrrpInstance;
 use crate::track::priority::{effective_priority, TrackInput, TrackerKind, TrackerState};
 use crate::vrrp::events::{Event, FaultReason};
 
@@ -29,6 +30,81 @@ pub struct TrackDef {
     pub weight: i32,
     /// `reverse`.
     pub reverse: bool,
+}
+
+/// Resolves the trackers of `i` (and of its sync group) against the configuration.
+/// keepalived: a sync-group member's weighted trackers are ignored unless the group says
+/// `sync_group_tracking_weight`; the group's own trackers apply to every member.
+pub fn track_defs(cfg: &crate::config::model::Config, i: &VrrpInstance) -> Vec<TrackDef> {
+    use crate::track::priority::{file_weight, ref_weight, script_weight};
+    let group = cfg
+        .sync_groups
+        .iter()
+        .find(|g| g.members.iter().any(|(m, _)| m == &i.name));
+    // keepalived: weighted trackers of sync-group members are ignored unless
+    // sync_group_tracking_weight; the group's own trackers apply to every member.
+    let keep_weights = group.map(|g| g.sync_group_tracking_weight).unwrap_or(true);
+    let mut out = Vec::new();
+    let mut push = |kind, name: &str, (weight, reverse): (i32, bool), from_group: bool| {
+        if !from_group && !keep_weights && weight != 0 {
+            return;
+        }
+        out.push(TrackDef {
+            kind,
+            name: name.to_string(),
+            weight,
+            reverse,
+        });
+    };
+    let lists: Vec<(&crate::config::model::Tracking, bool)> = std::iter::once((&i.tracking, false))
+        .chain(group.map(|g| (&g.tracking, true)))
+        .collect();
+    for (t, from_group) in lists {
+        for r in &t.scripts {
+            if let Some(s) = cfg.script(&r.name) {
+                push(
+                    TrackerKind::Script,
+                    &r.name,
+                    script_weight(s, r),
+                    from_group,
+                );
+            }
+        }
+        for r in &t.files {
+            if let Some(f) = cfg.track_file(&r.name) {
+                push(TrackerKind::File, &r.name, file_weight(f, r), from_group);
+            }
+        }
+        for r in &t.processes {
+            if let Some(p) = cfg.track_process(&r.name) {
+                push(
+                    TrackerKind::Process,
+                    &r.name,
+                    ref_weight(r, p.weight, p.reverse),
+                    from_group,
+                );
+            }
+        }
+        for r in &t.interfaces {
+            push(
+                TrackerKind::Interface,
+                &r.name,
+                ref_weight(r, 0, false),
+                from_group,
+            );
+        }
+        for r in &t.bfd {
+            if let Some(b) = cfg.bfd(&r.name) {
+                push(
+                    TrackerKind::Bfd,
+                    &r.name,
+                    ref_weight(r, b.weight, b.reverse),
+                    from_group,
+                );
+            }
+        }
+    }
+    out
 }
 
 /// A tracker's current value.
@@ -164,6 +240,7 @@ pub fn priority_change(current: u8, a: &Assessment) -> Option<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::{load_str, LoadOptions};
     use crate::track::priority::TrackerKind::*;
 
     fn def(kind: TrackerKind, name: &str, weight: i32, reverse: bool) -> TrackDef {
@@ -396,5 +473,57 @@ mod tests {
         );
         assert_eq!(priority_change(100, &a), Some(110));
         assert_eq!(priority_change(110, &a), None);
+    }
+
+    /// track_process in an instance (reference weight over the block's) and in a sync group
+    /// (applied to every member) become Process trackers with keepalived's weight and reverse.
+    #[test]
+    fn instance_and_group_track_process() {
+        let text = "vrrp_track_process a {\n process sleep\n weight -60\n}\n\
+            vrrp_track_process b {\n process nginx\n weight 10 reverse\n}\n\
+            vrrp_instance VI {\n interface lo\n virtual_router_id 1\n track_process {\n  a\n  b weight 5\n }\n}\n\
+            vrrp_instance VI2 {\n interface lo\n virtual_router_id 2\n}\n\
+            vrrp_instance VI3 {\n interface lo\n virtual_router_id 3\n track_process {\n  a\n  b weight 5\n }\n}\n\
+            vrrp_sync_group G {\n group {\n  VI\n  VI2\n }\n track_process {\n  a weight 0\n }\n}\n";
+        let l = load_str("t.conf", text, &LoadOptions::default());
+        assert!(!l.diagnostics.has_errors(), "{:?}", l.diagnostics);
+        let c = &l.config;
+        let defs = |name: &str| {
+            let i = c
+                .instances
+                .iter()
+                .find(|i| i.name == name)
+                .expect("instance");
+            track_defs(c, i)
+                .into_iter()
+                .filter(|t| t.kind == TrackerKind::Process)
+                .map(|t| (t.name, t.weight, t.reverse))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            defs("VI3"),
+            vec![("a".to_string(), -60, false), ("b".to_string(), 5, true)]
+        );
+        // In a group, a member's weighted trackers are ignored (no sync_group_tracking_weight),
+        // as keepalived does; the group's weight-0 tracker applies to every member.
+        assert_eq!(defs("VI"), vec![("a".to_string(), 0, false)]);
+        assert_eq!(defs("VI2"), vec![("a".to_string(), 0, false)]);
+    }
+
+    /// With `sync_group_tracking_weight` a member keeps its weighted trackers.
+    #[test]
+    fn sync_group_tracking_weight_keeps_member_weights() {
+        let text = "vrrp_script s {\n script /bin/true\n weight -20\n}\n\
+            vrrp_instance VI {\n interface lo\n virtual_router_id 1\n track_script {\n  s\n }\n}\n\
+            vrrp_instance VI2 {\n interface lo\n virtual_router_id 2\n}\n\
+            vrrp_sync_group G {\n group {\n  VI\n  VI2\n }\n sync_group_tracking_weight\n}\n";
+        let l = load_str("t.conf", text, &LoadOptions::default());
+        assert!(!l.diagnostics.has_errors(), "{:?}", l.diagnostics);
+        let c = &l.config;
+        let got: Vec<(String, i32)> = track_defs(c, &c.instances[0])
+            .into_iter()
+            .map(|t| (t.name, t.weight))
+            .collect();
+        assert_eq!(got, vec![("s".to_string(), -20)]);
     }
 }

@@ -39,7 +39,7 @@ use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
-pub use crate::vrrp::tracking::TrackDef;
+pub use crate::vrrp::tracking::{track_defs, TrackDef};
 
 /// The configuration a child is started with (compared on reload, locations ignored).
 #[derive(Clone, Debug)]
@@ -73,79 +73,6 @@ impl PartialEq for InstanceSpec {
 #[derive(Message)]
 #[rtype(result = "()")]
 pub struct Reconfigure(pub InstanceSpec);
-
-/// Resolves the trackers of `i` (and of its sync group `g`) against the configuration.
-pub fn track_defs(cfg: &crate::config::model::Config, i: &VrrpInstance) -> Vec<TrackDef> {
-    use crate::track::priority::{file_weight, ref_weight, script_weight};
-    let group = cfg
-        .sync_groups
-        .iter()
-        .find(|g| g.members.iter().any(|(m, _)| m == &i.name));
-    // keepalived: weighted trackers of sync-group members are ignored unless
-    // sync_group_tracking_weight; the group's own trackers apply to every member.
-    let keep_weights = group.map(|g| g.sync_group_tracking_weight).unwrap_or(true);
-    let mut out = Vec::new();
-    let mut push = |kind, name: &str, (weight, reverse): (i32, bool), from_group: bool| {
-        if !from_group && !keep_weights && weight != 0 {
-            return;
-        }
-        out.push(TrackDef {
-            kind,
-            name: name.to_string(),
-            weight,
-            reverse,
-        });
-    };
-    let lists: Vec<(&crate::config::model::Tracking, bool)> = std::iter::once((&i.tracking, false))
-        .chain(group.map(|g| (&g.tracking, true)))
-        .collect();
-    for (t, from_group) in lists {
-        for r in &t.scripts {
-            if let Some(s) = cfg.script(&r.name) {
-                push(
-                    TrackerKind::Script,
-                    &r.name,
-                    script_weight(s, r),
-                    from_group,
-                );
-            }
-        }
-        for r in &t.files {
-            if let Some(f) = cfg.track_file(&r.name) {
-                push(TrackerKind::File, &r.name, file_weight(f, r), from_group);
-            }
-        }
-        for r in &t.processes {
-            if let Some(p) = cfg.track_process(&r.name) {
-                push(
-                    TrackerKind::Process,
-                    &r.name,
-                    ref_weight(r, p.weight, p.reverse),
-                    from_group,
-                );
-            }
-        }
-        for r in &t.interfaces {
-            push(
-                TrackerKind::Interface,
-                &r.name,
-                ref_weight(r, 0, false),
-                from_group,
-            );
-        }
-        for r in &t.bfd {
-            if let Some(b) = cfg.bfd(&r.name) {
-                push(
-                    TrackerKind::Bfd,
-                    &r.name,
-                    ref_weight(r, b.weight, b.reverse),
-                    from_group,
-                );
-            }
-        }
-    }
-    out
-}
 
 pub use crate::vrrp::resume::VrrpDurable;
 
@@ -2021,46 +1948,5 @@ mod forward_tests {
             let got = addr.send(Take).await.unwrap_or_default();
             assert_eq!(got, [Msg::Lagged, Msg::Event(3), Msg::Event(4)]);
         });
-    }
-}
-
-#[cfg(test)]
-mod track_process_defs_tests {
-    use super::*;
-    use crate::config::{load_str, LoadOptions};
-
-    /// track_process in an instance (reference weight over the block's) and in a sync group
-    /// (applied to every member) become Process trackers with keepalived's weight and reverse.
-    #[test]
-    fn instance_and_group_track_process() {
-        let text = "vrrp_track_process a {\n process sleep\n weight -60\n}\n\
-            vrrp_track_process b {\n process nginx\n weight 10 reverse\n}\n\
-            vrrp_instance VI {\n interface lo\n virtual_router_id 1\n track_process {\n  a\n  b weight 5\n }\n}\n\
-            vrrp_instance VI2 {\n interface lo\n virtual_router_id 2\n}\n\
-            vrrp_instance VI3 {\n interface lo\n virtual_router_id 3\n track_process {\n  a\n  b weight 5\n }\n}\n\
-            vrrp_sync_group G {\n group {\n  VI\n  VI2\n }\n track_process {\n  a weight 0\n }\n}\n";
-        let l = load_str("t.conf", text, &LoadOptions::default());
-        assert!(!l.diagnostics.has_errors(), "{:?}", l.diagnostics);
-        let c = &l.config;
-        let defs = |name: &str| {
-            let i = c
-                .instances
-                .iter()
-                .find(|i| i.name == name)
-                .expect("instance");
-            track_defs(c, i)
-                .into_iter()
-                .filter(|t| t.kind == TrackerKind::Process)
-                .map(|t| (t.name, t.weight, t.reverse))
-                .collect::<Vec<_>>()
-        };
-        assert_eq!(
-            defs("VI3"),
-            vec![("a".to_string(), -60, false), ("b".to_string(), 5, true)]
-        );
-        // In a group, a member's weighted trackers are ignored (no sync_group_tracking_weight),
-        // as keepalived does; the group's weight-0 tracker applies to every member.
-        assert_eq!(defs("VI"), vec![("a".to_string(), 0, false)]);
-        assert_eq!(defs("VI2"), vec![("a".to_string(), 0, false)]);
     }
 }
