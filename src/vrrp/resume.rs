@@ -14,6 +14,15 @@
 //!   what a predecessor left installed has no owner any more and is removed first;
 //! - a fresh start at the daemon's start (or under `-V`) that does not end MASTER removes the
 //!   VIPs a previous run may have left.
+//!
+//! And how it stops ([`stop`]):
+//! - a MASTER replaced by a successor (reload, socket-level change) hands over: no priority 0,
+//!   the VIPs stay for the successor to resume;
+//! - under `-V` at the daemon's stop the instance stops keeping everything (no priority 0,
+//!   VIPs, routes, rules and vmac stay);
+//! - otherwise it releases (priority 0 if MASTER, its VIPs removed); a daemon that exits also
+//!   removes its configured set when it does not hold it (a failed startup removal, an
+//!   operator's copy).
 
 use crate::vrrp::ah::SeqCounter;
 use crate::vrrp::events::{Event, FaultReason, State};
@@ -122,6 +131,49 @@ pub fn start(i: StartInputs<'_>) -> Option<Start> {
         give_up,
         stale,
     })
+}
+
+/// What an instance that stops knows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StopInputs {
+    /// A successor with the same identity starts right after (a reload's replacement).
+    pub replaced: bool,
+    /// The daemon is exiting.
+    pub terminate: bool,
+    /// It gives its addresses up on this stop (false: `-V` at the daemon's stop).
+    pub releases: bool,
+    /// It is MASTER.
+    pub master: bool,
+    /// Its VIPs are installed (by it or its predecessor).
+    pub vips_installed: bool,
+}
+
+/// How an instance stops.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stop {
+    /// A replaced MASTER: nothing sent or removed, its successor resumes.
+    HandOver,
+    /// `-V`: stop (notified), nothing sent or removed, the vmac kept.
+    Keep,
+    /// Stop: priority 0 if MASTER and the VIPs removed by the state machine; with
+    /// `remove_configured`, also the configured set it does not hold.
+    Release {
+        /// Remove the instance's configured virtual set too.
+        remove_configured: bool,
+    },
+}
+
+/// How an instance stops, keepalived's way.
+pub fn stop(i: StopInputs) -> Stop {
+    if i.replaced && i.master {
+        Stop::HandOver
+    } else if !i.releases {
+        Stop::Keep
+    } else {
+        Stop::Release {
+            remove_configured: i.terminate && !i.vips_installed,
+        }
+    }
 }
 
 #[cfg(test)]
@@ -289,5 +341,66 @@ mod tests {
         assert!(s.clears_leftovers(false, true));
         assert!(!s.clears_leftovers(true, true));
         assert!(!s.clears_leftovers(false, false));
+    }
+
+    fn stopping(replaced: bool, terminate: bool, releases: bool, master: bool) -> Stop {
+        stop(StopInputs {
+            replaced,
+            terminate,
+            releases,
+            master,
+            vips_installed: master,
+        })
+    }
+
+    #[test]
+    fn a_replaced_master_hands_over_and_keeps_its_vips() {
+        assert_eq!(stopping(true, false, true, true), Stop::HandOver);
+        // A replaced backup releases as usual (nothing installed to remove).
+        assert_eq!(
+            stopping(true, false, true, false),
+            Stop::Release {
+                remove_configured: false
+            }
+        );
+    }
+
+    #[test]
+    fn dont_release_vrrp_keeps_everything_at_the_daemons_stop() {
+        assert_eq!(stopping(false, true, false, true), Stop::Keep);
+        assert_eq!(stopping(false, true, false, false), Stop::Keep);
+    }
+
+    #[test]
+    fn a_stopping_master_releases_its_vips() {
+        assert_eq!(
+            stopping(false, true, true, true),
+            Stop::Release {
+                remove_configured: false
+            }
+        );
+        assert_eq!(
+            stopping(false, false, true, true),
+            Stop::Release {
+                remove_configured: false
+            }
+        );
+    }
+
+    #[test]
+    fn an_exiting_daemon_removes_what_an_instance_does_not_hold() {
+        assert_eq!(
+            stopping(false, true, true, false),
+            Stop::Release {
+                remove_configured: true
+            }
+        );
+        // Removed by a reload: only what it holds goes.
+        assert_eq!(
+            stopping(false, false, true, false),
+            Stop::Release {
+                remove_configured: false
+            }
+        );
     }
 }

@@ -27,7 +27,7 @@ use crate::vrrp::packet::{
     self, Addresses, AdvertV2, AdvertV3, Advertisement, ChecksumMode, Family, V2Auth, Version,
 };
 use crate::vrrp::reconfigure::{vip_change, VipChange};
-use crate::vrrp::resume::{self, StartInputs};
+use crate::vrrp::resume::{self, StartInputs, Stop, StopInputs};
 use crate::vrrp::timers::interval_to_wire;
 use crate::vrrp::tracking::{
     assess, fault_change, member_value, priority_change, track_inputs, Links,
@@ -1822,28 +1822,38 @@ impl Handler<Shutdown> for InstanceActor {
         let _ = guarded(self, ctx, |act, ctx| {
             tracing::debug!(instance = %act.name(), "shutdown ({:?})", msg.reason);
             let master = act.core.as_ref().map(|c| c.state()) == Some(State::Master);
-            if msg.reason == ShutdownReason::Replaced && master {
-                // Its successor (same identity, new socket-level settings) resumes as MASTER
-                // from the durable state: no priority 0, the VIPs stay.
-                tracing::info!(instance = %act.name(), "replaced: handing over as MASTER, VIPs kept");
-            } else if !act.release.releases_on(msg.reason) {
-                // -V: STOP is still notified; no priority 0, addresses and vmac stay.
-                act.keeping = true;
-                if master {
-                    tracing::info!(instance = %act.name(), "stopping as MASTER with --dont-release-vrrp: no priority 0, VIPs and virtual routes/rules kept");
+            let how = resume::stop(StopInputs {
+                replaced: msg.reason == ShutdownReason::Replaced,
+                terminate: msg.reason == ShutdownReason::Terminate,
+                releases: act.release.releases_on(msg.reason),
+                master,
+                vips_installed: act.durable.get().vips_installed,
+            });
+            match how {
+                Stop::HandOver => {
+                    // Its successor (same identity, new socket-level settings) resumes as
+                    // MASTER from the durable state: no priority 0, the VIPs stay.
+                    tracing::info!(instance = %act.name(), "replaced: handing over as MASTER, VIPs kept");
                 }
-                act.event(ctx, Event::Shutdown);
-            } else {
-                let held = act.durable.get().vips_installed;
-                // The core sends the priority-0 advert (if MASTER) and asks to remove the VIPs.
-                act.event(ctx, Event::Shutdown);
-                if msg.reason == ShutdownReason::Terminate && !held {
-                    // Not holding them: whatever of its virtual set is in the kernel anyway
-                    // (a startup removal that failed, an operator's copy) is not left behind
-                    // by a daemon that exits; an address another instance claims stays.
-                    let set = act.virtual_set();
-                    if !set.is_empty() {
-                        act.kernel_op(KernelOp::Remove(set));
+                Stop::Keep => {
+                    // -V: STOP is still notified; no priority 0, addresses and vmac stay.
+                    act.keeping = true;
+                    if master {
+                        tracing::info!(instance = %act.name(), "stopping as MASTER with --dont-release-vrrp: no priority 0, VIPs and virtual routes/rules kept");
+                    }
+                    act.event(ctx, Event::Shutdown);
+                }
+                Stop::Release { remove_configured } => {
+                    // The core sends the priority-0 advert (if MASTER) and asks to remove the VIPs.
+                    act.event(ctx, Event::Shutdown);
+                    if remove_configured {
+                        // Not holding them: whatever of its virtual set is in the kernel anyway
+                        // (a startup removal that failed, an operator's copy) is not left behind
+                        // by a daemon that exits; an address another instance claims stays.
+                        let set = act.virtual_set();
+                        if !set.is_empty() {
+                            act.kernel_op(KernelOp::Remove(set));
+                        }
                     }
                 }
             }
