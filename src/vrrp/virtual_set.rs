@@ -83,3 +83,51 @@ pub fn set_minus(a: &VirtualSet, b: &VirtualSet) -> VirtualSet {
             .collect(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{load_str, LoadOptions};
+
+    fn instance(body: &str) -> VrrpInstance {
+        let text = format!("vrrp_instance VI {{\n interface lo\n virtual_router_id 1\n{body}}}\n");
+        let l = load_str("t.conf", &text, &LoadOptions::default());
+        assert!(!l.diagnostics.has_errors(), "{:?}", l.diagnostics);
+        (*l.config.instances[0]).clone()
+    }
+
+    #[test]
+    fn the_set_is_vips_and_excluded_vips_routes_and_rules_on_the_interface() {
+        let s = virtual_set_of(&instance(
+            " virtual_ipaddress {\n  10.0.0.1\n }\n virtual_ipaddress_excluded {\n  10.0.0.2\n }\n\
+             virtual_routes {\n  192.168.5.0/24 via 10.0.0.254\n }\n",
+        ));
+        assert_eq!(s.ifname, "lo");
+        let addrs: Vec<String> = s.addresses.iter().map(|a| a.addr.to_string()).collect();
+        assert_eq!(addrs, ["10.0.0.1/32", "10.0.0.2/32"]);
+        assert_eq!((s.routes.len(), s.rules.len()), (1, 0));
+        assert!(!s.is_empty());
+        assert!(virtual_set_of(&instance("")).is_empty());
+    }
+
+    #[test]
+    fn a_named_vmac_carries_the_vips() {
+        let mut i = instance(" use_vmac\n virtual_ipaddress {\n  10.0.0.1\n }\n");
+        if let Some(v) = i.use_vmac.as_mut() {
+            v.name = Some("vrrp.1".into());
+        }
+        assert_eq!(virtual_set_of(&i).ifname, "vrrp.1");
+    }
+
+    #[test]
+    fn differences_ignore_where_the_lines_are() {
+        let a = virtual_set_of(&instance(
+            " virtual_ipaddress {\n  10.0.0.1\n  10.0.0.2\n }\n",
+        ));
+        let b = virtual_set_of(&instance("\n\n\n virtual_ipaddress {\n  10.0.0.2\n }\n"));
+        let d = set_minus(&a, &b);
+        let addrs: Vec<String> = d.addresses.iter().map(|a| a.addr.to_string()).collect();
+        assert_eq!(addrs, ["10.0.0.1/32"]);
+        assert!(set_minus(&b, &a).is_empty());
+    }
+}
