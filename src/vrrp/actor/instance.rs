@@ -1,6 +1,9 @@
 //! The VRRP instance actor: owns the state machine, its timers and its registration on the
 //! shared socket; asks the kernel owner to add/remove VIPs and send GARPs, in order.
-//! All protocol decisions are the sans-IO core's ([`crate::vrrp::fsm`]); this is the shell.
+//! All protocol decisions are the sans-IO core's ([`crate::vrrp::fsm`]), and so are keepalived's
+//! around it: tracking ([`crate::vrrp::tracking`]), start, resume and stop
+//! ([`crate::vrrp::resume`]) and the reload of one instance ([`crate::vrrp::reconfigure`]).
+//! This is the shell: it gathers their inputs, calls them and performs what they return.
 
 use super::claims::{owner_of, VipClaims};
 use super::kernel::LinkEvent;
