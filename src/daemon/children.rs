@@ -60,7 +60,7 @@ pub fn children(
 pub fn in_place(old: &ChildSpec, new: &ChildSpec) -> bool {
     match (old, new) {
         (ChildSpec::Vrrp(o), ChildSpec::Vrrp(n)) => {
-            !crate::vrrp::actor::instance::needs_restart(&o.instance, &n.instance)
+            !crate::vrrp::reconfigure::needs_restart(&o.instance, &n.instance)
         }
         _ => false,
     }

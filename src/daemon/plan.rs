@@ -19,8 +19,10 @@ use crate::config::{Diagnostics, Severity};
 use crate::daemon::children::ChildSpec;
 use crate::runtime::root::{Decision, ReconcilePlan};
 use crate::runtime::ObjectId;
-use crate::vrrp::actor::instance::{restart_reasons, set_minus, virtual_set_of, InstanceSpec};
+use crate::vrrp::actor::instance::InstanceSpec;
 use crate::vrrp::actor::kernel::VirtualSet;
+use crate::vrrp::reconfigure::restart_reasons;
+use crate::vrrp::virtual_set::{set_minus, virtual_set_of};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 

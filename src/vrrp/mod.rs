@@ -10,6 +10,11 @@
 //! With `auth_type AH` the datagram is first split by [`ah::split`]; the VRRP message after
 //! the AH is decoded, and the AH checks ([`ah::AhPacket::verify`], [`ah::SeqCounter::check`])
 //! go into [`validate::RxContext::ah`]. Sending wraps the encoded advert with [`ah::encode`].
+//!
+//! keepalived's decisions around the state machine are pure too: [`tracking`] (trackers and
+//! links to effective priority and FAULT, sync-group faults), [`resume`] (fresh start or
+//! resume as MASTER from the durable state) and [`reconfigure`] (the reload of one instance:
+//! replace or in place, and the kernel diff), over [`virtual_set`].
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -21,11 +26,15 @@ pub mod fsm;
 pub mod ip;
 pub mod packet;
 pub mod params;
+pub mod reconfigure;
+pub mod resume;
 pub mod status;
 pub mod sync;
 pub mod timers;
+pub mod tracking;
 pub mod tx;
 pub mod validate;
+pub mod virtual_set;
 
 #[cfg(test)]
 mod tests;

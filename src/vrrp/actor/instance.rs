@@ -1,6 +1,9 @@
 //! The VRRP instance actor: owns the state machine, its timers and its registration on the
 //! shared socket; asks the kernel owner to add/remove VIPs and send GARPs, in order.
-//! All protocol decisions are the sans-IO core's ([`crate::vrrp::fsm`]); this is the shell.
+//! All protocol decisions are the sans-IO core's ([`crate::vrrp::fsm`]), and so are keepalived's
+//! around it: tracking ([`crate::vrrp::tracking`]), start, resume and stop
+//! ([`crate::vrrp::resume`]) and the reload of one instance ([`crate::vrrp::reconfigure`]).
+//! This is the shell: it gathers their inputs, calls them and performs what they return.
 
 use super::claims::{owner_of, VipClaims};
 use super::kernel::LinkEvent;
@@ -18,17 +21,20 @@ use crate::telemetry::{
     transition_span, Cause, Metrics, RxDrop, TransitionKind, VrrpMetrics, VrrpState,
 };
 use crate::track::notify::NotifyTarget;
-use crate::track::priority::{
-    effective_priority, BfdHoldDown, TrackInput, TrackerKind, TrackerState,
-};
-use crate::vrrp::ah::{self, AhKey, SeqCounter};
+use crate::track::priority::{BfdHoldDown, TrackInput, TrackerKind, TrackerState};
+use crate::vrrp::ah::{self, AhKey};
 use crate::vrrp::events::FaultReason;
 use crate::vrrp::events::{Action, Event, ReceivedAdvert, State, Timer};
 use crate::vrrp::fsm::Instance;
 use crate::vrrp::packet::{
     self, Addresses, AdvertV2, AdvertV3, Advertisement, ChecksumMode, Family, V2Auth, Version,
 };
+use crate::vrrp::reconfigure::{vip_change, VipChange};
+use crate::vrrp::resume::{self, StartInputs, Stop, StopInputs};
 use crate::vrrp::timers::interval_to_wire;
+use crate::vrrp::tracking::{
+    assess, fault_change, member_value, priority_change, track_inputs, Links,
+};
 use crate::vrrp::validate::{validate, RxContext, TtlCheck, Verdict};
 use actix::prelude::*;
 use std::collections::{BTreeMap, HashMap};
@@ -36,19 +42,7 @@ use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
-/// One tracker of an instance with its weight resolved (reference weight, else the
-/// tracker's own, as keepalived).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct TrackDef {
-    /// Kind.
-    pub kind: TrackerKind,
-    /// Script / file / interface / BFD name.
-    pub name: String,
-    /// Weight (0: failure means FAULT).
-    pub weight: i32,
-    /// `reverse`.
-    pub reverse: bool,
-}
+pub use crate::vrrp::tracking::{track_defs, TrackDef};
 
 /// The configuration a child is started with (compared on reload, locations ignored).
 #[derive(Clone, Debug)]
@@ -76,148 +70,14 @@ impl PartialEq for InstanceSpec {
     }
 }
 
-/// Socket-level settings an instance cannot change in place (a change replaces the actor).
-pub fn needs_restart(o: &VrrpInstance, n: &VrrpInstance) -> bool {
-    !restart_reasons(o, n).is_empty()
-}
-
-/// The socket-level settings that differ between `o` and `n` (keepalived.conf keywords): any
-/// of them replaces the actor instead of updating it in place.
-pub fn restart_reasons(o: &VrrpInstance, n: &VrrpInstance) -> Vec<&'static str> {
-    let mut out = Vec::new();
-    let mut check = |differs: bool, what: &'static str| {
-        if differs {
-            out.push(what);
-        }
-    };
-    check(o.version != n.version, "version");
-    check(o.unicast_src_ip != n.unicast_src_ip, "unicast_src_ip");
-    check(o.mcast_src_ip != n.mcast_src_ip, "mcast_src_ip");
-    check(o.mcast_dst_ip != n.mcast_dst_ip, "mcast_dst_ip");
-    check(o.use_vmac != n.use_vmac, "use_vmac");
-    check(o.vmac_xmit_base != n.vmac_xmit_base, "vmac_xmit_base");
-    check(o.unicast_ttl != n.unicast_ttl, "unicast_ttl");
-    check(
-        o.is_unicast() != n.is_unicast(),
-        "unicast_peer (unicast <-> multicast)",
-    );
-    // AH uses its own socket (IP protocol 51).
-    check(
-        ah_key(o).is_some() != ah_key(n).is_some(),
-        "authentication (to or from AH)",
-    );
-    out
-}
-
-/// Applies a changed configuration to the running instance; answers false when the change
-/// needs a restart (socket-level settings).
+/// Applies a changed configuration to the running instance in place. The daemon decided so
+/// ([`crate::vrrp::reconfigure::needs_restart`], asked once by the supervisor): the instance
+/// does not decide again.
 #[derive(Message)]
-#[rtype(result = "bool")]
+#[rtype(result = "()")]
 pub struct Reconfigure(pub InstanceSpec);
 
-/// An address line without its location, for set differences.
-fn addr_key(a: &crate::config::model::AddressSpec) -> crate::config::model::AddressSpec {
-    let mut k = a.clone();
-    k.loc = Default::default();
-    k
-}
-
-/// Resolves the trackers of `i` (and of its sync group `g`) against the configuration.
-pub fn track_defs(cfg: &crate::config::model::Config, i: &VrrpInstance) -> Vec<TrackDef> {
-    use crate::track::priority::{file_weight, ref_weight, script_weight};
-    let group = cfg
-        .sync_groups
-        .iter()
-        .find(|g| g.members.iter().any(|(m, _)| m == &i.name));
-    // keepalived: weighted trackers of sync-group members are ignored unless
-    // sync_group_tracking_weight; the group's own trackers apply to every member.
-    let keep_weights = group.map(|g| g.sync_group_tracking_weight).unwrap_or(true);
-    let mut out = Vec::new();
-    let mut push = |kind, name: &str, (weight, reverse): (i32, bool), from_group: bool| {
-        if !from_group && !keep_weights && weight != 0 {
-            return;
-        }
-        out.push(TrackDef {
-            kind,
-            name: name.to_string(),
-            weight,
-            reverse,
-        });
-    };
-    let lists: Vec<(&crate::config::model::Tracking, bool)> = std::iter::once((&i.tracking, false))
-        .chain(group.map(|g| (&g.tracking, true)))
-        .collect();
-    for (t, from_group) in lists {
-        for r in &t.scripts {
-            if let Some(s) = cfg.script(&r.name) {
-                push(
-                    TrackerKind::Script,
-                    &r.name,
-                    script_weight(s, r),
-                    from_group,
-                );
-            }
-        }
-        for r in &t.files {
-            if let Some(f) = cfg.track_file(&r.name) {
-                push(TrackerKind::File, &r.name, file_weight(f, r), from_group);
-            }
-        }
-        for r in &t.processes {
-            if let Some(p) = cfg.track_process(&r.name) {
-                push(
-                    TrackerKind::Process,
-                    &r.name,
-                    ref_weight(r, p.weight, p.reverse),
-                    from_group,
-                );
-            }
-        }
-        for r in &t.interfaces {
-            push(
-                TrackerKind::Interface,
-                &r.name,
-                ref_weight(r, 0, false),
-                from_group,
-            );
-        }
-        for r in &t.bfd {
-            if let Some(b) = cfg.bfd(&r.name) {
-                push(
-                    TrackerKind::Bfd,
-                    &r.name,
-                    ref_weight(r, b.weight, b.reverse),
-                    from_group,
-                );
-            }
-        }
-    }
-    out
-}
-
-/// What survives a restart of the actor (after a panic) or a replacement on reload.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct VrrpDurable {
-    /// Last state.
-    pub state: Option<State>,
-    /// VIPs are installed in the kernel.
-    pub vips_installed: bool,
-    /// What was installed (while `vips_installed`): a successor with another configuration
-    /// removes what it does not want itself.
-    pub installed: VirtualSet,
-    /// Started with the daemon's first configuration and not yet cleaned: before anything
-    /// else the instance removes its whole virtual set (VIPs, excluded VIPs, routes, rules)
-    /// from the kernel, as keepalived does at start: a previous run killed without cleanup
-    /// (kill -9, OOM, crash) may have left them, and an instance that comes up BACKUP would
-    /// otherwise keep them for ever.
-    pub startup_clear: bool,
-    /// `auth_type AH`: the sequence-number counter and the last IP identification sent (a
-    /// successor continues them, as keepalived keeps its counter across a reload: peers
-    /// would drop a restarted count as replays).
-    pub ah_seq: SeqCounter,
-    /// See `ah_seq`.
-    pub ah_ip_id: u16,
-}
+pub use crate::vrrp::resume::VrrpDurable;
 
 /// Instances started held (`--take-over` prepares them while keepalived still runs): each
 /// looks up its interface, opens its socket and waits for its trackers' first results, says it
@@ -286,63 +146,7 @@ impl Default for HoldRelease {
     }
 }
 
-/// What an instance installs as MASTER: VIPs and excluded VIPs (on its interface unless they
-/// name another), virtual routes and rules.
-pub fn virtual_set_of(i: &VrrpInstance) -> VirtualSet {
-    // With use_vmac the VIPs go on the vmac (named when the daemon built the instance).
-    let vmac = i.use_vmac.as_ref().and_then(|v| v.name.clone());
-    VirtualSet {
-        ifname: vmac.unwrap_or_else(|| i.interface.clone().unwrap_or_else(|| "eth0".into())),
-        addresses: i
-            .virtual_ipaddress
-            .iter()
-            .chain(&i.virtual_ipaddress_excluded)
-            .cloned()
-            .collect(),
-        routes: i.virtual_routes.clone(),
-        rules: i.virtual_rules.clone(),
-    }
-}
-
-/// The entries of `a` that are not in `b` (locations ignored).
-pub(crate) fn set_minus(a: &VirtualSet, b: &VirtualSet) -> VirtualSet {
-    let strip_r = |r: &crate::config::model::RouteSpec| {
-        let mut r = r.clone();
-        r.loc = Default::default();
-        r
-    };
-    let strip_u = |r: &crate::config::model::RuleSpec| {
-        let mut r = r.clone();
-        r.loc = Default::default();
-        r
-    };
-    let b_addrs: Vec<_> = b.addresses.iter().map(addr_key).collect();
-    VirtualSet {
-        ifname: a.ifname.clone(),
-        addresses: a
-            .addresses
-            .iter()
-            .filter(|x| !b_addrs.contains(&addr_key(x)))
-            .cloned()
-            .collect(),
-        routes: a
-            .routes
-            .iter()
-            .filter(|r| !b.routes.iter().any(|x| strip_r(x) == strip_r(r)))
-            .cloned()
-            .collect(),
-        rules: a
-            .rules
-            .iter()
-            .filter(|r| !b.rules.iter().any(|x| strip_u(x) == strip_u(r)))
-            .cloned()
-            .collect(),
-    }
-}
-
-fn is_empty(s: &VirtualSet) -> bool {
-    s.addresses.is_empty() && s.routes.is_empty() && s.rules.is_empty()
-}
+pub use crate::vrrp::virtual_set::{set_minus, virtual_set_of};
 
 /// Observable status (dumps, `--status`, tests).
 pub type Status = crate::vrrp::InstanceStatus;
@@ -715,7 +519,7 @@ impl InstanceActor {
             return;
         }
         let set = self.virtual_set();
-        if is_empty(&set) {
+        if set.is_empty() {
             return;
         }
         tracing::info!(
@@ -807,79 +611,47 @@ impl InstanceActor {
     /// the changes to the core (starting it once nothing is pending).
     fn recompute(&mut self, ctx: &mut Context<Self>) {
         self.settle(ctx);
-        let mut inputs: Vec<TrackInput> = self
-            .spec
-            .trackers
-            .iter()
-            .map(|t| match t.kind {
-                TrackerKind::File => {
-                    let v = match self.values.get(&TrackKey::File(t.name.clone())) {
-                        Some(TrackValue::Number(n)) => *n,
-                        _ => 0,
-                    };
-                    TrackInput::file(&t.name, t.weight, t.reverse, v)
-                }
-                kind => {
-                    let state = match kind {
-                        TrackerKind::Interface => match self.links.get(&t.name) {
-                            Some(true) => TrackerState::Up,
-                            Some(false) => TrackerState::Down,
-                            None => TrackerState::Unknown,
-                        },
-                        TrackerKind::Script => {
-                            value_state(self.values.get(&TrackKey::Script(t.name.clone())))
-                        }
-                        TrackerKind::Bfd => {
-                            value_state(self.values.get(&TrackKey::Bfd(t.name.clone())))
-                        }
-                        TrackerKind::Process => {
-                            value_state(self.values.get(&TrackKey::Process(t.name.clone())))
-                        }
-                        _ => TrackerState::Unknown,
-                    };
-                    TrackInput::boolean(kind, &t.name, t.weight, t.reverse, state)
-                }
-            })
-            .collect();
+        let (values, links) = (&self.values, &self.links);
+        let mut inputs = track_inputs(
+            &self.spec.trackers,
+            |name| links.get(name).copied(),
+            |kind, name| track_key(kind, name).and_then(|k| values.get(&k).copied()),
+        );
         self.hold_bfd_raises(ctx, &mut inputs);
-        let out = effective_priority(self.spec.instance.priority, &inputs);
-        let links_up = self.own_up && self.base_up;
-        let own_down = !links_up && !self.spec.instance.dont_track_primary;
-        let own_fault = if own_down {
-            Some(FaultReason::InterfaceDown)
-        } else if out.fault {
-            Some(FaultReason::TrackFailed)
-        } else {
-            None
+        let name = &self.spec.instance.name;
+        let other_member_faulted = self.spec.sync_group.as_ref().is_some_and(|group| {
+            self.values.iter().any(|(k, v)| {
+                matches!(k, TrackKey::Member { group: g, instance } if g == group && instance != name)
+                    && *v == TrackValue::State(TrackerState::Down)
+            })
+        });
+        let links = Links {
+            own_up: self.own_up,
+            base_up: self.base_up,
+            dont_track_primary: self.spec.instance.dont_track_primary,
         };
-        // Sync group: publish our own fault; any other member's fault is ours too.
-        let mut fault = own_fault;
+        let a = assess(
+            self.spec.instance.priority,
+            &inputs,
+            links,
+            other_member_faulted,
+        );
+        // Sync group: publish our own fault (the others make it theirs).
         if let Some(group) = self.spec.sync_group.clone() {
             let me = TrackKey::Member {
-                group: group.clone(),
+                group,
                 instance: self.spec.instance.name.clone(),
             };
-            let mine = TrackValue::State(if own_fault.is_some() {
-                TrackerState::Down
-            } else {
-                TrackerState::Up
-            });
+            let mine = member_value(&a);
             if self.values.get(&me) != Some(&mine) {
                 self.values.insert(me.clone(), mine);
                 if let Some(hub) = &self.hub {
-                    hub.set(me.clone(), mine);
+                    hub.set(me, mine);
                 }
             }
-            let other_faulted = self.values.iter().any(|(k, v)| {
-                matches!(k, TrackKey::Member { group: g, .. } if *g == group)
-                    && *k != me
-                    && *v == TrackValue::State(TrackerState::Down)
-            });
-            if fault.is_none() && other_faulted {
-                fault = Some(FaultReason::SyncGroup);
-            }
         }
-        self.pending = out.pending;
+        let fault = a.fault;
+        self.pending = a.pending;
         let mine = (!self.started_core).then(|| self.virtual_set());
         let held = self.held();
         let Some(core) = self.core.as_mut() else {
@@ -887,112 +659,94 @@ impl InstanceActor {
         };
         let now = Instant::now();
         let mut actions = Vec::new();
-        // What a resumed predecessor installed that this configuration does not have.
-        let mut stale = None;
-        // Daemon start (or -V): a start that is not a resume clears the VIPs a previous
-        // run left.
-        let mut fresh_start = false;
-        let mut prio_after_start = false;
+        let mut started = None;
         if !self.started_core {
-            if held && !out.pending {
+            if held && !a.pending {
                 // Socket open (there is a core), trackers settled: ready to start at once.
                 if let Some(h) = self.hold.as_mut().filter(|h| !h.said) {
                     h.said = true;
                     let _ = h.ready.send(self.spec.instance.name.clone());
                 }
             }
-            if out.pending || held {
-                return;
-            }
-            // keepalived: a faulty instance starts in FAULT (FaultRaised before Startup).
-            if let Some(r) = fault {
-                actions.extend(core.handle(now, Event::FaultRaised(r)));
-            }
             let prev = self.durable.get();
-            let resume =
-                fault.is_none() && prev.state == Some(State::Master) && prev.vips_installed;
-            if out.effective != core.effective_priority() {
-                if resume {
-                    if let Some(m) = &self.m {
-                        m.priority(out.effective, self.spec.instance.priority);
-                    }
-                    actions.extend(core.handle(now, Event::PriorityChanged(out.effective)));
-                } else {
-                    // keepalived starts with the configured priority and applies the
-                    // trackers' first results after the start (BACKUP N, then the
-                    // BACKUP_PRIORITY line): the change follows the start, below.
-                    prio_after_start = true;
-                }
-            }
             let mine = mine.unwrap_or_default();
-            if resume {
-                // A restart (or a replacement on reload) of a MASTER: carry on as MASTER at
-                // once, without a down timer, so the VIPs never move. What the predecessor
-                // installed and this configuration does not have goes, after the adds.
-                actions.extend(core.handle(now, Event::Resume));
-                stale = Some(set_minus(&prev.installed, &mine)).filter(|s| !is_empty(s));
-            } else {
-                if prev.vips_installed {
-                    // Not resuming: what the predecessor left installed has no owner now.
-                    if let Some(c) = &self.claims {
-                        c.release(&self.owner, &prev.installed);
-                    }
-                    if let Some(q) = &self.kq {
-                        q.push(KernelOp::Remove(prev.installed.clone()));
-                    }
-                    self.durable.update(|d| d.vips_installed = false);
+            let Some(start) = resume::start(StartInputs {
+                pending: a.pending,
+                held,
+                fault,
+                effective: a.effective,
+                priority: core.effective_priority(),
+                previous: &prev,
+                mine: &mine,
+            }) else {
+                return;
+            };
+            if let (Some(p), Some(m)) = (start.priority_before, &self.m) {
+                m.priority(p, self.spec.instance.priority);
+            }
+            if let Some(left) = &start.give_up {
+                // Not resuming: what the predecessor left installed has no owner now.
+                if let Some(c) = &self.claims {
+                    c.release(&self.owner, left);
                 }
-                actions.extend(core.handle(now, Event::Startup));
-                fresh_start = true;
+                if let Some(q) = &self.kq {
+                    q.push(KernelOp::Remove(left.clone()));
+                }
+                self.durable.update(|d| d.vips_installed = false);
+            }
+            for ev in &start.events {
+                actions.extend(core.handle(now, *ev));
             }
             self.started_core = true;
             self.faulted = fault;
+            started = Some(start);
         } else {
-            match (self.faulted, fault) {
-                (None, Some(r)) => actions.extend(core.handle(now, Event::FaultRaised(r))),
-                (Some(_), None) => actions.extend(core.handle(now, Event::FaultCleared)),
-                _ => {}
+            if let Some(ev) = fault_change(self.faulted, fault) {
+                actions.extend(core.handle(now, ev));
             }
             self.faulted = fault;
-            if out.effective != core.effective_priority() {
+            if let Some(effective) = priority_change(core.effective_priority(), &a) {
                 let i = &self.spec.instance;
                 let span = transition_span(TransitionKind::VrrpPriority, &i.name)
                     .vrid(i.vrid)
                     .from(&core.effective_priority().to_string())
-                    .to(&out.effective.to_string())
+                    .to(&effective.to_string())
                     .reason("track_priority")
-                    .priority(i64::from(out.effective))
+                    .priority(i64::from(effective))
                     .caused_by(&self.cause);
                 span.in_scope(|| {
-                    tracing::info!(instance = %i.name, "effective priority {} -> {}", core.effective_priority(), out.effective);
+                    tracing::info!(instance = %i.name, "effective priority {} -> {}", core.effective_priority(), effective);
                 });
                 self.cause = span.cause();
                 self.prio_cause = Some((span.cause(), Instant::now()));
                 if let Some(m) = &self.m {
-                    m.priority(out.effective, i.priority);
+                    m.priority(effective, i.priority);
                 }
                 // keepalived writes the line in the state held before the change acts.
                 if let (Some(n), Some(true)) = (&self.notifier, i.notify.priority_changes) {
-                    n.priority(&i.name, core.state(), out.effective);
+                    n.priority(&i.name, core.state(), effective);
                 }
-                actions.extend(core.handle(now, Event::PriorityChanged(out.effective)));
+                actions.extend(core.handle(now, Event::PriorityChanged(effective)));
             }
         }
         self.apply(ctx, &mut actions);
+        let Some(start) = started else {
+            return;
+        };
         let master = self.core.as_ref().map(|c| c.state()) == Some(State::Master);
-        if fresh_start && !master && self.release.clears_at_startup() {
+        if start.clears_leftovers(master, self.release.clears_at_startup()) {
             let mut leftovers = self.virtual_set();
             leftovers.routes.clear();
             leftovers.rules.clear();
             tracing::info!(instance = %self.name(), "not MASTER at start: removing VIPs a previous run may have left");
             self.kernel_op(KernelOp::Remove(leftovers));
         }
-        if let Some(stale) = stale {
+        if let Some(stale) = start.stale {
             // After the adds the resume queued.
             self.release(&stale);
             self.kernel_op(KernelOp::Remove(stale));
         }
-        if prio_after_start {
+        if start.priority_after {
             // Started now: this pass takes the trackers' priority as a change.
             self.recompute(ctx);
         }
@@ -1727,10 +1481,8 @@ impl InstanceActor {
         );
     }
 
-    fn reconfigure(&mut self, ctx: &mut Context<Self>, new: InstanceSpec) -> bool {
-        if needs_restart(&self.spec.instance, &new.instance) {
-            return false;
-        }
+    /// Applies `new` in place (the supervisor decided it needs no restart).
+    fn reconfigure(&mut self, ctx: &mut Context<Self>, new: InstanceSpec) {
         self.settle(ctx);
         let old_set = self.virtual_set();
         let installed = self.durable.get().vips_installed;
@@ -1743,28 +1495,19 @@ impl InstanceActor {
         self.peers = i.unicast_peers.iter().map(|p| p.addr).collect();
         self.adv_cache.clear();
         let new_set = self.virtual_set();
-        if installed {
-            let removed = set_minus(&old_set, &new_set);
-            let mut added = set_minus(&new_set, &old_set);
-            if !removed.addresses.is_empty() || !added.addresses.is_empty() {
-                // keepalived #1719: removing an address makes the kernel delete the routes
-                // using it (as source, or through its subnet) on its own; re-add every
-                // virtual route after the address changes (adding a present one is a no-op).
-                added.routes = new_set.routes.clone();
+        if let Some(VipChange { remove, add, garp }) = vip_change(&old_set, &new_set, installed) {
+            self.release(&remove);
+            self.claim(&add);
+            if !remove.is_empty() {
+                self.kernel_op(KernelOp::Remove(remove));
             }
-            self.release(&removed);
-            self.claim(&added);
-            if !is_empty(&removed) {
-                self.kernel_op(KernelOp::Remove(removed));
-            }
-            if !is_empty(&added) {
-                let n = added.addresses.len();
-                self.kernel_op(KernelOp::Add(added.clone()));
-                if n > 0 {
+            if !add.is_empty() {
+                self.kernel_op(KernelOp::Add(add.clone()));
+                if garp {
                     let repeat = i
                         .garp_master_repeat
                         .unwrap_or(self.spec.global.vrrp_garp_master_repeat);
-                    self.kernel_op(KernelOp::Garp(added, repeat, self.garp_interval()));
+                    self.kernel_op(KernelOp::Garp(add, repeat, self.garp_interval()));
                 }
             }
             self.durable.update(|d| d.installed = new_set);
@@ -1788,7 +1531,6 @@ impl InstanceActor {
         tracing::info!(instance = %i.name, "configuration applied in place");
         self.query_tracked_interfaces(ctx);
         self.recompute(ctx);
-        true
     }
 
     fn status(&self) -> Option<Status> {
@@ -1865,10 +1607,10 @@ impl Handler<Packet> for InstanceActor {
 }
 
 impl Handler<Reconfigure> for InstanceActor {
-    type Result = bool;
+    type Result = ();
 
-    fn handle(&mut self, msg: Reconfigure, ctx: &mut Context<Self>) -> bool {
-        guarded(self, ctx, |act, ctx| act.reconfigure(ctx, msg.0)).unwrap_or(false)
+    fn handle(&mut self, msg: Reconfigure, ctx: &mut Context<Self>) {
+        let _ = guarded(self, ctx, |act, ctx| act.reconfigure(ctx, msg.0));
     }
 }
 
@@ -1981,17 +1723,15 @@ fn ip_order(theirs: IpAddr, ours: Option<IpAddr>) -> std::cmp::Ordering {
     }
 }
 
-fn value_state(v: Option<&TrackValue>) -> TrackerState {
-    match v {
-        Some(TrackValue::State(s)) => *s,
-        Some(TrackValue::Number(n)) => {
-            if *n == 0 {
-                TrackerState::Down
-            } else {
-                TrackerState::Up
-            }
-        }
-        None => TrackerState::Unknown,
+/// Where the tracker hub keeps a tracker's value (a track_interface is a link, not a value).
+fn track_key(kind: TrackerKind, name: &str) -> Option<TrackKey> {
+    let name = name.to_string();
+    match kind {
+        TrackerKind::Script => Some(TrackKey::Script(name)),
+        TrackerKind::File => Some(TrackKey::File(name)),
+        TrackerKind::Process => Some(TrackKey::Process(name)),
+        TrackerKind::Bfd => Some(TrackKey::Bfd(name)),
+        TrackerKind::Interface => None,
     }
 }
 
@@ -2085,28 +1825,38 @@ impl Handler<Shutdown> for InstanceActor {
         let _ = guarded(self, ctx, |act, ctx| {
             tracing::debug!(instance = %act.name(), "shutdown ({:?})", msg.reason);
             let master = act.core.as_ref().map(|c| c.state()) == Some(State::Master);
-            if msg.reason == ShutdownReason::Replaced && master {
-                // Its successor (same identity, new socket-level settings) resumes as MASTER
-                // from the durable state: no priority 0, the VIPs stay.
-                tracing::info!(instance = %act.name(), "replaced: handing over as MASTER, VIPs kept");
-            } else if !act.release.releases_on(msg.reason) {
-                // -V: STOP is still notified; no priority 0, addresses and vmac stay.
-                act.keeping = true;
-                if master {
-                    tracing::info!(instance = %act.name(), "stopping as MASTER with --dont-release-vrrp: no priority 0, VIPs and virtual routes/rules kept");
+            let how = resume::stop(StopInputs {
+                replaced: msg.reason == ShutdownReason::Replaced,
+                terminate: msg.reason == ShutdownReason::Terminate,
+                releases: act.release.releases_on(msg.reason),
+                master,
+                vips_installed: act.durable.get().vips_installed,
+            });
+            match how {
+                Stop::HandOver => {
+                    // Its successor (same identity, new socket-level settings) resumes as
+                    // MASTER from the durable state: no priority 0, the VIPs stay.
+                    tracing::info!(instance = %act.name(), "replaced: handing over as MASTER, VIPs kept");
                 }
-                act.event(ctx, Event::Shutdown);
-            } else {
-                let held = act.durable.get().vips_installed;
-                // The core sends the priority-0 advert (if MASTER) and asks to remove the VIPs.
-                act.event(ctx, Event::Shutdown);
-                if msg.reason == ShutdownReason::Terminate && !held {
-                    // Not holding them: whatever of its virtual set is in the kernel anyway
-                    // (a startup removal that failed, an operator's copy) is not left behind
-                    // by a daemon that exits; an address another instance claims stays.
-                    let set = act.virtual_set();
-                    if !is_empty(&set) {
-                        act.kernel_op(KernelOp::Remove(set));
+                Stop::Keep => {
+                    // -V: STOP is still notified; no priority 0, addresses and vmac stay.
+                    act.keeping = true;
+                    if master {
+                        tracing::info!(instance = %act.name(), "stopping as MASTER with --dont-release-vrrp: no priority 0, VIPs and virtual routes/rules kept");
+                    }
+                    act.event(ctx, Event::Shutdown);
+                }
+                Stop::Release { remove_configured } => {
+                    // The core sends the priority-0 advert (if MASTER) and asks to remove the VIPs.
+                    act.event(ctx, Event::Shutdown);
+                    if remove_configured {
+                        // Not holding them: whatever of its virtual set is in the kernel anyway
+                        // (a startup removal that failed, an operator's copy) is not left behind
+                        // by a daemon that exits; an address another instance claims stays.
+                        let set = act.virtual_set();
+                        if !set.is_empty() {
+                            act.kernel_op(KernelOp::Remove(set));
+                        }
                     }
                 }
             }
@@ -2211,46 +1961,5 @@ mod forward_tests {
             let got = addr.send(Take).await.unwrap_or_default();
             assert_eq!(got, [Msg::Lagged, Msg::Event(3), Msg::Event(4)]);
         });
-    }
-}
-
-#[cfg(test)]
-mod track_process_defs_tests {
-    use super::*;
-    use crate::config::{load_str, LoadOptions};
-
-    /// track_process in an instance (reference weight over the block's) and in a sync group
-    /// (applied to every member) become Process trackers with keepalived's weight and reverse.
-    #[test]
-    fn instance_and_group_track_process() {
-        let text = "vrrp_track_process a {\n process sleep\n weight -60\n}\n\
-            vrrp_track_process b {\n process nginx\n weight 10 reverse\n}\n\
-            vrrp_instance VI {\n interface lo\n virtual_router_id 1\n track_process {\n  a\n  b weight 5\n }\n}\n\
-            vrrp_instance VI2 {\n interface lo\n virtual_router_id 2\n}\n\
-            vrrp_instance VI3 {\n interface lo\n virtual_router_id 3\n track_process {\n  a\n  b weight 5\n }\n}\n\
-            vrrp_sync_group G {\n group {\n  VI\n  VI2\n }\n track_process {\n  a weight 0\n }\n}\n";
-        let l = load_str("t.conf", text, &LoadOptions::default());
-        assert!(!l.diagnostics.has_errors(), "{:?}", l.diagnostics);
-        let c = &l.config;
-        let defs = |name: &str| {
-            let i = c
-                .instances
-                .iter()
-                .find(|i| i.name == name)
-                .expect("instance");
-            track_defs(c, i)
-                .into_iter()
-                .filter(|t| t.kind == TrackerKind::Process)
-                .map(|t| (t.name, t.weight, t.reverse))
-                .collect::<Vec<_>>()
-        };
-        assert_eq!(
-            defs("VI3"),
-            vec![("a".to_string(), -60, false), ("b".to_string(), 5, true)]
-        );
-        // In a group, a member's weighted trackers are ignored (no sync_group_tracking_weight),
-        // as keepalived does; the group's weight-0 tracker applies to every member.
-        assert_eq!(defs("VI"), vec![("a".to_string(), 0, false)]);
-        assert_eq!(defs("VI2"), vec![("a".to_string(), 0, false)]);
     }
 }

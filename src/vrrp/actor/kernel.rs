@@ -1,7 +1,6 @@
 //! The boundary between a VRRP instance actor and the kernel-resource owner (netlink actor):
 //! the instance says what it wants; the owner does it, in order, off the instance's thread.
 
-use crate::config::model::{AddressSpec, RouteSpec, RuleSpec};
 use futures::future::BoxFuture;
 use std::net::{IpAddr, Ipv6Addr};
 
@@ -20,18 +19,7 @@ pub struct InterfaceInfo {
     pub ipv6_link_local: Option<Ipv6Addr>,
 }
 
-/// The virtual state of one instance in the kernel.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct VirtualSet {
-    /// Interface the VIPs go on unless an address says `dev`.
-    pub ifname: String,
-    /// `virtual_ipaddress` + `virtual_ipaddress_excluded`.
-    pub addresses: Vec<AddressSpec>,
-    /// `virtual_routes`.
-    pub routes: Vec<RouteSpec>,
-    /// `virtual_rules`.
-    pub rules: Vec<RuleSpec>,
-}
+pub use crate::vrrp::virtual_set::VirtualSet;
 
 /// A VRRP MAC interface (`use_vmac`) an instance needs on top of its interface.
 #[derive(Clone, Debug, PartialEq, Eq)]

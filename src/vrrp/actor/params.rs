@@ -98,8 +98,8 @@ pub fn v2_auth(i: &VrrpInstance) -> V2Auth {
 /// `auth_type AH`: the HMAC key (first 8 bytes of `auth_pass`), for a VRRPv2 IPv4 instance
 /// (keepalived ignores authentication with version 3, and AH with IPv6).
 pub fn ah_key(i: &VrrpInstance) -> Option<AhKey> {
-    match (&i.authentication, i.version, i.family) {
-        (Some(model::Authentication::Ah(p)), VrrpVersion::V2, model::Family::V4) => {
+    match &i.authentication {
+        Some(model::Authentication::Ah(p)) if crate::vrrp::reconfigure::uses_ah(i) => {
             Some(AhKey::from_pass(p.as_bytes()))
         }
         _ => None,

@@ -37,14 +37,7 @@ pub enum TrackKey {
     },
 }
 
-/// A tracker's current value.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum TrackValue {
-    /// Up / down / not reported yet.
-    State(TrackerState),
-    /// A track_file value.
-    Number(i64),
-}
+pub use crate::vrrp::tracking::TrackValue;
 
 /// One change.
 #[derive(Clone, Debug)]
