@@ -691,6 +691,16 @@ fn guest_sync_daemon_follows_failover() {
             daemon_of("d2").contains("master sync daemon (mcast=e0, syncid=77")
         });
         eprintln!("LVS-VM: after reload d2: {}", daemon_of("d2").trim());
+        // Stopped behind our back: put back at the next resync (30 s).
+        ns_sh("d2", "ipvsadm --stop-daemon master");
+        assert!(!daemon_of("d2").contains("master"));
+        let t = wait_for(40, "d2's master daemon repaired", || {
+            daemon_of("d2").contains("master sync daemon (mcast=e0, syncid=77")
+        });
+        eprintln!(
+            "LVS-VM: master daemon stopped by ipvsadm, restarted after {:.1}s",
+            t.as_secs_f64()
+        );
     });
     for mut d in daemons {
         // SAFETY: signalling our own child.

@@ -1237,7 +1237,14 @@ pub fn run(args: Args) -> i32 {
         }
         let notifier = super::vrrp::notifier::Notifier::new(&cfg.global);
         let sync = SyncHub::start(&cfg, Some(notifier.clone()), object_metrics.clone());
-        let syncd = crate::ipvs::syncd::start(&cfg, notifier.subscribe_states());
+        let syncd = crate::ipvs::syncd::start(
+            &cfg,
+            crate::ipvs::syncd::Owners {
+                vrrp: subsystems.vrrp,
+                check: subsystems.check,
+            },
+            notifier.subscribe_states(),
+        );
         let server = match metrics_listen {
             Some(addr) => {
                 let s = crate::telemetry::http::MetricsServer::bind(addr, metrics.clone()).await?;

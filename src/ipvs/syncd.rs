@@ -9,7 +9,13 @@
 //!   the backup daemon runs until the instance becomes MASTER;
 //! - without an instance, both daemons run all the time;
 //! - at stop, the daemons are stopped; after a reload that changes their parameters they are
-//!   restarted with the new ones.
+//!   restarted with the new ones;
+//! - keepalived's VRRP process owns the daemons that follow an instance and its checker process
+//!   those without one: with only the checkers (`-C`) the first kind is not run, with only VRRP
+//!   (`-P`) the second.
+//!
+//! Unlike keepalived, the running daemons are re-read every [`RESYNC`] and repaired (someone ran
+//! `ipvsadm --stop-daemon`, or keepalived stopped its own after a `--take-over`).
 //!
 //! [`plan`] is the pure decision (what the kernel has → requests); [`start`] is the task that
 //! owns the daemons: it hears the instance's transitions (from the VRRP notifier, see
@@ -130,6 +136,7 @@ enum Msg {
 #[derive(Clone)]
 pub struct SyncdHandle {
     tx: mpsc::UnboundedSender<Msg>,
+    owners: Owners,
 }
 
 impl std::fmt::Debug for SyncdHandle {
@@ -141,7 +148,9 @@ impl std::fmt::Debug for SyncdHandle {
 impl SyncdHandle {
     /// A reloaded configuration (already valid).
     pub fn reload(&self, cfg: &Config) {
-        let _ = self.tx.send(Msg::Reload(SyncdConfig::of(cfg)));
+        let _ = self
+            .tx
+            .send(Msg::Reload(self.owners.filter(SyncdConfig::of(cfg))));
     }
 
     /// The roles the task believes run (for tests and dumps).
@@ -162,21 +171,55 @@ impl SyncdHandle {
 
 /// How long a failed request waits before the next try.
 const RETRY: Duration = Duration::from_secs(5);
+/// After the followed instance becomes MASTER, how long the daemons' swap waits: keepalived
+/// swaps them once the VIPs are installed, and the swap (kernel threads stopped and started)
+/// must not compete with the VIP installation and the gratuitous ARPs.
+pub const MASTER_GRACE: Duration = Duration::from_millis(250);
+
+/// How often the running daemons are re-read and repaired.
+pub const RESYNC: Duration = Duration::from_secs(30);
+
+/// Which of keepalived's processes would run here (see the module docs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Owners {
+    /// The VRRP subsystem runs (owns daemons following an instance).
+    pub vrrp: bool,
+    /// The checkers run (own daemons without an instance).
+    pub check: bool,
+}
+
+impl Owners {
+    /// `c` if one of the running subsystems owns it.
+    fn filter(self, c: Option<SyncdConfig>) -> Option<SyncdConfig> {
+        c.filter(|c| {
+            if c.instance.is_some() {
+                self.vrrp
+            } else {
+                self.check
+            }
+        })
+    }
+}
 
 /// Starts the task on the current tokio runtime. `states`: VRRP instances' transitions. Without
 /// `lvs_sync_daemon` the task never touches the kernel.
-pub fn start(cfg: &Config, states: broadcast::Receiver<InstanceState>) -> SyncdHandle {
+pub fn start(
+    cfg: &Config,
+    owners: Owners,
+    states: broadcast::Receiver<InstanceState>,
+) -> SyncdHandle {
     let (tx, rx) = mpsc::unbounded_channel();
     let task = Task {
-        config: SyncdConfig::of(cfg),
+        config: owners.filter(SyncdConfig::of(cfg)),
         states: HashMap::new(),
         client: None,
         running: BTreeSet::new(),
         dirty: true,
+        not_before: None,
         last_error: None,
     };
     tokio::spawn(task.run(rx, states));
-    SyncdHandle { tx }
+    SyncdHandle { tx, owners }
 }
 
 struct Task {
@@ -187,6 +230,8 @@ struct Task {
     running: BTreeSet<SyncRole>,
     /// The kernel may differ from what is wanted.
     dirty: bool,
+    /// A dirty state is reconciled from then on ([`MASTER_GRACE`]).
+    not_before: Option<tokio::time::Instant>,
     last_error: Option<String>,
 }
 
@@ -198,14 +243,25 @@ impl Task {
     ) {
         let mut states_open = true;
         loop {
-            if self.dirty {
+            let now = tokio::time::Instant::now();
+            let held = self.not_before.filter(|t| *t > now);
+            if self.dirty && held.is_none() {
+                self.not_before = None;
                 self.reconcile(false).await;
             }
+            let wait = if let Some(t) = held {
+                Some(t - now)
+            } else if self.dirty {
+                Some(RETRY)
+            } else if self.config.is_some() {
+                Some(RESYNC)
+            } else {
+                None
+            };
             let retry = async {
-                if self.dirty {
-                    tokio::time::sleep(RETRY).await
-                } else {
-                    std::future::pending().await
+                match wait {
+                    Some(d) => tokio::time::sleep(d).await,
+                    None => std::future::pending().await,
                 }
             };
             tokio::select! {
@@ -234,17 +290,19 @@ impl Task {
                             .as_ref()
                             .and_then(|c| c.instance.as_deref())
                             == Some(ev.instance.as_str());
-                        self.states.insert(ev.instance, ev.state);
                         if followed {
                             self.dirty = true;
+                            self.not_before = (ev.state == State::Master)
+                                .then(|| tokio::time::Instant::now() + MASTER_GRACE);
                         }
+                        self.states.insert(ev.instance, ev.state);
                     }
                     Err(broadcast::error::RecvError::Lagged(n)) => {
                         tracing::warn!("IPVS sync daemon: {n} VRRP transition(s) missed");
                     }
                     Err(broadcast::error::RecvError::Closed) => states_open = false,
                 },
-                _ = retry => {}
+                _ = retry => self.dirty = true,
             }
         }
     }
@@ -390,5 +448,21 @@ mod tests {
             plan(&cfg(None).wanted(None), &[]),
             vec![Step::Stop(SyncRole::Backup), Step::Stop(SyncRole::Master)]
         );
+    }
+
+    #[test]
+    fn owners_as_keepalived_processes() {
+        let vrrp_only = Owners {
+            vrrp: true,
+            check: false,
+        };
+        let check_only = Owners {
+            vrrp: false,
+            check: true,
+        };
+        assert!(vrrp_only.filter(Some(cfg(Some("VI_1")))).is_some());
+        assert!(vrrp_only.filter(Some(cfg(None))).is_none());
+        assert!(check_only.filter(Some(cfg(Some("VI_1")))).is_none());
+        assert!(check_only.filter(Some(cfg(None))).is_some());
     }
 }
