@@ -31,11 +31,17 @@ use vm::{in_guest, sh};
 // --------------------------------------------------------------------------
 
 /// Number of `guest_*` tests below; the VM must report this many passes.
-const GUEST_TESTS: usize = 9;
+const GUEST_TESTS: usize = 10;
 
 #[test]
 fn ipvs_in_vm() {
-    vm::run_guest_tests("ipvs_in_vm", "console.log", &[], GUEST_TESTS);
+    // iproute2's `ip` (veth pairs for the sync daemons) instead of busybox's.
+    vm::run_guest_tests(
+        "ipvs_in_vm",
+        "console.log",
+        &[("IPVS_VM_EXTRA_BINS", &vm::host_ip_binary())],
+        GUEST_TESTS,
+    );
 }
 
 /// On a kernel without IPVS (like this project's build machines) connecting
@@ -899,4 +905,154 @@ guest_test!(guest_wire_matches_ipvsadm, client, {
     for (name, h) in golden {
         eprintln!("GOLDEN {name} {h}");
     }
+});
+
+// ---- kernel-wide settings: timeouts (SET_CONFIG) and sync daemons -------
+
+/// `ipvsadm -L --timeout`: (tcp, tcpfin, udp).
+fn ipvsadm_timeouts() -> (u32, u32, u32) {
+    let out = sh("ipvsadm -L --timeout");
+    let nums: Vec<u32> = out
+        .split(':')
+        .nth(1)
+        .unwrap_or_default()
+        .split_whitespace()
+        .filter_map(|w| w.parse().ok())
+        .collect();
+    assert_eq!(nums.len(), 3, "{out}");
+    (nums[0], nums[1], nums[2])
+}
+
+guest_test!(guest_settings_match_ipvsadm, client, {
+    use keepalived_rs::ipvs::settings::{SyncDaemon, SyncRole, Timeouts};
+    sh("ip link add nlmon0 type nlmon 2>/dev/null; ip link set nlmon0 up");
+    let fam = client.family_id();
+    let ours = |m: IpvsMessage| {
+        let mut b = m.to_request(fam, 5, 0, 0);
+        b[8..16].fill(0);
+        b
+    };
+    let mut golden = Vec::new();
+
+    // Timeouts: ours read what ipvsadm shows, set what ipvsadm then shows.
+    let (tcp, fin, udp) = ipvsadm_timeouts();
+    let t = client.timeouts().await.expect("GET_CONFIG");
+    assert_eq!((t.tcp, t.tcp_fin, t.udp), (tcp, fin, udp));
+    let want = Timeouts {
+        tcp: 7200,
+        tcp_fin: 30,
+        udp: 45,
+    };
+    client.set_timeouts(&want).await.expect("SET_CONFIG");
+    assert_eq!(ipvsadm_timeouts(), (7200, 30, 45));
+    // A 0 leaves that timeout alone.
+    client
+        .set_timeouts(&Timeouts {
+            tcp: 0,
+            tcp_fin: 99,
+            udp: 0,
+        })
+        .await
+        .unwrap();
+    assert_eq!(ipvsadm_timeouts(), (7200, 99, 45));
+    let frames = capture("ipvsadm --set 7201 31 46");
+    let theirs = request_of(&frames, fam, IpvsCmd::SetConfig);
+    golden.push(("set_config", hex(&theirs)));
+    let mine = ours(IpvsMessage::set_config(&Timeouts {
+        tcp: 7201,
+        tcp_fin: 31,
+        udp: 46,
+    }));
+    client.set_timeouts(&t).await.unwrap();
+    assert_eq!(ipvsadm_timeouts(), (tcp, fin, udp), "restored");
+
+    // Sync daemons: ipvsadm's request bytes, and each side reads what the other started. The
+    // master's socket is connected to the group: it needs a route.
+    // On a veth pair (a dummy device has no multicast), with iproute2's ip (/bin/ip: busybox's
+    // sh runs its own applet for a bare `ip`).
+    sh("/bin/ip link add sv0 type veth peer name sv1 && /bin/ip addr add 192.168.77.1/24 dev sv0 && /bin/ip link set sv0 up && /bin/ip link set sv1 up");
+    let mut d = SyncDaemon::new(SyncRole::Master, "sv0", 5);
+    d.maxlen = Some(1400);
+    d.port = Some(8850);
+    d.ttl = Some(2);
+    d.group = Some(ip("224.0.0.90"));
+    let frames = capture(
+        "ipvsadm --start-daemon master --mcast-interface sv0 --syncid 5 --sync-maxlen 1400 --mcast-group 224.0.0.90 --mcast-port 8850 --mcast-ttl 2",
+    );
+    let theirs_new = request_of(&frames, fam, IpvsCmd::NewDaemon);
+    golden.push(("new_daemon_master_all", hex(&theirs_new)));
+    let listed = client.daemons().await.expect("GET_DAEMON");
+    eprintln!("IPVS-VM: daemons after ipvsadm --start-daemon: {listed:?}");
+    let frames = capture("ipvsadm --stop-daemon master");
+    let theirs_del = request_of(&frames, fam, IpvsCmd::DelDaemon);
+    golden.push(("del_daemon_master", hex(&theirs_del)));
+    for (name, h) in &golden {
+        eprintln!("GOLDEN {name} {h}");
+    }
+    eprintln!("OURS set_config {}", hex(&mine));
+    eprintln!(
+        "OURS new_daemon_master_all {}",
+        hex(&ours(IpvsMessage::new_daemon(&d)))
+    );
+    eprintln!(
+        "OURS del_daemon_master {}",
+        hex(&ours(IpvsMessage::del_daemon(SyncRole::Master)))
+    );
+    assert_eq!(listed.len(), 1, "{listed:?}");
+    assert!(d.matches(&listed[0]), "{:?} vs {:?}", d, listed[0]);
+    assert_eq!(hex(&theirs), hex(&mine), "SET_CONFIG");
+    let their_nest = nest(&theirs_new, IPVS_CMD_ATTR_DAEMON);
+    let parsed = keepalived_rs::ipvs::settings::DaemonNla::parse_nest(&their_nest[4..]).unwrap();
+    assert_eq!(
+        SyncDaemon::from_nlas(&parsed),
+        Some(d.clone()),
+        "ipvsadm's NEW_DAEMON decodes"
+    );
+
+    assert!(client.daemons().await.unwrap().is_empty());
+    client.start_daemon(&d).await.expect("NEW_DAEMON");
+    let backup = SyncDaemon::new(SyncRole::Backup, "sv0", 5);
+    client
+        .start_daemon(&backup)
+        .await
+        .expect("NEW_DAEMON backup");
+    let out = sh("ipvsadm -L --daemon");
+    eprintln!("IPVS-VM: ipvsadm -L --daemon:\n{out}");
+    assert!(
+        out.contains("master sync daemon (mcast=sv0, syncid=5"),
+        "{out}"
+    );
+    assert!(
+        out.contains("backup sync daemon (mcast=sv0, syncid=5"),
+        "{out}"
+    );
+    for w in ["maxlen=1400", "group=224.0.0.90", "port=8850", "ttl=2"] {
+        assert!(out.contains(w), "{w}: {out}");
+    }
+    let e = client.start_daemon(&d).await.unwrap_err();
+    assert_eq!(e.errno(), Some(libc::EEXIST), "{e}");
+    client
+        .stop_daemon(SyncRole::Master)
+        .await
+        .expect("DEL_DAEMON");
+    client
+        .stop_daemon(SyncRole::Backup)
+        .await
+        .expect("DEL_DAEMON backup");
+    let e = client.stop_daemon(SyncRole::Master).await.unwrap_err();
+    assert_eq!(e.errno(), Some(libc::ESRCH), "{e}");
+    assert_eq!(sh("ipvsadm -L --daemon").trim(), "");
+    assert_eq!(
+        hex(&nest(&theirs_del, IPVS_CMD_ATTR_DAEMON)[4..]),
+        hex(&nest(
+            &ours(IpvsMessage::del_daemon(SyncRole::Master)),
+            IPVS_CMD_ATTR_DAEMON
+        )[4..]),
+        "DEL_DAEMON nest"
+    );
+    assert_eq!(
+        hex(&theirs_new),
+        hex(&ours(IpvsMessage::new_daemon(&d))),
+        "NEW_DAEMON"
+    );
 });

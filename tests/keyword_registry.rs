@@ -172,6 +172,7 @@ fn examples() -> HashMap<(&'static str, &'static str), &'static str> {
         (("global_defs", "notify_fifo"), "notify_fifo /tmp/fifo"),
         (("global_defs", "vrrp_notify_fifo"), "vrrp_notify_fifo /tmp/fifo"),
         (("global_defs", "lvs_notify_fifo"), "lvs_notify_fifo /tmp/fifo"),
+        (("global_defs", "lvs_timeouts"), "lvs_timeouts tcp 7200"),
         (("global_defs", "script_user"), "script_user nobody"),
         (("global_defs", "smtp_server"), "smtp_server 192.0.2.25 2525"),
         (("vrrp_instance", "virtual_ipaddress"), "virtual_ipaddress {\n 192.0.2.1/32\n}"),
@@ -374,7 +375,7 @@ fn every_unsupported_keyword_warns_at_its_line_and_changes_nothing() {
 fn listing_has_one_line_per_keyword() {
     let l = keywords::listing();
     assert_eq!(l.lines().count(), KEYWORDS.len() + 1);
-    assert!(l.contains("vrrp_instance\tlvs_sync_daemon_interface\tunsupported\t2.2.7\t"));
+    assert!(l.contains("vrrp_instance\tuse_ipvlan\tunsupported\t2.2.7\t"));
 }
 
 /// `docs/keywords.md` is the registry's page; `KEEPALIVED_RS_BLESS=1` rewrites it.

@@ -926,7 +926,7 @@ mod tests {
         assert!(p.rejected && !p.errors.is_empty(), "{p:#?}");
         assert_eq!(p.exit_code(), EXIT_REJECTED);
         assert!(p.text().contains("REJECTED"));
-        let b = format!("global_defs {{\n  lvs_sync_daemon eth0 VI_1\n}}\n{a}");
+        let b = format!("global_defs {{\n  lvs_sync_daemon eth0 VI_9\n}}\n{a}");
         let p = plan_of(&a, &b, &[]);
         assert!(!p.rejected);
         assert!(

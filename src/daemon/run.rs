@@ -36,6 +36,8 @@ pub struct Factory {
     hub: TrackerHub,
     sync: SyncHub,
     notifier: Arc<crate::vrrp::actor::notifier::Notifier>,
+    /// `lvs_sync_daemon`: the IPVS sync daemons, following a VRRP instance.
+    syncd: crate::ipvs::syncd::SyncdHandle,
     metrics: Arc<crate::telemetry::Metrics>,
     /// The daemon's metrics when they are served (`--metrics-listen`): only then do objects
     /// (instances, sync groups, BFD sessions, checkers) keep series of their own.
@@ -103,8 +105,10 @@ impl ChildFactory<ObjectId, ChildSpec> for Factory {
         let system = actix::System::current();
         let lvs = self.lvs.take();
         let groups = self.sync.drained();
+        let syncd = self.syncd.clone();
         actix::spawn(async move {
             let _ = tokio::time::timeout(std::time::Duration::from_secs(2), groups).await;
+            let _ = tokio::time::timeout(std::time::Duration::from_secs(2), syncd.shutdown()).await;
             if let Some(l) = lvs {
                 let _ = tokio::time::timeout(std::time::Duration::from_secs(5), l.shutdown()).await;
             }
@@ -436,6 +440,7 @@ impl Factory {
         self.claim_for_masters(&desired);
         self.hub.reconcile(&loaded.config);
         self.sync.reconcile(&loaded.config);
+        self.syncd.reload(&loaded.config);
         if let Some(l) = &self.lvs {
             let (l, c) = (l.clone(), loaded.config.clone());
             actix::spawn(async move {
@@ -1136,6 +1141,14 @@ pub fn run(args: Args) -> i32 {
         }
         let notifier = crate::vrrp::actor::notifier::Notifier::new(&cfg.global);
         let sync = SyncHub::start(&cfg, Some(notifier.clone()), object_metrics.clone());
+        let syncd = crate::ipvs::syncd::start(
+            &cfg,
+            crate::ipvs::syncd::Owners {
+                vrrp: subsystems.vrrp,
+                check: subsystems.check,
+            },
+            notifier.subscribe_states(),
+        );
         let server = match metrics_listen {
             Some(addr) => {
                 let s = crate::mgmt::http::MetricsServer::bind(addr, metrics.clone()).await?;
@@ -1159,6 +1172,7 @@ pub fn run(args: Args) -> i32 {
             hub,
             sync,
             notifier,
+            syncd,
             metrics,
             object_metrics,
             events,

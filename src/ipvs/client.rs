@@ -10,6 +10,7 @@ use super::error::{explain, IpvsError, Operation, Subject};
 use super::family::{family_id_from_reply, get_family_request, GENL_ID_CTRL};
 use super::message::{IpvsAttr, IpvsMessage};
 use super::service::{Service, ServiceEntry, ServiceKey};
+use super::settings::{SyncDaemon, SyncRole, Timeouts};
 use super::transport::{Reply, Transport, TransportError};
 
 /// Default bound on one request (send + complete reply).
@@ -253,6 +254,76 @@ impl IpvsClient {
         )
         .await
         .map(drop)
+    }
+
+    /// The connection timeouts (`ipvsadm -L --timeout`).
+    pub async fn timeouts(&mut self) -> Result<Timeouts, IpvsError> {
+        let op = Operation::GetTimeouts;
+        let replies = self
+            .request(op, Subject::None, &IpvsMessage::get_config(), false)
+            .await?;
+        replies
+            .iter()
+            .find_map(IpvsMessage::timeouts)
+            .ok_or_else(|| decode_error(op, Subject::None, "GET_CONFIG reply without timeouts"))
+    }
+
+    /// `ipvsadm --set TCP TCPFIN UDP` (a 0 leaves that one unchanged).
+    pub async fn set_timeouts(&mut self, t: &Timeouts) -> Result<(), IpvsError> {
+        self.request(
+            Operation::SetTimeouts,
+            Subject::None,
+            &IpvsMessage::set_config(t),
+            false,
+        )
+        .await
+        .map(drop)
+    }
+
+    /// `ipvsadm --start-daemon`. EEXIST if that role already runs.
+    pub async fn start_daemon(&mut self, d: &SyncDaemon) -> Result<(), IpvsError> {
+        let op = Operation::StartDaemon;
+        if d.ifname.is_empty() || d.ifname.len() >= super::settings::IP_VS_IFNAME_MAXLEN {
+            return Err(invalid(
+                op,
+                Subject::None,
+                format!("sync interface name {:?} is empty or too long", d.ifname),
+            ));
+        }
+        self.request(op, Subject::None, &IpvsMessage::new_daemon(d), false)
+            .await
+            .map(drop)
+    }
+
+    /// `ipvsadm --stop-daemon`. ESRCH if that role is not running.
+    pub async fn stop_daemon(&mut self, role: SyncRole) -> Result<(), IpvsError> {
+        self.request(
+            Operation::StopDaemon,
+            Subject::None,
+            &IpvsMessage::del_daemon(role),
+            false,
+        )
+        .await
+        .map(drop)
+    }
+
+    /// The running sync daemons (`ipvsadm -L --daemon`).
+    pub async fn daemons(&mut self) -> Result<Vec<SyncDaemon>, IpvsError> {
+        let op = Operation::ListDaemons;
+        let replies = self
+            .dump(op, Subject::None, &IpvsMessage::dump_daemons())
+            .await?;
+        let mut out = Vec::new();
+        for m in &replies {
+            for a in &m.attrs {
+                if let IpvsAttr::Daemon(nlas) = a {
+                    out.push(SyncDaemon::from_nlas(nlas).ok_or_else(|| {
+                        decode_error(op, Subject::None, "daemon without state, interface or id")
+                    })?);
+                }
+            }
+        }
+        Ok(out)
     }
 
     async fn dump(

@@ -24,6 +24,11 @@ pub enum Operation {
     DeleteDestination,
     ListDestinations,
     Flush,
+    GetTimeouts,
+    SetTimeouts,
+    StartDaemon,
+    StopDaemon,
+    ListDaemons,
 }
 
 impl fmt::Display for Operation {
@@ -42,6 +47,11 @@ impl fmt::Display for Operation {
             Operation::DeleteDestination => "delete destination",
             Operation::ListDestinations => "list destinations",
             Operation::Flush => "flush",
+            Operation::GetTimeouts => "get timeouts",
+            Operation::SetTimeouts => "set timeouts",
+            Operation::StartDaemon => "start sync daemon",
+            Operation::StopDaemon => "stop sync daemon",
+            Operation::ListDaemons => "list sync daemons",
         })
     }
 }
@@ -177,6 +187,12 @@ pub(crate) fn explain(op: Operation, errno: i32) -> String {
             Some("scheduler or persistence engine not found")
         }
         (AddService | UpdateService, libc::EINVAL) => Some("invalid service parameters"),
+        (StartDaemon, libc::EEXIST) => Some("sync daemon already running"),
+        (StartDaemon, libc::ENODEV) => Some("no such sync interface"),
+        (StartDaemon, libc::EINVAL) => {
+            Some("invalid sync daemon parameters (or services with mixed address families)")
+        }
+        (StopDaemon, libc::ESRCH) => Some("no sync daemon running"),
         (_, libc::ESRCH) => Some("no such service"),
         (AddDestination, libc::EEXIST) => Some("destination already exists"),
         (UpdateDestination | DeleteDestination, libc::ENOENT) => Some("no such destination"),

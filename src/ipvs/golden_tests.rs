@@ -62,6 +62,15 @@ const CAPTURED_NEW_DEST_DR: &str = "c8000000200005000000000000000000050100005400
 // `ipvsadm -C`
 const CAPTURED_FLUSH: &str = "1400000020000500000000000000000011010000";
 
+// `ipvsadm --set 7201 31 46`
+const CAPTURED_SET_CONFIG: &str =
+    "2c0000002000050000000000000000000c01000008000400211c0000080005001f000000080006002e000000";
+// `ipvsadm --start-daemon master --mcast-interface sv0 --syncid 5 --sync-maxlen 1400
+//  --mcast-group 224.0.0.90 --mcast-port 8850 --mcast-ttl 2`
+const CAPTURED_NEW_DAEMON_MASTER_ALL: &str = "50000000200005000000000000000000090100003c00038008000100010000000800020073763000080003000500000006000400780500000600070092220000050008000200000008000500e000005a";
+// `ipvsadm --stop-daemon master`
+const CAPTURED_DEL_DAEMON_MASTER: &str = "300000002000050000000000000000000a0100001c000380080001000100000005000200000000000800030000000000";
+
 fn tcp80() -> ServiceKey {
     ServiceKey::tcp(ip("10.0.0.1"), 80)
 }
@@ -250,4 +259,85 @@ fn kernel_service_reply_decodes() {
             .with_persistence(60, Some(16))
     );
     assert_eq!(entry.stats.conns, 5_000_000_000, "STATS64 preferred");
+}
+
+#[test]
+fn settings_match_ipvsadm() {
+    use super::settings::{SyncDaemon, SyncRole, Timeouts};
+    let t = Timeouts {
+        tcp: 7201,
+        tcp_fin: 31,
+        udp: 46,
+    };
+    assert_eq!(
+        encode(IpvsMessage::set_config(&t)),
+        unhex(CAPTURED_SET_CONFIG)
+    );
+    let mut d = SyncDaemon::new(SyncRole::Master, "sv0", 5);
+    d.maxlen = Some(1400);
+    d.port = Some(8850);
+    d.ttl = Some(2);
+    d.group = Some(ip("224.0.0.90"));
+    assert_eq!(
+        encode(IpvsMessage::new_daemon(&d)),
+        unhex(CAPTURED_NEW_DAEMON_MASTER_ALL)
+    );
+    assert_eq!(
+        encode(IpvsMessage::del_daemon(SyncRole::Master)),
+        unhex(CAPTURED_DEL_DAEMON_MASTER)
+    );
+    // ipvsadm's request decodes to the same daemon.
+    let req = unhex(CAPTURED_NEW_DAEMON_MASTER_ALL);
+    let m = IpvsMessage::from_genl_payload(&req[16..]).unwrap();
+    let nlas = match &m.attrs[..] {
+        [IpvsAttr::Daemon(n)] => n,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(SyncDaemon::from_nlas(nlas), Some(d));
+}
+
+/// Hand-derived: a GET_CONFIG reply (`IPVS_CMD_SET_CONFIG` with the three timeouts).
+#[test]
+fn get_config_reply_decodes() {
+    #[rustfmt::skip]
+    let payload = [
+        IPVS_CMD_SET_CONFIG, 1, 0, 0,
+        8, 0, 4, 0, 0x84, 0x03, 0, 0, // tcp 900
+        8, 0, 5, 0, 120, 0, 0, 0,     // tcpfin 120
+        8, 0, 6, 0, 0x2c, 0x01, 0, 0, // udp 300
+    ];
+    let m = IpvsMessage::from_genl_payload(&payload).unwrap();
+    assert_eq!(
+        m.timeouts(),
+        Some(super::settings::Timeouts {
+            tcp: 900,
+            tcp_fin: 120,
+            udp: 300
+        })
+    );
+    assert_eq!(
+        encode(IpvsMessage::get_config()),
+        [
+            20,
+            0,
+            0,
+            0,
+            0x20,
+            0,
+            5,
+            0,
+            0,
+            0,
+            0,
+            0,
+            0,
+            0,
+            0,
+            0,
+            IPVS_CMD_GET_CONFIG,
+            1,
+            0,
+            0
+        ]
+    );
 }

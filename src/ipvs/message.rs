@@ -12,6 +12,7 @@ use super::attrs::{DestNla, ServiceNla};
 use super::constants::*;
 use super::dest::{DestKey, Destination};
 use super::service::{Service, ServiceKey};
+use super::settings::{DaemonNla, SyncDaemon, SyncRole, Timeouts};
 
 /// IPVS generic-netlink command (`genlmsghdr.cmd`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -94,6 +95,8 @@ impl From<u8> for IpvsCmd {
 pub enum IpvsAttr {
     Service(Vec<ServiceNla>),
     Dest(Vec<DestNla>),
+    /// `IPVS_CMD_ATTR_DAEMON`: one sync daemon.
+    Daemon(Vec<DaemonNla>),
     TimeoutTcp(u32),
     TimeoutTcpFin(u32),
     TimeoutUdp(u32),
@@ -101,7 +104,7 @@ pub enum IpvsAttr {
     InfoVersion(u32),
     /// `IPVS_INFO_ATTR_CONN_TAB_SIZE` (only in [`IpvsCmd::SetInfo`] replies).
     InfoConnTabSize(u32),
-    /// Anything else, including the sync-daemon nest, kept raw.
+    /// Anything else, kept raw.
     Other(DefaultNla),
 }
 
@@ -111,6 +114,7 @@ impl Nla for IpvsAttr {
         match self {
             Service(nlas) => nlas.as_slice().buffer_len(),
             Dest(nlas) => nlas.as_slice().buffer_len(),
+            Daemon(nlas) => nlas.as_slice().buffer_len(),
             TimeoutTcp(_) | TimeoutTcpFin(_) | TimeoutUdp(_) | InfoVersion(_)
             | InfoConnTabSize(_) => 4,
             Other(nla) => nla.value_len(),
@@ -125,6 +129,7 @@ impl Nla for IpvsAttr {
             // sends.
             Service(_) => IPVS_CMD_ATTR_SERVICE | NLA_F_NESTED,
             Dest(_) => IPVS_CMD_ATTR_DEST | NLA_F_NESTED,
+            Daemon(_) => IPVS_CMD_ATTR_DAEMON | NLA_F_NESTED,
             TimeoutTcp(_) => IPVS_CMD_ATTR_TIMEOUT_TCP,
             TimeoutTcpFin(_) => IPVS_CMD_ATTR_TIMEOUT_TCP_FIN,
             TimeoutUdp(_) => IPVS_CMD_ATTR_TIMEOUT_UDP,
@@ -139,6 +144,7 @@ impl Nla for IpvsAttr {
         match self {
             Service(nlas) => nlas.as_slice().emit(buffer),
             Dest(nlas) => nlas.as_slice().emit(buffer),
+            Daemon(nlas) => nlas.as_slice().emit(buffer),
             TimeoutTcp(v) | TimeoutTcpFin(v) | TimeoutUdp(v) | InfoVersion(v)
             | InfoConnTabSize(v) => {
                 let _ = emit_u32(buffer, *v);
@@ -168,6 +174,9 @@ impl IpvsAttr {
             }
             IPVS_CMD_ATTR_DEST => {
                 IpvsAttr::Dest(DestNla::parse_nest(v).context("IPVS_CMD_ATTR_DEST")?)
+            }
+            IPVS_CMD_ATTR_DAEMON => {
+                IpvsAttr::Daemon(DaemonNla::parse_nest(v).context("IPVS_CMD_ATTR_DAEMON")?)
             }
             IPVS_CMD_ATTR_TIMEOUT_TCP => {
                 IpvsAttr::TimeoutTcp(parse_u32(v).context("IPVS_CMD_ATTR_TIMEOUT_TCP")?)
@@ -285,6 +294,57 @@ impl IpvsMessage {
     /// `IPVS_CMD_FLUSH`: delete every service and destination.
     pub fn flush() -> Self {
         Self::new(IpvsCmd::Flush, vec![])
+    }
+    /// `IPVS_CMD_SET_CONFIG` (`ipvsadm --set TCP TCPFIN UDP`): a 0 leaves that timeout as it
+    /// is (the kernel skips it).
+    pub fn set_config(t: &Timeouts) -> Self {
+        Self::new(
+            IpvsCmd::SetConfig,
+            vec![
+                IpvsAttr::TimeoutTcp(t.tcp),
+                IpvsAttr::TimeoutTcpFin(t.tcp_fin),
+                IpvsAttr::TimeoutUdp(t.udp),
+            ],
+        )
+    }
+    /// `IPVS_CMD_GET_CONFIG`: the timeouts (the reply is an `IPVS_CMD_SET_CONFIG`).
+    pub fn get_config() -> Self {
+        Self::new(IpvsCmd::GetConfig, vec![])
+    }
+    /// `IPVS_CMD_NEW_DAEMON`: start a sync daemon.
+    pub fn new_daemon(d: &SyncDaemon) -> Self {
+        Self::new(IpvsCmd::NewDaemon, vec![IpvsAttr::Daemon(d.to_nlas())])
+    }
+    /// `IPVS_CMD_DEL_DAEMON`: stop the master or backup daemon. The kernel reads only the
+    /// state; an empty interface and sync id 0 follow, as ipvsadm sends them.
+    pub fn del_daemon(role: SyncRole) -> Self {
+        Self::new(
+            IpvsCmd::DelDaemon,
+            vec![IpvsAttr::Daemon(vec![
+                DaemonNla::State(role.state()),
+                DaemonNla::McastIfn(String::new()),
+                DaemonNla::SyncId(0),
+            ])],
+        )
+    }
+    /// `IPVS_CMD_GET_DAEMON` to send with `NLM_F_DUMP`: the running daemons.
+    pub fn dump_daemons() -> Self {
+        Self::new(IpvsCmd::GetDaemon, vec![])
+    }
+    /// The timeouts of a `GET_CONFIG` reply.
+    pub fn timeouts(&self) -> Option<Timeouts> {
+        let mut t = Timeouts::default();
+        let mut any = false;
+        for a in &self.attrs {
+            match a {
+                IpvsAttr::TimeoutTcp(v) => t.tcp = *v,
+                IpvsAttr::TimeoutTcpFin(v) => t.tcp_fin = *v,
+                IpvsAttr::TimeoutUdp(v) => t.udp = *v,
+                _ => continue,
+            }
+            any = true;
+        }
+        any.then_some(t)
     }
     /// `IPVS_CMD_GET_INFO`: version and connection table size.
     pub fn get_info() -> Self {

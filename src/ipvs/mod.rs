@@ -7,6 +7,8 @@
 //! - [`attrs`], [`stats`]: wire attributes (`ServiceNla`, `DestNla`, stats nests).
 //! - [`service`], [`dest`]: the typed model (`Service`, `Destination`, keys).
 //! - [`message`]: commands + first-level attributes, request builders.
+//! - [`settings`]: connection timeouts and sync daemons (kernel-wide settings).
+//! - [`syncd`]: the sync daemons' owner (`lvs_sync_daemon`), following a VRRP instance.
 //! - [`family`]: resolving the "IPVS" family id.
 //! - `transport`: one socket, send + read until ACK/DONE (private).
 //! - [`client`]: [`IpvsClient`], what the IPVS writer actor calls.
@@ -23,7 +25,9 @@ pub mod error;
 pub mod family;
 pub mod message;
 pub mod service;
+pub mod settings;
 pub mod stats;
+pub mod syncd;
 mod transport;
 pub mod writer;
 
@@ -37,4 +41,5 @@ pub use message::{IpvsAttr, IpvsCmd, IpvsMessage};
 pub use service::{
     Family, Persistence, Protocol, Scheduler, Service, ServiceEntry, ServiceFlags, ServiceKey,
 };
+pub use settings::{SyncDaemon, SyncRole, Timeouts};
 pub use stats::Stats;

@@ -30,6 +30,7 @@ use super::client::IpvsClient;
 use super::dest::{DestKey, Destination, ForwardMethod};
 use super::error::{explain, IpvsError, Operation, Subject};
 use super::service::{Service, ServiceKey};
+use super::settings::Timeouts;
 
 /// One service as it should be in the kernel: its settings and destinations.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -82,6 +83,10 @@ pub trait IpvsBackend: Send + 'static {
     ) -> impl Future<Output = Result<(), IpvsError>> + Send;
     /// `ipvsadm -C`.
     fn flush(&mut self) -> impl Future<Output = Result<(), IpvsError>> + Send;
+    /// `ipvsadm -L --timeout`.
+    fn timeouts(&mut self) -> impl Future<Output = Result<Timeouts, IpvsError>> + Send;
+    /// `ipvsadm --set` (0: unchanged).
+    fn set_timeouts(&mut self, t: &Timeouts) -> impl Future<Output = Result<(), IpvsError>> + Send;
 }
 
 /// The real kernel through [`IpvsClient`]; (re)connects lazily, so a kernel without IPVS (or a
@@ -191,6 +196,20 @@ impl IpvsBackend for KernelBackend {
         };
         self.check(r)
     }
+    async fn timeouts(&mut self) -> Result<Timeouts, IpvsError> {
+        let r = match self.client().await {
+            Ok(c) => c.timeouts().await,
+            Err(e) => Err(e),
+        };
+        self.check(r)
+    }
+    async fn set_timeouts(&mut self, t: &Timeouts) -> Result<(), IpvsError> {
+        let r = match self.client().await {
+            Ok(c) => c.set_timeouts(t).await,
+            Err(e) => Err(e),
+        };
+        self.check(r)
+    }
 }
 
 #[derive(Debug, Default)]
@@ -199,7 +218,15 @@ struct MemoryInner {
     fail: HashMap<ServiceKey, i32>,
     fail_all: Option<i32>,
     ops: u64,
+    timeouts: Option<Timeouts>,
 }
+
+/// The kernel's default timeouts (tcp 900 s, tcpfin 120 s, udp 300 s).
+pub const KERNEL_DEFAULT_TIMEOUTS: Timeouts = Timeouts {
+    tcp: 900,
+    tcp_fin: 120,
+    udp: 300,
+};
 
 /// An in-memory IPVS table with the kernel's error semantics (EEXIST on a second add, ESRCH for
 /// an unknown service, ENOENT for an unknown destination) and fault injection. Clones share
@@ -266,6 +293,11 @@ impl MemoryBackend {
     /// Every later operation fails with `errno` (None: stop failing).
     pub fn fail_all(&self, errno: Option<i32>) {
         self.lock().fail_all = errno;
+    }
+
+    /// The connection timeouts as `ipvsadm -L --timeout` would show them.
+    pub fn current_timeouts(&self) -> Timeouts {
+        self.lock().timeouts.unwrap_or(KERNEL_DEFAULT_TIMEOUTS)
     }
 
     /// Number of operations (requests) seen.
@@ -394,6 +426,19 @@ impl IpvsBackend for MemoryBackend {
             Ok(())
         })
     }
+    async fn timeouts(&mut self) -> Result<Timeouts, IpvsError> {
+        self.op(Operation::GetTimeouts, Subject::None, |g| {
+            Ok(g.timeouts.unwrap_or(KERNEL_DEFAULT_TIMEOUTS))
+        })
+    }
+    async fn set_timeouts(&mut self, t: &Timeouts) -> Result<(), IpvsError> {
+        self.op(Operation::SetTimeouts, Subject::None, |g| {
+            // The kernel leaves a 0 unchanged.
+            let cur = g.timeouts.unwrap_or(KERNEL_DEFAULT_TIMEOUTS);
+            g.timeouts = Some(t.or(cur));
+            Ok(())
+        })
+    }
 }
 
 /// Writer settings.
@@ -403,8 +448,12 @@ pub struct WriterConfig {
     pub release_on_shutdown: bool,
     /// `lvs_flush`: flush the whole IPVS table at start.
     pub flush_on_start: bool,
-    /// `lvs_flush_on_stop`: flush the whole table on shutdown (wins over `release_on_shutdown`).
+    /// `lvs_flush_on_stop`: flush the whole table on shutdown (unless `release_on_shutdown` is
+    /// false: keepalived's `--dont-release-ipvs` leaves everything).
     pub flush_on_stop: bool,
+    /// `lvs_timeouts`: set at start (unset values from the kernel's), the kernel's values put
+    /// back on shutdown. All 0: left alone.
+    pub timeouts: Timeouts,
     /// Re-read the kernel table this often and repair differences (someone else changed it).
     pub resync_interval: Duration,
     /// First retry delay after a failed operation; doubles up to `retry_max`.
@@ -419,6 +468,7 @@ impl Default for WriterConfig {
             release_on_shutdown: true,
             flush_on_start: false,
             flush_on_stop: false,
+            timeouts: Timeouts::default(),
             resync_interval: Duration::from_secs(30),
             retry_min: Duration::from_millis(500),
             retry_max: Duration::from_secs(30),
@@ -452,6 +502,7 @@ enum Msg {
     Set(Vec<(ServiceKey, Option<DesiredService>)>),
     Resync,
     Desired(oneshot::Sender<Table>),
+    Timeouts(Timeouts),
     Shutdown(oneshot::Sender<()>),
 }
 
@@ -469,6 +520,7 @@ impl std::fmt::Debug for Msg {
             Msg::Set(v) => write!(f, "Set({})", v.len()),
             Msg::Resync => f.write_str("Resync"),
             Msg::Desired(_) => f.write_str("Desired"),
+            Msg::Timeouts(t) => write!(f, "Timeouts({t:?})"),
             Msg::Shutdown(_) => f.write_str("Shutdown"),
         }
     }
@@ -487,6 +539,12 @@ impl WriterHandle {
                 .fetch_add(v.len() as u64, std::sync::atomic::Ordering::SeqCst);
             let _ = self.tx.send(Msg::Set(v));
         }
+    }
+
+    /// `lvs_timeouts` after a reload: set them (all 0: put the kernel's values back if we
+    /// changed them).
+    pub fn set_timeouts(&self, t: Timeouts) {
+        let _ = self.tx.send(Msg::Timeouts(t));
     }
 
     /// Re-read the kernel now.
@@ -558,6 +616,8 @@ pub fn spawn_writer_on<B: IpvsBackend>(
         status: WriterStatus::default(),
         status_tx: stx,
         next_resync: Instant::now(),
+        orig_timeouts: None,
+        timeouts_wanted: None,
     };
     rt.spawn(w.run(rx));
     WriterHandle {
@@ -586,6 +646,10 @@ struct Writer<B> {
     status: WriterStatus,
     status_tx: watch::Sender<WriterStatus>,
     next_resync: Instant,
+    /// The kernel's timeouts before we first changed them (put back at stop).
+    orig_timeouts: Option<Timeouts>,
+    /// Timeouts to apply before the next kernel work.
+    timeouts_wanted: Option<Timeouts>,
 }
 
 /// Whether the kernel's destination matches the desired one. The kernel reports `Local` for a
@@ -609,7 +673,11 @@ impl<B: IpvsBackend> Writer<B> {
                 tracing::error!("IPVS: {e}");
             }
         }
+        self.timeouts_wanted = Some(self.config.timeouts);
         loop {
+            if let Some(t) = self.timeouts_wanted.take() {
+                self.apply_timeouts(t).await;
+            }
             // Work first (everything not waiting for a retry), then wait.
             if Instant::now() >= self.next_resync {
                 self.resync().await;
@@ -662,7 +730,41 @@ impl<B: IpvsBackend> Writer<B> {
             Msg::Desired(tx) => {
                 let _ = tx.send(self.desired.clone());
             }
+            Msg::Timeouts(t) => self.timeouts_wanted = Some(t),
             Msg::Shutdown(tx) => *stop = Some(tx),
+        }
+    }
+
+    /// keepalived's `ipvs_set_timeouts`: the first change remembers the kernel's values; values
+    /// not configured come from them; nothing configured puts them back (if we changed them).
+    async fn apply_timeouts(&mut self, want: Timeouts) {
+        let target = match (want.is_empty(), self.orig_timeouts) {
+            (true, None) => return,
+            (true, Some(orig)) => orig,
+            (false, Some(orig)) => want.or(orig),
+            (false, None) => match self.backend.timeouts().await {
+                Ok(orig) => {
+                    self.orig_timeouts = Some(orig);
+                    want.or(orig)
+                }
+                Err(e) => {
+                    self.status.errors += 1;
+                    tracing::error!("IPVS: failed to set ipvs timeouts: {e}");
+                    return;
+                }
+            },
+        };
+        match self.backend.set_timeouts(&target).await {
+            Ok(()) => tracing::info!(
+                "IPVS: timeouts tcp {} tcpfin {} udp {}",
+                target.tcp,
+                target.tcp_fin,
+                target.udp
+            ),
+            Err(e) => {
+                self.status.errors += 1;
+                tracing::error!("IPVS: failed to set ipvs timeouts: {e}");
+            }
         }
     }
 
@@ -949,7 +1051,9 @@ impl<B: IpvsBackend> Writer<B> {
     }
 
     async fn release(&mut self) {
-        if self.config.flush_on_stop {
+        // keepalived's ipvs_stop: the kernel's timeouts back, whatever else is left.
+        self.apply_timeouts(Timeouts::default()).await;
+        if self.config.flush_on_stop && self.config.release_on_shutdown {
             match self.backend.flush().await {
                 Ok(()) => tracing::info!("IPVS: flushed on stop"),
                 Err(e) => tracing::error!("IPVS: {e}"),
@@ -1108,5 +1212,86 @@ mod tests {
         assert_eq!(mem.table().get(&k), Some(&d));
         w.shutdown().await;
         assert_eq!(mem.table().get(&k), Some(&d));
+    }
+
+    /// keepalived's ipvs_set_timeouts: configured values set, the others kept from the
+    /// kernel's; a reload without lvs_timeouts and the stop put the kernel's values back.
+    #[tokio::test]
+    async fn timeouts_set_then_restored() {
+        let mem = MemoryBackend::new();
+        mem.tamper(|_| {});
+        let w = spawn_writer(
+            mem.clone(),
+            WriterConfig {
+                timeouts: Timeouts {
+                    tcp: 7200,
+                    tcp_fin: 0,
+                    udp: 60,
+                },
+                ..fast()
+            },
+        );
+        let (k, d) = svc(80, &[("192.168.1.1", 1)]);
+        w.set_service(k, Some(d));
+        assert!(w.synced(Duration::from_secs(5)).await);
+        let want = Timeouts {
+            tcp: 7200,
+            tcp_fin: 120,
+            udp: 60,
+        };
+        assert_eq!(mem.current_timeouts(), want);
+        w.set_timeouts(Timeouts {
+            tcp: 0,
+            tcp_fin: 10,
+            udp: 0,
+        });
+        w.resync();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while mem.current_timeouts().tcp_fin != 10 && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        // Unset values are the kernel's original ones, not the previous configuration's.
+        assert_eq!(
+            mem.current_timeouts(),
+            Timeouts {
+                tcp: 900,
+                tcp_fin: 10,
+                udp: 300
+            }
+        );
+        w.set_timeouts(want);
+        w.shutdown().await;
+        assert_eq!(mem.current_timeouts(), KERNEL_DEFAULT_TIMEOUTS);
+    }
+
+    /// lvs_flush_on_stop flushes everything, other programs' services too; with
+    /// --dont-release-ipvs keepalived leaves the table, flush or not.
+    #[tokio::test]
+    async fn flush_on_stop_and_dont_release() {
+        for release in [true, false] {
+            let mem = MemoryBackend::new();
+            let (foreign, fd) = svc(81, &[("192.168.1.9", 1)]);
+            mem.tamper(|t| {
+                t.insert(foreign, (fd.service.clone(), fd.dests.clone()));
+            });
+            let w = spawn_writer(
+                mem.clone(),
+                WriterConfig {
+                    flush_on_stop: true,
+                    release_on_shutdown: release,
+                    ..fast()
+                },
+            );
+            let (k, d) = svc(80, &[("192.168.1.1", 1)]);
+            w.set_service(k, Some(d));
+            assert!(w.synced(Duration::from_secs(5)).await);
+            w.shutdown().await;
+            let left: Vec<ServiceKey> = mem.table().keys().copied().collect();
+            if release {
+                assert!(left.is_empty(), "{left:?}");
+            } else {
+                assert!(left.contains(&foreign) && left.contains(&k), "{left:?}");
+            }
+        }
     }
 }

@@ -88,7 +88,8 @@ pub fn adopted_up(table: &Adopted, vs: &plan::VsPlan, rs: &plan::RsPlan) -> Opti
 
 impl LvsOptions {
     /// Kernel IPVS, everything on `rt`, writer settings from `global_defs` (`lvs_flush`,
-    /// `lvs_flush_on_stop`), services released on shutdown.
+    /// `lvs_flush_on_stop`, `lvs_timeouts`), services released on shutdown. (`lvs_flush_on_stop
+    /// VS` is the default release: deleting a service deletes its real servers.)
     pub fn new(cfg: &Config, rt: tokio::runtime::Handle) -> Self {
         Self {
             checkers: rt.clone(),
@@ -96,7 +97,9 @@ impl LvsOptions {
             sink: IpvsSink::Kernel,
             writer_config: WriterConfig {
                 flush_on_start: cfg.global.lvs_flush,
-                flush_on_stop: cfg.global.lvs_flush_on_stop,
+                flush_on_stop: cfg.global.lvs_flush_on_stop
+                    == crate::config::model::LvsFlushOnStop::Full,
+                timeouts: timeouts_of(cfg),
                 ..WriterConfig::default()
             },
             metrics: None,
@@ -135,6 +138,16 @@ impl LvsOptions {
     pub fn with_metrics(mut self, m: Arc<Metrics>) -> Self {
         self.metrics = Some(m);
         self
+    }
+}
+
+/// `lvs_timeouts` as the IPVS writer applies them.
+pub fn timeouts_of(cfg: &Config) -> crate::ipvs::Timeouts {
+    let t = cfg.global.lvs_timeouts;
+    crate::ipvs::Timeouts {
+        tcp: t.tcp,
+        tcp_fin: t.tcp_fin,
+        udp: t.udp,
     }
 }
 

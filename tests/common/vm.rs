@@ -77,3 +77,14 @@ pub fn sh(cmd: &str) -> String {
     );
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
+
+/// The host's iproute2 `ip` (the VM's busybox `ip` has no veth, bridge or netns), for
+/// `IPVS_VM_EXTRA_BINS`.
+pub fn host_ip_binary() -> String {
+    for p in ["/usr/sbin/ip", "/sbin/ip", "/usr/bin/ip", "/bin/ip"] {
+        if let Ok(real) = std::fs::canonicalize(p) {
+            return real.to_string_lossy().into_owned();
+        }
+    }
+    panic!("iproute2's ip is not installed on the host");
+}

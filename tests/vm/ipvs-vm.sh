@@ -72,7 +72,12 @@ KVER=${VMLINUZ##*/vmlinuz-}
 
 # ---- 3. base initramfs tree (cached) -------------------------------------
 BASE="$CACHE/base"
-if [ ! -f "$CACHE/base.ok" ]; then
+# Modules in dependency order: ip_vs, every scheduler, the SIP persistence engine, nlmon (to
+# capture netlink traffic), dummy, veth and bridge (two directors in namespaces on one LAN).
+mods="ip_vs_rr ip_vs_wrr ip_vs_lc ip_vs_wlc ip_vs_lblc ip_vs_lblcr ip_vs_dh ip_vs_sh
+      ip_vs_sed ip_vs_nq ip_vs_fo ip_vs_ovf ip_vs_mh ip_vs_pe_sip nlmon dummy veth bridge"
+# The base is rebuilt when the module list changes.
+if [ ! -f "$CACHE/base.ok" ] || [ "$(cat "$CACHE/base.ok")" != "$(echo $mods)" ]; then
     # The module tree is dropped after the base is built (400 MB); unpack
     # it again if the base must be rebuilt.
     [ -d "$CACHE/kroot/lib/modules/$KVER" ] || dpkg-deb -x "$CACHE"/dl/linux-image-*.deb "$CACHE/kroot"
@@ -83,11 +88,7 @@ if [ ! -f "$CACHE/base.ok" ]; then
         [ -e "$BASE/bin/$applet" ] || ln -s busybox "$BASE/bin/$applet"
     done
     depmod -b "$CACHE/kroot" "$KVER"
-    # Modules in dependency order: ip_vs, every scheduler, the SIP
-    # persistence engine, nlmon (to capture netlink traffic).
     : > "$BASE/modules.order"
-    mods="ip_vs_rr ip_vs_wrr ip_vs_lc ip_vs_wlc ip_vs_lblc ip_vs_lblcr ip_vs_dh ip_vs_sh
-          ip_vs_sed ip_vs_nq ip_vs_fo ip_vs_ovf ip_vs_mh ip_vs_pe_sip nlmon dummy"
     for m in $mods; do
         modprobe -d "$CACHE/kroot" -S "$KVER" --show-depends "$m" 2>/dev/null \
             | awk '$1=="insmod"{print $2}'
@@ -106,7 +107,7 @@ if [ ! -f "$CACHE/base.ok" ]; then
     cp "$(command -v ipvsadm)" "$BASE/sbin/ipvsadm"
     printf 'root:x:0:0:root:/:/bin/sh\n' > "$BASE/etc/passwd"
     printf 'ip 0 IP\ntcp 6 TCP\nudp 17 UDP\nsctp 132 SCTP\n' > "$BASE/etc/protocols"
-    touch "$CACHE/base.ok"
+    echo $mods > "$CACHE/base.ok"
     rm -rf "$CACHE/kroot/lib"
 fi
 
@@ -127,6 +128,8 @@ copy_libs "$RUN/sbin/ipvsadm"
 for extra in ${IPVS_VM_EXTRA_BINS:-}; do
     [ -x "$extra" ] || die "not executable: $extra" 2
     dst="$RUN/bin/$(basename "$extra")"
+    # Replaces a busybox applet of the same name (e.g. iproute2's `ip`), never busybox itself.
+    rm -f "$dst"
     # Debug info would not fit in the VM's memory next to the test binary.
     if command -v objcopy >/dev/null; then
         objcopy --strip-debug "$extra" "$dst"

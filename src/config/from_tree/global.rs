@@ -2,7 +2,9 @@
 
 use super::super::diag::Diagnostics;
 use super::super::keywords;
-use super::super::model::{GlobalDefs, NotifyFifo, ProcessSched, SmtpServer};
+use super::super::model::{
+    Config, GlobalDefs, LvsFlushOnStop, LvsSyncDaemon, NotifyFifo, ProcessSched, SmtpServer,
+};
 use super::super::tree::Node;
 use super::super::values::{self as v};
 use super::{not_handled, span};
@@ -173,7 +175,17 @@ pub fn build(g: &mut GlobalDefs, children: &[Node], d: &mut Diagnostics) {
                 }
             }
             "lvs_flush" => g.lvs_flush = v::bool_arg(n, d).unwrap_or(true),
-            "lvs_flush_on_stop" => g.lvs_flush_on_stop = true,
+            "lvs_flush_on_stop" | "lvs_flush_onstop" => match n.arg(0) {
+                None => g.lvs_flush_on_stop = LvsFlushOnStop::Full,
+                Some("VS") => g.lvs_flush_on_stop = LvsFlushOnStop::Vs,
+                Some(x) => d.recover(
+                    &n.loc,
+                    format!("unknown {} type {x}", n.keyword),
+                    "ignoring the keyword",
+                ),
+            },
+            "lvs_timeouts" => lvs_timeouts(g, n, d),
+            "lvs_sync_daemon" => lvs_sync_daemon(g, n, d),
             "state_dump_file" => g.state_dump_file = v::arg(n, 0, d).map(str::to_string),
             "stats_dump_file" => g.stats_dump_file = v::arg(n, 0, d).map(str::to_string),
             "json_dump_file" => g.json_dump_file = v::arg(n, 0, d).map(str::to_string),
@@ -329,6 +341,265 @@ fn sched(process: &str, s: &mut ProcessSched, k: &str, n: &Node, d: &mut Diagnos
     }
 }
 
+/// keepalived's `LVS_MAX_TIMEOUT` (31 days).
+const LVS_MAX_TIMEOUT: u32 = 86400 * 31;
+
+/// `lvs_timeouts [tcp S] [tcpfin S] [udp S]`: each bad part is ignored, as keepalived does.
+fn lvs_timeouts(g: &mut GlobalDefs, n: &Node, d: &mut Diagnostics) {
+    let words: Vec<&str> = n.arg_texts().collect();
+    if words.len() < 2 {
+        d.recover(
+            &n.loc,
+            "lvs_timeouts requires at least one option",
+            "ignoring the keyword",
+        );
+        return;
+    }
+    let mut i = 0;
+    while i < words.len() {
+        let w = words[i];
+        // (if/else, not a match: the registry test reads `"word" =>` arms as keywords)
+        let slot = if w == "tcp" {
+            &mut g.lvs_timeouts.tcp
+        } else if w == "tcpfin" {
+            &mut g.lvs_timeouts.tcp_fin
+        } else if w == "udp" {
+            &mut g.lvs_timeouts.udp
+        } else {
+            d.recover(
+                &n.loc,
+                format!("unknown option {w} specified for lvs_timeouts"),
+                "ignoring it",
+            );
+            i += 1;
+            continue;
+        };
+        match words.get(i + 1) {
+            None => d.recover(
+                &n.loc,
+                format!("no value specified for lvs_timeouts {w}"),
+                "ignoring it",
+            ),
+            Some(v) => {
+                let what = format!("lvs_timeouts {w}");
+                if let Some(x) = d.with_recovery("ignoring it", |d| {
+                    v::int_in(&n.loc, &what, v, 0, LVS_MAX_TIMEOUT, d)
+                }) {
+                    *slot = x;
+                }
+            }
+        }
+        i += 2;
+    }
+}
+
+/// `lvs_sync_daemon IFACE [[inst] INSTANCE] [id N] [maxlen N] [port N] [ttl N] [group ADDR]`,
+/// with keepalived's older positional form `IFACE INSTANCE [SYNCID]`.
+fn lvs_sync_daemon(g: &mut GlobalDefs, n: &Node, d: &mut Diagnostics) {
+    if let Some(s) = &g.lvs_sync_daemon {
+        d.recover(
+            &n.loc,
+            format!("lvs_sync_daemon has already been specified as {}", s.ifname),
+            "ignoring this one",
+        );
+        return;
+    }
+    let words: Vec<&str> = n.arg_texts().collect();
+    let Some(ifname) = words.first() else {
+        d.recover(
+            &n.loc,
+            "lvs_sync_daemon requires interface",
+            "ignoring the keyword",
+        );
+        return;
+    };
+    if ifname.len() >= crate::ipvs::settings::IP_VS_IFNAME_MAXLEN {
+        d.recover(
+            &n.loc,
+            format!("lvs_sync_daemon interface name '{ifname}' too long"),
+            "ignoring the keyword",
+        );
+        return;
+    }
+    let mut s = LvsSyncDaemon {
+        ifname: ifname.to_string(),
+        instance: None,
+        syncid: None,
+        maxlen: None,
+        port: None,
+        ttl: None,
+        group: None,
+    };
+    let mut i = 1;
+    while i < words.len() {
+        let w = words[i];
+        let val = words.get(i + 1).copied();
+        let num = |what: &str, min: u32, max: u32, recovery: &str, d: &mut Diagnostics| {
+            let Some(x) = val else {
+                d.recover(
+                    &n.loc,
+                    format!("no value specified for lvs_sync_daemon {what}"),
+                    recovery,
+                );
+                return None;
+            };
+            let label = format!("lvs_sync_daemon {what}");
+            d.with_recovery(recovery, |d| v::int_in(&n.loc, &label, x, min, max, d))
+        };
+        // Tuple arms: the registry test reads `"word" =>` arms as keywords.
+        match (w, i) {
+            ("inst", _) => {
+                match (val, &s.instance) {
+                    (Some(_), Some(prev)) => d.recover(
+                        &n.loc,
+                        format!(
+                            "lvs_sync_daemon vrrp instance has already been specified as {prev}"
+                        ),
+                        "ignoring this one",
+                    ),
+                    (Some(x), None) => s.instance = Some(x.to_string()),
+                    (None, _) => d.recover(
+                        &n.loc,
+                        "no value specified for lvs_sync_daemon inst",
+                        "ignoring it",
+                    ),
+                }
+                i += 2;
+            }
+            ("id", _) => {
+                if let Some(x) = num("id", 0, 255, "defaulting to the VRID", d) {
+                    s.syncid = Some(x as u8);
+                }
+                i += 2;
+            }
+            ("maxlen", _) => {
+                if let Some(x) = num("maxlen", 1, 65535 - 20 - 8, "ignoring it", d) {
+                    s.maxlen = Some(x as u16);
+                }
+                i += 2;
+            }
+            ("port", _) => {
+                if let Some(x) = num("port", 1, 65535, "ignoring it", d) {
+                    s.port = Some(x as u16);
+                }
+                i += 2;
+            }
+            ("ttl", _) => {
+                if let Some(x) = num("ttl", 1, 255, "ignoring it", d) {
+                    s.ttl = Some(x as u8);
+                }
+                i += 2;
+            }
+            ("group", _) => {
+                match val.map(|x| (x, x.parse::<std::net::IpAddr>())) {
+                    None => d.recover(
+                        &n.loc,
+                        "no value specified for lvs_sync_daemon group",
+                        "ignoring it",
+                    ),
+                    Some((x, Err(_))) => d.recover(
+                        &n.loc,
+                        format!("invalid lvs_sync_daemon group ({x})"),
+                        "ignoring it",
+                    ),
+                    Some((x, Ok(a))) if !a.is_multicast() => d.recover(
+                        &n.loc,
+                        format!("lvs_sync_daemon group address {x} is not multicast"),
+                        "ignoring it",
+                    ),
+                    Some((_, Ok(a))) => s.group = Some(a),
+                }
+                i += 2;
+            }
+            // keepalived's older form: `lvs_sync_daemon IFACE INSTANCE [SYNCID]`.
+            (_, 1) => {
+                s.instance = Some(w.to_string());
+                i += 1;
+            }
+            (_, 2) => {
+                let label = "lvs_sync_daemon SYNCID";
+                if let Some(x) = d.with_recovery("defaulting to the VRID", |d| {
+                    v::int_in(&n.loc, label, w, 0u32, 255, d)
+                }) {
+                    d.recover(
+                        &n.loc,
+                        "please use keyword \"id\" before lvs_sync_daemon SYNCID",
+                        format!("using sync id {x}"),
+                    );
+                    s.syncid = Some(x as u8);
+                }
+                i += 1;
+            }
+            _ => {
+                d.recover(
+                    &n.loc,
+                    format!("unknown option {w} specified for lvs_sync_daemon"),
+                    "ignoring it",
+                );
+                i += 1;
+            }
+        }
+    }
+    g.lvs_sync_daemon = Some(s);
+}
+
+/// A `vrrp_instance`'s deprecated `lvs_sync_daemon_interface IFACE`: the sync daemon follows
+/// that instance (unless `lvs_sync_daemon` was given before).
+pub fn instance_sync_daemon(g: &mut GlobalDefs, instance: &str, n: &Node, d: &mut Diagnostics) {
+    let Some(ifname) = v::arg(n, 0, d) else {
+        return;
+    };
+    if let Some(s) = &g.lvs_sync_daemon {
+        d.recover(
+            &n.loc,
+            format!(
+                "({instance}) lvs_sync_daemon_interface has already been specified as {}",
+                s.ifname
+            ),
+            "ignoring this one",
+        );
+        return;
+    }
+    g.spans.set("lvs_sync_daemon", &n.loc);
+    g.lvs_sync_daemon = Some(LvsSyncDaemon {
+        ifname: ifname.to_string(),
+        instance: Some(instance.to_string()),
+        syncid: None,
+        maxlen: None,
+        port: None,
+        ttl: None,
+        group: None,
+    });
+}
+
+/// After the whole file: an `lvs_sync_daemon` naming an instance that does not exist is
+/// dropped (keepalived: "... for lvs_syncd - clearing lvs_syncd config"); the sync id defaults
+/// to the instance's VRID (0 without an instance).
+pub fn resolve_sync_daemon(cfg: &mut Config, d: &mut Diagnostics) {
+    let Some(s) = cfg.global.lvs_sync_daemon.as_mut() else {
+        return;
+    };
+    let Some(name) = s.instance.clone() else {
+        s.syncid.get_or_insert(0);
+        return;
+    };
+    match cfg.instances.iter().find(|i| i.name == name) {
+        Some(i) => {
+            s.syncid.get_or_insert(i.vrid);
+        }
+        None => {
+            if let Some(loc) = cfg.global.spans.get("lvs_sync_daemon").cloned() {
+                d.recover(
+                    &loc,
+                    format!("unable to find vrrp instance {name} for lvs_sync_daemon"),
+                    "clearing the lvs_sync_daemon configuration",
+                );
+            }
+            cfg.global.lvs_sync_daemon = None;
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use crate::config::{load_str, LoadOptions};
@@ -365,5 +636,162 @@ mod tests {
         };
         assert!(has(5, "already specified"), "{text:#?}");
         assert!(has(8, "without notify_fifo"), "{text:#?}");
+    }
+
+    fn diags(l: &crate::config::Loaded) -> Vec<String> {
+        l.diagnostics.iter().map(|d| d.to_string()).collect()
+    }
+
+    #[test]
+    fn lvs_timeouts_and_flush_on_stop_as_keepalived_reads_them() {
+        use crate::config::model::{LvsFlushOnStop, LvsTimeouts};
+        let l = load_str(
+            "g.conf",
+            "global_defs {\n lvs_timeouts tcp 7200 udp 50 bogus tcpfin\n lvs_flush_onstop VS\n}\n",
+            &LoadOptions::default(),
+        );
+        let g = &l.config.global;
+        assert_eq!(
+            g.lvs_timeouts,
+            LvsTimeouts {
+                tcp: 7200,
+                tcp_fin: 0,
+                udp: 50
+            }
+        );
+        assert_eq!(g.lvs_flush_on_stop, LvsFlushOnStop::Vs);
+        let text = diags(&l);
+        assert!(
+            text.iter()
+                .any(|t| t.starts_with("g.conf:2:") && t.contains("unknown option bogus")),
+            "{text:#?}"
+        );
+        assert!(
+            text.iter().any(|t| t.starts_with("g.conf:2:")
+                && t.contains("no value specified for lvs_timeouts tcpfin")),
+            "{text:#?}"
+        );
+        assert!(!l.diagnostics.has_errors());
+        let l = load_str(
+            "g.conf",
+            "global_defs {\n lvs_timeouts tcp 2678401\n lvs_timeouts\n lvs_flush_on_stop\n}\n",
+            &LoadOptions::default(),
+        );
+        assert_eq!(l.config.global.lvs_timeouts, LvsTimeouts::default());
+        assert_eq!(l.config.global.lvs_flush_on_stop, LvsFlushOnStop::Full);
+        let text = diags(&l);
+        assert!(
+            text.iter()
+                .any(|t| t.starts_with("g.conf:2:") && t.contains("out of range")),
+            "{text:#?}"
+        );
+        assert!(
+            text.iter()
+                .any(|t| t.starts_with("g.conf:3:") && t.contains("requires at least one option")),
+            "{text:#?}"
+        );
+        let l = load_str(
+            "g.conf",
+            "global_defs {\n lvs_flush_on_stop ALL\n}\n",
+            &LoadOptions::default(),
+        );
+        assert_eq!(l.config.global.lvs_flush_on_stop, LvsFlushOnStop::No);
+        assert!(diags(&l)
+            .iter()
+            .any(|t| t.contains("unknown lvs_flush_on_stop type ALL")));
+    }
+
+    const VI: &str = "vrrp_instance VI_1 {\n interface eth0\n virtual_router_id 51\n priority 100\n virtual_ipaddress {\n  10.0.0.1\n }\n}\n";
+
+    #[test]
+    fn lvs_sync_daemon_forms() {
+        use crate::config::model::LvsSyncDaemon;
+        let l = load_str(
+            "s.conf",
+            &format!("global_defs {{\n lvs_sync_daemon eth1 VI_1 id 9 maxlen 1400 port 8850 ttl 2 group 224.0.0.90\n}}\n{VI}"),
+            &LoadOptions::default(),
+        );
+        assert_eq!(
+            l.config.global.lvs_sync_daemon,
+            Some(LvsSyncDaemon {
+                ifname: "eth1".into(),
+                instance: Some("VI_1".into()),
+                syncid: Some(9),
+                maxlen: Some(1400),
+                port: Some(8850),
+                ttl: Some(2),
+                group: Some("224.0.0.90".parse().unwrap()),
+            })
+        );
+        assert_eq!(diags(&l), Vec::<String>::new());
+        // `inst`, the sync id defaulting to the VRID, a group that is not multicast ignored.
+        let l = load_str(
+            "s.conf",
+            &format!("global_defs {{\n lvs_sync_daemon eth1 inst VI_1 group 10.1.1.1\n}}\n{VI}"),
+            &LoadOptions::default(),
+        );
+        let s = l.config.global.lvs_sync_daemon.clone().unwrap();
+        assert_eq!(
+            (s.instance.as_deref(), s.syncid, s.group),
+            (Some("VI_1"), Some(51), None)
+        );
+        assert!(diags(&l)
+            .iter()
+            .any(|t| t.starts_with("s.conf:2:") && t.contains("is not multicast")));
+        // The old positional sync id, with keepalived's advice.
+        let l = load_str(
+            "s.conf",
+            &format!("global_defs {{\n lvs_sync_daemon eth1 VI_1 7\n}}\n{VI}"),
+            &LoadOptions::default(),
+        );
+        assert_eq!(
+            l.config.global.lvs_sync_daemon.as_ref().unwrap().syncid,
+            Some(7)
+        );
+        assert!(diags(&l)
+            .iter()
+            .any(|t| t.contains("please use keyword \"id\"")));
+        // Without an instance: both daemons, sync id 0.
+        let l = load_str(
+            "s.conf",
+            "global_defs {\n lvs_sync_daemon eth1\n}\n",
+            &LoadOptions::default(),
+        );
+        let s = l.config.global.lvs_sync_daemon.clone().unwrap();
+        assert_eq!((s.instance, s.syncid), (None, Some(0)));
+        // An unknown instance clears the configuration, as keepalived does.
+        let l = load_str(
+            "s.conf",
+            &format!("global_defs {{\n lvs_sync_daemon eth1 VI_9\n}}\n{VI}"),
+            &LoadOptions::default(),
+        );
+        assert_eq!(l.config.global.lvs_sync_daemon, None);
+        assert!(
+            diags(&l)
+                .iter()
+                .any(|t| t.starts_with("s.conf:2:")
+                    && t.contains("unable to find vrrp instance VI_9"))
+        );
+        // The deprecated instance keyword, and a second definition ignored.
+        let l = load_str(
+            "s.conf",
+            "vrrp_instance VI_2 {\n interface eth0\n virtual_router_id 52\n lvs_sync_daemon_interface eth2\n virtual_ipaddress {\n  10.0.0.2\n }\n}\nglobal_defs {\n lvs_sync_daemon eth1\n}\n",
+            &LoadOptions::default(),
+        );
+        let s = l.config.global.lvs_sync_daemon.clone().unwrap();
+        assert_eq!(
+            (s.ifname.as_str(), s.instance.as_deref(), s.syncid),
+            ("eth2", Some("VI_2"), Some(52))
+        );
+        assert!(diags(&l)
+            .iter()
+            .any(|t| t.starts_with("s.conf:10:") && t.contains("already been specified as eth2")));
+        let l = load_str(
+            "s.conf",
+            "global_defs {\n lvs_sync_daemon eth1234567890abcd VI_1\n}\n",
+            &LoadOptions::default(),
+        );
+        assert!(l.config.global.lvs_sync_daemon.is_none());
+        assert!(diags(&l).iter().any(|t| t.contains("too long")));
     }
 }

@@ -77,6 +77,10 @@ pub fn build_config(nodes: &[Node], d: &mut Diagnostics) -> Config {
             }
             "vrrp_instance" => {
                 if let Some((name, c)) = named_block(n, d) {
+                    // keepalived's deprecated per-instance form of `lvs_sync_daemon`.
+                    if let Some(l) = c.iter().find(|l| l.keyword == "lvs_sync_daemon_interface") {
+                        global::instance_sync_daemon(&mut cfg.global, name, l, d);
+                    }
                     cfg.instances.push(std::sync::Arc::new(vrrp::instance(
                         name,
                         n,
@@ -108,6 +112,7 @@ pub fn build_config(nodes: &[Node], d: &mut Diagnostics) -> Config {
         }
     }
     net::number_rules(&mut cfg, d);
+    global::resolve_sync_daemon(&mut cfg, d);
     cfg
 }
 

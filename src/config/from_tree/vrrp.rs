@@ -151,6 +151,8 @@ pub fn instance(
             // keepalived quirk: any valid BOOL, even "false", sets it. We honour the value.
             "skip_check_adv_addr" => i.skip_check_adv_addr = v::bool_arg(n, d).unwrap_or(true),
             "dont_track_primary" => i.dont_track_primary = true,
+            // Read by build/mod.rs into global_defs' lvs_sync_daemon.
+            "lvs_sync_daemon_interface" => {}
             "authentication" => i.authentication = authentication(n, d),
             "virtual_ipaddress" => {
                 if let Some(c) = block(n, d) {

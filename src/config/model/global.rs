@@ -29,6 +29,50 @@ pub struct NotifyFifo {
 /// how long the priority stays down before it is raised again.
 pub const DEFAULT_BFD_HOLD_DOWN: std::time::Duration = std::time::Duration::from_secs(1);
 
+/// What happens to IPVS when the daemon stops (`lvs_flush_on_stop`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum LvsFlushOnStop {
+    /// Default: our virtual servers (and their real servers) are removed.
+    #[default]
+    No,
+    /// `lvs_flush_on_stop`: the whole IPVS table is flushed, other programs' services too.
+    Full,
+    /// `lvs_flush_on_stop VS`: our virtual servers are removed whole (their real servers go
+    /// with them, without one request each).
+    Vs,
+}
+
+/// `lvs_timeouts`: seconds; 0 keeps the kernel's value.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LvsTimeouts {
+    /// `tcp`.
+    pub tcp: u32,
+    /// `tcpfin`.
+    pub tcp_fin: u32,
+    /// `udp`.
+    pub udp: u32,
+}
+
+/// `lvs_sync_daemon IFACE [[inst] INSTANCE] [id N] [maxlen N] [port N] [ttl N] [group ADDR]`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LvsSyncDaemon {
+    /// Multicast interface.
+    pub ifname: String,
+    /// The VRRP instance whose state the daemons follow (MASTER: master daemon, otherwise
+    /// backup). None: both daemons run all the time.
+    pub instance: Option<String>,
+    /// `id` (default: the instance's VRID, or 0 without an instance).
+    pub syncid: Option<u8>,
+    /// `maxlen` (UDP payload size).
+    pub maxlen: Option<u16>,
+    /// `port` (kernel default 8848).
+    pub port: Option<u16>,
+    /// `ttl` (kernel default 1).
+    pub ttl: Option<u8>,
+    /// `group` (kernel default 224.0.0.81).
+    pub group: Option<IpAddr>,
+}
+
 /// `global_defs { ... }` with keepalived's defaults.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct GlobalDefs {
@@ -118,8 +162,15 @@ pub struct GlobalDefs {
     pub vmac_prefix: String,
     /// `lvs_flush`.
     pub lvs_flush: bool,
-    /// `lvs_flush_on_stop`.
-    pub lvs_flush_on_stop: bool,
+    /// `lvs_flush_on_stop [VS]` (old spelling `lvs_flush_onstop`).
+    #[serde(default)]
+    pub lvs_flush_on_stop: LvsFlushOnStop,
+    /// `lvs_timeouts [tcp S] [tcpfin S] [udp S]` (0: the kernel's value).
+    #[serde(default)]
+    pub lvs_timeouts: LvsTimeouts,
+    /// `lvs_sync_daemon` (or an instance's `lvs_sync_daemon_interface`).
+    #[serde(default)]
+    pub lvs_sync_daemon: Option<LvsSyncDaemon>,
     /// `state_dump_file`, `stats_dump_file`, `json_dump_file`.
     pub state_dump_file: Option<String>,
     /// See `state_dump_file`.
@@ -190,7 +241,9 @@ impl Default for GlobalDefs {
             vrrp_check_unicast_src: false,
             vmac_prefix: "vrrp".into(),
             lvs_flush: false,
-            lvs_flush_on_stop: false,
+            lvs_flush_on_stop: LvsFlushOnStop::No,
+            lvs_timeouts: LvsTimeouts::default(),
+            lvs_sync_daemon: None,
             state_dump_file: None,
             stats_dump_file: None,
             json_dump_file: None,

@@ -117,6 +117,7 @@ impl LvsHandle {
     /// inherits the old checker's state and checks at once (so a fixed, failed server comes back
     /// after one successful check), new servers start fresh, removed ones leave IPVS.
     pub async fn reload(&self, cfg: &Config) -> ReloadReport {
+        self.writer.set_timeouts(super::timeouts_of(cfg));
         let (tx, rx) = oneshot::channel();
         if self
             .tx

@@ -18,6 +18,9 @@ pub struct Notifier {
     fifos: Vec<NotifyFifo>,
     ctx: ScriptContext,
     smtp: Option<SmtpAlerter>,
+    /// Every instance transition, for other owners that follow an instance (the IPVS sync
+    /// daemons, `lvs_sync_daemon`).
+    states: tokio::sync::broadcast::Sender<crate::ipvs::syncd::InstanceState>,
 }
 
 impl Notifier {
@@ -45,7 +48,19 @@ impl Notifier {
             }
         }
         let smtp = SmtpConfig::from_global(g).map(SmtpAlerter::spawn);
-        Arc::new(Notifier { fifos, ctx, smtp })
+        Arc::new(Notifier {
+            fifos,
+            ctx,
+            smtp,
+            states: tokio::sync::broadcast::channel(256).0,
+        })
+    }
+
+    /// The instances' transitions from now on (instance name, new state).
+    pub fn subscribe_states(
+        &self,
+    ) -> tokio::sync::broadcast::Receiver<crate::ipvs::syncd::InstanceState> {
+        self.states.subscribe()
     }
 
     /// A per-instance script queue (scripts of one instance never overtake each other).
@@ -64,6 +79,12 @@ impl Notifier {
         state: State,
         priority: u8,
     ) {
+        if target == NotifyTarget::Instance {
+            let _ = self.states.send(crate::ipvs::syncd::InstanceState {
+                instance: name.to_string(),
+                state,
+            });
+        }
         let Some(s) = notify_state(state) else {
             return;
         };
