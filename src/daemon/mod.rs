@@ -8,6 +8,7 @@
 //! - [`watch`]: the configuration file watcher (notify), debounced, following symlinks.
 //! - [`plan`]: `--reload-plan`, what a reload would change, without applying it.
 //! - [`takeover`]: `--take-over`, replacing a running keepalived without moving a VIP.
+//! - [`settings`]: the daemon's own settings (TOML file < environment < flags), config-rs.
 //! - [`pidfile`], [`watchdog`], [`trim`], [`panic_hook`]: process housekeeping.
 
 pub mod args;
@@ -17,6 +18,7 @@ pub mod panic_hook;
 pub mod pidfile;
 pub mod plan;
 pub mod run;
+pub mod settings;
 pub mod takeover;
 pub mod trim;
 pub mod watch;

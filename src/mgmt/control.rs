@@ -9,8 +9,10 @@
 //!   plan of FILE (default: the running configuration's file) as JSON ([`crate::daemon::plan`]);
 //! - answer: `ok\n` and the dump's text, or `error: MESSAGE\n`.
 //!
-//! The daemon answers through the root ([`Query`]), which gathers from the actors without
-//! blocking any of them; a slow client cannot hold the root (reads and writes are bounded).
+//! Dumps are answered from the daemon's running snapshot ([`crate::mgmt::dumps::Running`],
+//! read lock-free: a reload or a busy root never delays them), each VRRP instance asked for
+//! its state without blocking any of them; plans go through the root ([`PlanQuery`]). A slow
+//! client holds nothing (reads and writes are bounded).
 
 use std::io::{self, Read, Write};
 use std::os::unix::fs::{FileTypeExt, PermissionsExt};
@@ -20,7 +22,8 @@ use std::time::Duration;
 use actix::Recipient;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
-use crate::runtime::root::{DumpKind, PlanQuery, Query};
+use crate::mgmt::dumps::{render, RunningConfig};
+use crate::runtime::root::{DumpKind, PlanQuery};
 
 /// Bound on reading a request and on writing an answer.
 const IO_TIMEOUT: Duration = Duration::from_secs(2);
@@ -119,10 +122,12 @@ impl Drop for ControlSocket {
 }
 
 /// Binds `path` (replacing a stale socket: the caller holds the pid file, so no live daemon
-/// owns it) with mode 0600 and serves requests through `root`. Call inside the actix System.
+/// owns it) with mode 0600 and serves requests: dumps from the `running` snapshot (no mailbox
+/// round trip to read configuration), reload plans through `plans` (the root). Call inside
+/// the actix System.
 pub fn bind(
     path: &Path,
-    root: Recipient<Query>,
+    running: RunningConfig,
     plans: Recipient<PlanQuery>,
 ) -> Result<ControlSocket, ControlError> {
     let io = |source| ControlError::Io {
@@ -154,9 +159,9 @@ pub fn bind(
         loop {
             match listener.accept().await {
                 Ok((stream, _)) => {
-                    let (root, plans) = (root.clone(), plans.clone());
+                    let (running, plans) = (running.clone(), plans.clone());
                     actix::spawn(async move {
-                        if let Err(e) = serve(stream, root, plans).await {
+                        if let Err(e) = serve(stream, running, plans).await {
                             tracing::debug!("control socket client: {e}");
                         }
                     });
@@ -176,7 +181,7 @@ pub fn bind(
 
 async fn serve(
     stream: tokio::net::UnixStream,
-    root: Recipient<Query>,
+    running: RunningConfig,
     plans: Recipient<PlanQuery>,
 ) -> io::Result<()> {
     let (rd, mut wr) = stream.into_split();
@@ -187,20 +192,23 @@ async fn serve(
         .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "no request"))??;
     let asked = match parse(&line) {
         None => None,
-        Some(Request::Dump(kind)) => {
-            Some(tokio::time::timeout(ANSWER_TIMEOUT, root.send(Query(kind))).await)
-        }
-        Some(Request::Plan(file)) => {
-            Some(tokio::time::timeout(ANSWER_TIMEOUT, plans.send(PlanQuery(file))).await)
-        }
+        Some(Request::Dump(kind)) => Some(
+            tokio::time::timeout(ANSWER_TIMEOUT, render(&running, kind))
+                .await
+                .map(Ok),
+        ),
+        Some(Request::Plan(file)) => Some(
+            tokio::time::timeout(ANSWER_TIMEOUT, plans.send(PlanQuery(file)))
+                .await
+                .map(|r| r.map_err(|e| e.to_string()).and_then(|a| a)),
+        ),
     };
     let answer = match asked {
         None => format!(
             "error: unknown request {:?} (json, data, stats, plan [FILE])\n",
             line.trim()
         ),
-        Some(Ok(Ok(Ok(text)))) => format!("ok\n{text}"),
-        Some(Ok(Ok(Err(e)))) => format!("error: {e}\n"),
+        Some(Ok(Ok(text))) => format!("ok\n{text}"),
         Some(Ok(Err(e))) => format!("error: {e}\n"),
         Some(Err(_)) => "error: the daemon did not answer in time\n".to_string(),
     };
