@@ -951,8 +951,10 @@ fn daemon_settings_file_environment_and_flags() {
     };
     let o = status(true);
     assert!(
-        o.status.success() && String::from_utf8_lossy(&o.stdout).contains("\"iname\":\"VI_1\""),
-        "{}",
+        o.status.success() && String::from_utf8_lossy(&o.stdout).contains("\"iname\":\"VI_42\""),
+        "{:?}: {}{}",
+        o.status,
+        String::from_utf8_lossy(&o.stdout),
         String::from_utf8_lossy(&o.stderr)
     );
     assert!(

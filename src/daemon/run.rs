@@ -1026,12 +1026,10 @@ pub fn run(args: Args) -> i32 {
         .map(|s| (s, cfg.global.shutdown_script_timeout));
     if let Some(s) = &cfg.global.startup_script {
         // keepalived: before any subsystem starts, waited for (bounded by its timeout).
-        rt.block_on(crate::track::exec::run_start_stop_script(
-            "startup",
-            s,
-            &start_stop_ctx,
-            cfg.global.startup_script_timeout,
-        ));
+        let timeout = cfg.global.startup_script_timeout;
+        let script =
+            crate::track::exec::run_start_stop_script("startup", s, &start_stop_ctx, timeout);
+        rt.block_on(script);
     }
     let launch = Launch {
         watch_files: (settings.config_watch && !loaded.files.is_empty())
@@ -1053,13 +1051,7 @@ pub fn run(args: Args) -> i32 {
         address_monitoring: args.address_monitoring,
         dont_respawn: args.dont_respawn,
         arbiters: rt.arbiters(),
-        sd: match crate::telemetry::systemd::SdNotify::from_env() {
-            Ok(s) => s.map(Arc::new),
-            Err(e) => {
-                tracing::warn!("not notifying systemd: {e}");
-                None
-            }
-        },
+        sd: systemd_notify(),
     };
     let _running = match rt.block_on(start_actors(launch)) {
         Ok(l) => l,
@@ -1087,6 +1079,17 @@ pub fn run(args: Args) -> i32 {
         Err(e) => {
             eprintln!("runtime error: {e}");
             exit::FATAL
+        }
+    }
+}
+
+/// systemd's notification socket, when started by systemd with `Type=notify`.
+fn systemd_notify() -> Option<Arc<crate::telemetry::systemd::SdNotify>> {
+    match crate::telemetry::systemd::SdNotify::from_env() {
+        Ok(s) => s.map(Arc::new),
+        Err(e) => {
+            tracing::warn!("not notifying systemd: {e}");
+            None
         }
     }
 }
@@ -1347,6 +1350,9 @@ async fn start_actors(l: Launch) -> anyhow::Result<Interfaces> {
     let netlink = services.netlink.clone();
     let (factory, store) = factory(&l, services, global, events, seeds, hold_release.as_ref());
     let running = store.running.clone();
+    store
+        .metrics
+        .add_scrape_hook(Arc::new(crate::mgmt::dumps::RunningHook(running.clone())));
     let root = actix::Actor::start(Root::new(
         factory,
         // The factory stops the System once the LVS side has released IPVS.

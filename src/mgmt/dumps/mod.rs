@@ -57,6 +57,30 @@ pub struct Running {
 /// Where the daemon keeps its [`Running`] snapshot.
 pub type RunningConfig = Arc<arc_swap::ArcSwap<Running>>;
 
+/// The /metrics scrape's view of the running snapshot: its generation and object counts,
+/// read lock-free at each scrape (no actor asked).
+pub struct RunningHook(pub RunningConfig);
+
+impl crate::telemetry::metrics::ScrapeHook for RunningHook {
+    fn refresh<'a>(
+        &'a self,
+        metrics: &'a crate::telemetry::Metrics,
+    ) -> futures::future::BoxFuture<'a, ()> {
+        let running = self.0.load_full();
+        let c = &running.config;
+        metrics.set_running_config(
+            running.generation,
+            &[
+                ("vrrp_instance", c.instances.len()),
+                ("vrrp_sync_group", c.sync_groups.len()),
+                ("virtual_server", c.virtual_servers.len()),
+                ("bfd_instance", crate::bfd::bfd_children(c).len()),
+            ],
+        );
+        Box::pin(std::future::ready(()))
+    }
+}
+
 /// A running VRRP instance: its spec and its actor.
 pub type VrrpTarget = (InstanceSpec, Option<Addr<InstanceActor>>);
 
@@ -321,6 +345,16 @@ mod tests {
         // An instance that did not answer is listed from its configuration, as INIT.
         let data = render(&reader, DumpKind::Data).await;
         assert!(data.contains("VI_1"), "{data}");
+        // /metrics reads the same snapshot.
+        let metrics = crate::telemetry::Metrics::new();
+        metrics.add_scrape_hook(Arc::new(RunningHook(reader.clone())));
+        metrics.refresh().await;
+        let text = metrics.encode(crate::telemetry::metrics::Format::Text);
+        assert!(text.contains("keepalived_config_generation 1"), "{text}");
+        assert!(
+            text.contains("keepalived_config_objects{kind=\"vrrp_instance\"} 1"),
+            "{text}"
+        );
     }
 
     #[test]
