@@ -813,6 +813,15 @@ fn a_reload_bringing_the_first_virtual_server_starts_the_checkers() {
         "the check never ran: {}",
         lab.log("c")
     );
+    // The next reload goes to the running checkers, and is awaited: their result is logged
+    // before the reload says it is complete.
+    lab.rewrite(&conf, &base);
+    assert!(lab.reload("c", WAIT), "{}", lab.log("c"));
+    let log = lab.log("c");
+    let checkers = log
+        .rfind("checkers reloaded: 0 virtual server(s) added, 1 removed, 0 kept")
+        .unwrap_or_else(|| panic!("no checkers' result: {log}"));
+    assert!(checkers < log.rfind("reload complete in").unwrap(), "{log}");
     lab.signal("c", libc::SIGTERM);
     assert!(lab.wait_exit("c", WAIT).is_some());
 }

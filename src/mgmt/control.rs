@@ -288,6 +288,65 @@ mod tests {
         assert_eq!(parse("planet"), None);
     }
 
+    /// Answers plan requests after 3 s (a busy root).
+    struct Stuck;
+
+    impl actix::Actor for Stuck {
+        type Context = actix::Context<Self>;
+    }
+
+    impl actix::Handler<PlanQuery> for Stuck {
+        type Result = Result<String, String>;
+
+        fn handle(&mut self, _: PlanQuery, _: &mut Self::Context) -> Self::Result {
+            std::thread::sleep(Duration::from_secs(3));
+            Ok("{}".into())
+        }
+    }
+
+    #[test]
+    fn dumps_are_answered_from_the_snapshot_while_the_root_is_busy() {
+        use actix::Actor as _;
+        let d = tempfile::tempdir().unwrap();
+        let path = d.path().join("c.sock");
+        let system = actix::System::new();
+        let arbiter = actix::Arbiter::new();
+        system.block_on(async {
+            let running: RunningConfig = std::sync::Arc::new(arc_swap::ArcSwap::from_pointee(
+                crate::mgmt::dumps::test_running(150, 0),
+            ));
+            let stuck = Stuck::start_in_arbiter(&arbiter.handle(), |_| Stuck);
+            let _socket = bind(&path, running.clone(), stuck.recipient()).unwrap();
+            let p = path.clone();
+            let plan = std::thread::spawn(move || query(&p, "plan", Duration::from_secs(10)));
+            // The plan has reached the busy actor before the dump is asked.
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            running.store(std::sync::Arc::new(crate::mgmt::dumps::test_running(
+                120, 1,
+            )));
+            let p = path.clone();
+            let asked = std::time::Instant::now();
+            let json =
+                tokio::task::spawn_blocking(move || query(&p, "json", Duration::from_secs(5)))
+                    .await
+                    .unwrap()
+                    .unwrap();
+            assert!(
+                asked.elapsed() < Duration::from_secs(2),
+                "{:?}",
+                asked.elapsed()
+            );
+            assert!(json.contains("\"base_priority\":120"), "{json}");
+            // The plan is answered too, once the actor is done (joined off this thread, which
+            // serves the socket).
+            let plan = tokio::task::spawn_blocking(move || plan.join().unwrap())
+                .await
+                .unwrap();
+            assert_eq!(plan.unwrap(), "{}");
+        });
+        arbiter.stop();
+    }
+
     #[test]
     fn nobody_listening_is_a_connect_error() {
         let d = tempfile::tempdir().unwrap();

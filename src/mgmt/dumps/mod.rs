@@ -305,40 +305,42 @@ pub async fn write_files(files: Vec<(PathBuf, String)>) {
     }
 }
 
+/// A snapshot of one VRRP instance `VI_1` with `priority`, no actor (for tests).
+#[cfg(test)]
+pub(crate) fn test_running(priority: u8, generation: u64) -> Running {
+    let text = format!(
+        "vrrp_instance VI_1 {{\n interface lo\n virtual_router_id 51\n priority {priority}\n \
+         virtual_ipaddress {{\n 10.0.0.1\n }}\n}}\n"
+    );
+    let cfg = crate::config::load_str("k.conf", &text, &Default::default()).config;
+    let global = Arc::new(cfg.global.clone());
+    Running {
+        vrrp: crate::vrrp::actor::vrrp_children(&cfg, &global)
+            .into_iter()
+            .map(|(_, spec)| (spec, None))
+            .collect(),
+        hub: TrackerHub::start(&cfg),
+        config: Arc::new(cfg),
+        generation,
+        bfd: None,
+        lvs: None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::os::unix::fs::PermissionsExt;
 
-    fn running(priority: u8, generation: u64) -> Running {
-        let text = format!(
-            "vrrp_instance VI_1 {{\n interface lo\n virtual_router_id 51\n priority {priority}\n \
-             virtual_ipaddress {{\n 10.0.0.1\n }}\n}}\n"
-        );
-        let cfg = crate::config::load_str("k.conf", &text, &Default::default()).config;
-        let global = Arc::new(cfg.global.clone());
-        Running {
-            vrrp: crate::vrrp::actor::vrrp_children(&cfg, &global)
-                .into_iter()
-                .map(|(_, spec)| (spec, None))
-                .collect(),
-            hub: TrackerHub::start(&cfg),
-            config: Arc::new(cfg),
-            generation,
-            bfd: None,
-            lvs: None,
-        }
-    }
-
     #[tokio::test]
     async fn a_dump_reads_the_configuration_of_the_snapshot_stored_last() {
         // No actor is asked (none here): the configuration part comes from the snapshot alone,
         // the one stored last, as a reload stores it.
-        let shared: RunningConfig = Arc::new(arc_swap::ArcSwap::from_pointee(running(150, 0)));
+        let shared: RunningConfig = Arc::new(arc_swap::ArcSwap::from_pointee(test_running(150, 0)));
         let text = render(&shared, DumpKind::Json).await;
         assert!(text.contains("\"base_priority\":150"), "{text}");
         let reader = shared.clone();
-        shared.store(Arc::new(running(120, 1)));
+        shared.store(Arc::new(test_running(120, 1)));
         let text = render(&reader, DumpKind::Json).await;
         assert!(text.contains("\"base_priority\":120"), "{text}");
         assert_eq!(reader.load().generation, 1);
