@@ -421,7 +421,14 @@ impl Loader {
         .reason(if watched { "watch" } else { "sighup" });
         let prepared = span.in_scope(|| {
             let (loaded, changed) = outcome?;
-            self.prepare(loaded, changed)
+            // A panic is a rejected reload like any other (systemd hears READY again).
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                self.prepare(loaded, changed)
+            }))
+            .unwrap_or_else(|p| {
+                let m = crate::runtime::panic_message(p.as_ref());
+                Err(anyhow::anyhow!("reload panicked: {m}"))
+            })
         });
         let Prepared {
             desired,
