@@ -19,9 +19,9 @@ use actix_rt::ArbiterHandle;
 use keepalived_rs::runtime::{
     guarded, listen_signals, spawn_child, ActorRuntime, Arbiters, ChildFactory, ChildHandle,
     ChildOptions, ChildView, ControlSignal, Domain, DumpKind, Durable, EventBus, Family,
-    ListChildren, ObjectId, Reconcile, RestartPolicy, Root, RootOptions, RootStopping,
-    RuntimeConfig, Shutdown, ShutdownOutcome, ShutdownReason, ShutdownReport, StopAll,
-    SupervisionEvent, SupervisionEventKind,
+    ListChildren, Loading, ObjectId, Reconcile, Reload, RestartPolicy, Root, RootOptions,
+    RootStopping, RuntimeConfig, Shutdown, ShutdownOutcome, ShutdownReason, ShutdownReport,
+    StopAll, SupervisionEvent, SupervisionEventKind,
 };
 use tokio::sync::{broadcast, mpsc};
 
@@ -681,11 +681,17 @@ impl ChildFactory<ObjectId, Cfg> for TestFactory {
         Ok(handle)
     }
 
-    fn reload(&mut self) -> anyhow::Result<Vec<(ObjectId, Cfg)>> {
+    fn reload(&mut self, _watched: bool) -> Option<Loading<ObjectId, Cfg>> {
         self.note(Note::Reloaded);
-        self.reload_with
+        let reload = self
+            .reload_with
             .clone()
-            .ok_or_else(|| anyhow::anyhow!("invalid configuration"))
+            .map(|desired| Reload {
+                desired,
+                commit: Box::new(|_, _| {}),
+            })
+            .ok_or_else(|| anyhow::anyhow!("invalid configuration"));
+        Some(Box::pin(std::future::ready(reload)))
     }
 
     fn dump(&mut self, kind: DumpKind, children: &[ChildView<'_, ObjectId, Cfg>]) {

@@ -813,6 +813,15 @@ fn a_reload_bringing_the_first_virtual_server_starts_the_checkers() {
         "the check never ran: {}",
         lab.log("c")
     );
+    // The next reload goes to the running checkers, and is awaited: their result is logged
+    // before the reload says it is complete.
+    lab.rewrite(&conf, &base);
+    assert!(lab.reload("c", WAIT), "{}", lab.log("c"));
+    let log = lab.log("c");
+    let checkers = log
+        .rfind("checkers reloaded: 0 virtual server(s) added, 1 removed, 0 kept")
+        .unwrap_or_else(|| panic!("no checkers' result: {log}"));
+    assert!(checkers < log.rfind("reload complete in").unwrap(), "{log}");
     lab.signal("c", libc::SIGTERM);
     assert!(lab.wait_exit("c", WAIT).is_some());
 }
@@ -848,4 +857,117 @@ fn all_runs_the_checkers_without_virtual_servers() {
             lab.log(name)
         );
     }
+}
+
+/// The daemon's settings (README "Daemon settings"): an invalid settings file, named by
+/// `--settings` or `KEEPALIVED_RS_SETTINGS`, or an unknown `KEEPALIVED_RS__*` variable, stops
+/// the start with where and what; a valid file moves the control socket (`--status` reading
+/// the same settings finds it) and the syslog socket, and the environment beats the file.
+#[test]
+fn daemon_settings_file_environment_and_flags() {
+    let d = tempfile::tempdir().unwrap();
+    let conf = write(d.path(), "k.conf", GOOD);
+    let pid = d.path().join("x.pid");
+    let start = |settings: Option<&Path>, env: &[(&str, &str)]| {
+        let mut c = bin();
+        c.args(["-n", "-l", "-G"]);
+        if let Some(s) = settings {
+            c.arg("--settings").arg(s);
+        }
+        c.arg("-f")
+            .arg(&conf)
+            .arg("-p")
+            .arg(&pid)
+            .envs(env.iter().copied());
+        let o = c.output().unwrap();
+        (
+            o.status.code(),
+            String::from_utf8_lossy(&o.stderr).into_owned(),
+        )
+    };
+    let bad = write(d.path(), "bad.toml", "metrics_listen = \n");
+    let (code, err) = start(Some(&bad), &[]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.starts_with(&format!("{}: ", bad.display())) && err.contains("line 1"),
+        "{err}"
+    );
+    let unknown = write(d.path(), "unknown.toml", "metrics_port = 9650\n");
+    let (code, err) = start(
+        None,
+        &[("KEEPALIVED_RS_SETTINGS", unknown.to_str().unwrap())],
+    );
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.starts_with(&format!("{}: ", unknown.display())) && err.contains("metrics_port"),
+        "{err}"
+    );
+    let missing = d.path().join("missing.toml");
+    let (code, err) = start(Some(&missing), &[]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("no such file"), "{err}");
+    let (code, err) = start(None, &[("KEEPALIVED_RS__METRICS_PORT", "1")]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("metrics_port"), "{err}");
+    assert!(!pid.exists(), "nothing started");
+
+    if lab::skip(false) {
+        return;
+    }
+    let _g = lab::serial();
+    let mut lab = Lab::new(1);
+    let vip = lab.vip4(46);
+    let conf = lab.write("s.conf", &solo_conf(&vip, ""));
+    let (file_log, env_log) = (lab.dir.join("file.sock"), lab.dir.join("env.sock"));
+    let ctl = lab.dir.join("elsewhere.sock");
+    let settings = lab.write(
+        "settings.toml",
+        &format!(
+            "control_socket = \"{}\"\nsyslog_socket = \"{}\"\nwatch_debounce_ms = 50\n",
+            ctl.display(),
+            file_log.display()
+        ),
+    );
+    let from_file = std::os::unix::net::UnixDatagram::bind(&file_log).unwrap();
+    let from_env = std::os::unix::net::UnixDatagram::bind(&env_log).unwrap();
+    from_env.set_read_timeout(Some(WAIT)).unwrap();
+    let env = format!("KEEPALIVED_RS__SYSLOG_SOCKET={}", env_log.display());
+    let s = settings.display().to_string();
+    let bin_path = env!("CARGO_BIN_EXE_keepalived-rs");
+    lab.start_rs_with(1, "s", &[&env], bin_path, &["-n", "--settings", &s], &conf);
+    let mut buf = [0u8; 2048];
+    let n = from_env.recv(&mut buf).unwrap();
+    assert!(
+        String::from_utf8_lossy(&buf[..n]).contains("Keepalived_rs"),
+        "the environment's syslog socket"
+    );
+    from_file.set_nonblocking(true).unwrap();
+    assert!(from_file.recv(&mut buf).is_err(), "not the file's");
+    assert!(
+        lab.wait_for(WAIT, || ctl.exists()),
+        "control socket where the settings say\n{}",
+        lab.log("s")
+    );
+    assert!(!lab.dir.join("s.sock").exists());
+    let pid = lab.dir.join("s.pid");
+    let status = |with: bool| {
+        let mut c = bin();
+        c.arg("-p").arg(&pid).arg("--status=json");
+        if with {
+            c.arg("--settings").arg(&settings);
+        }
+        c.output().unwrap()
+    };
+    let o = status(true);
+    assert!(
+        o.status.success() && String::from_utf8_lossy(&o.stdout).contains("\"iname\":\"VI_42\""),
+        "{:?}: {}{}",
+        o.status,
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(
+        !status(false).status.success(),
+        "the default socket is not there"
+    );
 }

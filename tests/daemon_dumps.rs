@@ -308,3 +308,52 @@ fn dumps_like_keepalived_and_status_per_daemon() {
     assert!(!Path::new(&pa.replace(".pid", ".sock")).exists());
     assert!(lab.running("b"));
 }
+
+/// The configuration `--status` and the dumps show is the snapshot the last reload stored
+/// (read lock-free, not asked of the actors): right after each reload, the instance's
+/// configured priority (changed in place, the instance keeps running) is the new one.
+#[test]
+fn status_shows_the_configuration_the_last_reload_stored() {
+    if lab::skip(false) {
+        return;
+    }
+    let _g = lab::serial();
+    let mut lab = Lab::new(1);
+    let vip = lab.vip4(61);
+    let vips = [format!("{vip}/24")];
+    let conf_of = |prio: u8| lab::vrrp_conf("", 61, prio, 3, "0.1", &vips, "");
+    let conf = lab.write("a.conf", &conf_of(150));
+    let pid = lab.dir.join("a.pid").display().to_string();
+    lab.start_rs_with(
+        1,
+        "a",
+        &[],
+        OURS,
+        &["-n", "-l", "-G", "--no-config-watch"],
+        &conf,
+    );
+    let shows = |prio: u8| {
+        status(&pid, "json")
+            .1
+            .contains(&format!("\"base_priority\":{prio}"))
+    };
+    assert!(
+        lab.wait_for(WAIT, || shows(150)),
+        "{:?}\n{}",
+        status(&pid, "json"),
+        lab.log("a")
+    );
+    for prio in [120, 130] {
+        lab.rewrite(&conf, &conf_of(prio));
+        assert!(lab.reload("a", WAIT), "{}", lab.log("a"));
+        // Stored before the reload says it is complete: no waiting.
+        assert!(shows(prio), "{prio}: {:?}", status(&pid, "json"));
+        let (ok, data, _) = status(&pid, "data");
+        assert!(ok && data.contains(&format!("Priority = {prio}")), "{data}");
+    }
+    assert!(
+        lab.log("a").contains("1 updated in place"),
+        "{}",
+        lab.log("a")
+    );
+}

@@ -63,6 +63,7 @@ fn init_from_env_exports_to_endpoint() {
         detail: false,
         no_syslog: true,
         facility: None,
+        ..LogOptions::default()
     })
     .unwrap();
     assert!(t.exporting());

@@ -35,7 +35,7 @@ _keepalived__rs() {
 
     case "${cmd}" in
         keepalived__rs)
-            opts="-f -P -C -B -l -D -S -g -G -X -V -I -R -n -d -p -r -c -b -a -e -i -t -u -s -m -M -v -x -A -L -h --use-file --vrrp --check --no_bfd --all --log-console --log-detail --log-facility --log-file --flush-log-file --no-syslog --release-vips --dont-release-vrrp --dont-release-ipvs --dont-respawn --dont-fork --dump-conf --pid --vrrp_pid --checkers_pid --bfd_pid --address-monitoring --all-config --config-id --config-test --umask --namespace --core-dump --core-dump-pattern --signum --status --reload-plan --json --metrics-listen --no-config-watch --list-keywords --strict --take-over --version --snmp --snmp-agent-socket --config-fd --debug --perf --mem-check-log --no-mem-check --help genhash help"
+            opts="-f -P -C -B -l -D -S -g -G -X -V -I -R -n -d -p -r -c -b -a -e -i -t -u -s -m -M -v -x -A -L -h --use-file --vrrp --check --no_bfd --all --log-console --log-detail --log-facility --log-file --flush-log-file --no-syslog --release-vips --dont-release-vrrp --dont-release-ipvs --dont-respawn --dont-fork --dump-conf --pid --vrrp_pid --checkers_pid --bfd_pid --address-monitoring --all-config --config-id --config-test --umask --namespace --core-dump --core-dump-pattern --signum --status --reload-plan --json --metrics-listen --no-config-watch --settings --list-keywords --strict --take-over --version --snmp --snmp-agent-socket --config-fd --debug --perf --mem-check-log --no-mem-check --help genhash help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -150,6 +150,10 @@ _keepalived__rs() {
                     return 0
                     ;;
                 --metrics-listen)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --settings)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -147,6 +147,10 @@ pub struct Args {
     /// Do not watch the configuration files for changes (SIGHUP still reloads).
     #[arg(long = "no-config-watch")]
     pub no_config_watch: bool,
+    /// The daemon's settings file (TOML; default /etc/keepalived-rs/keepalived-rs.toml if
+    /// present, or $KEEPALIVED_RS_SETTINGS): see the README's "Daemon settings".
+    #[arg(long = "settings", value_name = "FILE")]
+    pub settings: Option<PathBuf>,
     /// Print every keepalived.conf keyword with what keepalived-rs does with it (implemented,
     /// partial, equivalent, unsupported and what is lost), tab-separated, and exit.
     #[arg(long = "list-keywords")]

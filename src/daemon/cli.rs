@@ -229,7 +229,14 @@ fn status(args: &Args, what: &str) -> i32 {
         eprintln!("--status: unknown request '{what}' (json, data, stats)");
         return exit::FATAL;
     }
-    let path = control::socket_path(&args.pid_file());
+    // The daemon's settings may put its control socket elsewhere.
+    let path = match crate::daemon::settings::Settings::for_args(args) {
+        Ok(s) => s.control_socket(&args.pid_file()),
+        Err(e) => {
+            eprintln!("{e}");
+            return exit::FATAL;
+        }
+    };
     match control::query(&path, what, std::time::Duration::from_secs(10)) {
         Ok(text) => {
             if let Err(e) = print_out(&text) {

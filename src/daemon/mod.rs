@@ -9,6 +9,7 @@
 //! - [`plan`]: `--reload-plan`, what a reload would change, without applying it.
 //! - [`takeover`]: `--take-over`, replacing a running keepalived without moving a VIP.
 //! - [`sched`]: keepalived's process scheduling keywords, applied to the domain threads.
+//! - [`settings`]: the daemon's own settings (TOML file < environment < flags), config-rs.
 //! - [`pidfile`], [`watchdog`], [`trim`], [`panic_hook`]: process housekeeping.
 
 pub mod args;
@@ -19,6 +20,7 @@ pub mod pidfile;
 pub mod plan;
 pub mod run;
 pub mod sched;
+pub mod settings;
 pub mod takeover;
 pub mod trim;
 pub mod watch;

@@ -731,7 +731,14 @@ pub fn ask(args: &crate::daemon::args::Args, format: &str) -> i32 {
         let f = std::path::absolute(&args.use_file).unwrap_or_else(|_| args.use_file.clone());
         format!("plan {}", f.display())
     };
-    let path = crate::mgmt::control::socket_path(&args.pid_file());
+    // The daemon's settings may put its control socket elsewhere.
+    let path = match crate::daemon::settings::Settings::for_args(args) {
+        Ok(s) => s.control_socket(&args.pid_file()),
+        Err(e) => {
+            eprintln!("{e}");
+            return EXIT_NO_ANSWER;
+        }
+    };
     let answer =
         match crate::mgmt::control::query(&path, &request, std::time::Duration::from_secs(10)) {
             Ok(a) => a,

@@ -5,10 +5,12 @@ use crate::config::model::{Config, GlobalDefs};
 use crate::config::{self, LoadOptions};
 use crate::daemon::args::{exit, Args};
 use crate::daemon::children::{children, in_place, ChildSpec, Subsystems};
+use crate::daemon::settings::Settings;
+use crate::mgmt::dumps::{Running, RunningConfig};
 use crate::runtime::{
-    listen_signals, spawn_child, ActorRuntime, ChildFactory, ChildHandle, ChildOptions, ChildView,
-    Domain, DumpKind, Durable, EventBus, ObjectId, Reconcile, ReloadRefused, Root, RootOptions,
-    RuntimeConfig, SupervisionEventKind,
+    listen_signals, spawn_child, ActorRuntime, Apply, ChildFactory, ChildHandle, ChildOptions,
+    ChildView, Commit, Domain, DumpKind, Durable, EventBus, Loading, ObjectId, Reload,
+    ReloadRefused, Root, RootOptions, RuntimeConfig, SupervisionEventKind,
 };
 use crate::vrrp::actor::claims::{owner_of, VipClaims};
 use crate::vrrp::actor::instance::{
@@ -19,72 +21,190 @@ use crate::vrrp::actor::sync::SyncHub;
 use crate::vrrp::actor::trackers::TrackerHub;
 use actix::ArbiterHandle;
 use futures::future::LocalBoxFuture;
+use std::cell::RefCell;
+use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
+use std::rc::Rc;
 use std::sync::Arc;
 
-/// Starts children on the right arbiter and reloads the configuration.
+/// Starts children on the right arbiter, renders dumps from the running snapshot, and hands
+/// each reload to the daemon's [`Loader`].
 pub struct Factory {
     vrrp: ArbiterHandle,
     bfd: ArbiterHandle,
-    registry: crate::bfd::BfdRegistry,
-    subsystems: Subsystems,
-    lvs: Option<crate::lvs::LvsHandle>,
-    /// Starts the checkers when a reload brings the first virtual server (keepalived starts
-    /// its checker process then); `None` without the checker subsystem.
-    lvs_starter: Option<LvsStarter>,
     kernel: Arc<dyn Kernel>,
-    hub: TrackerHub,
-    sync: SyncHub,
     notifier: Arc<crate::vrrp::actor::notifier::Notifier>,
-    /// `lvs_sync_daemon`: the IPVS sync daemons, following a VRRP instance.
-    syncd: crate::ipvs::syncd::SyncdHandle,
-    metrics: Arc<crate::telemetry::Metrics>,
     /// The daemon's metrics when they are served (`--metrics-listen`): only then do objects
     /// (instances, sync groups, BFD sessions, checkers) keep series of their own.
     object_metrics: Option<Arc<crate::telemetry::Metrics>>,
     /// Crashes and restarts of supervised children (logged by the supervisor, counted here).
     events: EventBus,
-    path: PathBuf,
-    load: LoadOptions,
-    /// The running configuration (what dumps show).
-    config: Arc<Config>,
     /// keepalived's temporary directory (`$TMPDIR` or `/tmp`) for dumps.
     tmp: PathBuf,
-    /// systemd's notification socket (started by systemd with `Type=notify`).
-    sd: Option<Arc<crate::telemetry::systemd::SdNotify>>,
-    /// When the reload being applied started (signal handled).
-    reload_started: Option<std::time::Instant>,
-    /// Which instance wants which VIP (shared by all instances).
-    claims: VipClaims,
-    /// The durable state of every VRRP instance started, by identity.
-    durables: std::collections::HashMap<ObjectId, Durable<VrrpDurable>>,
-    /// The running configuration's global settings.
-    global: Arc<GlobalDefs>,
-    /// The first configuration is being started (no reload yet): its VRRP instances remove,
-    /// before anything else, what a previous run of the daemon may have left (keepalived's
-    /// `vrrp_restore_interfaces_startup`).
-    initial: bool,
     /// `-V`.
     release: ReleaseOptions,
-    /// A reload happened: new instances are not part of the daemon's start.
-    reloaded: bool,
-    /// The configuration watcher's file list, renewed by every load (None: not watching).
-    watched_files: Option<tokio::sync::watch::Sender<Vec<PathBuf>>>,
     /// The file a reload plan is being made of, loaded (between `plan_load` and `plan_render`).
     planned: Option<(PathBuf, config::Loaded)>,
     /// `--take-over`: the state each VRRP instance starts from (keepalived's), by identity
     /// (shared with the daemon, which corrects it after stopping keepalived).
-    seeds: std::collections::HashMap<ObjectId, Durable<VrrpDurable>>,
+    seeds: HashMap<ObjectId, Durable<VrrpDurable>>,
     /// `--take-over`: instances start held until keepalived is stopped.
     hold: Option<Hold>,
+    /// Loads reloads and keeps what they share with the children's starts.
+    loader: Rc<Loader>,
+}
+
+/// The daemon's loader: reads a new configuration off the root's thread, prepares the
+/// shared services (trackers, sync groups, VIP claims, checkers) for it, and gives the root
+/// the desired children and the commit that stores the new [`Running`] snapshot.
+struct Loader {
+    path: PathBuf,
+    load: LoadOptions,
+    subsystems: Subsystems,
+    registry: crate::bfd::BfdRegistry,
+    /// Starts the checkers when a reload brings the first virtual server (keepalived starts
+    /// its checker process then); `None` without the checker subsystem.
+    lvs_starter: Option<LvsStarter>,
+    hub: TrackerHub,
+    sync: SyncHub,
+    /// `lvs_sync_daemon`: the IPVS sync daemons, following a VRRP instance.
+    syncd: crate::ipvs::syncd::SyncdHandle,
+    /// Which instance wants which VIP (shared by all instances).
+    claims: VipClaims,
+    /// The configuration watcher's file list, renewed by every load (None: not watching).
+    watched_files: Option<tokio::sync::watch::Sender<Vec<PathBuf>>>,
+    /// Where the running snapshot is stored (and what stores it).
+    store: Store,
+    state: RefCell<LoaderState>,
+}
+
+/// What the loader changes, reload after reload (borrowed briefly, never across an await).
+struct LoaderState {
+    /// The running configuration's global settings.
+    global: Arc<GlobalDefs>,
+    /// The durable state of every VRRP instance started, by identity.
+    durables: HashMap<ObjectId, Durable<VrrpDurable>>,
+    /// The LVS director, once started.
+    lvs: Option<crate::lvs::LvsHandle>,
+    /// The first configuration is being started (no reload yet): its VRRP instances remove,
+    /// before anything else, what a previous run of the daemon may have left (keepalived's
+    /// `vrrp_restore_interfaces_startup`).
+    initial: bool,
+    /// A reload happened: new instances are not part of the daemon's start.
+    reloaded: bool,
+    /// A shutdown began: reloads are not applied.
+    stopping: bool,
+    /// Reloads prepared.
+    generation: u64,
+}
+
+/// Stores the [`Running`] snapshot once a configuration's children are reconciled, and says
+/// so (systemd, metrics, log). Sendable: it is the commit the root calls.
+#[derive(Clone)]
+struct Store {
+    running: RunningConfig,
+    hub: TrackerHub,
+    bfd: Option<crate::bfd::BfdRegistry>,
+    metrics: Arc<crate::telemetry::Metrics>,
+    /// systemd's notification socket (started by systemd with `Type=notify`).
+    sd: Option<Arc<crate::telemetry::systemd::SdNotify>>,
+}
+
+/// A bound on the checkers' taking of a reloaded configuration before the VRRP side is
+/// reconciled (past it, they finish applying it on their own).
+const LVS_RELOAD_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
+impl Store {
+    /// The snapshot of `config` with the VRRP instances of `children`.
+    fn snapshot(
+        &self,
+        config: Arc<Config>,
+        generation: u64,
+        lvs: Option<crate::lvs::LvsHandle>,
+        children: &[ChildView<'_, ObjectId, ChildSpec>],
+    ) -> Running {
+        Running {
+            config,
+            generation,
+            vrrp: children
+                .iter()
+                .filter_map(|c| match c.config {
+                    ChildSpec::Vrrp(spec) => Some((spec.clone(), c.handle.addr::<InstanceActor>())),
+                    ChildSpec::Bfd(_) => None,
+                })
+                .collect(),
+            hub: self.hub.clone(),
+            bfd: self.bfd.clone(),
+            lvs,
+        }
+    }
+
+    /// The commit of the daemon's start: stores the first snapshot.
+    fn start_commit(
+        self,
+        config: Arc<Config>,
+        lvs: Option<crate::lvs::LvsHandle>,
+    ) -> Commit<ObjectId, ChildSpec> {
+        Box::new(move |outcome, children| {
+            if outcome.is_ok() {
+                let s = self.snapshot(config, 0, lvs, children);
+                self.running.store(Arc::new(s));
+            }
+        })
+    }
+
+    /// The commit of a reload: stores its snapshot once applied, then reports it.
+    fn reload_commit(
+        self,
+        config: Arc<Config>,
+        generation: u64,
+        lvs: Option<crate::lvs::LvsHandle>,
+        started: std::time::Instant,
+    ) -> Commit<ObjectId, ChildSpec> {
+        Box::new(move |outcome, children| {
+            if outcome.is_ok() {
+                let s = self.snapshot(config, generation, lvs, children);
+                self.running.store(Arc::new(s));
+            }
+            self.reported(started, outcome);
+        })
+    }
+
+    /// A reload is over (applied, or refused because the daemon is stopping).
+    fn reported(
+        &self,
+        started: std::time::Instant,
+        outcome: Result<&crate::runtime::ReconcileReport<ObjectId>, ReloadRefused>,
+    ) {
+        if let Some(sd) = &self.sd {
+            sd.notify(if outcome.is_ok() {
+                "READY=1\nSTATUS=running; configuration reloaded"
+            } else {
+                "READY=1\nSTATUS=running; reload rejected, previous configuration kept"
+            });
+        }
+        let took = started.elapsed();
+        self.metrics.reload(took, outcome.is_ok());
+        if let Ok(r) = outcome {
+            tracing::info!(
+                "reload complete in {:.1} ms: {} started, {} stopped, {} replaced, {} updated in place, {} unchanged",
+                took.as_secs_f64() * 1000.0,
+                r.started.len(),
+                r.stopped.len(),
+                r.replaced.len(),
+                r.updated.len(),
+                r.unchanged
+            );
+        }
+    }
 }
 
 impl ChildFactory<ObjectId, ChildSpec> for Factory {
-    fn dump(&mut self, kind: DumpKind, children: &[ChildView<'_, ObjectId, ChildSpec>]) {
-        let gathering = self.gather(kind, children);
+    fn dump(&mut self, kind: DumpKind, _children: &[ChildView<'_, ObjectId, ChildSpec>]) {
+        let running = self.loader.store.running.load_full();
         let tmp = self.tmp.clone();
         actix::spawn(async move {
-            let g = gathering.await;
+            let g = crate::mgmt::dumps::gather(kind, running).await;
             crate::mgmt::dumps::write_files(g.files(kind, &tmp)).await;
         });
     }
@@ -92,10 +212,10 @@ impl ChildFactory<ObjectId, ChildSpec> for Factory {
     fn render(
         &mut self,
         kind: DumpKind,
-        children: &[ChildView<'_, ObjectId, ChildSpec>],
+        _children: &[ChildView<'_, ObjectId, ChildSpec>],
     ) -> LocalBoxFuture<'static, Result<String, String>> {
-        let gathering = self.gather(kind, children);
-        Box::pin(async move { Ok(gathering.await.text(kind)) })
+        let running = self.loader.store.running.clone();
+        Box::pin(async move { Ok(crate::mgmt::dumps::render(&running, kind).await) })
     }
 
     fn shutdown_complete(&mut self, _report: &crate::runtime::ShutdownReport) {
@@ -103,9 +223,9 @@ impl ChildFactory<ObjectId, ChildSpec> for Factory {
         // IPVS is released (unless -I) before the process exits; then the System stops (the
         // Root leaves that to us).
         let system = actix::System::current();
-        let lvs = self.lvs.take();
-        let groups = self.sync.drained();
-        let syncd = self.syncd.clone();
+        let lvs = self.loader.state.borrow_mut().lvs.take();
+        let groups = self.loader.sync.drained();
+        let syncd = self.loader.syncd.clone();
         actix::spawn(async move {
             let _ = tokio::time::timeout(std::time::Duration::from_secs(2), groups).await;
             let _ = tokio::time::timeout(std::time::Duration::from_secs(2), syncd.shutdown()).await;
@@ -124,23 +244,27 @@ impl ChildFactory<ObjectId, ChildSpec> for Factory {
     ) -> anyhow::Result<ChildHandle> {
         match config {
             ChildSpec::Vrrp(spec) => {
+                let (initial, reloaded) = {
+                    let s = self.loader.state.borrow();
+                    (s.initial, s.reloaded)
+                };
                 let durable = previous
                     .and_then(|p| p.durable::<VrrpDurable>())
                     .or_else(|| self.seeds.remove(key))
                     .unwrap_or_else(|| {
                         Durable::new(VrrpDurable {
-                            startup_clear: self.initial,
+                            startup_clear: initial,
                             ..VrrpDurable::default()
                         })
                     });
                 let (spec, kernel, d) = (spec.clone(), self.kernel.clone(), durable.clone());
-                let hub = self.hub.clone();
-                let sync = self.sync.clone();
+                let hub = self.loader.hub.clone();
+                let sync = self.loader.sync.clone();
                 let notifier = self.notifier.clone();
                 let metrics = self.object_metrics.clone();
-                let claims = self.claims.clone();
+                let claims = self.loader.claims.clone();
                 let release = ReleaseOptions {
-                    daemon_start: !self.reloaded,
+                    daemon_start: !reloaded,
                     ..self.release
                 };
                 let hold = self.hold.clone();
@@ -155,12 +279,19 @@ impl ChildFactory<ObjectId, ChildSpec> for Factory {
                         None => a,
                     }
                 })?;
-                self.durables.insert(key.clone(), durable.clone());
+                self.loader
+                    .state
+                    .borrow_mut()
+                    .durables
+                    .insert(key.clone(), durable.clone());
                 Ok(h.with_durable(durable))
             }
-            ChildSpec::Bfd(spec) => {
-                crate::bfd::start_session(&self.bfd, spec.clone(), self.registry.clone(), previous)
-            }
+            ChildSpec::Bfd(spec) => crate::bfd::start_session(
+                &self.bfd,
+                spec.clone(),
+                self.loader.registry.clone(),
+                previous,
+            ),
         }
     }
 
@@ -188,11 +319,11 @@ impl ChildFactory<ObjectId, ChildSpec> for Factory {
     }
 
     fn plan_load(&mut self, path: Option<&std::path::Path>) -> Option<Vec<(ObjectId, ChildSpec)>> {
-        let path = path.unwrap_or(&self.path).to_path_buf();
-        let loaded = config::load(&path, &self.load);
+        let path = path.unwrap_or(&self.loader.path).to_path_buf();
+        let loaded = config::load(&path, &self.loader.load);
         let desired = (!loaded.diagnostics.has_errors()).then(|| {
-            let global = self.global_for(&loaded.config.global);
-            children(&loaded.config, &global, self.subsystems)
+            let global = self.loader.global_for(&loaded.config.global);
+            children(&loaded.config, &global, self.loader.subsystems)
         });
         self.planned = Some((path, loaded));
         desired
@@ -208,14 +339,16 @@ impl ChildFactory<ObjectId, ChildSpec> for Factory {
         let plan = match decisions {
             None => crate::daemon::plan::rejected(&file, &loaded.diagnostics),
             Some(d) => {
-                let durables = &self.durables;
+                let state = self.loader.state.borrow();
+                let durables = &state.durables;
                 let installed =
                     |k: &ObjectId| durables.get(k).is_some_and(|d| d.get().vips_installed);
+                let running = self.loader.store.running.load_full();
                 let running = crate::daemon::plan::Running {
-                    config: &self.config,
+                    config: &running.config,
                     children: children.iter().map(|c| (c.key, c.config)).collect(),
                     installed: &installed,
-                    check: self.subsystems.check,
+                    check: self.loader.subsystems.check,
                 };
                 crate::daemon::plan::build(&file, &running, &loaded.config, &loaded.diagnostics, d)
             }
@@ -224,93 +357,24 @@ impl ChildFactory<ObjectId, ChildSpec> for Factory {
     }
 
     fn shutdown_started(&mut self) {
-        if let Some(sd) = &self.sd {
+        self.loader.state.borrow_mut().stopping = true;
+        if let Some(sd) = &self.loader.store.sd {
             sd.notify("STOPPING=1\nSTATUS=stopping");
         }
     }
 
-    fn reload(&mut self) -> anyhow::Result<Vec<(ObjectId, ChildSpec)>> {
-        let job = self.load_job(false);
-        self.reload_loaded(job())
-    }
-
-    fn reload_watched(&mut self) -> anyhow::Result<Vec<(ObjectId, ChildSpec)>> {
-        let job = self.load_job(true);
-        self.reload_loaded(job())
-    }
-
-    fn reload_job(&mut self, watched: bool) -> Option<crate::runtime::root::LoadJob> {
-        Some(self.load_job(watched))
-    }
-
-    fn reload_loaded(
-        &mut self,
-        loaded: Box<dyn std::any::Any + Send>,
-    ) -> anyhow::Result<Vec<(ObjectId, ChildSpec)>> {
-        match loaded.downcast::<LoadDone>() {
-            Ok(done) => self.reload_as(*done),
-            Err(_) => anyhow::bail!("reload: unexpected load result"),
-        }
-    }
-
-    fn reload_complete(
-        &mut self,
-        report: Result<&crate::runtime::ReconcileReport<ObjectId>, ReloadRefused>,
-    ) {
-        if let Some(sd) = &self.sd {
-            sd.notify(if report.is_ok() {
-                "READY=1\nSTATUS=running; configuration reloaded"
-            } else {
-                "READY=1\nSTATUS=running; reload rejected, previous configuration kept"
-            });
-        }
-        let Some(start) = self.reload_started.take() else {
-            return;
-        };
-        let took = start.elapsed();
-        self.metrics.reload(took, report.is_ok());
-        if let Ok(r) = report {
-            tracing::info!(
-                "reload complete in {:.1} ms: {} started, {} stopped, {} replaced, {} updated in place, {} unchanged",
-                took.as_secs_f64() * 1000.0,
-                r.started.len(),
-                r.stopped.len(),
-                r.replaced.len(),
-                r.updated.len(),
-                r.unchanged
-            );
-        }
+    fn reload(&mut self, watched: bool) -> Option<Loading<ObjectId, ChildSpec>> {
+        Some(Box::pin(self.loader.clone().reload(watched)))
     }
 }
 
-impl Factory {
-    /// Starts gathering a dump from the running children (the future does the asking).
-    fn gather(
-        &self,
-        kind: DumpKind,
-        children: &[ChildView<'_, ObjectId, ChildSpec>],
-    ) -> impl std::future::Future<Output = crate::mgmt::dumps::Gathered> + 'static {
-        let targets: Vec<crate::mgmt::dumps::VrrpTarget> = children
-            .iter()
-            .filter_map(|c| match c.config {
-                ChildSpec::Vrrp(spec) => Some((spec.clone(), c.handle.addr::<InstanceActor>())),
-                ChildSpec::Bfd(_) => None,
-            })
-            .collect();
-        let sources = crate::mgmt::dumps::DumpSources {
-            config: self.config.clone(),
-            hub: self.hub.clone(),
-            bfd: self.subsystems.bfd.then(|| self.registry.clone()),
-            lvs: self.lvs.clone(),
-        };
-        crate::mgmt::dumps::gather(kind, targets, sources)
-    }
-
+impl Loader {
     /// The global settings for a new configuration: the running ones (shared, compared by
     /// pointer) when they did not change.
     fn global_for(&self, new: &GlobalDefs) -> Arc<GlobalDefs> {
-        if crate::config::diff::same_ignoring_locations(&*self.global, new) {
-            self.global.clone()
+        let running = &self.state.borrow().global;
+        if crate::config::diff::same_ignoring_locations(&**running, new) {
+            running.clone()
         } else {
             Arc::new(new.clone())
         }
@@ -320,14 +384,15 @@ impl Factory {
     /// with its VIPs installed claims the addresses of its new configuration, so that a VIP
     /// moving to it from another instance is never removed by the other's update (#1854).
     /// What it ends up not installing, it releases when its update arrives.
-    fn claim_for_masters(&mut self, wanted: &[(ObjectId, ChildSpec)]) {
-        let keys: std::collections::HashSet<&ObjectId> = wanted.iter().map(|(k, _)| k).collect();
-        self.durables.retain(|k, _| keys.contains(k));
+    fn claim_for_masters(&self, wanted: &[(ObjectId, ChildSpec)]) {
+        let keys: HashSet<&ObjectId> = wanted.iter().map(|(k, _)| k).collect();
+        let mut state = self.state.borrow_mut();
+        state.durables.retain(|k, _| keys.contains(k));
         for (key, spec) in wanted {
             let ChildSpec::Vrrp(spec) = spec else {
                 continue;
             };
-            let installed = self
+            let installed = state
                 .durables
                 .get(key)
                 .is_some_and(|d| d.get().vips_installed);
@@ -338,74 +403,76 @@ impl Factory {
         }
     }
 
-    /// A reload's load (run on a thread of its own by the root): reads and builds the
-    /// configuration. A watcher's reload (`watched`) reads the main file once more around the
-    /// load: empty, or different after the load than before it (still being written), it is
-    /// not applied. SIGHUP applies whatever is there.
-    fn load_job(&mut self, watched: bool) -> crate::runtime::root::LoadJob {
-        self.initial = false;
-        if let Some(sd) = &self.sd {
+    /// One reload, start to end: load off the root's thread, prepare, let the checkers take
+    /// the new configuration, and hand the root the desired children with the commit that
+    /// stores the snapshot. A rejected load is reported here (log, span, metrics, systemd).
+    async fn reload(self: Rc<Self>, watched: bool) -> anyhow::Result<Reload<ObjectId, ChildSpec>> {
+        let started = std::time::Instant::now();
+        self.state.borrow_mut().initial = false;
+        if let Some(sd) = &self.store.sd {
             use crate::telemetry::systemd::{monotonic_usec, reloading};
             sd.notify(&reloading(monotonic_usec()));
         }
         let (path, opts) = (self.path.clone(), self.load.clone());
-        Box::new(move || {
-            let start = std::time::Instant::now();
-            let outcome = (|| {
-                let before = watched.then(|| std::fs::read(&path).unwrap_or_default());
-                if before
-                    .as_deref()
-                    .is_some_and(crate::daemon::watch::is_blank)
-                {
-                    anyhow::bail!(
-                        "{} is empty: a change seen by the watcher is not applied (send SIGHUP to apply it)",
-                        path.display()
-                    );
-                }
-                let loaded = config::load(&path, &opts);
-                let changed = before.is_some_and(|b| std::fs::read(&path).unwrap_or_default() != b);
-                Ok((loaded, changed))
-            })();
-            Box::new(LoadDone {
-                watched,
-                start,
-                outcome,
-            }) as Box<dyn std::any::Any + Send>
-        })
-    }
-
-    /// Applies a reload's load.
-    fn reload_as(&mut self, done: LoadDone) -> anyhow::Result<Vec<(ObjectId, ChildSpec)>> {
-        let LoadDone {
-            watched,
-            start,
-            outcome,
-        } = done;
+        let outcome =
+            crate::runtime::off_thread("config-load", move || load_settled(&path, &opts, watched))
+                .await
+                .unwrap_or_else(|| Err(anyhow::anyhow!("configuration load panicked")));
         let span = crate::telemetry::transition_span(
             crate::telemetry::TransitionKind::Reload,
             &self.path.display().to_string(),
         )
         .reason(if watched { "watch" } else { "sighup" });
-        let r = span.in_scope(|| {
+        let prepared = span.in_scope(|| {
             let (loaded, changed) = outcome?;
-            self.reload_inner(loaded, changed)
+            // A panic is a rejected reload like any other (systemd hears READY again).
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                self.prepare(loaded, changed)
+            }))
+            .unwrap_or_else(|p| {
+                let m = crate::runtime::panic_message(p.as_ref());
+                Err(anyhow::anyhow!("reload panicked: {m}"))
+            })
         });
-        if let Err(e) = &r {
-            span.fail(&e.to_string());
-            tracing::error!("{e:#}");
-            self.metrics.reload(start.elapsed(), false);
-        } else {
-            self.reload_started = Some(start);
+        let Prepared {
+            desired,
+            config,
+            reload_lvs,
+            generation,
+        } = match prepared {
+            Ok(p) => p,
+            Err(e) => {
+                span.fail(&e.to_string());
+                tracing::error!("{e:#}");
+                self.store.reported(started, Err(ReloadRefused::Rejected));
+                return Err(e);
+            }
+        };
+        if let Some(l) = reload_lvs {
+            reload_checkers(&l, &config).await;
         }
-        r
+        let lvs = self.state.borrow().lvs.clone();
+        Ok(Reload {
+            desired,
+            commit: self
+                .store
+                .clone()
+                .reload_commit(config, generation, lvs, started),
+        })
     }
 
-    fn reload_inner(
-        &mut self,
+    /// A loaded configuration, checked and made ready: the watcher follows its files, the
+    /// masters claim their new VIPs, trackers and sync groups take it, the checkers start if
+    /// it brings the first virtual server (returned: the running checkers to reload).
+    fn prepare(
+        &self,
         loaded: config::Loaded,
         changed_while_read: bool,
-    ) -> anyhow::Result<Vec<(ObjectId, ChildSpec)>> {
-        self.reloaded = true;
+    ) -> anyhow::Result<Prepared> {
+        if self.state.borrow().stopping {
+            anyhow::bail!("shutting down: the new configuration is not applied");
+        }
+        self.state.borrow_mut().reloaded = true;
         if let Some(w) = &self.watched_files {
             // Include globs may match other files now: the watcher follows the new list.
             w.send_if_modified(|l| {
@@ -416,13 +483,11 @@ impl Factory {
                 changed
             });
         }
-        {
-            if changed_while_read {
-                anyhow::bail!(
-                    "{} changed again while being read: not applied; the watcher reloads once it settles",
-                    self.path.display()
-                );
-            }
+        if changed_while_read {
+            anyhow::bail!(
+                "{} changed again while being read: not applied; the watcher reloads once it settles",
+                self.path.display()
+            );
         }
         for d in loaded.diagnostics.iter() {
             tracing::warn!("{d}");
@@ -435,38 +500,85 @@ impl Factory {
             );
         }
         tracing::info!("reloading {}", self.path.display());
-        self.global = self.global_for(&loaded.config.global);
-        let desired = children(&loaded.config, &self.global, self.subsystems);
+        let global = self.global_for(&loaded.config.global);
+        self.state.borrow_mut().global = global.clone();
+        let desired = children(&loaded.config, &global, self.subsystems);
         self.claim_for_masters(&desired);
         self.hub.reconcile(&loaded.config);
         self.sync.reconcile(&loaded.config);
         self.syncd.reload(&loaded.config);
-        if let Some(l) = &self.lvs {
-            let (l, c) = (l.clone(), loaded.config.clone());
-            actix::spawn(async move {
-                l.reload(&c).await;
-            });
-        } else if let Some(starter) = self
-            .lvs_starter
-            .as_ref()
-            .filter(|_| !loaded.config.virtual_servers.is_empty())
-        {
-            tracing::info!("virtual servers configured: starting the checkers");
-            let lvs = starter.start(&loaded.config, &self.registry, None);
-            let (netlink, l) = (starter.netlink.clone(), lvs.clone());
-            actix::spawn(async move { feed_vips(&netlink, l).await });
-            self.lvs = Some(lvs);
-        }
-        self.config = Arc::new(loaded.config);
-        Ok(desired)
+        let config = Arc::new(loaded.config);
+        let mut state = self.state.borrow_mut();
+        let reload_lvs = match (&state.lvs, &self.lvs_starter) {
+            (Some(l), _) => Some(l.clone()),
+            (None, Some(starter)) if !config.virtual_servers.is_empty() => {
+                tracing::info!("virtual servers configured: starting the checkers");
+                let lvs = starter.start(&config, &self.registry, None);
+                let (netlink, l) = (starter.netlink.clone(), lvs.clone());
+                actix::spawn(async move { feed_vips(&netlink, l).await });
+                state.lvs = Some(lvs);
+                None
+            }
+            (None, _) => None,
+        };
+        state.generation += 1;
+        Ok(Prepared {
+            desired,
+            config,
+            reload_lvs,
+            generation: state.generation,
+        })
     }
 }
 
-/// What a reload's load produced, on its thread ([`Factory::load_job`]).
-struct LoadDone {
+/// A reload made ready ([`Loader::prepare`]).
+struct Prepared {
+    desired: Vec<(ObjectId, ChildSpec)>,
+    config: Arc<Config>,
+    /// The running checkers, to reload with `config`.
+    reload_lvs: Option<crate::lvs::LvsHandle>,
+    generation: u64,
+}
+
+/// The checkers take a reloaded configuration (awaited, bounded; the result logged).
+async fn reload_checkers(lvs: &crate::lvs::LvsHandle, config: &Config) {
+    match tokio::time::timeout(LVS_RELOAD_TIMEOUT, lvs.reload(config)).await {
+        Ok(r) => tracing::info!(
+            "checkers reloaded: {} virtual server(s) added, {} removed, {} kept; {} checker(s) started, {} kept",
+            r.added,
+            r.removed,
+            r.kept,
+            r.checkers_started,
+            r.checkers_kept
+        ),
+        Err(_) => tracing::warn!(
+            "checkers still applying the new configuration after {LVS_RELOAD_TIMEOUT:?}: the VRRP side goes on reloading"
+        ),
+    }
+}
+
+/// A reload's load (on its own thread): reads and builds the configuration. A watcher's
+/// reload (`watched`) reads the main file once more around the load: empty, or different
+/// after the load than before it (still being written: the `bool`), it is not applied.
+/// SIGHUP applies whatever is there.
+fn load_settled(
+    path: &std::path::Path,
+    opts: &LoadOptions,
     watched: bool,
-    start: std::time::Instant,
-    outcome: anyhow::Result<(config::Loaded, bool)>,
+) -> anyhow::Result<(config::Loaded, bool)> {
+    let before = watched.then(|| std::fs::read(path).unwrap_or_default());
+    if before
+        .as_deref()
+        .is_some_and(crate::daemon::watch::is_blank)
+    {
+        anyhow::bail!(
+            "{} is empty: a change seen by the watcher is not applied (send SIGHUP to apply it)",
+            path.display()
+        );
+    }
+    let loaded = config::load(path, opts);
+    let changed = before.is_some_and(|b| std::fs::read(path).unwrap_or_default() != b);
+    Ok((loaded, changed))
 }
 
 /// What starting the LVS side needs, at start or on the first reload with virtual servers.
@@ -866,110 +978,31 @@ fn run_shutdown_script(
     }
 }
 
-/// Runs the daemon in the foreground until SIGTERM/SIGINT.
+/// Runs the daemon in the foreground until SIGTERM/SIGINT: settings and logging, the first
+/// configuration, `--take-over`'s reading of keepalived, pid files and process settings, the
+/// runtime, then [`start_actors`] and the runtime's loop; the shutdown script last.
 pub fn run(args: Args) -> i32 {
-    // keepalived reports a bad -S and logs with its default facility.
-    let facility = args.log_facility.clone().filter(|f| {
-        let ok = crate::telemetry::logging::facility(Some(f)).is_ok();
-        if !ok {
-            eprintln!("Invalid log facility '{f}'");
-        }
-        ok
-    });
-    let opts = crate::telemetry::logging::LogOptions {
-        console: args.log_console,
-        detail: args.log_detail,
-        no_syslog: args.no_syslog,
-        facility,
-    };
-    let tmp = crate::mgmt::dumps::format::tmp_dir(std::env::var("TMPDIR").ok().as_deref());
-    if let Some(ns) = &args.namespace {
-        crate::telemetry::logging::set_namespace(ns);
-    }
-    if let Some(name) = &args.log_file {
-        let path = crate::telemetry::logging::log_file_path(name, &tmp, args.namespace.as_deref());
-        if let Err(e) = crate::telemetry::logging::open_log_file(&path) {
-            eprintln!("{e}");
-        }
-    }
-    let telemetry = match crate::telemetry::init(&opts) {
-        Ok(t) => t,
+    let settings = match Settings::for_args(&args) {
+        Ok(s) => s,
         Err(e) => {
             eprintln!("{e}");
-            return exit::FATAL;
+            return exit::CONFIG;
         }
+    };
+    let tmp = crate::mgmt::dumps::format::tmp_dir(std::env::var("TMPDIR").ok().as_deref());
+    let telemetry = match init_telemetry(&args, &settings, &tmp) {
+        Ok(t) => t,
+        Err(code) => return code,
     };
     crate::daemon::panic_hook::install();
     let load = args.load_options(true);
-    let loaded = config::load(&args.use_file, &load);
-    for d in loaded.diagnostics.sorted() {
-        if d.severity == config::Severity::Error {
-            tracing::error!("{d}");
-        } else {
-            tracing::warn!("{d}");
-        }
-        if !args.log_console {
-            eprintln!("{d}");
-        }
-    }
-    let config_ns = loaded.config.net_namespace.clone();
-    match (&config_ns, &args.namespace) {
-        (Some(c), Some(ns)) => tracing::info!(
-            "Overriding config net_namespace '{c}' with command line namespace '{ns}'"
-        ),
-        (Some(c), None) => tracing::warn!(
-            "net_namespace '{c}' in the configuration is not acted on: running in the \
-             current network namespace (start with -s {c} to run in it)"
-        ),
-        _ => {}
-    }
-    if loaded.diagnostics.has_errors() {
-        eprintln!(
-            "{}: configuration has errors, not starting (see keepalived-rs -t)",
-            args.use_file.display()
-        );
-        return exit::CONFIG;
-    }
-    // --take-over: keepalived's state first (its JSON dump, a signal away); nothing of ours
-    // starts if it cannot be read.
-    let takeover = match &args.take_over {
-        Some(pidfile) => {
-            let found = crate::daemon::takeover::process::Keepalived::find(pidfile).and_then(|k| {
-                if !k.runs_vrrp() {
-                    tracing::info!(
-                        "take-over: keepalived (pid {}) runs no VRRP socket: no VRRP state to adopt",
-                        k.pid
-                    );
-                    return Ok((k, Vec::new()));
-                }
-                let text = k.json_dump(std::time::Duration::from_secs(5))?;
-                Ok((k, crate::daemon::takeover::parse_dump(&text)?))
-            });
-            match found {
-                Ok(t) => {
-                    tracing::info!(
-                        "take-over: keepalived pid {} reports {} VRRP instance(s)",
-                        t.0.pid,
-                        t.1.len()
-                    );
-                    Some(t)
-                }
-                Err(e) => {
-                    tracing::error!("take-over refused: {e}");
-                    eprintln!("take-over refused: {e}");
-                    return exit::FATAL;
-                }
-            }
-        }
-        None => None,
+    let loaded = match load_first(&args, &load) {
+        Ok(l) => l,
+        Err(code) => return code,
     };
-    let pid_file = args.pid_file();
-    let _pid = match crate::daemon::pidfile::PidFile::acquire(&pid_file) {
-        Ok(p) => p,
-        Err(e) => {
-            eprintln!("{e}");
-            return exit::FATAL;
-        }
+    let takeover = match read_keepalived(&args) {
+        Ok(t) => t,
+        Err(code) => return code,
     };
     // keepalived: -P only VRRP, -C only checkers, -B no BFD, --all all of them even without
     // configuration (in command-line order).
@@ -979,52 +1012,13 @@ pub fn run(args: Args) -> i32 {
         check: mode.check,
         bfd: mode.bfd,
     };
-    let run_all = mode.all;
-    // -r/-c/-b: one process runs every subsystem; its pid goes in the file of each one that
-    // runs, as keepalived writes its children's.
-    let cfg_ref = &loaded.config;
-    let mut _child_pids = Vec::new();
-    for (file, runs) in [
-        (
-            &args.vrrp_pid,
-            subsystems.vrrp && (run_all || !cfg_ref.instances.is_empty()),
-        ),
-        (
-            &args.checkers_pid,
-            subsystems.check && (run_all || !cfg_ref.virtual_servers.is_empty()),
-        ),
-        (
-            &args.bfd_pid,
-            subsystems.bfd && (run_all || !crate::bfd::bfd_children(cfg_ref).is_empty()),
-        ),
-    ] {
-        if let (Some(f), true) = (file, runs) {
-            match crate::daemon::pidfile::PidFile::acquire(f) {
-                Ok(p) => _child_pids.push(p),
-                Err(e) => {
-                    eprintln!("{e}");
-                    return exit::FATAL;
-                }
-            }
-        }
-    }
-    let _core_pattern = args.core_dump_pattern.as_deref().map(|p| {
-        unlimited_core();
-        CorePattern::set(p)
-    });
-    if args.core_dump {
-        unlimited_core();
-    }
-    if args.flush_log_file && args.log_file.is_none() {
-        tracing::warn!("--flush-log-file without -g: there is no log file to flush");
-    }
-    // Few threads, each allocating little: one malloc arena per thread would be most of our
-    // resident memory (glibc default: 8 per core).
-    #[cfg(target_env = "gnu")]
-    // SAFETY: mallopt only changes allocator tuning; called before other threads start.
-    unsafe {
-        libc::mallopt(libc::M_ARENA_MAX, 2);
-    }
+    let pid_file = args.pid_file();
+    let _pid_files = match acquire_pid_files(&args, &pid_file, subsystems, mode.all, &loaded.config)
+    {
+        Ok(p) => p,
+        Err(code) => return code,
+    };
+    let _core_pattern = set_up_process(&args);
     let rt = match ActorRuntime::new(RuntimeConfig {
         worker_threads: 1,
         ..RuntimeConfig::default()
@@ -1035,32 +1029,8 @@ pub fn run(args: Args) -> i32 {
             return exit::FATAL;
         }
     };
-    let arbiters = rt.arbiters();
     let cfg = loaded.config;
-    crate::daemon::sched::apply(&arbiters, &cfg.global);
-    let watch_files = (!args.no_config_watch && !loaded.files.is_empty())
-        .then(|| tokio::sync::watch::channel(loaded.files.clone()));
-    let path = args.use_file.clone();
-    let metrics_listen = args.metrics_listen;
-    let dont_release_ipvs = args.dont_release_ipvs;
-    let release = ReleaseOptions {
-        dont_release_vrrp: args.dont_release_vrrp,
-        daemon_start: false,
-    };
-    let (address_monitoring, dont_respawn) = (args.address_monitoring, args.dont_respawn);
-    let control_path = crate::mgmt::control::socket_path(&pid_file);
-    let sd = match crate::telemetry::systemd::SdNotify::from_env() {
-        Ok(s) => s.map(Arc::new),
-        Err(e) => {
-            tracing::warn!("not notifying systemd: {e}");
-            None
-        }
-    };
-    let watchdog = crate::telemetry::systemd::watchdog_interval(
-        std::env::var("WATCHDOG_USEC").ok().as_deref(),
-        std::env::var("WATCHDOG_PID").ok().as_deref(),
-        std::process::id(),
-    );
+    crate::daemon::sched::apply(&rt.arbiters(), &cfg.global);
     let start_stop_ctx = crate::track::exec::ScriptContext::from_global(&cfg.global);
     let shutdown_script = cfg
         .global
@@ -1069,224 +1039,34 @@ pub fn run(args: Args) -> i32 {
         .map(|s| (s, cfg.global.shutdown_script_timeout));
     if let Some(s) = &cfg.global.startup_script {
         // keepalived: before any subsystem starts, waited for (bounded by its timeout).
-        rt.block_on(crate::track::exec::run_start_stop_script(
-            "startup",
-            s,
-            &start_stop_ctx,
-            cfg.global.startup_script_timeout,
-        ));
+        let timeout = cfg.global.startup_script_timeout;
+        let script =
+            crate::track::exec::run_start_stop_script("startup", s, &start_stop_ctx, timeout);
+        rt.block_on(script);
     }
-    let started = rt.block_on(async move {
-        let (netlink, _netlink_task) =
-            crate::netlink::spawn(crate::netlink::NetlinkConfig::default()).await?;
-        let global = Arc::new(cfg.global.clone());
-        // --take-over: decided before anything touches the kernel; refused, keepalived runs on.
-        let (seeds, plan, mut hold_release) = match &takeover {
-            Some((_, ka)) => {
-                let desired = children(&cfg, &global, subsystems);
-                match takeover_seeds(&netlink, ka, &desired).await {
-                    Ok((p, s)) => (s, Some(p), Some(HoldRelease::new())),
-                    Err(e) => return Err(anyhow::anyhow!("take-over refused: {e:#}")),
-                }
-            }
-            None => (Default::default(), None, None),
-        };
-        let shared_seeds = seeds.clone();
-        let kernel: Arc<dyn Kernel> = Arc::new(crate::vrrp::actor::netlink_kernel::NetlinkKernel::new(
-            netlink.clone(),
-        ));
-        if address_monitoring {
-            log_address_changes(&netlink);
-        }
-        install_static(&netlink, &cfg).await;
-        let metrics = Arc::new(crate::telemetry::Metrics::new());
-        // Nobody reads per-object series without the endpoint: they would only cost memory
-        // (about 5 KB per VRRP instance).
-        let object_metrics = metrics_listen.map(|_| metrics.clone());
-        let registry = match &object_metrics {
-            Some(m) => crate::bfd::BfdRegistry::with_metrics(m.clone()),
-            None => crate::bfd::BfdRegistry::new(),
-        };
-        let hub = TrackerHub::start_with_metrics(&cfg, object_metrics.clone());
-        let lvs_starter = if subsystems.check {
-            Some(LvsStarter {
-                checkers: crate::lvs::runtime_of(arbiters.get(Domain::Checkers))
-                    .await
-                    .ok_or_else(|| anyhow::anyhow!("checker arbiter is not running"))?,
-                writer: crate::lvs::runtime_of(arbiters.get(Domain::Netlink))
-                    .await
-                    .ok_or_else(|| anyhow::anyhow!("netlink arbiter is not running"))?,
-                dont_release_ipvs,
-                object_metrics: object_metrics.clone(),
-                metrics: metrics.clone(),
-                netlink: netlink.clone(),
-            })
-        } else {
-            None
-        };
-        // --all: the checkers run even without virtual servers (a reload adding the first
-        // one starts them otherwise).
-        let lvs_wanted = lvs_starter.is_some() && (run_all || !cfg.virtual_servers.is_empty());
-        let adopted = match (&takeover, lvs_wanted) {
-            (Some(_), true) => read_ipvs().await,
-            _ => None,
-        };
-        let lvs = lvs_starter
-            .as_ref()
-            .filter(|_| lvs_wanted)
-            .map(|s| s.start(&cfg, &registry, adopted));
-        feed_bfd(&registry, &hub);
-        if let Some(l) = lvs.clone() {
-            feed_vips(&netlink, l).await;
-        }
-        let notifier = crate::vrrp::actor::notifier::Notifier::new(&cfg.global);
-        let sync = SyncHub::start(&cfg, Some(notifier.clone()), object_metrics.clone());
-        let syncd = crate::ipvs::syncd::start(
-            &cfg,
-            crate::ipvs::syncd::Owners {
-                vrrp: subsystems.vrrp,
-                check: subsystems.check,
-            },
-            notifier.subscribe_states(),
-        );
-        let server = match metrics_listen {
-            Some(addr) => {
-                let s = crate::mgmt::http::MetricsServer::bind(addr, metrics.clone()).await?;
-                tracing::info!("serving Prometheus metrics on http://{addr}/metrics");
-                Some(s)
-            }
-            None => None,
-        };
-        let claims = VipClaims::new();
-        let events = EventBus::default();
-        count_supervision(&events, metrics.clone(), dont_respawn);
-        crate::daemon::trim::start();
-        let factory = Factory {
-            vrrp: arbiters.get(Domain::Vrrp).clone(),
-            bfd: arbiters.get(Domain::Bfd).clone(),
-            registry,
-            subsystems,
-            lvs,
-            lvs_starter,
-            kernel,
-            hub,
-            sync,
-            notifier,
-            syncd,
-            metrics,
-            object_metrics,
-            events,
-            path,
-            load,
-            config: Arc::new(cfg.clone()),
-            tmp,
-            sd: sd.clone(),
-            reload_started: None,
-            claims,
-            durables: Default::default(),
-            global: global.clone(),
-            // A takeover adopts what keepalived installed: nothing is removed at start.
-            initial: takeover.is_none(),
-            release,
-            reloaded: false,
-            watched_files: watch_files.as_ref().map(|(tx, _)| tx.clone()),
-            planned: None,
-            seeds,
-            hold: hold_release.as_ref().map(HoldRelease::hold),
-        };
-        let root = actix::Actor::start(Root::new(
-            factory,
-            // The factory stops the System once the LVS side has released IPVS.
-            RootOptions {
-                stop_system_on_shutdown: false,
-                ..RootOptions::default()
-            },
-        ));
-        let desired = children(&cfg, &global, subsystems);
-        let vrrp_count = desired
-            .iter()
-            .filter(|(_, c)| matches!(c, ChildSpec::Vrrp(_)))
-            .count();
-        let report = root.send(Reconcile(desired.clone())).await?;
-        if let (Some(release), Some((ka, _))) = (hold_release.as_mut(), &takeover) {
-            // Everything is ready (sockets open, trackers running): only now is keepalived
-            // stopped, and the instances start at once.
-            let ready = release
-                .ready(vrrp_count, std::time::Duration::from_secs(5))
-                .await;
-            if ready < vrrp_count {
-                tracing::warn!(
-                    "take-over: {} of {vrrp_count} VRRP instance(s) ready; the others start when their interface is",
-                    ready
-                );
-            }
-            let stopped = ka.stop_silently();
-            if let Some(plan) = &plan {
-                takeover_recheck(&netlink, plan, &desired, &shared_seeds).await;
-            }
-            release.release();
-            match stopped {
-                Ok(pids) => tracing::info!(
-                    "take-over: keepalived stopped silently (pids {pids:?}); {vrrp_count} VRRP instance(s) carry on"
-                ),
-                Err(e) => tracing::error!("take-over: {e}"),
-            }
-        }
-        if let Ok(r) = &report {
-            for (k, e) in &r.failed {
-                tracing::error!("{k}: failed to start: {e}");
-            }
-            tracing::info!("started {} object(s)", r.started.len());
-        }
-        let watcher = match watch_files {
-            None => None,
-            Some((_, files)) => match crate::daemon::watch::watch(
-                files,
-                root.clone().recipient(),
-                std::time::Duration::from_millis(200),
-            ) {
-                Ok(w) => Some(w),
-                Err(e) => {
-                    tracing::warn!("cannot watch the configuration files: {e}");
-                    None
-                }
-            },
-        };
-        let control = match crate::mgmt::control::bind(
-            &control_path,
-            root.clone().recipient(),
-            root.clone().recipient(),
-        ) {
-            Ok(c) => {
-                tracing::info!("control socket {}", c.path().display());
-                Some(c)
-            }
-            Err(e) => {
-                tracing::warn!("no control socket (--status will not work): {e}");
-                None
-            }
-        };
-        let listener = listen_signals(root.clone().recipient())?;
-        if let Some(sd) = &sd {
-            let n = report.as_ref().map(|r| r.started.len()).unwrap_or(0);
-            sd.notify(&format!("READY=1\nSTATUS=running; {n} object(s) started"));
-            if let Some(every) = watchdog {
-                tracing::info!("systemd watchdog: pinging every {every:?}");
-                crate::daemon::watchdog::start(
-                    sd.clone(),
-                    every,
-                    root.clone().recipient(),
-                    [Domain::Vrrp, Domain::Checkers, Domain::Bfd, Domain::Netlink]
-                        .iter()
-                        .map(|d| arbiters.get(*d).clone())
-                        .collect(),
-                );
-            }
-        }
-        let faults = crate::runtime::fault::listen()?;
-        anyhow::Ok((listener, server, watcher, control, faults))
-    });
-    let _signals = match started {
+    let launch = Launch {
+        watch_files: (settings.config_watch && !loaded.files.is_empty())
+            .then(|| tokio::sync::watch::channel(loaded.files.clone())),
+        cfg,
+        path: args.use_file.clone(),
+        load,
+        tmp,
+        control_path: settings.control_socket(&pid_file),
+        settings,
+        subsystems,
+        run_all: mode.all,
+        takeover,
+        release: ReleaseOptions {
+            dont_release_vrrp: args.dont_release_vrrp,
+            daemon_start: false,
+        },
+        dont_release_ipvs: args.dont_release_ipvs,
+        address_monitoring: args.address_monitoring,
+        dont_respawn: args.dont_respawn,
+        arbiters: rt.arbiters(),
+        sd: systemd_notify(),
+    };
+    let _running = match rt.block_on(start_actors(launch)) {
         Ok(l) => l,
         Err(e) => {
             eprintln!("cannot start: {e:#}");
@@ -1314,4 +1094,544 @@ pub fn run(args: Args) -> i32 {
             exit::FATAL
         }
     }
+}
+
+/// systemd's notification socket, when started by systemd with `Type=notify`.
+fn systemd_notify() -> Option<Arc<crate::telemetry::systemd::SdNotify>> {
+    match crate::telemetry::systemd::SdNotify::from_env() {
+        Ok(s) => s.map(Arc::new),
+        Err(e) => {
+            tracing::warn!("not notifying systemd: {e}");
+            None
+        }
+    }
+}
+
+/// Logging (console, syslog at the settings' socket, `-g` file) and trace export (the
+/// settings' OTLP endpoint unless `OTEL_*` says otherwise). Err: the exit code.
+fn init_telemetry(
+    args: &Args,
+    settings: &Settings,
+    tmp: &std::path::Path,
+) -> Result<crate::telemetry::Telemetry, i32> {
+    // keepalived reports a bad -S and logs with its default facility.
+    let facility = args.log_facility.clone().filter(|f| {
+        let ok = crate::telemetry::logging::facility(Some(f)).is_ok();
+        if !ok {
+            eprintln!("Invalid log facility '{f}'");
+        }
+        ok
+    });
+    let opts = crate::telemetry::logging::LogOptions {
+        console: args.log_console,
+        detail: args.log_detail,
+        no_syslog: args.no_syslog,
+        facility,
+        syslog_socket: Some(settings.syslog_socket.clone()),
+        otlp_endpoint: settings.otlp_endpoint.clone(),
+    };
+    if let Some(ns) = &args.namespace {
+        crate::telemetry::logging::set_namespace(ns);
+    }
+    if let Some(name) = &args.log_file {
+        let path = crate::telemetry::logging::log_file_path(name, tmp, args.namespace.as_deref());
+        if let Err(e) = crate::telemetry::logging::open_log_file(&path) {
+            eprintln!("{e}");
+        }
+    }
+    crate::telemetry::init(&opts).map_err(|e| {
+        eprintln!("{e}");
+        exit::FATAL
+    })
+}
+
+/// The configuration the daemon starts with, its diagnostics reported; refused (the exit
+/// code) when it has errors.
+fn load_first(args: &Args, load: &LoadOptions) -> Result<config::Loaded, i32> {
+    let loaded = config::load(&args.use_file, load);
+    for d in loaded.diagnostics.sorted() {
+        if d.severity == config::Severity::Error {
+            tracing::error!("{d}");
+        } else {
+            tracing::warn!("{d}");
+        }
+        if !args.log_console {
+            eprintln!("{d}");
+        }
+    }
+    match (&loaded.config.net_namespace, &args.namespace) {
+        (Some(c), Some(ns)) => tracing::info!(
+            "Overriding config net_namespace '{c}' with command line namespace '{ns}'"
+        ),
+        (Some(c), None) => tracing::warn!(
+            "net_namespace '{c}' in the configuration is not acted on: running in the \
+             current network namespace (start with -s {c} to run in it)"
+        ),
+        _ => {}
+    }
+    if loaded.diagnostics.has_errors() {
+        eprintln!(
+            "{}: configuration has errors, not starting (see keepalived-rs -t)",
+            args.use_file.display()
+        );
+        return Err(exit::CONFIG);
+    }
+    Ok(loaded)
+}
+
+/// `--take-over`'s keepalived and the VRRP state it reports.
+type TakenOver = (
+    crate::daemon::takeover::process::Keepalived,
+    Vec<crate::daemon::takeover::KaInstance>,
+);
+
+/// `--take-over`: keepalived's state first (its JSON dump, a signal away); nothing of ours
+/// starts if it cannot be read (Err: the exit code).
+fn read_keepalived(args: &Args) -> Result<Option<TakenOver>, i32> {
+    let Some(pidfile) = &args.take_over else {
+        return Ok(None);
+    };
+    let found = crate::daemon::takeover::process::Keepalived::find(pidfile).and_then(|k| {
+        if !k.runs_vrrp() {
+            tracing::info!(
+                "take-over: keepalived (pid {}) runs no VRRP socket: no VRRP state to adopt",
+                k.pid
+            );
+            return Ok((k, Vec::new()));
+        }
+        let text = k.json_dump(std::time::Duration::from_secs(5))?;
+        Ok((k, crate::daemon::takeover::parse_dump(&text)?))
+    });
+    match found {
+        Ok(t) => {
+            tracing::info!(
+                "take-over: keepalived pid {} reports {} VRRP instance(s)",
+                t.0.pid,
+                t.1.len()
+            );
+            Ok(Some(t))
+        }
+        Err(e) => {
+            tracing::error!("take-over refused: {e}");
+            eprintln!("take-over refused: {e}");
+            Err(exit::FATAL)
+        }
+    }
+}
+
+/// The pid file, and with -r/-c/-b the file of each subsystem that runs: one process runs
+/// every subsystem, and its pid goes in each one's file, as keepalived writes its children's.
+/// Held until the process ends (Err: the exit code).
+fn acquire_pid_files(
+    args: &Args,
+    pid_file: &std::path::Path,
+    subsystems: Subsystems,
+    run_all: bool,
+    cfg: &Config,
+) -> Result<Vec<crate::daemon::pidfile::PidFile>, i32> {
+    let acquire = |f: &std::path::Path| {
+        crate::daemon::pidfile::PidFile::acquire(f).map_err(|e| {
+            eprintln!("{e}");
+            exit::FATAL
+        })
+    };
+    let mut held = vec![acquire(pid_file)?];
+    for (file, runs) in [
+        (
+            &args.vrrp_pid,
+            subsystems.vrrp && (run_all || !cfg.instances.is_empty()),
+        ),
+        (
+            &args.checkers_pid,
+            subsystems.check && (run_all || !cfg.virtual_servers.is_empty()),
+        ),
+        (
+            &args.bfd_pid,
+            subsystems.bfd && (run_all || !crate::bfd::bfd_children(cfg).is_empty()),
+        ),
+    ] {
+        if let (Some(f), true) = (file, runs) {
+            held.push(acquire(f)?);
+        }
+    }
+    Ok(held)
+}
+
+/// Core dumps (`-m`, `-M`: the pattern is put back when the result is dropped), `-g` checks
+/// and the allocator's tuning.
+fn set_up_process(args: &Args) -> Option<CorePattern> {
+    let core_pattern = args.core_dump_pattern.as_deref().map(|p| {
+        unlimited_core();
+        CorePattern::set(p)
+    });
+    if args.core_dump {
+        unlimited_core();
+    }
+    if args.flush_log_file && args.log_file.is_none() {
+        tracing::warn!("--flush-log-file without -g: there is no log file to flush");
+    }
+    // Few threads, each allocating little: one malloc arena per thread would be most of our
+    // resident memory (glibc default: 8 per core).
+    #[cfg(target_env = "gnu")]
+    // SAFETY: mallopt only changes allocator tuning; called before other threads start.
+    unsafe {
+        libc::mallopt(libc::M_ARENA_MAX, 2);
+    }
+    core_pattern
+}
+
+/// The configuration watcher's file list: renewed by the loader, followed by the watcher.
+type WatchedFiles = (
+    tokio::sync::watch::Sender<Vec<PathBuf>>,
+    tokio::sync::watch::Receiver<Vec<PathBuf>>,
+);
+
+/// What the actor side of the start needs, decided before the runtime runs.
+struct Launch {
+    cfg: Config,
+    /// The configuration watcher's file list (None: not watching).
+    watch_files: Option<WatchedFiles>,
+    path: PathBuf,
+    load: LoadOptions,
+    tmp: PathBuf,
+    control_path: PathBuf,
+    settings: Settings,
+    subsystems: Subsystems,
+    run_all: bool,
+    takeover: Option<TakenOver>,
+    release: ReleaseOptions,
+    dont_release_ipvs: bool,
+    address_monitoring: bool,
+    dont_respawn: bool,
+    arbiters: crate::runtime::Arbiters,
+    /// systemd's notification socket (started by systemd with `Type=notify`).
+    sd: Option<Arc<crate::telemetry::systemd::SdNotify>>,
+}
+
+/// What keeps the daemon's interfaces open while it runs (dropped at exit).
+struct Interfaces {
+    _signals: crate::runtime::SignalListener,
+    _metrics: Option<crate::mgmt::http::MetricsServer>,
+    _watcher: Option<crate::daemon::watch::ConfigWatcher>,
+    _control: Option<crate::mgmt::control::ControlSocket>,
+    _faults: Option<tokio::task::JoinHandle<()>>,
+}
+
+/// The shared services a configuration's children use, started before them.
+struct Services {
+    netlink: crate::netlink::NetlinkHandle,
+    kernel: Arc<dyn Kernel>,
+    metrics: Arc<crate::telemetry::Metrics>,
+    object_metrics: Option<Arc<crate::telemetry::Metrics>>,
+    registry: crate::bfd::BfdRegistry,
+    hub: TrackerHub,
+    lvs_starter: Option<LvsStarter>,
+    lvs: Option<crate::lvs::LvsHandle>,
+    notifier: Arc<crate::vrrp::actor::notifier::Notifier>,
+    sync: SyncHub,
+    syncd: crate::ipvs::syncd::SyncdHandle,
+}
+
+/// Inside the runtime: the shared services, `--take-over`'s decision, the root with every
+/// child of the first configuration, keepalived stopped (take-over), then the interfaces
+/// (watcher, control socket, signals, systemd).
+async fn start_actors(l: Launch) -> anyhow::Result<Interfaces> {
+    let (netlink, _netlink_task) =
+        crate::netlink::spawn(crate::netlink::NetlinkConfig::default()).await?;
+    let global = Arc::new(l.cfg.global.clone());
+    let desired = children(&l.cfg, &global, l.subsystems);
+    // --take-over: decided before anything touches the kernel; refused, keepalived runs on.
+    let (seeds, plan, mut hold_release) = match &l.takeover {
+        Some((_, ka)) => match takeover_seeds(&netlink, ka, &desired).await {
+            Ok((p, s)) => (s, Some(p), Some(HoldRelease::new())),
+            Err(e) => return Err(anyhow::anyhow!("take-over refused: {e:#}")),
+        },
+        None => (Default::default(), None, None),
+    };
+    let shared_seeds = seeds.clone();
+    let services = start_services(&l, netlink).await?;
+    let metrics_server = match l.settings.metrics_listen {
+        Some(addr) => {
+            let s = crate::mgmt::http::MetricsServer::bind(addr, services.metrics.clone()).await?;
+            tracing::info!("serving Prometheus metrics on http://{addr}/metrics");
+            Some(s)
+        }
+        None => None,
+    };
+    let events = EventBus::default();
+    count_supervision(&events, services.metrics.clone(), l.dont_respawn);
+    crate::daemon::trim::start();
+    let netlink = services.netlink.clone();
+    let (factory, store) = factory(&l, services, global, events, seeds, hold_release.as_ref());
+    let running = store.running.clone();
+    store
+        .metrics
+        .add_scrape_hook(Arc::new(crate::mgmt::dumps::RunningHook(running.clone())));
+    let root = actix::Actor::start(Root::new(
+        factory,
+        // The factory stops the System once the LVS side has released IPVS.
+        RootOptions {
+            stop_system_on_shutdown: false,
+            ..RootOptions::default()
+        },
+    ));
+    let vrrp_count = desired
+        .iter()
+        .filter(|(_, c)| matches!(c, ChildSpec::Vrrp(_)))
+        .count();
+    let lvs = running.load().lvs.clone();
+    let commit = store.start_commit(Arc::new(l.cfg.clone()), lvs);
+    let report = root
+        .send(Apply(Reload {
+            desired: desired.clone(),
+            commit,
+        }))
+        .await?;
+    if let (Some(release), Some((ka, _))) = (hold_release.as_mut(), &l.takeover) {
+        // Everything is ready (sockets open, trackers running): only now is keepalived
+        // stopped, and the instances start at once.
+        let ready = release
+            .ready(vrrp_count, std::time::Duration::from_secs(5))
+            .await;
+        if ready < vrrp_count {
+            tracing::warn!(
+                "take-over: {} of {vrrp_count} VRRP instance(s) ready; the others start when their interface is",
+                ready
+            );
+        }
+        let stopped = ka.stop_silently();
+        if let Some(plan) = &plan {
+            takeover_recheck(&netlink, plan, &desired, &shared_seeds).await;
+        }
+        release.release();
+        match stopped {
+            Ok(pids) => tracing::info!(
+                "take-over: keepalived stopped silently (pids {pids:?}); {vrrp_count} VRRP instance(s) carry on"
+            ),
+            Err(e) => tracing::error!("take-over: {e}"),
+        }
+    }
+    let started = match &report {
+        Ok(r) => {
+            for (k, e) in &r.failed {
+                tracing::error!("{k}: failed to start: {e}");
+            }
+            tracing::info!("started {} object(s)", r.started.len());
+            r.started.len()
+        }
+        Err(_) => 0,
+    };
+    open_interfaces(&l, root, running, metrics_server, started)
+}
+
+/// The services every configuration's children share: kernel access, metrics, BFD registry,
+/// trackers, the checkers (when the configuration has virtual servers, or `--all`), sync
+/// groups; the static addresses installed.
+async fn start_services(
+    l: &Launch,
+    netlink: crate::netlink::NetlinkHandle,
+) -> anyhow::Result<Services> {
+    let cfg = &l.cfg;
+    let kernel: Arc<dyn Kernel> = Arc::new(crate::vrrp::actor::netlink_kernel::NetlinkKernel::new(
+        netlink.clone(),
+    ));
+    if l.address_monitoring {
+        log_address_changes(&netlink);
+    }
+    install_static(&netlink, cfg).await;
+    let metrics = Arc::new(crate::telemetry::Metrics::new());
+    // Nobody reads per-object series without the endpoint: they would only cost memory
+    // (about 5 KB per VRRP instance).
+    let object_metrics = l.settings.metrics_listen.map(|_| metrics.clone());
+    let registry = match &object_metrics {
+        Some(m) => crate::bfd::BfdRegistry::with_metrics(m.clone()),
+        None => crate::bfd::BfdRegistry::new(),
+    };
+    let hub = TrackerHub::start_with_metrics(cfg, object_metrics.clone());
+    let lvs_starter = if l.subsystems.check {
+        Some(LvsStarter {
+            checkers: crate::lvs::runtime_of(l.arbiters.get(Domain::Checkers))
+                .await
+                .ok_or_else(|| anyhow::anyhow!("checker arbiter is not running"))?,
+            writer: crate::lvs::runtime_of(l.arbiters.get(Domain::Netlink))
+                .await
+                .ok_or_else(|| anyhow::anyhow!("netlink arbiter is not running"))?,
+            dont_release_ipvs: l.dont_release_ipvs,
+            object_metrics: object_metrics.clone(),
+            metrics: metrics.clone(),
+            netlink: netlink.clone(),
+        })
+    } else {
+        None
+    };
+    // --all: the checkers run even without virtual servers (a reload adding the first
+    // one starts them otherwise).
+    let lvs_wanted = lvs_starter.is_some() && (l.run_all || !cfg.virtual_servers.is_empty());
+    let adopted = match (&l.takeover, lvs_wanted) {
+        (Some(_), true) => read_ipvs().await,
+        _ => None,
+    };
+    let lvs = lvs_starter
+        .as_ref()
+        .filter(|_| lvs_wanted)
+        .map(|s| s.start(cfg, &registry, adopted));
+    feed_bfd(&registry, &hub);
+    if let Some(lvs) = lvs.clone() {
+        feed_vips(&netlink, lvs).await;
+    }
+    let notifier = crate::vrrp::actor::notifier::Notifier::new(&cfg.global);
+    let sync = SyncHub::start(cfg, Some(notifier.clone()), object_metrics.clone());
+    let syncd = crate::ipvs::syncd::start(
+        cfg,
+        crate::ipvs::syncd::Owners {
+            vrrp: l.subsystems.vrrp,
+            check: l.subsystems.check,
+        },
+        notifier.subscribe_states(),
+    );
+    Ok(Services {
+        netlink,
+        kernel,
+        metrics,
+        object_metrics,
+        registry,
+        hub,
+        lvs_starter,
+        lvs,
+        notifier,
+        sync,
+        syncd,
+    })
+}
+
+/// The root's factory over the started services, and the store of the running snapshot
+/// (holding the first configuration, without its VRRP instances until they are started).
+fn factory(
+    l: &Launch,
+    s: Services,
+    global: Arc<GlobalDefs>,
+    events: EventBus,
+    seeds: HashMap<ObjectId, Durable<VrrpDurable>>,
+    hold: Option<&HoldRelease>,
+) -> (Factory, Store) {
+    let bfd = l.subsystems.bfd.then(|| s.registry.clone());
+    let first = Running {
+        config: Arc::new(l.cfg.clone()),
+        generation: 0,
+        vrrp: Vec::new(),
+        hub: s.hub.clone(),
+        bfd: bfd.clone(),
+        lvs: s.lvs.clone(),
+    };
+    let store = Store {
+        running: Arc::new(arc_swap::ArcSwap::from_pointee(first)),
+        hub: s.hub.clone(),
+        bfd,
+        metrics: s.metrics,
+        sd: l.sd.clone(),
+    };
+    let loader = Loader {
+        path: l.path.clone(),
+        load: l.load.clone(),
+        subsystems: l.subsystems,
+        registry: s.registry,
+        lvs_starter: s.lvs_starter,
+        hub: s.hub,
+        sync: s.sync,
+        syncd: s.syncd,
+        claims: VipClaims::new(),
+        watched_files: l.watch_files.as_ref().map(|(tx, _)| tx.clone()),
+        store: store.clone(),
+        state: RefCell::new(LoaderState {
+            global,
+            durables: HashMap::new(),
+            lvs: s.lvs,
+            // A takeover adopts what keepalived installed: nothing is removed at start.
+            initial: l.takeover.is_none(),
+            reloaded: false,
+            stopping: false,
+            generation: 0,
+        }),
+    };
+    let factory = Factory {
+        vrrp: l.arbiters.get(Domain::Vrrp).clone(),
+        bfd: l.arbiters.get(Domain::Bfd).clone(),
+        kernel: s.kernel,
+        notifier: s.notifier,
+        object_metrics: s.object_metrics,
+        events,
+        tmp: l.tmp.clone(),
+        release: l.release,
+        planned: None,
+        seeds,
+        hold: hold.map(HoldRelease::hold),
+        loader: Rc::new(loader),
+    };
+    (factory, store)
+}
+
+/// The daemon's interfaces, once its children run: the configuration watcher, the control
+/// socket, the signals, systemd's readiness and watchdog, fault injection.
+fn open_interfaces(
+    l: &Launch,
+    root: actix::Addr<Root<ObjectId, ChildSpec>>,
+    running: RunningConfig,
+    metrics: Option<crate::mgmt::http::MetricsServer>,
+    started: usize,
+) -> anyhow::Result<Interfaces> {
+    let watcher = match &l.watch_files {
+        None => None,
+        Some((_, files)) => match crate::daemon::watch::watch(
+            files.clone(),
+            root.clone().recipient(),
+            l.settings.watch_debounce(),
+        ) {
+            Ok(w) => Some(w),
+            Err(e) => {
+                tracing::warn!("cannot watch the configuration files: {e}");
+                None
+            }
+        },
+    };
+    let control =
+        match crate::mgmt::control::bind(&l.control_path, running, root.clone().recipient()) {
+            Ok(c) => {
+                tracing::info!("control socket {}", c.path().display());
+                Some(c)
+            }
+            Err(e) => {
+                tracing::warn!("no control socket (--status will not work): {e}");
+                None
+            }
+        };
+    let signals = listen_signals(root.clone().recipient())?;
+    if let Some(sd) = l.sd.clone() {
+        sd.notify(&format!(
+            "READY=1\nSTATUS=running; {started} object(s) started"
+        ));
+        let watchdog = crate::telemetry::systemd::watchdog_interval(
+            std::env::var("WATCHDOG_USEC").ok().as_deref(),
+            std::env::var("WATCHDOG_PID").ok().as_deref(),
+            std::process::id(),
+        );
+        if let Some(every) = watchdog {
+            tracing::info!("systemd watchdog: pinging every {every:?}");
+            crate::daemon::watchdog::start(
+                sd.clone(),
+                every,
+                root.clone().recipient(),
+                [Domain::Vrrp, Domain::Checkers, Domain::Bfd, Domain::Netlink]
+                    .iter()
+                    .map(|d| l.arbiters.get(*d).clone())
+                    .collect(),
+            );
+        }
+    }
+    Ok(Interfaces {
+        _signals: signals,
+        _metrics: metrics,
+        _watcher: watcher,
+        _control: control,
+        _faults: crate::runtime::fault::listen()?,
+    })
 }

@@ -9,8 +9,10 @@
 //!   plan of FILE (default: the running configuration's file) as JSON ([`crate::daemon::plan`]);
 //! - answer: `ok\n` and the dump's text, or `error: MESSAGE\n`.
 //!
-//! The daemon answers through the root ([`Query`]), which gathers from the actors without
-//! blocking any of them; a slow client cannot hold the root (reads and writes are bounded).
+//! Dumps are answered from the daemon's running snapshot ([`crate::mgmt::dumps::Running`],
+//! read lock-free: a reload or a busy root never delays them), each VRRP instance asked for
+//! its state without blocking any of them; plans go through the root ([`PlanQuery`]). A slow
+//! client holds nothing (reads and writes are bounded).
 
 use std::io::{self, Read, Write};
 use std::os::unix::fs::{FileTypeExt, PermissionsExt};
@@ -20,7 +22,8 @@ use std::time::Duration;
 use actix::Recipient;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
-use crate::runtime::root::{DumpKind, PlanQuery, Query};
+use crate::mgmt::dumps::{render, RunningConfig};
+use crate::runtime::root::{DumpKind, PlanQuery};
 
 /// Bound on reading a request and on writing an answer.
 const IO_TIMEOUT: Duration = Duration::from_secs(2);
@@ -119,10 +122,12 @@ impl Drop for ControlSocket {
 }
 
 /// Binds `path` (replacing a stale socket: the caller holds the pid file, so no live daemon
-/// owns it) with mode 0600 and serves requests through `root`. Call inside the actix System.
+/// owns it) with mode 0600 and serves requests: dumps from the `running` snapshot (no mailbox
+/// round trip to read configuration), reload plans through `plans` (the root). Call inside
+/// the actix System.
 pub fn bind(
     path: &Path,
-    root: Recipient<Query>,
+    running: RunningConfig,
     plans: Recipient<PlanQuery>,
 ) -> Result<ControlSocket, ControlError> {
     let io = |source| ControlError::Io {
@@ -154,9 +159,9 @@ pub fn bind(
         loop {
             match listener.accept().await {
                 Ok((stream, _)) => {
-                    let (root, plans) = (root.clone(), plans.clone());
+                    let (running, plans) = (running.clone(), plans.clone());
                     actix::spawn(async move {
-                        if let Err(e) = serve(stream, root, plans).await {
+                        if let Err(e) = serve(stream, running, plans).await {
                             tracing::debug!("control socket client: {e}");
                         }
                     });
@@ -176,7 +181,7 @@ pub fn bind(
 
 async fn serve(
     stream: tokio::net::UnixStream,
-    root: Recipient<Query>,
+    running: RunningConfig,
     plans: Recipient<PlanQuery>,
 ) -> io::Result<()> {
     let (rd, mut wr) = stream.into_split();
@@ -187,20 +192,23 @@ async fn serve(
         .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "no request"))??;
     let asked = match parse(&line) {
         None => None,
-        Some(Request::Dump(kind)) => {
-            Some(tokio::time::timeout(ANSWER_TIMEOUT, root.send(Query(kind))).await)
-        }
-        Some(Request::Plan(file)) => {
-            Some(tokio::time::timeout(ANSWER_TIMEOUT, plans.send(PlanQuery(file))).await)
-        }
+        Some(Request::Dump(kind)) => Some(
+            tokio::time::timeout(ANSWER_TIMEOUT, render(&running, kind))
+                .await
+                .map(Ok),
+        ),
+        Some(Request::Plan(file)) => Some(
+            tokio::time::timeout(ANSWER_TIMEOUT, plans.send(PlanQuery(file)))
+                .await
+                .map(|r| r.map_err(|e| e.to_string()).and_then(|a| a)),
+        ),
     };
     let answer = match asked {
         None => format!(
             "error: unknown request {:?} (json, data, stats, plan [FILE])\n",
             line.trim()
         ),
-        Some(Ok(Ok(Ok(text)))) => format!("ok\n{text}"),
-        Some(Ok(Ok(Err(e)))) => format!("error: {e}\n"),
+        Some(Ok(Ok(text))) => format!("ok\n{text}"),
         Some(Ok(Err(e))) => format!("error: {e}\n"),
         Some(Err(_)) => "error: the daemon did not answer in time\n".to_string(),
     };
@@ -278,6 +286,65 @@ mod tests {
         );
         assert_eq!(parse("stats\n"), Some(Request::Dump(DumpKind::Stats)));
         assert_eq!(parse("planet"), None);
+    }
+
+    /// Answers plan requests after 3 s (a busy root).
+    struct Stuck;
+
+    impl actix::Actor for Stuck {
+        type Context = actix::Context<Self>;
+    }
+
+    impl actix::Handler<PlanQuery> for Stuck {
+        type Result = Result<String, String>;
+
+        fn handle(&mut self, _: PlanQuery, _: &mut Self::Context) -> Self::Result {
+            std::thread::sleep(Duration::from_secs(3));
+            Ok("{}".into())
+        }
+    }
+
+    #[test]
+    fn dumps_are_answered_from_the_snapshot_while_the_root_is_busy() {
+        use actix::Actor as _;
+        let d = tempfile::tempdir().unwrap();
+        let path = d.path().join("c.sock");
+        let system = actix::System::new();
+        let arbiter = actix::Arbiter::new();
+        system.block_on(async {
+            let running: RunningConfig = std::sync::Arc::new(arc_swap::ArcSwap::from_pointee(
+                crate::mgmt::dumps::test_running(150, 0),
+            ));
+            let stuck = Stuck::start_in_arbiter(&arbiter.handle(), |_| Stuck);
+            let _socket = bind(&path, running.clone(), stuck.recipient()).unwrap();
+            let p = path.clone();
+            let plan = std::thread::spawn(move || query(&p, "plan", Duration::from_secs(10)));
+            // The plan has reached the busy actor before the dump is asked.
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            running.store(std::sync::Arc::new(crate::mgmt::dumps::test_running(
+                120, 1,
+            )));
+            let p = path.clone();
+            let asked = std::time::Instant::now();
+            let json =
+                tokio::task::spawn_blocking(move || query(&p, "json", Duration::from_secs(5)))
+                    .await
+                    .unwrap()
+                    .unwrap();
+            assert!(
+                asked.elapsed() < Duration::from_secs(2),
+                "{:?}",
+                asked.elapsed()
+            );
+            assert!(json.contains("\"base_priority\":120"), "{json}");
+            // The plan is answered too, once the actor is done (joined off this thread, which
+            // serves the socket).
+            let plan = tokio::task::spawn_blocking(move || plan.join().unwrap())
+                .await
+                .unwrap();
+            assert_eq!(plan.unwrap(), "{}");
+        });
+        arbiter.stop();
     }
 
     #[test]

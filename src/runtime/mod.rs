@@ -30,9 +30,10 @@ pub use durable::Durable;
 pub use guard::guarded;
 pub use ids::{Family, ObjectId};
 pub use root::{
-    decide, ChildConfig, ChildFactory, ChildInfo, ChildKey, ChildView, Decision, DumpKind,
-    Heartbeat, ListChildren, PlanQuery, Query, Reconcile, ReconcilePlan, ReconcileReport,
-    ReloadRefused, Root, RootOptions, RootStopping, ShutdownReport, StopAll,
+    decide, off_thread, Apply, ChildConfig, ChildFactory, ChildInfo, ChildKey, ChildView, Commit,
+    Decision, DumpKind, Heartbeat, ListChildren, Loading, PlanQuery, Query, Reconcile,
+    ReconcilePlan, ReconcileReport, Reload, ReloadRefused, Root, RootOptions, RootStopping,
+    ShutdownReport, StopAll,
 };
 pub use signals::{control_for_signal, listen_signals, ControlSignal, SignalListener};
 pub use supervise::{

@@ -26,6 +26,7 @@ use std::time::Duration;
 
 use actix::prelude::*;
 use futures::future::{join_all, LocalBoxFuture};
+use futures::FutureExt as _;
 
 use crate::runtime::signals::ControlSignal;
 use crate::runtime::supervise::panic_message;
@@ -121,36 +122,16 @@ pub trait ChildFactory<K, C>: 'static {
         Err("reload plans are not supported".to_string())
     }
 
-    /// A reload's load, to run on a thread of its own so that a slow or hostile file never
-    /// holds up the root (signals, `--status`, shutdown): `watched` as for
-    /// [`reload_watched`](Self::reload_watched). None (the default): the factory loads in
-    /// [`reload`](Self::reload) itself. What the job returns goes to
-    /// [`reload_loaded`](Self::reload_loaded) on the root's thread.
-    fn reload_job(&mut self, watched: bool) -> Option<LoadJob> {
+    /// A reload (SIGHUP; `watched`: asked by the configuration watcher, which a factory may
+    /// refuse where an operator's SIGHUP would apply): the factory's loader, asked once per
+    /// reload. Its future is polled on the root's thread while the root goes on answering
+    /// (signals, `--status`, shutdown), so a slow load runs elsewhere ([`off_thread`]); it
+    /// resolves to the desired children and the commit to call once they are reconciled, or
+    /// to an error (the running configuration goes on; the factory has said why). None (the
+    /// default): reloads are not supported.
+    fn reload(&mut self, watched: bool) -> Option<Loading<K, C>> {
         let _ = watched;
         None
-    }
-
-    /// Applies what a [`reload_job`](Self::reload_job) loaded: the new desired list, or an
-    /// error (then the running config is kept).
-    fn reload_loaded(
-        &mut self,
-        loaded: Box<dyn std::any::Any + Send>,
-    ) -> anyhow::Result<Vec<(K, C)>> {
-        let _ = loaded;
-        anyhow::bail!("reload jobs are not supported")
-    }
-
-    /// SIGHUP: the new desired list, or an error (then the running config is kept).
-    fn reload(&mut self) -> anyhow::Result<Vec<(K, C)>> {
-        anyhow::bail!("reload is not supported")
-    }
-
-    /// A reload asked by the configuration watcher (the files changed, then settled): like
-    /// [`reload`](Self::reload), but a factory may refuse what an operator's SIGHUP would
-    /// apply (an empty file, a file still being written).
-    fn reload_watched(&mut self) -> anyhow::Result<Vec<(K, C)>> {
-        self.reload()
     }
 
     /// A dump signal (SIGUSR1, SIGUSR2, ...): write it (normally in the background, with
@@ -172,13 +153,6 @@ pub trait ChildFactory<K, C>: 'static {
         )))
     }
 
-    /// A reload has finished: applied (`Ok`: every stop, start and in-place update was
-    /// requested), or not: rejected by [`reload`](Self::reload) (the running configuration
-    /// goes on) or refused because the root is stopping.
-    fn reload_complete(&mut self, outcome: Result<&ReconcileReport<K>, ReloadRefused>) {
-        let _ = outcome;
-    }
-
     /// A shutdown begins (before any child is stopped).
     fn shutdown_started(&mut self) {}
 
@@ -188,13 +162,58 @@ pub trait ChildFactory<K, C>: 'static {
     }
 }
 
-/// A reload's load, run off the root's thread ([`ChildFactory::reload_job`]).
-pub type LoadJob = Box<dyn FnOnce() -> Box<dyn std::any::Any + Send> + Send>;
+/// What a factory's reload ([`ChildFactory::reload`]) produced.
+pub struct Reload<K, C> {
+    /// The new desired children.
+    pub desired: Vec<(K, C)>,
+    /// Called once, after the reconcile (`Ok`: every stop, start and in-place update was
+    /// requested) or instead of it (the root is stopping), with the children then running:
+    /// the factory stores what it loaded as the running configuration.
+    pub commit: Commit<K, C>,
+}
 
-/// A reload job's result, back on the root's thread (None: the job panicked).
-struct JobDone(Option<Box<dyn std::any::Any + Send>>);
+/// See [`Reload::commit`].
+pub type Commit<K, C> = Box<
+    dyn for<'a> FnOnce(Result<&ReconcileReport<K>, ReloadRefused>, &[ChildView<'a, K, C>]) + Send,
+>;
 
-impl Message for JobDone {
+/// Apply a loaded configuration: reconcile to its desired children, then call its commit (the
+/// daemon's start goes through here, as its reloads do).
+pub struct Apply<K, C>(pub Reload<K, C>);
+
+impl<K: 'static, C: 'static> Message for Apply<K, C> {
+    type Result = Result<ReconcileReport<K>, RootStopping>;
+}
+
+/// A reload being loaded ([`ChildFactory::reload`]).
+pub type Loading<K, C> = LocalBoxFuture<'static, anyhow::Result<Reload<K, C>>>;
+
+/// Runs `job` on a thread of its own named `name` (a slow or hostile file never holds up the
+/// caller's thread); None when the job panicked or no thread could be started (logged).
+pub fn off_thread<T: Send + 'static>(
+    name: &str,
+    job: impl FnOnce() -> T + Send + 'static,
+) -> impl std::future::Future<Output = Option<T>> {
+    let (tx, rx) = futures::channel::oneshot::channel();
+    let spawned = std::thread::Builder::new()
+        .name(name.into())
+        .spawn(move || {
+            let r = catch_unwind(AssertUnwindSafe(job));
+            if let Err(p) = &r {
+                tracing::error!(panic = %panic_message(p.as_ref()), "off-thread job panicked");
+            }
+            let _ = tx.send(r.ok());
+        });
+    if let Err(e) = &spawned {
+        tracing::error!(error = %e, "cannot start the {name} thread");
+    }
+    async move { rx.await.ok().flatten() }
+}
+
+/// A reload's load has resolved, back on the root's thread.
+struct Loaded<K, C>(std::thread::Result<anyhow::Result<Reload<K, C>>>);
+
+impl<K: 'static, C: 'static> Message for Loaded<K, C> {
     type Result = ();
 }
 
@@ -734,41 +753,29 @@ where
                 }
                 let watched = msg == ControlSignal::WatchReload;
                 let factory = &mut self.factory;
-                match catch_unwind(AssertUnwindSafe(|| factory.reload_job(watched))) {
-                    Ok(Some(job)) => {
+                let mut loading = match catch_unwind(AssertUnwindSafe(|| factory.reload(watched))) {
+                    Ok(Some(l)) => l,
+                    Ok(None) => {
+                        tracing::warn!("reload is not supported");
+                        return done();
+                    }
+                    Err(p) => return self.apply_reload(Err(p)),
+                };
+                // A loader that is ready at once is applied in this very handler (nothing
+                // else interleaves); otherwise the root answers on while it loads.
+                let mut cx = std::task::Context::from_waker(futures::task::noop_waker_ref());
+                let first = catch_unwind(AssertUnwindSafe(|| loading.as_mut().poll(&mut cx)));
+                match first {
+                    Ok(std::task::Poll::Ready(r)) => self.apply_reload(Ok(r)),
+                    Err(p) => self.apply_reload(Err(p)),
+                    Ok(std::task::Poll::Pending) => {
                         self.loading = true;
-                        let (tx, rx) = futures::channel::oneshot::channel();
-                        let spawned = std::thread::Builder::new()
-                            .name("config-load".into())
-                            .spawn(move || {
-                                let r = catch_unwind(AssertUnwindSafe(job));
-                                if let Err(p) = &r {
-                                    tracing::error!(panic = %panic_message(p.as_ref()), "configuration load panicked");
-                                }
-                                let _ = tx.send(r.ok());
-                            });
-                        if let Err(e) = spawned {
-                            self.loading = false;
-                            tracing::error!(error = %e, "reload: cannot start the load thread; keeping the running configuration");
-                            self.reload_complete(Err(ReloadRefused::Rejected));
-                            return done();
-                        }
-                        ctx.spawn(fut::wrap_future(rx).map(|r, _act: &mut Self, ctx| {
-                            ctx.notify(JobDone(r.ok().flatten()));
+                        let guarded = AssertUnwindSafe(loading).catch_unwind();
+                        ctx.spawn(fut::wrap_future(guarded).map(|r, _act: &mut Self, ctx| {
+                            ctx.notify(Loaded(r));
                         }));
                         done()
                     }
-                    Ok(None) => {
-                        let reloaded = catch_unwind(AssertUnwindSafe(|| {
-                            if watched {
-                                factory.reload_watched()
-                            } else {
-                                factory.reload()
-                            }
-                        }));
-                        self.apply_reload(reloaded)
-                    }
-                    Err(p) => self.apply_reload(Err(p)),
                 }
             }
             ControlSignal::Shutdown => {
@@ -798,14 +805,35 @@ where
     }
 }
 
-impl<K, C> Handler<JobDone> for Root<K, C>
+impl<K, C> Handler<Apply<K, C>> for Root<K, C>
+where
+    K: ChildKey,
+    C: ChildConfig,
+{
+    type Result = AtomicResponse<Self, Result<ReconcileReport<K>, RootStopping>>;
+
+    fn handle(&mut self, msg: Apply<K, C>, _ctx: &mut Context<Self>) -> Self::Result {
+        let Reload { desired, commit } = msg.0;
+        if self.stopping {
+            Self::commit(commit, Err(ReloadRefused::Stopping), &self.children);
+            return AtomicResponse::new(Box::pin(fut::ready(Err(RootStopping))));
+        }
+        AtomicResponse::new(Box::pin(self.reconcile(desired).map(|r, act, _| {
+            let outcome = r.as_ref().map_err(|_| ReloadRefused::Stopping);
+            Self::commit(commit, outcome, &act.children);
+            r
+        })))
+    }
+}
+
+impl<K, C> Handler<Loaded<K, C>> for Root<K, C>
 where
     K: ChildKey,
     C: ChildConfig,
 {
     type Result = AtomicResponse<Self, ()>;
 
-    fn handle(&mut self, msg: JobDone, ctx: &mut Context<Self>) -> Self::Result {
+    fn handle(&mut self, msg: Loaded<K, C>, ctx: &mut Context<Self>) -> Self::Result {
         self.loading = false;
         if let Some(again) = self.again.take() {
             if !self.stopping {
@@ -813,18 +841,7 @@ where
                 ctx.notify(again);
             }
         }
-        if self.stopping {
-            self.reload_complete(Err(ReloadRefused::Stopping));
-            return AtomicResponse::new(Box::pin(fut::ready(())));
-        }
-        let reloaded = match msg.0 {
-            Some(loaded) => {
-                let factory = &mut self.factory;
-                catch_unwind(AssertUnwindSafe(|| factory.reload_loaded(loaded)))
-            }
-            None => Ok(Err(anyhow::anyhow!("configuration load panicked"))),
-        };
-        self.apply_reload(reloaded)
+        self.apply_reload(msg.0)
     }
 }
 
@@ -833,38 +850,45 @@ where
     K: ChildKey,
     C: ChildConfig,
 {
-    /// Reconciles to a reload's desired list, or reports why there is none.
+    /// Reconciles to a reload's desired children, then commits it; or reports why not.
     fn apply_reload(
         &mut self,
-        reloaded: std::thread::Result<anyhow::Result<Vec<(K, C)>>>,
+        loaded: std::thread::Result<anyhow::Result<Reload<K, C>>>,
     ) -> AtomicResponse<Self, ()> {
         let done = || AtomicResponse::new(Box::pin(fut::ready(())));
-        match reloaded {
-            Ok(Ok(desired)) => {
+        match loaded {
+            Ok(Ok(reload)) if self.stopping => {
+                Self::commit(reload.commit, Err(ReloadRefused::Stopping), &self.children);
+                done()
+            }
+            Ok(Ok(Reload { desired, commit })) => {
                 AtomicResponse::new(Box::pin(self.reconcile(desired).map(|r, act, _| {
                     if let Err(e) = &r {
                         tracing::warn!(error = %e, "reload ignored");
                     }
-                    act.reload_complete(r.as_ref().map_err(|_| ReloadRefused::Stopping));
+                    let outcome = r.as_ref().map_err(|_| ReloadRefused::Stopping);
+                    Self::commit(commit, outcome, &act.children);
                 })))
             }
             Ok(Err(e)) => {
                 tracing::error!(error = %format!("{e:#}"), "reload rejected; keeping the running configuration");
-                self.reload_complete(Err(ReloadRefused::Rejected));
                 done()
             }
             Err(p) => {
                 tracing::error!(panic = %panic_message(p.as_ref()), "reload panicked; keeping the running configuration");
-                self.reload_complete(Err(ReloadRefused::Rejected));
                 done()
             }
         }
     }
 
-    fn reload_complete(&mut self, outcome: Result<&ReconcileReport<K>, ReloadRefused>) {
-        let factory = &mut self.factory;
-        if let Err(p) = catch_unwind(AssertUnwindSafe(|| factory.reload_complete(outcome))) {
-            tracing::error!(panic = %panic_message(p.as_ref()), "reload hook panicked");
+    fn commit(
+        commit: Commit<K, C>,
+        outcome: Result<&ReconcileReport<K>, ReloadRefused>,
+        children: &HashMap<K, Entry<C>>,
+    ) {
+        let views = Self::views(children);
+        if let Err(p) = catch_unwind(AssertUnwindSafe(|| commit(outcome, &views))) {
+            tracing::error!(panic = %panic_message(p.as_ref()), "reload commit panicked");
         }
     }
 }

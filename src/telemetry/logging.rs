@@ -20,6 +20,10 @@ pub struct LogOptions {
     pub no_syslog: bool,
     /// `-S`: syslog facility.
     pub facility: Option<String>,
+    /// The syslog socket (None: `$KEEPALIVED_RS_SYSLOG_SOCKET` or `/dev/log`).
+    pub syslog_socket: Option<std::path::PathBuf>,
+    /// The OTLP endpoint of the daemon's settings (`OTEL_EXPORTER_OTLP_*ENDPOINT` win).
+    pub otlp_endpoint: Option<String>,
 }
 
 /// Parses keepalived's facility names: 0-7 (local0-7), `localN`, `user`, `daemon`.
@@ -76,7 +80,12 @@ pub fn init_with(opts: &LogOptions, otel: Option<&Otel>) -> Result<(), String> {
     let syslog = if opts.no_syslog {
         None
     } else {
-        Some(SyslogLayer::new(facility(opts.facility.as_deref())?).with_filter(log_filter(opts)))
+        let facility = facility(opts.facility.as_deref())?;
+        let layer = match &opts.syslog_socket {
+            Some(p) => SyslogLayer::with_path(facility, p.clone()),
+            None => SyslogLayer::new(facility),
+        };
+        Some(layer.with_filter(log_filter(opts)))
     };
     let otel = otel.map(|o| o.layer());
     let file = LOG_FILE

@@ -268,6 +268,11 @@ struct ResultLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ConfigObjectLabels {
+    kind: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct ActorLabels {
     actor: String,
 }
@@ -582,6 +587,8 @@ struct Families {
     reload_duration: Histogram,
     reload_last_success: Gauge,
     reload_last_success_time: FGauge,
+    config_generation: Gauge,
+    config_objects: Family<ConfigObjectLabels, Gauge>,
 
     actor_crashes: Family<ActorLabels, Counter>,
     actor_restarts: Family<ActorLabels, Counter>,
@@ -683,6 +690,8 @@ impl Metrics {
             reload_duration: Histogram::new(RELOAD_BUCKETS),
             reload_last_success: Gauge::default(),
             reload_last_success_time: FGauge::default(),
+            config_generation: Gauge::default(),
+            config_objects: Family::default(),
             actor_crashes: Family::default(),
             actor_restarts: Family::default(),
         };
@@ -957,6 +966,20 @@ impl Metrics {
             "config_last_reload_success_timestamp_seconds",
             "Time of the last successful configuration load, seconds since the Unix epoch",
             f.reload_last_success_time.clone(),
+        );
+        reg(
+            &mut r,
+            &mut names,
+            "config_generation",
+            "Configuration reloads applied since the daemon started (the running snapshot's)",
+            f.config_generation.clone(),
+        );
+        reg(
+            &mut r,
+            &mut names,
+            "config_objects",
+            "Objects of the running configuration, by kind",
+            f.config_objects.clone(),
         );
 
         reg(
@@ -1315,6 +1338,20 @@ impl Metrics {
         self.f.reload_last_success.set(i64::from(ok));
         if ok {
             self.f.reload_last_success_time.set(now_seconds());
+        }
+    }
+
+    /// The running configuration's generation and object counts (read from its snapshot
+    /// at each scrape).
+    pub fn set_running_config(&self, generation: u64, objects: &[(&'static str, usize)]) {
+        self.f
+            .config_generation
+            .set(i64::try_from(generation).unwrap_or(i64::MAX));
+        for (kind, n) in objects {
+            self.f
+                .config_objects
+                .get_or_create(&ConfigObjectLabels { kind })
+                .set(i64::try_from(*n).unwrap_or(i64::MAX));
         }
     }
 
@@ -1860,6 +1897,7 @@ mod tests {
         m.virtual_server_quorum("v", true);
         m.bfd_transition("b", BfdState::Down, BfdState::Up);
         m.reload(Duration::ZERO, true);
+        m.set_running_config(1, &[("vrrp_instance", 1)]);
         m.actor_crashed("a");
         m.actor_restarted("a");
         let text = m.encode(Format::Text);

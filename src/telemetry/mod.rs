@@ -50,7 +50,14 @@ impl Telemetry {
 /// Installs logging and, when `OTEL_EXPORTER_OTLP_[TRACES_]ENDPOINT` is set, OTLP trace export.
 /// A bad `OTEL_*` value disables export with a warning; it never stops the daemon.
 pub fn init(log: &logging::LogOptions) -> Result<Telemetry, String> {
-    let (otel, problem) = match otel::OtelConfig::from_env() {
+    let (otel, problem) = match otel::OtelConfig::from_vars(|k| {
+        std::env::var(k).ok().or_else(|| {
+            // The daemon settings' endpoint, unless the standard variables name one.
+            (k == "OTEL_EXPORTER_OTLP_ENDPOINT")
+                .then(|| log.otlp_endpoint.clone())
+                .flatten()
+        })
+    }) {
         Ok(None) => (None, None),
         Ok(Some(cfg)) => match otel::Otel::new(&cfg) {
             Ok(o) => (Some((o, cfg.endpoint)), None),

@@ -34,17 +34,51 @@ use crate::vrrp::actor::trackers::{TrackKey, TrackValue, TrackerHub};
 /// How long one actor may take to answer.
 pub const ASK_TIMEOUT: Duration = Duration::from_secs(1);
 
-/// What a dump reads besides the VRRP instances.
-#[derive(Clone)]
-pub struct DumpSources {
+/// The running configuration as dumps, the control socket and metrics read it: one snapshot,
+/// stored whole by the daemon once per successful reload (and at start), read lock-free with
+/// [`arc_swap::ArcSwap::load_full`]; never a mailbox round trip to read configuration. Only
+/// the VRRP instances' run-time state is asked of their actors (each bounded by
+/// [`ASK_TIMEOUT`]).
+pub struct Running {
     /// The running configuration.
     pub config: Arc<Config>,
+    /// Reloads applied since the start (0: the configuration the daemon started with).
+    pub generation: u64,
+    /// The VRRP instances running, in start order: their spec and their actor.
+    pub vrrp: Vec<VrrpTarget>,
     /// Script and file results.
     pub hub: TrackerHub,
     /// BFD session states.
     pub bfd: Option<BfdRegistry>,
     /// The LVS director.
     pub lvs: Option<LvsHandle>,
+}
+
+/// Where the daemon keeps its [`Running`] snapshot.
+pub type RunningConfig = Arc<arc_swap::ArcSwap<Running>>;
+
+/// The /metrics scrape's view of the running snapshot: its generation and object counts,
+/// read lock-free at each scrape (no actor asked).
+pub struct RunningHook(pub RunningConfig);
+
+impl crate::telemetry::metrics::ScrapeHook for RunningHook {
+    fn refresh<'a>(
+        &'a self,
+        metrics: &'a crate::telemetry::Metrics,
+    ) -> futures::future::BoxFuture<'a, ()> {
+        let running = self.0.load_full();
+        let c = &running.config;
+        metrics.set_running_config(
+            running.generation,
+            &[
+                ("vrrp_instance", c.instances.len()),
+                ("vrrp_sync_group", c.sync_groups.len()),
+                ("virtual_server", c.virtual_servers.len()),
+                ("bfd_instance", crate::bfd::bfd_children(c).len()),
+            ],
+        );
+        Box::pin(std::future::ready(()))
+    }
 }
 
 /// A running VRRP instance: its spec and its actor.
@@ -61,11 +95,16 @@ pub struct Gathered {
     at: Instant,
 }
 
-/// Asks every instance for its status (concurrently, each bounded) and reads the other
-/// sources. `kind` decides what is needed (and STATS_CLEAR clears the counters).
-pub async fn gather(kind: DumpKind, targets: Vec<VrrpTarget>, src: DumpSources) -> Gathered {
+/// The text of a `kind` dump of the running snapshot (what a control-socket client gets).
+pub async fn render(running: &RunningConfig, kind: DumpKind) -> String {
+    gather(kind, running.load_full()).await.text(kind)
+}
+
+/// Asks every instance of `src` for its status (concurrently, each bounded) and reads the
+/// other sources. `kind` decides what is needed (and STATS_CLEAR clears the counters).
+pub async fn gather(kind: DumpKind, src: Arc<Running>) -> Gathered {
     let clear = kind == DumpKind::StatsClear;
-    let asks = targets.into_iter().map(|(spec, addr)| async move {
+    let asks = src.vrrp.iter().map(|(spec, addr)| async move {
         let status = match addr {
             Some(a) => tokio::time::timeout(
                 ASK_TIMEOUT,
@@ -91,7 +130,7 @@ pub async fn gather(kind: DumpKind, targets: Vec<VrrpTarget>, src: DumpSources) 
             let (spec, status) = answered
                 .iter()
                 .find(|(s, _)| s.instance.name == i.name)
-                .map(|(s, st)| (s.clone(), st.clone()))?;
+                .map(|(s, st)| ((*s).clone(), st.clone()))?;
             Some(view(spec, status))
         })
         .collect();
@@ -266,10 +305,59 @@ pub async fn write_files(files: Vec<(PathBuf, String)>) {
     }
 }
 
+/// A snapshot of one VRRP instance `VI_1` with `priority`, no actor (for tests).
+#[cfg(test)]
+pub(crate) fn test_running(priority: u8, generation: u64) -> Running {
+    let text = format!(
+        "vrrp_instance VI_1 {{\n interface lo\n virtual_router_id 51\n priority {priority}\n \
+         virtual_ipaddress {{\n 10.0.0.1\n }}\n}}\n"
+    );
+    let cfg = crate::config::load_str("k.conf", &text, &Default::default()).config;
+    let global = Arc::new(cfg.global.clone());
+    Running {
+        vrrp: crate::vrrp::actor::vrrp_children(&cfg, &global)
+            .into_iter()
+            .map(|(_, spec)| (spec, None))
+            .collect(),
+        hub: TrackerHub::start(&cfg),
+        config: Arc::new(cfg),
+        generation,
+        bfd: None,
+        lvs: None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::os::unix::fs::PermissionsExt;
+
+    #[tokio::test]
+    async fn a_dump_reads_the_configuration_of_the_snapshot_stored_last() {
+        // No actor is asked (none here): the configuration part comes from the snapshot alone,
+        // the one stored last, as a reload stores it.
+        let shared: RunningConfig = Arc::new(arc_swap::ArcSwap::from_pointee(test_running(150, 0)));
+        let text = render(&shared, DumpKind::Json).await;
+        assert!(text.contains("\"base_priority\":150"), "{text}");
+        let reader = shared.clone();
+        shared.store(Arc::new(test_running(120, 1)));
+        let text = render(&reader, DumpKind::Json).await;
+        assert!(text.contains("\"base_priority\":120"), "{text}");
+        assert_eq!(reader.load().generation, 1);
+        // An instance that did not answer is listed from its configuration, as INIT.
+        let data = render(&reader, DumpKind::Data).await;
+        assert!(data.contains("VI_1"), "{data}");
+        // /metrics reads the same snapshot.
+        let metrics = crate::telemetry::Metrics::new();
+        metrics.add_scrape_hook(Arc::new(RunningHook(reader.clone())));
+        metrics.refresh().await;
+        let text = metrics.encode(crate::telemetry::metrics::Format::Text);
+        assert!(text.contains("keepalived_config_generation 1"), "{text}");
+        assert!(
+            text.contains("keepalived_config_objects{kind=\"vrrp_instance\"} 1"),
+            "{text}"
+        );
+    }
 
     #[test]
     fn atomic_write_is_private_and_replaces() {
