@@ -19,6 +19,8 @@ pub mod cli;
 pub mod config;
 pub mod ipvs;
 pub mod lvs;
+/// Management interfaces (SNMP AgentX subagent).
+pub mod mgmt;
 pub mod netlink;
 mod rawsock;
 pub mod takeover;
