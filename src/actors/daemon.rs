@@ -1133,6 +1133,7 @@ pub fn run(args: Args) -> i32 {
         .then(|| tokio::sync::watch::channel(loaded.files.clone()));
     let path = args.use_file.clone();
     let metrics_listen = args.metrics_listen;
+    let snmp_cli = (args.snmp, args.snmp_agent_socket.clone());
     let dont_release_ipvs = args.dont_release_ipvs;
     let release = ReleaseOptions {
         dont_release_vrrp: args.dont_release_vrrp,
@@ -1232,6 +1233,7 @@ pub fn run(args: Args) -> i32 {
         }
         let notifier = super::vrrp::notifier::Notifier::new(&cfg.global);
         let sync = SyncHub::start(&cfg, Some(notifier.clone()), object_metrics.clone());
+        let snmp_notifier = notifier.clone();
         let server = match metrics_listen {
             Some(addr) => {
                 let s = crate::telemetry::http::MetricsServer::bind(addr, metrics.clone()).await?;
@@ -1284,6 +1286,16 @@ pub fn run(args: Args) -> i32 {
                 ..RootOptions::default()
             },
         ));
+        // The SNMP subagent (mgmt/snmp), only when a MIB is enabled: before the instances
+        // start, so their first transitions are notified.
+        if let Some(ac) =
+            crate::mgmt::snmp::agent_config(&cfg.global.snmp, snmp_cli.0, snmp_cli.1.as_deref())
+        {
+            let source = crate::mgmt::snmp::root_source(root.clone().recipient());
+            if let Some(tx) = crate::mgmt::snmp::agent::spawn(ac, source) {
+                snmp_notifier.set_traps(tx);
+            }
+        }
         let desired = children(&cfg, &global, subsystems);
         let vrrp_count = desired
             .iter()

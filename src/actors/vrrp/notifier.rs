@@ -18,6 +18,8 @@ pub struct Notifier {
     fifos: Vec<NotifyFifo>,
     ctx: ScriptContext,
     smtp: Option<SmtpAlerter>,
+    /// SNMP notifications (set once the subagent runs with `enable_traps`).
+    traps: std::sync::OnceLock<crate::mgmt::snmp::agent::TrapSender>,
 }
 
 impl Notifier {
@@ -45,7 +47,17 @@ impl Notifier {
             }
         }
         let smtp = SmtpConfig::from_global(g).map(SmtpAlerter::spawn);
-        Arc::new(Notifier { fifos, ctx, smtp })
+        Arc::new(Notifier {
+            fifos,
+            ctx,
+            smtp,
+            traps: std::sync::OnceLock::new(),
+        })
+    }
+
+    /// Sends every instance transition to the SNMP subagent from now on.
+    pub fn set_traps(&self, tx: crate::mgmt::snmp::agent::TrapSender) {
+        let _ = self.traps.set(tx);
     }
 
     /// A per-instance script queue (scripts of one instance never overtake each other).
@@ -64,6 +76,20 @@ impl Notifier {
         state: State,
         priority: u8,
     ) {
+        if let (Some(tx), NotifyTarget::Instance) = (self.traps.get(), target) {
+            // keepalived's vrrpInstanceState numbering (stop 5).
+            let n = match state {
+                State::Initialize => 0,
+                State::Backup => 1,
+                State::Master => 2,
+                State::Fault => 3,
+                State::Stop => 5,
+            };
+            tx.send(crate::mgmt::snmp::agent::Transition {
+                name: name.to_string(),
+                state: n,
+            });
+        }
         let Some(s) = notify_state(state) else {
             return;
         };

@@ -37,7 +37,7 @@ pub const INSTANCE_COLUMNS: &[u32] = &[
 ];
 
 /// keepalived's VRRP state numbering (init 0, backup 1, master 2, fault 3).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum KaState {
     /// INIT.
     Init = 0,
@@ -65,7 +65,7 @@ impl KaState {
 }
 
 /// One virtual address of an instance.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct AddrRow {
     /// The address.
     pub addr: IpAddr,
@@ -88,7 +88,7 @@ pub struct AddrRow {
 }
 
 /// One VRRP instance as the MIBs show it.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct InstanceRow {
     /// Name.
     pub name: String,
@@ -166,7 +166,7 @@ pub struct Enabled {
 }
 
 /// Everything the MIBs show.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct MibSnapshot {
     /// KEEPALIVED-MIB `version`.
     pub version: String,

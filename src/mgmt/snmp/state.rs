@@ -1,0 +1,184 @@
+//! The MIB snapshot from what a dump gathers (the configuration and each instance's
+//! [`VrrpView`]), plus the few kernel facts the MIBs show that the dumps do not: interface
+//! indexes (`if_nametoindex`) and hardware addresses (`/sys/class/net/IF/address`).
+
+use std::net::{IpAddr, Ipv4Addr};
+use std::time::SystemTime;
+
+use super::mib::{AddrRow, InstanceRow, KaState, MibSnapshot};
+use crate::config::model::{AddressSpec, Authentication, Broadcast, Config, InitialState};
+use crate::telemetry::dump::VrrpView;
+use crate::vrrp::events::State;
+
+/// The version string served as KEEPALIVED-MIB `version`.
+pub fn version_string() -> String {
+    format!("keepalived-rs v{}", env!("CARGO_PKG_VERSION"))
+}
+
+fn ka_state(s: State) -> KaState {
+    match s {
+        State::Backup => KaState::Backup,
+        State::Master => KaState::Master,
+        State::Fault => KaState::Fault,
+        State::Initialize | State::Stop => KaState::Init,
+    }
+}
+
+/// The interface index of `name` (0 when there is none).
+pub fn ifindex(name: &str) -> u32 {
+    let Ok(c) = std::ffi::CString::new(name) else {
+        return 0;
+    };
+    // SAFETY: `c` is a valid NUL-terminated string for the duration of the call.
+    unsafe { libc::if_nametoindex(c.as_ptr()) }
+}
+
+fn hw_addr(name: &str) -> Vec<u8> {
+    std::fs::read_to_string(format!("/sys/class/net/{name}/address"))
+        .ok()
+        .map(|s| {
+            s.trim()
+                .split(':')
+                .filter_map(|h| u8::from_str_radix(h, 16).ok())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn host_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|s| s.trim().to_string())
+        .unwrap_or_default()
+}
+
+fn addr_row(a: &AddressSpec, default_if: Option<&str>, set: bool) -> AddrRow {
+    let ifname = a
+        .dev
+        .clone()
+        .or(default_if.map(str::to_string))
+        .unwrap_or_default();
+    let broadcast = match (a.broadcast, a.addr) {
+        (Some(Broadcast::Addr(IpAddr::V4(b))), _) => b,
+        (Some(Broadcast::Computed), ipnet::IpNet::V4(n)) => n.broadcast(),
+        _ => Ipv4Addr::UNSPECIFIED,
+    };
+    AddrRow {
+        addr: a.addr.addr(),
+        prefix: a.addr.prefix_len(),
+        broadcast,
+        scope: a.scope.map(|s| s.value()).unwrap_or(0),
+        ifindex: ifindex(&ifname),
+        ifname,
+        label: a.label.clone(),
+        peer: a.peer.map(|p| p.addr()),
+        set,
+    }
+}
+
+fn v4(a: Option<IpAddr>) -> Ipv4Addr {
+    match a {
+        Some(IpAddr::V4(v)) => v,
+        _ => Ipv4Addr::UNSPECIFIED,
+    }
+}
+
+/// One instance's row.
+pub fn instance_row(v: &VrrpView, now: SystemTime) -> InstanceRow {
+    let i = &v.instance;
+    let st = v.status.as_ref();
+    let state = st.map(|s| ka_state(s.state)).unwrap_or(KaState::Init);
+    // keepalived's configured_state: `state`, else MASTER for the address owner.
+    let initial_state = match i.initial_state {
+        Some(InitialState::Master) => KaState::Master,
+        Some(InitialState::Backup) => KaState::Backup,
+        None if v.params.priority == 255 => KaState::Master,
+        None => KaState::Backup,
+    };
+    let (ifname, hw) = match (&i.use_vmac, &i.interface) {
+        (Some(vm), _) => {
+            let n = vm
+                .name
+                .clone()
+                .unwrap_or_else(|| format!("vrrp.{}", i.vrid));
+            let mac = match vm.mac {
+                Some(m) => m.to_vec(),
+                None => hw_addr(&n),
+            };
+            (Some(n), mac)
+        }
+        (None, Some(n)) => (Some(n.clone()), hw_addr(n)),
+        (None, None) => (None, Vec::new()),
+    };
+    let vips_set = st.is_some_and(|s| s.vips_set);
+    let dev = i.interface.as_deref();
+    let up_cs = st
+        .and_then(|s| now.duration_since(s.last_transition).ok())
+        .map(|d| (d.as_millis() / 10).min(u128::from(u32::MAX)) as u32)
+        .unwrap_or(0);
+    InstanceRow {
+        name: i.name.clone(),
+        vrid: i.vrid,
+        version: match i.version {
+            crate::config::model::VrrpVersion::V2 => 2,
+            crate::config::model::VrrpVersion::V3 => 3,
+        },
+        ipv6: matches!(i.family, crate::config::model::Family::V6),
+        state,
+        initial_state,
+        wanted_state: st.map(|s| ka_state(s.want_state)).unwrap_or(initial_state),
+        base_priority: v.params.priority,
+        effective_priority: st.map(|s| s.priority).unwrap_or(v.params.priority),
+        vips_set,
+        interface: ifname,
+        ifindex: dev.map(ifindex).unwrap_or(0),
+        hw_addr: hw,
+        advert_int: v.params.advert_int,
+        preempt: v.params.preempt,
+        preempt_delay: v.params.preempt_delay,
+        auth_type: match &i.authentication {
+            Some(Authentication::Pass(_)) => 1,
+            Some(Authentication::Ah(_)) => 2,
+            None => 0,
+        },
+        sync_group: v.sync_group.clone(),
+        garp_delay: v.params.garp.master_delay,
+        mcast: if i.is_unicast() {
+            None
+        } else {
+            v.destinations.first().copied()
+        },
+        master_ip: v4(st.and_then(|s| s.master).map(|(a, _)| a)),
+        primary_ip: v4(st.and_then(|s| s.src_ip)),
+        up_cs,
+        vips: i
+            .virtual_ipaddress
+            .iter()
+            .map(|a| addr_row(a, dev, vips_set))
+            .collect(),
+        evips: i
+            .virtual_ipaddress_excluded
+            .iter()
+            .map(|a| addr_row(a, dev, vips_set))
+            .collect(),
+        counters: st
+            .map(|s| {
+                s.counters
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), *v))
+                    .collect()
+            })
+            .unwrap_or_default(),
+    }
+}
+
+/// The snapshot of the running configuration and the instances' views.
+pub fn snapshot(config: &Config, views: &[VrrpView]) -> MibSnapshot {
+    let now = SystemTime::now();
+    MibSnapshot {
+        version: version_string(),
+        router_id: config.global.router_id.clone().unwrap_or_else(host_name),
+        traps: config.global.snmp.traps,
+        net_namespace: config.net_namespace.clone().unwrap_or_default(),
+        instances: views.iter().map(|v| instance_row(v, now)).collect(),
+    }
+}
