@@ -375,9 +375,14 @@ async fn session(
                 }
             }
             Some(t) = traps.recv(), if cfg.traps => {
+                // A stopping instance may be gone from the new snapshot: the previous one
+                // still describes it.
+                let prev = cache.snap.clone();
                 cache.at = None;
                 cache.fresh().await;
-                for vbs in notifications(&t, &cache.snap, cfg.enabled) {
+                let known = cache.snap.instances.iter().any(|r| r.name == t.name);
+                let snap = if known { &cache.snap } else { &prev };
+                for vbs in notifications(&t, snap, cfg.enabled) {
                     let mut all = vec![VarBind::new(
                         Oid::new(SYS_UPTIME),
                         Value::TimeTicks(uptime(started)),

@@ -147,7 +147,7 @@ pub fn instance_row(v: &VrrpView, now: SystemTime) -> InstanceRow {
         } else {
             v.destinations.first().copied()
         },
-        master_ip: v4(st.and_then(|s| s.master).map(|(a, _)| a)),
+        master_ip: v4(st.and_then(|s| s.last_advert_src)),
         primary_ip: v4(st.and_then(|s| s.src_ip)),
         up_cs,
         vips: i
