@@ -371,3 +371,55 @@ fn same_walks_and_notifications_as_keepalived_through_a_failover() {
     // And on shutdown, vrrpInstanceStateChange with state stop (5).
     assert_eq!(rs_traps, ka_traps, "all notifications, shutdown included");
 }
+
+#[test]
+fn reconnects_when_the_master_agent_restarts() {
+    if lab::skip_without(false, &["snmpd", "snmpwalk", "snmptrapd"]) {
+        return;
+    }
+    let _g = lab::serial();
+    let mut lab = Lab::new(1);
+    let snmp = start_snmp(&mut lab);
+    let sconf = lab.write("rs.conf", &conf(&lab, 100, Some(&snmp)));
+    lab.start_rs(1, "rs", OURS, &sconf);
+    let name = ".1.3.6.1.4.1.9586.100.5.2.3.1.2.1";
+    let served = |lab: &Lab| walk(lab).get(name).is_some_and(|(_, v)| v == "\"VI_51\"");
+    assert!(
+        lab.wait_for(Duration::from_secs(15), || served(&lab)),
+        "not served\n{}",
+        lab.logs(&["rs", "snmpd"])
+    );
+    // snmpd goes away: nothing is served; the daemon runs on.
+    lab.signal("snmpd", libc::SIGTERM);
+    assert!(lab.wait_exit("snmpd", Duration::from_secs(10)).is_some());
+    let _ = std::fs::remove_file(&snmp.sock);
+    assert!(lab.running("rs"));
+    // A new master agent: the subagent finds it again (backoff from 1 s).
+    let c = lab.dir.join("snmpd.conf").display().to_string();
+    lab.spawn(
+        1,
+        "snmpd2",
+        &[
+            "env",
+            "MIBS=",
+            "snmpd",
+            "-f",
+            "-C",
+            "-c",
+            &c,
+            "-Lo",
+            "udp:127.0.0.1:16161",
+        ],
+    );
+    assert!(
+        lab.wait_for(Duration::from_secs(30), || served(&lab)),
+        "not served again after the master agent restarted\n{}",
+        lab.logs(&["rs", "snmpd2"])
+    );
+    let opened = lab
+        .log("rs")
+        .lines()
+        .filter(|l| l.contains("AgentX session") && l.contains(" open"))
+        .count();
+    assert_eq!(opened, 2, "{}", lab.log("rs"));
+}

@@ -75,3 +75,29 @@ pub fn root_source(root: actix::Recipient<Query>) -> SnapshotSource {
         })
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn off_unless_a_mib_is_enabled() {
+        let mut s = SnmpSettings::default();
+        assert!(agent_config(&s, false, None).is_none(), "nothing enabled");
+        s.traps = true;
+        s.socket = Some("tcp:localhost:705".into());
+        assert!(agent_config(&s, false, None).is_none(), "traps alone run nothing");
+        s.rfcv2 = true;
+        let c = agent_config(&s, false, None).unwrap();
+        assert_eq!(c.address, agent::Address::Tcp("localhost:705".into()));
+        assert!(c.enabled.rfcv2 && !c.enabled.keepalived && c.traps);
+        // -x enables every MIB; -A wins over snmp_socket (as keepalived).
+        let c = agent_config(&SnmpSettings::default(), true, Some("/run/ax")).unwrap();
+        assert!(c.enabled.keepalived && c.enabled.rfcv2);
+        assert_eq!(c.address, agent::Address::Unix("/run/ax".into()));
+        let c = agent_config(&SnmpSettings::default(), true, None).unwrap();
+        assert_eq!(c.address, agent::Address::Unix("/var/agentx/master".into()));
+        // A bad address: no agent (logged).
+        assert!(agent_config(&SnmpSettings::default(), true, Some("udp:161")).is_none());
+    }
+}
