@@ -25,24 +25,8 @@ const VRRP_MIB: &str = ".1.3.6.1.2.1.68";
 /// KEEPALIVED-MIB objects keepalived 2.2.7 serves and keepalived-rs does not (yet); the
 /// keyword registry's `enable_snmp_vrrp` text names them too.
 const NOT_SERVED: &[&str] = &[
-    // global: the mail scalars, linkbeat, lvsFlush, ipvs64BitStats, dynamicInterfaces,
-    // lvsFlushOnStop.
-    ".1.3.6.1.4.1.9586.100.5.1.3.",
-    ".1.3.6.1.4.1.9586.100.5.1.5.0",
-    ".1.3.6.1.4.1.9586.100.5.1.6.0",
-    ".1.3.6.1.4.1.9586.100.5.1.7.0",
-    ".1.3.6.1.4.1.9586.100.5.1.10.0",
-    ".1.3.6.1.4.1.9586.100.5.1.11.0",
-    // vrrpInstanceTable: trackPrimaryIf, useLvsSyncDaemon, smtpAlert, notifyExec, accept,
-    // promoteSecondaries, useLinkbeat, notifyDeleted.
-    ".1.3.6.1.4.1.9586.100.5.2.3.1.11.",
-    ".1.3.6.1.4.1.9586.100.5.2.3.1.16.",
-    ".1.3.6.1.4.1.9586.100.5.2.3.1.20.",
-    ".1.3.6.1.4.1.9586.100.5.2.3.1.21.",
-    ".1.3.6.1.4.1.9586.100.5.2.3.1.27.",
-    ".1.3.6.1.4.1.9586.100.5.2.3.1.28.",
-    ".1.3.6.1.4.1.9586.100.5.2.3.1.29.",
-    ".1.3.6.1.4.1.9586.100.5.2.3.1.33.",
+    // vrrpInstanceLvsSyncInterface (lvs_sync_daemon is not supported; absent here anyway).
+    ".1.3.6.1.4.1.9586.100.5.2.3.1.17.",
 ];
 
 /// Objects whose value is a time or a product string: same OID and type, value not compared.
@@ -195,7 +179,9 @@ const BACKUP_STATE: &str = ".1.3.6.1.4.1.9586.100.5.2.3.1.4 = INTEGER: 1";
 fn conf(lab: &Lab, prio: u8, snmp: Option<&Snmp>) -> String {
     let global = match snmp {
         Some(s) => format!(
-            "enable_snmp_vrrp\n    enable_snmp_rfcv2\n    enable_traps\n    snmp_socket unix:{}",
+            "enable_snmp_vrrp\n    enable_snmp_rfcv2\n    enable_traps\n    snmp_socket unix:{}\n    \
+             notification_email {{\n        ops@example.com\n        dba@example.com\n    }}\n    \
+             notification_email_from ka@example.com",
             s.sock
         ),
         None => String::new(),
@@ -208,8 +194,14 @@ fn conf(lab: &Lab, prio: u8, snmp: Option<&Snmp>) -> String {
         "1",
         &[format!("{}/24", lab.vip4(100)), lab.vip4(99)],
         &format!(
-            "    virtual_ipaddress_excluded {{\n        {}/32\n    }}\n",
-            lab.vip4(98)
+            "    virtual_ipaddress_excluded {{\n        {}/32\n    }}\n{}",
+            lab.vip4(98),
+            if snmp.is_some() {
+                "    track_interface {\n        eth0\n    }\n    notify_master \"/bin/true master\"\n    \
+                 notify /bin/true\n    smtp_alert\n"
+            } else {
+                ""
+            }
         ),
     )
 }

@@ -543,7 +543,14 @@ mod tests {
                 }],
                 evips: vec![],
                 counters: Default::default(),
+                track_primary_if: false,
+                smtp_alert: false,
+                notify_exec: false,
+                accept: false,
+                notify_deleted: false,
+                scripts: vec![],
             }],
+            global: Default::default(),
         }
     }
 

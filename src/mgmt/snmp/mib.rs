@@ -2,10 +2,12 @@
 //! Get/GetNext/GetBulk semantics of RFC 2741 section 7.2.3 over it.
 //!
 //! Served (OIDs as in the MIB files keepalived ships, `/usr/share/snmp/mibs/`):
-//! - KEEPALIVED-MIB `global` (1.3.6.1.4.1.9586.100.5.1): version, routerId, trapEnable,
-//!   netNamespace, dbus (always false: no DBus interface here).
+//! - KEEPALIVED-MIB `global` (1.3.6.1.4.1.9586.100.5.1): every scalar (dbus always false: no
+//!   DBus interface here; smtpServerAddress only for an address, not a host name).
 //! - KEEPALIVED-MIB `vrrpInstanceTable` (…5.2.3.1): the columns listed in [`INSTANCE_COLUMNS`].
-//! - KEEPALIVED-MIB `vrrpAddressTable` (…5.2.6.1): VIPs and excluded VIPs.
+//! - KEEPALIVED-MIB `vrrpAddressTable` (…5.2.6.1): VIPs and excluded VIPs (not the static
+//!   addresses keepalived lists with instance index 0).
+//! - Not served: the sync group, tracker, route and rule tables, the check subtree, VRRPv3-MIB.
 //! - VRRP-MIB (RFC 2787, 1.3.6.1.2.1.68): node version, notification control, vrrpOperTable,
 //!   vrrpAssoIpAddrTable, vrrpRouterStatistics and vrrpRouterStatsTable, for the instances
 //!   RFC 2787 can describe (VRRPv2 over IPv4 with at least one VIP, as keepalived).
@@ -142,6 +144,19 @@ pub struct InstanceRow {
     pub evips: Vec<AddrRow>,
     /// Counters by keepalived's names.
     pub counters: BTreeMap<String, u64>,
+    /// `track_interface` is not empty.
+    pub track_primary_if: bool,
+    /// `smtp_alert` (resolved from the global defaults as keepalived does).
+    pub smtp_alert: bool,
+    /// A notify script is configured.
+    pub notify_exec: bool,
+    /// Accept mode (VRRPv3).
+    pub accept: bool,
+    /// `notify_deleted`.
+    pub notify_deleted: bool,
+    /// Notify scripts as keepalived prints them, by vrrpInstanceTable column (22 master,
+    /// 23 backup, 24 fault, 25 stop, 26 generic, 31 master_rx_lower_pri, 32 deleted).
+    pub scripts: Vec<(u32, String)>,
 }
 
 impl InstanceRow {
@@ -165,6 +180,31 @@ pub struct Enabled {
     pub rfcv3: bool,
 }
 
+/// KEEPALIVED-MIB `global` scalars beyond version and router id.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct GlobalRow {
+    /// `smtp_server` address (None: unset, or a host name).
+    pub smtp_server: Option<IpAddr>,
+    /// `smtp_server` is a host name (its address is not served).
+    pub smtp_server_is_name: bool,
+    /// `smtp_server` port (0 when unset).
+    pub smtp_port: u16,
+    /// `smtp_connect_timeout` in seconds (0 without `smtp_server`).
+    pub smtp_timeout: u32,
+    /// `notification_email_from`.
+    pub email_from: Option<String>,
+    /// `notification_email`.
+    pub emails: Vec<String>,
+    /// Not `no_email_faults`.
+    pub email_faults: bool,
+    /// `smtp_alert`, `smtp_alert_vrrp`, `smtp_alert_checker` (None: unset).
+    pub smtp_alert: [Option<bool>; 3],
+    /// `lvs_flush`.
+    pub lvs_flush: bool,
+    /// `lvs_flush_onstop`.
+    pub lvs_flush_on_stop: bool,
+}
+
 /// Everything the MIBs show.
 #[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct MibSnapshot {
@@ -178,6 +218,8 @@ pub struct MibSnapshot {
     pub net_namespace: String,
     /// Instances, in configuration order (their 1-based position is the table index).
     pub instances: Vec<InstanceRow>,
+    /// The other global scalars.
+    pub global: GlobalRow,
 }
 
 fn truth(b: bool) -> Value {
@@ -338,9 +380,49 @@ fn keepalived_mib(s: &MibSnapshot, t: &mut BTreeMap<Oid, Value>) {
     let g = KA_GLOBAL;
     put(t, g, &[1, 0], Value::string(&s.version));
     put(t, g, &[2, 0], Value::string(&s.router_id));
+    let gl = &s.global;
+    // smtpServerAddressType: keepalived gives ipv6(2) for an unset server (AF_UNSPEC).
+    if !gl.smtp_server_is_name {
+        let (ty, bytes) = match &gl.smtp_server {
+            Some(a) => (if a.is_ipv4() { 1 } else { 2 }, ip_octets(a)),
+            None => (2, vec![0; 4]),
+        };
+        put(t, g, &[3, 1, 0], Value::Integer(ty));
+        put(t, g, &[3, 2, 0], Value::OctetString(bytes));
+    }
+    put(t, g, &[3, 3, 0], Value::Gauge32(gl.smtp_timeout));
+    if let Some(f) = &gl.email_from {
+        put(t, g, &[3, 4, 0], Value::string(f));
+    }
+    for (n, e) in gl.emails.iter().enumerate() {
+        put(t, g, &[3, 5, 1, 2, n as u32 + 1], Value::string(e));
+    }
+    put(t, g, &[3, 6, 0], Value::Gauge32(u32::from(gl.smtp_port)));
+    put(t, g, &[3, 7, 0], truth(gl.email_faults));
+    for (k, a) in gl.smtp_alert.iter().enumerate() {
+        let v = match a {
+            None => 3,
+            Some(true) => 1,
+            Some(false) => 2,
+        };
+        put(t, g, &[3, 8 + k as u32, 0], Value::Integer(v));
+    }
     put(t, g, &[4, 0], truth(s.traps));
+    // linkbeatPolling: netlink only (linkbeat_use_polling is not supported).
+    put(t, g, &[5, 0], Value::Integer(1));
+    put(t, g, &[6, 0], truth(gl.lvs_flush));
+    // ipvs64BitStats: our IPVS client reads the 64-bit counters.
+    put(t, g, &[7, 0], Value::Integer(1));
     put(t, g, &[8, 0], Value::string(&s.net_namespace));
     put(t, g, &[9, 0], truth(false));
+    // dynamicInterfaces: an equivalent no-op here, keepalived's default (false) shown.
+    put(t, g, &[10, 0], truth(false));
+    put(
+        t,
+        g,
+        &[11, 0],
+        Value::Integer(if gl.lvs_flush_on_stop { 1 } else { 2 }),
+    );
 
     let inst = [KA_VRRP, &[3, 1]].concat();
     for (i, r) in s.instances.iter().enumerate() {
@@ -363,6 +445,7 @@ fn keepalived_mib(s: &MibSnapshot, t: &mut BTreeMap<Oid, Value>) {
         } else {
             (r.advert_int.as_millis() / 10).min(u128::from(u32::MAX)) as u32
         };
+        col(11, truth(r.track_primary_if));
         col(12, Value::Gauge32(adv));
         col(13, truth(r.preempt));
         col(14, Value::Gauge32(secs(r.preempt_delay)));
@@ -374,11 +457,30 @@ fn keepalived_mib(s: &MibSnapshot, t: &mut BTreeMap<Oid, Value>) {
                 0
             }),
         );
+        // useLvsSyncDaemon: lvs_sync_daemon is not supported.
+        col(16, truth(false));
         if let Some(sg) = &r.sync_group {
             col(18, Value::string(sg));
         }
         col(19, Value::Gauge32(secs(r.garp_delay)));
+        col(20, truth(r.smtp_alert));
+        col(21, truth(r.notify_exec));
+        for (c, text) in &r.scripts {
+            col(*c, Value::string(text));
+        }
+        col(
+            27,
+            if r.version == 3 {
+                truth(r.accept)
+            } else {
+                Value::Integer(0)
+            },
+        );
+        // promoteSecondaries, useLinkbeat: not supported, false.
+        col(28, truth(false));
+        col(29, truth(false));
         col(30, Value::Integer(i32::from(r.version)));
+        col(33, truth(r.notify_deleted));
         if let Some(m) = &r.mcast {
             col(34, inet_type(m));
             col(35, Value::OctetString(ip_octets(m)));
@@ -556,6 +658,12 @@ mod tests {
             vips: vec![addr("10.0.0.100"), addr("10.0.0.99")],
             evips: vec![addr("10.0.1.1")],
             counters: [("become_master".to_string(), 3)].into_iter().collect(),
+            track_primary_if: false,
+            smtp_alert: false,
+            notify_exec: true,
+            accept: false,
+            notify_deleted: false,
+            scripts: vec![(22, "/bin/m".into())],
         }
     }
 
@@ -572,6 +680,7 @@ mod tests {
                 r.evips.clear();
                 r
             }],
+            global: GlobalRow::default(),
         }
     }
 
@@ -696,7 +805,7 @@ mod tests {
             include: false,
             end: Oid::null(),
         });
-        assert_eq!(next.name, o(KA_GLOBAL, &[4, 0]));
+        assert_eq!(next.name, o(KA_GLOBAL, &[3, 1, 0]));
         // Column order: all of column 2 before column 3 (2.1, 2.2, 3.1 ...).
         let c = walk(&v, &[1, 3, 6, 1, 4, 1, 9586, 100, 5, 2, 3]);
         let n: Vec<_> = c
@@ -707,12 +816,12 @@ mod tests {
         assert_eq!(n, vec![vec![2, 1], vec![2, 2], vec![3, 1]]);
         // An end bound stops the walk.
         let bounded = v.get_next(&SearchRange {
-            start: o(KA_GLOBAL, &[9, 0]),
+            start: o(KA_GLOBAL, &[11, 0]),
             include: false,
             end: Oid::new(KA_VRRP),
         });
         assert_eq!(bounded.value, Value::EndOfMibView);
-        assert_eq!(bounded.name, o(KA_GLOBAL, &[9, 0]));
+        assert_eq!(bounded.name, o(KA_GLOBAL, &[11, 0]));
         // Past everything.
         let end = v.get_next(&SearchRange {
             start: Oid::new(&[2]),
@@ -737,11 +846,19 @@ mod tests {
                 end: Oid::new(KA_VRRP),
             },
         ];
-        let got = v.get_bulk(1, 5, &rs);
+        let got = v.get_bulk(1, 9, &rs);
         assert_eq!(got[0].name, o(KA_GLOBAL, &[1, 0]));
-        assert_eq!(got[1].name, o(KA_GLOBAL, &[9, 0]));
-        assert_eq!(got[2].value, Value::EndOfMibView);
-        assert_eq!(got.len(), 3, "stops once every repeater ended");
+        let names: Vec<_> = got[1..4].iter().map(|vb| vb.name.clone()).collect();
+        assert_eq!(
+            names,
+            vec![
+                o(KA_GLOBAL, &[9, 0]),
+                o(KA_GLOBAL, &[10, 0]),
+                o(KA_GLOBAL, &[11, 0])
+            ]
+        );
+        assert_eq!(got[4].value, Value::EndOfMibView);
+        assert_eq!(got.len(), 5, "stops once every repeater ended");
     }
 
     #[test]

@@ -86,7 +86,10 @@ mod tests {
         assert!(agent_config(&s, false, None).is_none(), "nothing enabled");
         s.traps = true;
         s.socket = Some("tcp:localhost:705".into());
-        assert!(agent_config(&s, false, None).is_none(), "traps alone run nothing");
+        assert!(
+            agent_config(&s, false, None).is_none(),
+            "traps alone run nothing"
+        );
         s.rfcv2 = true;
         let c = agent_config(&s, false, None).unwrap();
         assert_eq!(c.address, agent::Address::Tcp("localhost:705".into()));

@@ -5,8 +5,11 @@
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::SystemTime;
 
-use super::mib::{AddrRow, InstanceRow, KaState, MibSnapshot};
-use crate::config::model::{AddressSpec, Authentication, Broadcast, Config, InitialState};
+use super::mib::{AddrRow, GlobalRow, InstanceRow, KaState, MibSnapshot};
+use crate::config::model::{
+    AddressSpec, Authentication, Broadcast, Config, GlobalDefs, InitialState, NotifyScripts,
+    ScriptSpec,
+};
 use crate::telemetry::dump::VrrpView;
 use crate::vrrp::events::State;
 
@@ -83,7 +86,7 @@ fn v4(a: Option<IpAddr>) -> Ipv4Addr {
 }
 
 /// One instance's row.
-pub fn instance_row(v: &VrrpView, now: SystemTime) -> InstanceRow {
+pub fn instance_row(v: &VrrpView, g: &GlobalDefs, now: SystemTime) -> InstanceRow {
     let i = &v.instance;
     let st = v.status.as_ref();
     let state = st.map(|s| ka_state(s.state)).unwrap_or(KaState::Init);
@@ -168,6 +171,96 @@ pub fn instance_row(v: &VrrpView, now: SystemTime) -> InstanceRow {
                     .collect()
             })
             .unwrap_or_default(),
+        // keepalived drops the instance's own interface from its track list.
+        track_primary_if: i
+            .tracking
+            .interfaces
+            .iter()
+            .any(|t| Some(&t.name) != i.interface.as_ref()),
+        smtp_alert: i
+            .smtp_alert
+            .or(g.smtp_alert_vrrp)
+            .or(g.smtp_alert)
+            .unwrap_or(false),
+        notify_exec: notify_exec(&i.notify),
+        accept: v.params.accept_mode(),
+        notify_deleted: i.notify.deleted_state,
+        scripts: [
+            (22, &i.notify.master),
+            (23, &i.notify.backup),
+            (24, &i.notify.fault),
+            (25, &i.notify.stop),
+            (26, &i.notify.generic),
+            (31, &i.notify.master_rx_lower_pri),
+            (32, &i.notify.deleted),
+        ]
+        .into_iter()
+        .filter_map(|(c, s)| s.as_ref().map(|s| (c, script_text(s))))
+        .collect(),
+    }
+}
+
+/// A notify script as keepalived shows it: its program resolved (PATH search, symbolic links
+/// followed, as keepalived does when it loads the script), each word quoted.
+fn script_text(s: &ScriptSpec) -> String {
+    let mut s = s.clone();
+    if let Some(prog) = s.argv.first_mut() {
+        if let Some(p) = resolve_program(prog) {
+            *prog = p;
+        }
+    }
+    crate::telemetry::dump::cmd_str(&s)
+}
+
+fn resolve_program(prog: &str) -> Option<String> {
+    let candidate = if prog.contains('/') {
+        std::path::PathBuf::from(prog)
+    } else {
+        let path = std::env::var("PATH").unwrap_or_else(|_| {
+            "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin".into()
+        });
+        path.split(':')
+            .map(|d| std::path::Path::new(d).join(prog))
+            .find(|p| p.is_file())?
+    };
+    std::fs::canonicalize(candidate)
+        .ok()
+        .map(|p| p.display().to_string())
+}
+
+/// keepalived's `notify_exec`: any notify script configured.
+fn notify_exec(n: &NotifyScripts) -> bool {
+    [
+        &n.master,
+        &n.backup,
+        &n.fault,
+        &n.stop,
+        &n.deleted,
+        &n.generic,
+        &n.master_rx_lower_pri,
+    ]
+    .iter()
+    .any(|s| s.is_some())
+}
+
+fn global_row(g: &GlobalDefs) -> GlobalRow {
+    let server = g.smtp_server.as_ref();
+    let ip = server.and_then(|s| s.host.parse::<IpAddr>().ok());
+    GlobalRow {
+        smtp_server: ip,
+        smtp_server_is_name: server.is_some() && ip.is_none(),
+        smtp_port: server.map(|s| s.port).unwrap_or(0),
+        smtp_timeout: if server.is_some() {
+            g.smtp_connect_timeout.as_secs().min(u64::from(u32::MAX)) as u32
+        } else {
+            0
+        },
+        email_from: g.notification_email_from.clone(),
+        emails: g.notification_email.clone(),
+        email_faults: !g.no_email_faults,
+        smtp_alert: [g.smtp_alert, g.smtp_alert_vrrp, None],
+        lvs_flush: g.lvs_flush,
+        lvs_flush_on_stop: g.lvs_flush_on_stop,
     }
 }
 
@@ -179,6 +272,10 @@ pub fn snapshot(config: &Config, views: &[VrrpView]) -> MibSnapshot {
         router_id: config.global.router_id.clone().unwrap_or_else(host_name),
         traps: config.global.snmp.traps,
         net_namespace: config.net_namespace.clone().unwrap_or_default(),
-        instances: views.iter().map(|v| instance_row(v, now)).collect(),
+        instances: views
+            .iter()
+            .map(|v| instance_row(v, &config.global, now))
+            .collect(),
+        global: global_row(&config.global),
     }
 }
