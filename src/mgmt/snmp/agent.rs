@@ -81,7 +81,9 @@ pub fn parse_address(s: &str) -> Result<Address, String> {
 /// A VRRP event that becomes notifications.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Transition {
-    /// Instance name.
+    /// A `vrrp_sync_group` (else a VRRP instance).
+    pub group: bool,
+    /// Instance or group name.
     pub name: String,
     /// The new state (keepalived's numbering; 5 stop).
     pub state: i32,
@@ -107,6 +109,25 @@ pub struct AgentConfig {
 /// Each is the varbind list after sysUpTime.0.
 pub fn notifications(t: &Transition, snap: &MibSnapshot, on: Enabled) -> Vec<Vec<VarBind>> {
     let mut out = Vec::new();
+    if t.group {
+        // vrrpSyncGroupStateChange: objects named without a group index, as keepalived.
+        if on.keepalived {
+            let g = [mib::KA_VRRP, &[1, 1]].concat();
+            out.push(vec![
+                VarBind::new(
+                    Oid::new(SNMP_TRAP_OID),
+                    Value::Oid(Oid([mib::KA_VRRP, &[10, 0, 1]].concat())),
+                ),
+                VarBind::new(Oid([&g[..], &[2]].concat()), Value::string(&t.name)),
+                VarBind::new(Oid([&g[..], &[3]].concat()), Value::Integer(t.state)),
+                VarBind::new(
+                    Oid([mib::KA_GLOBAL, &[2, 0]].concat()),
+                    Value::string(&snap.router_id),
+                ),
+            ]);
+        }
+        return out;
+    }
     let row = snap.instances.iter().find(|r| r.name == t.name);
     if on.keepalived {
         let inst = [mib::KA_VRRP, &[3, 1]].concat();
@@ -380,7 +401,7 @@ async fn session(
                 let prev = cache.snap.clone();
                 cache.at = None;
                 cache.fresh().await;
-                let known = cache.snap.instances.iter().any(|r| r.name == t.name);
+                let known = t.group || cache.snap.instances.iter().any(|r| r.name == t.name);
                 let snap = if known { &cache.snap } else { &prev };
                 for vbs in notifications(&t, snap, cfg.enabled) {
                     let mut all = vec![VarBind::new(
@@ -551,6 +572,7 @@ mod tests {
                 scripts: vec![],
             }],
             global: Default::default(),
+            groups: vec![],
         }
     }
 
@@ -562,6 +584,7 @@ mod tests {
             rfcv3: false,
         };
         let t = Transition {
+            group: false,
             name: "VI_1".into(),
             state: 2,
         };
@@ -585,6 +608,7 @@ mod tests {
         );
         // BACKUP: the keepalived notification only.
         let b = Transition {
+            group: false,
             name: "VI_1".into(),
             state: 1,
         };
@@ -595,6 +619,19 @@ mod tests {
             ..Enabled::default()
         };
         assert_eq!(notifications(&b, &snap(), rfc).len(), 0);
+        // A sync group: vrrpSyncGroupStateChange only.
+        let g = Transition {
+            group: true,
+            name: "G1".into(),
+            state: 2,
+        };
+        let n = notifications(&g, &snap(), on);
+        assert_eq!(n.len(), 1);
+        assert_eq!(
+            n[0][0].value,
+            Value::Oid(Oid::new(&[1, 3, 6, 1, 4, 1, 9586, 100, 5, 2, 10, 0, 1]))
+        );
+        assert_eq!(n[0][1].value, Value::string("G1"));
     }
 
     /// A scripted master on a socket pair: Open, Register, then a GetNext answered from the

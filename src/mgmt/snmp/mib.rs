@@ -7,7 +7,8 @@
 //! - KEEPALIVED-MIB `vrrpInstanceTable` (…5.2.3.1): the columns listed in [`INSTANCE_COLUMNS`].
 //! - KEEPALIVED-MIB `vrrpAddressTable` (…5.2.6.1): VIPs and excluded VIPs (not the static
 //!   addresses keepalived lists with instance index 0).
-//! - Not served: the sync group, tracker, route and rule tables, the check subtree, VRRPv3-MIB.
+//! - KEEPALIVED-MIB `vrrpSyncGroupTable` (…5.2.1.1) and `vrrpSyncGroupMemberTable` (…5.2.2.1).
+//! - Not served: the tracker, route and rule tables, the check subtree, VRRPv3-MIB.
 //! - VRRP-MIB (RFC 2787, 1.3.6.1.2.1.68): node version, notification control, vrrpOperTable,
 //!   vrrpAssoIpAddrTable, vrrpRouterStatistics and vrrpRouterStatsTable, for the instances
 //!   RFC 2787 can describe (VRRPv2 over IPv4 with at least one VIP, as keepalived).
@@ -180,6 +181,26 @@ pub struct Enabled {
     pub rfcv3: bool,
 }
 
+/// One `vrrp_sync_group`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct GroupRow {
+    /// Name.
+    pub name: String,
+    /// State (its members').
+    pub state: Option<KaState>,
+    /// `smtp_alert` (resolved from the global defaults as keepalived does).
+    pub smtp_alert: bool,
+    /// A group notify script is configured.
+    pub notify_exec: bool,
+    /// `sync_group_tracking_weight`.
+    pub tracking_weight: bool,
+    /// Notify scripts by vrrpSyncGroupTable column (6 master, 7 backup, 8 fault, 9 generic,
+    /// 11 stop).
+    pub scripts: Vec<(u32, String)>,
+    /// Member instance names.
+    pub members: Vec<String>,
+}
+
 /// KEEPALIVED-MIB `global` scalars beyond version and router id.
 #[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct GlobalRow {
@@ -220,6 +241,8 @@ pub struct MibSnapshot {
     pub instances: Vec<InstanceRow>,
     /// The other global scalars.
     pub global: GlobalRow,
+    /// Sync groups, in configuration order.
+    pub groups: Vec<GroupRow>,
 }
 
 fn truth(b: bool) -> Value {
@@ -423,6 +446,23 @@ fn keepalived_mib(s: &MibSnapshot, t: &mut BTreeMap<Oid, Value>) {
         &[11, 0],
         Value::Integer(if gl.lvs_flush_on_stop { 1 } else { 2 }),
     );
+
+    // vrrpSyncGroupTable and vrrpSyncGroupMemberTable.
+    for (gi, grp) in s.groups.iter().enumerate() {
+        let gx = gi as u32 + 1;
+        let mut col = |c: u32, v: Value| put(t, KA_VRRP, &[1, 1, c, gx], v);
+        col(2, Value::string(&grp.name));
+        col(3, Value::Integer(grp.state.unwrap_or(KaState::Init).ka()));
+        col(4, truth(grp.smtp_alert));
+        col(5, truth(grp.notify_exec));
+        for (c, text) in &grp.scripts {
+            col(*c, Value::string(text));
+        }
+        col(10, truth(grp.tracking_weight));
+        for (mi, m) in grp.members.iter().enumerate() {
+            put(t, KA_VRRP, &[2, 1, 2, gx, mi as u32 + 1], Value::string(m));
+        }
+    }
 
     let inst = [KA_VRRP, &[3, 1]].concat();
     for (i, r) in s.instances.iter().enumerate() {
@@ -681,6 +721,12 @@ mod tests {
                 r
             }],
             global: GlobalRow::default(),
+            groups: vec![GroupRow {
+                name: "G1".into(),
+                state: Some(KaState::Master),
+                members: vec!["VI_1".into(), "VI_6".into()],
+                ..GroupRow::default()
+            }],
         }
     }
 
@@ -736,6 +782,10 @@ mod tests {
         assert_eq!(i(8, 1), Value::Integer(100));
         assert_eq!(i(35, 1), Value::OctetString(vec![224, 0, 0, 18]));
         assert_eq!(i(18, 1), Value::NoSuchInstance, "no sync group: no value");
+        let sg = |rest: &[u32]| v.get(&o(KA_VRRP, rest)).value;
+        assert_eq!(sg(&[1, 1, 2, 1]), Value::string("G1"));
+        assert_eq!(sg(&[1, 1, 3, 1]), Value::Integer(2));
+        assert_eq!(sg(&[2, 1, 2, 1, 2]), Value::string("VI_6"));
         // Addresses: VIPs 1, 2 then the eVIP 3 of instance 1.
         let a = |c: u32, idx: u32, k: u32| v.get(&o(KA_VRRP, &[6, 1, c, idx, k])).value;
         assert_eq!(a(3, 1, 1), Value::OctetString(vec![10, 0, 0, 100]));

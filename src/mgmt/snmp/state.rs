@@ -5,7 +5,7 @@
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::SystemTime;
 
-use super::mib::{AddrRow, GlobalRow, InstanceRow, KaState, MibSnapshot};
+use super::mib::{AddrRow, GlobalRow, GroupRow, InstanceRow, KaState, MibSnapshot};
 use crate::config::model::{
     AddressSpec, Authentication, Broadcast, Config, GlobalDefs, InitialState, NotifyScripts,
     ScriptSpec,
@@ -277,5 +277,41 @@ pub fn snapshot(config: &Config, views: &[VrrpView]) -> MibSnapshot {
             .map(|v| instance_row(v, &config.global, now))
             .collect(),
         global: global_row(&config.global),
+        groups: config
+            .sync_groups
+            .iter()
+            .map(|grp| {
+                let g = &config.global;
+                // The group's state is its members' (they move together), as the data dump.
+                let state = grp
+                    .members
+                    .iter()
+                    .filter_map(|(m, _)| views.iter().find(|v| v.instance.name == *m))
+                    .filter_map(|v| v.status.as_ref().map(|s| ka_state(s.state)))
+                    .next();
+                GroupRow {
+                    name: grp.name.clone(),
+                    state,
+                    smtp_alert: grp
+                        .smtp_alert
+                        .or(g.smtp_alert_vrrp)
+                        .or(g.smtp_alert)
+                        .unwrap_or(false),
+                    notify_exec: notify_exec(&grp.notify),
+                    tracking_weight: grp.sync_group_tracking_weight,
+                    scripts: [
+                        (6, &grp.notify.master),
+                        (7, &grp.notify.backup),
+                        (8, &grp.notify.fault),
+                        (9, &grp.notify.generic),
+                        (11, &grp.notify.stop),
+                    ]
+                    .into_iter()
+                    .filter_map(|(c, s)| s.as_ref().map(|s| (c, script_text(s))))
+                    .collect(),
+                    members: grp.members.iter().map(|(m, _)| m.clone()).collect(),
+                }
+            })
+            .collect(),
     }
 }
