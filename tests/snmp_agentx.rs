@@ -178,7 +178,9 @@ const BACKUP_STATE: &str = ".1.3.6.1.4.1.9586.100.5.2.3.1.4 = INTEGER: 1";
 
 fn conf(lab: &Lab, prio: u8, snmp: Option<&Snmp>) -> String {
     let group = if snmp.is_some() {
-        "vrrp_sync_group G1 {\n    group {\n        VI_51\n    }\n    notify_master \"/bin/true group\"\n}\n"
+        "vrrp_script chk {\n    script \"/bin/true\"\n    interval 1\n    weight 0\n    rise 2\n    \
+         fall 3\n}\nvrrp_sync_group G1 {\n    group {\n        VI_51\n    }\n    \
+         notify_master \"/bin/true group\"\n}\n"
     } else {
         ""
     };
@@ -203,7 +205,7 @@ fn conf(lab: &Lab, prio: u8, snmp: Option<&Snmp>) -> String {
                 "    virtual_ipaddress_excluded {{\n        {}/32\n    }}\n{}",
                 lab.vip4(98),
                 if snmp.is_some() {
-                    "    track_interface {\n        eth0\n    }\n    notify_master \"/bin/true master\"\n    \
+                    "    track_interface {\n        eth0\n    }\n    track_script {\n        chk\n    }\n    notify_master \"/bin/true master\"\n    \
                  notify /bin/true\n    smtp_alert\n"
                 } else {
                     ""
@@ -257,8 +259,11 @@ fn run(
         lab.wait_for(Duration::from_secs(10), || {
             backup = walk(lab);
             backup.values().any(|(t, v)| format!("{t}: {v}") == mip)
+                && backup
+                    .get(".1.3.6.1.4.1.9586.100.5.2.9.1.6.1")
+                    .is_some_and(|(_, v)| v == "3")
         }),
-        "{subject}: vrrpOperMasterIpAddr never showed the peer\n{backup:?}"
+        "{subject}: vrrpOperMasterIpAddr never showed the peer, or vrrpScriptResult never good\n{backup:?}"
     );
     lab.signal(&peer, libc::SIGTERM);
     assert!(lab.wait_exit(&peer, Duration::from_secs(10)).is_some());

@@ -163,7 +163,7 @@ impl Gathered {
     /// The text a control-socket client gets (the data dump's files one after the other).
     pub fn text(&self, kind: DumpKind) -> String {
         if kind == DumpKind::Snmp {
-            let snap = crate::mgmt::snmp::state::snapshot(&self.config, &self.views);
+            let snap = crate::mgmt::snmp::state::snapshot(&self.config, &self.views, &self.scripts);
             return serde_json::to_string(&snap).unwrap_or_default();
         }
         self.files(kind, Path::new("/"))

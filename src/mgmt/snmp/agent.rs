@@ -570,9 +570,11 @@ mod tests {
                 accept: false,
                 notify_deleted: false,
                 scripts: vec![],
+                tracked_scripts: vec![],
             }],
             global: Default::default(),
             groups: vec![],
+            scripts: vec![],
         }
     }
 

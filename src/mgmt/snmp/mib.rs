@@ -8,7 +8,9 @@
 //! - KEEPALIVED-MIB `vrrpAddressTable` (…5.2.6.1): VIPs and excluded VIPs (not the static
 //!   addresses keepalived lists with instance index 0).
 //! - KEEPALIVED-MIB `vrrpSyncGroupTable` (…5.2.1.1) and `vrrpSyncGroupMemberTable` (…5.2.2.1).
-//! - Not served: the tracker, route and rule tables, the check subtree, VRRPv3-MIB.
+//! - KEEPALIVED-MIB `vrrpTrackedScriptTable` (…5.2.5.1) and `vrrpScriptTable` (…5.2.9.1).
+//! - Not served: the tracked interface/file/bfd/process tables, the sync-group tracked-*
+//!   tables, the file table, route and rule tables, the check subtree, VRRPv3-MIB.
 //! - VRRP-MIB (RFC 2787, 1.3.6.1.2.1.68): node version, notification control, vrrpOperTable,
 //!   vrrpAssoIpAddrTable, vrrpRouterStatistics and vrrpRouterStatsTable, for the instances
 //!   RFC 2787 can describe (VRRPv2 over IPv4 with at least one VIP, as keepalived).
@@ -155,6 +157,8 @@ pub struct InstanceRow {
     pub accept: bool,
     /// `notify_deleted`.
     pub notify_deleted: bool,
+    /// `track_script`: name, weight, reverse.
+    pub tracked_scripts: Vec<(String, i32, bool)>,
     /// Notify scripts as keepalived prints them, by vrrpInstanceTable column (22 master,
     /// 23 backup, 24 fault, 25 stop, 26 generic, 31 master_rx_lower_pri, 32 deleted).
     pub scripts: Vec<(u32, String)>,
@@ -179,6 +183,27 @@ pub struct Enabled {
     pub rfcv2: bool,
     /// VRRPv3-MIB (`enable_snmp_rfcv3`; not served yet).
     pub rfcv3: bool,
+}
+
+/// One `vrrp_script`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ScriptRow {
+    /// Name.
+    pub name: String,
+    /// The command as keepalived shows it.
+    pub command: String,
+    /// Interval in seconds.
+    pub interval: u32,
+    /// Weight.
+    pub weight: i32,
+    /// `weight ... reverse`.
+    pub reverse: bool,
+    /// vrrpScriptResult: init(1), bad(2), good(3).
+    pub result: i32,
+    /// `rise`.
+    pub rise: u32,
+    /// `fall`.
+    pub fall: u32,
 }
 
 /// One `vrrp_sync_group`.
@@ -243,6 +268,8 @@ pub struct MibSnapshot {
     pub global: GlobalRow,
     /// Sync groups, in configuration order.
     pub groups: Vec<GroupRow>,
+    /// `vrrp_script`s, in configuration order.
+    pub scripts: Vec<ScriptRow>,
 }
 
 fn truth(b: bool) -> Value {
@@ -527,6 +554,34 @@ fn keepalived_mib(s: &MibSnapshot, t: &mut BTreeMap<Oid, Value>) {
         }
     }
 
+    // vrrpTrackedScriptTable: index (instance position, script position).
+    for (i, r) in s.instances.iter().enumerate() {
+        for (k, (name, weight, reverse)) in r.tracked_scripts.iter().enumerate() {
+            let ix = [i as u32 + 1, k as u32 + 1];
+            put(t, KA_VRRP, &[5, 1, 2, ix[0], ix[1]], Value::string(name));
+            put(
+                t,
+                KA_VRRP,
+                &[5, 1, 3, ix[0], ix[1]],
+                Value::Integer(*weight),
+            );
+            put(t, KA_VRRP, &[5, 1, 4, ix[0], ix[1]], truth(*reverse));
+        }
+    }
+    // vrrpScriptTable.
+    for (i, sc) in s.scripts.iter().enumerate() {
+        let ix = i as u32 + 1;
+        let mut col = |c: u32, v: Value| put(t, KA_VRRP, &[9, 1, c, ix], v);
+        col(2, Value::string(&sc.name));
+        col(3, Value::string(&sc.command));
+        col(4, Value::Integer(sc.interval as i32));
+        col(5, Value::Integer(sc.weight));
+        col(6, Value::Integer(sc.result));
+        col(7, Value::Gauge32(sc.rise));
+        col(8, Value::Gauge32(sc.fall));
+        col(9, truth(sc.reverse));
+    }
+
     // vrrpAddressTable: index (instance position, address position); VIPs then eVIPs share
     // the position counter, as keepalived numbers them.
     let at = [KA_VRRP, &[6, 1]].concat();
@@ -704,6 +759,7 @@ mod tests {
             accept: false,
             notify_deleted: false,
             scripts: vec![(22, "/bin/m".into())],
+            tracked_scripts: vec![],
         }
     }
 
@@ -727,6 +783,7 @@ mod tests {
                 members: vec!["VI_1".into(), "VI_6".into()],
                 ..GroupRow::default()
             }],
+            scripts: vec![],
         }
     }
 

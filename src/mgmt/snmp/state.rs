@@ -5,12 +5,15 @@
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::SystemTime;
 
-use super::mib::{AddrRow, GlobalRow, GroupRow, InstanceRow, KaState, MibSnapshot};
+use std::collections::BTreeMap;
+
+use super::mib::{AddrRow, GlobalRow, GroupRow, InstanceRow, KaState, MibSnapshot, ScriptRow};
 use crate::config::model::{
     AddressSpec, Authentication, Broadcast, Config, GlobalDefs, InitialState, NotifyScripts,
     ScriptSpec,
 };
 use crate::telemetry::dump::VrrpView;
+use crate::track::priority::{TrackerKind, TrackerState};
 use crate::vrrp::events::State;
 
 /// The version string served as KEEPALIVED-MIB `version`.
@@ -185,6 +188,12 @@ pub fn instance_row(v: &VrrpView, g: &GlobalDefs, now: SystemTime) -> InstanceRo
         notify_exec: notify_exec(&i.notify),
         accept: v.params.accept_mode(),
         notify_deleted: i.notify.deleted_state,
+        tracked_scripts: v
+            .trackers
+            .iter()
+            .filter(|t| t.kind == TrackerKind::Script)
+            .map(|t| (t.name.clone(), t.weight, t.reverse))
+            .collect(),
         scripts: [
             (22, &i.notify.master),
             (23, &i.notify.backup),
@@ -264,8 +273,12 @@ fn global_row(g: &GlobalDefs) -> GlobalRow {
     }
 }
 
-/// The snapshot of the running configuration and the instances' views.
-pub fn snapshot(config: &Config, views: &[VrrpView]) -> MibSnapshot {
+/// The snapshot of the running configuration, the instances' views and the scripts' states.
+pub fn snapshot(
+    config: &Config,
+    views: &[VrrpView],
+    script_states: &BTreeMap<String, TrackerState>,
+) -> MibSnapshot {
     let now = SystemTime::now();
     MibSnapshot {
         version: version_string(),
@@ -277,6 +290,24 @@ pub fn snapshot(config: &Config, views: &[VrrpView]) -> MibSnapshot {
             .map(|v| instance_row(v, &config.global, now))
             .collect(),
         global: global_row(&config.global),
+        scripts: config
+            .vrrp_scripts
+            .iter()
+            .map(|sc| ScriptRow {
+                name: sc.name.clone(),
+                command: sc.script.as_ref().map(script_text).unwrap_or_default(),
+                interval: sc.interval.as_secs().min(i32::MAX as u64) as u32,
+                weight: sc.weight,
+                reverse: sc.weight_reverse,
+                result: match script_states.get(&sc.name) {
+                    Some(TrackerState::Up) => 3,
+                    Some(TrackerState::Down) => 2,
+                    Some(TrackerState::Unknown) | None => 1,
+                },
+                rise: sc.rise,
+                fall: sc.fall,
+            })
+            .collect(),
         groups: config
             .sync_groups
             .iter()
