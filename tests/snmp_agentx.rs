@@ -416,6 +416,54 @@ fn reconnects_when_the_master_agent_restarts() {
         "not served\n{}",
         lab.logs(&["rs", "snmpd"])
     );
+    // A bulk walk gives the same, and a walk of all mib-2 crosses our region cleanly.
+    let tool = |prog: &str, root: &str| {
+        let o = lab.exec(
+            1,
+            &[
+                "env",
+                "MIBS=",
+                prog,
+                "-v2c",
+                "-c",
+                "public",
+                "-On",
+                "-t",
+                "3",
+                "127.0.0.1:16161",
+                root,
+            ],
+        );
+        assert!(
+            o.status.success(),
+            "{prog} {root}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        parse_walk(&String::from_utf8_lossy(&o.stdout))
+    };
+    let walked = tool("snmpwalk", KA_MIB);
+    let bulk = tool("snmpbulkwalk", KA_MIB);
+    let same = |a: &Walk, b: &Walk| {
+        a.len() == b.len()
+            && a.iter().zip(b).all(|((ka, (ta, va)), (kb, (tb, vb)))| {
+                ka == kb && ta == tb && (va == vb || ta == "Timeticks")
+            })
+    };
+    assert!(same(&walked, &bulk), "{walked:?}\n{bulk:?}");
+    let mib2 = tool("snmpwalk", ".1.3.6.1.2.1");
+    assert!(mib2.contains_key(".1.3.6.1.2.1.68.1.1.0"), "{mib2:?}");
+    assert!(
+        mib2.contains_key(".1.3.6.1.2.1.1.1.0"),
+        "snmpd's own objects too"
+    );
+    let num = |k: &str| -> Vec<u32> { k.split('.').filter_map(|x| x.parse().ok()).collect() };
+    assert!(
+        mib2.keys()
+            .any(|k| num(k) > vec![1, 3, 6, 1, 2, 1, 68, u32::MAX]),
+        "the walk went on past VRRP-MIB: {:?}",
+        mib2.keys().last()
+    );
+
     // snmpd goes away: nothing is served; the daemon runs on.
     lab.signal("snmpd", libc::SIGTERM);
     assert!(lab.wait_exit("snmpd", Duration::from_secs(10)).is_some());
