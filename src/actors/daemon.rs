@@ -1286,11 +1286,20 @@ pub fn run(args: Args) -> i32 {
                 ..RootOptions::default()
             },
         ));
-        // The SNMP subagent (mgmt/snmp), only when a MIB is enabled: before the instances
-        // start, so their first transitions are notified.
-        if let Some(ac) =
-            crate::mgmt::snmp::agent_config(&cfg.global.snmp, snmp_cli.0, snmp_cli.1.as_deref())
-        {
+        // The SNMP subagent (mgmt/snmp), only when a MIB is enabled and VRRP runs here (the
+        // MIBs it serves are VRRP's): before the instances start, so their first
+        // transitions are notified.
+        let snmp = subsystems
+            .vrrp
+            .then(|| {
+                crate::mgmt::snmp::agent_config(
+                    &cfg.global.snmp,
+                    snmp_cli.0,
+                    snmp_cli.1.as_deref(),
+                )
+            })
+            .flatten();
+        if let Some(ac) = snmp {
             let source = crate::mgmt::snmp::root_source(root.clone().recipient());
             if let Some(tx) = crate::mgmt::snmp::agent::spawn(ac, source) {
                 snmp_notifier.set_traps(tx);
