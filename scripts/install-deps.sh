@@ -10,6 +10,7 @@
 #   qemu-system-x86 busybox-static cpio   the IPVS test VM (see notes/ipvs-vm.md)
 #   prometheus       promtool, to lint /metrics output and the scrape config
 #   python3          helper scripts
+#   snmpd snmp snmptrapd   AgentX master agent, snmpwalk and a trap receiver (tests/snmp_agentx.rs)
 #   lintian man-db systemd   checking the Debian package (lintian, man -w, systemd-analyze)
 #
 # usage: sudo scripts/install-deps.sh [EXTRA_PACKAGE...]
@@ -39,6 +40,9 @@ PACKAGES=(
     man-db
     systemd
     python3
+    snmpd
+    snmp
+    snmptrapd
     "$@"
 )
 

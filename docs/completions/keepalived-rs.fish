@@ -42,7 +42,7 @@ complete -c keepalived-rs -n "__fish_keepalived_rs_needs_command" -l reload-plan
 complete -c keepalived-rs -n "__fish_keepalived_rs_needs_command" -l metrics-listen -d 'Serve Prometheus metrics at http://ADDR:PORT/metrics' -r
 complete -c keepalived-rs -n "__fish_keepalived_rs_needs_command" -l settings -d 'The daemon\'s settings file (TOML; default /etc/keepalived-rs/keepalived-rs.toml if present, or $KEEPALIVED_RS_SETTINGS): see the README\'s "Daemon settings"' -r -F
 complete -c keepalived-rs -n "__fish_keepalived_rs_needs_command" -l take-over -d 'Take over from the keepalived running with this pid file without moving a VIP: read its state, prepare everything, stop it silently (SIGSTOP then SIGKILL: no priority 0, nothing removed) and resume each instance as it was. Refused, keepalived left running, when the configuration cannot adopt its state' -r -F
-complete -c keepalived-rs -n "__fish_keepalived_rs_needs_command" -s A -l snmp-agent-socket -d 'Refused: SNMP is not supported by keepalived-rs yet' -r
+complete -c keepalived-rs -n "__fish_keepalived_rs_needs_command" -s A -l snmp-agent-socket -d 'Use the specified socket for the SNMP master agent (overrides `snmp_socket`)' -r
 complete -c keepalived-rs -n "__fish_keepalived_rs_needs_command" -l config-fd -d 'Refused: internal to keepalived\'s reload check child (not in its --help)' -r
 complete -c keepalived-rs -n "__fish_keepalived_rs_needs_command" -l debug -d 'Refused: keepalived\'s build-time debugging options (--debug, --perf, -L, --no-mem-check) have no keepalived-rs equivalent' -r
 complete -c keepalived-rs -n "__fish_keepalived_rs_needs_command" -l perf -d 'See --debug' -r
@@ -68,7 +68,7 @@ complete -c keepalived-rs -n "__fish_keepalived_rs_needs_command" -l no-config-w
 complete -c keepalived-rs -n "__fish_keepalived_rs_needs_command" -l list-keywords -d 'Print every keepalived.conf keyword with what keepalived-rs does with it (implemented, partial, equivalent, unsupported and what is lost), tab-separated, and exit'
 complete -c keepalived-rs -n "__fish_keepalived_rs_needs_command" -l strict -d 'Refuse the configuration where keepalived would log a problem and recover (bad value defaulted or ignored, bad object skipped, dangling reference dropped)'
 complete -c keepalived-rs -n "__fish_keepalived_rs_needs_command" -s v -l version -d 'Print version and exit'
-complete -c keepalived-rs -n "__fish_keepalived_rs_needs_command" -s x -l snmp -d 'Refused: SNMP is not supported by keepalived-rs yet'
+complete -c keepalived-rs -n "__fish_keepalived_rs_needs_command" -s x -l snmp -d 'Enable the SNMP subagent (every MIB keepalived-rs serves: KEEPALIVED-MIB, VRRP-MIB)'
 complete -c keepalived-rs -n "__fish_keepalived_rs_needs_command" -s L -l mem-check-log -d 'See --debug'
 complete -c keepalived-rs -n "__fish_keepalived_rs_needs_command" -l no-mem-check -d 'See --debug'
 complete -c keepalived-rs -n "__fish_keepalived_rs_needs_command" -s h -l help -d 'Print help'

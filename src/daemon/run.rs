@@ -1063,6 +1063,7 @@ pub fn run(args: Args) -> i32 {
         dont_release_ipvs: args.dont_release_ipvs,
         address_monitoring: args.address_monitoring,
         dont_respawn: args.dont_respawn,
+        snmp_cli: (args.snmp, args.snmp_agent_socket.clone()),
         arbiters: rt.arbiters(),
         sd: systemd_notify(),
     };
@@ -1303,6 +1304,8 @@ struct Launch {
     dont_release_ipvs: bool,
     address_monitoring: bool,
     dont_respawn: bool,
+    /// `-x` (every MIB) and `-A SOCKET` (the AgentX master's address).
+    snmp_cli: (bool, Option<String>),
     arbiters: crate::runtime::Arbiters,
     /// systemd's notification socket (started by systemd with `Type=notify`).
     sd: Option<Arc<crate::telemetry::systemd::SdNotify>>,
@@ -1362,6 +1365,7 @@ async fn start_actors(l: Launch) -> anyhow::Result<Interfaces> {
     count_supervision(&events, services.metrics.clone(), l.dont_respawn);
     crate::daemon::trim::start();
     let netlink = services.netlink.clone();
+    let snmp_notifier = services.notifier.clone();
     let (factory, store) = factory(&l, services, global, events, seeds, hold_release.as_ref());
     let running = store.running.clone();
     store
@@ -1375,6 +1379,7 @@ async fn start_actors(l: Launch) -> anyhow::Result<Interfaces> {
             ..RootOptions::default()
         },
     ));
+    start_snmp(&l, &root, &snmp_notifier);
     let vrrp_count = desired
         .iter()
         .filter(|(_, c)| matches!(c, ChildSpec::Vrrp(_)))
@@ -1422,6 +1427,33 @@ async fn start_actors(l: Launch) -> anyhow::Result<Interfaces> {
         Err(_) => 0,
     };
     open_interfaces(&l, root, running, metrics_server, started)
+}
+
+/// The SNMP subagent (mgmt/snmp), only when a MIB is enabled and VRRP runs here (the MIBs
+/// it serves are VRRP's): started before the instances, so their first transitions are
+/// notified.
+fn start_snmp(
+    l: &Launch,
+    root: &actix::Addr<Root<ObjectId, ChildSpec>>,
+    notifier: &crate::vrrp::actor::notifier::Notifier,
+) {
+    let config = l
+        .subsystems
+        .vrrp
+        .then(|| {
+            crate::mgmt::snmp::agent_config(
+                &l.cfg.global.snmp,
+                l.snmp_cli.0,
+                l.snmp_cli.1.as_deref(),
+            )
+        })
+        .flatten();
+    if let Some(ac) = config {
+        let source = crate::mgmt::snmp::root_source(root.clone().recipient());
+        if let Some(tx) = crate::mgmt::snmp::agent::spawn(ac, source) {
+            notifier.set_traps(tx);
+        }
+    }
 }
 
 /// The services every configuration's children share: kernel access, metrics, BFD registry,

@@ -5,8 +5,11 @@
 //! - [`control`]: the local control socket behind `keepalived-rs --status` and `--reload-plan`.
 //! - [`http`]: the `--metrics-listen` endpoint exposing the Prometheus registry
 //!   ([`crate::telemetry::metrics`]).
+//! - [`snmp`]: the AgentX subagent (KEEPALIVED-MIB, VRRP-MIB, notifications), only when
+//!   enabled.
 #![forbid(unsafe_code)]
 
 pub mod control;
 pub mod dumps;
 pub mod http;
+pub mod snmp;

@@ -43,6 +43,8 @@ pub enum DumpKind {
     StatsClear,
     /// SIGRTMIN+2: the JSON state (`keepalived.json`).
     Json,
+    /// The SNMP subagent's snapshot (JSON of `mgmt::snmp::mib::MibSnapshot`; never a file).
+    Snmp,
 }
 
 /// A running child as the factory sees it when dumping.

@@ -20,6 +20,15 @@ pub fn hostname() -> Option<String> {
         .map(str::to_string)
 }
 
+/// The interface index of `name` (`if_nametoindex(3)`; 0 when there is none).
+pub fn if_index(name: &str) -> u32 {
+    let Ok(c) = std::ffi::CString::new(name) else {
+        return 0;
+    };
+    // SAFETY: `c` is a valid NUL-terminated string for the duration of the call.
+    unsafe { libc::if_nametoindex(c.as_ptr()) }
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

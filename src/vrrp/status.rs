@@ -21,6 +21,9 @@ pub struct InstanceStatus {
     pub priority: u8,
     /// The master a backup follows: its address and last advertised priority.
     pub master: Option<(IpAddr, u8)>,
+    /// The source of the last advert accepted, kept across transitions (keepalived's
+    /// `master_saddr`, which SNMP shows as vrrpOperMasterIpAddr).
+    pub last_advert_src: Option<IpAddr>,
     /// Master_Adver_Interval (a v3 backup adopts the master's).
     pub master_adver_int: Duration,
     /// When the current state was entered (the actor's start before any transition).

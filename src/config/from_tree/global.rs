@@ -21,6 +21,29 @@ pub fn build(g: &mut GlobalDefs, children: &[Node], d: &mut Diagnostics) {
         }
         span(&mut g.spans, n);
         match n.keyword.as_str() {
+            "snmp_socket" => match (n.arg(0), n.arg(1)) {
+                (_, Some(_)) => d.recover(
+                    &n.loc,
+                    "too many parameters specified for snmp_socket",
+                    "ignoring it",
+                ),
+                (None, _) => d.recover(&n.loc, "snmp socket name missing", "ignoring it"),
+                (Some(_), _) if g.snmp.socket.is_some() => d.recover(
+                    &n.loc,
+                    "SNMP socket already set",
+                    "ignoring the second snmp_socket",
+                ),
+                (Some(s), _) => g.snmp.socket = Some(s.to_string()),
+            },
+            "enable_traps" => g.snmp.traps = true,
+            "enable_snmp_vrrp" | "enable_snmp_keepalived" => g.snmp.vrrp = true,
+            "enable_snmp_rfc" => {
+                g.snmp.rfcv2 = true;
+                g.snmp.rfcv3 = true;
+            }
+            "enable_snmp_rfcv2" => g.snmp.rfcv2 = true,
+            "enable_snmp_rfcv3" => g.snmp.rfcv3 = true,
+            "enable_snmp_checker" => g.snmp.checker = true,
             "router_id" => g.router_id = v::arg(n, 0, d).map(str::to_string),
             "notification_email" => {
                 g.notification_email

@@ -191,6 +191,33 @@ pub struct GlobalDefs {
     /// `bfd_*` of the same: applied to the BFD thread.
     #[serde(default, skip_serializing_if = "ProcessSched::is_default")]
     pub bfd_sched: ProcessSched,
+    /// `snmp_socket`, `enable_traps`, `enable_snmp_*` (the AgentX subagent, `src/mgmt/snmp`).
+    #[serde(default)]
+    pub snmp: SnmpSettings,
+}
+
+/// The SNMP keywords of `global_defs` (`-x` enables every MIB, `-A` sets the socket).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SnmpSettings {
+    /// `snmp_socket` (net-snmp's AgentX address: `unix:/path`, `/path`, `tcp:host:port`).
+    pub socket: Option<String>,
+    /// `enable_traps`.
+    pub traps: bool,
+    /// `enable_snmp_vrrp` (`enable_snmp_keepalived`): KEEPALIVED-MIB.
+    pub vrrp: bool,
+    /// `enable_snmp_rfcv2` (`enable_snmp_rfc`): VRRP-MIB (RFC 2787).
+    pub rfcv2: bool,
+    /// `enable_snmp_rfcv3` (`enable_snmp_rfc`): VRRPv3-MIB (RFC 6527).
+    pub rfcv3: bool,
+    /// `enable_snmp_checker`: KEEPALIVED-MIB's check subtree.
+    pub checker: bool,
+}
+
+impl SnmpSettings {
+    /// Any MIB enabled: the subagent runs.
+    pub fn any(&self) -> bool {
+        self.vrrp || self.rfcv2 || self.rfcv3 || self.checker
+    }
 }
 
 /// keepalived's default `startup_script_timeout` / `shutdown_script_timeout`.
@@ -201,6 +228,7 @@ pub fn default_start_stop_timeout() -> Duration {
 impl Default for GlobalDefs {
     fn default() -> Self {
         Self {
+            snmp: SnmpSettings::default(),
             spans: Spans::default(),
             router_id: None,
             notification_email: Vec::new(),

@@ -54,6 +54,7 @@ fn status(name: &str, state: State, counters: &[(&'static str, u64)]) -> Instanc
         want_state: state,
         priority: 100,
         master: Some((IpAddr::V4(Ipv4Addr::new(10, 0, 0, 12)), 150)),
+        last_advert_src: Some(IpAddr::V4(Ipv4Addr::new(10, 0, 0, 12))),
         master_adver_int: Duration::from_millis(500),
         last_transition: UNIX_EPOCH + Duration::from_micros(1_796_170_562_877_619),
         vips_set: state == State::Master,

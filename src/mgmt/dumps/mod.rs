@@ -203,6 +203,10 @@ impl Gathered {
 
     /// The text a control-socket client gets (the data dump's files one after the other).
     pub fn text(&self, kind: DumpKind) -> String {
+        if kind == DumpKind::Snmp {
+            let snap = crate::mgmt::snmp::state::snapshot(&self.config, &self.views, &self.scripts);
+            return serde_json::to_string(&snap).unwrap_or_default();
+        }
         self.files(kind, Path::new("/"))
             .into_iter()
             .map(|(_, t)| t)
@@ -253,6 +257,7 @@ impl Gathered {
                 format::dump_path(g.json_dump_file.as_deref(), "keepalived.json", "", tmp),
                 format::json(&self.vrrp(), JsonVersion::of(&self.config)) + "\n",
             )],
+            DumpKind::Snmp => Vec::new(),
         }
     }
 }

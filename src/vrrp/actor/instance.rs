@@ -1544,6 +1544,7 @@ impl InstanceActor {
                 .map(|c| c.effective_priority())
                 .unwrap_or(self.spec.instance.priority),
             master: core.and_then(|c| c.master()).map(|m| (m.addr, m.priority)),
+            last_advert_src: self.last_master,
             master_adver_int: core
                 .map(|c| c.master_adver_int())
                 .unwrap_or(self.spec.instance.advert_int),

@@ -21,6 +21,8 @@ pub struct Notifier {
     /// Every instance transition, for other owners that follow an instance (the IPVS sync
     /// daemons, `lvs_sync_daemon`).
     states: tokio::sync::broadcast::Sender<crate::ipvs::syncd::InstanceState>,
+    /// SNMP notifications (set once the subagent runs with `enable_traps`).
+    traps: std::sync::OnceLock<crate::mgmt::snmp::agent::TrapSender>,
 }
 
 impl Notifier {
@@ -53,6 +55,7 @@ impl Notifier {
             ctx,
             smtp,
             states: tokio::sync::broadcast::channel(256).0,
+            traps: std::sync::OnceLock::new(),
         })
     }
 
@@ -61,6 +64,11 @@ impl Notifier {
         &self,
     ) -> tokio::sync::broadcast::Receiver<crate::ipvs::syncd::InstanceState> {
         self.states.subscribe()
+    }
+
+    /// Sends every instance transition to the SNMP subagent from now on.
+    pub fn set_traps(&self, tx: crate::mgmt::snmp::agent::TrapSender) {
+        let _ = self.traps.set(tx);
     }
 
     /// A per-instance script queue (scripts of one instance never overtake each other).
@@ -83,6 +91,21 @@ impl Notifier {
             let _ = self.states.send(crate::ipvs::syncd::InstanceState {
                 instance: name.to_string(),
                 state,
+            });
+        }
+        if let Some(tx) = self.traps.get() {
+            // keepalived's vrrpInstanceState numbering (stop 5).
+            let n = match state {
+                State::Initialize => 0,
+                State::Backup => 1,
+                State::Master => 2,
+                State::Fault => 3,
+                State::Stop => 5,
+            };
+            tx.send(crate::mgmt::snmp::agent::Transition {
+                group: target != NotifyTarget::Instance,
+                name: name.to_string(),
+                state: n,
             });
         }
         let Some(s) = notify_state(state) else {
