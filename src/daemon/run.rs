@@ -68,7 +68,7 @@ struct Loader {
     hub: TrackerHub,
     sync: SyncHub,
     /// `lvs_sync_daemon`: the IPVS sync daemons, following a VRRP instance.
-    syncd: crate::ipvs::syncd::SyncdHandle,
+    syncd: crate::lvs::syncd::SyncdHandle,
     /// Which instance wants which VIP (shared by all instances).
     claims: VipClaims,
     /// The configuration watcher's file list, renewed by every load (None: not watching).
@@ -1332,7 +1332,7 @@ struct Services {
     lvs: Option<crate::lvs::LvsHandle>,
     notifier: Arc<crate::vrrp::actor::notifier::Notifier>,
     sync: SyncHub,
-    syncd: crate::ipvs::syncd::SyncdHandle,
+    syncd: crate::lvs::syncd::SyncdHandle,
 }
 
 /// Inside the runtime: the shared services, `--take-over`'s decision, the root with every
@@ -1451,7 +1451,7 @@ fn start_snmp(
     if let Some(ac) = config {
         let source = crate::mgmt::snmp::root_source(root.clone().recipient());
         if let Some(tx) = crate::mgmt::snmp::agent::spawn(ac, source) {
-            notifier.set_traps(tx);
+            crate::mgmt::snmp::agent::forward(tx, notifier.subscribe());
         }
     }
 }
@@ -1513,13 +1513,13 @@ async fn start_services(
     }
     let notifier = crate::vrrp::actor::notifier::Notifier::new(&cfg.global);
     let sync = SyncHub::start(cfg, Some(notifier.clone()), object_metrics.clone());
-    let syncd = crate::ipvs::syncd::start(
+    let syncd = crate::lvs::syncd::start(
         cfg,
-        crate::ipvs::syncd::Owners {
+        crate::lvs::syncd::Owners {
             vrrp: l.subsystems.vrrp,
             check: l.subsystems.check,
         },
-        notifier.subscribe_states(),
+        notifier.subscribe(),
     );
     Ok(Services {
         netlink,

@@ -27,7 +27,6 @@ pub mod message;
 pub mod service;
 pub mod settings;
 pub mod stats;
-pub mod syncd;
 mod transport;
 pub mod writer;
 

@@ -34,6 +34,7 @@ pub mod fifo;
 pub mod plan;
 pub mod state;
 pub mod stats;
+pub mod syncd;
 
 pub use actor::{LvsHandle, LvsSnapshot, ReloadReport, RsSnapshot, VsSnapshot};
 

@@ -186,6 +186,38 @@ pub fn spawn(cfg: AgentConfig, source: SnapshotSource) -> Option<TrapSender> {
     traps.then_some(TrapSender(tx))
 }
 
+/// Forwards the VRRP notifier's transitions to the subagent as notifications (on the current
+/// arbiter, until the notifier is gone).
+pub fn forward(
+    tx: TrapSender,
+    mut rx: tokio::sync::broadcast::Receiver<crate::vrrp::actor::notifier::Transition>,
+) {
+    use crate::vrrp::events::State;
+    use tokio::sync::broadcast::error::RecvError;
+    actix::spawn(async move {
+        loop {
+            match rx.recv().await {
+                Ok(t) => tx.send(Transition {
+                    group: t.group,
+                    name: t.name,
+                    // keepalived's vrrpInstanceState numbering (stop 5).
+                    state: match t.state {
+                        State::Initialize => 0,
+                        State::Backup => 1,
+                        State::Master => 2,
+                        State::Fault => 3,
+                        State::Stop => 5,
+                    },
+                }),
+                Err(RecvError::Lagged(n)) => {
+                    tracing::warn!("SNMP: {n} VRRP transition(s) not notified (fell behind)")
+                }
+                Err(RecvError::Closed) => return,
+            }
+        }
+    });
+}
+
 trait Stream: AsyncRead + AsyncWrite + Unpin {}
 impl<T: AsyncRead + AsyncWrite + Unpin> Stream for T {}
 

@@ -18,12 +18,25 @@ pub struct Notifier {
     fifos: Vec<NotifyFifo>,
     ctx: ScriptContext,
     smtp: Option<SmtpAlerter>,
-    /// Every instance transition, for other owners that follow an instance (the IPVS sync
-    /// daemons, `lvs_sync_daemon`).
-    states: tokio::sync::broadcast::Sender<crate::ipvs::syncd::InstanceState>,
-    /// SNMP notifications (set once the subagent runs with `enable_traps`).
-    traps: std::sync::OnceLock<crate::mgmt::snmp::agent::TrapSender>,
+    /// Every transition of an instance or sync group, for whoever follows them (the IPVS
+    /// sync daemons of `lvs_sync_daemon`, the SNMP subagent's notifications).
+    transitions: tokio::sync::broadcast::Sender<Transition>,
 }
+
+/// An instance or sync group entered a state (what [`Notifier::subscribe`] publishes).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Transition {
+    /// A sync group (else an instance).
+    pub group: bool,
+    /// The `vrrp_instance` or `vrrp_sync_group` name.
+    pub name: String,
+    /// The new state.
+    pub state: State,
+}
+
+/// How many transitions a slow follower may fall behind before it misses some (a mass
+/// failover of 1000 instances fits).
+const TRANSITIONS_BUFFERED: usize = 4096;
 
 impl Notifier {
     /// Opens the FIFOs configured in `global_defs` (a FIFO that cannot be opened is logged)
@@ -54,21 +67,13 @@ impl Notifier {
             fifos,
             ctx,
             smtp,
-            states: tokio::sync::broadcast::channel(256).0,
-            traps: std::sync::OnceLock::new(),
+            transitions: tokio::sync::broadcast::channel(TRANSITIONS_BUFFERED).0,
         })
     }
 
-    /// The instances' transitions from now on (instance name, new state).
-    pub fn subscribe_states(
-        &self,
-    ) -> tokio::sync::broadcast::Receiver<crate::ipvs::syncd::InstanceState> {
-        self.states.subscribe()
-    }
-
-    /// Sends every instance transition to the SNMP subagent from now on.
-    pub fn set_traps(&self, tx: crate::mgmt::snmp::agent::TrapSender) {
-        let _ = self.traps.set(tx);
+    /// The transitions of instances and sync groups from now on.
+    pub fn subscribe(&self) -> tokio::sync::broadcast::Receiver<Transition> {
+        self.transitions.subscribe()
     }
 
     /// A per-instance script queue (scripts of one instance never overtake each other).
@@ -87,27 +92,12 @@ impl Notifier {
         state: State,
         priority: u8,
     ) {
-        if target == NotifyTarget::Instance {
-            let _ = self.states.send(crate::ipvs::syncd::InstanceState {
-                instance: name.to_string(),
-                state,
-            });
-        }
-        if let Some(tx) = self.traps.get() {
-            // keepalived's vrrpInstanceState numbering (stop 5).
-            let n = match state {
-                State::Initialize => 0,
-                State::Backup => 1,
-                State::Master => 2,
-                State::Fault => 3,
-                State::Stop => 5,
-            };
-            tx.send(crate::mgmt::snmp::agent::Transition {
-                group: target != NotifyTarget::Instance,
-                name: name.to_string(),
-                state: n,
-            });
-        }
+        // Nobody listening (no sync daemon, no SNMP) is not an error.
+        let _ = self.transitions.send(Transition {
+            group: target != NotifyTarget::Instance,
+            name: name.to_string(),
+            state,
+        });
         let Some(s) = notify_state(state) else {
             return;
         };

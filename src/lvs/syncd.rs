@@ -27,19 +27,11 @@ use std::time::Duration;
 
 use tokio::sync::{broadcast, mpsc, oneshot};
 
-use super::client::IpvsClient;
-use super::settings::{SyncDaemon, SyncRole};
 use crate::config::model::Config;
+use crate::ipvs::client::IpvsClient;
+use crate::ipvs::settings::{SyncDaemon, SyncRole};
+use crate::vrrp::actor::notifier::Transition;
 use crate::vrrp::events::State;
-
-/// A VRRP instance entered a state (what the notifier publishes).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct InstanceState {
-    /// The `vrrp_instance` name.
-    pub instance: String,
-    /// The new state.
-    pub state: State,
-}
 
 /// The daemons' parameters and whom they follow, from `global_defs`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -203,11 +195,7 @@ impl Owners {
 
 /// Starts the task on the current tokio runtime. `states`: VRRP instances' transitions. Without
 /// `lvs_sync_daemon` the task never touches the kernel.
-pub fn start(
-    cfg: &Config,
-    owners: Owners,
-    states: broadcast::Receiver<InstanceState>,
-) -> SyncdHandle {
+pub fn start(cfg: &Config, owners: Owners, states: broadcast::Receiver<Transition>) -> SyncdHandle {
     let (tx, rx) = mpsc::unbounded_channel();
     let task = Task {
         config: owners.filter(SyncdConfig::of(cfg)),
@@ -239,7 +227,7 @@ impl Task {
     async fn run(
         mut self,
         mut rx: mpsc::UnboundedReceiver<Msg>,
-        mut states: broadcast::Receiver<InstanceState>,
+        mut states: broadcast::Receiver<Transition>,
     ) {
         let mut states_open = true;
         loop {
@@ -284,18 +272,19 @@ impl Task {
                     None => return,
                 },
                 ev = states.recv(), if states_open => match ev {
+                    Ok(ev) if ev.group => {}
                     Ok(ev) => {
                         let followed = self
                             .config
                             .as_ref()
                             .and_then(|c| c.instance.as_deref())
-                            == Some(ev.instance.as_str());
+                            == Some(ev.name.as_str());
                         if followed {
                             self.dirty = true;
                             self.not_before = (ev.state == State::Master)
                                 .then(|| tokio::time::Instant::now() + MASTER_GRACE);
                         }
-                        self.states.insert(ev.instance, ev.state);
+                        self.states.insert(ev.name, ev.state);
                     }
                     Err(broadcast::error::RecvError::Lagged(n)) => {
                         tracing::warn!("IPVS sync daemon: {n} VRRP transition(s) missed");
