@@ -17,6 +17,8 @@ pub mod bfd;
 pub mod check;
 pub mod cli;
 pub mod config;
+/// The VIP firewall (nftables accept-mode rules), its nf_tables netlink encoding and owner.
+pub mod firewall;
 pub mod ipvs;
 pub mod lvs;
 pub mod netlink;

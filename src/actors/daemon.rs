@@ -134,6 +134,8 @@ pub struct Factory {
     /// its checker process then); `None` without the checker subsystem.
     lvs_starter: Option<LvsStarter>,
     kernel: Arc<dyn Kernel>,
+    /// The VIP firewall's owner (its tables exist only once an instance needs them).
+    firewall: Option<crate::firewall::FirewallHandle>,
     hub: TrackerHub,
     sync: SyncHub,
     notifier: Arc<super::vrrp::notifier::Notifier>,
@@ -204,8 +206,13 @@ impl ChildFactory<ObjectId, ChildSpec> for Factory {
         let system = actix::System::current();
         let lvs = self.lvs.take();
         let groups = self.sync.drained();
+        let firewall = self.firewall.take();
         actix::spawn(async move {
             let _ = tokio::time::timeout(std::time::Duration::from_secs(2), groups).await;
+            // keepalived's firewall_fini: the tables go once every VIP is released.
+            if let Some(f) = firewall {
+                f.shutdown().await;
+            }
             if let Some(l) = lvs {
                 let _ = tokio::time::timeout(std::time::Duration::from_secs(5), l.shutdown()).await;
             }
@@ -241,12 +248,14 @@ impl ChildFactory<ObjectId, ChildSpec> for Factory {
                     ..self.release
                 };
                 let hold = self.hold.clone();
+                let firewall = self.firewall.clone();
                 let opts = ChildOptions::new(key.to_string()).events(self.events.clone());
                 let h = spawn_child(&self.vrrp, opts, move |_| {
                     let a = InstanceActor::new(spec, kernel, Some(hub), Some(notifier), metrics, d)
                         .with_sync(sync)
                         .with_claims(claims)
-                        .with_release(release);
+                        .with_release(release)
+                        .with_firewall(firewall);
                     match hold.clone() {
                         Some(h) => a.with_hold(h),
                         None => a,
@@ -1190,6 +1199,12 @@ pub fn run(args: Args) -> i32 {
             log_address_changes(&netlink);
         }
         install_static(&netlink, &cfg).await;
+        let firewall = subsystems.vrrp.then(|| {
+            crate::firewall::spawn(
+                crate::firewall::config_for(&cfg.global, cfg.instances.iter().map(|i| &**i))
+                    .unwrap_or_else(|| crate::firewall::FirewallConfig::of(&cfg.global)),
+            )
+        });
         let metrics = Arc::new(crate::telemetry::Metrics::new());
         // Nobody reads per-object series without the endpoint: they would only cost memory
         // (about 5 KB per VRRP instance).
@@ -1252,6 +1267,7 @@ pub fn run(args: Args) -> i32 {
             lvs,
             lvs_starter,
             kernel,
+            firewall,
             hub,
             sync,
             notifier,

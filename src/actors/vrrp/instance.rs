@@ -217,6 +217,8 @@ pub struct VrrpDurable {
     pub ah_seq: SeqCounter,
     /// See `ah_seq`.
     pub ah_ip_id: u16,
+    /// VIPs this instance asked the firewall to drop (removed on leaving MASTER).
+    pub firewalled: Vec<IpAddr>,
 }
 
 /// Instances started held (`--take-over` prepares them while keepalived still runs): each
@@ -432,6 +434,8 @@ pub struct InstanceActor {
     keeping: bool,
     /// Started held: the state machine starts once released.
     hold: Option<Hold>,
+    /// The VIP firewall's owner (accept mode off: VIPs dropped while MASTER).
+    firewall: Option<crate::firewall::FirewallHandle>,
 }
 
 /// keepalived's `-V/--dont-release-vrrp`, and whether the instance is part of the daemon's
@@ -530,7 +534,34 @@ impl InstanceActor {
             release: ReleaseOptions::default(),
             keeping: false,
             hold: None,
+            firewall: None,
         }
+    }
+
+    /// Drops traffic to the VIPs while MASTER through `fw` when accept mode is off.
+    pub fn with_firewall(mut self, fw: Option<crate::firewall::FirewallHandle>) -> Self {
+        self.firewall = fw;
+        self
+    }
+
+    /// keepalived: the drop rule goes in just before the addresses and out just after them;
+    /// the firewall owner is not waited for.
+    fn firewall_vips(&mut self, set: &VirtualSet, add: bool) {
+        let Some(fw) = &self.firewall else { return };
+        let old = self.durable.get().firewalled;
+        let now: Vec<IpAddr> = if add && crate::firewall::blocks_vips(&self.spec.instance) {
+            set.addresses.iter().map(|a| a.addr.addr()).collect()
+        } else {
+            Vec::new()
+        };
+        let (gone, new) = crate::firewall::model::diff(&old, &now);
+        if !new.is_empty() {
+            fw.add(new);
+        }
+        if !gone.is_empty() {
+            fw.remove(gone);
+        }
+        self.durable.update(|d| d.firewalled = now);
     }
 
     /// keepalived's `-V` and the daemon's start, for this instance.
@@ -1516,6 +1547,7 @@ impl InstanceActor {
                 Action::AddVips => {
                     let set = self.virtual_set();
                     self.claim(&set);
+                    self.firewall_vips(&set, true);
                     self.kernel_op(KernelOp::Add(set.clone()));
                     self.durable.update(|d| {
                         d.vips_installed = true;
@@ -1526,7 +1558,8 @@ impl InstanceActor {
                 Action::RemoveVips => {
                     let set = self.virtual_set();
                     self.release(&set);
-                    self.kernel_op(KernelOp::Remove(set));
+                    self.kernel_op(KernelOp::Remove(set.clone()));
+                    self.firewall_vips(&set, false);
                     self.durable.update(|d| d.vips_installed = false);
                 }
                 Action::SendGratuitous { count } => self.kernel_op(KernelOp::Garp(

@@ -108,6 +108,15 @@ pub struct GlobalDefs {
     pub vrrp_skip_check_adv_addr: bool,
     /// `vrrp_strict`.
     pub vrrp_strict: bool,
+    /// `nftables [TABLE]` (or `vrrp_iptables`, which Debian's keepalived maps to nftables):
+    /// the VIP firewall's table name.
+    pub nftables: Option<String>,
+    /// `nftables_priority` (default -1).
+    pub nftables_priority: i32,
+    /// `nftables_ifindex`.
+    pub nftables_ifindex: bool,
+    /// `nftables_counters`.
+    pub nftables_counters: bool,
     /// `vrrp_check_unicast_src`.
     pub vrrp_check_unicast_src: bool,
     /// `vmac_prefix` (default "vrrp").
@@ -173,6 +182,10 @@ impl Default for GlobalDefs {
             vrrp_down_timer_adverts: 3,
             vrrp_skip_check_adv_addr: false,
             vrrp_strict: false,
+            nftables: None,
+            nftables_priority: -1,
+            nftables_ifindex: false,
+            nftables_counters: false,
             vrrp_check_unicast_src: false,
             vmac_prefix: "vrrp".into(),
             lvs_flush: false,

@@ -1,0 +1,157 @@
+//! The firewall owner: one task holds the nf_tables netlink socket and the
+//! [`FirewallState`]; instances send it typed messages and never wait for it (the VIPs are
+//! installed in parallel, as keepalived adds the drop rule just before the addresses).
+
+use super::model::{FirewallConfig, FirewallState};
+use super::nft::{read_acks, Batch, Replies, NETLINK_NETFILTER};
+use netlink_sys::{AsyncSocket, AsyncSocketExt, SocketAddr, TokioSocket};
+use std::net::IpAddr;
+use std::time::Duration;
+use tokio::sync::{mpsc, oneshot};
+
+/// What the owner is asked to do.
+#[derive(Debug)]
+pub enum FirewallMsg {
+    /// An instance became MASTER: drop traffic to and from these VIPs.
+    Add(Vec<IpAddr>),
+    /// An instance left MASTER.
+    Remove(Vec<IpAddr>),
+    /// Exit: delete the tables, then answer.
+    Shutdown(oneshot::Sender<()>),
+}
+
+/// The owner's address (cheap to clone).
+#[derive(Clone, Debug)]
+pub struct FirewallHandle {
+    tx: mpsc::UnboundedSender<FirewallMsg>,
+}
+
+impl FirewallHandle {
+    /// Asks for the VIPs to be dropped (does not wait).
+    pub fn add(&self, addrs: Vec<IpAddr>) {
+        let _ = self.tx.send(FirewallMsg::Add(addrs));
+    }
+
+    /// Asks for the VIPs not to be dropped any more (does not wait).
+    pub fn remove(&self, addrs: Vec<IpAddr>) {
+        let _ = self.tx.send(FirewallMsg::Remove(addrs));
+    }
+
+    /// Deletes the tables and waits (bounded) until that is done.
+    pub async fn shutdown(&self) {
+        let (tx, rx) = oneshot::channel();
+        if self.tx.send(FirewallMsg::Shutdown(tx)).is_ok() {
+            let _ = tokio::time::timeout(Duration::from_secs(3), rx).await;
+        }
+    }
+}
+
+/// Starts the owner on the current runtime.
+pub fn spawn(cfg: FirewallConfig) -> FirewallHandle {
+    let (tx, rx) = mpsc::unbounded_channel();
+    tokio::spawn(run(FirewallState::new(cfg), rx));
+    FirewallHandle { tx }
+}
+
+struct Link {
+    socket: TokioSocket,
+    seq: u32,
+}
+
+impl Link {
+    fn open() -> std::io::Result<Link> {
+        let mut socket = TokioSocket::new(NETLINK_NETFILTER)?;
+        socket.socket_mut().bind_auto()?;
+        let _ = socket.socket_ref().set_ext_ack(true);
+        Ok(Link {
+            socket,
+            seq: std::process::id().wrapping_mul(7919),
+        })
+    }
+
+    fn next_seq(&mut self, n: usize) -> u32 {
+        let s = self.seq;
+        self.seq = self.seq.wrapping_add(n as u32 + 2);
+        s
+    }
+
+    /// Sends a batch and waits for the ACK of its last message.
+    async fn send(&mut self, b: Batch) -> Result<(), String> {
+        let (bytes, first, last) = b.finish();
+        let kernel = SocketAddr::new(0, 0);
+        self.socket
+            .send_to(&bytes, &kernel)
+            .await
+            .map_err(|e| format!("send: {e}"))?;
+        let mut error = None;
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(2);
+        loop {
+            let (datagram, _) = tokio::time::timeout_at(deadline, self.socket.recv_from_full())
+                .await
+                .map_err(|_| "no answer from nf_tables within 2 s".to_string())?
+                .map_err(|e| format!("receive: {e}"))?;
+            if read_acks(&datagram, first, last, &mut error) == Replies::Done {
+                break;
+            }
+        }
+        match error {
+            Some(e) => Err(std::io::Error::from_raw_os_error(e).to_string()),
+            None => Ok(()),
+        }
+    }
+}
+
+async fn run(mut state: FirewallState, mut rx: mpsc::UnboundedReceiver<FirewallMsg>) {
+    let mut link: Option<Link> = None;
+    let mut warned_ll = false;
+    while let Some(msg) = rx.recv().await {
+        if link.is_none() {
+            match Link::open() {
+                Ok(l) => link = Some(l),
+                Err(e) => {
+                    tracing::error!("firewall: cannot open the nf_tables netlink socket: {e}");
+                    if let FirewallMsg::Shutdown(done) = msg {
+                        let _ = done.send(());
+                    }
+                    continue;
+                }
+            }
+        }
+        let Some(l) = link.as_mut() else { continue };
+        let before = state.clone();
+        let (batch, what, done) = match msg {
+            FirewallMsg::Add(addrs) => {
+                let seq = l.next_seq(64);
+                let (b, skipped) = state.add(&addrs, seq);
+                if !skipped.is_empty() && !warned_ll {
+                    warned_ll = true;
+                    tracing::warn!(
+                        "firewall: IPv6 link-local VIPs {skipped:?} are not firewalled (keepalived's vips_link_local sets are not implemented)"
+                    );
+                }
+                (b, "adding VIPs to", None)
+            }
+            FirewallMsg::Remove(addrs) => {
+                let seq = l.next_seq(64);
+                (state.remove(&addrs, seq), "removing VIPs from", None)
+            }
+            FirewallMsg::Shutdown(done) => {
+                let seq = l.next_seq(64);
+                (state.teardown(seq), "deleting", Some(done))
+            }
+        };
+        if let Some(b) = batch {
+            let table = state.config().table.clone();
+            if let Err(e) = l.send(b).await {
+                tracing::error!("firewall: {what} nftables table {table} failed: {e}");
+                if done.is_none() {
+                    state = before;
+                }
+            }
+        }
+        if let Some(d) = done {
+            let _ = d.send(());
+            return;
+        }
+    }
+}
