@@ -229,12 +229,13 @@ pub fn instance(
             .get("accept")
             .cloned()
             .unwrap_or_else(|| i.loc.clone());
-        d.warning(
+        d.recover(
             &loc,
             format!(
-                "({}) warning - accept mode for VRRP version 2 does not comply with RFC3768 - resetting",
+                "vrrp_instance {}: accept mode for VRRP version 2 does not comply with RFC 3768 (strict mode)",
                 i.name
             ),
+            "turning accept mode off",
         );
         i.accept = Some(false);
     }
