@@ -316,3 +316,78 @@ fn vip_traffic_accepted_with_accept_like_keepalived() {
     traffic(Daemon::Keepalived, true);
     traffic(Daemon::Ours, true);
 }
+
+/// A reload that turns accept mode off on a MASTER puts its VIPs in the set; one that adds a
+/// VIP adds it; turning accept mode back on empties the set (keepalived's
+/// clear_diff_vrrp_vip), and the MASTER keeps its VIPs throughout.
+#[test]
+fn reload_changing_accept_mode_updates_the_set() {
+    if lab::skip_without(false, &["nft"]) {
+        return;
+    }
+    let _g = lab::serial();
+    let mut lab = Lab::new(1);
+    let vip = lab.vip4(100);
+    let path = lab.write("h1.conf", &conf(&lab, "", "  accept", 100, false));
+    lab.start_rs(1, "dut", OURS, &path);
+    assert!(
+        lab.wait_for(Duration::from_secs(10), || lab.has_addr(1, &vip)),
+        "not MASTER\n{}",
+        lab.log("dut")
+    );
+    assert!(
+        !ruleset(&lab, 1).contains("10.N.0.100"),
+        "accept: no VIP in a set\n{}",
+        ruleset(&lab, 1)
+    );
+    let in_set = |lab: &Lab, addrs: &[&str]| {
+        lab.wait_for(Duration::from_secs(3), || {
+            let r = ruleset(lab, 1);
+            addrs.iter().all(|a| r.contains(a))
+        })
+    };
+    lab.rewrite(&path, &conf(&lab, "", "  no_accept", 100, false));
+    assert!(
+        lab.reload("dut", Duration::from_secs(10)),
+        "{}",
+        lab.log("dut")
+    );
+    assert!(
+        in_set(&lab, &["10.N.0.100", "10.N.0.101"]),
+        "no_accept after reload: VIPs not in the set\n{}\n{}",
+        ruleset(&lab, 1),
+        lab.log("dut")
+    );
+    let more = conf(&lab, "", "  no_accept", 100, false).replace(
+        "  virtual_ipaddress {\n",
+        &format!("  virtual_ipaddress {{\n    {}\n", lab.vip4(102)),
+    );
+    lab.rewrite(&path, &more);
+    assert!(
+        lab.reload("dut", Duration::from_secs(10)),
+        "{}",
+        lab.log("dut")
+    );
+    assert!(
+        in_set(&lab, &["10.N.0.100", "10.N.0.101", "10.N.0.102"]),
+        "added VIP not in the set\n{}",
+        ruleset(&lab, 1)
+    );
+    lab.rewrite(&path, &conf(&lab, "", "  accept", 100, false));
+    assert!(
+        lab.reload("dut", Duration::from_secs(10)),
+        "{}",
+        lab.log("dut")
+    );
+    assert!(
+        lab.wait_for(Duration::from_secs(3), || !ruleset(&lab, 1)
+            .contains("10.N.0.10")),
+        "accept again: VIPs still in the set\n{}",
+        ruleset(&lab, 1)
+    );
+    assert!(
+        lab.has_addr(1, &vip),
+        "MASTER lost its VIP\n{}",
+        lab.log("dut")
+    );
+}

@@ -1792,6 +1792,9 @@ impl InstanceActor {
             }
             self.release(&removed);
             self.claim(&added);
+            // keepalived's clear_diff_vrrp_vip: new VIPs dropped, old ones not, and an
+            // accept-mode change adds or removes them all.
+            self.firewall_vips(&new_set, true);
             if !is_empty(&removed) {
                 self.kernel_op(KernelOp::Remove(removed));
             }
