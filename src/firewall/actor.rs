@@ -2,10 +2,10 @@
 //! [`FirewallState`]; instances send it typed messages and never wait for it (the VIPs are
 //! installed in parallel, as keepalived adds the drop rule just before the addresses).
 
-use super::model::{FirewallConfig, FirewallState};
+use super::model::{FirewallConfig, FirewallState, FwAddr, LinkKey};
 use super::nft::{read_acks, Batch, Replies, NETLINK_NETFILTER};
 use netlink_sys::{AsyncSocket, AsyncSocketExt, SocketAddr, TokioSocket};
-use std::net::IpAddr;
+use std::collections::HashMap;
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
 
@@ -13,9 +13,9 @@ use tokio::sync::{mpsc, oneshot};
 #[derive(Debug)]
 pub enum FirewallMsg {
     /// An instance became MASTER: drop traffic to and from these VIPs.
-    Add(Vec<IpAddr>),
+    Add(Vec<FwAddr>),
     /// An instance left MASTER.
-    Remove(Vec<IpAddr>),
+    Remove(Vec<FwAddr>),
     /// Exit: delete the tables, then answer.
     Shutdown(oneshot::Sender<()>),
 }
@@ -28,12 +28,12 @@ pub struct FirewallHandle {
 
 impl FirewallHandle {
     /// Asks for the VIPs to be dropped (does not wait).
-    pub fn add(&self, addrs: Vec<IpAddr>) {
+    pub fn add(&self, addrs: Vec<FwAddr>) {
         let _ = self.tx.send(FirewallMsg::Add(addrs));
     }
 
     /// Asks for the VIPs not to be dropped any more (does not wait).
-    pub fn remove(&self, addrs: Vec<IpAddr>) {
+    pub fn remove(&self, addrs: Vec<FwAddr>) {
         let _ = self.tx.send(FirewallMsg::Remove(addrs));
     }
 
@@ -101,8 +101,35 @@ impl Link {
     }
 }
 
+/// The index of interface `name` in our namespace (sysfs), remembered so that a removal
+/// after the interface went (a vmac deleted) still finds its element.
+fn resolve(addrs: Vec<FwAddr>, cache: &mut HashMap<String, u32>, refresh: bool) -> Vec<FwAddr> {
+    addrs
+        .into_iter()
+        .map(|mut a| {
+            if let Some(LinkKey::IndexOf(dev)) = &a.link {
+                let read = || {
+                    std::fs::read_to_string(format!("/sys/class/net/{dev}/ifindex"))
+                        .ok()
+                        .and_then(|s| s.trim().parse::<u32>().ok())
+                };
+                let index = match cache.get(dev) {
+                    Some(i) if !refresh => Some(*i),
+                    _ => read().or_else(|| cache.get(dev).copied()),
+                };
+                if let Some(i) = index {
+                    cache.insert(dev.clone(), i);
+                    a.link = Some(LinkKey::Index(i));
+                }
+            }
+            a
+        })
+        .collect()
+}
+
 async fn run(mut state: FirewallState, mut rx: mpsc::UnboundedReceiver<FirewallMsg>) {
     let mut link: Option<Link> = None;
+    let mut ifindex: HashMap<String, u32> = HashMap::new();
     let mut warned_ll = false;
     while let Some(msg) = rx.recv().await {
         if link.is_none() {
@@ -122,17 +149,19 @@ async fn run(mut state: FirewallState, mut rx: mpsc::UnboundedReceiver<FirewallM
         let (batch, what, done) = match msg {
             FirewallMsg::Add(addrs) => {
                 let seq = l.next_seq(64);
+                let addrs = resolve(addrs, &mut ifindex, true);
                 let (b, skipped) = state.add(&addrs, seq);
                 if !skipped.is_empty() && !warned_ll {
                     warned_ll = true;
                     tracing::warn!(
-                        "firewall: IPv6 link-local VIPs {skipped:?} are not firewalled (keepalived's vips_link_local sets are not implemented)"
+                        "firewall: IPv6 link-local VIPs {skipped:?} are not firewalled: their interface has no index"
                     );
                 }
                 (b, "adding VIPs to", None)
             }
             FirewallMsg::Remove(addrs) => {
                 let seq = l.next_seq(64);
+                let addrs = resolve(addrs, &mut ifindex, false);
                 (state.remove(&addrs, seq), "removing VIPs from", None)
             }
             FirewallMsg::Shutdown(done) => {

@@ -12,4 +12,4 @@ pub mod model;
 pub mod nft;
 
 pub use actor::{spawn, FirewallHandle};
-pub use model::{blocks_vips, config_for, FirewallConfig};
+pub use model::{blocks_vips, config_for, fw_addrs, FirewallConfig, FwAddr};

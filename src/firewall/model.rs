@@ -2,7 +2,7 @@
 //! which instances need it, and the batches that set up a family's table and add or remove
 //! VIPs. The actor ([`super::actor`]) only sends them.
 
-use super::nft::{Base, Batch, Expr, Family, Hook, KeyType, Verdict, SET_CONSTANT};
+use super::nft::{Base, Batch, Expr, Family, Hook, KeyType, MetaKey, Verdict, SET_CONSTANT};
 use crate::config::model::{GlobalDefs, VrrpInstance};
 use std::collections::BTreeMap;
 use std::net::IpAddr;
@@ -55,13 +55,109 @@ pub fn config_for<'a>(
     (g.nftables.is_some() || instances.into_iter().any(blocks_vips)).then(|| FirewallConfig::of(g))
 }
 
-/// The firewall's view of the kernel: which families' tables are set up and how many
-/// instances want each VIP dropped.
+/// How an IPv6 link-local VIP is matched (keepalived: with its interface, by index unless
+/// `dont_track_primary` and the VIP is on the instance's interface or `no_track`, and
+/// `nftables_ifindex` is not given).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum LinkKey {
+    /// `vips_link_local`: address . interface index.
+    Index(u32),
+    /// `vips_link_local_name`: address . interface name.
+    Name(String),
+    /// `vips_link_local` by the index of this interface (resolved by the firewall owner).
+    IndexOf(String),
+}
+
+/// One VIP to drop: the address and, for an IPv6 link-local one, its interface.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct FwAddr {
+    /// The VIP.
+    pub addr: IpAddr,
+    /// Link-local only: how its interface is matched.
+    pub link: Option<LinkKey>,
+}
+
+/// The VIPs of an instance as the firewall sees them: `dev` is the instance's VIP interface,
+/// `by_name` keepalived's choice of the name set for link-local VIPs on it (or `no_track`):
+/// `dont_track_primary` without `nftables_ifindex`.
+pub fn fw_addrs(
+    addrs: &[crate::config::model::AddressSpec],
+    dev: &str,
+    by_name: bool,
+) -> Vec<FwAddr> {
+    addrs
+        .iter()
+        .map(|a| {
+            let addr = a.addr.addr();
+            let link = is_link_local(&addr).then(|| {
+                let d = a.dev.as_deref().unwrap_or(dev);
+                if by_name && (d == dev || a.no_track) {
+                    LinkKey::Name(d.to_string())
+                } else {
+                    LinkKey::IndexOf(d.to_string())
+                }
+            });
+            FwAddr { addr, link }
+        })
+        .collect()
+}
+
+/// The set an element goes to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum SetKind {
+    V4,
+    V6,
+    LinkIndex,
+    LinkName,
+}
+
+impl SetKind {
+    fn family(self) -> Family {
+        match self {
+            SetKind::V4 => Family::Ip,
+            _ => Family::Ip6,
+        }
+    }
+    fn name(self) -> &'static str {
+        match self {
+            SetKind::V4 | SetKind::V6 => "vips",
+            SetKind::LinkIndex => "vips_link_local",
+            SetKind::LinkName => "vips_link_local_name",
+        }
+    }
+}
+
+/// The set and element key of a VIP (None: a link-local VIP without its interface).
+fn element(a: &FwAddr) -> Option<(SetKind, Vec<u8>)> {
+    match (a.addr, &a.link) {
+        (IpAddr::V4(v), _) => Some((SetKind::V4, v.octets().to_vec())),
+        (IpAddr::V6(v), _) if !is_link_local(&a.addr) => Some((SetKind::V6, v.octets().to_vec())),
+        (IpAddr::V6(v), Some(LinkKey::Index(i))) => {
+            let mut k = v.octets().to_vec();
+            k.extend_from_slice(&i.to_ne_bytes());
+            Some((SetKind::LinkIndex, k))
+        }
+        (IpAddr::V6(v), Some(LinkKey::Name(n))) => {
+            let mut k = v.octets().to_vec();
+            let mut name = [0u8; 16];
+            let b = n.as_bytes();
+            let len = b.len().min(15);
+            name[..len].copy_from_slice(&b[..len]);
+            k.extend_from_slice(&name);
+            Some((SetKind::LinkName, k))
+        }
+        (IpAddr::V6(_), None | Some(LinkKey::IndexOf(_))) => None,
+    }
+}
+
+/// The firewall's view of the kernel: which tables and link-local sets are set up and how
+/// many instances want each VIP dropped.
 #[derive(Clone, Debug)]
 pub struct FirewallState {
     cfg: FirewallConfig,
     ready: [bool; 2],
-    refs: BTreeMap<IpAddr, u32>,
+    link_ready: [bool; 2],
+    refs: BTreeMap<(SetKind, Vec<u8>), u32>,
 }
 
 fn idx(f: Family) -> usize {
@@ -76,19 +172,13 @@ pub fn is_link_local(a: &IpAddr) -> bool {
     matches!(a, IpAddr::V6(v) if (v.segments()[0] & 0xffc0) == 0xfe80)
 }
 
-fn key(a: &IpAddr) -> Vec<u8> {
-    match a {
-        IpAddr::V4(v) => v.octets().to_vec(),
-        IpAddr::V6(v) => v.octets().to_vec(),
-    }
-}
-
 impl FirewallState {
     /// Nothing installed yet.
     pub fn new(cfg: FirewallConfig) -> Self {
         FirewallState {
             cfg,
             ready: [false; 2],
+            link_ready: [false; 2],
             refs: BTreeMap::new(),
         }
     }
@@ -98,57 +188,74 @@ impl FirewallState {
         &self.cfg
     }
 
-    /// VIPs currently in the sets.
-    pub fn installed(&self) -> impl Iterator<Item = &IpAddr> {
-        self.refs.keys()
-    }
-
     /// Adds one claim on each of `addrs`; the batch (if any element is new) creates the
-    /// family's table first when it does not exist yet (as keepalived, at the first MASTER).
-    /// IPv6 link-local VIPs are not handled (returned in the second value).
-    pub fn add(&mut self, addrs: &[IpAddr], seq: u32) -> (Option<Batch>, Vec<IpAddr>) {
+    /// family's table first when it does not exist yet (as keepalived, at the first MASTER),
+    /// and a link-local set with its rules at its first element. Link-local VIPs without
+    /// their interface are returned (not handled).
+    pub fn add(&mut self, addrs: &[FwAddr], seq: u32) -> (Option<Batch>, Vec<IpAddr>) {
         let mut b = Batch::new(seq);
         let mut skipped = Vec::new();
-        let mut new: BTreeMap<Family, Vec<Vec<u8>>> = BTreeMap::new();
+        let mut new: Vec<(SetKind, Vec<Vec<u8>>)> = Vec::new();
         for a in addrs {
-            if is_link_local(a) {
-                skipped.push(*a);
+            let Some((kind, key)) = element(a) else {
+                skipped.push(a.addr);
                 continue;
-            }
-            let n = self.refs.entry(*a).or_insert(0);
+            };
+            let n = self.refs.entry((kind, key.clone())).or_insert(0);
             *n += 1;
             if *n == 1 {
-                new.entry(Family::of(a)).or_default().push(key(a));
+                match new.iter_mut().find(|(k, _)| *k == kind) {
+                    Some((_, keys)) => keys.push(key),
+                    None => new.push((kind, vec![key])),
+                }
             }
         }
-        for (f, keys) in &new {
-            if !self.ready[idx(*f)] {
-                self.setup(&mut b, *f);
-                self.ready[idx(*f)] = true;
+        // keepalived's batch: the sets in the order of the VIPs, elements per set after.
+        for (kind, _) in &new {
+            let f = kind.family();
+            if !self.ready[idx(f)] {
+                self.setup(&mut b, f);
+                self.ready[idx(f)] = true;
             }
-            b.set_elems(true, *f, &self.cfg.table, "vips", keys);
+            let l = match kind {
+                SetKind::LinkIndex => Some(0),
+                SetKind::LinkName => Some(1),
+                _ => None,
+            };
+            if let Some(l) = l {
+                if !self.link_ready[l] {
+                    self.setup_link(&mut b, *kind);
+                    self.link_ready[l] = true;
+                }
+            }
+        }
+        new.sort_by_key(|(k, _)| *k);
+        for (kind, keys) in &new {
+            b.set_elems(true, kind.family(), &self.cfg.table, kind.name(), keys);
         }
         ((!b.is_empty()).then_some(b), skipped)
     }
 
     /// Drops one claim on each of `addrs`; the batch removes the elements nobody claims.
-    pub fn remove(&mut self, addrs: &[IpAddr], seq: u32) -> Option<Batch> {
-        let mut gone: BTreeMap<Family, Vec<Vec<u8>>> = BTreeMap::new();
+    pub fn remove(&mut self, addrs: &[FwAddr], seq: u32) -> Option<Batch> {
+        let mut gone: BTreeMap<SetKind, Vec<Vec<u8>>> = BTreeMap::new();
         for a in addrs {
-            let Some(n) = self.refs.get_mut(a) else {
+            let Some((kind, key)) = element(a) else {
+                continue;
+            };
+            let k = (kind, key);
+            let Some(n) = self.refs.get_mut(&k) else {
                 continue;
             };
             *n -= 1;
             if *n == 0 {
-                self.refs.remove(a);
-                gone.entry(Family::of(a)).or_default().push(key(a));
+                self.refs.remove(&k);
+                gone.entry(k.0).or_default().push(k.1);
             }
         }
         let mut b = Batch::new(seq);
-        for (f, keys) in &gone {
-            if self.ready[idx(*f)] {
-                b.set_elems(false, *f, &self.cfg.table, "vips", keys);
-            }
+        for (kind, keys) in &gone {
+            b.set_elems(false, kind.family(), &self.cfg.table, kind.name(), keys);
         }
         (!b.is_empty()).then_some(b)
     }
@@ -162,8 +269,37 @@ impl FirewallState {
             }
         }
         self.ready = [false; 2];
+        self.link_ready = [false; 2];
         self.refs.clear();
         (!b.is_empty()).then_some(b)
+    }
+
+    /// keepalived's link-local set and its two rules (`ip6 daddr . iif @set drop` in
+    /// `in_link_local`, `ip6 saddr . oif @set drop` in `out_link_local`).
+    fn setup_link(&self, b: &mut Batch, kind: SetKind) {
+        let t = self.cfg.table.as_str();
+        let f = Family::Ip6;
+        let (key, id, inm, outm) = match kind {
+            SetKind::LinkName => (KeyType::Ipv6Ifname, 4, MetaKey::IifName, MetaKey::OifName),
+            _ => (KeyType::Ipv6Ifindex, 3, MetaKey::Iif, MetaKey::Oif),
+        };
+        b.new_set(f, t, kind.name(), key, 0, id);
+        for (chain, offset, meta) in [("in_link_local", 24, inm), ("out_link_local", 8, outm)] {
+            let mut e = vec![
+                Expr::Payload {
+                    base: Base::Network,
+                    offset,
+                    len: 16,
+                },
+                Expr::Meta(meta),
+                Expr::Lookup(kind.name().into()),
+            ];
+            if self.cfg.counters {
+                e.push(Expr::Counter);
+            }
+            e.push(Expr::Verdict(Verdict::Drop));
+            b.new_rule(f, t, chain, &e);
+        }
     }
 
     /// keepalived's table for a family: a table left by an earlier run is replaced, then
@@ -263,9 +399,9 @@ impl FirewallState {
 }
 
 /// What `old` has and `now` lacks, and the other way round (order of first appearance).
-pub fn diff(old: &[IpAddr], now: &[IpAddr]) -> (Vec<IpAddr>, Vec<IpAddr>) {
-    let gone = old.iter().filter(|a| !now.contains(a)).copied().collect();
-    let new = now.iter().filter(|a| !old.contains(a)).copied().collect();
+pub fn diff<T: PartialEq + Clone>(old: &[T], now: &[T]) -> (Vec<T>, Vec<T>) {
+    let gone = old.iter().filter(|a| !now.contains(a)).cloned().collect();
+    let new = now.iter().filter(|a| !old.contains(a)).cloned().collect();
     (gone, new)
 }
 
@@ -283,6 +419,13 @@ mod tests {
 
     fn ip(s: &str) -> IpAddr {
         s.parse().expect("address")
+    }
+
+    fn fw(s: &str) -> FwAddr {
+        FwAddr {
+            addr: ip(s),
+            link: None,
+        }
     }
 
     fn instance(priority: u8, accept: Option<bool>, strict: bool) -> VrrpInstance {
@@ -327,22 +470,22 @@ mod tests {
     #[test]
     fn tables_set_up_once_per_family_and_elements_counted() {
         let mut s = FirewallState::new(cfg());
-        let (b, skipped) = s.add(&[ip("10.0.0.1"), ip("10.0.0.2")], 1);
+        let (b, skipped) = s.add(&[fw("10.0.0.1"), fw("10.0.0.2")], 1);
         let b = b.expect("first add");
         // table (add, delete, add), out, in, set, 2 rules, elements.
         assert_eq!(b.len(), 9);
         assert!(skipped.is_empty());
         // A second claim on the same VIP changes nothing in the kernel.
-        assert!(s.add(&[ip("10.0.0.1")], 20).0.is_none());
-        assert!(s.remove(&[ip("10.0.0.1")], 30).is_none());
+        assert!(s.add(&[fw("10.0.0.1")], 20).0.is_none());
+        assert!(s.remove(&[fw("10.0.0.1")], 30).is_none());
         let b = s
-            .remove(&[ip("10.0.0.1"), ip("10.0.0.2")], 40)
+            .remove(&[fw("10.0.0.1"), fw("10.0.0.2")], 40)
             .expect("last claims");
         assert_eq!(b.len(), 1);
         // The table stays; the next add is one element message.
-        assert_eq!(s.add(&[ip("10.0.0.3")], 50).0.expect("add").len(), 1);
+        assert_eq!(s.add(&[fw("10.0.0.3")], 50).0.expect("add").len(), 1);
         // IPv6: its own table (+2 chains, nd set and elements, 4 more rules).
-        let (b, skipped) = s.add(&[ip("fd00::1"), ip("fe80::1")], 60);
+        let (b, skipped) = s.add(&[fw("fd00::1"), fw("fe80::1")], 60);
         assert_eq!(b.expect("v6").len(), 3 + 4 + 2 + 1 + 6 + 1);
         assert_eq!(skipped, vec![ip("fe80::1")]);
         assert_eq!(s.teardown(70).expect("teardown").len(), 2);
@@ -356,11 +499,54 @@ mod tests {
             ..cfg()
         });
         let mut without = FirewallState::new(cfg());
-        let a = with.add(&[ip("fd00::1")], 1).0.expect("add").finish().0;
-        let b = without.add(&[ip("fd00::1")], 1).0.expect("add").finish().0;
+        let a = with.add(&[fw("fd00::1")], 1).0.expect("add").finish().0;
+        let b = without.add(&[fw("fd00::1")], 1).0.expect("add").finish().0;
         let count = |v: &[u8]| v.windows(8).filter(|w| w == b"counter\0").count();
         assert_eq!(count(&a), 6);
         assert_eq!(count(&b), 0);
+    }
+
+    #[test]
+    fn link_local_sets_by_index_and_by_name() {
+        let mut s = FirewallState::new(cfg());
+        let ll = |a: &str, l: LinkKey| FwAddr {
+            addr: ip(a),
+            link: Some(l),
+        };
+        let (b, skipped) = s.add(&[ll("fe80::1", LinkKey::Index(3)), fw("fd00::1")], 1);
+        // ip6 table (3 + 4 + 2 + 1 + 6), the index set and its 2 rules, then the elements
+        // of vips and vips_link_local.
+        assert_eq!(b.expect("add").len(), 16 + 3 + 2);
+        assert!(skipped.is_empty());
+        let (b, _) = s.add(&[ll("fe80::2", LinkKey::Name("eth0".into()))], 2);
+        assert_eq!(b.expect("name set").len(), 3 + 1);
+        // Same address, another interface: another element.
+        let (b, _) = s.add(&[ll("fe80::1", LinkKey::Index(4))], 3);
+        assert_eq!(b.expect("element").len(), 1);
+        let b = s.remove(&[ll("fe80::1", LinkKey::Index(3))], 4);
+        assert_eq!(b.expect("removed").len(), 1);
+        // Unresolved interfaces are not handled.
+        let (b, skipped) = s.add(&[ll("fe80::9", LinkKey::IndexOf("x".into()))], 5);
+        assert!(b.is_none());
+        assert_eq!(skipped, vec![ip("fe80::9")]);
+    }
+
+    #[test]
+    fn link_local_key_choice_as_keepalived() {
+        let conf = "vrrp_instance VI { interface eth0\n virtual_router_id 1\n virtual_ipaddress {\n fe80::1\n fe80::2 dev eth1\n fe80::3 dev eth1 no_track\n fd00::1\n }\n }\n";
+        let l = crate::config::load_str("t.conf", conf, &Default::default());
+        let vips = &l.config.instances[0].virtual_ipaddress;
+        let idx = |d: &str| Some(LinkKey::IndexOf(d.into()));
+        let name = |d: &str| Some(LinkKey::Name(d.into()));
+        let links = |v: Vec<FwAddr>| v.into_iter().map(|a| a.link).collect::<Vec<_>>();
+        assert_eq!(
+            links(fw_addrs(vips, "eth0", false)),
+            vec![idx("eth0"), idx("eth1"), idx("eth1"), None]
+        );
+        assert_eq!(
+            links(fw_addrs(vips, "eth0", true)),
+            vec![name("eth0"), idx("eth1"), name("eth1"), None]
+        );
     }
 
     #[test]

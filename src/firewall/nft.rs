@@ -67,6 +67,10 @@ pub enum KeyType {
     Ipv6Addr = 8,
     /// `icmpv6_type`, 1 byte.
     Icmpv6Type = 29,
+    /// `ipv6_addr . iface_index` (8 << 6 | 20), 16 + 4 bytes.
+    Ipv6Ifindex = (8 << 6) | 20,
+    /// `ipv6_addr . ifname` (8 << 6 | 41), 16 + 16 bytes.
+    Ipv6Ifname = (8 << 6) | 41,
 }
 
 impl KeyType {
@@ -75,13 +79,15 @@ impl KeyType {
             KeyType::Ipv4Addr => 4,
             KeyType::Ipv6Addr => 16,
             KeyType::Icmpv6Type => 1,
+            KeyType::Ipv6Ifindex => 20,
+            KeyType::Ipv6Ifname => 32,
         }
     }
     /// nft's byte order user data (BYTEORDER_BIG_ENDIAN 2 for addresses, else HOST 1).
     fn byteorder(self) -> u32 {
         match self {
             KeyType::Ipv4Addr | KeyType::Ipv6Addr => 2,
-            KeyType::Icmpv6Type => 1,
+            _ => 1,
         }
     }
 }
@@ -96,6 +102,19 @@ pub enum Base {
     Network = 1,
     /// `NFT_PAYLOAD_TRANSPORT_HEADER`.
     Transport = 2,
+}
+
+/// Packet metadata (`NFT_META_*`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MetaKey {
+    /// Input interface index.
+    Iif = 4,
+    /// Output interface index.
+    Oif = 5,
+    /// Input interface name.
+    IifName = 6,
+    /// Output interface name.
+    OifName = 7,
 }
 
 /// A verdict.
@@ -121,6 +140,9 @@ pub enum Expr {
         /// Byte length.
         len: u32,
     },
+    /// Load packet metadata into register 2 (after a 16-byte payload in register 1: the
+    /// two make a concatenated key).
+    Meta(MetaKey),
     /// Register 1 = (register 1 & mask) ^ xor.
     Bitwise {
         /// Mask.
@@ -370,6 +392,7 @@ fn expr(x: &mut Attrs<'_>, e: &Expr) {
     const REG_1: u32 = 1;
     let name = match e {
         Expr::Payload { .. } => "payload",
+        Expr::Meta(_) => "meta",
         Expr::Bitwise { .. } => "bitwise",
         Expr::CmpEq(_) => "cmp",
         Expr::Lookup(_) => "lookup",
@@ -386,6 +409,10 @@ fn expr(x: &mut Attrs<'_>, e: &Expr) {
             d.be32(2, *base as u32); // NFTA_PAYLOAD_BASE
             d.be32(3, *offset); // NFTA_PAYLOAD_OFFSET
             d.be32(4, *len); // NFTA_PAYLOAD_LEN
+        }
+        Expr::Meta(key) => {
+            d.be32(2, *key as u32); // NFTA_META_KEY
+            d.be32(1, 2); // NFTA_META_DREG: NFT_REG_2
         }
         Expr::Bitwise { mask, xor } => {
             d.be32(1, REG_1); // NFTA_BITWISE_SREG

@@ -218,7 +218,7 @@ pub struct VrrpDurable {
     /// See `ah_seq`.
     pub ah_ip_id: u16,
     /// VIPs this instance asked the firewall to drop (removed on leaving MASTER).
-    pub firewalled: Vec<IpAddr>,
+    pub firewalled: Vec<crate::firewall::FwAddr>,
 }
 
 /// Instances started held (`--take-over` prepares them while keepalived still runs): each
@@ -549,8 +549,10 @@ impl InstanceActor {
     fn firewall_vips(&mut self, set: &VirtualSet, add: bool) {
         let Some(fw) = &self.firewall else { return };
         let old = self.durable.get().firewalled;
-        let now: Vec<IpAddr> = if add && crate::firewall::blocks_vips(&self.spec.instance) {
-            set.addresses.iter().map(|a| a.addr.addr()).collect()
+        let i = &self.spec.instance;
+        let now = if add && crate::firewall::blocks_vips(i) {
+            let by_name = i.dont_track_primary && !self.spec.global.nftables_ifindex;
+            crate::firewall::fw_addrs(&set.addresses, &set.ifname, by_name)
         } else {
             Vec::new()
         };
