@@ -55,7 +55,6 @@ pub fn spawn(cfg: FirewallConfig) -> FirewallHandle {
 
 struct Link {
     socket: TokioSocket,
-    seq: u32,
 }
 
 impl Link {
@@ -63,16 +62,7 @@ impl Link {
         let mut socket = TokioSocket::new(NETLINK_NETFILTER)?;
         socket.socket_mut().bind_auto()?;
         let _ = socket.socket_ref().set_ext_ack(true);
-        Ok(Link {
-            socket,
-            seq: std::process::id().wrapping_mul(7919),
-        })
-    }
-
-    fn next_seq(&mut self, n: usize) -> u32 {
-        let s = self.seq;
-        self.seq = self.seq.wrapping_add(n as u32 + 2);
-        s
+        Ok(Link { socket })
     }
 
     /// Sends a batch and waits for the ACK of its last message.
@@ -131,24 +121,12 @@ async fn run(mut state: FirewallState, mut rx: mpsc::UnboundedReceiver<FirewallM
     let mut link: Option<Link> = None;
     let mut ifindex: HashMap<String, u32> = HashMap::new();
     let mut warned_ll = false;
+    // Start from something other than 0/1 so a stray reply is unlikely to match.
+    let mut seq = std::process::id().wrapping_mul(7919);
     while let Some(msg) = rx.recv().await {
-        if link.is_none() {
-            match Link::open() {
-                Ok(l) => link = Some(l),
-                Err(e) => {
-                    tracing::error!("firewall: cannot open the nf_tables netlink socket: {e}");
-                    if let FirewallMsg::Shutdown(done) = msg {
-                        let _ = done.send(());
-                    }
-                    continue;
-                }
-            }
-        }
-        let Some(l) = link.as_mut() else { continue };
         let before = state.clone();
         let (batch, what, done) = match msg {
             FirewallMsg::Add(addrs) => {
-                let seq = l.next_seq(64);
                 let addrs = resolve(addrs, &mut ifindex, true);
                 let (b, skipped) = state.add(&addrs, seq);
                 if !skipped.is_empty() && !warned_ll {
@@ -160,18 +138,28 @@ async fn run(mut state: FirewallState, mut rx: mpsc::UnboundedReceiver<FirewallM
                 (b, "adding VIPs to", None)
             }
             FirewallMsg::Remove(addrs) => {
-                let seq = l.next_seq(64);
                 let addrs = resolve(addrs, &mut ifindex, false);
                 (state.remove(&addrs, seq), "removing VIPs from", None)
             }
-            FirewallMsg::Shutdown(done) => {
-                let seq = l.next_seq(64);
-                (state.teardown(seq), "deleting", Some(done))
-            }
+            FirewallMsg::Shutdown(done) => (state.teardown(seq), "deleting", Some(done)),
         };
         if let Some(b) = batch {
+            seq = seq.wrapping_add(b.len() as u32 + 2);
             let table = state.config().table.clone();
-            if let Err(e) = l.send(b).await {
+            // The socket is opened at the first change (never when nothing is firewalled).
+            if link.is_none() {
+                match Link::open() {
+                    Ok(l) => link = Some(l),
+                    Err(e) => {
+                        tracing::error!("firewall: cannot open the nf_tables netlink socket: {e}")
+                    }
+                }
+            }
+            let sent = match link.as_mut() {
+                Some(l) => l.send(b).await,
+                None => Err("no nf_tables netlink socket".to_string()),
+            };
+            if let Err(e) = sent {
                 tracing::error!("firewall: {what} nftables table {table} failed: {e}");
                 if done.is_none() {
                     state = before;
