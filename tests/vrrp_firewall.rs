@@ -435,3 +435,53 @@ fn reload_changing_accept_mode_updates_the_set() {
         lab.log("dut")
     );
 }
+
+/// The table deleted behind the daemon's back (`nft flush ruleset`, or a keepalived stopping
+/// after a take-over): the next change fails, and the owner rebuilds everything claimed.
+#[test]
+fn table_deleted_behind_our_back_is_rebuilt_at_the_next_change() {
+    if lab::skip_without(false, &["nft"]) {
+        return;
+    }
+    let _g = lab::serial();
+    let mut lab = Lab::new(1);
+    let vip = lab.vip4(100);
+    let path = lab.write("h1.conf", &conf(&lab, "", "  no_accept", 100, false));
+    lab.start_rs(1, "dut", OURS, &path);
+    assert!(
+        lab.wait_for(Duration::from_secs(10), || lab.has_addr(1, &vip)),
+        "not MASTER\n{}",
+        lab.log("dut")
+    );
+    assert!(
+        lab.wait_for(Duration::from_secs(3), || ruleset(&lab, 1)
+            .contains("10.N.0.101")),
+        "no VIP in the set\n{}",
+        ruleset(&lab, 1)
+    );
+    lab.must_exec(1, &["nft", "flush", "ruleset"]);
+    assert!(!ruleset(&lab, 1).contains("table"));
+    let more = conf(&lab, "", "  no_accept", 100, false).replace(
+        "  virtual_ipaddress {\n",
+        &format!("  virtual_ipaddress {{\n    {}\n", lab.vip4(102)),
+    );
+    lab.rewrite(&path, &more);
+    assert!(
+        lab.reload("dut", Duration::from_secs(10)),
+        "{}",
+        lab.log("dut")
+    );
+    assert!(
+        lab.wait_for(Duration::from_secs(5), || {
+            let r = ruleset(&lab, 1);
+            ["10.N.0.100", "10.N.0.101", "10.N.0.102"]
+                .iter()
+                .all(|a| r.contains(a))
+                && r.contains("ip daddr @vips drop")
+        }),
+        "table not rebuilt\n{}\n{}",
+        ruleset(&lab, 1),
+        lab.log("dut")
+    );
+    assert!(lab.log("dut").contains("rebuilt"), "{}", lab.log("dut"));
+}

@@ -124,7 +124,6 @@ async fn run(mut state: FirewallState, mut rx: mpsc::UnboundedReceiver<FirewallM
     // Start from something other than 0/1 so a stray reply is unlikely to match.
     let mut seq = std::process::id().wrapping_mul(7919);
     while let Some(msg) = rx.recv().await {
-        let before = state.clone();
         let (batch, what, done) = match msg {
             FirewallMsg::Add(addrs) => {
                 let addrs = resolve(addrs, &mut ifindex, true);
@@ -162,7 +161,21 @@ async fn run(mut state: FirewallState, mut rx: mpsc::UnboundedReceiver<FirewallM
             if let Err(e) = sent {
                 tracing::error!("firewall: {what} nftables table {table} failed: {e}");
                 if done.is_none() {
-                    state = before;
+                    // The kernel may not hold what we think (a table deleted behind our
+                    // back): rebuild everything claimed now, else at the next change.
+                    state.mark_dirty();
+                    if let (Some(b), Some(l)) = (state.resync(seq), link.as_mut()) {
+                        seq = seq.wrapping_add(b.len() as u32 + 2);
+                        match l.send(b).await {
+                            Ok(()) => tracing::info!("firewall: nftables table {table} rebuilt"),
+                            Err(e) => {
+                                tracing::error!(
+                                    "firewall: rebuilding nftables table {table} failed: {e}"
+                                );
+                                state.mark_dirty();
+                            }
+                        }
+                    }
                 }
             }
         }

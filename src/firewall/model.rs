@@ -158,6 +158,11 @@ pub struct FirewallState {
     ready: [bool; 2],
     link_ready: [bool; 2],
     refs: BTreeMap<(SetKind, Vec<u8>), u32>,
+    /// A batch failed: the kernel may not hold what we think (a table deleted behind our
+    /// back, e.g. by a keepalived stopping after a take-over): the next change rebuilds all.
+    dirty: bool,
+    /// Families whose table was ever set up (deleted at exit even when `dirty`).
+    used: [bool; 2],
 }
 
 fn idx(f: Family) -> usize {
@@ -180,7 +185,39 @@ impl FirewallState {
             ready: [false; 2],
             link_ready: [false; 2],
             refs: BTreeMap::new(),
+            dirty: false,
+            used: [false; 2],
         }
+    }
+
+    /// A batch failed: see [`FirewallState::resync`].
+    pub fn mark_dirty(&mut self) {
+        self.dirty = true;
+    }
+
+    /// Rebuilds everything claimed: the tables of the families in use (replacing what is
+    /// there), their link-local sets and all elements.
+    pub fn resync(&mut self, seq: u32) -> Option<Batch> {
+        self.ready = [false; 2];
+        self.link_ready = [false; 2];
+        self.dirty = false;
+        let mut all: Vec<(SetKind, Vec<Vec<u8>>)> = Vec::new();
+        for (kind, key) in self.refs.keys() {
+            match all.iter_mut().find(|(k, _)| k == kind) {
+                Some((_, keys)) => keys.push(key.clone()),
+                None => all.push((*kind, vec![key.clone()])),
+            }
+        }
+        let mut b = Batch::new(seq);
+        // A family's table stays (empty) once set up, as keepalived's.
+        for f in [Family::Ip, Family::Ip6] {
+            if self.used[idx(f)] && !all.iter().any(|(k, _)| k.family() == f) {
+                self.setup(&mut b, f);
+                self.ready[idx(f)] = true;
+            }
+        }
+        self.emit(&mut b, all);
+        (!b.is_empty()).then_some(b)
     }
 
     /// The configuration.
@@ -210,12 +247,23 @@ impl FirewallState {
                 }
             }
         }
+        if self.dirty {
+            return (self.resync(seq), skipped);
+        }
+        self.emit(&mut b, new);
+        ((!b.is_empty()).then_some(b), skipped)
+    }
+
+    /// Appends the setup a set needs (table, link-local set) in the order of `new`, then the
+    /// elements set by set (keepalived's batch).
+    fn emit(&mut self, b: &mut Batch, mut new: Vec<(SetKind, Vec<Vec<u8>>)>) {
         // keepalived's batch: the sets in the order of the VIPs, elements per set after.
         for (kind, _) in &new {
             let f = kind.family();
             if !self.ready[idx(f)] {
-                self.setup(&mut b, f);
+                self.setup(b, f);
                 self.ready[idx(f)] = true;
+                self.used[idx(f)] = true;
             }
             let l = match kind {
                 SetKind::LinkIndex => Some(0),
@@ -224,7 +272,7 @@ impl FirewallState {
             };
             if let Some(l) = l {
                 if !self.link_ready[l] {
-                    self.setup_link(&mut b, *kind);
+                    self.setup_link(b, *kind);
                     self.link_ready[l] = true;
                 }
             }
@@ -233,7 +281,6 @@ impl FirewallState {
         for (kind, keys) in &new {
             b.set_elems(true, kind.family(), &self.cfg.table, kind.name(), keys);
         }
-        ((!b.is_empty()).then_some(b), skipped)
     }
 
     /// Drops one claim on each of `addrs`; the batch removes the elements nobody claims.
@@ -253,6 +300,9 @@ impl FirewallState {
                 gone.entry(k.0).or_default().push(k.1);
             }
         }
+        if self.dirty {
+            return self.resync(seq);
+        }
         let mut b = Batch::new(seq);
         for (kind, keys) in &gone {
             b.set_elems(false, kind.family(), &self.cfg.table, kind.name(), keys);
@@ -264,10 +314,13 @@ impl FirewallState {
     pub fn teardown(&mut self, seq: u32) -> Option<Batch> {
         let mut b = Batch::new(seq);
         for f in [Family::Ip, Family::Ip6] {
-            if self.ready[idx(f)] {
+            if self.used[idx(f)] {
+                // add + delete: no ENOENT if someone deleted it already.
+                b.new_table(f, &self.cfg.table);
                 b.del_table(f, &self.cfg.table);
             }
         }
+        self.used = [false; 2];
         self.ready = [false; 2];
         self.link_ready = [false; 2];
         self.refs.clear();
@@ -488,7 +541,7 @@ mod tests {
         let (b, skipped) = s.add(&[fw("fd00::1"), fw("fe80::1")], 60);
         assert_eq!(b.expect("v6").len(), 3 + 4 + 2 + 1 + 6 + 1);
         assert_eq!(skipped, vec![ip("fe80::1")]);
-        assert_eq!(s.teardown(70).expect("teardown").len(), 2);
+        assert_eq!(s.teardown(70).expect("teardown").len(), 4);
         assert!(s.teardown(80).is_none());
     }
 
@@ -547,6 +600,21 @@ mod tests {
             links(fw_addrs(vips, "eth0", true)),
             vec![name("eth0"), idx("eth1"), name("eth1"), None]
         );
+    }
+
+    #[test]
+    fn a_failed_batch_rebuilds_everything_at_the_next_change() {
+        let mut s = FirewallState::new(cfg());
+        assert!(s.add(&[fw("10.0.0.1"), fw("fd00::1")], 1).0.is_some());
+        s.mark_dirty();
+        // The next change (here a removal) replaces both tables with what is claimed.
+        let b = s.remove(&[fw("fd00::1")], 10).expect("resync");
+        // Both tables again (ip6: 16 messages, empty), the ip element.
+        assert_eq!(b.len(), 16 + 9);
+        // Then incremental again.
+        assert_eq!(s.add(&[fw("10.0.0.2")], 20).0.expect("add").len(), 1);
+        // Both families used: both deleted at exit.
+        assert_eq!(s.teardown(30).expect("teardown").len(), 4);
     }
 
     #[test]
