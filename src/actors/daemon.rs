@@ -538,6 +538,7 @@ impl Factory {
             );
         }
         tracing::info!("reloading {}", self.path.display());
+        crate::firewall::model::warn_reload(&self.global, &loaded.config.global);
         self.global = self.global_for(&loaded.config.global);
         let desired = children(&loaded.config, &self.global, self.subsystems);
         self.claim_for_masters(&desired);

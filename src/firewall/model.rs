@@ -458,6 +458,19 @@ pub fn diff<T: PartialEq + Clone>(old: &[T], now: &[T]) -> (Vec<T>, Vec<T>) {
     (gone, new)
 }
 
+/// keepalived 2.2.7 does not apply a changed `nftables` / `nftables_priority` /
+/// `nftables_counters` on reload ("will not work properly"); nor do we: the table keeps its
+/// name and rules until a restart. Says so.
+pub fn warn_reload(old: &GlobalDefs, new: &GlobalDefs) {
+    let (o, n) = (FirewallConfig::of(old), FirewallConfig::of(new));
+    if o != n {
+        tracing::warn!(
+            "reload: nftables settings changed (table {} priority {} counters {} -> table {} priority {} counters {}): not applied until keepalived-rs restarts, as keepalived 2.2.7",
+            o.table, o.priority, o.counters, n.table, n.priority, n.counters
+        );
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
