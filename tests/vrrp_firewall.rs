@@ -485,3 +485,58 @@ fn table_deleted_behind_our_back_is_rebuilt_at_the_next_change() {
     );
     assert!(lab.log("dut").contains("rebuilt"), "{}", lab.log("dut"));
 }
+
+/// A MASTER instance actor that panics is restarted (resumes MASTER) with its firewall
+/// handle: after the restart, leaving MASTER still takes its VIPs out of the set.
+#[test]
+fn restarted_instance_still_releases_its_vips_from_the_set() {
+    if lab::skip_without(false, &["nft"]) {
+        return;
+    }
+    let _g = lab::serial();
+    let mut lab = Lab::new(1);
+    let vip = lab.vip4(100);
+    let path = lab.write("h1.conf", &conf(&lab, "", "  no_accept", 100, false));
+    lab.start_rs_with(
+        1,
+        "dut",
+        &[
+            "KEEPALIVED_RS_FAULT_INJECTION=1",
+            "KEEPALIVED_RS_FAULT_TARGET=VI_4",
+        ],
+        OURS,
+        &["-n", "-l", "-D", "-G"],
+        &path,
+    );
+    assert!(
+        lab.wait_for(Duration::from_secs(10), || lab.has_addr(1, &vip)
+            && ruleset(&lab, 1).contains("10.N.0.101")),
+        "not MASTER with its VIPs in the set\n{}\n{}",
+        ruleset(&lab, 1),
+        lab.log("dut")
+    );
+    lab.signal("dut", keepalived_rs::actors::fault::trigger_signal());
+    assert!(
+        lab.wait_for(Duration::from_secs(5), || lab
+            .log("dut")
+            .contains("VRRP_Instance(VI_4) INIT -> MASTER (resume)")),
+        "no resume\n{}",
+        lab.log("dut")
+    );
+    assert!(
+        ruleset(&lab, 1).contains("10.N.0.101"),
+        "{}",
+        ruleset(&lab, 1)
+    );
+    // Leave MASTER: the instance goes FAULT when its interface goes down.
+    lab.must_exec(1, &["ip", "link", "set", "eth0", "down"]);
+    assert!(
+        lab.wait_for(Duration::from_secs(5), || {
+            let r = ruleset(&lab, 1);
+            r.contains("table ip keepalived") && !r.contains("10.N.0.10")
+        }),
+        "VIPs still in the set after leaving MASTER\n{}\n{}",
+        ruleset(&lab, 1),
+        lab.log("dut")
+    );
+}

@@ -548,7 +548,7 @@ impl InstanceActor {
     /// the firewall owner is not waited for.
     fn firewall_vips(&mut self, set: &VirtualSet, add: bool) {
         let Some(fw) = &self.firewall else { return };
-        let old = self.durable.get().firewalled;
+        let old = self.durable.update(|d| std::mem::take(&mut d.firewalled));
         let i = &self.spec.instance;
         let now = if add && crate::firewall::blocks_vips(i) {
             let by_name = i.dont_track_primary && !self.spec.global.nftables_ifindex;
@@ -1892,10 +1892,12 @@ impl Supervised for InstanceActor {
         let sync = self.sync.take();
         let claims = self.claims.take();
         let hold = self.hold.take();
+        let firewall = self.firewall.take();
         *self = fresh;
         self.sync = sync;
         self.claims = claims;
         self.hold = hold;
+        self.firewall = firewall;
     }
 }
 
