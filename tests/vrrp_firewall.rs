@@ -104,7 +104,7 @@ type Vips<'a> = &'a dyn Fn(&Lab) -> Vec<String>;
 
 /// The ruleset of h1 in each state, with daemon `d` on h1 and keepalived as the
 /// higher-priority peer started on h2 to push h1 back to BACKUP.
-fn states(d: Daemon, conf: MakeConf<'_>, vips: Vips<'_>) -> Vec<(&'static str, String)> {
+fn states(d: Daemon, conf: MakeConf<'_>, vips: Vips<'_>) -> (Vec<(&'static str, String)>, String) {
     let _g = lab::serial();
     let mut lab = Lab::new(2);
     let c1 = lab.write("h1.conf", &conf(&lab, 100));
@@ -156,15 +156,15 @@ fn states(d: Daemon, conf: MakeConf<'_>, vips: Vips<'_>) -> Vec<(&'static str, S
         logs(&lab)
     );
     out.push(("stopped", ruleset(&lab, 1)));
-    out
+    (out, logs(&lab))
 }
 
 fn compare_with(conf: MakeConf<'_>, vips: Vips<'_>, expect: &str) {
     if lab::skip_without(true, &["nft"]) {
         return;
     }
-    let theirs = states(Daemon::Keepalived, conf, vips);
-    let ours = states(Daemon::Ours, conf, vips);
+    let (theirs, their_logs) = states(Daemon::Keepalived, conf, vips);
+    let (ours, our_logs) = states(Daemon::Ours, conf, vips);
     // The reference itself is what we think it is (the file does firewall).
     let master = &theirs[1].1;
     assert!(
@@ -174,7 +174,8 @@ fn compare_with(conf: MakeConf<'_>, vips: Vips<'_>, expect: &str) {
     for ((state, k), (_, o)) in theirs.iter().zip(ours.iter()) {
         assert_eq!(
             o, k,
-            "nft list ruleset in {state} differs from keepalived 2.2.7's (right)"
+            "nft list ruleset in {state} differs from keepalived 2.2.7's (right)\n\
+             ours:\n{our_logs}\nkeepalived:\n{their_logs}"
         );
     }
 }
