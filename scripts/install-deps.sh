@@ -5,7 +5,8 @@
 #   frr              bfdd as a BFD peer
 #   tshark tcpdump   packet capture / dissection (malformed-packet checks)
 #   iproute2 kmod    ip netns / veth / bridge / macvlan, modprobe
-#   nftables         packet loss and filtering inside namespaces
+#   nftables         packet loss and filtering inside namespaces; nft list ruleset (VIP firewall)
+#   iputils-ping     ping from a client namespace to a VIP (tests/vrrp_firewall.rs)
 #   ipvsadm          inspecting IPVS state
 #   qemu-system-x86 busybox-static cpio   the IPVS test VM (see notes/ipvs-vm.md)
 #   prometheus       promtool, to lint /metrics output and the scrape config
@@ -29,6 +30,7 @@ PACKAGES=(
     tshark
     iproute2
     nftables
+    iputils-ping
     tcpdump
     ipvsadm
     qemu-system-x86

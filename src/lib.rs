@@ -15,6 +15,7 @@
 pub mod bfd;
 pub mod config;
 pub mod daemon;
+pub mod firewall;
 pub mod ipvs;
 pub mod lvs;
 pub mod mgmt;

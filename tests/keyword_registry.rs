@@ -65,8 +65,10 @@ fn skeleton(block: &str) -> Option<String> {
         track_file tf {\n file \"/tmp/keepalived-rs-registry-tf\"\n}\n\
         vrrp_track_process tp {\n process sleep\n}\n\
         bfd_instance b1 {\n neighbor_ip 192.0.2.200\n}\n\
-        vrrp_instance VI2 {\n interface lo\n virtual_router_id 52\n}\n";
-    const VI: &str = " interface lo\n virtual_router_id 51\n";
+        vrrp_instance VI2 {\n interface lo\n virtual_router_id 52\n virtual_ipaddress {\n  192.0.2.52\n }\n}\n";
+    // A VIP: VRRPv3 and strict mode refuse an instance without one (as keepalived 2.2.7).
+    const VI: &str =
+        " interface lo\n virtual_router_id 51\n virtual_ipaddress { 192.0.2.51 } #BASE\n";
     let rs = |inner: &str| {
         format!(
             "{DEFS}virtual_server 192.0.2.10 80 {{\n lb_algo rr\n lb_kind NAT\n protocol TCP\n \

@@ -2,7 +2,7 @@
 # Failover time, keepalived 2.2.7 vs keepalived-rs, side by side in one run.
 #
 #   scripts/bench/failover.sh [--runs N] [--bin PATH] [--mode down|detach|both]
-#                             [--advert SECS] [--keep]
+#                             [--advert SECS] [--no-accept] [--keep]
 #
 # Setup (one namespace LAN per implementation, scripts/netns-lab.sh, both up for the whole
 # run): switch TAG-sw with bridge br0, routers h1 (priority 150, the master) and h2
@@ -12,6 +12,9 @@
 # One "cut" = wait until h1 owns the VIP, h2 does not, and the last 20 adverts on h2's wire
 # all come from h1 (h2 is BACKUP: silent); then cut h1's switch port, time until the VIP
 # appears on h2, restore the port. Implementations alternate (ABBA order) run by run.
+#
+# --no-accept: both implementations run with `no_accept` (VIP firewall on: the master's VIPs
+# are in keepalived's nftables `vips` set, dropped; checked on h1 before the first cut).
 #
 # Cut modes:
 #   down    `ip -n SW link set v-h1 down` (the mission's "master's link cut"): h1's eth0
@@ -47,6 +50,7 @@ source "$(dirname "$0")/lib.sh"
 RUNS=10
 MODE=down
 ADVERT=0.01
+ACCEPT_LINE=
 usage() { sed -n '2,30p' "$0" | sed 's/^# \{0,1\}//'; }
 while [[ $# -gt 0 ]]; do
     case $1 in
@@ -55,6 +59,7 @@ while [[ $# -gt 0 ]]; do
     --mode) MODE=$2; shift 2 ;;
     --advert) ADVERT=$2; shift 2 ;;
     --keep) BENCH_KEEP=1; shift ;;
+    --no-accept) ACCEPT_LINE="    no_accept"; shift ;;
     -h | --help) usage; exit 0 ;;
     *) echo "unknown argument: $1" >&2; usage >&2; exit 2 ;;
     esac
@@ -92,6 +97,7 @@ vrrp_instance VI_1 {
     priority $1
     version 3
     advert_int $ADVERT
+$ACCEPT_LINE
     virtual_ipaddress {
         $2/24
     }
@@ -236,6 +242,19 @@ for impl in "${IMPLS[@]}"; do
     fi
 done
 
+if [[ -n $ACCEPT_LINE ]]; then
+    for impl in "${IMPLS[@]}"; do
+        [[ -n ${BROKEN[$impl]:-} ]] && continue
+        if ip netns exec "$(lab_ns "$(tag "$impl")" 1)" nft list set ip keepalived vips 2>/dev/null |
+            grep -qF "$(vip "$impl")"; then
+            bench_log "${NAME[$impl]}: firewall on (VIP in h1's nftables set ip keepalived vips)"
+        else
+            bench_log "${NAME[$impl]}: no_accept given but the VIP is not in h1's nftables vips set"
+            BROKEN[$impl]=1
+        fi
+    done
+fi
+
 declare -A RES=()
 printf '%-4s %-7s %-14s %10s %10s %10s %10s\n' run mode impl adv-\>vip cut-\>vip adv-\>adv adv-\>garp
 for ((r = 1; r <= RUNS; r++)); do
@@ -263,7 +282,7 @@ for ((r = 1; r <= RUNS; r++)); do
 done
 
 echo
-echo "failover, VRRPv3 advert_int $ADVERT, priorities 150/100; RFC minimum (adv->vip) $RFC_MIN ms"
+echo "failover, VRRPv3 advert_int $ADVERT${ACCEPT_LINE:+, no_accept (VIP firewall on)}, priorities 150/100; RFC minimum (adv->vip) $RFC_MIN ms"
 printf '%-7s %-9s %-14s %3s %8s %8s %8s %8s\n' mode measure impl n median p90 min max
 status=0
 for mode in "${MODES[@]}"; do

@@ -584,3 +584,71 @@ fn process_scheduling_keywords_recover_as_keepalived() {
     assert_eq!(c.global.vrrp_sched.rlimit_rttime, Some(2));
     assert_eq!(c.global.checker_sched.nice, -3);
 }
+
+#[test]
+fn strict_vrrp2_resets_accept_mode() {
+    let l = load(&instance("    strict_mode on\n    accept"));
+    let c = recovered(&l, 8, "accept mode for VRRP version 2 does not comply");
+    assert_eq!(vi(&c).accept, Some(false));
+    // VRRPv3 keeps it; no_accept is read.
+    let l = load(&instance("    strict_mode on\n    version 3\n    accept"));
+    assert_eq!(vi(&l.config).accept, Some(true));
+    let l = load(&instance("    no_accept"));
+    assert_eq!(vi(&l.config).accept, Some(false));
+}
+
+#[test]
+fn strict_mode_resets_lower_priority_settings() {
+    let l = load(&instance(
+        "    strict_mode on\n    lower_prio_no_advert off\n    higher_prio_send_advert on\n    garp_lower_prio_repeat 2\n    garp_lower_prio_delay 3",
+    ));
+    recovered(
+        &l,
+        8,
+        "strict mode requires lower_prio_no_advert: turning it on",
+    );
+    recovered(
+        &l,
+        9,
+        "strict mode requires higher_prio_send_advert to be clear",
+    );
+    recovered(&l, 10, "strict mode requires no repeat garps: using 0");
+    let c = recovered(&l, 11, "strict mode requires no repeat garp delay: using 0");
+    let i = vi(&c);
+    assert_eq!(i.lower_prio_no_advert, Some(true));
+    assert_eq!(i.higher_prio_send_advert, Some(false));
+    assert_eq!(i.garp_lower_prio_repeat, Some(0));
+    assert_eq!(i.garp_lower_prio_delay, Some(Duration::ZERO));
+}
+
+#[test]
+fn strict_mode_clears_vmac_mac_and_xmit_base() {
+    let l = load(&instance(
+        "    strict_mode on\n    use_vmac vrrp.51 02:00:00:00:00:01\n    vmac_xmit_base",
+    ));
+    recovered(
+        &l,
+        8,
+        "cannot specify the vmac's MAC address with strict mode",
+    );
+    let c = recovered(&l, 9, "vmac_xmit_base is incompatible with strict mode");
+    let i = vi(&c);
+    assert_eq!(i.use_vmac.as_ref().and_then(|v| v.mac), None);
+    assert!(!i.vmac_xmit_base);
+}
+
+#[test]
+fn strict_or_vrrp3_without_vip_is_refused() {
+    let bare = "vrrp_instance VI_1 {\n    interface eth0\n    virtual_router_id 51\n";
+    for extra in ["    strict_mode on\n", "    version 3\n"] {
+        let l = load(&format!("{bare}{extra}}}\n"));
+        assert!(
+            l.diagnostics.has_errors(),
+            "{extra}: {:#?}",
+            l.diagnostics.lines()
+        );
+    }
+    // VRRPv2 without strict: keepalived warns ("at least one is sensible") and runs.
+    let l = load(&format!("{bare}}}\n"));
+    assert!(!l.diagnostics.has_errors(), "{:#?}", l.diagnostics.lines());
+}

@@ -249,6 +249,9 @@ fn complete_instance(i: &mut VrrpInstance, known: &Known, d: &mut Diagnostics) {
             i.preempt_delay = Duration::ZERO;
         }
     }
+    if i.strict {
+        strict_recoveries(i, &owner, d);
+    }
     if i.strict && i.down_timer_adverts != 3 {
         d.recover(
             &at(i, "down_timer_adverts"),
@@ -526,10 +529,19 @@ fn instances(cfg: &Config, d: &mut Diagnostics) {
                 );
             }
         }
+        // keepalived 2.2.7: "No VIP specified; at least one is required", and the VRRP
+        // process exits with a configuration error.
         if i.virtual_ipaddress.is_empty() && (i.version == VrrpVersion::V3 || i.strict) {
-            d.warning(
+            d.error(
                 &i.loc,
-                format!("vrrp_instance {name}: no virtual_ipaddress"),
+                format!(
+                    "vrrp_instance {name}: no virtual_ipaddress; at least one is required with {}",
+                    if i.strict {
+                        "strict mode"
+                    } else {
+                        "VRRP version 3"
+                    }
+                ),
             );
         }
         if !i.preempt && i.initial_state == Some(InitialState::Master) {
@@ -776,4 +788,88 @@ pub fn check_interfaces(cfg: &Config, exists: &dyn Fn(&str) -> bool, d: &mut Dia
 /// True when `/sys/class/net/NAME` exists.
 pub fn host_has_interface(name: &str) -> bool {
     !name.contains('/') && std::path::Path::new("/sys/class/net").join(name).exists()
+}
+
+/// keepalived 2.2.7's strict-mode resets of settings given in the instance (values inherited
+/// from `global_defs` are overridden silently, as keepalived does).
+fn strict_recoveries(i: &mut VrrpInstance, owner: &str, d: &mut Diagnostics) {
+    let at = |i: &VrrpInstance, k: &str| i.spans.get(k).cloned();
+    if let (Some(loc), Some(n)) = (at(i, "garp_lower_prio_repeat"), i.garp_lower_prio_repeat) {
+        if n != 0 {
+            d.recover(
+                &loc,
+                format!("{owner}: strict mode requires no repeat garps"),
+                "using 0",
+            );
+            i.garp_lower_prio_repeat = Some(0);
+        }
+    }
+    if let (Some(loc), Some(t)) = (at(i, "garp_lower_prio_delay"), i.garp_lower_prio_delay) {
+        if !t.is_zero() {
+            d.recover(
+                &loc,
+                format!("{owner}: strict mode requires no repeat garp delay"),
+                "using 0",
+            );
+            i.garp_lower_prio_delay = Some(Duration::ZERO);
+        }
+    }
+    if let Some(loc) = at(i, "lower_prio_no_advert") {
+        if i.lower_prio_no_advert == Some(false) {
+            d.recover(
+                &loc,
+                format!("{owner}: strict mode requires lower_prio_no_advert"),
+                "turning it on",
+            );
+        }
+    }
+    i.lower_prio_no_advert = Some(true);
+    if let Some(loc) = at(i, "higher_prio_send_advert") {
+        if i.higher_prio_send_advert == Some(true) {
+            d.recover(
+                &loc,
+                format!("{owner}: strict mode requires higher_prio_send_advert to be clear"),
+                "turning it off",
+            );
+        }
+    }
+    i.higher_prio_send_advert = Some(false);
+    if let Some(v) = &mut i.use_vmac {
+        if v.mac.is_some() {
+            let loc = at(i, "use_vmac").unwrap_or_else(|| i.loc.clone());
+            d.recover(
+                &loc,
+                format!("{owner}: cannot specify the vmac's MAC address with strict mode"),
+                "using 00:00:5e:00:0x:VRID",
+            );
+            if let Some(v) = &mut i.use_vmac {
+                v.mac = None;
+            }
+        }
+    }
+    if i.vmac_xmit_base && i.use_vmac.is_some() {
+        let loc = at(i, "vmac_xmit_base").unwrap_or_else(|| i.loc.clone());
+        d.recover(
+            &loc,
+            format!("{owner}: vmac_xmit_base is incompatible with strict mode"),
+            "sending from the vmac",
+        );
+        i.vmac_xmit_base = false;
+    }
+    // RFC 5798 5.2.9: the first IPv6 address is the link-local one (keepalived reports it and
+    // carries on).
+    if !i.is_unicast() {
+        if let Some(a) = i.virtual_ipaddress.first() {
+            if let std::net::IpAddr::V6(v6) = a.addr.addr() {
+                if (v6.segments()[0] & 0xffc0) != 0xfe80 {
+                    d.warning(
+                        &a.loc,
+                        format!(
+                            "{owner}: the first IPv6 VIP address must be link local (strict mode)"
+                        ),
+                    );
+                }
+            }
+        }
+    }
 }

@@ -69,6 +69,8 @@ struct Loader {
     sync: SyncHub,
     /// `lvs_sync_daemon`: the IPVS sync daemons, following a VRRP instance.
     syncd: crate::lvs::syncd::SyncdHandle,
+    /// The VIP firewall's owner (its tables exist only once an instance needs them).
+    firewall: Option<crate::firewall::FirewallHandle>,
     /// Which instance wants which VIP (shared by all instances).
     claims: VipClaims,
     /// The configuration watcher's file list, renewed by every load (None: not watching).
@@ -226,8 +228,13 @@ impl ChildFactory<ObjectId, ChildSpec> for Factory {
         let lvs = self.loader.state.borrow_mut().lvs.take();
         let groups = self.loader.sync.drained();
         let syncd = self.loader.syncd.clone();
+        let firewall = self.loader.firewall.clone();
         actix::spawn(async move {
             let _ = tokio::time::timeout(std::time::Duration::from_secs(2), groups).await;
+            // keepalived's firewall_fini: the tables go once every VIP is released.
+            if let Some(f) = firewall {
+                f.shutdown().await;
+            }
             let _ = tokio::time::timeout(std::time::Duration::from_secs(2), syncd.shutdown()).await;
             if let Some(l) = lvs {
                 let _ = tokio::time::timeout(std::time::Duration::from_secs(5), l.shutdown()).await;
@@ -268,12 +275,14 @@ impl ChildFactory<ObjectId, ChildSpec> for Factory {
                     ..self.release
                 };
                 let hold = self.hold.clone();
+                let firewall = self.loader.firewall.clone();
                 let opts = ChildOptions::new(key.to_string()).events(self.events.clone());
                 let h = spawn_child(&self.vrrp, opts, move |_| {
                     let a = InstanceActor::new(spec, kernel, Some(hub), Some(notifier), metrics, d)
                         .with_sync(sync)
                         .with_claims(claims)
-                        .with_release(release);
+                        .with_release(release)
+                        .with_firewall(firewall);
                     match hold.clone() {
                         Some(h) => a.with_hold(h),
                         None => a,
@@ -500,6 +509,7 @@ impl Loader {
             );
         }
         tracing::info!("reloading {}", self.path.display());
+        crate::firewall::model::warn_reload(&self.state.borrow().global, &loaded.config.global);
         let global = self.global_for(&loaded.config.global);
         self.state.borrow_mut().global = global.clone();
         let desired = children(&loaded.config, &global, self.subsystems);
@@ -1333,6 +1343,7 @@ struct Services {
     notifier: Arc<crate::vrrp::actor::notifier::Notifier>,
     sync: SyncHub,
     syncd: crate::lvs::syncd::SyncdHandle,
+    firewall: Option<crate::firewall::FirewallHandle>,
 }
 
 /// Inside the runtime: the shared services, `--take-over`'s decision, the root with every
@@ -1471,6 +1482,12 @@ async fn start_services(
         log_address_changes(&netlink);
     }
     install_static(&netlink, cfg).await;
+    let firewall = l.subsystems.vrrp.then(|| {
+        crate::firewall::spawn(
+            crate::firewall::config_for(&cfg.global, cfg.instances.iter().map(|i| &**i))
+                .unwrap_or_else(|| crate::firewall::FirewallConfig::of(&cfg.global)),
+        )
+    });
     let metrics = Arc::new(crate::telemetry::Metrics::new());
     // Nobody reads per-object series without the endpoint: they would only cost memory
     // (about 5 KB per VRRP instance).
@@ -1533,6 +1550,7 @@ async fn start_services(
         notifier,
         sync,
         syncd,
+        firewall,
     })
 }
 
@@ -1571,6 +1589,7 @@ fn factory(
         hub: s.hub,
         sync: s.sync,
         syncd: s.syncd,
+        firewall: s.firewall,
         claims: VipClaims::new(),
         watched_files: l.watch_files.as_ref().map(|(tx, _)| tx.clone()),
         store: store.clone(),

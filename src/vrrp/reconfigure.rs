@@ -93,7 +93,14 @@ mod tests {
     use crate::vrrp::virtual_set::virtual_set_of;
 
     fn instance(body: &str) -> VrrpInstance {
-        let text = format!("vrrp_instance VI {{\n interface lo\n virtual_router_id 1\n{body}}}\n");
+        // With a VIP: keepalived refuses a VRRPv3 (or strict) instance without one.
+        let vip = if body.contains("virtual_ipaddress") {
+            ""
+        } else {
+            " virtual_ipaddress {\n  192.0.2.1/32\n }\n"
+        };
+        let text =
+            format!("vrrp_instance VI {{\n interface lo\n virtual_router_id 1\n{vip}{body}}}\n");
         let l = load_str("t.conf", &text, &LoadOptions::default());
         assert!(!l.diagnostics.has_errors(), "{:?}", l.diagnostics);
         (*l.config.instances[0]).clone()

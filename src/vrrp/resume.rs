@@ -50,6 +50,8 @@ pub struct VrrpDurable {
     pub ah_seq: SeqCounter,
     /// See `ah_seq`.
     pub ah_ip_id: u16,
+    /// VIPs this instance asked the firewall to drop (removed on leaving MASTER).
+    pub firewalled: Vec<crate::firewall::FwAddr>,
 }
 
 /// What an instance that has not started yet knows.

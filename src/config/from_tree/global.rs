@@ -4,6 +4,7 @@ use super::super::diag::Diagnostics;
 use super::super::keywords;
 use super::super::model::{
     Config, GlobalDefs, LvsFlushOnStop, LvsSyncDaemon, NotifyFifo, ProcessSched, SmtpServer,
+    NFTABLES_DEFAULT_PRIORITY, NFTABLES_DEFAULT_TABLE,
 };
 use super::super::tree::Node;
 use super::super::values::{self as v};
@@ -189,6 +190,35 @@ pub fn build(g: &mut GlobalDefs, children: &[Node], d: &mut Diagnostics) {
                 g.vrrp_skip_check_adv_addr = v::bool_arg(n, d).unwrap_or(true)
             }
             "vrrp_strict" => g.vrrp_strict = v::bool_arg(n, d).unwrap_or(true),
+            // keepalived 2.2.7 (Debian's build has nftables, not iptables): both set the table
+            // name and reset the chain priority to -1.
+            "vrrp_iptables" => {
+                d.warning(
+                    &n.loc,
+                    "'vrrp_iptables' is handled as 'nftables' (as keepalived 2.2.7 built without \
+                     iptables, Debian's, does): please replace it with 'nftables'",
+                );
+                g.nftables = Some(NFTABLES_DEFAULT_TABLE.to_string());
+                g.nftables_priority = NFTABLES_DEFAULT_PRIORITY;
+            }
+            "nftables" => {
+                let name = n.arg(0).unwrap_or(NFTABLES_DEFAULT_TABLE);
+                if g.nftables.is_some() {
+                    d.warning(&n.loc, "nftables already specified - ignoring");
+                } else if name.len() >= 256 {
+                    d.warning(&n.loc, "nftables table name too long - ignoring");
+                } else {
+                    g.nftables = Some(name.to_string());
+                    g.nftables_priority = NFTABLES_DEFAULT_PRIORITY;
+                }
+            }
+            "nftables_priority" => {
+                if let Some(p) = v::int_arg(n, i32::MIN, i32::MAX, d) {
+                    g.nftables_priority = p;
+                }
+            }
+            "nftables_ifindex" => g.nftables_ifindex = true,
+            "nftables_counters" => g.nftables_counters = true,
             "vrrp_check_unicast_src" => {
                 g.vrrp_check_unicast_src = v::bool_arg(n, d).unwrap_or(true)
             }

@@ -148,6 +148,8 @@ pub fn instance(
                     .unwrap_or_default()
             }
             "strict_mode" => i.strict = v::bool_arg(n, d).unwrap_or(true),
+            "accept" => i.accept = Some(true),
+            "no_accept" => i.accept = Some(false),
             // keepalived quirk: any valid BOOL, even "false", sets it. We honour the value.
             "skip_check_adv_addr" => i.skip_check_adv_addr = v::bool_arg(n, d).unwrap_or(true),
             "dont_track_primary" => i.dont_track_primary = true,
@@ -223,6 +225,23 @@ pub fn instance(
     // keepalived: `state MASTER` without an explicit priority means the address owner (255).
     if i.initial_state == Some(InitialState::Master) && i.spans.get("priority").is_none() {
         i.priority = 255;
+    }
+    // keepalived: strict VRRPv2 (RFC 3768) has no accept mode for a non-owner.
+    if i.accept == Some(true) && i.priority != 255 && i.strict && i.version == VrrpVersion::V2 {
+        let loc = i
+            .spans
+            .get("accept")
+            .cloned()
+            .unwrap_or_else(|| i.loc.clone());
+        d.recover(
+            &loc,
+            format!(
+                "vrrp_instance {}: accept mode for VRRP version 2 does not comply with RFC 3768 (strict mode)",
+                i.name
+            ),
+            "turning accept mode off",
+        );
+        i.accept = Some(false);
     }
     // Family from the first VIP, else from the addresses used to talk to peers.
     let first = i

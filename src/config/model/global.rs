@@ -73,6 +73,11 @@ pub struct LvsSyncDaemon {
     pub group: Option<IpAddr>,
 }
 
+/// keepalived's default nftables table name (`nftables` without a name, `vrrp_iptables`).
+pub const NFTABLES_DEFAULT_TABLE: &str = "keepalived";
+/// keepalived's default priority of its nftables chains.
+pub const NFTABLES_DEFAULT_PRIORITY: i32 = -1;
+
 /// `global_defs { ... }` with keepalived's defaults.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct GlobalDefs {
@@ -156,6 +161,15 @@ pub struct GlobalDefs {
     pub vrrp_skip_check_adv_addr: bool,
     /// `vrrp_strict`.
     pub vrrp_strict: bool,
+    /// `nftables [TABLE]` (or `vrrp_iptables`, which Debian's keepalived maps to nftables):
+    /// the VIP firewall's table name.
+    pub nftables: Option<String>,
+    /// `nftables_priority` (default -1).
+    pub nftables_priority: i32,
+    /// `nftables_ifindex`.
+    pub nftables_ifindex: bool,
+    /// `nftables_counters`.
+    pub nftables_counters: bool,
     /// `vrrp_check_unicast_src`.
     pub vrrp_check_unicast_src: bool,
     /// `vmac_prefix` (default "vrrp").
@@ -266,6 +280,10 @@ impl Default for GlobalDefs {
             vrrp_down_timer_adverts: 3,
             vrrp_skip_check_adv_addr: false,
             vrrp_strict: false,
+            nftables: None,
+            nftables_priority: -1,
+            nftables_ifindex: false,
+            nftables_counters: false,
             vrrp_check_unicast_src: false,
             vmac_prefix: "vrrp".into(),
             lvs_flush: false,

@@ -236,6 +236,8 @@ pub struct InstanceActor {
     keeping: bool,
     /// Started held: the state machine starts once released.
     hold: Option<Hold>,
+    /// The VIP firewall's owner (accept mode off: VIPs dropped while MASTER).
+    firewall: Option<crate::firewall::FirewallHandle>,
 }
 
 /// keepalived's `-V/--dont-release-vrrp`, and whether the instance is part of the daemon's
@@ -334,7 +336,36 @@ impl InstanceActor {
             release: ReleaseOptions::default(),
             keeping: false,
             hold: None,
+            firewall: None,
         }
+    }
+
+    /// Drops traffic to the VIPs while MASTER through `fw` when accept mode is off.
+    pub fn with_firewall(mut self, fw: Option<crate::firewall::FirewallHandle>) -> Self {
+        self.firewall = fw;
+        self
+    }
+
+    /// keepalived: the drop rule goes in just before the addresses and out just after them;
+    /// the firewall owner is not waited for.
+    fn firewall_vips(&mut self, set: &VirtualSet, add: bool) {
+        let Some(fw) = &self.firewall else { return };
+        let old = self.durable.update(|d| std::mem::take(&mut d.firewalled));
+        let i = &self.spec.instance;
+        let now = if add && crate::firewall::blocks_vips(i) {
+            let by_name = i.dont_track_primary && !self.spec.global.nftables_ifindex;
+            crate::firewall::fw_addrs(&set.addresses, &set.ifname, by_name)
+        } else {
+            Vec::new()
+        };
+        let (gone, new) = crate::firewall::model::diff(&old, &now);
+        if !new.is_empty() {
+            fw.add(new);
+        }
+        if !gone.is_empty() {
+            fw.remove(gone);
+        }
+        self.durable.update(|d| d.firewalled = now);
     }
 
     /// keepalived's `-V` and the daemon's start, for this instance.
@@ -1270,6 +1301,7 @@ impl InstanceActor {
                 Action::AddVips => {
                     let set = self.virtual_set();
                     self.claim(&set);
+                    self.firewall_vips(&set, true);
                     self.kernel_op(KernelOp::Add(set.clone()));
                     self.durable.update(|d| {
                         d.vips_installed = true;
@@ -1280,7 +1312,8 @@ impl InstanceActor {
                 Action::RemoveVips => {
                     let set = self.virtual_set();
                     self.release(&set);
-                    self.kernel_op(KernelOp::Remove(set));
+                    self.kernel_op(KernelOp::Remove(set.clone()));
+                    self.firewall_vips(&set, false);
                     self.durable.update(|d| d.vips_installed = false);
                 }
                 Action::SendGratuitous { count } => self.kernel_op(KernelOp::Garp(
@@ -1498,6 +1531,9 @@ impl InstanceActor {
         if let Some(VipChange { remove, add, garp }) = vip_change(&old_set, &new_set, installed) {
             self.release(&remove);
             self.claim(&add);
+            // keepalived's clear_diff_vrrp_vip: new VIPs dropped, old ones not, and an
+            // accept-mode change adds or removes them all.
+            self.firewall_vips(&new_set, true);
             if !remove.is_empty() {
                 self.kernel_op(KernelOp::Remove(remove));
             }
@@ -1592,10 +1628,12 @@ impl Supervised for InstanceActor {
         let sync = self.sync.take();
         let claims = self.claims.take();
         let hold = self.hold.take();
+        let firewall = self.firewall.take();
         *self = fresh;
         self.sync = sync;
         self.claims = claims;
         self.hold = hold;
+        self.firewall = firewall;
     }
 }
 

@@ -34,7 +34,8 @@ pub fn instance_params(i: &VrrpInstance, g: &GlobalDefs, primary: IpAddr) -> Ins
     } else {
         u32::from(i.down_timer_adverts)
     };
-    p.lower_prio_no_advert = i.lower_prio_no_advert.unwrap_or(i.strict);
+    // keepalived: strict mode forces it on, even when the instance turns it off.
+    p.lower_prio_no_advert = i.strict || i.lower_prio_no_advert.unwrap_or(false);
     p.higher_prio_send_advert = !i.strict && i.higher_prio_send_advert.unwrap_or(false);
     let master_delay = i.garp_master_delay.unwrap_or(g.vrrp_garp_master_delay);
     let master_repeat = i.garp_master_repeat.unwrap_or(g.vrrp_garp_master_repeat);
