@@ -11,6 +11,8 @@
 //!   and its actors (the shell owning IO and timers) in `actor/`; LVS's checkers in `lvs::check`.
 //! - [`mgmt`]: the management interfaces (dumps, control socket, /metrics).
 //! - [`daemon`]: the process (command line, composition root, reload, watch, take-over).
+// FFI lives in `sys` alone (its small wrappers allow `unsafe`, each with its SAFETY argument).
+#![deny(unsafe_code)]
 
 pub mod bfd;
 pub mod config;

@@ -14,73 +14,24 @@ pub fn main() -> i32 {
 /// `-u`: applied before any file is created.
 fn apply_umask(text: &str) {
     match parse_umask(text) {
-        // SAFETY: umask only sets the process's file creation mask.
-        Some(m) => unsafe {
-            libc::umask(m as libc::mode_t);
-        },
+        Some(m) => crate::sys::process::set_umask(m),
         None => eprintln!("Invalid --umask option {text}"),
     }
 }
 
 /// `-s NAME`: enter the network namespace `/run/netns/NAME` (as `ip netns` names them).
 pub fn enter_namespace(name: &str) -> Result<(), String> {
-    use std::os::fd::AsRawFd;
     if name.is_empty() || name.contains('/') || name == "." || name == ".." {
         return Err(format!("invalid network namespace name '{name}'"));
     }
     let path = format!("/run/netns/{name}");
     let f = std::fs::File::open(&path).map_err(|e| format!("Failed to open {path}: {e}"))?;
-    // SAFETY: setns on a descriptor we own; it only changes this thread's (and later
-    // threads') network namespace, and no other thread is running yet.
-    if unsafe { libc::setns(f.as_raw_fd(), libc::CLONE_NEWNET) } != 0 {
-        return Err(format!(
-            "Unable to set network namespace {name}: {}",
-            std::io::Error::last_os_error()
-        ));
+    // No other thread is running yet: the whole daemon starts in the namespace.
+    if let Err(e) = crate::sys::process::enter_network_namespace(&f) {
+        return Err(format!("Unable to set network namespace {name}: {e}"));
     }
-    if let Err(e) = remount_sys() {
+    if let Err(e) = crate::sys::process::remount_sys_privately() {
         eprintln!("namespace {name}: /sys still shows the previous namespace's interfaces: {e}");
-    }
-    Ok(())
-}
-
-/// As `ip netns exec`: a private mount namespace whose /sys is the new network namespace's
-/// (interfaces are looked up under /sys/class/net).
-fn remount_sys() -> std::io::Result<()> {
-    let err = std::io::Error::last_os_error;
-    // SAFETY: plain syscalls on constant C strings; we are still single-threaded (unshare
-    // of the mount namespace requires it), and the mounts only affect this process.
-    unsafe {
-        if libc::unshare(libc::CLONE_NEWNS) != 0 {
-            return Err(err());
-        }
-        let none = c"none".as_ptr();
-        let root = c"/".as_ptr();
-        let sys = c"/sys".as_ptr();
-        // Our mounts must not propagate back to the host's namespace.
-        if libc::mount(
-            none,
-            root,
-            std::ptr::null(),
-            libc::MS_REC | libc::MS_SLAVE,
-            std::ptr::null(),
-        ) != 0
-        {
-            return Err(err());
-        }
-        if libc::umount2(sys, libc::MNT_DETACH) != 0 {
-            return Err(err());
-        }
-        if libc::mount(
-            c"sysfs".as_ptr(),
-            sys,
-            c"sysfs".as_ptr(),
-            0,
-            std::ptr::null(),
-        ) != 0
-        {
-            return Err(err());
-        }
     }
     Ok(())
 }
@@ -131,10 +82,7 @@ pub fn run(args: Args) -> i32 {
         };
         // genhash prints with `println!`: a closed stdout ends it quietly, as the C tool. Its
         // TCP writes use MSG_NOSIGNAL, so only the pipe can raise SIGPIPE.
-        // SAFETY: restoring a signal's default disposition.
-        unsafe {
-            libc::signal(libc::SIGPIPE, libc::SIG_DFL);
-        }
+        crate::sys::process::default_signal(libc::SIGPIPE);
         return crate::lvs::check::genhash::run(
             server,
             *port,

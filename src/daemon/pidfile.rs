@@ -3,7 +3,6 @@
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, Read, Seek, Write};
-use std::os::fd::AsRawFd;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
@@ -55,9 +54,7 @@ impl PidFile {
             .mode(0o644)
             .open(path)
             .map_err(io_err)?;
-        // SAFETY: flock on a descriptor we own.
-        let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
-        if rc != 0 {
+        if crate::sys::process::lock_exclusive(&file).is_err() {
             let mut pid = String::new();
             let _ = file.read_to_string(&mut pid);
             return Err(PidFileError::Running {

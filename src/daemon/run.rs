@@ -687,11 +687,8 @@ fn count_supervision(
                     SupervisionEventKind::Crashed { .. } if dont_respawn => {
                         metrics.actor_crashed(&ev.child);
                         tracing::error!("{} crashed: exiting (--dont-respawn)", ev.child);
-                        // SAFETY: raise only queues a signal to ourselves; the signal
-                        // listener turns it into the normal stop.
-                        unsafe {
-                            libc::raise(libc::SIGTERM);
-                        }
+                        // The signal listener turns it into the normal stop.
+                        crate::sys::process::raise(libc::SIGTERM);
                     }
                     SupervisionEventKind::Crashed { .. } => metrics.actor_crashed(&ev.child),
                     SupervisionEventKind::Restarted { .. } => metrics.actor_restarted(&ev.child),
@@ -811,16 +808,8 @@ impl Drop for CorePattern {
 
 /// `-m`: no limit on the core file size.
 fn unlimited_core() {
-    let rlim = libc::rlimit {
-        rlim_cur: libc::RLIM_INFINITY,
-        rlim_max: libc::RLIM_INFINITY,
-    };
-    // SAFETY: setrlimit reads the struct we pass.
-    if unsafe { libc::setrlimit(libc::RLIMIT_CORE, &rlim) } != 0 {
-        tracing::warn!(
-            "Failed to set core file size: {}",
-            std::io::Error::last_os_error()
-        );
+    if let Err(e) = crate::sys::process::unlimited_core() {
+        tracing::warn!("Failed to set core file size: {e}");
     }
 }
 
@@ -1283,11 +1272,7 @@ fn set_up_process(args: &Args) -> Option<CorePattern> {
     }
     // Few threads, each allocating little: one malloc arena per thread would be most of our
     // resident memory (glibc default: 8 per core).
-    #[cfg(target_env = "gnu")]
-    // SAFETY: mallopt only changes allocator tuning; called before other threads start.
-    unsafe {
-        libc::mallopt(libc::M_ARENA_MAX, 2);
-    }
+    crate::sys::process::limit_malloc_arenas(2);
     core_pattern
 }
 

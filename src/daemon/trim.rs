@@ -23,9 +23,5 @@ pub fn start() {
 
 /// Returns free heap pages to the system.
 pub fn trim() {
-    #[cfg(target_env = "gnu")]
-    // SAFETY: malloc_trim only releases free memory of the allocator; always safe to call.
-    unsafe {
-        libc::malloc_trim(0);
-    }
+    crate::sys::process::malloc_trim();
 }

@@ -7,9 +7,8 @@
 //! state, and a VRRP actor that just became MASTER should not queue behind other requests.
 
 use std::io;
-use std::mem::size_of;
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddrV6};
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::OwnedFd;
 
 use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 
@@ -97,20 +96,7 @@ pub struct GarpSender {
 impl GarpSender {
     /// Needs CAP_NET_RAW.
     pub fn new() -> io::Result<Self> {
-        // protocol 0: the socket receives nothing, it only sends.
-        // SAFETY: plain socket(2) call; the fd is checked and then owned.
-        let fd = unsafe {
-            libc::socket(
-                libc::AF_PACKET,
-                libc::SOCK_RAW | libc::SOCK_CLOEXEC | libc::SOCK_NONBLOCK,
-                0,
-            )
-        };
-        if fd < 0 {
-            return Err(io::Error::last_os_error());
-        }
-        // SAFETY: fd is a fresh, valid descriptor we own.
-        let packet = unsafe { OwnedFd::from_raw_fd(fd) };
+        let packet = rawsock::packet_sender()?;
 
         let icmp6 = Socket::new(Domain::IPV6, Type::RAW, Some(Protocol::ICMPV6))?;
         icmp6.set_nonblocking(true)?;
@@ -126,29 +112,8 @@ impl GarpSender {
 
     /// Send a raw Ethernet frame out of `ifindex` (broadcast link-layer destination).
     pub fn send_frame(&self, ifindex: u32, frame: &[u8]) -> io::Result<()> {
-        // SAFETY: sockaddr_ll is plain old data; all-zero is a valid value.
-        let mut sll: libc::sockaddr_ll = unsafe { std::mem::zeroed() };
-        sll.sll_family = libc::AF_PACKET as u16;
-        sll.sll_protocol = ETH_P_ARP.to_be();
-        sll.sll_ifindex = i32::try_from(ifindex)
-            .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "ifindex"))?;
-        sll.sll_halen = 6;
-        sll.sll_addr[..6].copy_from_slice(&[0xff; 6]);
-        // SAFETY: valid fd; buffer and sockaddr pointers/lengths describe live memory.
-        let n = unsafe {
-            libc::sendto(
-                self.packet.as_raw_fd(),
-                frame.as_ptr().cast(),
-                frame.len(),
-                libc::MSG_DONTWAIT,
-                (&sll as *const libc::sockaddr_ll).cast(),
-                size_of::<libc::sockaddr_ll>() as libc::socklen_t,
-            )
-        };
-        if n < 0 {
-            return Err(io::Error::last_os_error());
-        }
-        if n as usize != frame.len() {
+        let n = rawsock::send_broadcast_frame(&self.packet, ifindex, ETH_P_ARP, frame)?;
+        if n != frame.len() {
             return Err(io::Error::new(io::ErrorKind::WriteZero, "short send"));
         }
         Ok(())

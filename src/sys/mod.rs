@@ -1,9 +1,15 @@
 //! The small FFI wrappers the rest of the daemon calls instead of `libc` directly, each with
 //! its SAFETY argument: [`socket`] (setsockopt, recvmsg/sendmsg with ancillary data, reactor
-//! registration), [`sched`] (thread and process scheduling) and the host name.
+//! registration), [`process`] (signals, namespaces, locks, limits, a script's child before
+//! exec), [`sched`] (thread and process scheduling), [`user`] (ids, passwd and group
+//! lookups), [`time`] (local time, the monotonic clock) and the host and interface names.
+#![allow(unsafe_code)]
 
+pub mod process;
 pub mod sched;
 pub mod socket;
+pub mod time;
+pub mod user;
 
 /// The host name (`gethostname(2)`), or `None` when it cannot be read or is not UTF-8.
 pub fn hostname() -> Option<String> {

@@ -28,6 +28,59 @@ pub fn register_borrowed(fd: BorrowedFd<'_>) -> io::Result<AsyncFd<BorrowedFd<'_
     unsafe { AsyncFd::register(fd) }.map_err(io::Error::from)
 }
 
+/// An `AF_PACKET` raw socket that only sends (protocol 0: it receives nothing), non-blocking.
+pub fn packet_sender() -> io::Result<std::os::fd::OwnedFd> {
+    use std::os::fd::FromRawFd;
+    // SAFETY: plain socket(2) call; the fd is checked, then owned.
+    let fd = unsafe {
+        libc::socket(
+            libc::AF_PACKET,
+            libc::SOCK_RAW | libc::SOCK_CLOEXEC | libc::SOCK_NONBLOCK,
+            0,
+        )
+    };
+    if fd < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: fd is a fresh, valid descriptor nobody else owns.
+    Ok(unsafe { std::os::fd::OwnedFd::from_raw_fd(fd) })
+}
+
+/// Sends the Ethernet `frame` (EtherType `ethertype`) out of `ifindex` to the link-layer
+/// broadcast address on a [`packet_sender`] socket; returns the bytes sent.
+pub fn send_broadcast_frame(
+    sock: &impl AsRawFd,
+    ifindex: u32,
+    ethertype: u16,
+    frame: &[u8],
+) -> io::Result<usize> {
+    let ifindex = i32::try_from(ifindex)
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "ifindex"))?;
+    // SAFETY: sockaddr_ll is plain data (all-zero is valid); the buffer and the address
+    // describe live memory of the given lengths.
+    let n = unsafe {
+        let mut sll: libc::sockaddr_ll = std::mem::zeroed();
+        sll.sll_family = libc::AF_PACKET as u16;
+        sll.sll_protocol = ethertype.to_be();
+        sll.sll_ifindex = ifindex;
+        sll.sll_halen = 6;
+        sll.sll_addr[..6].copy_from_slice(&[0xff; 6]);
+        libc::sendto(
+            sock.as_raw_fd(),
+            frame.as_ptr().cast(),
+            frame.len(),
+            libc::MSG_DONTWAIT,
+            (&sll as *const libc::sockaddr_ll).cast(),
+            std::mem::size_of::<libc::sockaddr_ll>() as libc::socklen_t,
+        )
+    };
+    if n < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(n as usize)
+    }
+}
+
 /// Sends `payload` to `dst` from source address `src` on interface `ifindex` (IP_PKTINFO /
 /// IPV6_PKTINFO), so an unbound socket still sends from the chosen address. The scope of an
 /// IPv6 multicast or link-local destination is `ifindex`.

@@ -162,14 +162,8 @@ fn file_timestamp() -> String {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap_or_default();
-    // SAFETY: localtime_r writes into the tm we own.
-    let tm = unsafe {
-        let secs = now.as_secs() as libc::time_t;
-        let mut tm: libc::tm = std::mem::zeroed();
-        if libc::localtime_r(&secs, &mut tm).is_null() {
-            return String::new();
-        }
-        tm
+    let Some(tm) = crate::sys::time::local(now.as_secs() as i64) else {
+        return String::new();
     };
     format!(
         "{} {} {:02} {:02}:{:02}:{:02}.{:09} {}",
@@ -275,14 +269,9 @@ pub fn rfc3164_time(month0: i32, mday: i32, hour: i32, min: i32, sec: i32) -> St
 }
 
 fn local_timestamp() -> String {
-    // SAFETY: time(NULL) has no preconditions; localtime_r writes into the tm we own.
-    unsafe {
-        let now = libc::time(std::ptr::null_mut());
-        let mut tm: libc::tm = std::mem::zeroed();
-        if libc::localtime_r(&now, &mut tm).is_null() {
-            return rfc3164_time(0, 1, 0, 0, 0);
-        }
-        rfc3164_time(tm.tm_mon, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec)
+    match crate::sys::time::local(crate::sys::time::now_secs()) {
+        Some(tm) => rfc3164_time(tm.tm_mon, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec),
+        None => rfc3164_time(0, 1, 0, 0, 0),
     }
 }
 

@@ -77,16 +77,7 @@ pub fn reloading(monotonic_usec: u64) -> String {
 
 /// Now on `CLOCK_MONOTONIC`, in microseconds.
 pub fn monotonic_usec() -> u64 {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: clock_gettime writes into the timespec we own.
-    let rc = unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
-    if rc != 0 {
-        return 0;
-    }
-    (ts.tv_sec as u64) * 1_000_000 + (ts.tv_nsec as u64) / 1_000
+    crate::sys::time::monotonic_usec()
 }
 
 /// A connection to systemd's notification socket.

@@ -21,7 +21,7 @@
 //!   path"); only keepalived's `</path` open check, alone on its line, still goes to `sh -c`.
 
 use crate::config::model::{GlobalDefs, ScriptSpec, ScriptUser};
-use std::ffi::{CStr, CString};
+
 use std::io;
 use std::os::unix::fs::MetadataExt;
 use std::os::unix::process::ExitStatusExt;
@@ -158,8 +158,7 @@ pub struct ResolvedUser {
 impl ResolvedUser {
     /// Our own identity (no switch).
     pub fn current() -> Self {
-        // SAFETY: getuid/getgid cannot fail.
-        let (uid, gid) = unsafe { (libc::getuid(), libc::getgid()) };
+        let (uid, gid) = (crate::sys::user::uid(), crate::sys::user::gid());
         Self {
             name: None,
             uid,
@@ -191,7 +190,7 @@ impl ScriptContext {
     pub fn user_for(&self, own: Option<&ScriptUser>) -> Result<ResolvedUser, ExecError> {
         match own.or(self.script_user.as_ref()) {
             Some(u) => resolve_user(u),
-            None => match lookup_user(DEFAULT_SCRIPT_USER) {
+            None => match crate::sys::user::lookup_user(DEFAULT_SCRIPT_USER) {
                 Ok(Some((uid, gid))) => Ok(ResolvedUser {
                     name: Some(DEFAULT_SCRIPT_USER.to_string()),
                     uid,
@@ -204,112 +203,17 @@ impl ScriptContext {
     }
 }
 
-fn buf_len(which: libc::c_int) -> usize {
-    // SAFETY: sysconf is always safe to call.
-    let n = unsafe { libc::sysconf(which) };
-    if n > 0 {
-        n as usize
-    } else {
-        16 * 1024
-    }
-}
-
-/// getpwnam_r: (uid, gid) of a user name.
-fn lookup_user(name: &str) -> io::Result<Option<(u32, u32)>> {
-    let cname = CString::new(name).map_err(|_| io::ErrorKind::InvalidInput)?;
-    let mut len = buf_len(libc::_SC_GETPW_R_SIZE_MAX);
-    loop {
-        let mut buf = vec![0 as libc::c_char; len];
-        // SAFETY: zeroed passwd is a valid out-parameter; buffers live across the call.
-        let mut pwd: libc::passwd = unsafe { std::mem::zeroed() };
-        let mut res: *mut libc::passwd = std::ptr::null_mut();
-        let rc =
-            unsafe { libc::getpwnam_r(cname.as_ptr(), &mut pwd, buf.as_mut_ptr(), len, &mut res) };
-        if rc == libc::ERANGE && len < 1 << 20 {
-            len *= 2;
-            continue;
-        }
-        if rc != 0 {
-            return Err(io::Error::from_raw_os_error(rc));
-        }
-        return Ok((!res.is_null()).then_some((pwd.pw_uid, pwd.pw_gid)));
-    }
-}
-
-/// The name of the user we run as (getpwuid_r of getuid()).
+/// The name of the user we run as.
 pub(crate) fn current_user_name() -> Option<String> {
-    // SAFETY: getuid cannot fail.
-    lookup_uid(unsafe { libc::getuid() }).map(|(name, _)| name)
-}
-
-/// getpwuid_r: (name, gid) of a uid.
-fn lookup_uid(uid: u32) -> Option<(String, u32)> {
-    let len = buf_len(libc::_SC_GETPW_R_SIZE_MAX).max(16 * 1024);
-    let mut buf = vec![0 as libc::c_char; len];
-    // SAFETY: as in lookup_user.
-    let mut pwd: libc::passwd = unsafe { std::mem::zeroed() };
-    let mut res: *mut libc::passwd = std::ptr::null_mut();
-    let rc = unsafe { libc::getpwuid_r(uid, &mut pwd, buf.as_mut_ptr(), len, &mut res) };
-    if rc != 0 || res.is_null() {
-        return None;
-    }
-    // SAFETY: pw_name points into buf, NUL-terminated.
-    let name = unsafe { CStr::from_ptr(pwd.pw_name) }
-        .to_string_lossy()
-        .into_owned();
-    Some((name, pwd.pw_gid))
-}
-
-/// getgrnam_r: gid of a group name.
-fn lookup_group(name: &str) -> io::Result<Option<u32>> {
-    let cname = CString::new(name).map_err(|_| io::ErrorKind::InvalidInput)?;
-    let mut len = buf_len(libc::_SC_GETGR_R_SIZE_MAX);
-    loop {
-        let mut buf = vec![0 as libc::c_char; len];
-        // SAFETY: zeroed group is a valid out-parameter; buffers live across the call.
-        let mut grp: libc::group = unsafe { std::mem::zeroed() };
-        let mut res: *mut libc::group = std::ptr::null_mut();
-        let rc =
-            unsafe { libc::getgrnam_r(cname.as_ptr(), &mut grp, buf.as_mut_ptr(), len, &mut res) };
-        if rc == libc::ERANGE && len < 1 << 20 {
-            len *= 2;
-            continue;
-        }
-        if rc != 0 {
-            return Err(io::Error::from_raw_os_error(rc));
-        }
-        return Ok((!res.is_null()).then_some(grp.gr_gid));
-    }
-}
-
-fn group_list(user: &str, gid: u32) -> Vec<u32> {
-    let Ok(cuser) = CString::new(user) else {
-        return Vec::new();
-    };
-    let mut n: libc::c_int = 32;
-    loop {
-        let mut groups = vec![0 as libc::gid_t; n as usize];
-        let mut count = n;
-        // SAFETY: groups has room for `count` entries.
-        let rc =
-            unsafe { libc::getgrouplist(cuser.as_ptr(), gid, groups.as_mut_ptr(), &mut count) };
-        if rc >= 0 {
-            groups.truncate(count as usize);
-            return groups;
-        }
-        if count <= n || n > 65536 {
-            return Vec::new();
-        }
-        n = count;
-    }
+    crate::sys::user::lookup_uid(crate::sys::user::uid()).map(|(name, _)| name)
 }
 
 /// Resolves `user [:][group]` (names or numeric ids) like keepalived's `set_uid_gid`.
 pub fn resolve_user(u: &ScriptUser) -> Result<ResolvedUser, ExecError> {
-    let (name, uid, user_gid) = match lookup_user(&u.user) {
+    let (name, uid, user_gid) = match crate::sys::user::lookup_user(&u.user) {
         Ok(Some((uid, gid))) => (Some(u.user.clone()), uid, gid),
         _ => match u.user.parse::<u32>() {
-            Ok(uid) => match lookup_uid(uid) {
+            Ok(uid) => match crate::sys::user::lookup_uid(uid) {
                 Some((name, gid)) => (Some(name), uid, gid),
                 None => (None, uid, uid),
             },
@@ -318,7 +222,7 @@ pub fn resolve_user(u: &ScriptUser) -> Result<ResolvedUser, ExecError> {
     };
     let gid = match &u.group {
         None => user_gid,
-        Some(g) => match lookup_group(g) {
+        Some(g) => match crate::sys::user::lookup_group(g) {
             Ok(Some(gid)) => gid,
             _ => g
                 .parse::<u32>()
@@ -326,7 +230,7 @@ pub fn resolve_user(u: &ScriptUser) -> Result<ResolvedUser, ExecError> {
         },
     };
     let groups = match (&name, u.supplementary) {
-        (Some(n), true) => group_list(n, user_gid),
+        (Some(n), true) => crate::sys::user::group_list(n, user_gid),
         _ => Vec::new(),
     };
     Ok(ResolvedUser {
@@ -654,29 +558,12 @@ impl PreparedScript {
             .stderr(Stdio::null())
             .process_group(0)
             .kill_on_drop(false);
-        let user = self.user.clone();
-        // SAFETY: the closure only makes async-signal-safe calls (setgid, setgroups, setuid,
-        // prctl, syscall) on data prepared before fork.
-        unsafe {
-            cmd.pre_exec(move || {
-                let (our_uid, our_gid) = (libc::getuid(), libc::getgid());
-                if user.gid != our_gid && libc::setgid(user.gid) != 0 {
-                    return Err(io::Error::last_os_error());
-                }
-                if libc::geteuid() == 0
-                    && libc::setgroups(user.groups.len(), user.groups.as_ptr()) != 0
-                {
-                    return Err(io::Error::last_os_error());
-                }
-                if user.uid != our_uid && libc::setuid(user.uid) != 0 {
-                    return Err(io::Error::last_os_error());
-                }
-                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM as libc::c_ulong);
-                // Belt and braces: nothing above stderr survives exec (CLOSE_RANGE_CLOEXEC).
-                libc::syscall(libc::SYS_close_range, 3u32, u32::MAX, 1u32 << 2);
-                Ok(())
-            });
-        }
+        crate::sys::process::run_child_as(
+            &mut cmd,
+            self.user.uid,
+            self.user.gid,
+            self.user.groups.clone(),
+        );
         cmd
     }
 
@@ -787,10 +674,8 @@ impl Drop for GroupGuard {
 
 fn kill_group(pgid: i32, sig: i32) {
     if pgid > 1 {
-        // SAFETY: plain kill(2) on a process group we created.
-        unsafe {
-            libc::kill(-pgid, sig);
-        }
+        // A process group we created.
+        let _ = crate::sys::process::kill(-pgid, sig);
     }
 }
 

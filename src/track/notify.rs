@@ -20,10 +20,8 @@
 use crate::config::model::{NotifyScripts, ScriptSpec, ScriptUser};
 use crate::track::exec::{PreparedScript, ResolvedUser, RunOptions, ScriptCommand, ScriptContext};
 use serde::{Deserialize, Serialize};
-use std::ffi::CString;
 use std::fs::File;
 use std::io::{self, Write};
-use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{FileTypeExt, MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -229,21 +227,8 @@ impl NotifyFifo {
     /// `O_RDWR|O_NONBLOCK|O_NOFOLLOW`. Refuses an existing path that is not a FIFO we (or
     /// `owner`) own.
     pub fn open(path: &Path, owner: Option<&ResolvedUser>) -> io::Result<Self> {
-        let cpath = CString::new(path.as_os_str().as_bytes())
-            .map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
-        // SAFETY: valid C string.
-        let rc = unsafe { libc::mkfifo(cpath.as_ptr(), 0o644) };
-        let created = if rc == 0 {
-            true
-        } else {
-            let e = io::Error::last_os_error();
-            if e.raw_os_error() != Some(libc::EEXIST) {
-                return Err(e);
-            }
-            false
-        };
-        // SAFETY: getuid cannot fail.
-        let our_uid = unsafe { libc::getuid() };
+        let created = crate::sys::process::make_fifo(path, 0o644)?;
+        let our_uid = crate::sys::user::uid();
         if let (true, Some(o)) = (created, owner) {
             std::os::unix::fs::chown(path, Some(o.uid), Some(o.gid))?;
         }
@@ -335,10 +320,8 @@ impl Drop for NotifyFifo {
         }
         if let Some((pid, exited)) = &self.reader {
             if *pid > 1 && !exited.load(std::sync::atomic::Ordering::SeqCst) {
-                // SAFETY: kill(2) of the reader's own process group (not yet reaped).
-                unsafe {
-                    libc::kill(-*pid, libc::SIGTERM);
-                }
+                // The reader's own process group (not yet reaped).
+                let _ = crate::sys::process::kill(-*pid, libc::SIGTERM);
             }
         }
     }

@@ -14,7 +14,6 @@
 use crate::config::model::GlobalDefs;
 use crate::track::notify::{NotifyState, NotifyTarget};
 use std::collections::HashMap;
-use std::ffi::CStr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWriteExt, BufReader};
@@ -171,20 +170,9 @@ pub fn message(cfg: &SmtpConfig, email: &Email, date: &str) -> String {
 
 /// Now, as RFC 5322 wants it (`Mon, 01 Mar 2021 09:44:08 +0000`), local time.
 pub fn rfc5322_now() -> String {
-    // SAFETY: time/localtime_r/strftime with valid pointers and a sized buffer.
-    unsafe {
-        let now = libc::time(std::ptr::null_mut());
-        let mut tm: libc::tm = std::mem::zeroed();
-        if libc::localtime_r(&now, &mut tm).is_null() {
-            return String::new();
-        }
-        let mut buf = [0 as libc::c_char; 80];
-        let fmt = c"%a, %d %b %Y %H:%M:%S %z";
-        let n = libc::strftime(buf.as_mut_ptr(), buf.len(), fmt.as_ptr(), &tm);
-        if n == 0 {
-            return String::new();
-        }
-        CStr::from_ptr(buf.as_ptr()).to_string_lossy().into_owned()
+    match crate::sys::time::local(crate::sys::time::now_secs()) {
+        Some(tm) => crate::sys::time::format(&tm, c"%a, %d %b %Y %H:%M:%S %z"),
+        None => String::new(),
     }
 }
 

@@ -157,13 +157,8 @@ impl Keepalived {
             Err(e) => return Err(err(format!("{}: {e}", path.display()))),
         }
         let sig = libc::SIGRTMIN() + 2;
-        // SAFETY: kill(2) with a pid we checked and a signal number; no memory is involved.
-        if unsafe { libc::kill(self.pid, sig) } != 0 {
-            return Err(err(format!(
-                "cannot signal keepalived ({}): {}",
-                self.pid,
-                std::io::Error::last_os_error()
-            )));
+        if let Err(e) = crate::sys::process::kill(self.pid, sig) {
+            return Err(err(format!("cannot signal keepalived ({}): {e}", self.pid)));
         }
         let deadline = Instant::now() + timeout;
         loop {
@@ -189,8 +184,7 @@ impl Keepalived {
     /// and waits until they are gone. Returns the pids killed.
     pub fn stop_silently(&self) -> Result<Vec<i32>, TakeoverError> {
         let signal = |pid: i32, sig: i32| {
-            // SAFETY: kill(2) with a pid and a signal number; no memory is involved.
-            unsafe { libc::kill(pid, sig) };
+            let _ = crate::sys::process::kill(pid, sig);
         };
         // The parent first: stopped, it restarts no child and forwards no signal.
         signal(self.pid, libc::SIGSTOP);

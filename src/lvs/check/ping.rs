@@ -112,7 +112,7 @@ mod tests {
 
     #[tokio::test]
     async fn loopback_answers() {
-        if unsafe { libc::geteuid() } != 0 {
+        if crate::sys::user::euid() != 0 {
             eprintln!("SKIP: raw ICMP needs root");
             return;
         }
