@@ -448,6 +448,8 @@ fn lvs_timeouts(g: &mut GlobalDefs, n: &Node, d: &mut Diagnostics) {
 
 /// `lvs_sync_daemon IFACE [[inst] INSTANCE] [id N] [maxlen N] [port N] [ttl N] [group ADDR]`,
 /// with keepalived's older positional form `IFACE INSTANCE [SYNCID]`.
+// Long by design: one arm per option of the line, each with keepalived's own recovery
+// (global_parser.c `lvs_syncd_handler`), in its order.
 fn lvs_sync_daemon(g: &mut GlobalDefs, n: &Node, d: &mut Diagnostics) {
     if let Some(s) = &g.lvs_sync_daemon {
         d.recover(

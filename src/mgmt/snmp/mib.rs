@@ -426,6 +426,8 @@ fn put(t: &mut BTreeMap<Oid, Value>, base: &[u32], rest: &[u32], v: Value) {
     t.insert(Oid(o), v);
 }
 
+// Long by design: KEEPALIVED-MIB's objects one after another in the MIB's own order (global
+// scalars, then each table's columns), so each OID can be read against KEEPALIVED-MIB.txt.
 fn keepalived_mib(s: &MibSnapshot, t: &mut BTreeMap<Oid, Value>) {
     let g = KA_GLOBAL;
     put(t, g, &[1, 0], Value::string(&s.version));
