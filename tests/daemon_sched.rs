@@ -111,14 +111,16 @@ fn scheduling_keywords_apply_to_the_threads_doing_the_work_as_keepalived_to_its_
     let main = seen.iter().find(|t| t.0 == pid.to_string()).unwrap();
     assert_eq!((main.2, main.3), (base, 0), "{main:?}");
     assert!(lab.wait_for(Duration::from_secs(5), || locked_kb(pid) > 0));
-    let rttime = status_line(&format!("/proc/{pid}/limits"), "Max realtime timeout");
-    assert_eq!(
+    // Set once the SIGXCPU listener is in place (a task of the control thread): awaited.
+    let mut rttime = None;
+    let limited = lab.wait_for(Duration::from_secs(5), || {
+        rttime = status_line(&format!("/proc/{pid}/limits"), "Max realtime timeout");
         rttime
             .as_deref()
-            .map(|l| l.split_whitespace().take(2).collect::<Vec<_>>()),
-        Some(vec!["1000000", "2000000"]),
-        "{rttime:?}"
-    );
+            .map(|l| l.split_whitespace().take(2).collect::<Vec<_>>())
+            == Some(vec!["1000000", "2000000"])
+    });
+    assert!(limited, "RLIMIT_RTTIME: {rttime:?}");
 
     // keepalived 2.2.7: the same values on its VRRP child process.
     let mut ka_vrrp = None;
