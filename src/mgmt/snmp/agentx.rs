@@ -533,40 +533,31 @@ impl Dec<'_> {
     fn u8(&mut self) -> Result<u8, DecodeError> {
         Ok(self.take(1)?[0])
     }
+    fn bytes<const N: usize>(&mut self) -> Result<[u8; N], DecodeError> {
+        self.take(N)?.try_into().map_err(|_| DecodeError::Truncated)
+    }
     fn u16(&mut self) -> Result<u16, DecodeError> {
-        let big = self.big;
-        let s: [u8; 2] = self
-            .take(2)?
-            .try_into()
-            .map_err(|_| DecodeError::Truncated)?;
-        Ok(if big {
-            u16::from_be_bytes(s)
+        let b = self.bytes()?;
+        Ok(if self.big {
+            u16::from_be_bytes(b)
         } else {
-            u16::from_le_bytes(s)
+            u16::from_le_bytes(b)
         })
     }
     fn u32(&mut self) -> Result<u32, DecodeError> {
-        let big = self.big;
-        let s: [u8; 4] = self
-            .take(4)?
-            .try_into()
-            .map_err(|_| DecodeError::Truncated)?;
-        Ok(if big {
-            u32::from_be_bytes(s)
+        let b = self.bytes()?;
+        Ok(if self.big {
+            u32::from_be_bytes(b)
         } else {
-            u32::from_le_bytes(s)
+            u32::from_le_bytes(b)
         })
     }
     fn u64(&mut self) -> Result<u64, DecodeError> {
-        let big = self.big;
-        let s: [u8; 8] = self
-            .take(8)?
-            .try_into()
-            .map_err(|_| DecodeError::Truncated)?;
-        Ok(if big {
-            u64::from_be_bytes(s)
+        let b = self.bytes()?;
+        Ok(if self.big {
+            u64::from_be_bytes(b)
         } else {
-            u64::from_le_bytes(s)
+            u64::from_le_bytes(b)
         })
     }
     /// An OID and its include flag.
