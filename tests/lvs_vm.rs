@@ -1007,6 +1007,12 @@ fn failover_times(p: &str, binary: &str, cycles: usize, sync: bool) -> Vec<(f64,
             wait_for(10, "backup sync daemon on d2", || {
                 ns_sh(&d2, "ipvsadm -L --daemon").contains("backup sync daemon")
             });
+            // The MASTER's daemon too (both implementations start it after the VIPs): a
+            // connection made before it runs is only synced after more packets than the
+            // five rounds below.
+            wait_for(10, "master sync daemon on d1", || {
+                ns_sh(&d1, "ipvsadm -L --daemon").contains("master sync daemon")
+            });
         }
         let mut echo = Echo::connect(&cl);
         for _ in 0..5 {
