@@ -430,17 +430,9 @@ mod tests {
         for n in 0..valid.len() {
             let _ = IpvsMessage::from_genl_payload(&valid[16..n.max(16)]);
         }
-        let mut x: u32 = 0x1234_5678;
+        let mut g = crate::ipvs::Garbage(0x1234_5678);
         for len in 0..200 {
-            let bytes: Vec<u8> = (0..len)
-                .map(|_| {
-                    x ^= x << 13;
-                    x ^= x >> 17;
-                    x ^= x << 5;
-                    (x & 0xff) as u8
-                })
-                .collect();
-            let _ = IpvsMessage::from_genl_payload(&bytes);
+            let _ = IpvsMessage::from_genl_payload(&g.bytes(len));
         }
     }
 }

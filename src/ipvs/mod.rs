@@ -33,6 +33,25 @@ pub mod writer;
 #[cfg(test)]
 mod golden_tests;
 
+/// Deterministic pseudo-random bytes (xorshift32) for the decoders' no-panic tests.
+#[cfg(test)]
+pub(crate) struct Garbage(pub u32);
+
+#[cfg(test)]
+impl Garbage {
+    /// The next `len` bytes.
+    pub(crate) fn bytes(&mut self, len: usize) -> Vec<u8> {
+        (0..len)
+            .map(|_| {
+                self.0 ^= self.0 << 13;
+                self.0 ^= self.0 >> 17;
+                self.0 ^= self.0 << 5;
+                (self.0 & 0xff) as u8
+            })
+            .collect()
+    }
+}
+
 pub use client::{IpvsClient, IpvsInfo, DEFAULT_TIMEOUT};
 pub use dest::{DestKey, Destination, DestinationEntry, ForwardMethod, Tunnel, TunnelType};
 pub use error::{IpvsError, Operation, Subject};

@@ -346,17 +346,9 @@ mod tests {
 
     #[test]
     fn garbage_nest_never_panics() {
-        let mut x: u32 = 0x9e37_79b9;
+        let mut g = crate::ipvs::Garbage(0x9e37_79b9);
         for len in 0..120 {
-            let bytes: Vec<u8> = (0..len)
-                .map(|_| {
-                    x ^= x << 13;
-                    x ^= x >> 17;
-                    x ^= x << 5;
-                    (x & 0xff) as u8
-                })
-                .collect();
-            let _ = DaemonNla::parse_nest(&bytes);
+            let _ = DaemonNla::parse_nest(&g.bytes(len));
         }
     }
 }

@@ -26,6 +26,15 @@ pub fn hostname() -> Option<String> {
         .map(str::to_string)
 }
 
+/// A libc call's `-1` as the error in `errno`.
+fn check(rc: libc::c_int) -> std::io::Result<()> {
+    if rc == -1 {
+        Err(std::io::Error::last_os_error())
+    } else {
+        Ok(())
+    }
+}
+
 /// The interface index of `name` (`if_nametoindex(3)`; 0 when there is none).
 pub fn if_index(name: &str) -> u32 {
     let Ok(c) = std::ffi::CString::new(name) else {

@@ -2,19 +2,12 @@
 //! resource limits, the allocator, and what a script's child process does between fork and
 //! exec.
 
+use super::check;
 use std::ffi::CString;
 use std::io;
 use std::os::fd::AsRawFd;
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
-
-fn check(rc: libc::c_int) -> io::Result<()> {
-    if rc == -1 {
-        Err(io::Error::last_os_error())
-    } else {
-        Ok(())
-    }
-}
 
 /// Sends `sig` to process `pid` (a negative pid: its process group).
 pub fn kill(pid: i32, sig: i32) -> io::Result<()> {

@@ -2,15 +2,8 @@
 //! memory locking, RLIMIT_RTTIME and the thread's name (keepalived's `*_priority`,
 //! `*_rt_priority`, `*_cpu_affinity`, `*_no_swap`, `*_rlimit_rttime`).
 
+use super::check;
 use std::io;
-
-fn check(rc: libc::c_int) -> io::Result<()> {
-    if rc == -1 {
-        Err(io::Error::last_os_error())
-    } else {
-        Ok(())
-    }
-}
 
 /// Sets the nice value (-20..=19) of the calling thread only.
 pub fn set_thread_nice(nice: i32) -> io::Result<()> {

@@ -200,13 +200,10 @@ pub fn forward(
                 Ok(t) => tx.send(Transition {
                     group: t.group,
                     name: t.name,
-                    // keepalived's vrrpInstanceState numbering (stop 5).
+                    // keepalived's numbering, but KEEPALIVED-MIB's stop is 5 (the dumps' 98).
                     state: match t.state {
-                        State::Initialize => 0,
-                        State::Backup => 1,
-                        State::Master => 2,
-                        State::Fault => 3,
                         State::Stop => 5,
+                        s => i32::from(s.number()),
                     },
                 }),
                 Err(RecvError::Lagged(n)) => {
