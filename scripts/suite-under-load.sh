@@ -5,19 +5,22 @@
 # scripts/test.sh N times, stopping at the first failing run. Prints each run's duration, its
 # passed/failed/ignored counts and the load average sampled every 30 s during it.
 #
-# usage: scripts/suite-under-load.sh [--runs N] [--burners K] [--log DIR]
-#        (as root; default 3 runs, one burner per core, logs in target/suite-under-load/)
+# usage: scripts/suite-under-load.sh [--runs N] [--burners K] [--log DIR] [--keep-going]
+#        (as root; default 3 runs, one burner per core, logs in target/suite-under-load/;
+#        --keep-going: every test binary runs even after a failure, to find them all at once)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=3
 burners=$(nproc)
 logdir=target/suite-under-load
+keep_going=
 while [[ $# -gt 0 ]]; do
     case $1 in
     --runs) runs=$2; shift ;;
     --burners) burners=$2; shift ;;
     --log) logdir=$2; shift ;;
-    -h|--help) sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --keep-going) keep_going=--no-fail-fast ;;
+    -h|--help) sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
     esac
     shift
@@ -55,7 +58,7 @@ for i in $(seq "$runs"); do
     sampler=$!
     start=$(date +%s)
     set +e
-    cargo test --locked -- --test-threads=2 >"$log" 2>&1
+    cargo test --locked $keep_going -- --test-threads=2 >"$log" 2>&1
     rc=$?
     set -e
     kill "$sampler" 2>/dev/null || true
@@ -65,7 +68,7 @@ for i in $(seq "$runs"); do
     load=$(awk '{a+=$1; if ($1>m) m=$1; n++} END {if (n) printf "1-min load average mean %.2f, max %.2f", a/n, m}' "$loadlog")
     echo "run $i: exit $rc in ${secs}s: $counts; $load"
     if [[ $rc -ne 0 ]]; then
-        grep -E "^(---- |failures:|test .* FAILED|error: test failed)" "$log" | head -20 || true
+        grep -E "^(---- |test .* FAILED|error: test failed)" "$log" | head -40 || true
         echo "suite-under-load: run $i failed (log: $log)"
         exit 1
     fi
