@@ -110,6 +110,8 @@ struct Store {
     metrics: Arc<crate::telemetry::Metrics>,
     /// systemd's notification socket (started by systemd with `Type=notify`).
     sd: Option<Arc<crate::telemetry::systemd::SdNotify>>,
+    /// keepalived's DBus interface (`enable_dbus`), following each configuration.
+    dbus: Arc<crate::mgmt::dbus::DbusSlot>,
 }
 
 /// A bound on the checkers' taking of a reloaded configuration before the VRRP side is
@@ -165,8 +167,10 @@ impl Store {
     ) -> Commit<ObjectId, ChildSpec> {
         Box::new(move |outcome, children| {
             if outcome.is_ok() {
+                let dbus = config.global.dbus.clone();
                 let s = self.snapshot(config, generation, lvs, children);
                 self.running.store(Arc::new(s));
+                self.dbus.follow(&dbus, true);
             }
             self.reported(started, outcome);
         })
@@ -229,8 +233,13 @@ impl ChildFactory<ObjectId, ChildSpec> for Factory {
         let groups = self.loader.sync.drained();
         let syncd = self.loader.syncd.clone();
         let firewall = self.loader.firewall.clone();
+        let dbus = self.loader.store.dbus.take();
         actix::spawn(async move {
             let _ = tokio::time::timeout(std::time::Duration::from_secs(2), groups).await;
+            // keepalived's dbus_stop: VrrpStopped once the instances have stopped.
+            if let Some(d) = dbus {
+                let _ = tokio::time::timeout(std::time::Duration::from_secs(1), d.stop()).await;
+            }
             // keepalived's firewall_fini: the tables go once every VIP is released.
             if let Some(f) = firewall {
                 f.shutdown().await;
@@ -1063,6 +1072,7 @@ pub fn run(args: Args) -> i32 {
         address_monitoring: args.address_monitoring,
         dont_respawn: args.dont_respawn,
         snmp_cli: (args.snmp, args.snmp_agent_socket.clone()),
+        namespace: args.namespace.clone(),
         arbiters: rt.arbiters(),
         sd: systemd_notify(),
     };
@@ -1301,6 +1311,8 @@ struct Launch {
     dont_respawn: bool,
     /// `-x` (every MIB) and `-A SOCKET` (the AgentX master's address).
     snmp_cli: (bool, Option<String>),
+    /// `-s NAME`: the network namespace (keepalived puts it in its DBus paths).
+    namespace: Option<String>,
     arbiters: crate::runtime::Arbiters,
     /// systemd's notification socket (started by systemd with `Type=notify`).
     sd: Option<Arc<crate::telemetry::systemd::SdNotify>>,
@@ -1376,6 +1388,7 @@ async fn start_actors(l: Launch) -> anyhow::Result<Interfaces> {
         },
     ));
     start_snmp(&l, &root, &snmp_notifier);
+    start_dbus(&l, &root, &snmp_notifier, &store);
     let vrrp_count = desired
         .iter()
         .filter(|(_, c)| matches!(c, ChildSpec::Vrrp(_)))
@@ -1450,6 +1463,36 @@ fn start_snmp(
             crate::mgmt::snmp::agent::forward(tx, notifier.subscribe());
         }
     }
+}
+
+/// keepalived's DBus interface, when VRRP runs here (its objects are VRRP's): armed with what
+/// it serves, started now if `enable_dbus` is set (before the instances, so that their first
+/// transitions are signalled), or by the reload that sets it.
+fn start_dbus(
+    l: &Launch,
+    root: &actix::Addr<Root<ObjectId, ChildSpec>>,
+    notifier: &crate::vrrp::actor::notifier::Notifier,
+    store: &Store,
+) {
+    if !l.subsystems.vrrp {
+        return;
+    }
+    let namespace = l.namespace.clone();
+    let running = store.running.clone();
+    let root = root.clone().recipient();
+    let transitions = notifier.transitions();
+    store.dbus.arm(Box::new(move |service| {
+        crate::mgmt::dbus::spawn(
+            service,
+            namespace.clone(),
+            crate::mgmt::dbus::Sources {
+                running: running.clone(),
+                root: root.clone(),
+                transitions: transitions.subscribe(),
+            },
+        )
+    }));
+    store.dbus.follow(&l.cfg.global.dbus, false);
 }
 
 /// The services every configuration's children share: kernel access, metrics, BFD registry,
@@ -1564,6 +1607,7 @@ fn factory(
         bfd,
         metrics: s.metrics,
         sd: l.sd.clone(),
+        dbus: Default::default(),
     };
     let loader = Loader {
         path: l.path.clone(),

@@ -7,9 +7,11 @@
 //!   ([`crate::telemetry::metrics`]).
 //! - [`snmp`]: the AgentX subagent (KEEPALIVED-MIB, VRRP-MIB, notifications), only when
 //!   enabled.
+//! - [`dbus`]: keepalived's DBus interface (`org.keepalived.Vrrp1`), only with `enable_dbus`.
 #![forbid(unsafe_code)]
 
 pub mod control;
+pub mod dbus;
 pub mod dumps;
 pub mod http;
 pub mod snmp;

@@ -37,6 +37,11 @@ pub fn build(g: &mut GlobalDefs, children: &[Node], d: &mut Diagnostics) {
                 (Some(s), _) => g.snmp.socket = Some(s.to_string()),
             },
             "enable_traps" => g.snmp.traps = true,
+            "enable_dbus" => g.dbus.enabled = true,
+            "dbus_service_name" => match n.arg(0) {
+                Some(name) => g.dbus.service_name = Some(name.to_string()),
+                None => d.recover(&n.loc, "dbus_service_name missing", "ignoring it"),
+            },
             "enable_snmp_vrrp" | "enable_snmp_keepalived" => g.snmp.vrrp = true,
             "enable_snmp_rfc" => {
                 g.snmp.rfcv2 = true;

@@ -208,6 +208,9 @@ pub struct GlobalDefs {
     /// `snmp_socket`, `enable_traps`, `enable_snmp_*` (the AgentX subagent, `src/mgmt/snmp`).
     #[serde(default)]
     pub snmp: SnmpSettings,
+    /// `enable_dbus`, `dbus_service_name` (keepalived's DBus interface, `src/mgmt/dbus`).
+    #[serde(default)]
+    pub dbus: DbusSettings,
 }
 
 /// The SNMP keywords of `global_defs` (`-x` enables every MIB, `-A` sets the socket).
@@ -232,6 +235,15 @@ impl SnmpSettings {
     pub fn any(&self) -> bool {
         self.vrrp || self.rfcv2 || self.rfcv3 || self.checker
     }
+}
+
+/// keepalived's DBus interface (`org.keepalived.Vrrp1` on the system bus).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DbusSettings {
+    /// `enable_dbus`.
+    pub enabled: bool,
+    /// `dbus_service_name` (default `org.keepalived.Vrrp1`).
+    pub service_name: Option<String>,
 }
 
 /// keepalived's default `startup_script_timeout` / `shutdown_script_timeout`.
@@ -298,6 +310,7 @@ impl Default for GlobalDefs {
             vrrp_sched: ProcessSched::default(),
             checker_sched: ProcessSched::default(),
             bfd_sched: ProcessSched::default(),
+            dbus: Default::default(),
         }
     }
 }

@@ -1667,6 +1667,23 @@ impl Handler<GetStatus> for InstanceActor {
     }
 }
 
+/// DBus `SendGarp`: one round of gratuitous ARPs/NAs for the VIPs, when they are set
+/// (keepalived's `vrrp_send_link_update(vrrp, 1)`; nothing otherwise).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct SendGarp;
+
+impl Handler<SendGarp> for InstanceActor {
+    type Result = ();
+
+    fn handle(&mut self, _msg: SendGarp, _ctx: &mut Context<Self>) {
+        if self.durable.get().vips_installed {
+            tracing::info!(instance = %self.name(), "sending gratuitous ARP/NA on DBus request");
+            self.kernel_op(KernelOp::Garp(self.virtual_set(), 1, self.garp_interval()));
+        }
+    }
+}
+
 #[derive(Message)]
 #[rtype(result = "()")]
 enum TrackMsg {

@@ -76,6 +76,11 @@ impl Notifier {
         self.transitions.subscribe()
     }
 
+    /// Where the transitions are published (to subscribe later, from elsewhere).
+    pub fn transitions(&self) -> tokio::sync::broadcast::Sender<Transition> {
+        self.transitions.clone()
+    }
+
     /// A per-instance script queue (scripts of one instance never overtake each other).
     pub fn queue(&self) -> NotifyQueue {
         NotifyQueue::spawn(self.ctx.clone(), Duration::from_secs(10))
