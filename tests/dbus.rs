@@ -392,3 +392,75 @@ fn same_objects_properties_methods_and_signals_as_keepalived() {
         }
     }
 }
+
+/// Without `enable_dbus` the daemon has no bus connection at all; a reload that sets it
+/// connects and serves the objects, a reload that clears it sends VrrpStopped and leaves the
+/// bus (keepalived's dbus_start / dbus_stop on reload).
+#[test]
+fn a_reload_turns_dbus_on_and_off() {
+    if lab::skip_without(false, &["dbus-daemon", "busctl"]) {
+        return;
+    }
+    let _g = lab::serial();
+    let mut lab = Lab::new(1);
+    let bc = lab.write("bus.conf", &bus_conf(&lab.dir));
+    let c = bc.display().to_string();
+    lab.spawn(
+        1,
+        "dbus-daemon",
+        &["dbus-daemon", "--nofork", "--config-file", &c],
+    );
+    let sock = lab.dir.join("bus");
+    assert!(lab.wait_for(Duration::from_secs(10), || sock.exists()));
+    let addr = format!("unix:path={}", sock.display());
+    let with = conf(&lab);
+    let without = with.replace("    enable_dbus\n", "");
+    let path = lab.write("rs.conf", &without);
+    let baseline = busctl(&lab, &addr, &["list", "--unique", "--no-legend"])
+        .1
+        .lines()
+        .count();
+    let bus = format!("DBUS_SYSTEM_BUS_ADDRESS={addr}");
+    lab.start_rs_with(1, "rs", &[&bus], OURS, &["-n", "-l", "-D", "-G"], &path);
+    let vip = lab.vip4(100);
+    assert!(lab.wait_for(Duration::from_secs(20), || lab.has_addr(1, &vip)));
+    // Connections on the bus (unique names; the asking busctl is one of them each time).
+    let connections = |lab: &Lab| {
+        busctl(lab, &addr, &["list", "--unique", "--no-legend"])
+            .1
+            .lines()
+            .count()
+    };
+    let connected = |lab: &Lab| connections(lab) > baseline;
+    let owned = |lab: &Lab| busctl(lab, &addr, &["status", SERVICE]).0;
+    assert!(
+        !connected(&lab) && !owned(&lab),
+        "connected without enable_dbus"
+    );
+
+    lab.rewrite(&path, &with);
+    assert!(lab.reload("rs", Duration::from_secs(10)));
+    assert!(
+        lab.wait_for(Duration::from_secs(10), || state(&lab, &addr, V4).trim()
+            == "(us) 2 \"Master\""),
+        "enable_dbus by reload: {}\n{}",
+        state(&lab, &addr, V4),
+        lab.log("rs")
+    );
+    assert!(
+        connected(&lab),
+        "not on the bus:\n{}\n{}",
+        busctl(&lab, &addr, &["list"]).1,
+        lab.log("rs")
+    );
+
+    lab.rewrite(&path, &without);
+    assert!(lab.reload("rs", Duration::from_secs(10)));
+    assert!(
+        lab.wait_for(Duration::from_secs(10), || !connected(&lab) && !owned(&lab)),
+        "still on the bus after enable_dbus was removed\n{}",
+        lab.log("rs")
+    );
+    // The daemon itself carries on.
+    assert!(lab.running("rs") && lab.has_addr(1, &vip));
+}

@@ -101,6 +101,8 @@ async fn run(
             .map(|s| s.trim().to_string())
             .unwrap_or_default(),
     };
+    // Started by a reload (or after the instances moved): their states as they are now.
+    bus.states = current_states(&sources).await;
     bus.started().await;
     let mut transitions_open = true;
     loop {
@@ -137,6 +139,28 @@ async fn run(
             let _ = ack.send(());
         }
     }
+}
+
+/// The instances' states now, asked of their actors (an actor that does not answer within a
+/// second stays INIT until its next transition).
+async fn current_states(sources: &Sources) -> HashMap<String, u32> {
+    let running = sources.running.load_full();
+    let asks = running.vrrp.iter().filter_map(|(spec, addr)| {
+        let addr = addr.clone()?;
+        let name = spec.instance.name.clone();
+        Some(async move {
+            let ask = addr.send(crate::vrrp::actor::instance::GetStatus::default());
+            match tokio::time::timeout(std::time::Duration::from_secs(1), ask).await {
+                Ok(Ok(Some(s))) => Some((name, u32::from(s.state.number()))),
+                _ => None,
+            }
+        })
+    });
+    futures::future::join_all(asks)
+        .await
+        .into_iter()
+        .flatten()
+        .collect()
 }
 
 /// The system bus connection with `service` requested as keepalived requests it (no flags:
