@@ -15,6 +15,7 @@ use super::pool::{self, Packet, Refresh, Registration, SocketKey};
 use super::socket::SocketConfig;
 use super::sync::{SyncCommand, SyncHub};
 use super::trackers::{TrackEvent, TrackKey, TrackValue, TrackerHub};
+use super::vrrp_state;
 use crate::config::model::{Family as CfgFamily, GlobalDefs, VrrpInstance};
 use crate::runtime::{guarded, Durable, Shutdown, ShutdownReason};
 use crate::telemetry::{
@@ -1794,15 +1795,6 @@ fn core_params(
     let mut p = instance_params(i, g, primary);
     p.advert_epoch = Some(advert_epoch());
     p
-}
-
-fn vrrp_state(s: State) -> VrrpState {
-    match s {
-        State::Initialize | State::Stop => VrrpState::Init,
-        State::Backup => VrrpState::Backup,
-        State::Master => VrrpState::Master,
-        State::Fault => VrrpState::Fault,
-    }
 }
 
 /// Where the tracker hub keeps a tracker's value (a track_interface is a link, not a value).

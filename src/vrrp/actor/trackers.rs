@@ -10,8 +10,7 @@ use crate::track::priority::TrackerState;
 use crate::track::proc_watch::{spawn_process_watcher, ProcWatcher};
 use crate::track::process::ProcSpec;
 use crate::track::runner::{
-    spawn_resumed_script_runner, spawn_script_runner_with_metrics, ScriptEvent, ScriptRunner,
-    ScriptRunnerConfig,
+    spawn_script_runner_with_metrics, ScriptEvent, ScriptRunner, ScriptRunnerConfig,
 };
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -271,28 +270,21 @@ impl TrackerHub {
             .filter(|(name, _)| !inner.scripts.contains_key(name))
             .collect();
         for (name, c) in start {
-            let runner = match carried.get(&name) {
-                Some(&ok) => spawn_resumed_script_runner(
-                    c.clone(),
-                    ctx.clone(),
-                    self.script_tx.clone(),
-                    self.metrics.clone(),
-                    ok,
-                ),
-                None => {
-                    let initial = c.initial_status();
-                    inner.values.insert(
-                        TrackKey::Script(name.clone()),
-                        TrackValue::State(initial.into()),
-                    );
-                    spawn_script_runner_with_metrics(
-                        c.clone(),
-                        ctx.clone(),
-                        self.script_tx.clone(),
-                        self.metrics.clone(),
-                    )
-                }
-            };
+            let resumed = carried.get(&name).copied();
+            if resumed.is_none() {
+                let initial = c.initial_status();
+                inner.values.insert(
+                    TrackKey::Script(name.clone()),
+                    TrackValue::State(initial.into()),
+                );
+            }
+            let runner = spawn_script_runner_with_metrics(
+                c.clone(),
+                ctx.clone(),
+                self.script_tx.clone(),
+                self.metrics.clone(),
+                resumed,
+            );
             inner.scripts.insert(name, (c, runner));
         }
     }
