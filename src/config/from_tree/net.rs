@@ -145,6 +145,26 @@ fn refuse(d: &mut Diagnostics, loc: &Location, what: &str, e: Refusal) {
     }
 }
 
+/// Reads the words of a route or rule line (notes pushed, a refusal as the error).
+type LineParser<T> = fn(Vec<&str>, &mut Vec<String>, Location) -> Result<T, Refusal>;
+
+/// One `what` line (route or rule) read by `parse`: its notes reported, and a line that cannot
+/// be installed as written reported and skipped.
+fn line<T>(n: &Node, d: &mut Diagnostics, what: &str, parse: LineParser<T>) -> Option<T> {
+    let mut notes = Vec::new();
+    let r = parse(words(n), &mut notes, n.loc.clone());
+    for m in notes {
+        note(d, &n.loc, what, m);
+    }
+    match r {
+        Ok(r) => Some(r),
+        Err(e) => {
+            refuse(d, &n.loc, what, e);
+            None
+        }
+    }
+}
+
 /// keepalived's (and iproute2's) `RTPROT_KEEPALIVED`.
 const RTPROT_KEEPALIVED: u8 = 18;
 
@@ -465,18 +485,7 @@ impl Family {
 /// ... [pref P] [expires N] [ttl-propagate X] [no_track] [track_group G] [nexthop ...]...`.
 /// A line that cannot be installed as written is reported (warning) and skipped.
 pub fn route(n: &Node, d: &mut Diagnostics) -> Option<RouteSpec> {
-    let mut notes = Vec::new();
-    let r = route_words(words(n), &mut notes, n.loc.clone());
-    for m in notes {
-        note(d, &n.loc, "route", m);
-    }
-    match r {
-        Ok(r) => Some(r),
-        Err(e) => {
-            refuse(d, &n.loc, "route", e);
-            None
-        }
-    }
+    line(n, d, "route", route_words)
 }
 
 // Long by design: one match arm per word of keepalived's route grammar (vrrp_iproute.c), in
@@ -909,18 +918,7 @@ fn nexthops(c: &mut Words, fam: &mut Family, out: &mut Vec<NextHop>) -> Result<(
 /// action `table|lookup T`, `goto N`, `nop`, `blackhole`, `unreachable`, `prohibit`
 /// (`type X`). A line that cannot be installed as written is reported (warning) and skipped.
 pub fn rule(n: &Node, d: &mut Diagnostics) -> Option<RuleSpec> {
-    let mut notes = Vec::new();
-    let r = rule_words(words(n), &mut notes, n.loc.clone());
-    for m in notes {
-        note(d, &n.loc, "rule", m);
-    }
-    match r {
-        Ok(r) => Some(r),
-        Err(e) => {
-            refuse(d, &n.loc, "rule", e);
-            None
-        }
-    }
+    line(n, d, "rule", rule_words)
 }
 
 fn port_range(key: &str, s: &str) -> Result<(u16, u16), Refusal> {
