@@ -198,6 +198,23 @@ impl<'a> Words<'a> {
     fn value(&mut self, key: &str) -> Result<&'a str, Refusal> {
         self.next().ok_or_else(|| format!("'{key}' needs a value"))
     }
+    /// `[inet|inet6] ADDR` after `key` (a route's or a nexthop's `via`): the gateway, its
+    /// family and the one it names checked against the line's (`what` says which in refusals).
+    fn gateway(
+        &mut self,
+        key: &str,
+        fam: &mut Family,
+        what: &str,
+    ) -> Result<std::net::IpAddr, Refusal> {
+        let mut v = self.value(key)?;
+        if v == "inet" || v == "inet6" {
+            fam.set(v == "inet6", what)?;
+            v = self.value(key)?;
+        }
+        let ip = addr_of(what, v)?;
+        fam.set(ip.is_ipv6(), what)?;
+        Ok(ip)
+    }
     /// `[lock] VALUE` of a metric: (locked, value).
     fn locked_value(&mut self, key: &str) -> Result<(bool, &'a str), Refusal> {
         if self.peek() == Some("lock") {
@@ -544,14 +561,7 @@ fn route_words(
                 if key == "gw" {
                     notes.push("\"gw\" for routes is deprecated, use \"via\"".into());
                 }
-                let mut v = c.value(key)?;
-                if v == "inet" || v == "inet6" {
-                    fam.set(v == "inet6", "via")?;
-                    v = c.value(key)?;
-                }
-                let ip = addr_of("via", v)?;
-                fam.set(ip.is_ipv6(), "via")?;
-                r.via = Some(ip);
+                r.via = Some(c.gateway(key, &mut fam, "via")?);
                 shown = false;
             }
             "from" => {
@@ -866,14 +876,7 @@ fn nexthops(c: &mut Words, fam: &mut Family, out: &mut Vec<NextHop>) -> Result<(
             match key {
                 "via" => {
                     c.i += 1;
-                    let mut v = c.value(key)?;
-                    if v == "inet" || v == "inet6" {
-                        fam.set(v == "inet6", "nexthop via")?;
-                        v = c.value(key)?;
-                    }
-                    let ip = addr_of("nexthop via", v)?;
-                    fam.set(ip.is_ipv6(), "nexthop via")?;
-                    h.via = Some(ip);
+                    h.via = Some(c.gateway(key, fam, "nexthop via")?);
                 }
                 "dev" => {
                     c.i += 1;
@@ -1370,6 +1373,15 @@ mod tests {
             "trailing 'bogus'",
         );
         refused_route("10.4.0.0/16 nexthop via fd00::1", "cannot mix");
+        // `via inet|inet6 ADDR`, on the route and on a nexthop: the word names the family.
+        assert_eq!(
+            one_route("fd00:1::/64 via inet6 fd00::1").via,
+            Some(ip("fd00::1"))
+        );
+        let r = one_route("10.4.0.0/16 nexthop via inet 10.0.0.1");
+        assert_eq!(r.attrs.nexthops[0].via, Some(ip("10.0.0.1")));
+        refused_route("10.4.0.0/16 via inet6 10.0.0.1", "cannot mix");
+        refused_route("10.4.0.0/16 nexthop via inet6 10.0.0.1", "cannot mix");
     }
 
     #[test]
