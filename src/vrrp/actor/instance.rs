@@ -22,7 +22,7 @@ use crate::telemetry::{
     transition_span, Cause, Metrics, RxDrop, TransitionKind, VrrpMetrics, VrrpState,
 };
 use crate::track::notify::NotifyTarget;
-use crate::track::priority::{BfdHoldDown, TrackInput, TrackerKind, TrackerState};
+use crate::track::priority::{BfdHoldDown, TrackInput, TrackerKind};
 use crate::vrrp::ah::{self, AhKey};
 use crate::vrrp::events::FaultReason;
 use crate::vrrp::events::{Action, Event, ReceivedAdvert, State, Timer};
@@ -34,7 +34,8 @@ use crate::vrrp::reconfigure::{vip_change, VipChange};
 use crate::vrrp::resume::{self, StartInputs, Stop, StopInputs};
 use crate::vrrp::timers::interval_to_wire;
 use crate::vrrp::tracking::{
-    assess, fault_change, member_value, priority_change, track_inputs, Assessment, Links,
+    assess, fault_change, member_value, other_member_faulted, priority_change, track_inputs,
+    track_key, Assessment, Links,
 };
 use crate::vrrp::validate::{validate, RxContext, TtlCheck, Verdict};
 use actix::prelude::*;
@@ -678,12 +679,8 @@ impl InstanceActor {
             |kind, name| track_key(kind, name).and_then(|k| values.get(&k).copied()),
         );
         self.hold_bfd_raises(ctx, &mut inputs);
-        let name = &self.spec.instance.name;
         let other_member_faulted = self.spec.sync_group.as_ref().is_some_and(|group| {
-            self.values.iter().any(|(k, v)| {
-                matches!(k, TrackKey::Member { group: g, instance } if g == group && instance != name)
-                    && *v == TrackValue::State(TrackerState::Down)
-            })
+            other_member_faulted(&self.values, group, &self.spec.instance.name)
         });
         let links = Links {
             own_up: self.own_up,
@@ -1795,18 +1792,6 @@ fn core_params(
     let mut p = instance_params(i, g, primary);
     p.advert_epoch = Some(advert_epoch());
     p
-}
-
-/// Where the tracker hub keeps a tracker's value (a track_interface is a link, not a value).
-fn track_key(kind: TrackerKind, name: &str) -> Option<TrackKey> {
-    let name = name.to_string();
-    match kind {
-        TrackerKind::Script => Some(TrackKey::Script(name)),
-        TrackerKind::File => Some(TrackKey::File(name)),
-        TrackerKind::Process => Some(TrackKey::Process(name)),
-        TrackerKind::Bfd => Some(TrackKey::Bfd(name)),
-        TrackerKind::Interface => None,
-    }
 }
 
 /// The broadcasts an instance listens to, forwarded into its mailbox by one task of its own

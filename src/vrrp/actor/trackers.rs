@@ -16,27 +16,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use tokio::sync::{broadcast, mpsc};
 
-/// What is tracked.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub enum TrackKey {
-    /// A vrrp_script.
-    Script(String),
-    /// A track_file.
-    File(String),
-    /// A vrrp_track_process (Up: the count of matching processes is within its quorum).
-    Process(String),
-    /// A bfd_instance (fed by the BFD side).
-    Bfd(String),
-    /// A sync-group member's own fault condition (Down = faulted for its own reasons).
-    Member {
-        /// The vrrp_sync_group.
-        group: String,
-        /// The member instance.
-        instance: String,
-    },
-}
-
-pub use crate::vrrp::tracking::TrackValue;
+pub use crate::vrrp::tracking::{TrackKey, TrackValue};
 
 /// One change.
 #[derive(Clone, Debug)]
