@@ -165,6 +165,17 @@ fn line<T>(n: &Node, d: &mut Diagnostics, what: &str, parse: LineParser<T>) -> O
     }
 }
 
+/// keepalived-rs does not watch a `what` (route or rule) line's `track_group`: said, with
+/// what is lost.
+fn track_group_note(what: &str, track_group: &Option<String>, notes: &mut Vec<String>) {
+    if track_group.is_some() {
+        notes.push(format!(
+            "track_group is not supported by keepalived-rs: the {what} is installed, but its \
+             removal does not put the group's instances in FAULT"
+        ));
+    }
+}
+
 /// keepalived's (and iproute2's) `RTPROT_KEEPALIVED`.
 const RTPROT_KEEPALIVED: u8 = 18;
 
@@ -214,6 +225,20 @@ impl<'a> Words<'a> {
         let ip = addr_of(what, v)?;
         fam.set(ip.is_ipv6(), what)?;
         Ok(ip)
+    }
+    /// `no_track` or `track_group G` (`key`) on a route or rule line.
+    fn tracking(
+        &mut self,
+        key: &str,
+        no_track: &mut bool,
+        track_group: &mut Option<String>,
+    ) -> Result<(), Refusal> {
+        if key == "no_track" {
+            *no_track = true;
+        } else {
+            *track_group = Some(self.value(key)?.to_string());
+        }
+        Ok(())
     }
     /// `[lock] VALUE` of a metric: (locked, value).
     fn locked_value(&mut self, key: &str) -> Result<(bool, &'a str), Refusal> {
@@ -713,12 +738,8 @@ fn route_words(
                     .extend(c.w[start..c.i].iter().map(|s| s.to_string()));
                 break;
             }
-            "no_track" => {
-                r.no_track = true;
-                shown = false;
-            }
-            "track_group" => {
-                r.track_group = Some(c.value(key)?.to_string());
+            "no_track" | "track_group" => {
+                c.tracking(key, &mut r.no_track, &mut r.track_group)?;
                 shown = false;
             }
             "vrf" => return Err(unsupported("vrf", "route")),
@@ -776,13 +797,7 @@ fn route_words(
         }
         _ => None,
     };
-    if r.track_group.is_some() {
-        notes.push(
-            "track_group is not supported by keepalived-rs: the route is installed, but its \
-             removal does not put the group's instances in FAULT"
-                .into(),
-        );
-    }
+    track_group_note("route", &r.track_group, notes);
     Ok(r)
 }
 
@@ -1082,12 +1097,8 @@ fn rule_words(
             "ipproto" => s.ipproto = Some(ipproto_of(c.value(key)?)?),
             "sport" => s.sport = Some(port_range(key, c.value(key)?)?),
             "dport" => s.dport = Some(port_range(key, c.value(key)?)?),
-            "no_track" => {
-                r.no_track = true;
-                shown = false;
-            }
-            "track_group" => {
-                r.track_group = Some(c.value(key)?.to_string());
+            "no_track" | "track_group" => {
+                c.tracking(key, &mut r.no_track, &mut r.track_group)?;
                 shown = false;
             }
             _ => {
@@ -1146,13 +1157,7 @@ fn rule_words(
     if fam.0 == Some(true) {
         r.inet6 = true;
     }
-    if r.track_group.is_some() {
-        notes.push(
-            "track_group is not supported by keepalived-rs: the rule is installed, but its \
-             removal does not put the group's instances in FAULT"
-                .into(),
-        );
-    }
+    track_group_note("rule", &r.track_group, notes);
     Ok(r)
 }
 
@@ -1599,5 +1604,34 @@ mod tests {
             .filter(|d| d.message.contains("no preference given"))
             .count();
         assert_eq!(w, 3);
+    }
+
+    #[test]
+    fn no_track_and_track_group_on_routes_and_rules() {
+        let (r, d) = routes("10.7.0.0/16 dev eth0 track_group G1 no_track");
+        assert_eq!(
+            (r[0].no_track, r[0].track_group.as_deref()),
+            (true, Some("G1"))
+        );
+        assert!(
+            d.iter().any(
+                |m| m.contains("warning: route: track_group is not supported")
+                    && m.contains("the route is installed")
+            ),
+            "{d:?}"
+        );
+        let (r, d) = rules("from 10.7.0.0/16 table 7 track_group G2");
+        assert_eq!(
+            (r[0].no_track, r[0].track_group.as_deref()),
+            (false, Some("G2"))
+        );
+        assert!(
+            d.iter().any(
+                |m| m.contains("warning: rule: track_group is not supported")
+                    && m.contains("the rule is installed")
+            ),
+            "{d:?}"
+        );
+        refused_route("10.7.0.0/16 dev eth0 track_group", "needs a value");
     }
 }
