@@ -115,7 +115,6 @@ where
     T: FromStr + PartialOrd + Copy + std::fmt::Display + TryFrom<i128> + Into<i128>,
 {
     match read_number(s, min.into(), max.into()) {
-        Ok(v) => to_t(v),
         Err(BadNumber::Trailing(v)) if v >= min.into() && v <= max.into() => {
             d.recover(
                 loc,
@@ -124,10 +123,8 @@ where
             );
             to_t(v)
         }
-        Err(bad) => {
-            d.bad_value(loc, number_problem(what, s, &bad, min, max));
-            None
-        }
+        // Anything else reads as strictly as `int_in`.
+        _ => int_in(loc, what, s, min, max, d),
     }
 }
 

@@ -291,34 +291,23 @@ mod tests {
     #[test]
     fn routes() {
         let m = Metrics::new();
-        assert_eq!(
-            status(&respond(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n", &m)),
-            "HTTP/1.1 200 OK"
-        );
-        assert_eq!(
-            status(&respond(b"GET /metrics?x=1 HTTP/1.0\r\n\r\n", &m)),
-            "HTTP/1.1 200 OK"
-        );
-        assert_eq!(
-            status(&respond(b"GET /nope HTTP/1.1\r\n\r\n", &m)),
-            "HTTP/1.1 404 Not Found"
-        );
-        assert_eq!(
-            status(&respond(b"POST /metrics HTTP/1.1\r\n\r\n", &m)),
-            "HTTP/1.1 405 Method Not Allowed"
-        );
-        assert_eq!(
-            status(&respond(b"garbage\r\n\r\n", &m)),
-            "HTTP/1.1 400 Bad Request"
-        );
-        assert_eq!(
-            status(&respond(b"GET metrics HTTP/1.1\r\n\r\n", &m)),
-            "HTTP/1.1 400 Bad Request"
-        );
-        assert_eq!(
-            status(&respond(&[0xff, 0xfe, b'\r', b'\n'], &m)),
-            "HTTP/1.1 400 Bad Request"
-        );
+        let cases: [(&[u8], &str); 7] = [
+            (b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n", "200 OK"),
+            (b"GET /metrics?x=1 HTTP/1.0\r\n\r\n", "200 OK"),
+            (b"GET /nope HTTP/1.1\r\n\r\n", "404 Not Found"),
+            (b"POST /metrics HTTP/1.1\r\n\r\n", "405 Method Not Allowed"),
+            (b"garbage\r\n\r\n", "400 Bad Request"),
+            (b"GET metrics HTTP/1.1\r\n\r\n", "400 Bad Request"),
+            (&[0xff, 0xfe, b'\r', b'\n'], "400 Bad Request"),
+        ];
+        for (request, want) in cases {
+            assert_eq!(
+                status(&respond(request, &m)),
+                format!("HTTP/1.1 {want}"),
+                "{}",
+                String::from_utf8_lossy(request)
+            );
+        }
         let head = respond(b"HEAD /metrics HTTP/1.1\r\n\r\n", &m);
         assert!(head.ends_with(b"\r\n\r\n"));
     }

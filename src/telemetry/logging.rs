@@ -232,17 +232,6 @@ pub fn set_namespace(name: &str) {
 /// One syslog datagram as glibc's `syslog(3)` writes it (RFC 3164):
 /// `<PRI>Mmm dd hh:mm:ss IDENT[PID]: MESSAGE`, PRI = facility | severity.
 pub fn format_syslog(
-    facility: libc::c_int,
-    severity: libc::c_int,
-    timestamp: &str,
-    pid: u32,
-    msg: &str,
-) -> String {
-    format_syslog_as(IDENT, facility, severity, timestamp, pid, msg)
-}
-
-/// [`format_syslog`] with another ident.
-pub fn format_syslog_as(
     ident: &str,
     facility: libc::c_int,
     severity: libc::c_int,
@@ -373,7 +362,7 @@ impl<S: Subscriber> Layer<S> for SyslogLayer {
         };
         let mut line = Line(String::new());
         event.record(&mut line);
-        self.send(&format_syslog_as(
+        self.send(&format_syslog(
             &self.ident,
             self.facility,
             severity,
@@ -426,20 +415,27 @@ mod tests {
 
     #[test]
     fn syslog_lines_like_glibc() {
-        use super::{format_syslog, rfc3164_time};
+        use super::{format_syslog, rfc3164_time, IDENT};
         let ts = rfc3164_time(11, 2, 0, 16, 2);
         assert_eq!(ts, "Dec  2 00:16:02");
         // local3 (19 << 3) | info (6) = 158
         assert_eq!(
-            format_syslog(libc::LOG_LOCAL3, libc::LOG_INFO, &ts, 42, "hello\0world"),
+            format_syslog(
+                IDENT,
+                libc::LOG_LOCAL3,
+                libc::LOG_INFO,
+                &ts,
+                42,
+                "hello\0world"
+            ),
             "<158>Dec  2 00:16:02 Keepalived_rs[42]: hello world"
         );
         assert_eq!(
-            format_syslog(libc::LOG_DAEMON, libc::LOG_ERR, &ts, 1, "x"),
+            format_syslog(IDENT, libc::LOG_DAEMON, libc::LOG_ERR, &ts, 1, "x"),
             "<27>Dec  2 00:16:02 Keepalived_rs[1]: x"
         );
         assert_eq!(
-            super::format_syslog_as(
+            super::format_syslog(
                 "Keepalived_rs_blue",
                 libc::LOG_DAEMON,
                 libc::LOG_ERR,

@@ -479,19 +479,9 @@ mod tests {
     #[test]
     fn from_config_as_keepalived_parses() {
         let mut p = TrackProcess {
-            name: "t".into(),
-            loc: Default::default(),
-            spans: Default::default(),
             process: Some("/bin/sleep".into()),
             params: vec!["100".into()],
-            param_match: None,
-            weight: 0,
-            reverse: false,
-            quorum: 1,
-            quorum_max: u32::MAX,
-            fork_delay: None,
-            terminate_delay: None,
-            full_command: false,
+            ..TrackProcess::new("t", Default::default())
         };
         // Parameters imply full_command and an exact match.
         let s = ProcSpec::from_config(&p).unwrap();

@@ -113,43 +113,27 @@ pub fn spawn_script_runner(
     ctx: ScriptContext,
     tx: mpsc::Sender<ScriptEvent>,
 ) -> ScriptRunner {
-    spawn_script_runner_with_metrics(cfg, ctx, tx, None)
+    spawn_script_runner_with_metrics(cfg, ctx, tx, None, None)
 }
 
 /// [`spawn_script_runner`], also feeding `keepalived_script_*`: `script_state` 1 while a run
 /// is going, every run's result and duration, and `script_status` as keepalived reports it
 /// (GOOD = 1 once `rise` runs succeeded, BAD = 0 otherwise, also before the first result).
+///
+/// `resumed`: a script carried over a reload with a known result (ok or not): its rise/fall
+/// counting continues from that result instead of starting over, so the tracking instances see
+/// no change (keepalived keeps a script's result when its command is unchanged).
 pub fn spawn_script_runner_with_metrics(
     cfg: ScriptRunnerConfig,
     ctx: ScriptContext,
     tx: mpsc::Sender<ScriptEvent>,
     metrics: Option<Arc<Metrics>>,
+    resumed: Option<bool>,
 ) -> ScriptRunner {
-    let state = ScriptState::new(cfg.rise, cfg.fall, cfg.init_fail);
-    spawn_from(cfg, ctx, tx, metrics, state)
-}
-
-/// Starts the runner of a script carried over a reload with a known result (`ok`): its
-/// rise/fall counting continues from that result instead of starting over, so the tracking
-/// instances see no change (keepalived keeps a script's result when its command is unchanged).
-pub fn spawn_resumed_script_runner(
-    cfg: ScriptRunnerConfig,
-    ctx: ScriptContext,
-    tx: mpsc::Sender<ScriptEvent>,
-    metrics: Option<Arc<Metrics>>,
-    ok: bool,
-) -> ScriptRunner {
-    let state = ScriptState::resumed(cfg.rise, cfg.fall, ok);
-    spawn_from(cfg, ctx, tx, metrics, state)
-}
-
-fn spawn_from(
-    cfg: ScriptRunnerConfig,
-    ctx: ScriptContext,
-    tx: mpsc::Sender<ScriptEvent>,
-    metrics: Option<Arc<Metrics>>,
-    state: ScriptState,
-) -> ScriptRunner {
+    let state = match resumed {
+        Some(ok) => ScriptState::resumed(cfg.rise, cfg.fall, ok),
+        None => ScriptState::new(cfg.rise, cfg.fall, cfg.init_fail),
+    };
     ScriptRunner {
         task: tokio::spawn(run_loop(cfg, ctx, tx, metrics, state)),
     }

@@ -20,12 +20,14 @@
 //! Pure functions over bytes: the VRRP actor builds the datagram it sends (IP_HDRINCL) and
 //! checks what its protocol-51 raw socket receives.
 
+use std::cmp::Ordering;
 use std::net::Ipv4Addr;
 
 use hmac::{Hmac, Mac};
 use md5::Md5;
 
 use super::checksum;
+use super::events::State;
 use super::validate::{constant_time_eq, DropReason};
 
 /// IP protocol number of the Authentication Header.
@@ -341,4 +343,35 @@ impl SeqCounter {
             self.seq = 0;
         }
     }
+
+    /// An advert numbered `seq` passed the AH checks (keepalived takes its number even when a
+    /// later check drops the advert); a MASTER that accepts a live advert syncs to a
+    /// lower-priority sender and clears the cycled flag for a higher one.
+    pub fn heard(&mut self, seq: u32, h: Heard) {
+        self.accepted(seq, h.state == Some(State::Backup));
+        if h.state != Some(State::Master) || h.priority == 0 || !h.accepted {
+            return;
+        }
+        let Some(ours) = h.ours else { return };
+        if h.priority < ours || (h.priority == ours && h.order == Ordering::Less) {
+            self.lower_priority_heard(seq);
+        } else if h.priority > ours || h.order == Ordering::Greater {
+            self.higher_priority_heard();
+        }
+    }
+}
+
+/// What [`SeqCounter::heard`] needs of an advert that passed the AH checks and of us.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Heard {
+    /// Our state (None: the state machine has not started).
+    pub state: Option<State>,
+    /// The advert was accepted (not dropped by a check applied after the authentication).
+    pub accepted: bool,
+    /// Its priority.
+    pub priority: u8,
+    /// Our effective priority (None: not started).
+    pub ours: Option<u8>,
+    /// Its source address compared with ours ([`super::fsm::addr_order`]).
+    pub order: Ordering,
 }

@@ -365,14 +365,9 @@ impl Instance {
         }
     }
 
-    /// Compare a sender's address with our primary address (unsigned, network order; only
-    /// within one family).
+    /// Compare a sender's address with our primary address.
     fn cmp_addr(&self, from: IpAddr) -> Ordering {
-        match (from, self.params.primary_addr) {
-            (IpAddr::V4(a), IpAddr::V4(b)) => a.cmp(&b),
-            (IpAddr::V6(a), IpAddr::V6(b)) => a.cmp(&b),
-            _ => Ordering::Equal,
-        }
+        addr_order(from, self.params.primary_addr)
     }
 
     // ----- events --------------------------------------------------------------------
@@ -644,5 +639,15 @@ impl Instance {
             });
             self.set_timer(Timer::Advert, now + self.params.advert_int, out);
         }
+    }
+}
+
+/// How elections compare a sender's address `theirs` with `ours`: unsigned, in network order,
+/// only within one family (across families: equal).
+pub fn addr_order(theirs: IpAddr, ours: IpAddr) -> Ordering {
+    match (theirs, ours) {
+        (IpAddr::V4(a), IpAddr::V4(b)) => a.cmp(&b),
+        (IpAddr::V6(a), IpAddr::V6(b)) => a.cmp(&b),
+        _ => Ordering::Equal,
     }
 }

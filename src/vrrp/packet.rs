@@ -328,6 +328,19 @@ pub enum ChecksumMode {
     Kernel,
 }
 
+impl ChecksumMode {
+    /// How a received advert's checksum is verified: v2 over the message; IPv6 by the kernel;
+    /// v3 over IPv4 with the pseudo-header when the destination is known, else the message.
+    pub fn for_received(v2: bool, src: IpAddr, dst: Option<IpAddr>) -> Self {
+        match (v2, src, dst) {
+            (true, _, _) => ChecksumMode::MessageOnly,
+            (_, IpAddr::V6(_), _) => ChecksumMode::Kernel,
+            (_, src, Some(dst)) => ChecksumMode::Standard { src, dst },
+            (_, _, None) => ChecksumMode::MessageOnly,
+        }
+    }
+}
+
 /// Why a received packet is not a well-formed advertisement. Each variant maps to the
 /// keepalived statistics counter it increments ([`DecodeError::counter`]).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

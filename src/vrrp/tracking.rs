@@ -107,6 +107,51 @@ pub fn track_defs(cfg: &crate::config::model::Config, i: &VrrpInstance) -> Vec<T
     out
 }
 
+/// What is tracked.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum TrackKey {
+    /// A vrrp_script.
+    Script(String),
+    /// A track_file.
+    File(String),
+    /// A vrrp_track_process (Up: the count of matching processes is within its quorum).
+    Process(String),
+    /// A bfd_instance (fed by the BFD side).
+    Bfd(String),
+    /// A sync-group member's own fault condition (Down = faulted for its own reasons).
+    Member {
+        /// The vrrp_sync_group.
+        group: String,
+        /// The member instance.
+        instance: String,
+    },
+}
+
+/// Where the tracker hub keeps a tracker's value (a track_interface is a link, not a value).
+pub fn track_key(kind: TrackerKind, name: &str) -> Option<TrackKey> {
+    let name = name.to_string();
+    match kind {
+        TrackerKind::Script => Some(TrackKey::Script(name)),
+        TrackerKind::File => Some(TrackKey::File(name)),
+        TrackerKind::Process => Some(TrackKey::Process(name)),
+        TrackerKind::Bfd => Some(TrackKey::Bfd(name)),
+        TrackerKind::Interface => None,
+    }
+}
+
+/// Whether a member of sync group `group` other than `me` published its own fault (Down)
+/// among the tracker `values`: then `me` is in FAULT too (keepalived's sync group).
+pub fn other_member_faulted<'a>(
+    values: impl IntoIterator<Item = (&'a TrackKey, &'a TrackValue)>,
+    group: &str,
+    me: &str,
+) -> bool {
+    values.into_iter().any(|(k, v)| {
+        matches!(k, TrackKey::Member { group: g, instance } if g == group && instance != me)
+            && *v == TrackValue::State(TrackerState::Down)
+    })
+}
+
 /// A tracker's current value.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum TrackValue {
@@ -525,5 +570,40 @@ mod tests {
             .map(|t| (t.name, t.weight))
             .collect();
         assert_eq!(got, vec![("s".to_string(), -20)]);
+    }
+
+    #[test]
+    fn another_members_own_fault_is_ours_and_our_own_is_not_counted_twice() {
+        let member = |group: &str, instance: &str| TrackKey::Member {
+            group: group.into(),
+            instance: instance.into(),
+        };
+        let down = st(TrackerState::Down);
+        let up = st(TrackerState::Up);
+        let values = [
+            (member("G", "VI_1"), down),
+            (member("G", "VI_2"), up),
+            (member("H", "VI_3"), down),
+            (TrackKey::Script("VI_2".into()), down),
+        ];
+        let faulted = |group: &str, me: &str| {
+            other_member_faulted(values.iter().map(|(k, v)| (k, v)), group, me)
+        };
+        // VI_1 is down in G: VI_2 follows, VI_1 itself is not faulted by its own value.
+        assert!(faulted("G", "VI_2"));
+        assert!(!faulted("G", "VI_1"));
+        // Another group's member, or a tracker with a member's name, does not count.
+        assert!(!faulted("X", "VI_2"));
+        assert!(faulted("H", "VI_9"));
+        assert!(!faulted("H", "VI_3"));
+    }
+
+    #[test]
+    fn a_trackers_value_is_kept_under_its_kind_and_a_link_under_none() {
+        assert_eq!(track_key(Script, "s"), Some(TrackKey::Script("s".into())));
+        assert_eq!(track_key(File, "f"), Some(TrackKey::File("f".into())));
+        assert_eq!(track_key(Process, "p"), Some(TrackKey::Process("p".into())));
+        assert_eq!(track_key(Bfd, "b"), Some(TrackKey::Bfd("b".into())));
+        assert_eq!(track_key(Interface, "eth0"), None);
     }
 }

@@ -28,6 +28,24 @@ pub enum TtlCheck {
     Skip,
 }
 
+impl TtlCheck {
+    /// keepalived's TTL rule for a packet: multicast wants 255; on a unicast instance, the
+    /// sending peer's `min_ttl`/`max_ttl` (`limits`, None: not a configured peer) make a range
+    /// (a missing bound is 0 or 255), and a peer without either is not checked.
+    pub fn for_source(unicast: bool, limits: Option<(Option<u8>, Option<u8>)>) -> Self {
+        if !unicast {
+            return TtlCheck::Exact255;
+        }
+        match limits {
+            Some((min, max)) if min.is_some() || max.is_some() => TtlCheck::Range {
+                min: min.unwrap_or(0),
+                max: max.unwrap_or(255),
+            },
+            _ => TtlCheck::Skip,
+        }
+    }
+}
+
 /// Everything [`validate`] compares a decoded advertisement with.
 #[derive(Debug, Clone, Copy)]
 pub struct RxContext<'a> {
@@ -179,6 +197,15 @@ pub enum Verdict {
 }
 
 impl Verdict {
+    /// Whether the packet passed the authentication (accepted, or dropped by a check keepalived
+    /// applies after it): with AH, its sequence number counts.
+    pub fn passed_auth(&self) -> bool {
+        match self {
+            Verdict::Accept(_) => true,
+            Verdict::Drop(r) => r.after_auth(),
+        }
+    }
+
     /// Counters to increment for this packet.
     pub fn counters(&self) -> Vec<&'static str> {
         match self {

@@ -145,6 +145,37 @@ fn refuse(d: &mut Diagnostics, loc: &Location, what: &str, e: Refusal) {
     }
 }
 
+/// Reads the words of a route or rule line (notes pushed, a refusal as the error).
+type LineParser<T> = fn(Vec<&str>, &mut Vec<String>, Location) -> Result<T, Refusal>;
+
+/// One `what` line (route or rule) read by `parse`: its notes reported, and a line that cannot
+/// be installed as written reported and skipped.
+fn line<T>(n: &Node, d: &mut Diagnostics, what: &str, parse: LineParser<T>) -> Option<T> {
+    let mut notes = Vec::new();
+    let r = parse(words(n), &mut notes, n.loc.clone());
+    for m in notes {
+        note(d, &n.loc, what, m);
+    }
+    match r {
+        Ok(r) => Some(r),
+        Err(e) => {
+            refuse(d, &n.loc, what, e);
+            None
+        }
+    }
+}
+
+/// keepalived-rs does not watch a `what` (route or rule) line's `track_group`: said, with
+/// what is lost.
+fn track_group_note(what: &str, track_group: &Option<String>, notes: &mut Vec<String>) {
+    if track_group.is_some() {
+        notes.push(format!(
+            "track_group is not supported by keepalived-rs: the {what} is installed, but its \
+             removal does not put the group's instances in FAULT"
+        ));
+    }
+}
+
 /// keepalived's (and iproute2's) `RTPROT_KEEPALIVED`.
 const RTPROT_KEEPALIVED: u8 = 18;
 
@@ -177,6 +208,37 @@ impl<'a> Words<'a> {
     /// The value after keyword `key`.
     fn value(&mut self, key: &str) -> Result<&'a str, Refusal> {
         self.next().ok_or_else(|| format!("'{key}' needs a value"))
+    }
+    /// `[inet|inet6] ADDR` after `key` (a route's or a nexthop's `via`): the gateway, its
+    /// family and the one it names checked against the line's (`what` says which in refusals).
+    fn gateway(
+        &mut self,
+        key: &str,
+        fam: &mut Family,
+        what: &str,
+    ) -> Result<std::net::IpAddr, Refusal> {
+        let mut v = self.value(key)?;
+        if v == "inet" || v == "inet6" {
+            fam.set(v == "inet6", what)?;
+            v = self.value(key)?;
+        }
+        let ip = addr_of(what, v)?;
+        fam.set(ip.is_ipv6(), what)?;
+        Ok(ip)
+    }
+    /// `no_track` or `track_group G` (`key`) on a route or rule line.
+    fn tracking(
+        &mut self,
+        key: &str,
+        no_track: &mut bool,
+        track_group: &mut Option<String>,
+    ) -> Result<(), Refusal> {
+        if key == "no_track" {
+            *no_track = true;
+        } else {
+            *track_group = Some(self.value(key)?.to_string());
+        }
+        Ok(())
     }
     /// `[lock] VALUE` of a metric: (locked, value).
     fn locked_value(&mut self, key: &str) -> Result<(bool, &'a str), Refusal> {
@@ -465,18 +527,7 @@ impl Family {
 /// ... [pref P] [expires N] [ttl-propagate X] [no_track] [track_group G] [nexthop ...]...`.
 /// A line that cannot be installed as written is reported (warning) and skipped.
 pub fn route(n: &Node, d: &mut Diagnostics) -> Option<RouteSpec> {
-    let mut notes = Vec::new();
-    let r = route_words(words(n), &mut notes, n.loc.clone());
-    for m in notes {
-        note(d, &n.loc, "route", m);
-    }
-    match r {
-        Ok(r) => Some(r),
-        Err(e) => {
-            refuse(d, &n.loc, "route", e);
-            None
-        }
-    }
+    line(n, d, "route", route_words)
 }
 
 // Long by design: one match arm per word of keepalived's route grammar (vrrp_iproute.c), in
@@ -535,14 +586,7 @@ fn route_words(
                 if key == "gw" {
                     notes.push("\"gw\" for routes is deprecated, use \"via\"".into());
                 }
-                let mut v = c.value(key)?;
-                if v == "inet" || v == "inet6" {
-                    fam.set(v == "inet6", "via")?;
-                    v = c.value(key)?;
-                }
-                let ip = addr_of("via", v)?;
-                fam.set(ip.is_ipv6(), "via")?;
-                r.via = Some(ip);
+                r.via = Some(c.gateway(key, &mut fam, "via")?);
                 shown = false;
             }
             "from" => {
@@ -694,12 +738,8 @@ fn route_words(
                     .extend(c.w[start..c.i].iter().map(|s| s.to_string()));
                 break;
             }
-            "no_track" => {
-                r.no_track = true;
-                shown = false;
-            }
-            "track_group" => {
-                r.track_group = Some(c.value(key)?.to_string());
+            "no_track" | "track_group" => {
+                c.tracking(key, &mut r.no_track, &mut r.track_group)?;
                 shown = false;
             }
             "vrf" => return Err(unsupported("vrf", "route")),
@@ -757,13 +797,7 @@ fn route_words(
         }
         _ => None,
     };
-    if r.track_group.is_some() {
-        notes.push(
-            "track_group is not supported by keepalived-rs: the route is installed, but its \
-             removal does not put the group's instances in FAULT"
-                .into(),
-        );
-    }
+    track_group_note("route", &r.track_group, notes);
     Ok(r)
 }
 
@@ -857,14 +891,7 @@ fn nexthops(c: &mut Words, fam: &mut Family, out: &mut Vec<NextHop>) -> Result<(
             match key {
                 "via" => {
                     c.i += 1;
-                    let mut v = c.value(key)?;
-                    if v == "inet" || v == "inet6" {
-                        fam.set(v == "inet6", "nexthop via")?;
-                        v = c.value(key)?;
-                    }
-                    let ip = addr_of("nexthop via", v)?;
-                    fam.set(ip.is_ipv6(), "nexthop via")?;
-                    h.via = Some(ip);
+                    h.via = Some(c.gateway(key, fam, "nexthop via")?);
                 }
                 "dev" => {
                     c.i += 1;
@@ -909,18 +936,7 @@ fn nexthops(c: &mut Words, fam: &mut Family, out: &mut Vec<NextHop>) -> Result<(
 /// action `table|lookup T`, `goto N`, `nop`, `blackhole`, `unreachable`, `prohibit`
 /// (`type X`). A line that cannot be installed as written is reported (warning) and skipped.
 pub fn rule(n: &Node, d: &mut Diagnostics) -> Option<RuleSpec> {
-    let mut notes = Vec::new();
-    let r = rule_words(words(n), &mut notes, n.loc.clone());
-    for m in notes {
-        note(d, &n.loc, "rule", m);
-    }
-    match r {
-        Ok(r) => Some(r),
-        Err(e) => {
-            refuse(d, &n.loc, "rule", e);
-            None
-        }
-    }
+    line(n, d, "rule", rule_words)
 }
 
 fn port_range(key: &str, s: &str) -> Result<(u16, u16), Refusal> {
@@ -1081,12 +1097,8 @@ fn rule_words(
             "ipproto" => s.ipproto = Some(ipproto_of(c.value(key)?)?),
             "sport" => s.sport = Some(port_range(key, c.value(key)?)?),
             "dport" => s.dport = Some(port_range(key, c.value(key)?)?),
-            "no_track" => {
-                r.no_track = true;
-                shown = false;
-            }
-            "track_group" => {
-                r.track_group = Some(c.value(key)?.to_string());
+            "no_track" | "track_group" => {
+                c.tracking(key, &mut r.no_track, &mut r.track_group)?;
                 shown = false;
             }
             _ => {
@@ -1145,13 +1157,7 @@ fn rule_words(
     if fam.0 == Some(true) {
         r.inet6 = true;
     }
-    if r.track_group.is_some() {
-        notes.push(
-            "track_group is not supported by keepalived-rs: the rule is installed, but its \
-             removal does not put the group's instances in FAULT"
-                .into(),
-        );
-    }
+    track_group_note("rule", &r.track_group, notes);
     Ok(r)
 }
 
@@ -1372,6 +1378,15 @@ mod tests {
             "trailing 'bogus'",
         );
         refused_route("10.4.0.0/16 nexthop via fd00::1", "cannot mix");
+        // `via inet|inet6 ADDR`, on the route and on a nexthop: the word names the family.
+        assert_eq!(
+            one_route("fd00:1::/64 via inet6 fd00::1").via,
+            Some(ip("fd00::1"))
+        );
+        let r = one_route("10.4.0.0/16 nexthop via inet 10.0.0.1");
+        assert_eq!(r.attrs.nexthops[0].via, Some(ip("10.0.0.1")));
+        refused_route("10.4.0.0/16 via inet6 10.0.0.1", "cannot mix");
+        refused_route("10.4.0.0/16 nexthop via inet6 10.0.0.1", "cannot mix");
     }
 
     #[test]
@@ -1589,5 +1604,34 @@ mod tests {
             .filter(|d| d.message.contains("no preference given"))
             .count();
         assert_eq!(w, 3);
+    }
+
+    #[test]
+    fn no_track_and_track_group_on_routes_and_rules() {
+        let (r, d) = routes("10.7.0.0/16 dev eth0 track_group G1 no_track");
+        assert_eq!(
+            (r[0].no_track, r[0].track_group.as_deref()),
+            (true, Some("G1"))
+        );
+        assert!(
+            d.iter().any(
+                |m| m.contains("warning: route: track_group is not supported")
+                    && m.contains("the route is installed")
+            ),
+            "{d:?}"
+        );
+        let (r, d) = rules("from 10.7.0.0/16 table 7 track_group G2");
+        assert_eq!(
+            (r[0].no_track, r[0].track_group.as_deref()),
+            (false, Some("G2"))
+        );
+        assert!(
+            d.iter().any(
+                |m| m.contains("warning: rule: track_group is not supported")
+                    && m.contains("the rule is installed")
+            ),
+            "{d:?}"
+        );
+        refused_route("10.7.0.0/16 dev eth0 track_group", "needs a value");
     }
 }

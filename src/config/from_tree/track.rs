@@ -140,21 +140,7 @@ pub fn file(name: &str, block: &Node, children: &[Node], d: &mut Diagnostics) ->
 /// 2.2.7's checks (vrrp_parser.c `vrrp_tprocess_*`): a bad value is ignored with a warning.
 // Long by design: one match arm per vrrp_track_process keyword with keepalived's checks.
 pub fn process(name: &str, block: &Node, children: &[Node], d: &mut Diagnostics) -> TrackProcess {
-    let mut p = TrackProcess {
-        name: name.to_string(),
-        loc: block.loc.clone(),
-        spans: Spans::default(),
-        process: None,
-        params: Vec::new(),
-        param_match: None,
-        weight: 0,
-        reverse: false,
-        quorum: 1,
-        quorum_max: u32::MAX,
-        fork_delay: None,
-        terminate_delay: None,
-        full_command: false,
-    };
+    let mut p = TrackProcess::new(name, block.loc.clone());
     for n in children {
         if !keywords::accept("vrrp_track_process", n, d) {
             continue;

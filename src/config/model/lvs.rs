@@ -53,25 +53,28 @@ pub enum Scheduler {
 }
 
 impl Scheduler {
-    /// Parses a scheduler name.
+    /// Every scheduler keepalived knows.
+    const ALL: [Scheduler; 14] = [
+        Self::Rr,
+        Self::Wrr,
+        Self::Lc,
+        Self::Wlc,
+        Self::Lblc,
+        Self::Lblcr,
+        Self::Dh,
+        Self::Sh,
+        Self::Sed,
+        Self::Nq,
+        Self::Fo,
+        Self::Ovf,
+        Self::Mh,
+        Self::Twos,
+    ];
+
+    /// Parses a scheduler name (any case).
     pub fn parse(s: &str) -> Option<Self> {
-        Some(match s.to_ascii_lowercase().as_str() {
-            "rr" => Self::Rr,
-            "wrr" => Self::Wrr,
-            "lc" => Self::Lc,
-            "wlc" => Self::Wlc,
-            "lblc" => Self::Lblc,
-            "lblcr" => Self::Lblcr,
-            "dh" => Self::Dh,
-            "sh" => Self::Sh,
-            "sed" => Self::Sed,
-            "nq" => Self::Nq,
-            "fo" => Self::Fo,
-            "ovf" => Self::Ovf,
-            "mh" => Self::Mh,
-            "twos" => Self::Twos,
-            _ => return None,
-        })
+        let s = s.to_ascii_lowercase();
+        Self::ALL.into_iter().find(|sch| sch.name() == s)
     }
 
     /// The kernel's scheduler name.
@@ -377,4 +380,28 @@ pub struct Checker {
     pub common: CheckerCommon,
     /// Where the block starts.
     pub loc: Location,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Scheduler;
+
+    #[test]
+    fn scheduler_names_read_back_in_any_case() {
+        for s in Scheduler::ALL {
+            assert_eq!(Scheduler::parse(s.name()), Some(s));
+            assert_eq!(Scheduler::parse(&s.name().to_uppercase()), Some(s));
+        }
+        assert_eq!(Scheduler::parse("lblcr"), Some(Scheduler::Lblcr));
+        assert_eq!(Scheduler::parse("bogus"), None);
+        // The kernel codec knows each of them by the same name (none is its `Other`).
+        for s in Scheduler::ALL {
+            let k: crate::ipvs::service::Scheduler = s.name().parse().unwrap_or_default();
+            assert!(
+                !matches!(k, crate::ipvs::service::Scheduler::Other(_)),
+                "{k:?}"
+            );
+            assert_eq!(k.name(), s.name());
+        }
+    }
 }

@@ -83,3 +83,25 @@ pub struct TrackProcess {
     /// `full_command`: match the command line, not the process name (comm).
     pub full_command: bool,
 }
+
+impl TrackProcess {
+    /// A block `name` at `loc` with keepalived's defaults (no process yet, weight 0, quorum
+    /// 1..unlimited, no delays).
+    pub fn new(name: &str, loc: Location) -> Self {
+        TrackProcess {
+            name: name.to_string(),
+            loc,
+            spans: Spans::default(),
+            process: None,
+            params: Vec::new(),
+            param_match: None,
+            weight: 0,
+            reverse: false,
+            quorum: 1,
+            quorum_max: u32::MAX,
+            fork_delay: None,
+            terminate_delay: None,
+            full_command: false,
+        }
+    }
+}

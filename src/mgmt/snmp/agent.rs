@@ -549,57 +549,28 @@ mod tests {
     }
 
     fn snap() -> MibSnapshot {
+        use super::super::mib::fixtures::{addr, row};
         use super::super::mib::{AddrRow, InstanceRow};
-        use std::net::Ipv4Addr;
         MibSnapshot {
             version: "v".into(),
             router_id: "r1".into(),
             traps: true,
             net_namespace: String::new(),
             instances: vec![InstanceRow {
-                name: "VI_1".into(),
-                vrid: 51,
-                version: 2,
-                ipv6: false,
-                state: KaState::Master,
-                initial_state: KaState::Backup,
                 wanted_state: KaState::Master,
-                base_priority: 100,
-                effective_priority: 100,
-                vips_set: true,
-                interface: Some("eth0".into()),
                 ifindex: 4,
                 hw_addr: vec![],
-                advert_int: Duration::from_secs(1),
-                preempt: true,
-                preempt_delay: Duration::ZERO,
-                auth_type: 0,
-                sync_group: None,
-                garp_delay: Duration::from_secs(5),
                 mcast: None,
-                master_ip: Ipv4Addr::UNSPECIFIED,
-                primary_ip: Ipv4Addr::new(10, 0, 0, 1),
                 up_cs: 0,
                 vips: vec![AddrRow {
-                    addr: "10.0.0.100".parse().unwrap(),
-                    prefix: 32,
-                    broadcast: Ipv4Addr::UNSPECIFIED,
-                    scope: 0,
                     ifindex: 4,
-                    ifname: "eth0".into(),
-                    label: None,
-                    peer: None,
-                    set: true,
+                    ..addr("10.0.0.100")
                 }],
                 evips: vec![],
                 counters: Default::default(),
-                track_primary_if: false,
-                smtp_alert: false,
                 notify_exec: false,
-                accept: false,
-                notify_deleted: false,
                 scripts: vec![],
-                tracked_scripts: vec![],
+                ..row("VI_1", 51, KaState::Master)
             }],
             global: Default::default(),
             groups: vec![],

@@ -536,29 +536,27 @@ impl Dec<'_> {
     fn bytes<const N: usize>(&mut self) -> Result<[u8; N], DecodeError> {
         self.take(N)?.try_into().map_err(|_| DecodeError::Truncated)
     }
-    fn u16(&mut self) -> Result<u16, DecodeError> {
-        let b = self.bytes()?;
+    /// An `N`-byte unsigned number in the PDU's byte order (the header's NETWORK_BYTE_ORDER
+    /// flag).
+    fn uint<const N: usize>(&mut self) -> Result<u64, DecodeError> {
+        let b: [u8; N] = self.bytes()?;
+        let push = |acc: u64, x: &u8| (acc << 8) | u64::from(*x);
         Ok(if self.big {
-            u16::from_be_bytes(b)
+            b.iter().fold(0, push)
         } else {
-            u16::from_le_bytes(b)
+            b.iter().rev().fold(0, push)
         })
+    }
+    fn u16(&mut self) -> Result<u16, DecodeError> {
+        // Two bytes always fit.
+        Ok(self.uint::<2>()? as u16)
     }
     fn u32(&mut self) -> Result<u32, DecodeError> {
-        let b = self.bytes()?;
-        Ok(if self.big {
-            u32::from_be_bytes(b)
-        } else {
-            u32::from_le_bytes(b)
-        })
+        // Four bytes always fit.
+        Ok(self.uint::<4>()? as u32)
     }
     fn u64(&mut self) -> Result<u64, DecodeError> {
-        let b = self.bytes()?;
-        Ok(if self.big {
-            u64::from_be_bytes(b)
-        } else {
-            u64::from_le_bytes(b)
-        })
+        self.uint::<8>()
     }
     /// An OID and its include flag.
     fn oid(&mut self) -> Result<(Oid, bool), DecodeError> {

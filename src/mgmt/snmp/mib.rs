@@ -709,11 +709,13 @@ fn vrrp_mib(s: &MibSnapshot, t: &mut BTreeMap<Oid, Value>) {
     }
 }
 
+/// Rows for the SNMP tests (here and in the agent's).
 #[cfg(test)]
-mod tests {
+pub(crate) mod fixtures {
     use super::*;
 
-    fn addr(a: &str) -> AddrRow {
+    /// An IPv4 address row on eth0 (ifindex 7).
+    pub(crate) fn addr(a: &str) -> AddrRow {
         AddrRow {
             addr: a.parse().unwrap(),
             prefix: 32,
@@ -727,7 +729,8 @@ mod tests {
         }
     }
 
-    fn row(name: &str, vrid: u8, state: KaState) -> InstanceRow {
+    /// An IPv4 instance on eth0 in `state`.
+    pub(crate) fn row(name: &str, vrid: u8, state: KaState) -> InstanceRow {
         InstanceRow {
             name: name.into(),
             vrid,
@@ -764,6 +767,12 @@ mod tests {
             tracked_scripts: vec![],
         }
     }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fixtures::{addr, row};
+    use super::*;
 
     fn snap() -> MibSnapshot {
         MibSnapshot {

@@ -15,17 +15,18 @@ use super::pool::{self, Packet, Refresh, Registration, SocketKey};
 use super::socket::SocketConfig;
 use super::sync::{SyncCommand, SyncHub};
 use super::trackers::{TrackEvent, TrackKey, TrackValue, TrackerHub};
+use super::vrrp_state;
 use crate::config::model::{Family as CfgFamily, GlobalDefs, VrrpInstance};
 use crate::runtime::{guarded, Durable, Shutdown, ShutdownReason};
 use crate::telemetry::{
     transition_span, Cause, Metrics, RxDrop, TransitionKind, VrrpMetrics, VrrpState,
 };
 use crate::track::notify::NotifyTarget;
-use crate::track::priority::{BfdHoldDown, TrackInput, TrackerKind, TrackerState};
+use crate::track::priority::{BfdHoldDown, TrackInput, TrackerKind};
 use crate::vrrp::ah::{self, AhKey};
 use crate::vrrp::events::FaultReason;
 use crate::vrrp::events::{Action, Event, ReceivedAdvert, State, Timer};
-use crate::vrrp::fsm::Instance;
+use crate::vrrp::fsm::{addr_order, Instance};
 use crate::vrrp::packet::{
     self, Addresses, AdvertV2, AdvertV3, Advertisement, ChecksumMode, Family, V2Auth, Version,
 };
@@ -33,7 +34,8 @@ use crate::vrrp::reconfigure::{vip_change, VipChange};
 use crate::vrrp::resume::{self, StartInputs, Stop, StopInputs};
 use crate::vrrp::timers::interval_to_wire;
 use crate::vrrp::tracking::{
-    assess, fault_change, member_value, priority_change, track_inputs, Links,
+    assess, fault_change, member_value, other_member_faulted, priority_change, track_inputs,
+    track_key, Assessment, Links,
 };
 use crate::vrrp::validate::{validate, RxContext, TtlCheck, Verdict};
 use actix::prelude::*;
@@ -474,13 +476,18 @@ impl InstanceActor {
 
     /// A received packet dropped under `counter`: counted for the stats dump and /metrics.
     fn drop_rx(&mut self, counter: &'static str, src: IpAddr, e: &dyn std::fmt::Display) {
+        self.count_drop(counter);
+        tracing::debug!(instance = %self.spec.instance.name, "dropped packet from {src}: {e}");
+    }
+
+    /// Counts a drop under `counter` (stats dump and /metrics).
+    fn count_drop(&mut self, counter: &'static str) {
         self.count(counter);
         if let Some(m) = &self.m {
             if let Some(r) = RxDrop::for_counter(counter) {
                 m.rx_drop(r);
             }
         }
-        tracing::debug!(instance = %self.spec.instance.name, "dropped packet from {src}: {e}");
     }
 
     /// The configured interface.
@@ -642,6 +649,29 @@ impl InstanceActor {
     /// the changes to the core (starting it once nothing is pending).
     fn recompute(&mut self, ctx: &mut Context<Self>) {
         self.settle(ctx);
+        let a = self.assessment(ctx);
+        self.publish_member(&a);
+        self.pending = a.pending;
+        if self.core.is_none() {
+            return;
+        }
+        let now = Instant::now();
+        let mut actions = Vec::new();
+        if self.started_core {
+            self.track_changes(now, &a, &mut actions);
+            self.apply(ctx, &mut actions);
+            return;
+        }
+        let Some(start) = self.start_core(now, &a, &mut actions) else {
+            return;
+        };
+        self.apply(ctx, &mut actions);
+        self.after_start(ctx, start);
+    }
+
+    /// keepalived's tracking decision now: the trackers' values and the links (a BFD raise
+    /// held down), and whether another member of the sync group is in fault for its own reasons.
+    fn assessment(&mut self, ctx: &mut Context<Self>) -> Assessment {
         let (values, links) = (&self.values, &self.links);
         let mut inputs = track_inputs(
             &self.spec.trackers,
@@ -649,121 +679,135 @@ impl InstanceActor {
             |kind, name| track_key(kind, name).and_then(|k| values.get(&k).copied()),
         );
         self.hold_bfd_raises(ctx, &mut inputs);
-        let name = &self.spec.instance.name;
         let other_member_faulted = self.spec.sync_group.as_ref().is_some_and(|group| {
-            self.values.iter().any(|(k, v)| {
-                matches!(k, TrackKey::Member { group: g, instance } if g == group && instance != name)
-                    && *v == TrackValue::State(TrackerState::Down)
-            })
+            other_member_faulted(&self.values, group, &self.spec.instance.name)
         });
         let links = Links {
             own_up: self.own_up,
             base_up: self.base_up,
             dont_track_primary: self.spec.instance.dont_track_primary,
         };
-        let a = assess(
+        assess(
             self.spec.instance.priority,
             &inputs,
             links,
             other_member_faulted,
-        );
-        // Sync group: publish our own fault (the others make it theirs).
-        if let Some(group) = self.spec.sync_group.clone() {
-            let me = TrackKey::Member {
-                group,
-                instance: self.spec.instance.name.clone(),
-            };
-            let mine = member_value(&a);
-            if self.values.get(&me) != Some(&mine) {
-                self.values.insert(me.clone(), mine);
-                if let Some(hub) = &self.hub {
-                    hub.set(me, mine);
-                }
+        )
+    }
+
+    /// Sync group: publishes our own fault (the others make it theirs) when it changed.
+    fn publish_member(&mut self, a: &Assessment) {
+        let Some(group) = self.spec.sync_group.clone() else {
+            return;
+        };
+        let me = TrackKey::Member {
+            group,
+            instance: self.spec.instance.name.clone(),
+        };
+        let mine = member_value(a);
+        if self.values.get(&me) != Some(&mine) {
+            self.values.insert(me.clone(), mine);
+            if let Some(hub) = &self.hub {
+                hub.set(me, mine);
             }
         }
-        let fault = a.fault;
-        self.pending = a.pending;
-        let mine = (!self.started_core).then(|| self.virtual_set());
+    }
+
+    /// The first pass with a core: keepalived's start ([`resume::start`]: wait, resume as
+    /// MASTER, or start from INIT, giving up what a predecessor left), its events handled into
+    /// `actions`. None while it waits.
+    fn start_core(
+        &mut self,
+        now: Instant,
+        a: &Assessment,
+        actions: &mut Vec<Action>,
+    ) -> Option<resume::Start> {
         let held = self.held();
+        if held && !a.pending {
+            // Socket open (there is a core), trackers settled: ready to start at once.
+            if let Some(h) = self.hold.as_mut().filter(|h| !h.said) {
+                h.said = true;
+                let _ = h.ready.send(self.spec.instance.name.clone());
+            }
+        }
+        let prev = self.durable.get();
+        let mine = self.virtual_set();
+        let start = resume::start(StartInputs {
+            pending: a.pending,
+            held,
+            fault: a.fault,
+            effective: a.effective,
+            priority: self.core.as_ref()?.effective_priority(),
+            previous: &prev,
+            mine: &mine,
+        })?;
+        if let (Some(p), Some(m)) = (start.priority_before, &self.m) {
+            m.priority(p, self.spec.instance.priority);
+        }
+        if let Some(left) = &start.give_up {
+            // Not resuming: what the predecessor left installed has no owner now.
+            self.release(left);
+            if let Some(q) = &self.kq {
+                q.push(KernelOp::Remove(left.clone()));
+            }
+            self.durable.update(|d| d.vips_installed = false);
+        }
+        let core = self.core.as_mut()?;
+        for ev in &start.events {
+            actions.extend(core.handle(now, *ev));
+        }
+        self.started_core = true;
+        self.faulted = a.fault;
+        Some(start)
+    }
+
+    /// A started instance: tracking's changes of fault and priority as events for the core.
+    fn track_changes(&mut self, now: Instant, a: &Assessment, actions: &mut Vec<Action>) {
         let Some(core) = self.core.as_mut() else {
             return;
         };
-        let now = Instant::now();
-        let mut actions = Vec::new();
-        let mut started = None;
-        if !self.started_core {
-            if held && !a.pending {
-                // Socket open (there is a core), trackers settled: ready to start at once.
-                if let Some(h) = self.hold.as_mut().filter(|h| !h.said) {
-                    h.said = true;
-                    let _ = h.ready.send(self.spec.instance.name.clone());
-                }
-            }
-            let prev = self.durable.get();
-            let mine = mine.unwrap_or_default();
-            let Some(start) = resume::start(StartInputs {
-                pending: a.pending,
-                held,
-                fault,
-                effective: a.effective,
-                priority: core.effective_priority(),
-                previous: &prev,
-                mine: &mine,
-            }) else {
-                return;
-            };
-            if let (Some(p), Some(m)) = (start.priority_before, &self.m) {
-                m.priority(p, self.spec.instance.priority);
-            }
-            if let Some(left) = &start.give_up {
-                // Not resuming: what the predecessor left installed has no owner now.
-                if let Some(c) = &self.claims {
-                    c.release(&self.owner, left);
-                }
-                if let Some(q) = &self.kq {
-                    q.push(KernelOp::Remove(left.clone()));
-                }
-                self.durable.update(|d| d.vips_installed = false);
-            }
-            for ev in &start.events {
-                actions.extend(core.handle(now, *ev));
-            }
-            self.started_core = true;
-            self.faulted = fault;
-            started = Some(start);
-        } else {
-            if let Some(ev) = fault_change(self.faulted, fault) {
-                actions.extend(core.handle(now, ev));
-            }
-            self.faulted = fault;
-            if let Some(effective) = priority_change(core.effective_priority(), &a) {
-                let i = &self.spec.instance;
-                let span = transition_span(TransitionKind::VrrpPriority, &i.name)
-                    .vrid(i.vrid)
-                    .from(&core.effective_priority().to_string())
-                    .to(&effective.to_string())
-                    .reason("track_priority")
-                    .priority(i64::from(effective))
-                    .caused_by(&self.cause);
-                span.in_scope(|| {
-                    tracing::info!(instance = %i.name, "effective priority {} -> {}", core.effective_priority(), effective);
-                });
-                self.cause = span.cause();
-                self.prio_cause = Some((span.cause(), Instant::now()));
-                if let Some(m) = &self.m {
-                    m.priority(effective, i.priority);
-                }
-                // keepalived writes the line in the state held before the change acts.
-                if let (Some(n), Some(true)) = (&self.notifier, i.notify.priority_changes) {
-                    n.priority(&i.name, core.state(), effective);
-                }
-                actions.extend(core.handle(now, Event::PriorityChanged(effective)));
-            }
+        if let Some(ev) = fault_change(self.faulted, a.fault) {
+            actions.extend(core.handle(now, ev));
         }
-        self.apply(ctx, &mut actions);
-        let Some(start) = started else {
+        self.faulted = a.fault;
+        let Some(effective) = priority_change(core.effective_priority(), a) else {
             return;
         };
+        let (from, state) = (core.effective_priority(), core.state());
+        self.priority_changed(from, effective, state);
+        if let Some(core) = self.core.as_mut() {
+            actions.extend(core.handle(now, Event::PriorityChanged(effective)));
+        }
+    }
+
+    /// Tracking moved the effective priority `from` -> `to` while in `state`: the span, the
+    /// log line, the metric and the notify line (before the change acts).
+    fn priority_changed(&mut self, from: u8, to: u8, state: State) {
+        let i = &self.spec.instance;
+        let span = transition_span(TransitionKind::VrrpPriority, &i.name)
+            .vrid(i.vrid)
+            .from(&from.to_string())
+            .to(&to.to_string())
+            .reason("track_priority")
+            .priority(i64::from(to))
+            .caused_by(&self.cause);
+        span.in_scope(|| {
+            tracing::info!(instance = %i.name, "effective priority {} -> {}", from, to);
+        });
+        self.cause = span.cause();
+        self.prio_cause = Some((span.cause(), Instant::now()));
+        if let Some(m) = &self.m {
+            m.priority(to, i.priority);
+        }
+        // keepalived writes the line in the state held before the change acts.
+        if let (Some(n), Some(true)) = (&self.notifier, i.notify.priority_changes) {
+            n.priority(&i.name, state, to);
+        }
+    }
+
+    /// After the start's actions: leftovers of a previous run removed when not MASTER, the
+    /// stale part of a resumed set removed, and the trackers' priority taken as a change.
+    fn after_start(&mut self, ctx: &mut Context<Self>, start: resume::Start) {
         let master = self.core.as_ref().map(|c| c.state()) == Some(State::Master);
         if start.clears_leftovers(master, self.release.clears_at_startup()) {
             let mut leftovers = self.virtual_set();
@@ -1352,8 +1396,39 @@ impl InstanceActor {
         self.report_sync();
     }
 
+    /// One received packet: decoded, checked against the configuration, then given to the core
+    /// (the AH counter and the statistics follow the verdict).
     fn receive(&mut self, ctx: &mut Context<Self>, rx: super::socket::Received) {
         // Per packet: no clone of the config, no allocation (the hot path of a backup).
+        let Some((adv, ah_rx)) = self.decode_rx(&rx) else {
+            return;
+        };
+        // ICV, SPI, then the sequence number above the counter.
+        let ah = ah_rx.map(|(p, key)| {
+            p.verify(&key, self.spec.instance.is_unicast())
+                .and_then(|()| self.durable.lock().ah_seq.check(p.seq))
+        });
+        let verdict = validate(&adv, &self.rx_context(&rx, ah));
+        if let (Some((p, _)), Some(Ok(()))) = (ah_rx, ah) {
+            if verdict.passed_auth() {
+                self.ah_heard(p.seq, &adv, &verdict, rx.src);
+            }
+        }
+        match verdict {
+            Verdict::Drop(r) => {
+                self.count_drop(r.counter());
+                tracing::debug!(instance = %self.spec.instance.name, "dropped advert from {}: {r}", rx.src);
+            }
+            Verdict::Accept(notes) => self.accepted(ctx, &rx, &adv, notes),
+        }
+    }
+
+    /// The advert in a received packet (after the AH with `auth_type AH`, with the AH and our
+    /// key), or None when it is not ours or not well formed (counted).
+    fn decode_rx<'a>(
+        &mut self,
+        rx: &'a super::socket::Received,
+    ) -> Option<(Advertisement, Option<(ah::AhPacket<'a>, AhKey)>)> {
         let i = &self.spec.instance;
         let family = if i.family == CfgFamily::V6 {
             Family::Ipv6
@@ -1361,56 +1436,54 @@ impl InstanceActor {
             Family::Ipv4
         };
         if Family::of(rx.src) != family {
-            return;
+            return None;
         }
         let v2 = i.version == crate::config::model::VrrpVersion::V2;
-        let unicast = i.is_unicast();
         // AH: the socket hands on the whole datagram; the VRRP message follows the AH.
         let mut ah_rx = None;
         let vrrp: &[u8] = match self.ah {
             Some(key) => match ah::split(&rx.payload) {
                 // An AH for another protocol is not ours: ignored (as keepalived).
-                Ok(p) if p.next_header != ah::IPPROTO_VRRP => return,
+                Ok(p) if p.next_header != ah::IPPROTO_VRRP => return None,
                 Ok(p) => {
                     ah_rx = Some((p, key));
                     p.vrrp
                 }
                 Err(e) => {
                     self.drop_rx(e.counter(), rx.src, &e);
-                    return;
+                    return None;
                 }
             },
             None => &rx.payload,
         };
-        let mode = match (v2, rx.src, rx.dst) {
-            (true, _, _) => ChecksumMode::MessageOnly,
-            (_, IpAddr::V6(_), _) => ChecksumMode::Kernel,
-            (_, src, Some(dst)) => ChecksumMode::Standard { src, dst },
-            (_, _, None) => ChecksumMode::MessageOnly,
-        };
-        let adv = match packet::decode(vrrp, family, mode) {
-            Ok(a) => a,
+        let mode = ChecksumMode::for_received(v2, rx.src, rx.dst);
+        match packet::decode(vrrp, family, mode) {
+            Ok(adv) => Some((adv, ah_rx)),
             Err(e) => {
                 self.drop_rx(e.counter(), rx.src, &e);
-                return;
+                None
             }
-        };
-        let ttl_check = if unicast {
-            match i.unicast_peers.iter().find(|p| p.addr == rx.src) {
-                Some(p) if p.min_ttl.is_some() || p.max_ttl.is_some() => TtlCheck::Range {
-                    min: p.min_ttl.unwrap_or(0),
-                    max: p.max_ttl.unwrap_or(255),
-                },
-                _ => TtlCheck::Skip,
-            }
-        } else {
-            TtlCheck::Exact255
-        };
+        }
+    }
+
+    /// What [`validate`] compares a packet from `rx.src` with (`ah`: the AH checks' outcome).
+    fn rx_context<'a>(
+        &'a self,
+        rx: &super::socket::Received,
+        ah: Option<Result<(), crate::vrrp::validate::DropReason>>,
+    ) -> RxContext<'a> {
+        let i = &self.spec.instance;
+        let unicast = i.is_unicast();
+        let peer = i.unicast_peers.iter().find(|p| p.addr == rx.src);
         let check_src = self.spec.global.vrrp_check_unicast_src && unicast;
-        let ctxv = RxContext {
-            version: if v2 { Version::V2 } else { Version::V3 },
+        RxContext {
+            version: if i.version == crate::config::model::VrrpVersion::V2 {
+                Version::V2
+            } else {
+                Version::V3
+            },
             vrid: i.vrid,
-            ttl_check,
+            ttl_check: TtlCheck::for_source(unicast, peer.map(|p| (p.min_ttl, p.max_ttl))),
             ttl: rx.ttl,
             auth: self.auth,
             advert_int: i.advert_int,
@@ -1419,81 +1492,58 @@ impl InstanceActor {
             src: rx.src,
             allowed_sources: check_src.then_some(self.peers.as_slice()),
             owner_ignores_adverts: false,
-            // ICV, SPI, then the sequence number above the counter.
-            ah: ah_rx.map(|(p, key)| {
-                p.verify(&key, unicast)
-                    .and_then(|()| self.durable.lock().ah_seq.check(p.seq))
-            }),
-        };
-        let verdict = validate(&adv, &ctxv);
-        if let (Some((p, _)), Some(Ok(()))) = (ah_rx, ctxv.ah) {
-            // Past the AH checks (keepalived takes the number even if a later check drops).
-            let passed = match verdict {
-                Verdict::Accept(_) => true,
-                Verdict::Drop(r) => r.after_auth(),
-            };
-            if passed {
-                let state = self.core.as_ref().map(|c| c.state());
-                let ours = self.core.as_ref().map(|c| c.effective_priority());
-                let prio = adv.priority();
-                let cmp = ip_order(rx.src, self.src);
-                self.durable.update(|d| {
-                    d.ah_seq.accepted(p.seq, state == Some(State::Backup));
-                    // A master syncs its counter on a lower-priority advert (keepalived).
-                    if state == Some(State::Master)
-                        && prio != 0
-                        && matches!(verdict, Verdict::Accept(_))
-                    {
-                        if let Some(ours) = ours {
-                            use std::cmp::Ordering;
-                            if prio < ours || (prio == ours && cmp == Ordering::Less) {
-                                d.ah_seq.lower_priority_heard(p.seq);
-                            } else if prio > ours || cmp == Ordering::Greater {
-                                d.ah_seq.higher_priority_heard();
-                            }
-                        }
-                    }
-                });
-            }
+            ah,
         }
-        match verdict {
-            Verdict::Drop(r) => {
-                self.count(r.counter());
-                if let Some(m) = &self.m {
-                    if let Some(r) = RxDrop::for_counter(r.counter()) {
-                        m.rx_drop(r);
-                    }
-                }
-                tracing::debug!(instance = %self.spec.instance.name, "dropped advert from {}: {r}", rx.src);
+    }
+
+    /// An advert numbered `seq` from `src` passed the AH checks: the shared counter moves.
+    fn ah_heard(&mut self, seq: u32, adv: &Advertisement, verdict: &Verdict, src: IpAddr) {
+        let core = self.core.as_ref();
+        let heard = ah::Heard {
+            state: core.map(|c| c.state()),
+            accepted: matches!(verdict, Verdict::Accept(_)),
+            priority: adv.priority(),
+            ours: core.map(|c| c.effective_priority()),
+            order: self
+                .src
+                .map_or(std::cmp::Ordering::Equal, |ours| addr_order(src, ours)),
+        };
+        self.durable.update(|d| d.ah_seq.heard(seq, heard));
+    }
+
+    /// An accepted advert: counted, then an event for the core (or, when it only refreshes the
+    /// master's timer, armed for the socket's fast path).
+    fn accepted(
+        &mut self,
+        ctx: &mut Context<Self>,
+        rx: &super::socket::Received,
+        adv: &Advertisement,
+        notes: crate::vrrp::validate::AcceptNotes,
+    ) {
+        self.count("advert_rcvd");
+        if let Some(m) = &self.m {
+            m.advert_received(adv.priority());
+        }
+        if notes.vip_mismatch {
+            self.count("addr_list_err");
+            // Accepted (RFC 9568): counted apart from the drops.
+            if let Some(m) = &self.m {
+                m.addr_list_mismatch();
             }
-            Verdict::Accept(notes) => {
-                self.count("advert_rcvd");
-                if let Some(m) = &self.m {
-                    m.advert_received(adv.priority());
-                }
-                if notes.vip_mismatch {
-                    self.count("addr_list_err");
-                    // Accepted (RFC 9568): counted apart from the drops.
-                    if let Some(m) = &self.m {
-                        m.addr_list_mismatch();
-                    }
-                    tracing::warn!(instance = %self.spec.instance.name, "advert from {} has a different address list (accepted)", rx.src);
-                }
-                if notes.priority_zero {
-                    self.count("pri_zero_rcvd");
-                }
-                self.last_master = Some(rx.src);
-                let radv = ReceivedAdvert::from_packet(rx.src, &adv);
-                // Timed from its arrival in the kernel, however late it was read.
-                let refresh_only = self.event_at(ctx, rx.at, Event::AdvertReceived(radv));
-                // Never with AH: each advert's sequence number must be checked.
-                if refresh_only && !notes.vip_mismatch && !notes.priority_zero && self.ah.is_none()
-                {
-                    // The next identical adverts only need their arrival time recorded.
-                    self.refresh.arm(&rx);
-                    self.refresh_adv = Some(radv);
-                }
-            }
+            tracing::warn!(instance = %self.spec.instance.name, "advert from {} has a different address list (accepted)", rx.src);
+        }
+        if notes.priority_zero {
+            self.count("pri_zero_rcvd");
+        }
+        self.last_master = Some(rx.src);
+        let radv = ReceivedAdvert::from_packet(rx.src, adv);
+        // Timed from its arrival in the kernel, however late it was read.
+        let refresh_only = self.event_at(ctx, rx.at, Event::AdvertReceived(radv));
+        // Never with AH: each advert's sequence number must be checked.
+        if refresh_only && !notes.vip_mismatch && !notes.priority_zero && self.ah.is_none() {
+            // The next identical adverts only need their arrival time recorded.
+            self.refresh.arm(rx);
+            self.refresh_adv = Some(radv);
         }
     }
 
@@ -1759,36 +1809,6 @@ fn core_params(
     let mut p = instance_params(i, g, primary);
     p.advert_epoch = Some(advert_epoch());
     p
-}
-
-fn vrrp_state(s: State) -> VrrpState {
-    match s {
-        State::Initialize | State::Stop => VrrpState::Init,
-        State::Backup => VrrpState::Backup,
-        State::Master => VrrpState::Master,
-        State::Fault => VrrpState::Fault,
-    }
-}
-
-/// The order of a packet's source and ours (IPv4 numerically), as elections compare them.
-fn ip_order(theirs: IpAddr, ours: Option<IpAddr>) -> std::cmp::Ordering {
-    match (theirs, ours) {
-        (IpAddr::V4(a), Some(IpAddr::V4(b))) => u32::from(a).cmp(&u32::from(b)),
-        (IpAddr::V6(a), Some(IpAddr::V6(b))) => u128::from(a).cmp(&u128::from(b)),
-        _ => std::cmp::Ordering::Equal,
-    }
-}
-
-/// Where the tracker hub keeps a tracker's value (a track_interface is a link, not a value).
-fn track_key(kind: TrackerKind, name: &str) -> Option<TrackKey> {
-    let name = name.to_string();
-    match kind {
-        TrackerKind::Script => Some(TrackKey::Script(name)),
-        TrackerKind::File => Some(TrackKey::File(name)),
-        TrackerKind::Process => Some(TrackKey::Process(name)),
-        TrackerKind::Bfd => Some(TrackKey::Bfd(name)),
-        TrackerKind::Interface => None,
-    }
 }
 
 /// The broadcasts an instance listens to, forwarded into its mailbox by one task of its own

@@ -68,6 +68,18 @@ pub fn vrrp_children(cfg: &Config, global: &Arc<GlobalDefs>) -> Vec<(ObjectId, I
         .collect()
 }
 
+/// The state /metrics shows for a VRRP state (INIT for both Initialize and Stop).
+pub(crate) fn vrrp_state(s: crate::vrrp::events::State) -> crate::telemetry::VrrpState {
+    use crate::telemetry::VrrpState;
+    use crate::vrrp::events::State;
+    match s {
+        State::Initialize | State::Stop => VrrpState::Init,
+        State::Backup => VrrpState::Backup,
+        State::Master => VrrpState::Master,
+        State::Fault => VrrpState::Fault,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -17,8 +17,9 @@
 //! tracked value of the others); the group core only follows it for the group state.
 
 use super::notifier::Notifier;
+use super::vrrp_state;
 use crate::config::model::{Config, GlobalDefs, SyncGroup as SyncGroupConfig};
-use crate::telemetry::{transition_span, Metrics, TransitionKind, VrrpState};
+use crate::telemetry::{transition_span, Metrics, TransitionKind};
 use crate::track::notify::{NotifyQueue, NotifyTarget};
 use crate::track::smtp::smtp_alert_enabled;
 use crate::vrrp::events::State;
@@ -274,14 +275,5 @@ impl Task {
                 }
             }
         }
-    }
-}
-
-fn vrrp_state(s: State) -> VrrpState {
-    match s {
-        State::Initialize | State::Stop => VrrpState::Init,
-        State::Backup => VrrpState::Backup,
-        State::Master => VrrpState::Master,
-        State::Fault => VrrpState::Fault,
     }
 }

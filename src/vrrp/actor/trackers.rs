@@ -10,34 +10,13 @@ use crate::track::priority::TrackerState;
 use crate::track::proc_watch::{spawn_process_watcher, ProcWatcher};
 use crate::track::process::ProcSpec;
 use crate::track::runner::{
-    spawn_resumed_script_runner, spawn_script_runner_with_metrics, ScriptEvent, ScriptRunner,
-    ScriptRunnerConfig,
+    spawn_script_runner_with_metrics, ScriptEvent, ScriptRunner, ScriptRunnerConfig,
 };
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use tokio::sync::{broadcast, mpsc};
 
-/// What is tracked.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub enum TrackKey {
-    /// A vrrp_script.
-    Script(String),
-    /// A track_file.
-    File(String),
-    /// A vrrp_track_process (Up: the count of matching processes is within its quorum).
-    Process(String),
-    /// A bfd_instance (fed by the BFD side).
-    Bfd(String),
-    /// A sync-group member's own fault condition (Down = faulted for its own reasons).
-    Member {
-        /// The vrrp_sync_group.
-        group: String,
-        /// The member instance.
-        instance: String,
-    },
-}
-
-pub use crate::vrrp::tracking::TrackValue;
+pub use crate::vrrp::tracking::{TrackKey, TrackValue};
 
 /// One change.
 #[derive(Clone, Debug)]
@@ -227,24 +206,31 @@ impl TrackerHub {
     /// Applies a (new) configuration: scripts whose name and command are unchanged keep running
     /// and keep their result; others are restarted; removed ones stop.
     pub fn reconcile(&self, cfg: &Config) {
-        let ctx = ScriptContext::from_global(&cfg.global);
         let Ok(mut inner) = self.inner.lock() else {
             return;
         };
+        self.reconcile_scripts(&mut inner, cfg);
+        init_track_files(cfg, !inner.reconciled);
+        inner.reconciled = true;
+        self.reconcile_files(&mut inner, cfg);
+        self.reconcile_processes(&mut inner, cfg);
+    }
+
+    /// The vrrp_scripts: each goes by its [`script_fate`] (a resumed one carries its result).
+    fn reconcile_scripts(&self, inner: &mut Inner, cfg: &Config) {
+        let ctx = ScriptContext::from_global(&cfg.global);
         let wanted = script_configs(cfg);
-        let mut carried: HashMap<String, bool> = HashMap::new();
-        for (name, (old, _)) in inner.scripts.iter() {
-            if script_fate(Some(old), wanted.get(name)) == Some(ScriptFate::Resumed) {
-                let ok = match inner.values.get(&TrackKey::Script(name.clone())) {
-                    Some(TrackValue::State(TrackerState::Up)) => Some(true),
-                    Some(TrackValue::State(TrackerState::Down)) => Some(false),
-                    _ => None,
-                };
-                if let Some(ok) = ok {
-                    carried.insert(name.clone(), ok);
-                }
-            }
-        }
+        let carried: HashMap<String, bool> = inner
+            .scripts
+            .iter()
+            .filter(|(name, (old, _))| {
+                script_fate(Some(old), wanted.get(*name)) == Some(ScriptFate::Resumed)
+            })
+            .filter_map(|(name, _)| {
+                let value = inner.values.get(&TrackKey::Script(name.clone()));
+                script_result(value).map(|ok| (name.clone(), ok))
+            })
+            .collect();
         let metrics = self.metrics.clone();
         inner.scripts.retain(|name, (c, _)| {
             let keep = script_fate(Some(c), wanted.get(name)) == Some(ScriptFate::Kept);
@@ -255,108 +241,116 @@ impl TrackerHub {
             }
             keep
         });
-        let values = &mut inner.values;
-        values.retain(|k, _| match k {
+        inner.values.retain(|k, _| match k {
             TrackKey::Script(n) => wanted.contains_key(n),
             _ => true,
         });
-        let mut start = Vec::new();
-        for (name, c) in wanted {
-            if !inner.scripts.contains_key(&name) {
-                start.push((name, c));
-            }
-        }
+        let start: Vec<_> = wanted
+            .into_iter()
+            .filter(|(name, _)| !inner.scripts.contains_key(name))
+            .collect();
         for (name, c) in start {
-            let runner = match carried.get(&name) {
-                Some(&ok) => spawn_resumed_script_runner(
-                    c.clone(),
-                    ctx.clone(),
-                    self.script_tx.clone(),
-                    self.metrics.clone(),
-                    ok,
-                ),
-                None => {
-                    let initial = c.initial_status();
-                    inner.values.insert(
-                        TrackKey::Script(name.clone()),
-                        TrackValue::State(initial.into()),
-                    );
-                    spawn_script_runner_with_metrics(
-                        c.clone(),
-                        ctx.clone(),
-                        self.script_tx.clone(),
-                        self.metrics.clone(),
-                    )
-                }
-            };
+            let resumed = carried.get(&name).copied();
+            if resumed.is_none() {
+                let initial = c.initial_status();
+                inner.values.insert(
+                    TrackKey::Script(name.clone()),
+                    TrackValue::State(initial.into()),
+                );
+            }
+            let runner = spawn_script_runner_with_metrics(
+                c.clone(),
+                ctx.clone(),
+                self.script_tx.clone(),
+                self.metrics.clone(),
+                resumed,
+            );
             inner.scripts.insert(name, (c, runner));
         }
-        // `init_file [V] [overwrite]`, as keepalived: a missing file is created (at start and on
-        // reload); an existing one is overwritten only at start and only with `overwrite`.
-        for t in &cfg.track_files {
-            if let (Some((value, overwrite)), Some(path)) = (t.init_file, &t.file) {
-                let overwrite = overwrite && !inner.reconciled;
-                match crate::track::file::init_file(std::path::Path::new(path), value, overwrite) {
-                    Ok(true) => {
-                        tracing::info!("track_file {}: initialised {path} to {value}", t.name)
-                    }
-                    Ok(false) => {}
-                    Err(e) => {
-                        tracing::error!("track_file {}: cannot initialise {path}: {e}", t.name)
-                    }
-                }
-            }
-        }
-        inner.reconciled = true;
+    }
+
+    /// The track_files: one watcher for all, restarted when the set changes (its first reading
+    /// becomes the values).
+    fn reconcile_files(&self, inner: &mut Inner, cfg: &Config) {
         let files: Vec<WatchedFile> = cfg
             .track_files
             .iter()
             .filter_map(WatchedFile::from_config)
             .collect();
-        if files != inner.file_set {
-            inner.files = None;
-            if !files.is_empty() {
-                match spawn_file_watcher(files.clone(), self.file_tx.clone()) {
-                    Ok((w, initial)) => {
-                        for (name, v) in initial {
-                            inner
-                                .values
-                                .insert(TrackKey::File(name), TrackValue::Number(v));
-                        }
-                        inner.files = Some(w);
-                    }
-                    Err(e) => tracing::error!("cannot watch track files: {e}"),
-                }
-            }
-            inner.file_set = files;
+        if files == inner.file_set {
+            return;
         }
-        // vrrp_track_process: one watcher for all; restarted (with a fresh scan) when the set
-        // changes. Only processes that some instance or group tracks are watched.
+        inner.files = None;
+        if !files.is_empty() {
+            match spawn_file_watcher(files.clone(), self.file_tx.clone()) {
+                Ok((w, initial)) => {
+                    for (name, v) in initial {
+                        inner
+                            .values
+                            .insert(TrackKey::File(name), TrackValue::Number(v));
+                    }
+                    inner.files = Some(w);
+                }
+                Err(e) => tracing::error!("cannot watch track files: {e}"),
+            }
+        }
+        inner.file_set = files;
+    }
+
+    /// vrrp_track_process: one watcher for all; restarted (with a fresh scan) when the set
+    /// changes. Only processes that some instance or group tracks are watched.
+    fn reconcile_processes(&self, inner: &mut Inner, cfg: &Config) {
         let procs: Vec<ProcSpec> = cfg
             .track_processes
             .iter()
             .filter_map(ProcSpec::from_config)
             .collect();
-        if procs != inner.process_set {
-            inner.processes = None;
-            inner
-                .values
-                .retain(|k, _| !matches!(k, TrackKey::Process(_)));
-            if !procs.is_empty() {
-                let (w, initial) = spawn_process_watcher(procs.clone(), self.process_tx.clone());
-                for (name, up) in initial {
-                    let (key, value) = (TrackKey::Process(name), TrackValue::State(up.into()));
-                    inner.values.insert(key.clone(), value);
-                    // Instances already running (a reload adding the tracker) learn it now.
-                    let _ = self.tx.send(TrackEvent {
-                        key,
-                        value,
-                        cause: Cause::none(),
-                    });
-                }
-                inner.processes = Some(w);
+        if procs == inner.process_set {
+            return;
+        }
+        inner.processes = None;
+        inner
+            .values
+            .retain(|k, _| !matches!(k, TrackKey::Process(_)));
+        if !procs.is_empty() {
+            let (w, initial) = spawn_process_watcher(procs.clone(), self.process_tx.clone());
+            for (name, up) in initial {
+                let (key, value) = (TrackKey::Process(name), TrackValue::State(up.into()));
+                inner.values.insert(key.clone(), value);
+                // Instances already running (a reload adding the tracker) learn it now.
+                let _ = self.tx.send(TrackEvent {
+                    key,
+                    value,
+                    cause: Cause::none(),
+                });
             }
-            inner.process_set = procs;
+            inner.processes = Some(w);
+        }
+        inner.process_set = procs;
+    }
+}
+
+/// The result a script's value stands for (None: not reported yet), carried when it resumes.
+fn script_result(value: Option<&TrackValue>) -> Option<bool> {
+    match value {
+        Some(TrackValue::State(TrackerState::Up)) => Some(true),
+        Some(TrackValue::State(TrackerState::Down)) => Some(false),
+        _ => None,
+    }
+}
+
+/// `init_file [V] [overwrite]`, as keepalived: a missing file is created (at start and on
+/// reload); an existing one is overwritten only at start (`first`) and only with `overwrite`.
+fn init_track_files(cfg: &Config, first: bool) {
+    for t in &cfg.track_files {
+        let (Some((value, overwrite)), Some(path)) = (t.init_file, &t.file) else {
+            continue;
+        };
+        let overwrite = overwrite && first;
+        match crate::track::file::init_file(std::path::Path::new(path), value, overwrite) {
+            Ok(true) => tracing::info!("track_file {}: initialised {path} to {value}", t.name),
+            Ok(false) => {}
+            Err(e) => tracing::error!("track_file {}: cannot initialise {path}: {e}", t.name),
         }
     }
 }

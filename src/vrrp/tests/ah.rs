@@ -255,3 +255,65 @@ fn sequence_numbers_as_keepalived() {
         (u16::MAX, 1, 2)
     );
 }
+
+#[test]
+fn an_advert_past_the_ah_checks_moves_the_counter_as_keepalived() {
+    use crate::vrrp::events::State;
+    use std::cmp::Ordering;
+    let heard = |state, accepted, priority, order| Heard {
+        state: Some(state),
+        accepted,
+        priority,
+        ours: Some(100),
+        order,
+    };
+    // Any state takes the number; a BACKUP hearing the master clears the cycled flag.
+    let cycled = || {
+        let mut c = SeqCounter::default();
+        c.accepted(0xFFFF_FFFD, true);
+        c.next_send();
+        c.next_send();
+        assert!(c.cycled());
+        c
+    };
+    let mut c = cycled();
+    c.heard(
+        0xFFFF_FFFF,
+        heard(State::Backup, true, 150, Ordering::Equal),
+    );
+    assert_eq!((c.value(), c.cycled()), (0xFFFF_FFFF, false));
+    // Dropped after the AH checks: the number counts, nothing more.
+    let mut c = SeqCounter::default();
+    c.heard(7, heard(State::Master, false, 50, Ordering::Equal));
+    assert_eq!(c.value(), 7);
+    // A MASTER hearing a lower priority (or equal priority from a lower address) syncs.
+    let mut c = SeqCounter::default();
+    c.accepted(500, false);
+    c.heard(9, heard(State::Master, true, 50, Ordering::Equal));
+    assert_eq!(c.value(), 10);
+    c.heard(3, heard(State::Master, true, 100, Ordering::Less));
+    assert_eq!(c.value(), 4);
+    // Equal priority and address: nothing.
+    c.heard(2, heard(State::Master, true, 100, Ordering::Equal));
+    assert_eq!(c.value(), 4);
+    // A higher priority clears the cycled flag, keeps the number above.
+    let mut c = cycled();
+    c.heard(1, heard(State::Master, true, 150, Ordering::Less));
+    assert_eq!((c.value(), c.cycled()), (0xFFFF_FFFE, false));
+    let mut c = cycled();
+    c.heard(1, heard(State::Master, true, 100, Ordering::Greater));
+    assert!(!c.cycled());
+    // Priority 0 (a stopping master) or not started: the number only.
+    let mut c = cycled();
+    c.heard(1, heard(State::Master, true, 0, Ordering::Greater));
+    assert!(c.cycled());
+    let mut c = SeqCounter::default();
+    c.heard(
+        5,
+        Heard {
+            ours: None,
+            ..heard(State::Master, true, 50, Ordering::Equal)
+        },
+    );
+    assert_eq!(c.value(), 5);
+}

@@ -324,3 +324,28 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn checksum_mode_of_a_received_advert() {
+    let (a, b) = (
+        IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1)),
+        IpAddr::V4(Ipv4Addr::new(224, 0, 0, 18)),
+    );
+    let v6 = IpAddr::V6(Ipv6Addr::LOCALHOST);
+    assert_eq!(
+        ChecksumMode::for_received(true, a, Some(b)),
+        ChecksumMode::MessageOnly
+    );
+    assert_eq!(
+        ChecksumMode::for_received(false, v6, Some(v6)),
+        ChecksumMode::Kernel
+    );
+    assert_eq!(
+        ChecksumMode::for_received(false, a, Some(b)),
+        ChecksumMode::Standard { src: a, dst: b }
+    );
+    assert_eq!(
+        ChecksumMode::for_received(false, a, None),
+        ChecksumMode::MessageOnly
+    );
+}

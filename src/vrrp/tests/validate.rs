@@ -273,3 +273,30 @@ fn ah_checks_apply_between_auth_type_and_interval() {
         Verdict::Accept(_)
     ));
 }
+
+#[test]
+fn ttl_rule_and_passed_auth_for_a_packet() {
+    // Multicast: exactly 255, whatever the peers say.
+    assert_eq!(
+        TtlCheck::for_source(false, Some((Some(5), None))),
+        TtlCheck::Exact255
+    );
+    // Unicast: a peer's bounds make a range (missing bound 0 / 255), else no check.
+    assert_eq!(
+        TtlCheck::for_source(true, Some((Some(5), None))),
+        TtlCheck::Range { min: 5, max: 255 }
+    );
+    assert_eq!(
+        TtlCheck::for_source(true, Some((None, Some(9)))),
+        TtlCheck::Range { min: 0, max: 9 }
+    );
+    assert_eq!(
+        TtlCheck::for_source(true, Some((None, None))),
+        TtlCheck::Skip
+    );
+    assert_eq!(TtlCheck::for_source(true, None), TtlCheck::Skip);
+    // Past the authentication: accepted, or dropped by a later check.
+    assert!(Verdict::Accept(AcceptNotes::default()).passed_auth());
+    assert!(Verdict::Drop(DropReason::UnknownSource).passed_auth());
+    assert!(!Verdict::Drop(DropReason::AhReplay { seq: 1, last: 2 }).passed_auth());
+}
