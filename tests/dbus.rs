@@ -308,6 +308,24 @@ fn run(lab: &mut Lab, addr: &str, who: &str, keepalived: bool) -> Seen {
     seen
 }
 
+/// Starts the lab's private system bus in host 1; returns its address.
+fn start_bus(lab: &mut Lab) -> String {
+    let bc = lab.write("bus.conf", &bus_conf(&lab.dir));
+    let c = bc.display().to_string();
+    lab.spawn(
+        1,
+        "dbus-daemon",
+        &["dbus-daemon", "--nofork", "--config-file", &c],
+    );
+    let sock = lab.dir.join("bus");
+    assert!(
+        lab.wait_for(Duration::from_secs(10), || sock.exists()),
+        "dbus-daemon did not start\n{}",
+        lab.log("dbus-daemon")
+    );
+    format!("unix:path={}", sock.display())
+}
+
 /// The signals of one object, in order.
 fn of(signals: &[(String, String, String)], path: &str) -> Vec<(String, String)> {
     signals
@@ -324,20 +342,7 @@ fn same_objects_properties_methods_and_signals_as_keepalived() {
     }
     let _g = lab::serial();
     let mut lab = Lab::new(1);
-    let bc = lab.write("bus.conf", &bus_conf(&lab.dir));
-    let c = bc.display().to_string();
-    lab.spawn(
-        1,
-        "dbus-daemon",
-        &["dbus-daemon", "--nofork", "--config-file", &c],
-    );
-    let sock = lab.dir.join("bus");
-    assert!(
-        lab.wait_for(Duration::from_secs(10), || sock.exists()),
-        "dbus-daemon did not start\n{}",
-        lab.log("dbus-daemon")
-    );
-    let addr = format!("unix:path={}", sock.display());
+    let addr = start_bus(&mut lab);
 
     let ka = run(&mut lab, &addr, "ka", true);
     let rs = run(&mut lab, &addr, "rs", false);
@@ -403,16 +408,7 @@ fn a_reload_turns_dbus_on_and_off() {
     }
     let _g = lab::serial();
     let mut lab = Lab::new(1);
-    let bc = lab.write("bus.conf", &bus_conf(&lab.dir));
-    let c = bc.display().to_string();
-    lab.spawn(
-        1,
-        "dbus-daemon",
-        &["dbus-daemon", "--nofork", "--config-file", &c],
-    );
-    let sock = lab.dir.join("bus");
-    assert!(lab.wait_for(Duration::from_secs(10), || sock.exists()));
-    let addr = format!("unix:path={}", sock.display());
+    let addr = start_bus(&mut lab);
     let with = conf(&lab);
     let without = with.replace("    enable_dbus\n", "");
     let path = lab.write("rs.conf", &without);
