@@ -71,6 +71,7 @@ fn url(digest: Option<&str>) -> UrlSpec {
         digest: digest.map(str::to_string),
         status: vec![(200, 299)],
         host: None,
+        regex: None,
     }
 }
 

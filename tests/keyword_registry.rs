@@ -245,6 +245,11 @@ fn checker_example(keyword: &str) -> Option<&'static str> {
         "misc_path" => "misc_path \"/bin/false\"",
         "user" => "user nobody",
         "track_file" => "track_file tf2",
+        "regex" => "regex \"up|ok\"",
+        "regex_no_match" => "regex ok\n regex_no_match",
+        "regex_options" => "regex ok\n regex_options caseless",
+        "regex_min_offset" => "regex ok\n regex_min_offset 4",
+        "regex_max_offset" => "regex ok\n regex_max_offset 4",
         _ => return None,
     })
 }

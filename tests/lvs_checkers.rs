@@ -880,3 +880,102 @@ virtual_server 10.0.0.1 80 {{
     }
     lvs.shutdown().await;
 }
+
+/// An HTTP server whose body for every path is what `body` holds at the time of the request,
+/// after `pad` bytes of filler (a large page whose interesting part is deep inside).
+async fn body_server(body: Arc<std::sync::Mutex<String>>, pad: usize) -> SocketAddr {
+    let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = l.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((mut s, _)) = l.accept().await {
+            let body = body.clone();
+            tokio::spawn(async move {
+                let mut buf = vec![0u8; 4096];
+                let mut got = Vec::new();
+                while !got.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match s.read(&mut buf).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => got.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let text = body.lock().unwrap().clone();
+                let mut page = vec![b'.'; pad];
+                page.extend_from_slice(text.as_bytes());
+                let head = format!("HTTP/1.0 200 OK\r\nContent-Length: {}\r\n\r\n", page.len());
+                let _ = s.write_all(head.as_bytes()).await;
+                let _ = s.write_all(&page).await;
+            });
+        }
+    });
+    addr
+}
+
+/// HTTP_GET `regex`: a real server is in the table exactly while its body matches (the status
+/// is 200 throughout, so a check on the status alone would keep every server in), with
+/// `regex_no_match` the other way round, and the offsets bounding where the match may start.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn http_get_regex_follows_the_body() {
+    let body = Arc::new(std::sync::Mutex::new("<p>state: healthy</p>".to_string()));
+    let small = body_server(body.clone(), 0).await;
+    // The marker 300 KB into the page: found in bounded memory, across reads.
+    let deep = body_server(body.clone(), 300_000).await;
+    let rs = |n: u8, port: u16, extra: &str| {
+        format!(
+            r#"
+    real_server 127.0.1.{n} 80 {{
+        HTTP_GET {{
+            connect_ip 127.0.0.1
+            connect_port {port}
+            url {{
+                path /
+                {extra}
+            }}
+        }}
+    }}"#
+        )
+    };
+    let text = format!(
+        "virtual_server 10.0.0.1 80 {{\n    {FAST}\n{}\n{}\n{}\n{}\n{}\n{}\n}}\n",
+        rs(1, small.port(), "regex \"state: (healthy|ok)\""),
+        rs(
+            2,
+            small.port(),
+            "regex \"state: (healthy|ok)\"\n regex_no_match"
+        ),
+        rs(
+            3,
+            deep.port(),
+            "regex \"STATE: HEALTHY\"\n regex_options caseless"
+        ),
+        // The match starts at offset 3: inside 0..=3 only.
+        rs(4, small.port(), "regex state\n regex_max_offset 3"),
+        rs(5, small.port(), "regex state\n regex_min_offset 4"),
+        // Look-ahead: not compilable here, so the url never passes (warned at load).
+        rs(6, small.port(), "regex \"state(?=:)\""),
+    );
+    let l = load_str("test.conf", &text, &LoadOptions::default());
+    assert!(
+        l.diagnostics
+            .iter()
+            .any(|d| d.message.contains("cannot be compiled by keepalived-rs")),
+        "{:?}",
+        l.diagnostics.lines()
+    );
+    let mem = MemoryBackend::new();
+    let lvs = start(&text, &mem);
+    let d = |n: u8| DestKey::new(ip(&format!("127.0.1.{n}")), 80);
+    let set = |w: &BTreeMap<DestKey, u32>| {
+        (1..=6)
+            .filter(|n| w.contains_key(&d(*n)))
+            .collect::<Vec<u8>>()
+    };
+    wait_table(&mem, vs_key(), "matching body", |w| set(w) == [1, 3, 4]).await;
+    *body.lock().unwrap() = "<p>state: failing</p>".into();
+    wait_table(&mem, vs_key(), "body stops matching", |w| set(w) == [2, 4]).await;
+    *body.lock().unwrap() = "<p>state: ok</p>".into();
+    wait_table(&mem, vs_key(), "body matches again", |w| set(w) == [1, 4]).await;
+    // The word moves to offset 5: past the max offset, within the min offset.
+    *body.lock().unwrap() = "<br> state: ok".into();
+    wait_table(&mem, vs_key(), "match moved", |w| set(w) == [1, 5]).await;
+    lvs.shutdown().await;
+}

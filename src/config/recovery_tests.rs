@@ -652,3 +652,93 @@ fn strict_or_vrrp3_without_vip_is_refused() {
     let l = load(&format!("{bare}}}\n"));
     assert!(!l.diagnostics.has_errors(), "{:#?}", l.diagnostics.lines());
 }
+
+/// An HTTP_GET url whose block lines start at line 6 (`url {` is line 5).
+fn http_url(lines: &str) -> String {
+    format!(
+        "virtual_server 10.0.0.1 80 {{\n  protocol TCP\n  real_server 10.0.0.2 80 {{\n    HTTP_GET {{\n      url {{\n{lines}\n        path /\n      }}\n    }}\n  }}\n}}\n"
+    )
+}
+
+fn url_regex(c: &Config) -> Option<super::model::UrlRegex> {
+    match &c.virtual_servers[0].real_servers[0].checkers[0].kind {
+        CheckKind::Http { urls, .. } => urls[0].regex.clone(),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn url_regex_and_its_options_are_kept() {
+    let l = load(&http_url(
+        "        regex \"^<b>(up|ok)\\\\s+\"\n        regex_no_match\n        regex_options caseless multiline no_auto_capture\n        regex_min_offset 3\n        regex_max_offset 40\n        regex_stack 32768 65536",
+    ));
+    assert!(l.diagnostics.is_empty(), "{:#?}", l.diagnostics.lines());
+    let r = url_regex(&l.config).expect("regex kept");
+    assert_eq!(r.pattern, "^<b>(up|ok)\\s+");
+    assert!(r.no_match);
+    assert_eq!(r.options, ["caseless", "multiline", "no_auto_capture"]);
+    assert_eq!((r.min_offset, r.max_offset), (3, Some(40)));
+    let re = r.compile().unwrap();
+    assert!(re.is_match(b"x\n<B>OK  "));
+}
+
+#[test]
+fn unquoted_regex_gets_keepalived_escapes() {
+    // keepalived reads the regex line with escapes outside quotes too: `\\.` is `\.`.
+    let l = load(&http_url("        regex a\\\\.b"));
+    assert_eq!(url_regex(&l.config).unwrap().pattern, "a\\.b");
+}
+
+#[test]
+fn regex_recoveries_as_keepalived() {
+    // Two words: ignored.
+    let l = load(&http_url("        regex two words"));
+    recovered(&l, 6, "regex missing or too many fields");
+    assert_eq!(url_regex(&l.config), None);
+    // Options without a regex: dropped at the url.
+    let l = load(&http_url(
+        "        regex_no_match\n        regex_min_offset 4",
+    ));
+    recovered(&l, 5, "regex parameters specified without regex");
+    assert_eq!(url_regex(&l.config), None);
+    // A bad max offset counts as 0 (keepalived adds one to what its parser returned).
+    let l = load(&http_url("        regex ok\n        regex_max_offset x7"));
+    recovered(&l, 7, "invalid regex_max_offset x7: using 0");
+    assert_eq!(url_regex(&l.config).unwrap().max_offset, Some(0));
+    // min > max: both dropped.
+    let l = load(&http_url(
+        "        regex ok\n        regex_min_offset 9\n        regex_max_offset 8",
+    ));
+    recovered(&l, 5, "regex min offset 9 > regex_max_offset 8");
+    let r = url_regex(&l.config).unwrap();
+    assert_eq!((r.min_offset, r.max_offset), (0, None));
+    // An unknown option name: ignored (keepalived ignores it silently; we say so).
+    let l = load(&http_url("        regex ok\n        regex_options caseles"));
+    recovered(&l, 7, "unknown option 'caseles'");
+    assert!(url_regex(&l.config).unwrap().options.is_empty());
+}
+
+#[test]
+fn regex_the_engine_cannot_compile_is_located_and_fails_the_url() {
+    // Look-ahead is PCRE2 syntax the linear-time engine refuses.
+    let l = load(&http_url("        regex \"up(?=date)\""));
+    assert!(!l.diagnostics.has_errors());
+    let w: Vec<_> = l.diagnostics.iter().collect();
+    assert!(
+        w.iter().any(|d| d.location.line == 5
+            && d.message.contains("cannot be compiled by keepalived-rs")
+            && d.message.contains("this url's check fails")),
+        "{:#?}",
+        l.diagnostics.lines()
+    );
+    let r = url_regex(&l.config).expect("kept: the url must fail, not pass on its status");
+    assert!(r.compile().is_err());
+    // An unsupported option warns at its line.
+    let l = load(&http_url(
+        "        regex ok\n        regex_options firstline",
+    ));
+    assert!(l
+        .diagnostics
+        .iter()
+        .any(|d| d.location.line == 7 && d.message.contains("'firstline' is not supported")));
+}

@@ -477,6 +477,14 @@ fn checker_plan(
                         u.status_codes.clone()
                     },
                     host: u.virtualhost.clone().or_else(|| vhost.clone()),
+                    regex: u.regex.as_ref().map(|r| {
+                        std::sync::Arc::new(crate::lvs::check::body_regex::BodyRegex {
+                            regex: r.compile(),
+                            no_match: r.no_match,
+                            min_offset: r.min_offset,
+                            max_offset: r.max_offset,
+                        })
+                    }),
                 })
                 .collect::<Vec<_>>();
             if urls.is_empty() {

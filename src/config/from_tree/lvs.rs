@@ -4,8 +4,8 @@ use super::super::diag::Diagnostics;
 use super::super::keywords;
 use super::super::model::{
     CheckDefaults, CheckKind, Checker, CheckerCommon, Family, ForwardMethod, Protocol, RealServer,
-    Scheduler, SorryServer, Spans, UrlCheck, VirtualServer, VirtualServerGroup, VsAddress,
-    VsgEntry,
+    RegexOption, Scheduler, SorryServer, Spans, UrlCheck, UrlRegex, VirtualServer,
+    VirtualServerGroup, VsAddress, VsgEntry,
 };
 use super::super::tree::Node;
 use super::super::values::{self as v};
@@ -585,6 +585,8 @@ fn url(n: &Node, checker_path: &str, d: &mut Diagnostics) -> UrlCheck {
         return u;
     };
     let path = format!("{checker_path}>url");
+    let mut rx = UrlRegex::default();
+    let mut pattern = None;
     for c in children {
         if !keywords::accept(&path, c, d) {
             continue;
@@ -619,6 +621,8 @@ fn url(n: &Node, checker_path: &str, d: &mut Diagnostics) -> UrlCheck {
                 }
             }
             "virtualhost" => u.virtualhost = v::arg(c, 0, d).map(str::to_string),
+            "regex" | "regex_no_match" | "regex_options" | "regex_min_offset"
+            | "regex_max_offset" => regex_keyword(c, &mut rx, &mut pattern, d),
             _ => not_handled(c, d),
         }
     }
@@ -628,7 +632,141 @@ fn url(n: &Node, checker_path: &str, d: &mut Diagnostics) -> UrlCheck {
     if u.status_codes.is_empty() {
         u.status_codes.push((200, 299));
     }
+    u.regex = url_regex(n, rx, pattern, d);
     u
+}
+
+/// One `regex*` keyword of a url, as check_http.c's handlers take it.
+fn regex_keyword(c: &Node, rx: &mut UrlRegex, pattern: &mut Option<String>, d: &mut Diagnostics) {
+    match c.keyword.as_str() {
+        "regex" => {
+            // keepalived re-reads the line with quotes and escapes: one word, or nothing.
+            if c.args.len() != 1 {
+                d.recover(
+                    &c.loc,
+                    "regex missing or too many fields (quote a pattern with spaces)",
+                    super::super::diag::IGNORE_KEYWORD,
+                );
+                return;
+            }
+            let a = &c.args[0];
+            *pattern = Some(if a.quoted {
+                a.text.clone()
+            } else {
+                super::super::lexer::unescape_word(&a.text)
+            });
+        }
+        "regex_no_match" => rx.no_match = true,
+        "regex_options" => {
+            for o in c.arg_texts() {
+                match RegexOption::parse(o) {
+                    None => d.recover(
+                        &c.loc,
+                        format!("regex_options: unknown option '{o}'"),
+                        "ignoring it",
+                    ),
+                    Some(RegexOption::Unsupported(lost)) => d.warning(
+                        &c.loc,
+                        format!(
+                            "regex_options: '{o}' is not supported by keepalived-rs' regex \
+                             engine: {lost}"
+                        ),
+                    ),
+                    Some(_) => {
+                        if !rx.options.iter().any(|x| x == o) {
+                            rx.options.push(o.to_string());
+                        }
+                    }
+                }
+            }
+        }
+        _ => {
+            let what = if c.keyword == "regex_min_offset" {
+                "min"
+            } else {
+                "max"
+            };
+            // keepalived: a missing or bad value logs and counts as 0 (so a bad max offset
+            // still limits matches to offset 0).
+            let val = match (c.args.len(), c.arg(0).map(str::parse::<u64>)) {
+                (1, Some(Ok(v))) => v,
+                (1, _) => {
+                    d.recover(
+                        &c.loc,
+                        format!(
+                            "invalid regex_{what}_offset {}",
+                            c.arg(0).unwrap_or_default()
+                        ),
+                        "using 0",
+                    );
+                    0
+                }
+                _ => {
+                    d.recover(
+                        &c.loc,
+                        format!("missing or too many options for regex_{what}_offset"),
+                        "using 0",
+                    );
+                    0
+                }
+            };
+            if what == "min" {
+                rx.min_offset = val;
+            } else {
+                rx.max_offset = Some(val);
+            }
+        }
+    }
+}
+
+/// The end of a url block (check_http.c's url_check): regex options without a regex are
+/// dropped, an inverted offset range is dropped, and a pattern the engine cannot compile is
+/// reported at the url.
+fn url_regex(
+    n: &Node,
+    mut rx: UrlRegex,
+    pattern: Option<String>,
+    d: &mut Diagnostics,
+) -> Option<UrlRegex> {
+    let Some(pattern) = pattern else {
+        if rx != UrlRegex::default() {
+            d.recover(
+                &n.loc,
+                "regex parameters specified without regex",
+                "ignoring them",
+            );
+        }
+        return None;
+    };
+    rx.pattern = pattern;
+    if let Some(max) = rx.max_offset {
+        if rx.min_offset > max {
+            d.recover(
+                &n.loc,
+                format!(
+                    "regex min offset {} > regex_max_offset {max}",
+                    rx.min_offset
+                ),
+                "ignoring both offsets",
+            );
+            rx.min_offset = 0;
+            rx.max_offset = None;
+        }
+    }
+    if let Err(e) = rx.compile() {
+        // keepalived 2.2.7 logs "Invalid regex" and keeps a freed regex on the url (undefined
+        // behaviour, no defined recovery to copy): the safe side is a url that never passes.
+        d.recovery_note(
+            &n.loc,
+            format!(
+                "regex '{}' cannot be compiled by keepalived-rs ({e}): this url's check fails \
+                 until the pattern is changed (README \"Checker regex syntax\" lists what differs \
+                 from keepalived's PCRE2)",
+                rx.pattern
+            ),
+        );
+    }
+    Some(rx)
 }
 
 fn hex(n: &Node, s: &str, d: &mut Diagnostics) -> Option<Vec<u8>> {
