@@ -979,3 +979,190 @@ async fn http_get_regex_follows_the_body() {
     wait_table(&mem, vs_key(), "match moved", |w| set(w) == [1, 5]).await;
     lvs.shutdown().await;
 }
+
+/// An HTTP server answering every path with `status`, noting when each 200 was served.
+async fn recording_server(
+    status: Arc<AtomicU16>,
+    served: Arc<std::sync::Mutex<Vec<(String, Instant)>>>,
+) -> SocketAddr {
+    let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = l.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((mut s, _)) = l.accept().await {
+            let (status, served) = (status.clone(), served.clone());
+            tokio::spawn(async move {
+                let mut buf = vec![0u8; 4096];
+                let mut got = Vec::new();
+                while !got.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match s.read(&mut buf).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => got.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let req = String::from_utf8_lossy(&got);
+                let path = req.split_whitespace().nth(1).unwrap_or("/").to_string();
+                let code = status.load(Ordering::SeqCst);
+                if code == 200 {
+                    served.lock().unwrap().push((path, Instant::now()));
+                }
+                let r = format!("HTTP/1.0 {code} X\r\nContent-Length: 2\r\n\r\nok");
+                let _ = s.write_all(r.as_bytes()).await;
+            });
+        }
+    });
+    addr
+}
+
+/// HTTP_GET recovery as check_http.c: a server taken down by its failures comes back at the
+/// second success, `delay_loop` after the first; with `fast_recovery` the second check follows
+/// the first at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn http_get_recovery_waits_delay_loop_unless_fast_recovery() {
+    let status = Arc::new(AtomicU16::new(200));
+    let served = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let srv = recording_server(status.clone(), served.clone()).await;
+    let rs = |n: u8, path: &str, extra: &str| {
+        format!(
+            r#"
+    real_server 127.0.1.{n} 80 {{
+        HTTP_GET {{
+            connect_ip 127.0.0.1
+            connect_port {port}
+            {extra}
+            url {{
+                path {path}
+            }}
+        }}
+    }}"#,
+            port = srv.port()
+        )
+    };
+    let delay_loop = Duration::from_millis(1500);
+    let text = format!(
+        "virtual_server 10.0.0.1 80 {{\n    protocol TCP\n    delay_loop 1.5\n    connect_timeout 0.5\n    retry 0\n    warmup 0\n{}\n{}\n}}\n",
+        rs(1, "/slow", ""),
+        rs(2, "/fast", "fast_recovery"),
+    );
+    let mem = MemoryBackend::new();
+    let lvs = start(&text, &mem);
+    let d = |n: u8| DestKey::new(ip(&format!("127.0.1.{n}")), 80);
+    wait_table(&mem, vs_key(), "both up", |w| w.len() == 2).await;
+    status.store(500, Ordering::SeqCst);
+    wait_table(&mem, vs_key(), "both down", |w| w.is_empty()).await;
+    let fixed = Instant::now();
+    status.store(200, Ordering::SeqCst);
+    let mut back: [Option<Instant>; 2] = [None, None];
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while back.iter().any(Option::is_none) {
+        assert!(Instant::now() < deadline, "not back: {back:?}");
+        let w = mem.weights(&vs_key()).unwrap_or_default();
+        for (i, n) in [1u8, 2].iter().enumerate() {
+            if back[i].is_none() && w.contains_key(&d(*n)) {
+                back[i] = Some(Instant::now());
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let served = served.lock().unwrap().clone();
+    let oks = |path: &str, until: Instant| {
+        served
+            .iter()
+            .filter(|(p, t)| p == path && *t >= fixed && *t <= until)
+            .map(|(_, t)| *t)
+            .collect::<Vec<_>>()
+    };
+    let slow = oks("/slow", back[0].unwrap());
+    let fast = oks("/fast", back[1].unwrap());
+    // Without fast_recovery: two successes, delay_loop apart, before the server is back.
+    assert!(slow.len() >= 2, "{slow:?}");
+    let gap = back[0].unwrap() - slow[0];
+    assert!(
+        gap >= delay_loop.mul_f64(0.8),
+        "back {gap:?} after the first success"
+    );
+    // fast_recovery: the confirming success follows the first at once.
+    assert!(fast.len() >= 2, "{fast:?}");
+    let gap = back[1].unwrap() - fast[0];
+    assert!(gap < delay_loop / 2, "back {gap:?} after the first success");
+    lvs.shutdown().await;
+}
+
+/// Log lines captured from the whole test binary (the checker tasks log from worker threads).
+fn captured_logs() -> Arc<std::sync::Mutex<Vec<u8>>> {
+    static LOGS: std::sync::OnceLock<Arc<std::sync::Mutex<Vec<u8>>>> = std::sync::OnceLock::new();
+    LOGS.get_or_init(|| {
+        let buf = Arc::new(std::sync::Mutex::new(Vec::new()));
+        struct W(Arc<std::sync::Mutex<Vec<u8>>>);
+        impl std::io::Write for W {
+            fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+                self.0.lock().unwrap().extend_from_slice(b);
+                Ok(b.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let b = buf.clone();
+        let _ = tracing_subscriber::fmt()
+            .with_ansi(false)
+            .with_max_level(tracing::Level::INFO)
+            .with_writer(move || W(b.clone()))
+            .try_init();
+        buf
+    })
+    .clone()
+}
+
+/// `log_all_failures` (checker) and `checker_log_all_failures` (global): every failed attempt
+/// while the server is up is logged (the retries and the one that takes it down), none once it
+/// is down; without them, no attempt is logged.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn log_all_failures_logs_each_attempt_while_up() {
+    let logs = captured_logs();
+    // Nobody listens on these ports.
+    let closed = |_: u8| {
+        std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port()
+    };
+    let rs = |n: u8, extra: &str| {
+        format!(
+            "    real_server 127.0.2.{n} 80 {{\n        TCP_CHECK {{\n            connect_ip 127.0.0.1\n            connect_port {}\n            {extra}\n        }}\n    }}\n",
+            closed(n)
+        )
+    };
+    let vs = "virtual_server 10.0.0.1 80 {\n    protocol TCP\n    delay_loop 0.3\n    connect_timeout 0.5\n    retry 2\n    delay_before_retry 0.1\n    warmup 0\n";
+    let count = |n: u8| {
+        let text = String::from_utf8_lossy(&logs.lock().unwrap()).to_string();
+        text.lines()
+            .filter(|l| l.contains("check failed") && l.contains(&format!("127.0.2.{n}")))
+            .count()
+    };
+    let run = |text: String, servers: usize| async move {
+        let mem = MemoryBackend::new();
+        let lvs = start(&text, &mem);
+        // Up at start, down after 3 failed attempts, then several more attempts while down.
+        wait_table(&mem, vs_key(), "all up", |w| w.len() == servers).await;
+        wait_table(&mem, vs_key(), "all down", |w| w.is_empty()).await;
+        tokio::time::sleep(Duration::from_millis(1200)).await;
+        lvs.shutdown().await;
+    };
+    run(
+        format!("{vs}{}{}}}\n", rs(1, "log_all_failures"), rs(2, "")),
+        2,
+    )
+    .await;
+    assert_eq!(count(1), 3, "retry 2: three failed attempts while up");
+    assert_eq!(count(2), 0);
+    run(
+        format!(
+            "global_defs {{\n    checker_log_all_failures\n}}\n{vs}{}}}\n",
+            rs(3, "")
+        ),
+        1,
+    )
+    .await;
+    assert_eq!(count(3), 3);
+}

@@ -438,6 +438,15 @@ fn checker_plan(
         delay_before_retry: d.pick(|x| &x.delay_before_retry).unwrap_or(default_dbr),
         alpha: d.pick(|x| &x.alpha).unwrap_or(false),
         warmup: d.pick(|x| &x.warmup).unwrap_or(delay_loop),
+        recovery: match &c.kind {
+            CheckKind::Http {
+                fast_recovery: true,
+                ..
+            } => crate::lvs::check::schedule::Recovery::Fast,
+            CheckKind::Http { .. } => crate::lvs::check::schedule::Recovery::Confirm,
+            _ => crate::lvs::check::schedule::Recovery::FirstSuccess,
+        },
+        log_all_failures: c.common.log_all_failures || cfg.global.checker_log_all_failures,
     };
     let ip = c.common.connect_ip.unwrap_or(rs.ip);
     let port = c.common.connect_port.unwrap_or(rs_port);

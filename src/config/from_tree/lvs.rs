@@ -348,6 +348,7 @@ fn checker(n: &Node, children: &[Node], d: &mut Diagnostics) -> Option<Checker> 
             http_protocol: None,
             enable_sni: false,
             sni_name: None,
+            fast_recovery: false,
             urls: Vec::new(),
         },
         "SMTP_CHECK" => CheckKind::Smtp { helo_name: None },
@@ -407,6 +408,13 @@ fn checker(n: &Node, children: &[Node], d: &mut Diagnostics) -> Option<Checker> 
                 common.bind_port = v::arg(c, 0, d).and_then(|p| v::port(&c.loc, "bind_port", p, d));
                 continue;
             }
+            "log_all_failures" => {
+                // keepalived: no value is true, a bad one is reported and changes nothing.
+                if let Some(b) = v::bool_arg(c, d) {
+                    common.log_all_failures = b;
+                }
+                continue;
+            }
             _ => {}
         }
         let handled = match &mut kind {
@@ -414,6 +422,7 @@ fn checker(n: &Node, children: &[Node], d: &mut Diagnostics) -> Option<Checker> 
                 http_protocol,
                 enable_sni,
                 sni_name,
+                fast_recovery,
                 urls,
                 ..
             } => match kw {
@@ -431,6 +440,12 @@ fn checker(n: &Node, children: &[Node], d: &mut Diagnostics) -> Option<Checker> 
                 }
                 "sni_name" => {
                     *sni_name = v::arg(c, 0, d).map(str::to_string);
+                    true
+                }
+                "fast_recovery" => {
+                    if let Some(b) = v::bool_arg(c, d) {
+                        *fast_recovery = b;
+                    }
                     true
                 }
                 _ => false,

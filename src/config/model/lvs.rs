@@ -279,6 +279,9 @@ pub struct CheckerCommon {
     pub bind_if: Option<String>,
     /// `bind_port`.
     pub bind_port: Option<u16>,
+    /// `log_all_failures`: log each failed attempt while the server is up.
+    #[serde(default)]
+    pub log_all_failures: bool,
     /// Overrides of timing and retry defaults.
     pub defaults: CheckDefaults,
 }
@@ -421,6 +424,10 @@ pub enum CheckKind {
         enable_sni: bool,
         /// `sni_name`.
         sni_name: Option<String>,
+        /// `fast_recovery`: a server back from a failure is confirmed at once, not after
+        /// `delay_loop`.
+        #[serde(default)]
+        fast_recovery: bool,
         /// `url` blocks.
         urls: Vec<UrlCheck>,
     },

@@ -226,6 +226,9 @@ pub async fn run(mut t: CheckerTask) {
                         return;
                     }
                 }
+                Action::LogFailure(reason) => {
+                    tracing::info!("{}: check failed: {reason}", t.label);
+                }
             }
         }
     }
@@ -264,6 +267,8 @@ mod tests {
                 delay_before_retry: Duration::from_millis(10),
                 alpha: true,
                 warmup: Duration::ZERO,
+                recovery: Default::default(),
+                log_all_failures: false,
             },
             start: Start::Fresh,
             events: tx,
