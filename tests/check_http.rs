@@ -61,6 +61,7 @@ fn target(addr: SocketAddr) -> TcpTarget {
         bindto: None,
         bind_port: None,
         bind_if: None,
+        fwmark: None,
         timeout: Duration::from_millis(800),
     }
 }

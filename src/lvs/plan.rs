@@ -165,6 +165,8 @@ pub enum CheckSpec {
         qtype: String,
         /// `connect_timeout`.
         timeout: Duration,
+        /// `fwmark`.
+        fwmark: Option<u32>,
     },
     /// MISC_CHECK.
     Misc {
@@ -456,6 +458,7 @@ fn checker_plan(
         bind_port: c.common.bind_port,
         bind_if: c.common.bind_if.clone(),
         timeout,
+        fwmark: c.common.fwmark,
     };
     let needs_port = |spec: CheckSpec| {
         if port == 0 {
@@ -529,6 +532,7 @@ fn checker_plan(
             name: name.clone(),
             qtype: qtype.clone(),
             timeout,
+            fwmark: c.common.fwmark,
         }),
         CheckKind::Misc {
             path,
@@ -561,6 +565,7 @@ fn checker_plan(
             min_len: *min_reply_length as usize,
             max_len: *max_reply_length as usize,
             timeout,
+            fwmark: c.common.fwmark,
         })),
         CheckKind::Ping => CheckSpec::Ping { ip, timeout },
         CheckKind::File {

@@ -408,6 +408,13 @@ fn checker(n: &Node, children: &[Node], d: &mut Diagnostics) -> Option<Checker> 
                 common.bind_port = v::arg(c, 0, d).and_then(|p| v::port(&c.loc, "bind_port", p, d));
                 continue;
             }
+            "fwmark" => {
+                // keepalived: 0..=UINT_MAX, a bad value is reported and ignored; 0 sets no mark.
+                if let Some(m) = v::int_arg(c, 0u32, u32::MAX, d) {
+                    common.fwmark = (m != 0).then_some(m);
+                }
+                continue;
+            }
             "log_all_failures" => {
                 // keepalived: no value is true, a bad one is reported and changes nothing.
                 if let Some(b) = v::bool_arg(c, d) {

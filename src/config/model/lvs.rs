@@ -279,6 +279,9 @@ pub struct CheckerCommon {
     pub bind_if: Option<String>,
     /// `bind_port`.
     pub bind_port: Option<u16>,
+    /// `fwmark`: firewall mark (SO_MARK) of the probe sockets; 0 or none: no mark.
+    #[serde(default)]
+    pub fwmark: Option<u32>,
     /// `log_all_failures`: log each failed attempt while the server is up.
     #[serde(default)]
     pub log_all_failures: bool,

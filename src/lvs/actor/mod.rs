@@ -664,11 +664,13 @@ impl Director {
                 name,
                 qtype,
                 timeout,
+                fwmark,
             } => Attempt::Dns {
                 server: *server,
                 name: name.clone(),
                 qtype: qtype.clone(),
                 timeout: *timeout,
+                fwmark: *fwmark,
             },
             CheckSpec::Misc {
                 script,

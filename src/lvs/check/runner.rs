@@ -47,6 +47,8 @@ pub enum Attempt {
         name: String,
         /// Query type.
         qtype: String,
+        /// `fwmark`.
+        fwmark: Option<u32>,
         /// Timeout.
         timeout: Duration,
     },
@@ -99,7 +101,8 @@ impl Attempt {
                 name,
                 qtype,
                 timeout,
-            } => super::dns::check(*server, name, qtype, *timeout, id ^ seq).await,
+                fwmark,
+            } => super::dns::check(*server, name, qtype, *timeout, id ^ seq, *fwmark).await,
             Attempt::Misc(m) => super::misc::check(m).await,
             Attempt::Udp(u) => super::udp::check(u).await,
             Attempt::Ping { ip, timeout } => super::ping::check(*ip, *timeout, id, seq).await,
@@ -259,6 +262,7 @@ mod tests {
                 bindto: None,
                 bind_port: None,
                 bind_if: None,
+                fwmark: None,
                 timeout: Duration::from_millis(500),
             }),
             params: CheckParams {

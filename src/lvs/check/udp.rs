@@ -22,6 +22,8 @@ pub struct UdpSpec {
     pub max_len: usize,
     /// `connect_timeout`.
     pub timeout: Duration,
+    /// `fwmark`: SO_MARK on the probe socket.
+    pub fwmark: Option<u32>,
 }
 
 /// True when `reply` matches the hex `pattern` (prefix match, `X`/`x` any nibble).
@@ -40,14 +42,27 @@ pub fn matches(pattern: &str, reply: &[u8]) -> bool {
     })
 }
 
+/// A UDP probe socket for `dst`, marked with `fwmark` (SO_MARK) when given; as keepalived's
+/// udp_bind_connect, a mark that cannot be set fails the attempt.
+pub fn probe_socket(dst: SocketAddr, fwmark: Option<u32>) -> std::io::Result<UdpSocket> {
+    use socket2::{Domain, Socket, Type};
+    let (domain, any) = if dst.is_ipv4() {
+        (Domain::IPV4, SocketAddr::from(([0, 0, 0, 0], 0)))
+    } else {
+        (Domain::IPV6, SocketAddr::from(([0u16; 8], 0)))
+    };
+    let s = Socket::new(domain, Type::DGRAM, None)?;
+    s.set_nonblocking(true)?;
+    if let Some(mark) = fwmark {
+        s.set_mark(mark)?;
+    }
+    s.bind(&any.into())?;
+    UdpSocket::from_std(s.into())
+}
+
 /// Runs one UDP_CHECK attempt.
 pub async fn check(spec: &UdpSpec) -> Outcome {
-    let bind: SocketAddr = if spec.addr.is_ipv4() {
-        SocketAddr::from(([0, 0, 0, 0], 0))
-    } else {
-        SocketAddr::from(([0u16; 8], 0))
-    };
-    let s = match UdpSocket::bind(bind).await {
+    let s = match probe_socket(spec.addr, spec.fwmark) {
         Ok(s) => s,
         Err(e) => {
             return Outcome::Failure {
@@ -124,6 +139,7 @@ mod tests {
             min_len: 0,
             max_len: 255,
             timeout: Duration::from_millis(500),
+            fwmark: None,
         };
         assert_eq!(check(&spec).await, Outcome::Success { weight: None });
         spec.require_reply = Some("4242".into());
