@@ -100,6 +100,9 @@ fn skeleton(block: &str) -> Option<String> {
              real_server 192.0.2.20 80 {{\n  TCP_CHECK {{\n  }}\n }}\n{{LINE}}\n}}\n"
         ),
         "virtual_server>real_server" => rs("  TCP_CHECK {\n  }\n{LINE}"),
+        "virtual_server>real_server>SMTP_CHECK>host" => {
+            checker("SMTP_CHECK", "   host {\n    connect_port 25\n{LINE}\n   }", "")
+        }
         b if b.ends_with(">url") => {
             let c = b.split('>').nth(2)?;
             checker(c, "   url {\n    path /\n{LINE}\n   }", "")
@@ -221,6 +224,7 @@ fn examples() -> HashMap<(&'static str, &'static str), &'static str> {
         (("virtual_server>real_server", "FILE_CHECK"), "FILE_CHECK {\n track_file tf\n}"),
         (("virtual_server>real_server", "BFD_CHECK"), "BFD_CHECK {\n name b1\n}"),
         (("virtual_server>real_server", "SMTP_CHECK"), "SMTP_CHECK {\n}"),
+        (("virtual_server>real_server>SMTP_CHECK", "host"), "host {\n connect_ip 192.0.2.25\n }"),
         (("virtual_server>real_server", "DNS_CHECK"), "DNS_CHECK {\n}"),
         (("virtual_server>real_server", "UDP_CHECK"), "UDP_CHECK {\n}"),
         (("virtual_server>real_server", "PING_CHECK"), "PING_CHECK {\n}"),

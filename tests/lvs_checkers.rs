@@ -1166,3 +1166,62 @@ async fn log_all_failures_logs_each_attempt_while_up() {
     .await;
     assert_eq!(count(3), 3);
 }
+
+/// An SMTP server whose HELO reply is 250 while `good` holds, else 554.
+async fn toggle_smtp(good: Arc<std::sync::atomic::AtomicBool>) -> SocketAddr {
+    let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let a = l.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((mut s, _)) = l.accept().await {
+            let good = good.clone();
+            tokio::spawn(async move {
+                let _ = s.write_all(b"220 test ESMTP\r\n").await;
+                let mut buf = [0u8; 512];
+                if matches!(s.read(&mut buf).await, Ok(n) if n > 0) {
+                    let reply: &[u8] = if good.load(Ordering::SeqCst) {
+                        b"250 ok\r\n"
+                    } else {
+                        b"554 go away\r\n"
+                    };
+                    let _ = s.write_all(reply).await;
+                    let _ = s.read(&mut buf).await;
+                }
+            });
+        }
+    });
+    a
+}
+
+/// SMTP_CHECK `host { }` blocks as keepalived 2.2.7: every host is probed (a checker of its
+/// own) and the real server is down while any of them fails, back when all pass.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn smtp_check_hosts_each_probed_server_down_when_any_fails() {
+    use std::sync::atomic::AtomicBool;
+    let (g1, g2) = (
+        Arc::new(AtomicBool::new(true)),
+        Arc::new(AtomicBool::new(true)),
+    );
+    let (h1, h2) = (toggle_smtp(g1.clone()).await, toggle_smtp(g2.clone()).await);
+    let text = format!(
+        "virtual_server 10.0.0.1 80 {{\n    {FAST}\n    real_server 127.0.1.1 80 {{\n        SMTP_CHECK {{\n            host {{\n                connect_ip 127.0.0.1\n                connect_port {}\n            }}\n            host {{\n                connect_ip 127.0.0.1\n                connect_port {}\n            }}\n        }}\n    }}\n}}\n",
+        h1.port(),
+        h2.port()
+    );
+    let mem = MemoryBackend::new();
+    let lvs = start(&text, &mem);
+    let d1 = DestKey::new(ip("127.0.1.1"), 80);
+    wait_table(&mem, vs_key(), "both hosts good", |w| w.contains_key(&d1)).await;
+    g2.store(false, Ordering::SeqCst);
+    wait_table(&mem, vs_key(), "second host fails", |w| {
+        !w.contains_key(&d1)
+    })
+    .await;
+    g2.store(true, Ordering::SeqCst);
+    wait_table(&mem, vs_key(), "second host good again", |w| {
+        w.contains_key(&d1)
+    })
+    .await;
+    g1.store(false, Ordering::SeqCst);
+    wait_table(&mem, vs_key(), "first host fails", |w| !w.contains_key(&d1)).await;
+    lvs.shutdown().await;
+}

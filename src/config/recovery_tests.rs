@@ -742,3 +742,56 @@ fn regex_the_engine_cannot_compile_is_located_and_fails_the_url() {
         .iter()
         .any(|d| d.location.line == 7 && d.message.contains("'firstline' is not supported")));
 }
+
+fn smtp(lines: &str) -> String {
+    format!(
+        "virtual_server 10.0.0.1 25 {{\n  protocol TCP\n  real_server 10.0.0.2 25 {{\n    SMTP_CHECK {{\n{lines}\n    }}\n  }}\n}}\n"
+    )
+}
+
+#[test]
+fn smtp_host_blocks_become_checkers_as_keepalived() {
+    // No connection option at the top: the hosts are the checkers (the first replaces the
+    // block's own connection); timing keywords inside a host set the whole SMTP_CHECK's.
+    let l = load(&smtp(
+        "      helo_name mx.example\n      retry 4\n      host {\n        connect_ip 10.0.0.3\n        connect_port 2525\n        connect_timeout 2\n        fwmark 7\n        delay_loop 9\n      }\n      host {\n        bindto 10.0.0.1\n      }",
+    ));
+    assert!(!l.diagnostics.has_errors(), "{:?}", l.diagnostics.lines());
+    assert!(l
+        .diagnostics
+        .iter()
+        .any(|d| d.location.line == 7 && d.message.contains("deprecated")));
+    let cs = &l.config.virtual_servers[0].real_servers[0].checkers;
+    assert_eq!(cs.len(), 2, "{cs:#?}");
+    let (a, b) = (&cs[0].common, &cs[1].common);
+    assert_eq!(a.connect_ip, Some("10.0.0.3".parse().unwrap()));
+    assert_eq!(a.connect_port, Some(2525));
+    assert_eq!(a.fwmark, Some(7));
+    assert_eq!(a.defaults.connect_timeout, Some(Duration::from_secs(2)));
+    assert_eq!(
+        b.connect_ip, None,
+        "the second host defaults to the real server"
+    );
+    assert_eq!(b.bindto, Some("10.0.0.1".parse().unwrap()));
+    assert_eq!(b.defaults.connect_timeout, None);
+    for c in cs {
+        assert_eq!(c.common.defaults.retry, Some(4));
+        assert_eq!(c.common.defaults.delay_loop, Some(Duration::from_secs(9)));
+        assert!(matches!(&c.kind, CheckKind::Smtp { helo_name: Some(h) } if h == "mx.example"));
+    }
+    // A connection option at the top: the block's own connection is checked too.
+    let l = load(&smtp(
+        "      connect_port 26\n      host {\n        connect_ip 10.0.0.3\n      }",
+    ));
+    let cs = &l.config.virtual_servers[0].real_servers[0].checkers;
+    assert_eq!(cs.len(), 2);
+    assert_eq!(cs[0].common.connect_port, Some(26));
+    assert_eq!(cs[1].common.connect_ip, Some("10.0.0.3".parse().unwrap()));
+    assert_eq!(cs[1].common.connect_port, None);
+    // No host block: one checker, as before.
+    let l = load(&smtp("      connect_port 26"));
+    assert_eq!(
+        l.config.virtual_servers[0].real_servers[0].checkers.len(),
+        1
+    );
+}

@@ -337,10 +337,11 @@ fn real_server(n: &Node, children: &[Node], d: &mut Diagnostics) -> Option<RealS
     Some(rs)
 }
 
-/// A checker; None (with a warning) when keepalived skips it as incomplete.
+/// A checker (several for an SMTP_CHECK with `host` blocks); none (with a warning) when
+/// keepalived skips it as incomplete.
 // Long by design: one match arm per checker keyword (TCP/HTTP/SSL/SMTP/DNS/UDP/PING/MISC/FILE
 // share most), each with keepalived's recovery; tests/keyword_registry.rs reads these arms.
-fn checker(n: &Node, children: &[Node], d: &mut Diagnostics) -> Option<Checker> {
+fn checker(n: &Node, children: &[Node], d: &mut Diagnostics) -> Vec<Checker> {
     let mut kind = match n.keyword.as_str() {
         "TCP_CHECK" => CheckKind::Tcp,
         "HTTP_GET" | "SSL_GET" => CheckKind::Http {
@@ -378,51 +379,28 @@ fn checker(n: &Node, children: &[Node], d: &mut Diagnostics) -> Option<Checker> 
     };
     let mut common = CheckerCommon::default();
     let path = checker_block(&n.keyword);
+    // SMTP_CHECK: connection options given at its top level, and its `host { }` blocks.
+    let mut top_conn = false;
+    let mut hosts: Vec<(super::super::diag::Location, CheckerCommon)> = Vec::new();
     for c in children {
         if !keywords::accept(&path, c, d) {
             continue;
         }
         if check_default(&mut common.defaults, c, d) {
+            top_conn |= c.keyword == "connect_timeout";
             continue;
         }
         let kw = c.keyword.as_str();
-        match kw {
-            "connect_ip" => {
-                common.connect_ip = v::ip_arg(c, d);
-                continue;
+        if conn_keyword(&mut common, c, d) {
+            top_conn = true;
+            continue;
+        }
+        if kw == "log_all_failures" {
+            // keepalived: no value is true, a bad one is reported and changes nothing.
+            if let Some(b) = v::bool_arg(c, d) {
+                common.log_all_failures = b;
             }
-            "connect_port" => {
-                common.connect_port =
-                    v::arg(c, 0, d).and_then(|p| v::port(&c.loc, "connect_port", p, d));
-                continue;
-            }
-            "bindto" => {
-                common.bindto = v::ip_arg(c, d);
-                continue;
-            }
-            "bind_if" => {
-                common.bind_if = v::arg(c, 0, d).map(str::to_string);
-                continue;
-            }
-            "bind_port" => {
-                common.bind_port = v::arg(c, 0, d).and_then(|p| v::port(&c.loc, "bind_port", p, d));
-                continue;
-            }
-            "fwmark" => {
-                // keepalived: 0..=UINT_MAX, a bad value is reported and ignored; 0 sets no mark.
-                if let Some(m) = v::int_arg(c, 0u32, u32::MAX, d) {
-                    common.fwmark = (m != 0).then_some(m);
-                }
-                continue;
-            }
-            "log_all_failures" => {
-                // keepalived: no value is true, a bad one is reported and changes nothing.
-                if let Some(b) = v::bool_arg(c, d) {
-                    common.log_all_failures = b;
-                }
-                continue;
-            }
-            _ => {}
+            continue;
         }
         let handled = match &mut kind {
             CheckKind::Http {
@@ -462,7 +440,10 @@ fn checker(n: &Node, children: &[Node], d: &mut Diagnostics) -> Option<Checker> 
                     *helo_name = v::arg(c, 0, d).map(str::to_string);
                     true
                 }
-                // Legacy `host { connect_ip ... }` sub-blocks: accepted, not modelled.
+                "host" => {
+                    hosts.push((c.loc.clone(), smtp_host(c, &path, &mut common, d)));
+                    true
+                }
                 _ => false,
             },
             CheckKind::Dns { qtype, name } => match kw {
@@ -584,13 +565,107 @@ fn checker(n: &Node, children: &[Node], d: &mut Diagnostics) -> Option<Checker> 
     };
     if let Some(problem) = incomplete {
         d.recover(&n.loc, problem, "skipping the checker");
-        return None;
+        return Vec::new();
     }
-    Some(Checker {
-        kind,
-        common,
-        loc: n.loc.clone(),
-    })
+    if hosts.is_empty() {
+        return vec![Checker {
+            kind,
+            common,
+            loc: n.loc.clone(),
+        }];
+    }
+    // check_smtp.c: every host is a checker of its own, a copy of this one with the host's
+    // connection options (its connect_timeout, else the real/virtual server's); the block's
+    // own connection is checked too only when one of its options was given.
+    d.warning(
+        &hosts[0].0,
+        "the SMTP_CHECK host block is deprecated (keepalived 2.2.7 says so too): each host is \
+         checked as an SMTP_CHECK of its own; define additional checkers instead",
+    );
+    let mut out = Vec::new();
+    for (loc, h) in hosts {
+        let mut defaults = common.defaults.clone();
+        defaults.connect_timeout = h.defaults.connect_timeout;
+        out.push(Checker {
+            kind: kind.clone(),
+            common: CheckerCommon {
+                defaults,
+                log_all_failures: common.log_all_failures,
+                ..h
+            },
+            loc,
+        });
+    }
+    if top_conn {
+        out.insert(
+            0,
+            Checker {
+                kind,
+                common,
+                loc: n.loc.clone(),
+            },
+        );
+    }
+    out
+}
+
+/// A connection keyword of a checker (or of an SMTP_CHECK host); false for any other keyword.
+fn conn_keyword(common: &mut CheckerCommon, c: &Node, d: &mut Diagnostics) -> bool {
+    match c.keyword.as_str() {
+        "connect_ip" => common.connect_ip = v::ip_arg(c, d),
+        "connect_port" => {
+            common.connect_port =
+                v::arg(c, 0, d).and_then(|p| v::port(&c.loc, "connect_port", p, d))
+        }
+        "bindto" => common.bindto = v::ip_arg(c, d),
+        "bind_if" => common.bind_if = v::arg(c, 0, d).map(str::to_string),
+        "bind_port" => {
+            common.bind_port = v::arg(c, 0, d).and_then(|p| v::port(&c.loc, "bind_port", p, d))
+        }
+        "fwmark" => {
+            // keepalived: 0..=UINT_MAX, a bad value is reported and ignored; 0 sets no mark.
+            if let Some(m) = v::int_arg(c, 0u32, u32::MAX, d) {
+                common.fwmark = (m != 0).then_some(m);
+            }
+        }
+        _ => return false,
+    }
+    true
+}
+
+/// An SMTP_CHECK `host { }` block: its connection options (the host's address defaults to the
+/// real server's). As in keepalived, the timing keywords inside it (retry, delay_before_retry,
+/// warmup, delay_loop, alpha, log_all_failures) set the enclosing SMTP_CHECK's.
+fn smtp_host(
+    n: &Node,
+    checker_path: &str,
+    parent: &mut CheckerCommon,
+    d: &mut Diagnostics,
+) -> CheckerCommon {
+    let mut h = CheckerCommon::default();
+    let Some(children) = block(n, d) else {
+        return h;
+    };
+    let path = format!("{checker_path}>host");
+    for c in children {
+        if !keywords::accept(&path, c, d) {
+            continue;
+        }
+        match c.keyword.as_str() {
+            "connect_timeout" => h.defaults.connect_timeout = v::secs_arg(c, 0.000_001, 1e6, d),
+            "log_all_failures" => {
+                if let Some(b) = v::bool_arg(c, d) {
+                    parent.log_all_failures = b;
+                }
+            }
+            _ => {
+                if !conn_keyword(&mut h, c, d) && !check_default(&mut parent.defaults, c, d) {
+                    not_handled(c, d);
+                }
+            }
+        }
+    }
+    h
 }
 
 /// The registry's block path of a checker block.
