@@ -205,6 +205,7 @@ fn examples() -> HashMap<(&'static str, &'static str), &'static str> {
         (("vrrp_sync_group", "track_bfd"), "track_bfd {\n b1\n}"),
         (("virtual_server", "real_server"), "real_server 192.0.2.21 80 {\n TCP_CHECK {\n }\n}"),
         (("virtual_server", "sorry_server"), "sorry_server 192.0.2.30 80"),
+        (("virtual_server", "sorry_server_lvs_method"), "sorry_server 192.0.2.30 80\n sorry_server_lvs_method DR"),
         (("virtual_server", "ip_family"), "ip_family inet6"),
         (("virtual_server", "lb_algo"), "lb_algo wlc"),
         (("virtual_server", "lvs_sched"), "lvs_sched wlc"),

@@ -1225,3 +1225,37 @@ async fn smtp_check_hosts_each_probed_server_down_when_any_fails() {
     wait_table(&mem, vs_key(), "first host fails", |w| !w.contains_key(&d1)).await;
     lvs.shutdown().await;
 }
+
+/// `sorry_server_lvs_method`: the sorry server enters the table with its own forwarding method,
+/// not the virtual server's `lb_kind`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sorry_server_lvs_method_sets_the_sorry_forwarding() {
+    use keepalived_rs::ipvs::ForwardMethod;
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let text = |method: &str| {
+        format!(
+            "virtual_server 10.0.0.1 80 {{\n    {FAST}\n    lb_kind NAT\n    sorry_server 127.0.0.9 80\n    {method}\n    real_server 127.0.1.1 80 {{\n        TCP_CHECK {{\n            connect_ip 127.0.0.1\n            connect_port {closed}\n        }}\n    }}\n}}\n"
+        )
+    };
+    let sorry = DestKey::new(ip("127.0.0.9"), 80);
+    for (method, want) in [
+        ("sorry_server_lvs_method DR", ForwardMethod::DirectRoute),
+        ("sorry_server_lvs_method TUN", ForwardMethod::Tunnel),
+        ("", ForwardMethod::Masquerade),
+    ] {
+        let mem = MemoryBackend::new();
+        let lvs = start(&text(method), &mem);
+        wait_table(&mem, vs_key(), "sorry server in", |w| {
+            w.contains_key(&sorry)
+        })
+        .await;
+        let t = mem.table();
+        let fwd = t[&vs_key()].dests[&sorry].forward;
+        assert_eq!(fwd, want, "{method}");
+        lvs.shutdown().await;
+    }
+}

@@ -795,3 +795,27 @@ fn smtp_host_blocks_become_checkers_as_keepalived() {
         1
     );
 }
+
+#[test]
+fn sorry_server_lvs_method_before_its_sorry_server_is_ignored() {
+    let l = load(
+        "virtual_server 10.0.0.1 80 {\n  sorry_server_lvs_method DR\n  sorry_server 10.0.0.9 80\n}\n",
+    );
+    let c = recovered(&l, 2, "sorry_server forwarding used without sorry_server");
+    assert_eq!(
+        c.virtual_servers[0].sorry_server.as_ref().unwrap().forward,
+        None
+    );
+    let l = load(
+        "virtual_server 10.0.0.1 80 {\n  protocol TCP\n  sorry_server 10.0.0.9 80\n  sorry_server_lvs_method DR\n}\n",
+    );
+    assert!(l.diagnostics.is_empty(), "{:?}", l.diagnostics.lines());
+    assert_eq!(
+        l.config.virtual_servers[0]
+            .sorry_server
+            .as_ref()
+            .unwrap()
+            .forward,
+        Some(ForwardMethod::Dr)
+    );
+}

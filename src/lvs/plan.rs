@@ -658,7 +658,12 @@ pub fn vs_plan(vs: &VirtualServer, cfg: &Config, warnings: &mut Vec<String>) -> 
         ha_suspend: vs.ha_suspend,
         addresses,
         sorry: vs.sorry_server.as_ref().map(|s| SorryPlan {
-            dest: Destination::new(s.ip, s.port.unwrap_or(vs_port), forward(vs.forward), 1),
+            dest: Destination::new(
+                s.ip,
+                s.port.unwrap_or(vs_port),
+                forward(s.forward.unwrap_or(vs.forward)),
+                1,
+            ),
             inhibit: vs.sorry_server_inhibit,
         }),
         real_servers,

@@ -258,9 +258,26 @@ fn virtual_server_block(n: &Node, children: &[Node], d: &mut Diagnostics) -> Opt
                     let port = c
                         .arg(1)
                         .and_then(|p| v::port(&c.loc, "sorry_server port", p, d));
-                    vs.sorry_server = Some(SorryServer { ip, port });
+                    vs.sorry_server = Some(SorryServer {
+                        ip,
+                        port,
+                        forward: None,
+                    });
                 }
             }
+            "sorry_server_lvs_method" => match vs.sorry_server.as_mut() {
+                // check_parser.c: the method of the sorry server given so far.
+                Some(s) => {
+                    if let Some(f) = forward(c, d) {
+                        s.forward = Some(f);
+                    }
+                }
+                None => d.recover(
+                    &c.loc,
+                    "sorry_server forwarding used without sorry_server",
+                    super::super::diag::IGNORE_KEYWORD,
+                ),
+            },
             "sorry_server_inhibit" => vs.sorry_server_inhibit = true,
             "ip_family" => match v::arg(c, 0, d) {
                 Some("inet") => vs.ip_family = Some(Family::V4),

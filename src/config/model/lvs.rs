@@ -129,6 +129,9 @@ pub struct SorryServer {
     pub ip: IpAddr,
     /// Port.
     pub port: Option<u16>,
+    /// `sorry_server_lvs_method` (default: the virtual server's `lb_kind`).
+    #[serde(default)]
+    pub forward: Option<ForwardMethod>,
 }
 
 /// One entry of a `virtual_server_group`.
