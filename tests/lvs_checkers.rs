@@ -1259,3 +1259,76 @@ async fn sorry_server_lvs_method_sets_the_sorry_forwarding() {
         lvs.shutdown().await;
     }
 }
+
+/// UDP_CHECK and DNS_CHECK `bindto`/`bind_port`: the probe leaves from the configured source
+/// (servers that answer only datagrams from 127.0.0.5 keep only the real servers whose
+/// checker binds there).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn udp_and_dns_checks_bind_their_source() {
+    let source: IpAddr = ip("127.0.0.5");
+    // Answers only 127.0.0.5: an echo for UDP_CHECK, a one-answer reply for DNS_CHECK.
+    async fn picky(dns: bool, source: IpAddr) -> SocketAddr {
+        let s = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let a = s.local_addr().unwrap();
+        tokio::spawn(async move {
+            let mut buf = [0u8; 512];
+            while let Ok((n, from)) = s.recv_from(&mut buf).await {
+                if from.ip() != source {
+                    continue;
+                }
+                let mut r = buf[..n].to_vec();
+                if dns && r.len() >= 12 {
+                    r[2] |= 0x80;
+                    r[6..8].copy_from_slice(&1u16.to_be_bytes());
+                }
+                let _ = s.send_to(&r, from).await;
+            }
+        });
+        a
+    }
+    let (u, d) = (picky(false, source).await, picky(true, source).await);
+    let free_port = std::net::UdpSocket::bind("127.0.0.5:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let rs = |n: u8, checker: &str, port: u16, extra: &str| {
+        let body = if checker == "UDP_CHECK" {
+            "payload 6162\n            require_reply 6162"
+        } else {
+            ""
+        };
+        format!(
+            "    real_server 127.0.1.{n} 80 {{\n        {checker} {{\n            connect_ip 127.0.0.1\n            connect_port {port}\n            {extra}\n            {body}\n        }}\n    }}\n"
+        )
+    };
+    let text = format!(
+        "virtual_server 10.0.0.1 80 {{\n    {FAST}\n{}{}{}{}{}}}\n",
+        rs(1, "UDP_CHECK", u.port(), "bindto 127.0.0.5"),
+        rs(2, "UDP_CHECK", u.port(), ""),
+        rs(3, "DNS_CHECK", d.port(), "bindto 127.0.0.5"),
+        rs(4, "DNS_CHECK", d.port(), ""),
+        rs(
+            5,
+            "UDP_CHECK",
+            u.port(),
+            &format!("bindto 127.0.0.5\n            bind_port {free_port}")
+        ),
+    );
+    let mem = MemoryBackend::new();
+    let lvs = start(&text, &mem);
+    let dk = |n: u8| DestKey::new(ip(&format!("127.0.1.{n}")), 80);
+    let up = |w: &BTreeMap<DestKey, u32>| {
+        (1..=5)
+            .filter(|n| w.contains_key(&dk(*n)))
+            .collect::<Vec<u8>>()
+    };
+    wait_table(&mem, vs_key(), "bound probes answered, others not", |w| {
+        up(w) == [1, 3, 5]
+    })
+    .await;
+    // And it stays so over several check rounds (delay_loop 0.2).
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    assert_eq!(up(&mem.weights(&vs_key()).unwrap_or_default()), [1, 3, 5]);
+    lvs.shutdown().await;
+}

@@ -165,8 +165,8 @@ pub enum CheckSpec {
         qtype: String,
         /// `connect_timeout`.
         timeout: Duration,
-        /// `fwmark`.
-        fwmark: Option<u32>,
+        /// `bindto`, `bind_port`, `bind_if`, `fwmark`.
+        source: crate::lvs::check::udp::Source,
     },
     /// MISC_CHECK.
     Misc {
@@ -532,7 +532,12 @@ fn checker_plan(
             name: name.clone(),
             qtype: qtype.clone(),
             timeout,
-            fwmark: c.common.fwmark,
+            source: crate::lvs::check::udp::Source {
+                bindto: c.common.bindto,
+                bind_port: c.common.bind_port,
+                bind_if: c.common.bind_if.clone(),
+                fwmark: c.common.fwmark,
+            },
         }),
         CheckKind::Misc {
             path,
@@ -565,7 +570,13 @@ fn checker_plan(
             min_len: *min_reply_length as usize,
             max_len: *max_reply_length as usize,
             timeout,
-            fwmark: c.common.fwmark,
+            // keepalived's udp_bind_connect binds the address and port, not the interface.
+            source: crate::lvs::check::udp::Source {
+                bindto: c.common.bindto,
+                bind_port: c.common.bind_port,
+                bind_if: None,
+                fwmark: c.common.fwmark,
+            },
         })),
         CheckKind::Ping => CheckSpec::Ping { ip, timeout },
         CheckKind::File {

@@ -664,13 +664,13 @@ impl Director {
                 name,
                 qtype,
                 timeout,
-                fwmark,
+                source,
             } => Attempt::Dns {
                 server: *server,
                 name: name.clone(),
                 qtype: qtype.clone(),
                 timeout: *timeout,
-                fwmark: *fwmark,
+                source: source.clone(),
             },
             CheckSpec::Misc {
                 script,

@@ -72,7 +72,7 @@ pub async fn check(
     qtype_name: &str,
     timeout: Duration,
     id: u16,
-    fwmark: Option<u32>,
+    source: &super::udp::Source,
 ) -> Outcome {
     let Some(t) = qtype(qtype_name) else {
         return Outcome::Failure {
@@ -81,7 +81,7 @@ pub async fn check(
     };
     let work = async {
         let q = query(id, name, t)?;
-        let s = super::udp::probe_socket(server, fwmark).map_err(|e| e.to_string())?;
+        let s = super::udp::probe_socket(server, source).map_err(|e| e.to_string())?;
         s.connect(server).await.map_err(|e| e.to_string())?;
         s.send(&q).await.map_err(|e| e.to_string())?;
         let mut buf = [0u8; 4096];
@@ -154,16 +154,40 @@ mod tests {
             }
         });
         assert_eq!(
-            check(addr, ".", "SOA", Duration::from_secs(1), 42, None).await,
+            check(
+                addr,
+                ".",
+                "SOA",
+                Duration::from_secs(1),
+                42,
+                &Default::default()
+            )
+            .await,
             Outcome::Success { weight: None }
         );
         assert!(matches!(
-            check(addr, ".", "SOA", Duration::from_secs(1), 43, None).await,
+            check(
+                addr,
+                ".",
+                "SOA",
+                Duration::from_secs(1),
+                43,
+                &Default::default()
+            )
+            .await,
             Outcome::Failure { .. }
         ));
         // Server gone: timeout or refused, never stuck.
         assert!(matches!(
-            check(addr, ".", "SOA", Duration::from_millis(300), 44, None).await,
+            check(
+                addr,
+                ".",
+                "SOA",
+                Duration::from_millis(300),
+                44,
+                &Default::default()
+            )
+            .await,
             Outcome::Failure { .. }
         ));
     }

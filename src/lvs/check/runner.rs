@@ -47,8 +47,8 @@ pub enum Attempt {
         name: String,
         /// Query type.
         qtype: String,
-        /// `fwmark`.
-        fwmark: Option<u32>,
+        /// `bindto`, `bind_port`, `bind_if`, `fwmark`.
+        source: super::udp::Source,
         /// Timeout.
         timeout: Duration,
     },
@@ -101,8 +101,8 @@ impl Attempt {
                 name,
                 qtype,
                 timeout,
-                fwmark,
-            } => super::dns::check(*server, name, qtype, *timeout, id ^ seq, *fwmark).await,
+                source,
+            } => super::dns::check(*server, name, qtype, *timeout, id ^ seq, source).await,
             Attempt::Misc(m) => super::misc::check(m).await,
             Attempt::Udp(u) => super::udp::check(u).await,
             Attempt::Ping { ip, timeout } => super::ping::check(*ip, *timeout, id, seq).await,
