@@ -61,6 +61,7 @@ fn target(addr: SocketAddr) -> TcpTarget {
         bindto: None,
         bind_port: None,
         bind_if: None,
+        fwmark: None,
         timeout: Duration::from_millis(800),
     }
 }
@@ -71,6 +72,7 @@ fn url(digest: Option<&str>) -> UrlSpec {
         digest: digest.map(str::to_string),
         status: vec![(200, 299)],
         host: None,
+        regex: None,
     }
 }
 

@@ -100,6 +100,9 @@ fn skeleton(block: &str) -> Option<String> {
              real_server 192.0.2.20 80 {{\n  TCP_CHECK {{\n  }}\n }}\n{{LINE}}\n}}\n"
         ),
         "virtual_server>real_server" => rs("  TCP_CHECK {\n  }\n{LINE}"),
+        "virtual_server>real_server>SMTP_CHECK>host" => {
+            checker("SMTP_CHECK", "   host {\n    connect_port 25\n{LINE}\n   }", "")
+        }
         b if b.ends_with(">url") => {
             let c = b.split('>').nth(2)?;
             checker(c, "   url {\n    path /\n{LINE}\n   }", "")
@@ -202,6 +205,7 @@ fn examples() -> HashMap<(&'static str, &'static str), &'static str> {
         (("vrrp_sync_group", "track_bfd"), "track_bfd {\n b1\n}"),
         (("virtual_server", "real_server"), "real_server 192.0.2.21 80 {\n TCP_CHECK {\n }\n}"),
         (("virtual_server", "sorry_server"), "sorry_server 192.0.2.30 80"),
+        (("virtual_server", "sorry_server_lvs_method"), "sorry_server 192.0.2.30 80\n sorry_server_lvs_method DR"),
         (("virtual_server", "ip_family"), "ip_family inet6"),
         (("virtual_server", "lb_algo"), "lb_algo wlc"),
         (("virtual_server", "lvs_sched"), "lvs_sched wlc"),
@@ -221,6 +225,7 @@ fn examples() -> HashMap<(&'static str, &'static str), &'static str> {
         (("virtual_server>real_server", "FILE_CHECK"), "FILE_CHECK {\n track_file tf\n}"),
         (("virtual_server>real_server", "BFD_CHECK"), "BFD_CHECK {\n name b1\n}"),
         (("virtual_server>real_server", "SMTP_CHECK"), "SMTP_CHECK {\n}"),
+        (("virtual_server>real_server>SMTP_CHECK", "host"), "host {\n connect_ip 192.0.2.25\n }"),
         (("virtual_server>real_server", "DNS_CHECK"), "DNS_CHECK {\n}"),
         (("virtual_server>real_server", "UDP_CHECK"), "UDP_CHECK {\n}"),
         (("virtual_server>real_server", "PING_CHECK"), "PING_CHECK {\n}"),
@@ -245,6 +250,11 @@ fn checker_example(keyword: &str) -> Option<&'static str> {
         "misc_path" => "misc_path \"/bin/false\"",
         "user" => "user nobody",
         "track_file" => "track_file tf2",
+        "regex" => "regex \"up|ok\"",
+        "regex_no_match" => "regex ok\n regex_no_match",
+        "regex_options" => "regex ok\n regex_options caseless",
+        "regex_min_offset" => "regex ok\n regex_min_offset 4",
+        "regex_max_offset" => "regex ok\n regex_max_offset 4",
         _ => return None,
     })
 }

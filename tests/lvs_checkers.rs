@@ -880,3 +880,455 @@ virtual_server 10.0.0.1 80 {{
     }
     lvs.shutdown().await;
 }
+
+/// An HTTP server whose body for every path is what `body` holds at the time of the request,
+/// after `pad` bytes of filler (a large page whose interesting part is deep inside).
+async fn body_server(body: Arc<std::sync::Mutex<String>>, pad: usize) -> SocketAddr {
+    let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = l.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((mut s, _)) = l.accept().await {
+            let body = body.clone();
+            tokio::spawn(async move {
+                let mut buf = vec![0u8; 4096];
+                let mut got = Vec::new();
+                while !got.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match s.read(&mut buf).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => got.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let text = body.lock().unwrap().clone();
+                let mut page = vec![b'.'; pad];
+                page.extend_from_slice(text.as_bytes());
+                let head = format!("HTTP/1.0 200 OK\r\nContent-Length: {}\r\n\r\n", page.len());
+                let _ = s.write_all(head.as_bytes()).await;
+                let _ = s.write_all(&page).await;
+            });
+        }
+    });
+    addr
+}
+
+/// HTTP_GET `regex`: a real server is in the table exactly while its body matches (the status
+/// is 200 throughout, so a check on the status alone would keep every server in), with
+/// `regex_no_match` the other way round, and the offsets bounding where the match may start.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn http_get_regex_follows_the_body() {
+    let body = Arc::new(std::sync::Mutex::new("<p>state: healthy</p>".to_string()));
+    let small = body_server(body.clone(), 0).await;
+    // The marker 300 KB into the page: found in bounded memory, across reads.
+    let deep = body_server(body.clone(), 300_000).await;
+    let rs = |n: u8, port: u16, extra: &str| {
+        format!(
+            r#"
+    real_server 127.0.1.{n} 80 {{
+        HTTP_GET {{
+            connect_ip 127.0.0.1
+            connect_port {port}
+            url {{
+                path /
+                {extra}
+            }}
+        }}
+    }}"#
+        )
+    };
+    let text = format!(
+        "virtual_server 10.0.0.1 80 {{\n    {FAST}\n{}\n{}\n{}\n{}\n{}\n{}\n}}\n",
+        rs(1, small.port(), "regex \"state: (healthy|ok)\""),
+        rs(
+            2,
+            small.port(),
+            "regex \"state: (healthy|ok)\"\n regex_no_match"
+        ),
+        rs(
+            3,
+            deep.port(),
+            "regex \"STATE: HEALTHY\"\n regex_options caseless"
+        ),
+        // The match starts at offset 3: inside 0..=3 only.
+        rs(4, small.port(), "regex state\n regex_max_offset 3"),
+        rs(5, small.port(), "regex state\n regex_min_offset 4"),
+        // Look-ahead: not compilable here, so the url never passes (warned at load).
+        rs(6, small.port(), "regex \"state(?=:)\""),
+    );
+    let l = load_str("test.conf", &text, &LoadOptions::default());
+    assert!(
+        l.diagnostics
+            .iter()
+            .any(|d| d.message.contains("cannot be compiled by keepalived-rs")),
+        "{:?}",
+        l.diagnostics.lines()
+    );
+    let mem = MemoryBackend::new();
+    let lvs = start(&text, &mem);
+    let d = |n: u8| DestKey::new(ip(&format!("127.0.1.{n}")), 80);
+    let set = |w: &BTreeMap<DestKey, u32>| {
+        (1..=6)
+            .filter(|n| w.contains_key(&d(*n)))
+            .collect::<Vec<u8>>()
+    };
+    wait_table(&mem, vs_key(), "matching body", |w| set(w) == [1, 3, 4]).await;
+    *body.lock().unwrap() = "<p>state: failing</p>".into();
+    wait_table(&mem, vs_key(), "body stops matching", |w| set(w) == [2, 4]).await;
+    *body.lock().unwrap() = "<p>state: ok</p>".into();
+    wait_table(&mem, vs_key(), "body matches again", |w| set(w) == [1, 4]).await;
+    // The word moves to offset 5: past the max offset, within the min offset.
+    *body.lock().unwrap() = "<br> state: ok".into();
+    wait_table(&mem, vs_key(), "match moved", |w| set(w) == [1, 5]).await;
+    lvs.shutdown().await;
+}
+
+/// An HTTP server answering every path with `status`, noting when each 200 was served.
+async fn recording_server(
+    status: Arc<AtomicU16>,
+    served: Arc<std::sync::Mutex<Vec<(String, Instant)>>>,
+) -> SocketAddr {
+    let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = l.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((mut s, _)) = l.accept().await {
+            let (status, served) = (status.clone(), served.clone());
+            tokio::spawn(async move {
+                let mut buf = vec![0u8; 4096];
+                let mut got = Vec::new();
+                while !got.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match s.read(&mut buf).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => got.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let req = String::from_utf8_lossy(&got);
+                let path = req.split_whitespace().nth(1).unwrap_or("/").to_string();
+                let code = status.load(Ordering::SeqCst);
+                if code == 200 {
+                    served.lock().unwrap().push((path, Instant::now()));
+                }
+                let r = format!("HTTP/1.0 {code} X\r\nContent-Length: 2\r\n\r\nok");
+                let _ = s.write_all(r.as_bytes()).await;
+            });
+        }
+    });
+    addr
+}
+
+/// HTTP_GET recovery as check_http.c: a server taken down by its failures comes back at the
+/// second success, `delay_loop` after the first; with `fast_recovery` the second check follows
+/// the first at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn http_get_recovery_waits_delay_loop_unless_fast_recovery() {
+    let status = Arc::new(AtomicU16::new(200));
+    let served = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let srv = recording_server(status.clone(), served.clone()).await;
+    let rs = |n: u8, path: &str, extra: &str| {
+        format!(
+            r#"
+    real_server 127.0.1.{n} 80 {{
+        HTTP_GET {{
+            connect_ip 127.0.0.1
+            connect_port {port}
+            {extra}
+            url {{
+                path {path}
+            }}
+        }}
+    }}"#,
+            port = srv.port()
+        )
+    };
+    let delay_loop = Duration::from_millis(1500);
+    let text = format!(
+        "virtual_server 10.0.0.1 80 {{\n    protocol TCP\n    delay_loop 1.5\n    connect_timeout 0.5\n    retry 0\n    warmup 0\n{}\n{}\n}}\n",
+        rs(1, "/slow", ""),
+        rs(2, "/fast", "fast_recovery"),
+    );
+    let mem = MemoryBackend::new();
+    let lvs = start(&text, &mem);
+    let d = |n: u8| DestKey::new(ip(&format!("127.0.1.{n}")), 80);
+    wait_table(&mem, vs_key(), "both up", |w| w.len() == 2).await;
+    status.store(500, Ordering::SeqCst);
+    wait_table(&mem, vs_key(), "both down", |w| w.is_empty()).await;
+    let fixed = Instant::now();
+    status.store(200, Ordering::SeqCst);
+    let mut back: [Option<Instant>; 2] = [None, None];
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while back.iter().any(Option::is_none) {
+        assert!(Instant::now() < deadline, "not back: {back:?}");
+        let w = mem.weights(&vs_key()).unwrap_or_default();
+        for (i, n) in [1u8, 2].iter().enumerate() {
+            if back[i].is_none() && w.contains_key(&d(*n)) {
+                back[i] = Some(Instant::now());
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let served = served.lock().unwrap().clone();
+    let oks = |path: &str, until: Instant| {
+        served
+            .iter()
+            .filter(|(p, t)| p == path && *t >= fixed && *t <= until)
+            .map(|(_, t)| *t)
+            .collect::<Vec<_>>()
+    };
+    let slow = oks("/slow", back[0].unwrap());
+    let fast = oks("/fast", back[1].unwrap());
+    // Without fast_recovery: two successes, delay_loop apart, before the server is back.
+    assert!(slow.len() >= 2, "{slow:?}");
+    let gap = back[0].unwrap() - slow[0];
+    assert!(
+        gap >= delay_loop.mul_f64(0.8),
+        "back {gap:?} after the first success"
+    );
+    // fast_recovery: the confirming success follows the first at once.
+    assert!(fast.len() >= 2, "{fast:?}");
+    let gap = back[1].unwrap() - fast[0];
+    assert!(gap < delay_loop / 2, "back {gap:?} after the first success");
+    lvs.shutdown().await;
+}
+
+/// Log lines captured from the whole test binary (the checker tasks log from worker threads).
+fn captured_logs() -> Arc<std::sync::Mutex<Vec<u8>>> {
+    static LOGS: std::sync::OnceLock<Arc<std::sync::Mutex<Vec<u8>>>> = std::sync::OnceLock::new();
+    LOGS.get_or_init(|| {
+        let buf = Arc::new(std::sync::Mutex::new(Vec::new()));
+        struct W(Arc<std::sync::Mutex<Vec<u8>>>);
+        impl std::io::Write for W {
+            fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+                self.0.lock().unwrap().extend_from_slice(b);
+                Ok(b.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let b = buf.clone();
+        let _ = tracing_subscriber::fmt()
+            .with_ansi(false)
+            .with_max_level(tracing::Level::INFO)
+            .with_writer(move || W(b.clone()))
+            .try_init();
+        buf
+    })
+    .clone()
+}
+
+/// `log_all_failures` (checker) and `checker_log_all_failures` (global): every failed attempt
+/// while the server is up is logged (the retries and the one that takes it down), none once it
+/// is down; without them, no attempt is logged.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn log_all_failures_logs_each_attempt_while_up() {
+    let logs = captured_logs();
+    // Nobody listens on these ports.
+    let closed = |_: u8| {
+        std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port()
+    };
+    let rs = |n: u8, extra: &str| {
+        format!(
+            "    real_server 127.0.2.{n} 80 {{\n        TCP_CHECK {{\n            connect_ip 127.0.0.1\n            connect_port {}\n            {extra}\n        }}\n    }}\n",
+            closed(n)
+        )
+    };
+    let vs = "virtual_server 10.0.0.1 80 {\n    protocol TCP\n    delay_loop 0.3\n    connect_timeout 0.5\n    retry 2\n    delay_before_retry 0.1\n    warmup 0\n";
+    let count = |n: u8| {
+        let text = String::from_utf8_lossy(&logs.lock().unwrap()).to_string();
+        text.lines()
+            .filter(|l| l.contains("check failed") && l.contains(&format!("127.0.2.{n}")))
+            .count()
+    };
+    let run = |text: String, servers: usize| async move {
+        let mem = MemoryBackend::new();
+        let lvs = start(&text, &mem);
+        // Up at start, down after 3 failed attempts, then several more attempts while down.
+        wait_table(&mem, vs_key(), "all up", |w| w.len() == servers).await;
+        wait_table(&mem, vs_key(), "all down", |w| w.is_empty()).await;
+        tokio::time::sleep(Duration::from_millis(1200)).await;
+        lvs.shutdown().await;
+    };
+    run(
+        format!("{vs}{}{}}}\n", rs(1, "log_all_failures"), rs(2, "")),
+        2,
+    )
+    .await;
+    assert_eq!(count(1), 3, "retry 2: three failed attempts while up");
+    assert_eq!(count(2), 0);
+    run(
+        format!(
+            "global_defs {{\n    checker_log_all_failures\n}}\n{vs}{}}}\n",
+            rs(3, "")
+        ),
+        1,
+    )
+    .await;
+    assert_eq!(count(3), 3);
+}
+
+/// An SMTP server whose HELO reply is 250 while `good` holds, else 554.
+async fn toggle_smtp(good: Arc<std::sync::atomic::AtomicBool>) -> SocketAddr {
+    let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let a = l.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((mut s, _)) = l.accept().await {
+            let good = good.clone();
+            tokio::spawn(async move {
+                let _ = s.write_all(b"220 test ESMTP\r\n").await;
+                let mut buf = [0u8; 512];
+                if matches!(s.read(&mut buf).await, Ok(n) if n > 0) {
+                    let reply: &[u8] = if good.load(Ordering::SeqCst) {
+                        b"250 ok\r\n"
+                    } else {
+                        b"554 go away\r\n"
+                    };
+                    let _ = s.write_all(reply).await;
+                    let _ = s.read(&mut buf).await;
+                }
+            });
+        }
+    });
+    a
+}
+
+/// SMTP_CHECK `host { }` blocks as keepalived 2.2.7: every host is probed (a checker of its
+/// own) and the real server is down while any of them fails, back when all pass.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn smtp_check_hosts_each_probed_server_down_when_any_fails() {
+    use std::sync::atomic::AtomicBool;
+    let (g1, g2) = (
+        Arc::new(AtomicBool::new(true)),
+        Arc::new(AtomicBool::new(true)),
+    );
+    let (h1, h2) = (toggle_smtp(g1.clone()).await, toggle_smtp(g2.clone()).await);
+    let text = format!(
+        "virtual_server 10.0.0.1 80 {{\n    {FAST}\n    real_server 127.0.1.1 80 {{\n        SMTP_CHECK {{\n            host {{\n                connect_ip 127.0.0.1\n                connect_port {}\n            }}\n            host {{\n                connect_ip 127.0.0.1\n                connect_port {}\n            }}\n        }}\n    }}\n}}\n",
+        h1.port(),
+        h2.port()
+    );
+    let mem = MemoryBackend::new();
+    let lvs = start(&text, &mem);
+    let d1 = DestKey::new(ip("127.0.1.1"), 80);
+    wait_table(&mem, vs_key(), "both hosts good", |w| w.contains_key(&d1)).await;
+    g2.store(false, Ordering::SeqCst);
+    wait_table(&mem, vs_key(), "second host fails", |w| {
+        !w.contains_key(&d1)
+    })
+    .await;
+    g2.store(true, Ordering::SeqCst);
+    wait_table(&mem, vs_key(), "second host good again", |w| {
+        w.contains_key(&d1)
+    })
+    .await;
+    g1.store(false, Ordering::SeqCst);
+    wait_table(&mem, vs_key(), "first host fails", |w| !w.contains_key(&d1)).await;
+    lvs.shutdown().await;
+}
+
+/// `sorry_server_lvs_method`: the sorry server enters the table with its own forwarding method,
+/// not the virtual server's `lb_kind`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sorry_server_lvs_method_sets_the_sorry_forwarding() {
+    use keepalived_rs::ipvs::ForwardMethod;
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let text = |method: &str| {
+        format!(
+            "virtual_server 10.0.0.1 80 {{\n    {FAST}\n    lb_kind NAT\n    sorry_server 127.0.0.9 80\n    {method}\n    real_server 127.0.1.1 80 {{\n        TCP_CHECK {{\n            connect_ip 127.0.0.1\n            connect_port {closed}\n        }}\n    }}\n}}\n"
+        )
+    };
+    let sorry = DestKey::new(ip("127.0.0.9"), 80);
+    for (method, want) in [
+        ("sorry_server_lvs_method DR", ForwardMethod::DirectRoute),
+        ("sorry_server_lvs_method TUN", ForwardMethod::Tunnel),
+        ("", ForwardMethod::Masquerade),
+    ] {
+        let mem = MemoryBackend::new();
+        let lvs = start(&text(method), &mem);
+        wait_table(&mem, vs_key(), "sorry server in", |w| {
+            w.contains_key(&sorry)
+        })
+        .await;
+        let t = mem.table();
+        let fwd = t[&vs_key()].dests[&sorry].forward;
+        assert_eq!(fwd, want, "{method}");
+        lvs.shutdown().await;
+    }
+}
+
+/// UDP_CHECK and DNS_CHECK `bindto`/`bind_port`: the probe leaves from the configured source
+/// (servers that answer only datagrams from 127.0.0.5 keep only the real servers whose
+/// checker binds there).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn udp_and_dns_checks_bind_their_source() {
+    let source: IpAddr = ip("127.0.0.5");
+    // Answers only 127.0.0.5: an echo for UDP_CHECK, a one-answer reply for DNS_CHECK.
+    async fn picky(dns: bool, source: IpAddr) -> SocketAddr {
+        let s = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let a = s.local_addr().unwrap();
+        tokio::spawn(async move {
+            let mut buf = [0u8; 512];
+            while let Ok((n, from)) = s.recv_from(&mut buf).await {
+                if from.ip() != source {
+                    continue;
+                }
+                let mut r = buf[..n].to_vec();
+                if dns && r.len() >= 12 {
+                    r[2] |= 0x80;
+                    r[6..8].copy_from_slice(&1u16.to_be_bytes());
+                }
+                let _ = s.send_to(&r, from).await;
+            }
+        });
+        a
+    }
+    let (u, d) = (picky(false, source).await, picky(true, source).await);
+    let free_port = std::net::UdpSocket::bind("127.0.0.5:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let rs = |n: u8, checker: &str, port: u16, extra: &str| {
+        let body = if checker == "UDP_CHECK" {
+            "payload 6162\n            require_reply 6162"
+        } else {
+            ""
+        };
+        format!(
+            "    real_server 127.0.1.{n} 80 {{\n        {checker} {{\n            connect_ip 127.0.0.1\n            connect_port {port}\n            {extra}\n            {body}\n        }}\n    }}\n"
+        )
+    };
+    let text = format!(
+        "virtual_server 10.0.0.1 80 {{\n    {FAST}\n{}{}{}{}{}}}\n",
+        rs(1, "UDP_CHECK", u.port(), "bindto 127.0.0.5"),
+        rs(2, "UDP_CHECK", u.port(), ""),
+        rs(3, "DNS_CHECK", d.port(), "bindto 127.0.0.5"),
+        rs(4, "DNS_CHECK", d.port(), ""),
+        rs(
+            5,
+            "UDP_CHECK",
+            u.port(),
+            &format!("bindto 127.0.0.5\n            bind_port {free_port}")
+        ),
+    );
+    let mem = MemoryBackend::new();
+    let lvs = start(&text, &mem);
+    let dk = |n: u8| DestKey::new(ip(&format!("127.0.1.{n}")), 80);
+    let up = |w: &BTreeMap<DestKey, u32>| {
+        (1..=5)
+            .filter(|n| w.contains_key(&dk(*n)))
+            .collect::<Vec<u8>>()
+    };
+    wait_table(&mem, vs_key(), "bound probes answered, others not", |w| {
+        up(w) == [1, 3, 5]
+    })
+    .await;
+    // And it stays so over several check rounds (delay_loop 0.2).
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    assert_eq!(up(&mem.weights(&vs_key()).unwrap_or_default()), [1, 3, 5]);
+    lvs.shutdown().await;
+}

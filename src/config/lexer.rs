@@ -120,6 +120,22 @@ pub fn tokenize(line: &str) -> Result<Vec<Token>, LexError> {
     Ok(out)
 }
 
+/// keepalived's escape processing of a word read with `alloc_strvec_quoted_escaped` (e.g.
+/// `regex`): there backslashes are escapes outside quotes too, so an unquoted word gets it here
+/// (quoted parts already had it in [`tokenize`]).
+pub fn unescape_word(word: &str) -> String {
+    let mut out = String::with_capacity(word.len());
+    let mut chars = word.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\\' {
+            unescape(&mut chars, &mut out);
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 /// Handles the character(s) after a backslash inside quotes.
 fn unescape(chars: &mut std::iter::Peekable<std::str::Chars<'_>>, out: &mut String) {
     let Some(c) = chars.next() else {

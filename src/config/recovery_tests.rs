@@ -652,3 +652,170 @@ fn strict_or_vrrp3_without_vip_is_refused() {
     let l = load(&format!("{bare}}}\n"));
     assert!(!l.diagnostics.has_errors(), "{:#?}", l.diagnostics.lines());
 }
+
+/// An HTTP_GET url whose block lines start at line 6 (`url {` is line 5).
+fn http_url(lines: &str) -> String {
+    format!(
+        "virtual_server 10.0.0.1 80 {{\n  protocol TCP\n  real_server 10.0.0.2 80 {{\n    HTTP_GET {{\n      url {{\n{lines}\n        path /\n      }}\n    }}\n  }}\n}}\n"
+    )
+}
+
+fn url_regex(c: &Config) -> Option<super::model::UrlRegex> {
+    match &c.virtual_servers[0].real_servers[0].checkers[0].kind {
+        CheckKind::Http { urls, .. } => urls[0].regex.clone(),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn url_regex_and_its_options_are_kept() {
+    let l = load(&http_url(
+        "        regex \"^<b>(up|ok)\\\\s+\"\n        regex_no_match\n        regex_options caseless multiline no_auto_capture\n        regex_min_offset 3\n        regex_max_offset 40\n        regex_stack 32768 65536",
+    ));
+    assert!(l.diagnostics.is_empty(), "{:#?}", l.diagnostics.lines());
+    let r = url_regex(&l.config).expect("regex kept");
+    assert_eq!(r.pattern, "^<b>(up|ok)\\s+");
+    assert!(r.no_match);
+    assert_eq!(r.options, ["caseless", "multiline", "no_auto_capture"]);
+    assert_eq!((r.min_offset, r.max_offset), (3, Some(40)));
+    let re = r.compile().unwrap();
+    assert!(re.is_match(b"x\n<B>OK  "));
+}
+
+#[test]
+fn unquoted_regex_gets_keepalived_escapes() {
+    // keepalived reads the regex line with escapes outside quotes too: `\\.` is `\.`.
+    let l = load(&http_url("        regex a\\\\.b"));
+    assert_eq!(url_regex(&l.config).unwrap().pattern, "a\\.b");
+}
+
+#[test]
+fn regex_recoveries_as_keepalived() {
+    // Two words: ignored.
+    let l = load(&http_url("        regex two words"));
+    recovered(&l, 6, "regex missing or too many fields");
+    assert_eq!(url_regex(&l.config), None);
+    // Options without a regex: dropped at the url.
+    let l = load(&http_url(
+        "        regex_no_match\n        regex_min_offset 4",
+    ));
+    recovered(&l, 5, "regex parameters specified without regex");
+    assert_eq!(url_regex(&l.config), None);
+    // A bad max offset counts as 0 (keepalived adds one to what its parser returned).
+    let l = load(&http_url("        regex ok\n        regex_max_offset x7"));
+    recovered(&l, 7, "invalid regex_max_offset x7: using 0");
+    assert_eq!(url_regex(&l.config).unwrap().max_offset, Some(0));
+    // min > max: both dropped.
+    let l = load(&http_url(
+        "        regex ok\n        regex_min_offset 9\n        regex_max_offset 8",
+    ));
+    recovered(&l, 5, "regex min offset 9 > regex_max_offset 8");
+    let r = url_regex(&l.config).unwrap();
+    assert_eq!((r.min_offset, r.max_offset), (0, None));
+    // An unknown option name: ignored (keepalived ignores it silently; we say so).
+    let l = load(&http_url("        regex ok\n        regex_options caseles"));
+    recovered(&l, 7, "unknown option 'caseles'");
+    assert!(url_regex(&l.config).unwrap().options.is_empty());
+}
+
+#[test]
+fn regex_the_engine_cannot_compile_is_located_and_fails_the_url() {
+    // Look-ahead is PCRE2 syntax the linear-time engine refuses.
+    let l = load(&http_url("        regex \"up(?=date)\""));
+    assert!(!l.diagnostics.has_errors());
+    let w: Vec<_> = l.diagnostics.iter().collect();
+    assert!(
+        w.iter().any(|d| d.location.line == 5
+            && d.message.contains("cannot be compiled by keepalived-rs")
+            && d.message.contains("this url's check fails")),
+        "{:#?}",
+        l.diagnostics.lines()
+    );
+    let r = url_regex(&l.config).expect("kept: the url must fail, not pass on its status");
+    assert!(r.compile().is_err());
+    // An unsupported option warns at its line.
+    let l = load(&http_url(
+        "        regex ok\n        regex_options firstline",
+    ));
+    assert!(l
+        .diagnostics
+        .iter()
+        .any(|d| d.location.line == 7 && d.message.contains("'firstline' is not supported")));
+}
+
+fn smtp(lines: &str) -> String {
+    format!(
+        "virtual_server 10.0.0.1 25 {{\n  protocol TCP\n  real_server 10.0.0.2 25 {{\n    SMTP_CHECK {{\n{lines}\n    }}\n  }}\n}}\n"
+    )
+}
+
+#[test]
+fn smtp_host_blocks_become_checkers_as_keepalived() {
+    // No connection option at the top: the hosts are the checkers (the first replaces the
+    // block's own connection); timing keywords inside a host set the whole SMTP_CHECK's.
+    let l = load(&smtp(
+        "      helo_name mx.example\n      retry 4\n      host {\n        connect_ip 10.0.0.3\n        connect_port 2525\n        connect_timeout 2\n        fwmark 7\n        delay_loop 9\n      }\n      host {\n        bindto 10.0.0.1\n      }",
+    ));
+    assert!(!l.diagnostics.has_errors(), "{:?}", l.diagnostics.lines());
+    assert!(l
+        .diagnostics
+        .iter()
+        .any(|d| d.location.line == 7 && d.message.contains("deprecated")));
+    let cs = &l.config.virtual_servers[0].real_servers[0].checkers;
+    assert_eq!(cs.len(), 2, "{cs:#?}");
+    let (a, b) = (&cs[0].common, &cs[1].common);
+    assert_eq!(a.connect_ip, Some("10.0.0.3".parse().unwrap()));
+    assert_eq!(a.connect_port, Some(2525));
+    assert_eq!(a.fwmark, Some(7));
+    assert_eq!(a.defaults.connect_timeout, Some(Duration::from_secs(2)));
+    assert_eq!(
+        b.connect_ip, None,
+        "the second host defaults to the real server"
+    );
+    assert_eq!(b.bindto, Some("10.0.0.1".parse().unwrap()));
+    assert_eq!(b.defaults.connect_timeout, None);
+    for c in cs {
+        assert_eq!(c.common.defaults.retry, Some(4));
+        assert_eq!(c.common.defaults.delay_loop, Some(Duration::from_secs(9)));
+        assert!(matches!(&c.kind, CheckKind::Smtp { helo_name: Some(h) } if h == "mx.example"));
+    }
+    // A connection option at the top: the block's own connection is checked too.
+    let l = load(&smtp(
+        "      connect_port 26\n      host {\n        connect_ip 10.0.0.3\n      }",
+    ));
+    let cs = &l.config.virtual_servers[0].real_servers[0].checkers;
+    assert_eq!(cs.len(), 2);
+    assert_eq!(cs[0].common.connect_port, Some(26));
+    assert_eq!(cs[1].common.connect_ip, Some("10.0.0.3".parse().unwrap()));
+    assert_eq!(cs[1].common.connect_port, None);
+    // No host block: one checker, as before.
+    let l = load(&smtp("      connect_port 26"));
+    assert_eq!(
+        l.config.virtual_servers[0].real_servers[0].checkers.len(),
+        1
+    );
+}
+
+#[test]
+fn sorry_server_lvs_method_before_its_sorry_server_is_ignored() {
+    let l = load(
+        "virtual_server 10.0.0.1 80 {\n  sorry_server_lvs_method DR\n  sorry_server 10.0.0.9 80\n}\n",
+    );
+    let c = recovered(&l, 2, "sorry_server forwarding used without sorry_server");
+    assert_eq!(
+        c.virtual_servers[0].sorry_server.as_ref().unwrap().forward,
+        None
+    );
+    let l = load(
+        "virtual_server 10.0.0.1 80 {\n  protocol TCP\n  sorry_server 10.0.0.9 80\n  sorry_server_lvs_method DR\n}\n",
+    );
+    assert!(l.diagnostics.is_empty(), "{:?}", l.diagnostics.lines());
+    assert_eq!(
+        l.config.virtual_servers[0]
+            .sorry_server
+            .as_ref()
+            .unwrap()
+            .forward,
+        Some(ForwardMethod::Dr)
+    );
+}

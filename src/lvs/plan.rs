@@ -165,6 +165,8 @@ pub enum CheckSpec {
         qtype: String,
         /// `connect_timeout`.
         timeout: Duration,
+        /// `bindto`, `bind_port`, `bind_if`, `fwmark`.
+        source: crate::lvs::check::udp::Source,
     },
     /// MISC_CHECK.
     Misc {
@@ -438,6 +440,15 @@ fn checker_plan(
         delay_before_retry: d.pick(|x| &x.delay_before_retry).unwrap_or(default_dbr),
         alpha: d.pick(|x| &x.alpha).unwrap_or(false),
         warmup: d.pick(|x| &x.warmup).unwrap_or(delay_loop),
+        recovery: match &c.kind {
+            CheckKind::Http {
+                fast_recovery: true,
+                ..
+            } => crate::lvs::check::schedule::Recovery::Fast,
+            CheckKind::Http { .. } => crate::lvs::check::schedule::Recovery::Confirm,
+            _ => crate::lvs::check::schedule::Recovery::FirstSuccess,
+        },
+        log_all_failures: c.common.log_all_failures || cfg.global.checker_log_all_failures,
     };
     let ip = c.common.connect_ip.unwrap_or(rs.ip);
     let port = c.common.connect_port.unwrap_or(rs_port);
@@ -447,6 +458,7 @@ fn checker_plan(
         bind_port: c.common.bind_port,
         bind_if: c.common.bind_if.clone(),
         timeout,
+        fwmark: c.common.fwmark,
     };
     let needs_port = |spec: CheckSpec| {
         if port == 0 {
@@ -477,6 +489,14 @@ fn checker_plan(
                         u.status_codes.clone()
                     },
                     host: u.virtualhost.clone().or_else(|| vhost.clone()),
+                    regex: u.regex.as_ref().map(|r| {
+                        std::sync::Arc::new(crate::lvs::check::body_regex::BodyRegex {
+                            regex: r.compile(),
+                            no_match: r.no_match,
+                            min_offset: r.min_offset,
+                            max_offset: r.max_offset,
+                        })
+                    }),
                 })
                 .collect::<Vec<_>>();
             if urls.is_empty() {
@@ -512,6 +532,12 @@ fn checker_plan(
             name: name.clone(),
             qtype: qtype.clone(),
             timeout,
+            source: crate::lvs::check::udp::Source {
+                bindto: c.common.bindto,
+                bind_port: c.common.bind_port,
+                bind_if: c.common.bind_if.clone(),
+                fwmark: c.common.fwmark,
+            },
         }),
         CheckKind::Misc {
             path,
@@ -544,6 +570,13 @@ fn checker_plan(
             min_len: *min_reply_length as usize,
             max_len: *max_reply_length as usize,
             timeout,
+            // keepalived's udp_bind_connect binds the address and port, not the interface.
+            source: crate::lvs::check::udp::Source {
+                bindto: c.common.bindto,
+                bind_port: c.common.bind_port,
+                bind_if: None,
+                fwmark: c.common.fwmark,
+            },
         })),
         CheckKind::Ping => CheckSpec::Ping { ip, timeout },
         CheckKind::File {
@@ -636,7 +669,12 @@ pub fn vs_plan(vs: &VirtualServer, cfg: &Config, warnings: &mut Vec<String>) -> 
         ha_suspend: vs.ha_suspend,
         addresses,
         sorry: vs.sorry_server.as_ref().map(|s| SorryPlan {
-            dest: Destination::new(s.ip, s.port.unwrap_or(vs_port), forward(vs.forward), 1),
+            dest: Destination::new(
+                s.ip,
+                s.port.unwrap_or(vs_port),
+                forward(s.forward.unwrap_or(vs.forward)),
+                1,
+            ),
             inhibit: vs.sorry_server_inhibit,
         }),
         real_servers,

@@ -233,6 +233,11 @@ pub fn build(g: &mut GlobalDefs, children: &[Node], d: &mut Diagnostics) {
                 }
             }
             "lvs_flush" => g.lvs_flush = v::bool_arg(n, d).unwrap_or(true),
+            "checker_log_all_failures" => {
+                if let Some(b) = v::bool_arg(n, d) {
+                    g.checker_log_all_failures = b;
+                }
+            }
             "lvs_flush_on_stop" | "lvs_flush_onstop" => match n.arg(0) {
                 None => g.lvs_flush_on_stop = LvsFlushOnStop::Full,
                 Some("VS") => g.lvs_flush_on_stop = LvsFlushOnStop::Vs,

@@ -4,8 +4,8 @@ use super::super::diag::Diagnostics;
 use super::super::keywords;
 use super::super::model::{
     CheckDefaults, CheckKind, Checker, CheckerCommon, Family, ForwardMethod, Protocol, RealServer,
-    Scheduler, SorryServer, Spans, UrlCheck, VirtualServer, VirtualServerGroup, VsAddress,
-    VsgEntry,
+    RegexOption, Scheduler, SorryServer, Spans, UrlCheck, UrlRegex, VirtualServer,
+    VirtualServerGroup, VsAddress, VsgEntry,
 };
 use super::super::tree::Node;
 use super::super::values::{self as v};
@@ -258,9 +258,26 @@ fn virtual_server_block(n: &Node, children: &[Node], d: &mut Diagnostics) -> Opt
                     let port = c
                         .arg(1)
                         .and_then(|p| v::port(&c.loc, "sorry_server port", p, d));
-                    vs.sorry_server = Some(SorryServer { ip, port });
+                    vs.sorry_server = Some(SorryServer {
+                        ip,
+                        port,
+                        forward: None,
+                    });
                 }
             }
+            "sorry_server_lvs_method" => match vs.sorry_server.as_mut() {
+                // check_parser.c: the method of the sorry server given so far.
+                Some(s) => {
+                    if let Some(f) = forward(c, d) {
+                        s.forward = Some(f);
+                    }
+                }
+                None => d.recover(
+                    &c.loc,
+                    "sorry_server forwarding used without sorry_server",
+                    super::super::diag::IGNORE_KEYWORD,
+                ),
+            },
             "sorry_server_inhibit" => vs.sorry_server_inhibit = true,
             "ip_family" => match v::arg(c, 0, d) {
                 Some("inet") => vs.ip_family = Some(Family::V4),
@@ -337,10 +354,11 @@ fn real_server(n: &Node, children: &[Node], d: &mut Diagnostics) -> Option<RealS
     Some(rs)
 }
 
-/// A checker; None (with a warning) when keepalived skips it as incomplete.
+/// A checker (several for an SMTP_CHECK with `host` blocks); none (with a warning) when
+/// keepalived skips it as incomplete.
 // Long by design: one match arm per checker keyword (TCP/HTTP/SSL/SMTP/DNS/UDP/PING/MISC/FILE
 // share most), each with keepalived's recovery; tests/keyword_registry.rs reads these arms.
-fn checker(n: &Node, children: &[Node], d: &mut Diagnostics) -> Option<Checker> {
+fn checker(n: &Node, children: &[Node], d: &mut Diagnostics) -> Vec<Checker> {
     let mut kind = match n.keyword.as_str() {
         "TCP_CHECK" => CheckKind::Tcp,
         "HTTP_GET" | "SSL_GET" => CheckKind::Http {
@@ -348,6 +366,7 @@ fn checker(n: &Node, children: &[Node], d: &mut Diagnostics) -> Option<Checker> 
             http_protocol: None,
             enable_sni: false,
             sni_name: None,
+            fast_recovery: false,
             urls: Vec::new(),
         },
         "SMTP_CHECK" => CheckKind::Smtp { helo_name: None },
@@ -377,43 +396,35 @@ fn checker(n: &Node, children: &[Node], d: &mut Diagnostics) -> Option<Checker> 
     };
     let mut common = CheckerCommon::default();
     let path = checker_block(&n.keyword);
+    // SMTP_CHECK: connection options given at its top level, and its `host { }` blocks.
+    let mut top_conn = false;
+    let mut hosts: Vec<(super::super::diag::Location, CheckerCommon)> = Vec::new();
     for c in children {
         if !keywords::accept(&path, c, d) {
             continue;
         }
         if check_default(&mut common.defaults, c, d) {
+            top_conn |= c.keyword == "connect_timeout";
             continue;
         }
         let kw = c.keyword.as_str();
-        match kw {
-            "connect_ip" => {
-                common.connect_ip = v::ip_arg(c, d);
-                continue;
+        if conn_keyword(&mut common, c, d) {
+            top_conn = true;
+            continue;
+        }
+        if kw == "log_all_failures" {
+            // keepalived: no value is true, a bad one is reported and changes nothing.
+            if let Some(b) = v::bool_arg(c, d) {
+                common.log_all_failures = b;
             }
-            "connect_port" => {
-                common.connect_port =
-                    v::arg(c, 0, d).and_then(|p| v::port(&c.loc, "connect_port", p, d));
-                continue;
-            }
-            "bindto" => {
-                common.bindto = v::ip_arg(c, d);
-                continue;
-            }
-            "bind_if" => {
-                common.bind_if = v::arg(c, 0, d).map(str::to_string);
-                continue;
-            }
-            "bind_port" => {
-                common.bind_port = v::arg(c, 0, d).and_then(|p| v::port(&c.loc, "bind_port", p, d));
-                continue;
-            }
-            _ => {}
+            continue;
         }
         let handled = match &mut kind {
             CheckKind::Http {
                 http_protocol,
                 enable_sni,
                 sni_name,
+                fast_recovery,
                 urls,
                 ..
             } => match kw {
@@ -433,6 +444,12 @@ fn checker(n: &Node, children: &[Node], d: &mut Diagnostics) -> Option<Checker> 
                     *sni_name = v::arg(c, 0, d).map(str::to_string);
                     true
                 }
+                "fast_recovery" => {
+                    if let Some(b) = v::bool_arg(c, d) {
+                        *fast_recovery = b;
+                    }
+                    true
+                }
                 _ => false,
             },
             CheckKind::Smtp { helo_name } => match kw {
@@ -440,7 +457,10 @@ fn checker(n: &Node, children: &[Node], d: &mut Diagnostics) -> Option<Checker> 
                     *helo_name = v::arg(c, 0, d).map(str::to_string);
                     true
                 }
-                // Legacy `host { connect_ip ... }` sub-blocks: accepted, not modelled.
+                "host" => {
+                    hosts.push((c.loc.clone(), smtp_host(c, &path, &mut common, d)));
+                    true
+                }
                 _ => false,
             },
             CheckKind::Dns { qtype, name } => match kw {
@@ -562,13 +582,107 @@ fn checker(n: &Node, children: &[Node], d: &mut Diagnostics) -> Option<Checker> 
     };
     if let Some(problem) = incomplete {
         d.recover(&n.loc, problem, "skipping the checker");
-        return None;
+        return Vec::new();
     }
-    Some(Checker {
-        kind,
-        common,
-        loc: n.loc.clone(),
-    })
+    if hosts.is_empty() {
+        return vec![Checker {
+            kind,
+            common,
+            loc: n.loc.clone(),
+        }];
+    }
+    // check_smtp.c: every host is a checker of its own, a copy of this one with the host's
+    // connection options (its connect_timeout, else the real/virtual server's); the block's
+    // own connection is checked too only when one of its options was given.
+    d.warning(
+        &hosts[0].0,
+        "the SMTP_CHECK host block is deprecated (keepalived 2.2.7 says so too): each host is \
+         checked as an SMTP_CHECK of its own; define additional checkers instead",
+    );
+    let mut out = Vec::new();
+    for (loc, h) in hosts {
+        let mut defaults = common.defaults.clone();
+        defaults.connect_timeout = h.defaults.connect_timeout;
+        out.push(Checker {
+            kind: kind.clone(),
+            common: CheckerCommon {
+                defaults,
+                log_all_failures: common.log_all_failures,
+                ..h
+            },
+            loc,
+        });
+    }
+    if top_conn {
+        out.insert(
+            0,
+            Checker {
+                kind,
+                common,
+                loc: n.loc.clone(),
+            },
+        );
+    }
+    out
+}
+
+/// A connection keyword of a checker (or of an SMTP_CHECK host); false for any other keyword.
+fn conn_keyword(common: &mut CheckerCommon, c: &Node, d: &mut Diagnostics) -> bool {
+    match c.keyword.as_str() {
+        "connect_ip" => common.connect_ip = v::ip_arg(c, d),
+        "connect_port" => {
+            common.connect_port =
+                v::arg(c, 0, d).and_then(|p| v::port(&c.loc, "connect_port", p, d))
+        }
+        "bindto" => common.bindto = v::ip_arg(c, d),
+        "bind_if" => common.bind_if = v::arg(c, 0, d).map(str::to_string),
+        "bind_port" => {
+            common.bind_port = v::arg(c, 0, d).and_then(|p| v::port(&c.loc, "bind_port", p, d))
+        }
+        "fwmark" => {
+            // keepalived: 0..=UINT_MAX, a bad value is reported and ignored; 0 sets no mark.
+            if let Some(m) = v::int_arg(c, 0u32, u32::MAX, d) {
+                common.fwmark = (m != 0).then_some(m);
+            }
+        }
+        _ => return false,
+    }
+    true
+}
+
+/// An SMTP_CHECK `host { }` block: its connection options (the host's address defaults to the
+/// real server's). As in keepalived, the timing keywords inside it (retry, delay_before_retry,
+/// warmup, delay_loop, alpha, log_all_failures) set the enclosing SMTP_CHECK's.
+fn smtp_host(
+    n: &Node,
+    checker_path: &str,
+    parent: &mut CheckerCommon,
+    d: &mut Diagnostics,
+) -> CheckerCommon {
+    let mut h = CheckerCommon::default();
+    let Some(children) = block(n, d) else {
+        return h;
+    };
+    let path = format!("{checker_path}>host");
+    for c in children {
+        if !keywords::accept(&path, c, d) {
+            continue;
+        }
+        match c.keyword.as_str() {
+            "connect_timeout" => h.defaults.connect_timeout = v::secs_arg(c, 0.000_001, 1e6, d),
+            "log_all_failures" => {
+                if let Some(b) = v::bool_arg(c, d) {
+                    parent.log_all_failures = b;
+                }
+            }
+            _ => {
+                if !conn_keyword(&mut h, c, d) && !check_default(&mut parent.defaults, c, d) {
+                    not_handled(c, d);
+                }
+            }
+        }
+    }
+    h
 }
 
 /// The registry's block path of a checker block.
@@ -585,6 +699,8 @@ fn url(n: &Node, checker_path: &str, d: &mut Diagnostics) -> UrlCheck {
         return u;
     };
     let path = format!("{checker_path}>url");
+    let mut rx = UrlRegex::default();
+    let mut pattern = None;
     for c in children {
         if !keywords::accept(&path, c, d) {
             continue;
@@ -619,6 +735,8 @@ fn url(n: &Node, checker_path: &str, d: &mut Diagnostics) -> UrlCheck {
                 }
             }
             "virtualhost" => u.virtualhost = v::arg(c, 0, d).map(str::to_string),
+            "regex" | "regex_no_match" | "regex_options" | "regex_min_offset"
+            | "regex_max_offset" => regex_keyword(c, &mut rx, &mut pattern, d),
             _ => not_handled(c, d),
         }
     }
@@ -628,7 +746,141 @@ fn url(n: &Node, checker_path: &str, d: &mut Diagnostics) -> UrlCheck {
     if u.status_codes.is_empty() {
         u.status_codes.push((200, 299));
     }
+    u.regex = url_regex(n, rx, pattern, d);
     u
+}
+
+/// One `regex*` keyword of a url, as check_http.c's handlers take it.
+fn regex_keyword(c: &Node, rx: &mut UrlRegex, pattern: &mut Option<String>, d: &mut Diagnostics) {
+    match c.keyword.as_str() {
+        "regex" => {
+            // keepalived re-reads the line with quotes and escapes: one word, or nothing.
+            if c.args.len() != 1 {
+                d.recover(
+                    &c.loc,
+                    "regex missing or too many fields (quote a pattern with spaces)",
+                    super::super::diag::IGNORE_KEYWORD,
+                );
+                return;
+            }
+            let a = &c.args[0];
+            *pattern = Some(if a.quoted {
+                a.text.clone()
+            } else {
+                super::super::lexer::unescape_word(&a.text)
+            });
+        }
+        "regex_no_match" => rx.no_match = true,
+        "regex_options" => {
+            for o in c.arg_texts() {
+                match RegexOption::parse(o) {
+                    None => d.recover(
+                        &c.loc,
+                        format!("regex_options: unknown option '{o}'"),
+                        "ignoring it",
+                    ),
+                    Some(RegexOption::Unsupported(lost)) => d.warning(
+                        &c.loc,
+                        format!(
+                            "regex_options: '{o}' is not supported by keepalived-rs' regex \
+                             engine: {lost}"
+                        ),
+                    ),
+                    Some(_) => {
+                        if !rx.options.iter().any(|x| x == o) {
+                            rx.options.push(o.to_string());
+                        }
+                    }
+                }
+            }
+        }
+        _ => {
+            let what = if c.keyword == "regex_min_offset" {
+                "min"
+            } else {
+                "max"
+            };
+            // keepalived: a missing or bad value logs and counts as 0 (so a bad max offset
+            // still limits matches to offset 0).
+            let val = match (c.args.len(), c.arg(0).map(str::parse::<u64>)) {
+                (1, Some(Ok(v))) => v,
+                (1, _) => {
+                    d.recover(
+                        &c.loc,
+                        format!(
+                            "invalid regex_{what}_offset {}",
+                            c.arg(0).unwrap_or_default()
+                        ),
+                        "using 0",
+                    );
+                    0
+                }
+                _ => {
+                    d.recover(
+                        &c.loc,
+                        format!("missing or too many options for regex_{what}_offset"),
+                        "using 0",
+                    );
+                    0
+                }
+            };
+            if what == "min" {
+                rx.min_offset = val;
+            } else {
+                rx.max_offset = Some(val);
+            }
+        }
+    }
+}
+
+/// The end of a url block (check_http.c's url_check): regex options without a regex are
+/// dropped, an inverted offset range is dropped, and a pattern the engine cannot compile is
+/// reported at the url.
+fn url_regex(
+    n: &Node,
+    mut rx: UrlRegex,
+    pattern: Option<String>,
+    d: &mut Diagnostics,
+) -> Option<UrlRegex> {
+    let Some(pattern) = pattern else {
+        if rx != UrlRegex::default() {
+            d.recover(
+                &n.loc,
+                "regex parameters specified without regex",
+                "ignoring them",
+            );
+        }
+        return None;
+    };
+    rx.pattern = pattern;
+    if let Some(max) = rx.max_offset {
+        if rx.min_offset > max {
+            d.recover(
+                &n.loc,
+                format!(
+                    "regex min offset {} > regex_max_offset {max}",
+                    rx.min_offset
+                ),
+                "ignoring both offsets",
+            );
+            rx.min_offset = 0;
+            rx.max_offset = None;
+        }
+    }
+    if let Err(e) = rx.compile() {
+        // keepalived 2.2.7 logs "Invalid regex" and keeps a freed regex on the url (undefined
+        // behaviour, no defined recovery to copy): the safe side is a url that never passes.
+        d.recovery_note(
+            &n.loc,
+            format!(
+                "regex '{}' cannot be compiled by keepalived-rs ({e}): this url's check fails \
+                 until the pattern is changed (README \"Checker regex syntax\" lists what differs \
+                 from keepalived's PCRE2)",
+                rx.pattern
+            ),
+        );
+    }
+    Some(rx)
 }
 
 fn hex(n: &Node, s: &str, d: &mut Diagnostics) -> Option<Vec<u8>> {

@@ -176,6 +176,9 @@ pub struct GlobalDefs {
     pub vmac_prefix: String,
     /// `lvs_flush`.
     pub lvs_flush: bool,
+    /// `checker_log_all_failures`: every checker logs each failed attempt while its server is up.
+    #[serde(default)]
+    pub checker_log_all_failures: bool,
     /// `lvs_flush_on_stop [VS]` (old spelling `lvs_flush_onstop`).
     #[serde(default)]
     pub lvs_flush_on_stop: LvsFlushOnStop,
@@ -299,6 +302,7 @@ impl Default for GlobalDefs {
             vrrp_check_unicast_src: false,
             vmac_prefix: "vrrp".into(),
             lvs_flush: false,
+            checker_log_all_failures: false,
             lvs_flush_on_stop: LvsFlushOnStop::No,
             lvs_timeouts: LvsTimeouts::default(),
             lvs_sync_daemon: None,

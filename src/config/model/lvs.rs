@@ -132,6 +132,9 @@ pub struct SorryServer {
     pub ip: IpAddr,
     /// Port.
     pub port: Option<u16>,
+    /// `sorry_server_lvs_method` (default: the virtual server's `lb_kind`).
+    #[serde(default)]
+    pub forward: Option<ForwardMethod>,
 }
 
 /// One entry of a `virtual_server_group`.
@@ -282,6 +285,12 @@ pub struct CheckerCommon {
     pub bind_if: Option<String>,
     /// `bind_port`.
     pub bind_port: Option<u16>,
+    /// `fwmark`: firewall mark (SO_MARK) of the probe sockets; 0 or none: no mark.
+    #[serde(default)]
+    pub fwmark: Option<u32>,
+    /// `log_all_failures`: log each failed attempt while the server is up.
+    #[serde(default)]
+    pub log_all_failures: bool,
     /// Overrides of timing and retry defaults.
     pub defaults: CheckDefaults,
 }
@@ -297,8 +306,116 @@ pub struct UrlCheck {
     pub status_codes: Vec<(u16, u16)>,
     /// `virtualhost`.
     pub virtualhost: Option<String>,
+    /// `regex` and its `regex_*` options.
+    pub regex: Option<UrlRegex>,
     /// Where.
     pub loc: Location,
+}
+
+/// `regex` of a `url { }` with `regex_no_match`, `regex_options`, `regex_min_offset`,
+/// `regex_max_offset`, as keepalived 2.2.7 keeps them (`regex_stack` sizes PCRE2's JIT stack:
+/// equivalent, the linear-time engine has none).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UrlRegex {
+    /// The pattern (after keepalived's escape processing).
+    pub pattern: String,
+    /// `regex_options`: the keepalived (PCRE2) option names given and known.
+    pub options: Vec<String>,
+    /// `regex_no_match`: the url passes when the body does NOT match.
+    pub no_match: bool,
+    /// `regex_min_offset`: first body offset where a match may start.
+    pub min_offset: u64,
+    /// `regex_max_offset`: last body offset where a match may start (inclusive).
+    pub max_offset: Option<u64>,
+}
+
+/// What keepalived-rs does with one of keepalived's `regex_options` (PCRE2 option names).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RegexOption {
+    /// `caseless`.
+    Caseless,
+    /// `multiline`: `^`/`$` match at line starts/ends.
+    Multiline,
+    /// `dotall`: `.` matches a newline.
+    Dotall,
+    /// `extended`: whitespace and `#` comments in the pattern are ignored.
+    Extended,
+    /// `ungreedy`: quantifiers are lazy by default.
+    Ungreedy,
+    /// `utf` / `ucp`: the pattern and body are UTF-8, classes are Unicode.
+    Unicode,
+    /// No effect on which bodies match (optimisation or capture switches, or already the
+    /// engine's behaviour); the text says why.
+    NoEffect(&'static str),
+    /// Changes matching in a way the engine cannot follow; the text says what is lost.
+    Unsupported(&'static str),
+}
+
+impl RegexOption {
+    /// keepalived 2.2.7's option name (check_http.c's table); None for a name keepalived
+    /// ignores.
+    pub fn parse(name: &str) -> Option<Self> {
+        use RegexOption::*;
+        Some(match name {
+            "caseless" => Caseless,
+            "multiline" => Multiline,
+            "dotall" => Dotall,
+            "extended" => Extended,
+            "ungreedy" => Ungreedy,
+            "utf" | "ucp" => Unicode,
+            "never_utf" | "never_ucp" => {
+                NoEffect("bytes are matched without UTF-8 decoding unless utf/ucp is given")
+            }
+            "dollar_endonly" => NoEffect("'$' only ever matches at the very end of the body"),
+            "no_auto_capture" | "dupnames" => NoEffect("captured groups are not used by the check"),
+            "auto_callout" | "no_auto_possess" | "no_dotstar_anchor" | "no_start_optimize" => {
+                NoEffect("a PCRE2 optimisation or debugging switch")
+            }
+            "never_backslash_c" => NoEffect("'\\C' is never accepted"),
+            "use_offset_limit" => NoEffect("keepalived sets no offset limit"),
+            "firstline" => Unsupported("a match is not restricted to the first line of the body"),
+            "allow_empty_class" => Unsupported("'[]' is not an empty class"),
+            "alt_bsux" => Unsupported("'\\u', '\\U' and '\\x' keep their usual meaning"),
+            "alt_circumflex" => {
+                Unsupported("'^' in multiline mode also matches after a final newline")
+            }
+            "alt_verbnames" | "match_unset_backref" => {
+                Unsupported("backtracking verbs and backreferences do not exist in this engine")
+            }
+            _ => return None,
+        })
+    }
+}
+
+impl UrlRegex {
+    /// Compiles the pattern with its options for the linear-time `regex` engine: bytes are
+    /// matched as PCRE2 does without `utf` (no UTF-8 decoding, ASCII classes); the compiled
+    /// program and its lazy DFA are size-limited so one pattern cannot take the checker's memory.
+    pub fn compile(&self) -> Result<regex::bytes::Regex, String> {
+        let mut b = regex::bytes::RegexBuilder::new(&self.pattern);
+        b.unicode(false).size_limit(1 << 20).dfa_size_limit(1 << 20);
+        for o in self.options.iter().filter_map(|o| RegexOption::parse(o)) {
+            match o {
+                RegexOption::Caseless => b.case_insensitive(true),
+                RegexOption::Multiline => b.multi_line(true),
+                RegexOption::Dotall => b.dot_matches_new_line(true),
+                RegexOption::Extended => b.ignore_whitespace(true),
+                RegexOption::Ungreedy => b.swap_greed(true),
+                RegexOption::Unicode => b.unicode(true),
+                RegexOption::NoEffect(_) | RegexOption::Unsupported(_) => &mut b,
+            };
+        }
+        b.build().map_err(|e| match e {
+            regex::Error::Syntax(s) => s
+                .lines()
+                .last()
+                .unwrap_or("syntax error")
+                .trim()
+                .to_string(),
+            regex::Error::CompiledTooBig(n) => format!("compiled pattern larger than {n} bytes"),
+            other => other.to_string(),
+        })
+    }
 }
 
 /// The type-specific part of a checker.
@@ -316,6 +433,10 @@ pub enum CheckKind {
         enable_sni: bool,
         /// `sni_name`.
         sni_name: Option<String>,
+        /// `fast_recovery`: a server back from a failure is confirmed at once, not after
+        /// `delay_loop`.
+        #[serde(default)]
+        fast_recovery: bool,
         /// `url` blocks.
         urls: Vec<UrlCheck>,
     },

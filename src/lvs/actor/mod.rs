@@ -664,11 +664,13 @@ impl Director {
                 name,
                 qtype,
                 timeout,
+                source,
             } => Attempt::Dns {
                 server: *server,
                 name: name.clone(),
                 qtype: qtype.clone(),
                 timeout: *timeout,
+                source: source.clone(),
             },
             CheckSpec::Misc {
                 script,

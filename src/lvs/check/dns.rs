@@ -4,7 +4,6 @@
 use super::schedule::Outcome;
 use std::net::SocketAddr;
 use std::time::Duration;
-use tokio::net::UdpSocket;
 
 /// The numeric type of a record name keepalived accepts.
 pub fn qtype(name: &str) -> Option<u16> {
@@ -73,6 +72,7 @@ pub async fn check(
     qtype_name: &str,
     timeout: Duration,
     id: u16,
+    source: &super::udp::Source,
 ) -> Outcome {
     let Some(t) = qtype(qtype_name) else {
         return Outcome::Failure {
@@ -81,12 +81,7 @@ pub async fn check(
     };
     let work = async {
         let q = query(id, name, t)?;
-        let bind: SocketAddr = if server.is_ipv4() {
-            "0.0.0.0:0".parse().unwrap_or(server)
-        } else {
-            "[::]:0".parse().unwrap_or(server)
-        };
-        let s = UdpSocket::bind(bind).await.map_err(|e| e.to_string())?;
+        let s = super::udp::probe_socket(server, source).map_err(|e| e.to_string())?;
         s.connect(server).await.map_err(|e| e.to_string())?;
         s.send(&q).await.map_err(|e| e.to_string())?;
         let mut buf = [0u8; 4096];
@@ -159,16 +154,40 @@ mod tests {
             }
         });
         assert_eq!(
-            check(addr, ".", "SOA", Duration::from_secs(1), 42).await,
+            check(
+                addr,
+                ".",
+                "SOA",
+                Duration::from_secs(1),
+                42,
+                &Default::default()
+            )
+            .await,
             Outcome::Success { weight: None }
         );
         assert!(matches!(
-            check(addr, ".", "SOA", Duration::from_secs(1), 43).await,
+            check(
+                addr,
+                ".",
+                "SOA",
+                Duration::from_secs(1),
+                43,
+                &Default::default()
+            )
+            .await,
             Outcome::Failure { .. }
         ));
         // Server gone: timeout or refused, never stuck.
         assert!(matches!(
-            check(addr, ".", "SOA", Duration::from_millis(300), 44).await,
+            check(
+                addr,
+                ".",
+                "SOA",
+                Duration::from_millis(300),
+                44,
+                &Default::default()
+            )
+            .await,
             Outcome::Failure { .. }
         ));
     }

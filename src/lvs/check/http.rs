@@ -2,7 +2,9 @@
 //! response parser that yields the status code and the MD5 digest of the body exactly as
 //! keepalived computes it (every byte after the header's blank line, up to end of stream).
 
+use super::body_regex::{BodyMatcher, BodyRegex, RegexVerdict};
 use md5::{Digest, Md5};
+use std::sync::Arc;
 
 /// keepalived's `http_protocol`: 1.0 (default), 1.0C (adds `Connection: close`), 1.1.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -67,6 +69,7 @@ pub struct ResponseParser {
     body_len: u64,
     md5: Md5,
     max_head: usize,
+    regex: Option<(Arc<BodyRegex>, BodyMatcher)>,
 }
 
 impl Default for ResponseParser {
@@ -84,6 +87,8 @@ pub struct Response {
     pub digest: String,
     /// Body length in bytes.
     pub body_len: u64,
+    /// The `regex` verdict, when the url has one.
+    pub regex: Option<RegexVerdict>,
 }
 
 impl ResponseParser {
@@ -96,6 +101,15 @@ impl ResponseParser {
             body_len: 0,
             md5: Md5::new(),
             max_head: 64 * 1024,
+            regex: None,
+        }
+    }
+
+    /// A parser that also matches the body against a url's `regex`.
+    pub fn with_regex(regex: Option<Arc<BodyRegex>>) -> Self {
+        Self {
+            regex: regex.map(|r| (r, BodyMatcher::new())),
+            ..Self::new()
         }
     }
 
@@ -137,6 +151,9 @@ impl ResponseParser {
     fn body(&mut self, data: &[u8]) {
         self.body_len += data.len() as u64;
         self.md5.update(data);
+        if let Some((re, m)) = &mut self.regex {
+            m.feed(re, data);
+        }
     }
 
     /// Ends the stream and returns the result.
@@ -155,6 +172,7 @@ impl ResponseParser {
             status,
             digest,
             body_len: self.body_len,
+            regex: self.regex.map(|(re, m)| m.finish(&re)),
         })
     }
 }

@@ -1,6 +1,7 @@
 //! HTTP_GET / SSL_GET attempt: fetch each `url`, check the status code ranges and the MD5 digest.
 //! TLS (SSL_GET) uses rustls and, like keepalived without a CA, does not verify certificates.
 
+use super::body_regex::{BodyRegex, RegexVerdict};
 use super::http::{request, HttpProtocol, ResponseParser};
 use super::schedule::Outcome;
 use super::tcp::{socket_for, TcpTarget};
@@ -18,6 +19,8 @@ pub struct UrlSpec {
     pub status: Vec<(u16, u16)>,
     /// Host header (virtualhost), else `addr:port`.
     pub host: Option<String>,
+    /// `regex` with its options: the body must match (or not, with `regex_no_match`).
+    pub regex: Option<Arc<BodyRegex>>,
 }
 
 /// TLS settings for SSL_GET.
@@ -117,7 +120,7 @@ async fn exchange<S: AsyncRead + AsyncWrite + Unpin>(
     s.write_all(&request(&url.path, host, proto))
         .await
         .map_err(|e| format!("send: {e}"))?;
-    let mut p = ResponseParser::new();
+    let mut p = ResponseParser::with_regex(url.regex.clone());
     let mut buf = vec![0u8; 16 * 1024];
     let mut total = 0u64;
     loop {
@@ -135,13 +138,14 @@ async fn exchange<S: AsyncRead + AsyncWrite + Unpin>(
             return Err(format!("body larger than {MAX_BODY} bytes"));
         }
         p.feed(&buf[..n]).map_err(|e| e.to_string())?;
-        // Without a digest the body does not matter: the status line is enough.
-        if url.digest.is_none() {
+        // Without a digest or regex the body does not matter: the status line is enough.
+        if url.digest.is_none() && url.regex.is_none() {
             if let Some(status) = p.status() {
                 return Ok(super::http::Response {
                     status,
                     digest: String::new(),
                     body_len: 0,
+                    regex: None,
                 });
             }
         }
@@ -194,6 +198,9 @@ pub async fn check(
                         url.path, resp.digest
                     ));
                 }
+            }
+            if let Some(RegexVerdict::Fail(why)) = &resp.regex {
+                return Err(format!("{}: regex match failed: {why}", url.path));
             }
         }
         Ok(())

@@ -1,5 +1,6 @@
 //! Real-server health checkers: sans-IO protocol cores and their runners.
 
+pub mod body_regex;
 pub mod dns;
 pub mod file;
 pub mod genhash;

@@ -47,6 +47,8 @@ pub enum Attempt {
         name: String,
         /// Query type.
         qtype: String,
+        /// `bindto`, `bind_port`, `bind_if`, `fwmark`.
+        source: super::udp::Source,
         /// Timeout.
         timeout: Duration,
     },
@@ -99,7 +101,8 @@ impl Attempt {
                 name,
                 qtype,
                 timeout,
-            } => super::dns::check(*server, name, qtype, *timeout, id ^ seq).await,
+                source,
+            } => super::dns::check(*server, name, qtype, *timeout, id ^ seq, source).await,
             Attempt::Misc(m) => super::misc::check(m).await,
             Attempt::Udp(u) => super::udp::check(u).await,
             Attempt::Ping { ip, timeout } => super::ping::check(*ip, *timeout, id, seq).await,
@@ -226,6 +229,9 @@ pub async fn run(mut t: CheckerTask) {
                         return;
                     }
                 }
+                Action::LogFailure(reason) => {
+                    tracing::info!("{}: check failed: {reason}", t.label);
+                }
             }
         }
     }
@@ -256,6 +262,7 @@ mod tests {
                 bindto: None,
                 bind_port: None,
                 bind_if: None,
+                fwmark: None,
                 timeout: Duration::from_millis(500),
             }),
             params: CheckParams {
@@ -264,6 +271,8 @@ mod tests {
                 delay_before_retry: Duration::from_millis(10),
                 alpha: true,
                 warmup: Duration::ZERO,
+                recovery: Default::default(),
+                log_all_failures: false,
             },
             start: Start::Fresh,
             events: tx,

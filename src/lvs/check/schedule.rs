@@ -5,6 +5,12 @@
 //! A server starts up (or down with `alpha`). A success marks it up and waits `delay_loop`.
 //! A failure is retried `retry` times, each after `delay_before_retry`; when the retries are used
 //! up the server is marked down and the next check is after `delay_loop`.
+//!
+//! HTTP_GET/SSL_GET (check_http.c's epilog): a server taken down by its failures needs a second
+//! success to come back: the first only clears the failed url and the urls are checked again
+//! after `delay_loop`, or at once with `fast_recovery`. `log_all_failures` (or the global
+//! `checker_log_all_failures`) logs every failed attempt while the server is still up, not only
+//! the state change.
 
 use std::time::Duration;
 
@@ -21,6 +27,23 @@ pub struct CheckParams {
     pub alpha: bool,
     /// Upper bound of the random delay before the first check (`warmup`).
     pub warmup: Duration,
+    /// How a failed server comes back.
+    pub recovery: Recovery,
+    /// `log_all_failures`: report every failed attempt while the server is up.
+    pub log_all_failures: bool,
+}
+
+/// How a server taken down by its checker's failures comes back.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Recovery {
+    /// At the first success (TCP, SMTP, DNS, UDP, PING, MISC, ...).
+    #[default]
+    FirstSuccess,
+    /// HTTP_GET/SSL_GET: a first success clears the failure, a second one `delay_loop` later
+    /// brings the server back.
+    Confirm,
+    /// HTTP_GET/SSL_GET with `fast_recovery`: the confirming check runs at once.
+    Fast,
 }
 
 /// What a check attempt concluded.
@@ -52,6 +75,8 @@ pub enum Action {
     },
     /// A dynamic weight changed.
     WeightChanged(u32),
+    /// `log_all_failures`: log this failed attempt.
+    LogFailure(String),
 }
 
 /// The checker's state.
@@ -61,6 +86,8 @@ pub struct Schedule {
     up: bool,
     failures: u32,
     weight: Option<u32>,
+    /// Down by failures: the next success only clears this (check_http.c's `failed_url`).
+    failed: bool,
 }
 
 impl Schedule {
@@ -74,6 +101,7 @@ impl Schedule {
                 up,
                 failures: 0,
                 weight: None,
+                failed: false,
             },
             vec![Action::CheckAfter(first)],
         )
@@ -88,6 +116,7 @@ impl Schedule {
                 up,
                 failures: 0,
                 weight,
+                failed: false,
             },
             vec![Action::CheckAfter(delay)],
         )
@@ -115,6 +144,17 @@ impl Schedule {
                         out.push(Action::WeightChanged(w));
                     }
                 }
+                if !self.up && self.failed && self.params.recovery != Recovery::FirstSuccess {
+                    self.failed = false;
+                    out.push(Action::CheckAfter(
+                        if self.params.recovery == Recovery::Fast {
+                            Duration::ZERO
+                        } else {
+                            self.params.delay_loop
+                        },
+                    ));
+                    return out;
+                }
                 if !self.up {
                     self.up = true;
                     out.push(Action::StateChanged {
@@ -125,6 +165,9 @@ impl Schedule {
                 out.push(Action::CheckAfter(self.params.delay_loop));
             }
             Outcome::Failure { reason } => {
+                if self.up && self.params.log_all_failures {
+                    out.push(Action::LogFailure(reason.clone()));
+                }
                 if self.failures < self.params.retry {
                     self.failures += 1;
                     out.push(Action::CheckAfter(self.params.delay_before_retry));
@@ -132,6 +175,7 @@ impl Schedule {
                     self.failures = 0;
                     if self.up {
                         self.up = false;
+                        self.failed = true;
                         out.push(Action::StateChanged { up: false, reason });
                     }
                     out.push(Action::CheckAfter(self.params.delay_loop));
@@ -153,7 +197,79 @@ mod tests {
             delay_before_retry: Duration::from_secs(2),
             alpha,
             warmup: Duration::from_secs(4),
+            recovery: Recovery::FirstSuccess,
+            log_all_failures: false,
         }
+    }
+
+    #[test]
+    fn http_recovery_needs_a_confirming_success() {
+        let mut p = params(0, false);
+        p.recovery = Recovery::Confirm;
+        let (mut s, _) = Schedule::start(p.clone(), 0.0);
+        let down = s.on_outcome(fail());
+        assert!(matches!(down[0], Action::StateChanged { up: false, .. }));
+        // The first success clears the failure only; the urls are checked again after
+        // delay_loop, and that second success brings the server back.
+        assert_eq!(
+            s.on_outcome(ok()),
+            [Action::CheckAfter(Duration::from_secs(6))]
+        );
+        assert!(!s.is_up());
+        assert!(matches!(
+            s.on_outcome(ok())[0],
+            Action::StateChanged { up: true, .. }
+        ));
+        // A failed confirmation: the next success is enough (the failed url was cleared).
+        s.on_outcome(fail());
+        assert!(!s.is_up());
+        s.on_outcome(ok());
+        s.on_outcome(fail());
+        assert!(matches!(
+            s.on_outcome(ok())[0],
+            Action::StateChanged { up: true, .. }
+        ));
+        // fast_recovery: the confirming check runs at once.
+        p.recovery = Recovery::Fast;
+        let (mut s, _) = Schedule::start(p, 0.0);
+        s.on_outcome(fail());
+        assert_eq!(s.on_outcome(ok()), [Action::CheckAfter(Duration::ZERO)]);
+        assert!(matches!(
+            s.on_outcome(ok())[0],
+            Action::StateChanged { up: true, .. }
+        ));
+        // alpha: a server that was never up comes up at its first success.
+        let mut p = params(0, true);
+        p.recovery = Recovery::Confirm;
+        let (mut s, _) = Schedule::start(p, 0.0);
+        assert!(matches!(
+            s.on_outcome(ok())[0],
+            Action::StateChanged { up: true, .. }
+        ));
+    }
+
+    #[test]
+    fn log_all_failures_reports_each_attempt_while_up() {
+        let reason = |a: &[Action]| {
+            a.iter()
+                .filter(|x| matches!(x, Action::LogFailure(_)))
+                .count()
+        };
+        let (mut s, _) = Schedule::start(params(2, false), 0.0);
+        for _ in 0..3 {
+            assert_eq!(reason(&s.on_outcome(fail())), 0);
+        }
+        let mut p = params(2, false);
+        p.log_all_failures = true;
+        let (mut s, _) = Schedule::start(p, 0.0);
+        // Two retries and the failure that takes the server down: three lines.
+        assert_eq!(reason(&s.on_outcome(fail())), 1);
+        assert_eq!(reason(&s.on_outcome(fail())), 1);
+        let last = s.on_outcome(fail());
+        assert_eq!(reason(&last), 1);
+        assert!(!s.is_up());
+        // Already down: keepalived logs no more attempts.
+        assert_eq!(reason(&s.on_outcome(fail())), 0);
     }
 
     fn fail() -> Outcome {

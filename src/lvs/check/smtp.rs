@@ -90,6 +90,7 @@ mod tests {
             bindto: None,
             bind_port: None,
             bind_if: None,
+            fwmark: None,
             timeout: Duration::from_millis(500),
         }
     }

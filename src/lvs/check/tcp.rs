@@ -19,6 +19,8 @@ pub struct TcpTarget {
     pub bind_if: Option<String>,
     /// `connect_timeout`.
     pub timeout: Duration,
+    /// `fwmark`: SO_MARK on the probe socket.
+    pub fwmark: Option<u32>,
 }
 
 /// Opens a TCP socket bound as the target asks.
@@ -30,6 +32,10 @@ pub fn socket_for(t: &TcpTarget) -> std::io::Result<TcpSocket> {
     };
     let s = Socket::new(domain, Type::STREAM, None)?;
     s.set_nonblocking(true)?;
+    // keepalived: a mark that cannot be set fails the attempt (layer4.c: connect_error).
+    if let Some(mark) = t.fwmark {
+        s.set_mark(mark)?;
+    }
     if let Some(ifname) = &t.bind_if {
         s.bind_device(Some(ifname.as_bytes()))?;
     }
@@ -78,6 +84,7 @@ mod tests {
             bindto: None,
             bind_port: None,
             bind_if: None,
+            fwmark: None,
             timeout: Duration::from_millis(ms),
         }
     }

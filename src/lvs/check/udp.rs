@@ -3,7 +3,7 @@
 //! unreachable (ECONNREFUSED on a connected socket) is failure — keepalived's rule.
 
 use super::schedule::Outcome;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 use tokio::net::UdpSocket;
 
@@ -22,6 +22,8 @@ pub struct UdpSpec {
     pub max_len: usize,
     /// `connect_timeout`.
     pub timeout: Duration,
+    /// `bindto`, `bind_port`, `bind_if` (DNS_CHECK only, as keepalived) and `fwmark`.
+    pub source: Source,
 }
 
 /// True when `reply` matches the hex `pattern` (prefix match, `X`/`x` any nibble).
@@ -40,14 +42,44 @@ pub fn matches(pattern: &str, reply: &[u8]) -> bool {
     })
 }
 
+/// Where a UDP probe comes from: the checker's `bindto`, `bind_port`, `bind_if`, `fwmark`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Source {
+    /// `bindto`.
+    pub bindto: Option<IpAddr>,
+    /// `bind_port`.
+    pub bind_port: Option<u16>,
+    /// `bind_if`.
+    pub bind_if: Option<String>,
+    /// `fwmark` (SO_MARK).
+    pub fwmark: Option<u32>,
+}
+
+/// A UDP probe socket for `dst` from `src`; as keepalived's udp_bind_connect and
+/// socket_bind_connect, a mark or address that cannot be set fails the attempt.
+pub fn probe_socket(dst: SocketAddr, src: &Source) -> std::io::Result<UdpSocket> {
+    use socket2::{Domain, Socket, Type};
+    let (domain, any) = if dst.is_ipv4() {
+        (Domain::IPV4, IpAddr::from([0, 0, 0, 0]))
+    } else {
+        (Domain::IPV6, IpAddr::from([0u16; 8]))
+    };
+    let s = Socket::new(domain, Type::DGRAM, None)?;
+    s.set_nonblocking(true)?;
+    if let Some(mark) = src.fwmark {
+        s.set_mark(mark)?;
+    }
+    if let Some(ifname) = &src.bind_if {
+        s.bind_device(Some(ifname.as_bytes()))?;
+    }
+    let local = SocketAddr::new(src.bindto.unwrap_or(any), src.bind_port.unwrap_or(0));
+    s.bind(&local.into())?;
+    UdpSocket::from_std(s.into())
+}
+
 /// Runs one UDP_CHECK attempt.
 pub async fn check(spec: &UdpSpec) -> Outcome {
-    let bind: SocketAddr = if spec.addr.is_ipv4() {
-        SocketAddr::from(([0, 0, 0, 0], 0))
-    } else {
-        SocketAddr::from(([0u16; 8], 0))
-    };
-    let s = match UdpSocket::bind(bind).await {
+    let s = match probe_socket(spec.addr, &spec.source) {
         Ok(s) => s,
         Err(e) => {
             return Outcome::Failure {
@@ -124,6 +156,7 @@ mod tests {
             min_len: 0,
             max_len: 255,
             timeout: Duration::from_millis(500),
+            source: Source::default(),
         };
         assert_eq!(check(&spec).await, Outcome::Success { weight: None });
         spec.require_reply = Some("4242".into());
