@@ -1350,6 +1350,10 @@ async fn start_actors(l: Launch) -> anyhow::Result<Interfaces> {
     let (netlink, _netlink_task) =
         crate::netlink::spawn(crate::netlink::NetlinkConfig::default()).await?;
     let global = Arc::new(l.cfg.global.clone());
+    // vrrp_startup_delay counts from here (the daemon's start, not a reload).
+    if l.subsystems.vrrp {
+        crate::vrrp::actor::params::delayed_start(&global);
+    }
     let desired = children(&l.cfg, &global, l.subsystems);
     // --take-over: decided before anything touches the kernel; refused, keepalived runs on.
     let (seeds, plan, mut hold_release) = match &l.takeover {

@@ -173,6 +173,13 @@ pub fn build(g: &mut GlobalDefs, children: &[Node], d: &mut Diagnostics) {
                     g.vrrp_garp_master_refresh_repeat = x;
                 }
             }
+            // keepalived: 0.001 s up to UINT_MAX µs; an invalid value is reported and the
+            // delay stays as it was.
+            "vrrp_startup_delay" => {
+                if let Some(t) = v::secs_arg(n, 0.001, 4294.967295, d) {
+                    g.vrrp_startup_delay = t;
+                }
+            }
             "vrrp_garp_interval" => {
                 if let Some(t) = v::secs_arg(n, 0.0, 1.0, d) {
                     g.vrrp_garp_interval = t;

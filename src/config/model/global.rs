@@ -147,6 +147,10 @@ pub struct GlobalDefs {
     pub vrrp_garp_master_refresh_repeat: u32,
     /// `vrrp_garp_interval` (default 0).
     pub vrrp_garp_interval: Duration,
+    /// `vrrp_startup_delay` (default 0): at the daemon's start (not a reload), no instance
+    /// leaves BACKUP before this delay has passed.
+    #[serde(default)]
+    pub vrrp_startup_delay: Duration,
     /// `vrrp_gna_interval` (default 0).
     pub vrrp_gna_interval: Duration,
     /// `vrrp_min_garp`.
@@ -285,6 +289,7 @@ impl Default for GlobalDefs {
             vrrp_garp_master_refresh: None,
             vrrp_garp_master_refresh_repeat: 1,
             vrrp_garp_interval: Duration::ZERO,
+            vrrp_startup_delay: Duration::ZERO,
             vrrp_gna_interval: Duration::ZERO,
             vrrp_min_garp: false,
             vrrp_lower_prio_no_advert: None,
