@@ -1,7 +1,8 @@
 //! Issue #14 item 5, side by side with keepalived 2.2.7 in network namespaces:
 //! `check_unicast_src` (adverts from a source that is not a `unicast_peer` are ignored),
 //! `unicast_fault_no_peer` (unicast without any peer is FAULT, without the keyword it runs
-//! multicast) and `vrrp_startup_delay` (no instance leaves BACKUP before the delay).
+//! multicast), `vrrp_startup_delay` (no instance leaves BACKUP before the delay) and
+//! `default_interface` (where a `static_ipaddress` without `dev` goes).
 
 mod common;
 
@@ -257,4 +258,114 @@ fn vrrp_startup_delay_holds_the_owner_for_the_delay_in_both() {
             "h{i} ({d:?}) did not log the delay\n{all}"
         );
     }
+}
+
+/// True when host i has `addr` on interface `dev`.
+fn addr_on(lab: &Lab, i: usize, dev: &str, addr: &str) -> bool {
+    let o = lab.exec(i, &["ip", "-o", "addr", "show", "dev", dev]);
+    String::from_utf8_lossy(&o.stdout)
+        .split_whitespace()
+        .any(|w| w.split('/').next() == Some(addr))
+}
+
+/// `default_interface dum0` and a `static_ipaddress` without `dev`: both daemons put the
+/// address on dum0 (not on eth0, keepalived's built-in default). With a default interface that
+/// does not exist (and `dynamic_interfaces`, which keepalived-rs always follows; without it
+/// keepalived 2.2.7 stops with "Non-existent interface specified in configuration"), both run
+/// on without the address and log keepalived's line; when the interface appears both add it.
+fn default_interface(exists: bool) {
+    if lab::skip(true) {
+        return;
+    }
+    let _g = lab::serial();
+    let mut lab = Lab::new(2);
+    let dev = if exists { "dum0" } else { "nosuch0" };
+    for (i, d) in [(1, Daemon::Ours), (2, Daemon::Keepalived)] {
+        // A second interface (a veth pair: this kernel has no dummy driver).
+        lab.must_exec(
+            i,
+            &[
+                "ip", "link", "add", "dum0", "type", "veth", "peer", "name", "dum1",
+            ],
+        );
+        lab.must_exec(i, &["ip", "link", "set", "dum1", "up"]);
+        lab.must_exec(i, &["ip", "link", "set", "dum0", "up"]);
+        let vip = lab.vip4(100 + i as u8);
+        let text = format!(
+            "{}static_ipaddress {{\n    192.0.2.{}/32\n}}\n",
+            lab::vrrp_conf(
+                &format!("default_interface {dev}\n    dynamic_interfaces"),
+                50 + i as u8,
+                100,
+                2,
+                "1",
+                &[format!("{vip}/24")],
+                ""
+            ),
+            8 + i
+        );
+        d.start(&mut lab, i, &format!("h{i}"), &text);
+    }
+    let all = |lab: &Lab| lab.logs(&["h1", "h2"]);
+    // The instances' VIPs: both daemons are running their VRRP side.
+    assert!(
+        lab.wait_for(Duration::from_secs(15), || lab.has_addr(1, &lab.vip4(101))
+            && lab.has_addr(2, &lab.vip4(102))),
+        "the instances did not become MASTER\n{}",
+        all(&lab)
+    );
+    for i in 1..=2 {
+        let addr = format!("192.0.2.{}", 8 + i);
+        if exists {
+            assert!(
+                lab.wait_for(Duration::from_secs(5), || addr_on(&lab, i, "dum0", &addr)),
+                "h{i}: static {addr} is not on the default interface dum0\n{}",
+                all(&lab)
+            );
+            assert!(!addr_on(&lab, i, "eth0", &addr), "h{i}: {addr} on eth0");
+        } else {
+            assert!(
+                !lab.has_addr(i, &addr),
+                "h{i}: static {addr} installed although default_interface {dev} does not exist\n{}",
+                all(&lab)
+            );
+            let line = format!(
+                "Configuration specifies interface {dev} which doesn't currently exist - will use if created"
+            );
+            assert!(
+                lab.log(&format!("h{i}")).contains(&line),
+                "h{i} did not log '{line}'\n{}",
+                all(&lab)
+            );
+        }
+    }
+    if !exists {
+        for i in 1..=2 {
+            lab.must_exec(
+                i,
+                &[
+                    "ip", "link", "add", dev, "type", "veth", "peer", "name", "nosuch1",
+                ],
+            );
+            lab.must_exec(i, &["ip", "link", "set", "nosuch1", "up"]);
+            lab.must_exec(i, &["ip", "link", "set", dev, "up"]);
+        }
+        for (i, addr) in [(1, "192.0.2.9"), (2, "192.0.2.10")] {
+            assert!(
+                lab.wait_for(Duration::from_secs(5), || addr_on(&lab, i, dev, addr)),
+                "h{i} did not add the static address when {dev} appeared\n{}",
+                all(&lab)
+            );
+        }
+    }
+}
+
+#[test]
+fn default_interface_takes_static_addresses_without_dev_in_both() {
+    default_interface(true);
+}
+
+#[test]
+fn a_missing_default_interface_is_waited_for_in_both() {
+    default_interface(false);
 }

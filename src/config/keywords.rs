@@ -130,7 +130,7 @@ pub static KEYWORDS: &[Keyword] = &[
     unsup("global_defs", "checker_log_all_failures", "only checker state changes are logged, not every failed attempt"),
     equiv("global_defs", "dynamic_interfaces", "interfaces that appear and disappear are always followed: instances wait for a missing interface and start when it appears"),
     imp("global_defs", "no_email_faults", "track/smtp.rs:76 (reads global.extra[\"no_email_faults\"])"),
-    unsup("global_defs", "default_interface", "addresses, routes and instances without `dev`/`interface` get no default interface"),
+    imp("global_defs", "default_interface", "config/model/global.rs:static_address_dev -> daemon/run.rs:install_static (a static_ipaddress without dev goes there, default eth0; as keepalived 2.2.7, not used for routes, rules or instances; a missing one is waited for and the address added when it appears, as keepalived with dynamic_interfaces, always on here)"),
     unsup("global_defs", "disable_local_igmp", "IGMP reports from vmac interfaces are not suppressed"),
     imp("global_defs", "lvs_timeouts", "lvs/mod.rs:new -> ipvs/writer.rs:apply_timeouts (IPVS_CMD_SET_CONFIG; the kernel's values are put back on reload without it and at stop)"),
     imp("global_defs", "lvs_flush", "lvs/mod.rs:new -> ipvs/writer.rs"),

@@ -234,6 +234,13 @@ pub fn build(g: &mut GlobalDefs, children: &[Node], d: &mut Diagnostics) {
             "vrrp_check_unicast_src" => {
                 g.vrrp_check_unicast_src = v::bool_arg(n, d).unwrap_or(true)
             }
+            // keepalived: without a name, "default_interface requires interface name" and
+            // the keyword is ignored.
+            "default_interface" => {
+                if let Some(p) = v::arg(n, 0, d) {
+                    g.default_interface = Some(p.to_string());
+                }
+            }
             "vmac_prefix" => {
                 if let Some(p) = v::arg(n, 0, d) {
                     g.vmac_prefix = p.to_string();

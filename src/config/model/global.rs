@@ -178,6 +178,10 @@ pub struct GlobalDefs {
     pub vrrp_check_unicast_src: bool,
     /// `vmac_prefix` (default "vrrp").
     pub vmac_prefix: String,
+    /// `default_interface`: where a `static_ipaddress` without `dev` goes (keepalived's
+    /// default: eth0, see [`GlobalDefs::static_address_dev`]).
+    #[serde(default)]
+    pub default_interface: Option<String>,
     /// `lvs_flush`.
     pub lvs_flush: bool,
     /// `lvs_flush_on_stop [VS]` (old spelling `lvs_flush_onstop`).
@@ -255,6 +259,15 @@ pub fn default_start_stop_timeout() -> Duration {
     Duration::from_secs(10)
 }
 
+impl GlobalDefs {
+    /// The interface of a `static_ipaddress` line whose own is `dev`: its `dev`, else
+    /// `default_interface`, else keepalived's built-in default `eth0`. keepalived 2.2.7 uses
+    /// `default_interface` for static addresses only (not routes, rules or instances).
+    pub fn static_address_dev<'a>(&'a self, dev: Option<&'a str>) -> &'a str {
+        dev.or(self.default_interface.as_deref()).unwrap_or("eth0")
+    }
+}
+
 impl Default for GlobalDefs {
     fn default() -> Self {
         Self {
@@ -303,6 +316,7 @@ impl Default for GlobalDefs {
             nftables_counters: false,
             vrrp_check_unicast_src: false,
             vmac_prefix: "vrrp".into(),
+            default_interface: None,
             lvs_flush: false,
             lvs_flush_on_stop: LvsFlushOnStop::No,
             lvs_timeouts: LvsTimeouts::default(),
