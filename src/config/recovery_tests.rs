@@ -819,3 +819,36 @@ fn sorry_server_lvs_method_before_its_sorry_server_is_ignored() {
         Some(ForwardMethod::Dr)
     );
 }
+
+/// `default_interface`: a static address without `dev` goes to it, else to keepalived's eth0;
+/// one with `dev` keeps its own; without a name keepalived reports an error and ignores it.
+#[test]
+fn default_interface_is_where_static_addresses_without_dev_go() {
+    let text = "global_defs {\n    default_interface dummy7\n}\nstatic_ipaddress {\n    192.0.2.9/32\n    192.0.2.10/32 dev lo\n}\n";
+    let l = load(text);
+    let c = &l.config;
+    assert_eq!(c.global.default_interface.as_deref(), Some("dummy7"));
+    let devs: Vec<&str> = c
+        .static_ipaddress
+        .iter()
+        .map(|a| c.global.static_address_dev(a.dev.as_deref()))
+        .collect();
+    assert_eq!(devs, ["dummy7", "lo"]);
+    let l = load("static_ipaddress {\n    192.0.2.9/32\n}\n");
+    let c = &l.config;
+    assert_eq!(
+        c.global
+            .static_address_dev(c.static_ipaddress[0].dev.as_deref()),
+        "eth0"
+    );
+    let l = load("global_defs {\n    default_interface\n}\n");
+    assert_eq!(l.config.global.default_interface, None);
+    assert!(
+        l.diagnostics
+            .lines()
+            .iter()
+            .any(|d| d.contains("2: error: 'default_interface' needs a value")),
+        "{:?}",
+        l.diagnostics.lines()
+    );
+}

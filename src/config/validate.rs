@@ -779,9 +779,8 @@ pub fn check_interfaces(cfg: &Config, exists: &dyn Fn(&str) -> bool, d: &mut Dia
         }
     }
     for a in &cfg.static_ipaddress {
-        if let Some(dev) = &a.dev {
-            check(dev, &a.loc, d);
-        }
+        // Without dev: the default interface (keepalived drops the address if it is missing).
+        check(cfg.global.static_address_dev(a.dev.as_deref()), &a.loc, d);
     }
 }
 

@@ -716,11 +716,23 @@ fn count_supervision(
 /// VRRP state (idempotent: present ones are left alone).
 async fn install_static(netlink: &crate::netlink::NetlinkHandle, cfg: &Config) {
     use crate::vrrp::actor::netlink_kernel::{address_spec, route_spec, rule_spec};
+    // Subscribed before looking, so an interface that appears meanwhile is not missed.
+    let mut links = netlink.subscribe();
+    let mut waiting: Vec<(String, crate::netlink::AddressSpec, String)> = Vec::new();
     for a in &cfg.static_ipaddress {
-        let Some(dev) = a.dev.as_deref() else {
-            tracing::error!("static_ipaddress {} ({}): no dev", a.addr, a.loc);
+        // No dev: default_interface (else eth0). A missing one is waited for, as keepalived
+        // does with dynamic_interfaces (always on here): "will use if created".
+        let dev = cfg.global.static_address_dev(a.dev.as_deref());
+        if a.dev.is_none() && !crate::config::validate::host_has_interface(dev) {
+            tracing::warn!(
+                "{}: static address {}: default interface {dev} does not exist (keepalived without dynamic_interfaces: 'Static address requires either an interface or default interface must exist'); Configuration specifies interface {dev} which doesn't currently exist - will use if created",
+                a.loc,
+                a.addr
+            );
+            let what = format!("static_ipaddress {} ({})", a.addr, a.loc);
+            waiting.push((dev.to_string(), address_spec(a, dev), what));
             continue;
-        };
+        }
         if let Err(e) = netlink.add_address(&address_spec(a, dev)).await {
             tracing::error!("static_ipaddress {} ({}): {e}", a.addr, a.loc);
         }
@@ -739,6 +751,38 @@ async fn install_static(netlink: &crate::netlink::NetlinkHandle, cfg: &Config) {
             tracing::error!("static_rules ({}): {e}", r.loc);
         }
     }
+    if waiting.is_empty() {
+        return;
+    }
+    let netlink = netlink.clone();
+    tokio::spawn(async move {
+        use crate::netlink::NetlinkEvent;
+        use tokio::sync::broadcast::error::RecvError;
+        while !waiting.is_empty() {
+            let name = match links.recv().await {
+                Ok(NetlinkEvent::LinkAdded(l)) => l.name,
+                Ok(_) => continue,
+                // Missed events: look again at what exists now.
+                Err(RecvError::Lagged(_)) => match waiting
+                    .iter()
+                    .find(|(dev, ..)| crate::config::validate::host_has_interface(dev))
+                {
+                    Some((dev, ..)) => dev.clone(),
+                    None => continue,
+                },
+                Err(RecvError::Closed) => break,
+            };
+            let (now, later): (Vec<_>, Vec<_>) =
+                waiting.into_iter().partition(|(dev, ..)| *dev == name);
+            waiting = later;
+            for (_, spec, what) in now {
+                tracing::info!("{what}: interface {name} appeared, adding the address");
+                if let Err(e) = netlink.add_address(&spec).await {
+                    tracing::error!("{what}: {e}");
+                }
+            }
+        }
+    });
 }
 
 /// `ha_suspend`: tells the LVS side which addresses are present (a virtual server's checks
@@ -1350,6 +1394,10 @@ async fn start_actors(l: Launch) -> anyhow::Result<Interfaces> {
     let (netlink, _netlink_task) =
         crate::netlink::spawn(crate::netlink::NetlinkConfig::default()).await?;
     let global = Arc::new(l.cfg.global.clone());
+    // vrrp_startup_delay counts from here (the daemon's start, not a reload).
+    if l.subsystems.vrrp {
+        crate::vrrp::actor::params::delayed_start(&global);
+    }
     let desired = children(&l.cfg, &global, l.subsystems);
     // --take-over: decided before anything touches the kernel; refused, keepalived runs on.
     let (seeds, plan, mut hold_release) = match &l.takeover {

@@ -95,6 +95,9 @@ pub enum FaultReason {
     InterfaceDown,
     /// Another member of the instance's `vrrp_sync_group` is in FAULT.
     SyncGroup,
+    /// The configuration cannot run (keepalived's config fault, e.g. `unicast_fault_no_peer`
+    /// without peers): FAULT for as long as this configuration stays.
+    Config,
 }
 
 /// An advertisement that passed decode and [`super::validate::validate`].
@@ -175,6 +178,8 @@ pub enum Reason {
     Resume,
     /// Moved by its `vrrp_sync_group` (another member changed state first).
     SyncGroup,
+    /// Its configuration cannot run (keepalived's config fault).
+    ConfigFault,
 }
 
 impl Reason {
@@ -193,6 +198,7 @@ impl Reason {
             Reason::Shutdown => "shutdown",
             Reason::Resume => "resume",
             Reason::SyncGroup => "sync_group",
+            Reason::ConfigFault => "config_fault",
         }
     }
 }
@@ -203,6 +209,7 @@ impl From<FaultReason> for Reason {
             FaultReason::TrackFailed => Reason::TrackFailed,
             FaultReason::InterfaceDown => Reason::InterfaceDown,
             FaultReason::SyncGroup => Reason::SyncGroup,
+            FaultReason::Config => Reason::ConfigFault,
         }
     }
 }

@@ -231,6 +231,21 @@ impl Instance {
         out.push(Action::SetTimer { timer, at });
     }
 
+    /// When a Master_Down timer of `down` armed at `now` expires: while keepalived's
+    /// `vrrp_startup_delay` runs ([`InstanceParams::delayed_start`]), `down` counts from the
+    /// end of the delay (vrrp_init_instance_sands), so no instance leaves BACKUP before it.
+    fn down_at(&self, now: Instant, down: Duration) -> Instant {
+        match self.params.delayed_start {
+            Some(until) if now < until => until + down,
+            _ => now + down,
+        }
+    }
+
+    /// `vrrp_startup_delay` is still running at `now`.
+    fn delaying(&self, now: Instant) -> bool {
+        self.params.delayed_start.is_some_and(|until| now < until)
+    }
+
     fn cancel_timer(&mut self, timer: Timer, out: &mut Vec<Action>) {
         if let Some(slot) = self.deadlines.get_mut(timer.index()) {
             if slot.take().is_some() {
@@ -302,7 +317,7 @@ impl Instance {
         self.preempt_until = None;
         self.sync_wait = false;
         self.next_master_reason = Reason::MasterDownTimer;
-        self.set_timer(Timer::MasterDown, now + down, out);
+        self.set_timer(Timer::MasterDown, self.down_at(now, down), out);
         out.push(Action::Notify {
             state: State::Backup,
         });
@@ -315,7 +330,7 @@ impl Instance {
         self.sync_wait = true;
         self.next_master_reason = reason;
         if self.deadline(Timer::MasterDown).is_none() {
-            let at = now + self.master_down_interval();
+            let at = self.down_at(now, self.master_down_interval());
             self.set_timer(Timer::MasterDown, at, out);
         }
     }
@@ -330,20 +345,24 @@ impl Instance {
         self.preempt_until = None;
         self.sync_wait = false;
         self.next_master_reason = Reason::MasterDownTimer;
-        let at = now + self.master_down_interval();
+        let at = self.down_at(now, self.master_down_interval());
         self.set_timer(Timer::MasterDown, at, out);
         out.push(Action::Notify {
             state: State::Backup,
         });
     }
 
-    /// Owner start (or recovery): MASTER at once, unless a sync group decides; then a short
-    /// down timer as for `state MASTER`.
+    /// Owner start (or recovery): MASTER at once, unless a sync group decides (then a short
+    /// down timer as for `state MASTER`) or `vrrp_startup_delay` runs (BACKUP until its end).
     fn owner_up(&mut self, now: Instant, reason: Reason, out: &mut Vec<Action>) {
         if self.params.sync_group {
             let down =
                 timers::initial_master_down_interval(self.params.version, self.master_adver_int);
             self.enter_backup(now, reason, down, out);
+        } else if self.delaying(now) {
+            // keepalived starts the owner in BACKUP with a 1 µs down timer, counted from the
+            // end of `vrrp_startup_delay`.
+            self.enter_backup(now, reason, Duration::from_micros(1), out);
         } else {
             self.become_master(now, reason, out);
         }
@@ -398,7 +417,7 @@ impl Instance {
         if adv.priority == PRIORITY_STOP {
             // The master is stopping: take over after Skew_Time only.
             self.next_master_reason = Reason::Priority0Received;
-            let at = now + self.skew_time();
+            let at = self.down_at(now, self.skew_time());
             self.set_timer(Timer::MasterDown, at, out);
             return;
         }
@@ -413,7 +432,7 @@ impl Instance {
             self.next_master_reason = Reason::MasterDownTimer;
             // A master we accept: a waiting sync-group member no longer wants MASTER.
             self.sync_wait = false;
-            let at = now + self.master_down_interval();
+            let at = self.down_at(now, self.master_down_interval());
             self.set_timer(Timer::MasterDown, at, out);
             if !delay.is_zero() {
                 if adv.priority >= self.effective_priority {
@@ -478,7 +497,7 @@ impl Instance {
             });
             self.preempt_until = None;
             self.next_master_reason = Reason::MasterDownTimer;
-            let at = now + self.master_down_interval();
+            let at = self.down_at(now, self.master_down_interval());
             self.set_timer(Timer::MasterDown, at, out);
             out.push(Action::Notify {
                 state: State::Backup,

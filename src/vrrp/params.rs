@@ -93,6 +93,10 @@ pub struct InstanceParams {
     /// with many instances wakes once per interval instead of once per instance, and so does
     /// its peer. `None`: every advert `advert_int` after the previous one (the RFC's wording).
     pub advert_epoch: Option<std::time::Instant>,
+    /// keepalived's `vrrp_startup_delay`: the end of the delay after the daemon's start.
+    /// Until then a Master_Down timer counts from this instant, so no instance (the owner
+    /// included) leaves BACKUP before it. `None`: no delay (or it is over).
+    pub delayed_start: Option<std::time::Instant>,
     /// Member of a `vrrp_sync_group`: the instance does not become MASTER on its own (down
     /// timer, preemption, address owner); it says it wants to
     /// ([`crate::vrrp::fsm::Instance::want_state`]) and waits for
@@ -150,6 +154,7 @@ impl InstanceParams {
             preempt_immediately: true,
             primary_addr,
             advert_epoch: None,
+            delayed_start: None,
             sync_group: false,
         }
     }

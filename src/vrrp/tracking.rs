@@ -258,6 +258,21 @@ pub fn assess(
     }
 }
 
+/// keepalived's config fault (`num_config_faults`) on top of the tracking decision: an
+/// instance whose configuration cannot run (`config_fault`) is in FAULT for its own reason
+/// whatever its trackers say (its sync group follows), and waits for no tracker.
+pub fn with_config_fault(a: Assessment, config_fault: bool) -> Assessment {
+    if !config_fault {
+        return a;
+    }
+    Assessment {
+        pending: false,
+        own_fault: Some(FaultReason::Config),
+        fault: Some(FaultReason::Config),
+        ..a
+    }
+}
+
 /// The value a sync-group member publishes for the others: Down while in fault for its own
 /// reasons.
 pub fn member_value(a: &Assessment) -> TrackValue {
@@ -315,6 +330,43 @@ mod tests {
 
     fn st(s: TrackerState) -> TrackValue {
         TrackValue::State(s)
+    }
+
+    /// `unicast_fault_no_peer` without peers: FAULT for its own reason (its sync group
+    /// follows), even with every tracker up or a weight-0 script not reported yet; with a
+    /// peer, or without the keyword, tracking decides as before.
+    #[test]
+    fn a_config_fault_is_fault_whatever_the_trackers() {
+        let cfg = |body: &str| {
+            let text = format!(
+                "vrrp_instance VI {{\n interface lo\n virtual_router_id 51\n{body}\n virtual_ipaddress {{\n  192.0.2.1\n }}\n}}\n"
+            );
+            let l = load_str("t.conf", &text, &LoadOptions::default());
+            l.config.instances[0].config_fault().is_some()
+        };
+        assert!(cfg(" unicast_fault_no_peer"));
+        assert!(cfg(" unicast_src_ip 192.0.2.2\n unicast_fault_no_peer"));
+        assert!(!cfg(
+            " unicast_fault_no_peer\n unicast_peer {\n  192.0.2.3\n }"
+        ));
+        // keepalived 2.2.7 without the keyword: multicast, not FAULT.
+        assert!(!cfg(" unicast_src_ip 192.0.2.2"));
+
+        let d = [def(Script, "s", 0, false)];
+        let pending = run(100, &d, &[]);
+        assert!(pending.pending);
+        let a = with_config_fault(pending.clone(), true);
+        assert_eq!(
+            (a.pending, a.own_fault, a.fault),
+            (false, Some(FaultReason::Config), Some(FaultReason::Config))
+        );
+        assert_eq!(member_value(&a), TrackValue::State(TrackerState::Down));
+        let up = run(100, &d, &[("s", st(TrackerState::Up))]);
+        assert_eq!(
+            with_config_fault(up.clone(), true).fault,
+            Some(FaultReason::Config)
+        );
+        assert_eq!(with_config_fault(up.clone(), false), up);
     }
 
     #[test]

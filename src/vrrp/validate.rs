@@ -46,6 +46,19 @@ impl TtlCheck {
     }
 }
 
+/// The sources a unicast instance accepts adverts from, as keepalived decides it: with the
+/// instance's `check_unicast_src` or global `vrrp_check_unicast_src`, only its unicast peers
+/// (any other source is dropped: "unicast source address X not a unicast peer"); without
+/// either, or on a multicast instance (no peer), any source.
+pub fn allowed_sources(
+    unicast: bool,
+    instance_check: bool,
+    global_check: bool,
+    peers: &[IpAddr],
+) -> Option<&[IpAddr]> {
+    (unicast && (instance_check || global_check)).then_some(peers)
+}
+
 /// Everything [`validate`] compares a decoded advertisement with.
 #[derive(Debug, Clone, Copy)]
 pub struct RxContext<'a> {

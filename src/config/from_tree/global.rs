@@ -173,6 +173,13 @@ pub fn build(g: &mut GlobalDefs, children: &[Node], d: &mut Diagnostics) {
                     g.vrrp_garp_master_refresh_repeat = x;
                 }
             }
+            // keepalived: 0.001 s up to UINT_MAX µs; an invalid value is reported and the
+            // delay stays as it was.
+            "vrrp_startup_delay" => {
+                if let Some(t) = v::secs_arg(n, 0.001, 4294.967295, d) {
+                    g.vrrp_startup_delay = t;
+                }
+            }
             "vrrp_garp_interval" => {
                 if let Some(t) = v::secs_arg(n, 0.0, 1.0, d) {
                     g.vrrp_garp_interval = t;
@@ -226,6 +233,13 @@ pub fn build(g: &mut GlobalDefs, children: &[Node], d: &mut Diagnostics) {
             "nftables_counters" => g.nftables_counters = true,
             "vrrp_check_unicast_src" => {
                 g.vrrp_check_unicast_src = v::bool_arg(n, d).unwrap_or(true)
+            }
+            // keepalived: without a name, "default_interface requires interface name" and
+            // the keyword is ignored.
+            "default_interface" => {
+                if let Some(p) = v::arg(n, 0, d) {
+                    g.default_interface = Some(p.to_string());
+                }
             }
             "vmac_prefix" => {
                 if let Some(p) = v::arg(n, 0, d) {

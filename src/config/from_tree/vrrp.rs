@@ -88,6 +88,8 @@ pub fn instance(
         unicast_src_ip: None,
         unicast_peers: Vec::new(),
         unicast_ttl: None,
+        check_unicast_src: false,
+        unicast_fault_no_peer: false,
         mcast_src_ip: None,
         mcast_dst_ip: None,
         use_vmac: None,
@@ -191,6 +193,9 @@ pub fn instance(
                 }
             }
             "unicast_ttl" => i.unicast_ttl = v::int_arg(n, 0u8, 255, d),
+            // keepalived: flags without arguments (any words after them are ignored).
+            "check_unicast_src" => i.check_unicast_src = true,
+            "unicast_fault_no_peer" => i.unicast_fault_no_peer = true,
             "mcast_src_ip" => i.mcast_src_ip = v::ip_arg(n, d),
             "mcast_dst_ip" => {
                 i.mcast_dst_ip = v::ip_arg(n, d);
@@ -323,7 +328,35 @@ pub fn instance(
         }
     }
     ah_initial_state(&mut i, name, d);
+    unicast_without_peers(&i, d);
     i
+}
+
+/// keepalived: a unicast keyword (`unicast_src_ip`, `unicast_peer`, `check_unicast_src`,
+/// `unicast_fault_no_peer`, `old_unicast_checksum`) without any unicast peer runs the instance
+/// with multicast (deprecated, warned), unless `unicast_fault_no_peer` puts it in FAULT
+/// ([`VrrpInstance::config_fault`]).
+fn unicast_without_peers(i: &VrrpInstance, d: &mut Diagnostics) {
+    if !i.unicast_peers.is_empty() || i.unicast_fault_no_peer {
+        return;
+    }
+    let given = [
+        "unicast_src_ip",
+        "unicast_peer",
+        "check_unicast_src",
+        "old_unicast_checksum",
+    ]
+    .iter()
+    .find_map(|k| i.spans.get(k));
+    if let Some(loc) = given {
+        d.warning(
+            loc,
+            format!(
+                "vrrp_instance {}: a unicast keyword has been specified without any unicast peers; defaulting to multicast (deprecated by keepalived)",
+                i.name
+            ),
+        );
+    }
 }
 
 /// keepalived: with `auth_type AH` (VRRPv2) an initial `state MASTER` is cleared unless the

@@ -147,6 +147,10 @@ pub struct GlobalDefs {
     pub vrrp_garp_master_refresh_repeat: u32,
     /// `vrrp_garp_interval` (default 0).
     pub vrrp_garp_interval: Duration,
+    /// `vrrp_startup_delay` (default 0): at the daemon's start (not a reload), no instance
+    /// leaves BACKUP before this delay has passed.
+    #[serde(default)]
+    pub vrrp_startup_delay: Duration,
     /// `vrrp_gna_interval` (default 0).
     pub vrrp_gna_interval: Duration,
     /// `vrrp_min_garp`.
@@ -174,6 +178,10 @@ pub struct GlobalDefs {
     pub vrrp_check_unicast_src: bool,
     /// `vmac_prefix` (default "vrrp").
     pub vmac_prefix: String,
+    /// `default_interface`: where a `static_ipaddress` without `dev` goes (keepalived's
+    /// default: eth0, see [`GlobalDefs::static_address_dev`]).
+    #[serde(default)]
+    pub default_interface: Option<String>,
     /// `lvs_flush`.
     pub lvs_flush: bool,
     /// `checker_log_all_failures`: every checker logs each failed attempt while its server is up.
@@ -254,6 +262,15 @@ pub fn default_start_stop_timeout() -> Duration {
     Duration::from_secs(10)
 }
 
+impl GlobalDefs {
+    /// The interface of a `static_ipaddress` line whose own is `dev`: its `dev`, else
+    /// `default_interface`, else keepalived's built-in default `eth0`. keepalived 2.2.7 uses
+    /// `default_interface` for static addresses only (not routes, rules or instances).
+    pub fn static_address_dev<'a>(&'a self, dev: Option<&'a str>) -> &'a str {
+        dev.or(self.default_interface.as_deref()).unwrap_or("eth0")
+    }
+}
+
 impl Default for GlobalDefs {
     fn default() -> Self {
         Self {
@@ -288,6 +305,7 @@ impl Default for GlobalDefs {
             vrrp_garp_master_refresh: None,
             vrrp_garp_master_refresh_repeat: 1,
             vrrp_garp_interval: Duration::ZERO,
+            vrrp_startup_delay: Duration::ZERO,
             vrrp_gna_interval: Duration::ZERO,
             vrrp_min_garp: false,
             vrrp_lower_prio_no_advert: None,
@@ -301,6 +319,7 @@ impl Default for GlobalDefs {
             nftables_counters: false,
             vrrp_check_unicast_src: false,
             vmac_prefix: "vrrp".into(),
+            default_interface: None,
             lvs_flush: false,
             checker_log_all_failures: false,
             lvs_flush_on_stop: LvsFlushOnStop::No,

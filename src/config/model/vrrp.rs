@@ -168,6 +168,14 @@ pub struct VrrpInstance {
     pub unicast_peers: Vec<UnicastPeer>,
     /// `unicast_ttl`.
     pub unicast_ttl: Option<u8>,
+    /// `check_unicast_src`: adverts from a source that is not a `unicast_peer` are dropped
+    /// (also set by global `vrrp_check_unicast_src`, read where the advert is checked).
+    #[serde(default)]
+    pub check_unicast_src: bool,
+    /// `unicast_fault_no_peer`: unicast configured without any peer is FAULT (keepalived's
+    /// config fault) instead of falling back to multicast.
+    #[serde(default)]
+    pub unicast_fault_no_peer: bool,
     /// `mcast_src_ip`.
     pub mcast_src_ip: Option<IpAddr>,
     /// `mcast_dst_ip` (default: the global group of the family).
@@ -219,6 +227,14 @@ impl VrrpInstance {
     /// True when any unicast peer is configured.
     pub fn is_unicast(&self) -> bool {
         !self.unicast_peers.is_empty()
+    }
+
+    /// keepalived's configuration fault of the instance: with `unicast_fault_no_peer` and no
+    /// unicast peer it cannot run (neither unicast without peers nor multicast), so it stays
+    /// in FAULT ("Cannot use unicast without any peers - going to fault state").
+    pub fn config_fault(&self) -> Option<&'static str> {
+        (self.unicast_fault_no_peer && self.unicast_peers.is_empty())
+            .then_some("Cannot use unicast without any peers - going to fault state")
     }
 }
 

@@ -10,7 +10,9 @@ use super::kernel::LinkEvent;
 use super::kernel::{InterfaceInfo, Kernel, VirtualSet, VmacRequest};
 use super::kernel_queue::{KernelOp, KernelQueue};
 use super::notifier::Notifier;
-use super::params::{advert_epoch, ah_key, destinations, instance_params, v2_auth, vmac_request};
+use super::params::{
+    advert_epoch, ah_key, delayed_start, destinations, instance_params, v2_auth, vmac_request,
+};
 use super::pool::{self, Packet, Refresh, Registration, SocketKey};
 use super::socket::SocketConfig;
 use super::sync::{SyncCommand, SyncHub};
@@ -35,9 +37,9 @@ use crate::vrrp::resume::{self, StartInputs, Stop, StopInputs};
 use crate::vrrp::timers::interval_to_wire;
 use crate::vrrp::tracking::{
     assess, fault_change, member_value, other_member_faulted, priority_change, track_inputs,
-    track_key, Assessment, Links,
+    track_key, with_config_fault, Assessment, Links,
 };
-use crate::vrrp::validate::{validate, RxContext, TtlCheck, Verdict};
+use crate::vrrp::validate::{allowed_sources, validate, RxContext, TtlCheck, Verdict};
 use actix::prelude::*;
 use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
@@ -641,6 +643,10 @@ impl InstanceActor {
             tracing::error!(instance = %i.name, "invalid parameters: {e}");
             return;
         }
+        if let Some(why) = i.config_fault() {
+            // keepalived's words (LOG_INFO); the instance then enters FAULT.
+            tracing::info!(instance = %i.name, "({}) {why}", i.name);
+        }
         self.core = Some(Instance::new(params));
         self.recompute(ctx);
     }
@@ -687,12 +693,13 @@ impl InstanceActor {
             base_up: self.base_up,
             dont_track_primary: self.spec.instance.dont_track_primary,
         };
-        assess(
+        let a = assess(
             self.spec.instance.priority,
             &inputs,
             links,
             other_member_faulted,
-        )
+        );
+        with_config_fault(a, self.spec.instance.config_fault().is_some())
     }
 
     /// Sync group: publishes our own fault (the others make it theirs) when it changed.
@@ -1415,6 +1422,11 @@ impl InstanceActor {
             }
         }
         match verdict {
+            Verdict::Drop(crate::vrrp::validate::DropReason::UnknownSource) => {
+                self.count_drop("unicast_src_err");
+                // keepalived logs each one (LOG_INFO).
+                tracing::info!(instance = %self.spec.instance.name, "unicast source address {} not a unicast peer", rx.src);
+            }
             Verdict::Drop(r) => {
                 self.count_drop(r.counter());
                 tracing::debug!(instance = %self.spec.instance.name, "dropped advert from {}: {r}", rx.src);
@@ -1475,7 +1487,6 @@ impl InstanceActor {
         let i = &self.spec.instance;
         let unicast = i.is_unicast();
         let peer = i.unicast_peers.iter().find(|p| p.addr == rx.src);
-        let check_src = self.spec.global.vrrp_check_unicast_src && unicast;
         RxContext {
             version: if i.version == crate::config::model::VrrpVersion::V2 {
                 Version::V2
@@ -1490,7 +1501,12 @@ impl InstanceActor {
             vips: &self.vips,
             check_vips: !(i.skip_check_adv_addr && self.last_master == Some(rx.src)),
             src: rx.src,
-            allowed_sources: check_src.then_some(self.peers.as_slice()),
+            allowed_sources: allowed_sources(
+                unicast,
+                i.check_unicast_src,
+                self.spec.global.vrrp_check_unicast_src,
+                &self.peers,
+            ),
             owner_ignores_adverts: false,
             ah,
         }
@@ -1808,6 +1824,7 @@ fn core_params(
 ) -> crate::vrrp::params::InstanceParams {
     let mut p = instance_params(i, g, primary);
     p.advert_epoch = Some(advert_epoch());
+    p.delayed_start = delayed_start(g);
     p
 }
 

@@ -86,6 +86,22 @@ pub fn advert_epoch() -> std::time::Instant {
     *EPOCH.get_or_init(std::time::Instant::now)
 }
 
+/// keepalived's `vrrp_startup_delay`: the end of the delay, fixed by the first call (the
+/// daemon's start, see `daemon/run.rs`) from that configuration's delay and logged as
+/// keepalived logs it; later calls (a reload) return the same instant, so a reload neither
+/// delays again nor changes a running delay (keepalived sets it only when not reloading).
+pub fn delayed_start(g: &GlobalDefs) -> Option<std::time::Instant> {
+    static UNTIL: std::sync::OnceLock<Option<std::time::Instant>> = std::sync::OnceLock::new();
+    *UNTIL.get_or_init(|| {
+        let delay = g.vrrp_startup_delay;
+        if delay.is_zero() {
+            return None;
+        }
+        tracing::info!("Delaying startup for {} seconds", delay.as_secs_f64());
+        std::time::Instant::now().checked_add(delay)
+    })
+}
+
 /// The v2 authentication to send and expect (AH: type 2 in the VRRP header, the AH itself
 /// comes from [`ah_key`]).
 pub fn v2_auth(i: &VrrpInstance) -> V2Auth {

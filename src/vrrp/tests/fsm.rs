@@ -1009,3 +1009,55 @@ fn transition_log_line_carries_the_span_words() {
         "VRRP_Instance(VI_1) BACKUP -> MASTER (master_down_timer), priority 100"
     );
 }
+
+// ----- vrrp_startup_delay ------------------------------------------------------------
+
+/// keepalived's `vrrp_startup_delay`: while it runs, a backup's down timer counts from its
+/// end (vrrp_init_instance_sands), for the first timer and for adverts heard during it; after
+/// it, timers count from now again.
+#[test]
+fn startup_delay_pushes_the_down_timer_past_its_end() {
+    let mut p = params(Version::V2, 100, Duration::from_secs(1));
+    let until = at_ms(5_000);
+    p.delayed_start = Some(until);
+    let mdi = Duration::from_micros(3_609_375);
+    let mut i = Instance::new(p);
+    i.handle(t0(), Event::Startup);
+    assert_eq!(i.state(), State::Backup);
+    assert_eq!(i.deadline(Timer::MasterDown), Some(until + mdi));
+    // An advert heard during the delay re-arms from its end too.
+    i.handle(at_ms(1_000), advert(9, 150, Duration::from_secs(1)));
+    assert_eq!(i.deadline(Timer::MasterDown), Some(until + mdi));
+    // A stopping master's Skew_Time also counts from the end of the delay.
+    i.handle(at_ms(2_000), advert(9, 0, Duration::from_secs(1)));
+    assert_eq!(
+        i.deadline(Timer::MasterDown),
+        Some(until + Duration::from_micros(609_375))
+    );
+    // After the delay: from now.
+    i.handle(at_ms(6_000), advert(9, 150, Duration::from_secs(1)));
+    assert_eq!(i.deadline(Timer::MasterDown), Some(at_ms(6_000) + mdi));
+    // Without the delay the first timer is the plain Master_Down_Interval.
+    let i = started(params(Version::V2, 100, Duration::from_secs(1)));
+    assert_eq!(i.deadline(Timer::MasterDown), Some(t0() + mdi));
+}
+
+/// The address owner, MASTER at once without the delay, waits in BACKUP for its end (1 µs
+/// after it, as keepalived's owner start), then becomes MASTER.
+#[test]
+fn startup_delay_holds_the_owner_in_backup() {
+    let mut p = params(Version::V2, 255, Duration::from_secs(1));
+    let until = at_ms(3_000);
+    p.delayed_start = Some(until);
+    let mut i = Instance::new(p.clone());
+    i.handle(t0(), Event::Startup);
+    assert_eq!(i.state(), State::Backup);
+    let at = until + Duration::from_micros(1);
+    assert_eq!(i.deadline(Timer::MasterDown), Some(at));
+    i.handle(at, Event::TimerExpired(Timer::MasterDown));
+    assert_eq!(i.state(), State::Master);
+    // Started after the delay ended: MASTER at once.
+    let mut late = Instance::new(p);
+    late.handle(at_ms(4_000), Event::Startup);
+    assert_eq!(late.state(), State::Master);
+}

@@ -300,3 +300,21 @@ fn ttl_rule_and_passed_auth_for_a_packet() {
     assert!(Verdict::Drop(DropReason::UnknownSource).passed_auth());
     assert!(!Verdict::Drop(DropReason::AhReplay { seq: 1, last: 2 }).passed_auth());
 }
+
+/// `check_unicast_src` (instance) or `vrrp_check_unicast_src` (global) restricts a unicast
+/// instance's sources to its peers; neither, or a multicast instance, accepts any source.
+#[test]
+fn check_unicast_src_from_the_instance_or_global_keyword() {
+    let peers = [IpAddr::V4(Ipv4Addr::new(10, 0, 0, 3))];
+    assert_eq!(allowed_sources(true, true, false, &peers), Some(&peers[..]));
+    assert_eq!(allowed_sources(true, false, true, &peers), Some(&peers[..]));
+    assert_eq!(allowed_sources(true, false, false, &peers), None);
+    assert_eq!(allowed_sources(false, true, true, &[]), None);
+    // With the instance's keyword, an advert from an unlisted source is dropped and counted.
+    let a = v3(200, 100, GOOD);
+    let mut c = ctx(Version::V3);
+    c.allowed_sources = allowed_sources(true, true, false, &peers);
+    assert_eq!(dropped(validate(&a, &c)), DropReason::UnknownSource);
+    c.allowed_sources = allowed_sources(true, false, false, &peers);
+    assert!(matches!(validate(&a, &c), Verdict::Accept(_)));
+}
