@@ -165,6 +165,20 @@ virtual_server 10.0.0.1 80 {{
     assert!(mem.table().is_empty(), "services released on shutdown");
 }
 
+/// Reads an HTTP request's head; its path (None: the client went away first).
+async fn request_path(s: &mut tokio::net::TcpStream) -> Option<String> {
+    let mut buf = vec![0u8; 4096];
+    let mut got = Vec::new();
+    while !got.windows(4).any(|w| w == b"\r\n\r\n") {
+        match s.read(&mut buf).await {
+            Ok(0) | Err(_) => return None,
+            Ok(n) => got.extend_from_slice(&buf[..n]),
+        }
+    }
+    let req = String::from_utf8_lossy(&got);
+    Some(req.split_whitespace().nth(1).unwrap_or("/").to_string())
+}
+
 /// An HTTP server whose behaviour depends on the path.
 async fn http_server(status: Arc<AtomicU16>) -> SocketAddr {
     let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -173,16 +187,9 @@ async fn http_server(status: Arc<AtomicU16>) -> SocketAddr {
         while let Ok((mut s, _)) = l.accept().await {
             let status = status.clone();
             tokio::spawn(async move {
-                let mut buf = vec![0u8; 4096];
-                let mut got = Vec::new();
-                while !got.windows(4).any(|w| w == b"\r\n\r\n") {
-                    match s.read(&mut buf).await {
-                        Ok(0) | Err(_) => return,
-                        Ok(n) => got.extend_from_slice(&buf[..n]),
-                    }
-                }
-                let req = String::from_utf8_lossy(&got);
-                let path = req.split_whitespace().nth(1).unwrap_or("/").to_string();
+                let Some(path) = request_path(&mut s).await else {
+                    return;
+                };
                 match path.as_str() {
                     "/hang" => {
                         tokio::time::sleep(Duration::from_secs(3600)).await;
@@ -890,13 +897,8 @@ async fn body_server(body: Arc<std::sync::Mutex<String>>, pad: usize) -> SocketA
         while let Ok((mut s, _)) = l.accept().await {
             let body = body.clone();
             tokio::spawn(async move {
-                let mut buf = vec![0u8; 4096];
-                let mut got = Vec::new();
-                while !got.windows(4).any(|w| w == b"\r\n\r\n") {
-                    match s.read(&mut buf).await {
-                        Ok(0) | Err(_) => return,
-                        Ok(n) => got.extend_from_slice(&buf[..n]),
-                    }
+                if request_path(&mut s).await.is_none() {
+                    return;
                 }
                 let text = body.lock().unwrap().clone();
                 let mut page = vec![b'.'; pad];
@@ -991,16 +993,9 @@ async fn recording_server(
         while let Ok((mut s, _)) = l.accept().await {
             let (status, served) = (status.clone(), served.clone());
             tokio::spawn(async move {
-                let mut buf = vec![0u8; 4096];
-                let mut got = Vec::new();
-                while !got.windows(4).any(|w| w == b"\r\n\r\n") {
-                    match s.read(&mut buf).await {
-                        Ok(0) | Err(_) => return,
-                        Ok(n) => got.extend_from_slice(&buf[..n]),
-                    }
-                }
-                let req = String::from_utf8_lossy(&got);
-                let path = req.split_whitespace().nth(1).unwrap_or("/").to_string();
+                let Some(path) = request_path(&mut s).await else {
+                    return;
+                };
                 let code = status.load(Ordering::SeqCst);
                 if code == 200 {
                     served.lock().unwrap().push((path, Instant::now()));
