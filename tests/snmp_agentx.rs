@@ -289,7 +289,16 @@ fn run(
         lab.wait_exit(subject, Duration::from_secs(10)).is_some(),
         "{subject} did not stop"
     );
-    // keepalived's last notification: the instance stopping (state 5), sent before it exits.
+    // keepalived's last notification: the instance stopping (state 5), sent before it exits;
+    // snmptrapd may write it to its file after the process is gone (seen under load): await it.
+    lab.wait_for(Duration::from_secs(5), || {
+        has_trap(
+            snmp,
+            from,
+            STATE_CHANGE,
+            Some(".1.3.6.1.4.1.9586.100.5.2.3.1.4 = INTEGER: 5"),
+        )
+    });
     let got = traps(snmp)[from..].to_vec();
     (backup, master, got)
 }
