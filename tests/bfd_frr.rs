@@ -230,7 +230,13 @@ fn frr_bfdd_interop_ipv4_ipv6() {
             "-q",
         ],
     );
-    std::thread::sleep(Duration::from_secs(1));
+    assert!(
+        lab.wait_for(Duration::from_secs(15), || lab
+            .log("tshark")
+            .contains("Capturing on")),
+        "tshark did not start: {}",
+        lab.log("tshark")
+    );
 
     let frr = Frr::start(
         &mut lab,
@@ -345,7 +351,21 @@ fn frr_bfdd_interop_ipv4_ipv6() {
         );
         ours.set_params(n, params(10, 3));
     }
-    std::thread::sleep(Duration::from_secs(1));
+    // Both ends on the new intervals, the Poll sequences over (what happened meanwhile is
+    // not counted as flaps).
+    assert!(
+        lab.wait_for(Duration::from_secs(10), || names.iter().all(|(n, _)| ours
+            .status(n)
+            .session
+            .is_some_and(
+                |s| s.tx_interval == Duration::from_millis(10) && !s.poll_active
+            ))),
+        "10 ms not negotiated: {:?}",
+        names
+            .iter()
+            .map(|(n, _)| ours.status(n))
+            .collect::<Vec<_>>()
+    );
     let _ = downs(&mut events);
     for (n, _) in names {
         let st = ours.status(n).session.unwrap();
