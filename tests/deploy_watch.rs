@@ -105,7 +105,7 @@ impl Case {
             "{what}: no reload completed\n{}",
             self.lab.log("ours")
         );
-        let events: Vec<String> = self.lab.address_events("mon")[before..].to_vec();
+        let events: Vec<String> = self.lab.address_events_synced(1, "mon")[before..].to_vec();
         assert_eq!(
             events.len(),
             1,

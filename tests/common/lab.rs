@@ -805,6 +805,29 @@ impl Lab {
             .collect()
     }
 
+    /// [`Lab::address_events`] once the monitor `name` in host i has written out every event
+    /// the kernel sent before this call: the readiness marker is added and deleted again, and
+    /// the kernel reports events in order, so once the marker's deletion is in the log all
+    /// earlier events are too (under load `ip monitor` writes some time after the change).
+    pub fn address_events_synced(&self, i: usize, name: &str) -> Vec<String> {
+        let marker = format!("{}/32", self.marker());
+        let deleted = |lab: &Lab| {
+            lab.log(name)
+                .lines()
+                .filter(|l| l.starts_with("Deleted") && l.contains(&marker))
+                .count()
+        };
+        let before = deleted(self);
+        let _ = self.exec(i, &["ip", "addr", "add", &marker, "dev", "lo"]);
+        let _ = self.exec(i, &["ip", "addr", "del", &marker, "dev", "lo"]);
+        assert!(
+            self.wait_for(Duration::from_secs(10), || deleted(self) > before),
+            "ip monitor {name} did not report the marker: {}",
+            self.log(name)
+        );
+        self.address_events(name)
+    }
+
     /// Replaces `conf` atomically with `text` (written next to it, then renamed), as editors
     /// and config managers do.
     pub fn rewrite(&self, conf: &Path, text: &str) {
