@@ -83,13 +83,7 @@ async fn run(
         Ok(c) => c,
         Err(e) => {
             tracing::error!("DBus: {e}; the DBus interface is disabled");
-            // Answer the daemon's commands until it stops.
-            while let Some(c) = cmds.recv().await {
-                if let Cmd::Stop(ack) = c {
-                    let _ = ack.send(());
-                }
-            }
-            return;
+            return answer_until_stopped(cmds).await;
         }
     };
     let mut bus = Bus {
@@ -134,9 +128,15 @@ async fn run(
         }
     }
     // The bus went away: keep answering the daemon.
+    answer_until_stopped(cmds).await
+}
+
+/// Without a bus: acknowledges the daemon's stop (reloads change nothing) until it comes.
+async fn answer_until_stopped(mut cmds: mpsc::UnboundedReceiver<Cmd>) {
     while let Some(c) = cmds.recv().await {
         if let Cmd::Stop(ack) = c {
             let _ = ack.send(());
+            return;
         }
     }
 }
